@@ -1,0 +1,52 @@
+/* slog: structured logging, one line per event, key=value, to stderr.
+ *
+ * A line reads:  2026-11-25T08:40:39.123Z level=info service=intake event=commit_failed rc=...
+ * Levels: error = the service cannot do what it was asked and a person should look;
+ *         warn  = something went wrong and was handled (retry, refusal, reconnect);
+ *         info  = life-cycle and rare business events (start, stop, catch-up done);
+ *         debug = per-request detail, off by default.
+ * The level is checked before anything is formatted (SLOG_* macros).
+ *
+ * Phone numbers never reach the log: every value is passed through slog_mask_phones(), except
+ * values of keys that hold counters (seq, *_ms, bytes, ...), see slog.c.
+ *
+ * The logger is the one piece of process-wide state: it is set once by service_main() (or a
+ * test) before any loop runs, and is only read afterwards. Thread-safe for writing. */
+#ifndef HOTLINE_SLOG_H
+#define HOTLINE_SLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum { SLOG_ERROR = 0, SLOG_WARN = 1, SLOG_INFO = 2, SLOG_DEBUG = 3 } slog_level_t;
+
+/* Set the service name written on every line and the most verbose level written. */
+void slog_init(const char *service, slog_level_t level);
+
+/* Parse "error" / "warn" / "info" / "debug". Returns 0 or HL_EINVAL. */
+int slog_level_parse(const char *text, slog_level_t *out);
+
+bool slog_enabled(slog_level_t level);
+
+/* Write one line: event is a short snake_case name; fmt adds key=value pairs. */
+void slog_write(slog_level_t level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Mask phone-like digit runs (7 or more digits) in place: 13812345678 -> 138****5678.
+ * Runs inside values of counter keys are left alone. Returns the number of runs masked. */
+size_t slog_mask_phones(char *text);
+
+/* Mask one phone number for display to a role that must not see it, into out (size >= 32). */
+void slog_mask_phone_value(const char *phone, char *out, size_t out_size);
+
+#define SLOG_(lvl, event, ...)                                                                  \
+    do {                                                                                        \
+        if (slog_enabled(lvl))                                                                  \
+            slog_write(lvl, event, __VA_ARGS__);                                                \
+    } while (0)
+#define SLOG_ERROR(event, ...) SLOG_(SLOG_ERROR, event, __VA_ARGS__)
+#define SLOG_WARN(event, ...) SLOG_(SLOG_WARN, event, __VA_ARGS__)
+#define SLOG_INFO(event, ...) SLOG_(SLOG_INFO, event, __VA_ARGS__)
+#define SLOG_DEBUG(event, ...) SLOG_(SLOG_DEBUG, event, __VA_ARGS__)
+
+#endif
