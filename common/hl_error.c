@@ -21,6 +21,8 @@ const char *hl_strerror(int rc)
     case HL_EINTERNAL: return "internal error";
     case HL_ETOOBIG: return "too big";
     case HL_ECLOSED: return "closed";
+    case HL_EFULL: return "store map full";
+    case HL_ETXNFULL: return "transaction too large";
     default: return "unknown error";
     }
 }
@@ -46,10 +48,11 @@ int hl_error_from_mdb(int mdb_rc)
     case MDB_SUCCESS: return HL_OK;
     case MDB_NOTFOUND: return HL_ENOTFOUND;
     case MDB_KEYEXIST: return HL_EEXIST;
-    case MDB_MAP_FULL: return HL_ENOSPC;
+    case MDB_MAP_FULL: return HL_EFULL;
+    case MDB_TXN_FULL: return HL_ETXNFULL;
     case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
     case MDB_VERSION_MISMATCH: case MDB_BAD_VALSIZE: return HL_ECORRUPT;
-    case MDB_READERS_FULL: case MDB_TXN_FULL: case MDB_CURSOR_FULL:
+    case MDB_READERS_FULL: case MDB_CURSOR_FULL:
     case MDB_PAGE_FULL: case MDB_MAP_RESIZED: return HL_EAGAIN;
     case MDB_DBS_FULL: case MDB_INCOMPATIBLE: case MDB_BAD_RSLOT: case MDB_BAD_TXN:
     case MDB_BAD_DBI: case MDB_TLS_FULL: return HL_EINTERNAL;

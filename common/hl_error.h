@@ -21,6 +21,8 @@ enum {
     HL_EINTERNAL = -11, /* a bug: an invariant did not hold */
     HL_ETOOBIG = -12,   /* a size limit was exceeded */
     HL_ECLOSED = -13,   /* shutting down or the peer went away */
+    HL_EFULL = -14,     /* the store's map is full: grow it and retry the transaction */
+    HL_ETXNFULL = -15,  /* one transaction touched too many pages: split the batch */
 };
 
 /* A short static description of an HL_E* code ("disk full"). Never NULL. */

@@ -1,0 +1,262 @@
+/* cmdexec: idempotent command execution on the group commit. Loop thread. */
+#include "cmdexec.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IDEM_KEY_MAX 128
+
+struct cmdexec {
+    store_t *store;
+    txq_t *txq;
+    hclock_t *clock;
+    MDB_dbi idem;      /* key -> 8-byte time + packed CommandReply */
+    MDB_dbi idem_time; /* 8-byte time + key -> "" (for trimming by age) */
+    int64_t window_ms;
+    cmd_handler_fn handler;
+    void *ctx;
+    cmdexec_stats_t stats;
+};
+
+typedef struct job {
+    txq_item_t item;     /* first: the txq hands this pointer back */
+    cmdexec_t *exec;
+    Hotline__Command *cmd;
+    arena_t *arena;
+    Hotline__CommandReply *reply;
+    bool refused;        /* the handler answered non-OK: its writes were rolled back */
+    bool replayed;       /* answered from the idempotency record */
+    cmd_done_fn done;
+    void *origin;
+} job_t;
+
+int cmd_refuse(cmd_reply_t *reply, Hotline__Status status, const char *field, const char *fmt,
+               ...)
+{
+    reply->msg->status = status;
+    reply->msg->field = arena_strdup(reply->arena, field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    reply->msg->message = arena_strdup(reply->arena, buf);
+    return 0;
+}
+
+int cmd_http_status(Hotline__Status status)
+{
+    switch (status) {
+    case HOTLINE__STATUS__OK: return 200;
+    case HOTLINE__STATUS__INVALID: return 400;
+    case HOTLINE__STATUS__NOT_FOUND: return 404;
+    case HOTLINE__STATUS__CONFLICT: return 409;
+    case HOTLINE__STATUS__FORBIDDEN: return 403;
+    case HOTLINE__STATUS__UNAVAILABLE: return 503;
+    default: return 500;
+    }
+}
+
+int cmdexec_create(cmdexec_t **out, store_t *store, txq_t *txq, hclock_t *clock,
+                   unsigned idempotency_hours, cmd_handler_fn handler, void *ctx)
+{
+    cmdexec_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return HL_ENOMEM;
+    self->store = store;
+    self->txq = txq;
+    self->clock = clock;
+    self->window_ms = (int64_t)(idempotency_hours ? idempotency_hours : 24) * 3600 * 1000;
+    self->handler = handler;
+    self->ctx = ctx;
+    int rc = store_db(store, "idem", 0, &self->idem);
+    if (!rc)
+        rc = store_db(store, "idem_time", 0, &self->idem_time);
+    if (rc) {
+        free(self);
+        return rc;
+    }
+    *out = self;
+    return 0;
+}
+
+void cmdexec_destroy(cmdexec_t **self)
+{
+    if (!self || !*self)
+        return;
+    free(*self);
+    *self = NULL;
+}
+
+static Hotline__CommandReply *new_reply(arena_t *arena)
+{
+    Hotline__CommandReply *r = arena_alloc(arena, sizeof *r);
+    if (r)
+        hotline__command_reply__init(r);
+    return r;
+}
+
+static int remember(job_t *job, MDB_txn *txn, const char *key, size_t klen)
+{
+    cmdexec_t *self = job->exec;
+    size_t len = hotline__command_reply__get_packed_size(job->reply);
+    uint8_t *val = arena_alloc(job->arena, 8 + len);
+    uint8_t *tkey = arena_alloc(job->arena, 8 + klen);
+    if (!val || !tkey)
+        return HL_ENOMEM;
+    int64_t now = hclock_now_ms(self->clock);
+    store_be64_put(val, (uint64_t)now);
+    hotline__command_reply__pack(job->reply, val + 8);
+    int rc = store_put(txn, self->idem, key, klen, val, 8 + len, 0);
+    if (rc)
+        return rc;
+    store_be64_put(tkey, (uint64_t)now);
+    memcpy(tkey + 8, key, klen);
+    return store_put(txn, self->idem_time, tkey, 8 + klen, "", 0, 0);
+}
+
+static int job_apply(txq_item_t *item, MDB_txn *txn)
+{
+    job_t *job = (job_t *)item;
+    cmdexec_t *self = job->exec;
+    const char *key = job->cmd->idempotency_key;
+    size_t klen = key ? strlen(key) : 0;
+    job->refused = job->replayed = false;
+    job->reply = new_reply(job->arena);
+    if (!job->reply)
+        return HL_ENOMEM;
+    if (klen) {
+        MDB_val v;
+        int rc = store_get(txn, self->idem, key, klen, &v);
+        if (rc == 0 && v.mv_size >= 8) {
+            Hotline__CommandReply *first = hotline__command_reply__unpack(
+                arena_allocator(job->arena), v.mv_size - 8, (const uint8_t *)v.mv_data + 8);
+            if (first) {
+                job->reply = first;
+                job->replayed = true;
+                return 0;
+            }
+        } else if (rc != HL_ENOTFOUND && rc != 0) {
+            return rc;
+        }
+    }
+    cmd_reply_t reply = {job->reply, job->arena};
+    int rc = self->handler(self->ctx, txn, job->cmd, &reply);
+    if (rc)
+        return rc;
+    if (job->reply->status != HOTLINE__STATUS__OK) {
+        job->refused = true;
+        return HL_EINVAL; /* roll back whatever the handler wrote */
+    }
+    return klen ? remember(job, txn, key, klen) : 0;
+}
+
+static void job_finish(job_t *job, const Hotline__CommandReply *reply)
+{
+    cmdexec_t *self = job->exec;
+    self->stats.in_flight--;
+    job->done(job->origin, reply);
+    hotline__command__free_unpacked(job->cmd, NULL);
+    arena_destroy(&job->arena);
+    free(job);
+}
+
+static void job_done(txq_item_t *item, int rc)
+{
+    job_t *job = (job_t *)item;
+    cmdexec_t *self = job->exec;
+    if (rc == 0 || job->refused) {
+        if (job->replayed)
+            self->stats.replayed++;
+        else if (job->refused)
+            self->stats.refused++;
+        else
+            self->stats.ok++;
+        job_finish(job, job->reply);
+        return;
+    }
+    self->stats.failed++;
+    Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
+    char msg[256];
+    if (rc == HL_ENOSPC) {
+        r.status = HOTLINE__STATUS__UNAVAILABLE;
+        snprintf(msg, sizeof msg, "not stored: %s; nothing was changed, retry later",
+                 hl_strerror(rc));
+    } else {
+        r.status = HOTLINE__STATUS__INTERNAL;
+        snprintf(msg, sizeof msg, "not stored: %s; nothing was changed", hl_strerror(rc));
+    }
+    r.message = msg;
+    job_finish(job, &r);
+}
+
+void cmdexec_submit(cmdexec_t *self, Hotline__Command *cmd, cmd_done_fn done, void *origin)
+{
+    self->stats.submitted++;
+    self->stats.in_flight++;
+    job_t *job = calloc(1, sizeof *job);
+    if (!job || arena_create(&job->arena) != 0) {
+        free(job);
+        self->stats.in_flight--;
+        self->stats.failed++;
+        Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
+        r.status = HOTLINE__STATUS__UNAVAILABLE;
+        r.message = "out of memory; retry later";
+        done(origin, &r);
+        hotline__command__free_unpacked(cmd, NULL);
+        return;
+    }
+    job->exec = self;
+    job->cmd = cmd;
+    job->done = done;
+    job->origin = origin;
+    job->item.apply = job_apply;
+    job->item.done = job_done;
+    if (cmd->idempotency_key && strlen(cmd->idempotency_key) > IDEM_KEY_MAX) {
+        Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
+        char msg[128];
+        snprintf(msg, sizeof msg, "idempotency key longer than %d bytes", IDEM_KEY_MAX);
+        r.status = HOTLINE__STATUS__INVALID;
+        r.field = "idempotencyKey";
+        r.message = msg;
+        self->stats.refused++;
+        job_finish(job, &r);
+        return;
+    }
+    txq_submit(self->txq, &job->item);
+}
+
+int cmdexec_trim(cmdexec_t *self, MDB_txn *txn, unsigned max, unsigned *deleted)
+{
+    *deleted = 0;
+    int64_t cutoff = hclock_now_ms(self->clock) - self->window_ms;
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->idem_time, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    MDB_val k, v;
+    int rc = 0;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && *deleted < max;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 8 || (int64_t)store_be64_get(k.mv_data) >= cutoff)
+            break;
+        rc = store_del(txn, self->idem, (const char *)k.mv_data + 8, k.mv_size - 8);
+        if (rc && rc != HL_ENOTFOUND)
+            break;
+        rc = hl_error_from_mdb(mdb_cursor_del(cur, 0));
+        if (rc)
+            break;
+        (*deleted)++;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+const cmdexec_stats_t *cmdexec_stats(const cmdexec_t *self)
+{
+    return &self->stats;
+}

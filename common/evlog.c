@@ -1,0 +1,285 @@
+/* evlog: append-only event log in LMDB with consumer-aware trimming. Loop thread. */
+#include "evlog.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define EVLOG_MAX_CONSUMERS 64
+#define EVLOG_HDR 8 /* append time prefix */
+
+typedef struct consumer {
+    char name[64];
+    uint64_t cursor;     /* highest "after" seen */
+    uint64_t persisted;  /* value in log_consumers */
+} consumer_t;
+
+struct evlog {
+    store_t *store;
+    hclock_t *clock;
+    MDB_dbi log;          /* seq -> time + Event */
+    MDB_dbi consumers_db; /* name -> cursor (8 bytes BE) */
+    char *source;
+    int64_t retention_ms;
+    uint64_t head;        /* last committed seq */
+    uint64_t first;       /* lowest retained seq */
+    consumer_t consumers[EVLOG_MAX_CONSUMERS];
+    size_t nconsumers;
+};
+
+static consumer_t *consumer_find(evlog_t *self, const char *name, bool create)
+{
+    for (size_t i = 0; i < self->nconsumers; i++) {
+        if (strcmp(self->consumers[i].name, name) == 0)
+            return &self->consumers[i];
+    }
+    if (!create || self->nconsumers == EVLOG_MAX_CONSUMERS || strlen(name) >= 64)
+        return NULL;
+    consumer_t *c = &self->consumers[self->nconsumers++];
+    memset(c, 0, sizeof *c);
+    strcpy(c->name, name);
+    return c;
+}
+
+static int load_bounds(evlog_t *self, MDB_txn *txn)
+{
+    MDB_val k;
+    int rc = store_last(txn, self->log, &k, NULL);
+    if (rc == HL_ENOTFOUND) {
+        self->first = self->head + 1;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    self->head = store_be64_get(k.mv_data);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, self->log, &cur) == 0) {
+        if (mdb_cursor_get(cur, &k, NULL, MDB_FIRST) == 0)
+            self->first = store_be64_get(k.mv_data);
+        mdb_cursor_close(cur);
+    }
+    return 0;
+}
+
+static int load_consumers(evlog_t *self, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->consumers_db, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char name[64];
+        if (k.mv_size >= sizeof name || v.mv_size != 8)
+            continue;
+        memcpy(name, k.mv_data, k.mv_size);
+        name[k.mv_size] = '\0';
+        consumer_t *c = consumer_find(self, name, true);
+        if (c)
+            c->cursor = c->persisted = store_be64_get(v.mv_data);
+    }
+    mdb_cursor_close(cur);
+    return 0;
+}
+
+int evlog_open(evlog_t **out, store_t *store, hclock_t *clock, const evlog_opts_t *opts)
+{
+    evlog_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return HL_ENOMEM;
+    self->store = store;
+    self->clock = clock;
+    self->source = strdup(opts->source ? opts->source : "");
+    self->retention_ms = opts->retention_ms;
+    int rc = self->source ? 0 : HL_ENOMEM;
+    if (!rc)
+        rc = store_db(store, "log", 0, &self->log);
+    if (!rc)
+        rc = store_db(store, "log_consumers", 0, &self->consumers_db);
+    MDB_txn *txn = NULL;
+    if (!rc)
+        rc = store_read_begin(store, &txn);
+    if (!rc)
+        rc = load_bounds(self, txn);
+    if (!rc)
+        rc = load_consumers(self, txn);
+    store_read_end(&txn);
+    for (size_t i = 0; !rc && i < opts->nconsumers; i++)
+        consumer_find(self, opts->consumers[i], true);
+    if (rc) {
+        free(self->source);
+        free(self);
+        return rc;
+    }
+    *out = self;
+    return 0;
+}
+
+void evlog_close(evlog_t **self)
+{
+    if (!self || !*self)
+        return;
+    free((*self)->source);
+    free(*self);
+    *self = NULL;
+}
+
+int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev)
+{
+    /* The head inside this transaction (it sees the transaction's own appends, and a
+     * rolled-back child transaction leaves no hole). */
+    MDB_val last;
+    uint64_t seq = self->head + 1;
+    int rc = store_last(txn, self->log, &last, NULL);
+    if (rc == 0)
+        seq = store_be64_get(last.mv_data) + 1;
+    else if (rc != HL_ENOTFOUND)
+        return rc;
+    ev->source = self->source;
+    ev->seq = seq;
+    ev->time_ms = hclock_now_ms(self->clock);
+
+    size_t len = protobuf_c_message_get_packed_size(&ev->base);
+    uint8_t key[8];
+    store_be64_put(key, seq);
+    MDB_val k = {sizeof key, key};
+    MDB_val v = {EVLOG_HDR + len, NULL};
+    /* Pack straight into the page LMDB reserves for the value. */
+    int mrc = mdb_put(txn, self->log, &k, &v, MDB_APPEND | MDB_RESERVE);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    store_be64_put(v.mv_data, (uint64_t)ev->time_ms);
+    protobuf_c_message_pack(&ev->base, (uint8_t *)v.mv_data + EVLOG_HDR);
+    return 0;
+}
+
+void evlog_committed(evlog_t *self)
+{
+    MDB_txn *txn;
+    if (store_read_begin(self->store, &txn) != 0)
+        return;
+    load_bounds(self, txn);
+    store_read_end(&txn);
+}
+
+uint64_t evlog_head(const evlog_t *self)
+{
+    return self->head;
+}
+
+uint64_t evlog_first(const evlog_t *self)
+{
+    return self->first;
+}
+
+int evlog_read(evlog_t *self, MDB_txn *txn, uint64_t after, size_t max_events,
+               size_t max_bytes, evlog_visit_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->log, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    uint8_t key[8];
+    store_be64_put(key, after + 1);
+    MDB_val k = {sizeof key, key}, v;
+    int n = 0;
+    size_t bytes = 0;
+    int rc = 0;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && (size_t)n < max_events;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (v.mv_size < EVLOG_HDR || k.mv_size != 8) {
+            rc = HL_ECORRUPT;
+            break;
+        }
+        size_t len = v.mv_size - EVLOG_HDR;
+        if (n > 0 && bytes + len > max_bytes)
+            break;
+        rc = fn(ctx, store_be64_get(k.mv_data), (const uint8_t *)v.mv_data + EVLOG_HDR, len);
+        if (rc)
+            break;
+        bytes += len;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (rc)
+        return rc < 0 ? rc : n;
+    if (mrc && mrc != MDB_NOTFOUND)
+        return hl_error_from_mdb(mrc);
+    return n;
+}
+
+void evlog_consumer_seen(evlog_t *self, const char *consumer, uint64_t cursor)
+{
+    consumer_t *c = consumer_find(self, consumer, true);
+    if (!c) {
+        SLOG_WARN("feed_consumer_not_registered",
+                  "consumer=\"%.64s\" reason=\"too many consumers or name too long\"", consumer);
+        return;
+    }
+    if (cursor > c->cursor)
+        c->cursor = cursor;
+}
+
+uint64_t evlog_min_cursor(const evlog_t *self, size_t *count)
+{
+    uint64_t min = UINT64_MAX;
+    for (size_t i = 0; i < self->nconsumers; i++) {
+        if (self->consumers[i].cursor < min)
+            min = self->consumers[i].cursor;
+    }
+    if (count)
+        *count = self->nconsumers;
+    return min;
+}
+
+static int persist_consumers(evlog_t *self, MDB_txn *txn)
+{
+    for (size_t i = 0; i < self->nconsumers; i++) {
+        consumer_t *c = &self->consumers[i];
+        if (c->persisted == c->cursor && c->persisted != 0)
+            continue;
+        uint8_t v[8];
+        store_be64_put(v, c->cursor);
+        int rc = store_put(txn, self->consumers_db, c->name, strlen(c->name), v, 8, 0);
+        if (rc)
+            return rc;
+        c->persisted = c->cursor;
+    }
+    return 0;
+}
+
+int evlog_trim(evlog_t *self, MDB_txn *txn, unsigned max_delete, unsigned *deleted)
+{
+    *deleted = 0;
+    int rc = persist_consumers(self, txn);
+    if (rc)
+        return rc;
+    uint64_t limit = evlog_min_cursor(self, NULL);
+    if (self->head == 0)
+        return 0;
+    if (limit >= self->head)
+        limit = self->head - 1; /* the last event stays: it carries the head */
+    int64_t cutoff = hclock_now_ms(self->clock) - self->retention_ms;
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->log, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && *deleted < max_delete;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (store_be64_get(k.mv_data) > limit || v.mv_size < EVLOG_HDR ||
+            (int64_t)store_be64_get(v.mv_data) >= cutoff)
+            break;
+        mrc = mdb_cursor_del(cur, 0);
+        if (mrc)
+            break;
+        (*deleted)++;
+    }
+    mdb_cursor_close(cur);
+    if (mrc && mrc != MDB_NOTFOUND)
+        return hl_error_from_mdb(mrc);
+    return 0;
+}

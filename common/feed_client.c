@@ -1,0 +1,312 @@
+/* feed_client: pull a producer's feed and apply it exactly once. Loop thread. */
+#include "feed_client.h"
+
+#include "hl_error.h"
+#include "slog.h"
+#include "zsock.h"
+
+#include "hotline/bus.pb-c.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RETRY_MS 1000
+
+typedef enum { FC_IDLE, FC_WAITING, FC_APPLYING, FC_STOPPED } fc_state_t;
+
+struct feed_client {
+    uv_loop_t *loop;
+    void *zctx;
+    store_t *store;
+    txq_t *txq;
+    MDB_dbi cursors;
+    char *producer, *endpoint, *consumer;
+    unsigned batch_max, wait_ms, reply_timeout_ms;
+    feed_apply_fn apply;
+    void *ctx;
+    zsock_t *sock;
+    uv_timer_t timer;          /* reply timeout, or retry pause */
+    fc_state_t state;
+    uint64_t request_id;       /* of the fetch in flight */
+    Hotline__FeedBatch *batch; /* being applied (owned) */
+    txq_item_t item;
+    bool destroyed;            /* destroy requested while a batch was in the txq */
+    uint64_t pending_cursor;   /* cursor and count written by the batch being committed */
+    uint64_t pending_applied;
+    feed_client_stats_t stats;
+};
+
+static void send_fetch(feed_client_t *self);
+
+static int connect_sock(feed_client_t *self);
+
+static void on_timeout(uv_timer_t *h)
+{
+    feed_client_t *self = h->data;
+    if (self->state == FC_WAITING) {
+        /* No reply: the producer may have died with our request. Start over. */
+        self->stats.reconnects++;
+        SLOG_WARN("feed_reconnect", "producer=%s endpoint=%s cursor=%llu reason=\"no reply\"",
+                  self->producer, self->endpoint, (unsigned long long)self->stats.cursor);
+        zsock_destroy(&self->sock, 0);
+        if (connect_sock(self) != 0) {
+            self->state = FC_IDLE;
+            uv_timer_start(&self->timer, on_timeout, RETRY_MS, 0);
+            return;
+        }
+    }
+    send_fetch(self);
+}
+
+static int read_cursor(feed_client_t *self, uint64_t *cursor)
+{
+    MDB_txn *txn;
+    int rc = store_read_begin(self->store, &txn);
+    if (rc)
+        return rc;
+    MDB_val v;
+    rc = store_get(txn, self->cursors, self->producer, strlen(self->producer), &v);
+    if (rc == 0 && v.mv_size == 8)
+        *cursor = store_be64_get(v.mv_data);
+    else if (rc == HL_ENOTFOUND)
+        rc = 0;
+    store_read_end(&txn);
+    return rc;
+}
+
+static int apply_batch(txq_item_t *item, MDB_txn *txn)
+{
+    feed_client_t *self = (feed_client_t *)((char *)item - offsetof(feed_client_t, item));
+    uint64_t cursor = self->stats.cursor, applied = 0;
+    for (size_t i = 0; i < self->batch->n_events; i++) {
+        ProtobufCBinaryData *b = &self->batch->events[i];
+        Hotline__Event *ev = hotline__event__unpack(NULL, b->len, b->data);
+        if (!ev) {
+            /* Cannot happen with a healthy producer; never block the feed on it silently. */
+            self->stats.events_skipped++;
+            SLOG_ERROR("feed_event_undecodable", "producer=%s after_seq=%llu bytes=%zu",
+                       self->producer, (unsigned long long)cursor, b->len);
+            continue;
+        }
+        if (ev->seq <= cursor) { /* a replay of something already applied */
+            hotline__event__free_unpacked(ev, NULL);
+            continue;
+        }
+        int rc = self->apply(self->ctx, txn, ev);
+        uint64_t seq = ev->seq;
+        hotline__event__free_unpacked(ev, NULL);
+        if (rc)
+            return rc;
+        cursor = seq;
+        applied++;
+    }
+    uint8_t v[8];
+    store_be64_put(v, cursor);
+    int rc = store_put(txn, self->cursors, self->producer, strlen(self->producer), v, 8, 0);
+    /* Taken over by batch_done only if this transaction commits (apply may run again). */
+    self->pending_cursor = cursor;
+    self->pending_applied = applied;
+    return rc;
+}
+
+static void free_self(feed_client_t *self);
+
+static void batch_done(txq_item_t *item, int rc)
+{
+    feed_client_t *self = (feed_client_t *)((char *)item - offsetof(feed_client_t, item));
+    if (rc == 0) {
+        self->stats.events_applied += self->pending_applied;
+        self->stats.cursor = self->pending_cursor;
+        self->stats.batches++;
+    } else {
+        self->stats.apply_failures++;
+        SLOG_WARN("feed_apply_failed",
+                  "producer=%s cursor=%llu reason=\"%s\" next=\"retry in %d ms\"",
+                  self->producer, (unsigned long long)self->stats.cursor, hl_strerror(rc),
+                  RETRY_MS);
+    }
+    hotline__feed_batch__free_unpacked(self->batch, NULL);
+    self->batch = NULL;
+    if (self->destroyed) {
+        free_self(self);
+        return;
+    }
+    self->state = FC_IDLE;
+    if (rc == 0)
+        send_fetch(self);
+    else
+        uv_timer_start(&self->timer, on_timeout, RETRY_MS, 0);
+}
+
+static void on_reply(zsock_t *sock, zmq_msg_t *frames, size_t n, void *ctx)
+{
+    (void)sock;
+    feed_client_t *self = ctx;
+    if (n != 1 || self->state != FC_WAITING)
+        return;
+    Hotline__BusReply *reply =
+        hotline__bus_reply__unpack(NULL, zmq_msg_size(&frames[0]), zmq_msg_data(&frames[0]));
+    if (!reply)
+        return;
+    if (reply->request_id != self->request_id) { /* stale: an answer to an abandoned fetch */
+        hotline__bus_reply__free_unpacked(reply, NULL);
+        return;
+    }
+    uv_timer_stop(&self->timer);
+    if (reply->body_case != HOTLINE__BUS_REPLY__BODY_BATCH) {
+        SLOG_WARN("feed_fetch_refused", "producer=%s reason=\"%s\"", self->producer,
+                  reply->body_case == HOTLINE__BUS_REPLY__BODY_ERROR && reply->error->message
+                      ? reply->error->message
+                      : "unexpected reply");
+        hotline__bus_reply__free_unpacked(reply, NULL);
+        self->state = FC_IDLE;
+        uv_timer_start(&self->timer, on_timeout, RETRY_MS, 0);
+        return;
+    }
+    Hotline__FeedBatch *batch = reply->batch;
+    reply->batch = NULL;
+    reply->body_case = HOTLINE__BUS_REPLY__BODY__NOT_SET;
+    hotline__bus_reply__free_unpacked(reply, NULL);
+    self->stats.head = batch->head_seq;
+    if (batch->first_seq > self->stats.cursor + 1 && batch->n_events > 0) {
+        self->stats.gaps++;
+        SLOG_ERROR("feed_gap", "producer=%s cursor=%llu first_seq=%llu "
+                   "reason=\"the producer trimmed events this consumer never applied\"",
+                   self->producer, (unsigned long long)self->stats.cursor,
+                   (unsigned long long)batch->first_seq);
+    }
+    if (batch->n_events == 0) {
+        hotline__feed_batch__free_unpacked(batch, NULL);
+        self->state = FC_IDLE;
+        send_fetch(self);
+        return;
+    }
+    self->batch = batch;
+    self->state = FC_APPLYING;
+    txq_submit(self->txq, &self->item);
+}
+
+static int connect_sock(feed_client_t *self)
+{
+    int rc = zsock_create(&self->sock, self->loop, self->zctx, ZMQ_DEALER, on_reply, self);
+    if (rc)
+        return rc;
+    rc = zsock_connect(self->sock, self->endpoint);
+    if (rc)
+        zsock_destroy(&self->sock, 0);
+    return rc;
+}
+
+static void send_fetch(feed_client_t *self)
+{
+    if (self->state == FC_STOPPED || self->state == FC_APPLYING)
+        return;
+    Hotline__FeedFetch fetch = HOTLINE__FEED_FETCH__INIT;
+    fetch.consumer = self->consumer;
+    fetch.after_seq = self->stats.cursor;
+    fetch.max_events = self->batch_max;
+    fetch.wait_ms = self->wait_ms;
+    Hotline__BusRequest req = HOTLINE__BUS_REQUEST__INIT;
+    req.request_id = ++self->request_id;
+    req.body_case = HOTLINE__BUS_REQUEST__BODY_FETCH;
+    req.fetch = &fetch;
+    uint8_t buf[256];
+    size_t len = hotline__bus_request__pack(&req, buf);
+    const void *parts[1] = {buf};
+    size_t lens[1] = {len};
+    self->state = FC_WAITING;
+    if (zsock_send(self->sock, parts, lens, 1) != 0) {
+        /* Queue full or no connection yet: the timeout path reconnects and retries. */
+        SLOG_DEBUG("feed_fetch_not_sent", "producer=%s", self->producer);
+    }
+    uv_timer_start(&self->timer, on_timeout, self->wait_ms + self->reply_timeout_ms, 0);
+}
+
+int feed_client_create(feed_client_t **out, uv_loop_t *loop, void *zctx, store_t *store,
+                       txq_t *txq, MDB_dbi cursors, const feed_client_opts_t *opts,
+                       feed_apply_fn apply, void *ctx)
+{
+    feed_client_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return HL_ENOMEM;
+    self->loop = loop;
+    self->zctx = zctx;
+    self->store = store;
+    self->txq = txq;
+    self->cursors = cursors;
+    self->producer = strdup(opts->producer);
+    self->endpoint = strdup(opts->endpoint);
+    self->consumer = strdup(opts->consumer);
+    self->batch_max = opts->batch_max ? opts->batch_max : 500;
+    self->wait_ms = opts->wait_ms ? opts->wait_ms : 1000;
+    self->reply_timeout_ms = opts->reply_timeout_ms ? opts->reply_timeout_ms : 3000;
+    self->apply = apply;
+    self->ctx = ctx;
+    self->item.apply = apply_batch;
+    self->item.done = batch_done;
+    int rc = self->producer && self->endpoint && self->consumer ? 0 : HL_ENOMEM;
+    if (!rc)
+        rc = read_cursor(self, &self->stats.cursor);
+    if (!rc)
+        rc = connect_sock(self);
+    if (rc) {
+        free(self->producer);
+        free(self->endpoint);
+        free(self->consumer);
+        free(self);
+        return rc;
+    }
+    uv_timer_init(loop, &self->timer);
+    self->timer.data = self;
+    self->state = FC_IDLE;
+    SLOG_INFO("feed_follow", "producer=%s endpoint=%s cursor=%llu", self->producer,
+              self->endpoint, (unsigned long long)self->stats.cursor);
+    *out = self;
+    return 0;
+}
+
+void feed_client_start(feed_client_t *self)
+{
+    send_fetch(self);
+}
+
+const feed_client_stats_t *feed_client_stats(const feed_client_t *self)
+{
+    return &self->stats;
+}
+
+const char *feed_client_producer(const feed_client_t *self)
+{
+    return self->producer;
+}
+
+static void on_timer_close(uv_handle_t *h)
+{
+    feed_client_t *self = h->data;
+    free(self->producer);
+    free(self->endpoint);
+    free(self->consumer);
+    free(self);
+}
+
+static void free_self(feed_client_t *self)
+{
+    uv_close((uv_handle_t *)&self->timer, on_timer_close);
+}
+
+void feed_client_destroy(feed_client_t **self)
+{
+    if (!self || !*self)
+        return;
+    feed_client_t *fc = *self;
+    *self = NULL;
+    bool applying = fc->state == FC_APPLYING;
+    fc->state = FC_STOPPED;
+    uv_timer_stop(&fc->timer);
+    zsock_destroy(&fc->sock, 0);
+    if (applying) {
+        fc->destroyed = true; /* batch_done frees us once the txq has committed it */
+        return;
+    }
+    free_self(fc);
+}

@@ -1,0 +1,63 @@
+/* feed_client: follows another service's event log and applies each event exactly once.
+ *
+ * One fetch is in flight at a time ("after my cursor, at most K, wait up to W"). A batch is
+ * applied through the txq: the consumer's apply() for every event and the new cursor are
+ * written in the same transaction, so after a crash the feed resumes from the last committed
+ * cursor and a replayed event is never applied twice. Lost replies (the producer was killed,
+ * the network hiccuped) are noticed by a reply timeout; the client then reconnects and asks
+ * again from its cursor, by itself, for as long as it lives.
+ *
+ * Loop thread only. */
+#ifndef HOTLINE_FEED_CLIENT_H
+#define HOTLINE_FEED_CLIENT_H
+
+#include "store.h"
+#include "txq.h"
+
+#include "hotline/event.pb-c.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct feed_client feed_client_t;
+
+/* Apply one event inside txn. Return 0, or an HL_E code: the whole batch is rolled back and
+ * retried after a pause (so a transient failure loses nothing). */
+typedef int (*feed_apply_fn)(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+
+typedef struct feed_client_opts {
+    const char *producer;      /* producer name: the key of the stored cursor */
+    const char *endpoint;      /* producer's bus endpoint */
+    const char *consumer;      /* our name, registered with the producer */
+    unsigned batch_max;        /* K (default 500) */
+    unsigned wait_ms;          /* W (default 1000) */
+    unsigned reply_timeout_ms; /* beyond W before reconnecting (default 3000) */
+} feed_client_opts_t;
+
+typedef struct feed_client_stats {
+    uint64_t cursor;           /* last applied seq (committed) */
+    uint64_t head;             /* producer's head at the last reply */
+    uint64_t batches;
+    uint64_t events_applied;
+    uint64_t events_skipped;   /* undecodable: logged and counted, never silently */
+    uint64_t gaps;             /* the producer had trimmed past our cursor */
+    uint64_t reconnects;
+    uint64_t apply_failures;
+} feed_client_stats_t;
+
+/* cursors: the consumer's "cursors" sub-database (producer name -> seq). */
+int feed_client_create(feed_client_t **out, uv_loop_t *loop, void *zctx, store_t *store,
+                       txq_t *txq, MDB_dbi cursors, const feed_client_opts_t *opts,
+                       feed_apply_fn apply, void *ctx);
+
+/* Begin fetching. */
+void feed_client_start(feed_client_t *self);
+
+const feed_client_stats_t *feed_client_stats(const feed_client_t *self);
+const char *feed_client_producer(const feed_client_t *self);
+
+/* Stop fetching; a batch being applied finishes first (txq_destroy commits it). The loop must
+ * run afterwards. Nulls *self. */
+void feed_client_destroy(feed_client_t **self);
+
+#endif

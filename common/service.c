@@ -1,0 +1,520 @@
+/* service: the skeleton's life cycle: configure, open, run, stop after a last commit. */
+#include "service_internal.h"
+
+#include "hl_error.h"
+#include "pbjson.h"
+#include "slog.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define MIB ((uint64_t)1 << 20)
+
+/* Runtime defaults under every service's own defaults: a service's JSON sets what differs. */
+static void runtime_fill_defaults(Hotline__RuntimeConfig *rt, const char *name)
+{
+    (void)name;
+    if (!rt->log_level || !*rt->log_level)
+        rt->log_level = strdup("info");
+}
+
+static int load_config(service_t *svc, const service_args_t *args, int argc, char **argv)
+{
+    (void)argc;
+    char err[512];
+    config_source_t src = {
+        .defaults_json = svc->desc->default_config_json,
+        .file_path = args->config_file,
+        .envp = environ,
+        .env_prefix = "HOTLINE_",
+        .bounds = svc->desc->bounds,
+    };
+    int rc = config_load(svc->desc->config_desc, &src, &svc->config, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "%s: configuration: %s\n", argv[0], err);
+        return rc;
+    }
+    /* Feeds named on the command line replace the endpoint of the feed of that name (or add
+     * one); everything else on the command line is merged as is. */
+    json_t *rt_over = json_object_get(args->overrides, "runtime");
+    json_t *feeds = json_incref(json_object_get(rt_over, "feeds"));
+    json_object_del(rt_over, "feeds");
+    pbjson_error_t perr;
+    rc = pbjson_merge(svc->config, args->overrides, NULL, &perr);
+    if (rc) {
+        fprintf(stderr, "%s: command line: %s: %s\n", argv[0], perr.field, perr.message);
+        json_decref(feeds);
+        return rc;
+    }
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(svc->desc->config_desc, "runtime");
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE) {
+        fprintf(stderr, "%s: internal: configuration has no runtime section\n", argv[0]);
+        json_decref(feeds);
+        return HL_EINTERNAL;
+    }
+    Hotline__RuntimeConfig **rtp = (Hotline__RuntimeConfig **)((char *)svc->config + f->offset);
+    if (!*rtp) {
+        *rtp = malloc(sizeof **rtp);
+        hotline__runtime_config__init(*rtp);
+    }
+    svc->rt = *rtp;
+    size_t i;
+    json_t *jf;
+    json_array_foreach(feeds, i, jf) {
+        const char *name = json_string_value(json_object_get(jf, "name"));
+        const char *ep = json_string_value(json_object_get(jf, "endpoint"));
+        Hotline__FeedSource *dst = NULL;
+        for (size_t k = 0; k < svc->rt->n_feeds; k++)
+            if (strcmp(svc->rt->feeds[k]->name, name) == 0)
+                dst = svc->rt->feeds[k];
+        if (!dst) {
+            Hotline__FeedSource **grown =
+                realloc(svc->rt->feeds, (svc->rt->n_feeds + 1) * sizeof *grown);
+            dst = malloc(sizeof *dst);
+            if (!grown || !dst) {
+                free(dst);
+                json_decref(feeds);
+                return HL_ENOMEM;
+            }
+            hotline__feed_source__init(dst);
+            dst->name = strdup(name);
+            svc->rt->feeds = grown;
+            svc->rt->feeds[svc->rt->n_feeds++] = dst;
+        }
+        if (dst->endpoint != protobuf_c_empty_string)
+            free(dst->endpoint);
+        dst->endpoint = strdup(ep);
+    }
+    json_decref(feeds);
+    runtime_fill_defaults(svc->rt, svc->desc->name);
+    if (args->port_file)
+        snprintf(svc->port_file, sizeof svc->port_file, "%s", args->port_file);
+    return 0;
+}
+
+static int check_runtime(service_t *svc, const char *prog)
+{
+    const Hotline__RuntimeConfig *rt = svc->rt;
+    slog_level_t lvl;
+    if (slog_level_parse(rt->log_level, &lvl)) {
+        fprintf(stderr, "%s: configuration: runtime.logLevel: '%s' is not one of error, warn, "
+                "info, debug\n", prog, rt->log_level);
+        return HL_EINVAL;
+    }
+    slog_init(rt->name && *rt->name ? rt->name : svc->desc->name, lvl);
+    if (!rt->data_dir || !*rt->data_dir) {
+        fprintf(stderr, "%s: configuration: runtime.dataDir is empty: give --data-dir DIR\n",
+                prog);
+        return HL_EINVAL;
+    }
+    if (!rt->bus_endpoint || !*rt->bus_endpoint) {
+        fprintf(stderr, "%s: configuration: runtime.busEndpoint is empty: give --bus "
+                "tcp://127.0.0.1:PORT\n", prog);
+        return HL_EINVAL;
+    }
+    for (size_t i = 0; i < rt->n_feeds; i++) {
+        if (!rt->feeds[i]->endpoint || !*rt->feeds[i]->endpoint) {
+            fprintf(stderr, "%s: configuration: runtime.feeds[%zu] (%s) has no endpoint\n", prog,
+                    i, rt->feeds[i]->name);
+            return HL_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static void write_port_file(service_t *svc)
+{
+    if (!svc->port_file[0])
+        return;
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", svc->port_file);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        SLOG_WARN("port_file_not_written", "path=%s", svc->port_file);
+        return;
+    }
+    fprintf(f, "{\"http\": %u, \"bus\": \"%s\", \"pid\": %d}\n", httpd_port(svc->http),
+            bus_endpoint(svc->bus), (int)getpid());
+    fclose(f);
+    rename(tmp, svc->port_file); /* readers never see half a file */
+}
+
+/* ---- commands from the bus ---- */
+
+typedef struct bus_origin {
+    service_t *svc;
+    bus_peer_t peer;
+} bus_origin_t;
+
+static void bus_command_done(void *origin, const Hotline__CommandReply *reply)
+{
+    bus_origin_t *o = origin;
+    Hotline__BusReply r = HOTLINE__BUS_REPLY__INIT;
+    r.body_case = HOTLINE__BUS_REPLY__BODY_COMMAND;
+    r.command = (Hotline__CommandReply *)reply;
+    if (o->svc->bus)
+        bus_reply(o->svc->bus, &o->peer, &r);
+    metric_inc(o->svc->m.commands, (const char *const[]){
+        protobuf_c_enum_descriptor_get_value(&hotline__status__descriptor, reply->status)
+            ? protobuf_c_enum_descriptor_get_value(&hotline__status__descriptor, reply->status)->name
+            : "UNKNOWN"});
+    free(o);
+}
+
+static void on_bus_command(void *ctx, const bus_peer_t *peer, Hotline__Command *cmd)
+{
+    service_t *svc = ctx;
+    bus_origin_t *o = malloc(sizeof *o);
+    if (!o) {
+        hotline__command__free_unpacked(cmd, NULL);
+        return; /* the client times out and retries */
+    }
+    o->svc = svc;
+    o->peer = *peer;
+    service_command(svc, cmd, bus_command_done, o);
+}
+
+static void on_bus_fetch(void *ctx, const bus_peer_t *peer, const Hotline__FeedFetch *fetch)
+{
+    service_t *svc = ctx;
+    feed_server_fetch(svc->feeds_out, peer, fetch);
+}
+
+/* Commands go to the service's handler with its own state (known only after init). */
+static int dispatch_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd,
+                            cmd_reply_t *reply)
+{
+    service_t *svc = ctx;
+    if (!svc->desc->command)
+        return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "",
+                          "this service takes no commands");
+    return svc->desc->command(svc->state, txn, cmd, reply);
+}
+
+void service_command(service_t *svc, Hotline__Command *cmd, cmd_done_fn done, void *origin)
+{
+    if (svc->stopping || txq_full(svc->txq)) {
+        Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
+        r.status = HOTLINE__STATUS__UNAVAILABLE;
+        r.message = svc->stopping ? "the service is shutting down; retry shortly"
+                                  : "the store is full; nothing was stored; retry later";
+        /* A full store is re-tried by the next command that reaches the txq: let one in
+         * per loop turn so acceptance resumes by itself when room returns. */
+        if (!svc->stopping && txq_waiting(svc->txq) == 0) {
+            cmdexec_submit(svc->cmds, cmd, done, origin);
+            return;
+        }
+        done(origin, &r);
+        hotline__command__free_unpacked(cmd, NULL);
+        return;
+    }
+    cmdexec_submit(svc->cmds, cmd, done, origin);
+}
+
+/* ---- commit hooks and maintenance ---- */
+
+static void after_commit(void *ctx)
+{
+    service_t *svc = ctx;
+    const txq_stats_t *ts = txq_stats(svc->txq);
+    metric_observe(svc->m.batch_size, NULL, ts->last_batch);
+    metric_observe(svc->m.commit_seconds, NULL, ts->last_commit_s);
+    evlog_committed(svc->log);
+    feed_server_notify(svc->feeds_out);
+}
+
+static int maintenance_apply(txq_item_t *item, MDB_txn *txn)
+{
+    service_t *svc = (service_t *)((char *)item - offsetof(service_t, maintenance_item));
+    unsigned trimmed = 0, idem = 0;
+    int rc = evlog_trim(svc->log, txn, 20000, &trimmed);
+    if (!rc)
+        rc = cmdexec_trim(svc->cmds, txn, 20000, &idem);
+    if (!rc && trimmed)
+        metric_add(svc->m.trimmed, NULL, trimmed);
+    return rc;
+}
+
+static void maintenance_done(txq_item_t *item, int rc)
+{
+    service_t *svc = (service_t *)((char *)item - offsetof(service_t, maintenance_item));
+    svc->maintenance_busy = false;
+    if (rc)
+        SLOG_WARN("maintenance_failed", "reason=\"%s\" next=\"retry at the next interval\"",
+                  hl_strerror(rc));
+}
+
+static void on_maintenance(uv_timer_t *h)
+{
+    service_t *svc = h->data;
+    if (svc->maintenance_busy || svc->stopping)
+        return;
+    svc->maintenance_busy = true;
+    svc->maintenance_item.apply = maintenance_apply;
+    svc->maintenance_item.done = maintenance_done;
+    txq_submit(svc->txq, &svc->maintenance_item);
+}
+
+/* ---- start and stop ---- */
+
+static int open_runtime(service_t *svc)
+{
+    const Hotline__RuntimeConfig *rt = svc->rt;
+    int rc = hclock_create(&svc->clock, rt->test_clock);
+    if (rc)
+        return rc;
+    svc->zctx = zmq_ctx_new();
+    if (!svc->zctx)
+        return HL_EIO;
+    const Hotline__StoreConfig *sc = rt->store;
+    store_opts_t so = {
+        .path = rt->data_dir,
+        .map_size = sc && sc->map_size_mb ? sc->map_size_mb * MIB : 0,
+        .max_map_size = sc && sc->max_map_size_mb ? sc->max_map_size_mb * MIB : 0,
+        .sync = sc ? (store_sync_t)sc->sync : STORE_SYNC_FULL,
+    };
+    rc = store_open(&svc->store, &so);
+    if (rc)
+        return rc;
+    const Hotline__EventLogConfig *lc = rt->event_log;
+    evlog_opts_t lo = {
+        .source = svc->desc->name,
+        .retention_ms = (int64_t)(lc && lc->retention_hours ? lc->retention_hours : 168) *
+                        3600 * 1000,
+        .consumers = lc ? (const char *const *)lc->consumers : NULL,
+        .nconsumers = lc ? lc->n_consumers : 0,
+    };
+    rc = evlog_open(&svc->log, svc->store, svc->clock, &lo);
+    if (!rc)
+        rc = txq_create(&svc->txq, &svc->loop, svc->store, rt->max_batch);
+    if (!rc)
+        rc = txq_on_commit(svc->txq, after_commit, svc);
+    if (!rc)
+        rc = cmdexec_create(&svc->cmds, svc->store, svc->txq, svc->clock, rt->idempotency_hours,
+                            dispatch_command, svc);
+    if (rc)
+        return rc;
+    bus_handlers_t bh = {.on_fetch = on_bus_fetch, .on_command = on_bus_command, .ctx = svc};
+    rc = bus_create(&svc->bus, &svc->loop, svc->zctx, rt->bus_endpoint, &bh);
+    if (rc) {
+        SLOG_ERROR("bus_bind_failed", "endpoint=%s reason=\"%s\"", rt->bus_endpoint,
+                   hl_strerror(rc));
+        return rc;
+    }
+    feed_server_opts_t fo = {
+        .max_events = lc ? lc->fetch_max_events : 0,
+        .max_bytes = lc ? lc->fetch_max_bytes : 0,
+    };
+    rc = feed_server_create(&svc->feeds_out, &svc->loop, svc->store, svc->log, svc->bus, &fo);
+    if (rc)
+        return rc;
+    rc = metrics_create(&svc->metrics);
+    if (rc)
+        return rc;
+    service_metrics_init(svc);
+    const Hotline__HttpConfig *hc = rt->http;
+    httpd_opts_t ho = {
+        .listen = hc && hc->listen && *hc->listen ? hc->listen : "127.0.0.1",
+        .port = hc ? (uint16_t)hc->port : 0,
+        .max_body_bytes = hc ? hc->max_body_bytes : 0,
+        .idle_timeout_ms = hc ? hc->idle_timeout_ms : 0,
+        .request_timeout_ms = hc ? hc->request_timeout_ms : 0,
+        .max_connections = hc ? hc->max_connections : 0,
+    };
+    rc = httpd_create(&svc->http, &svc->loop, &ho);
+    if (rc) {
+        SLOG_ERROR("http_listen_failed", "address=%s port=%u reason=\"%s\"", ho.listen,
+                   (unsigned)ho.port, hl_strerror(rc));
+        return rc;
+    }
+    return service_http_start(svc);
+}
+
+static void on_handle_close(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void finish_stop(uv_timer_t *h)
+{
+    service_t *svc = h->data;
+    feed_server_destroy(&svc->feeds_out);
+    httpd_destroy(&svc->http);
+    bus_destroy(&svc->bus);
+    txq_destroy(&svc->txq); /* commits anything still waiting */
+    uv_close((uv_handle_t *)&svc->stop_timer, on_handle_close);
+}
+
+static void begin_stop(service_t *svc, const char *why)
+{
+    if (svc->stopping)
+        return;
+    svc->stopping = true;
+    SLOG_INFO("stopping", "reason=\"%s\" head_seq=%llu", why,
+              (unsigned long long)evlog_head(svc->log));
+    bus_pause(svc->bus);
+    for (int i = 0; i < svc->nfeeds; i++)
+        feed_client_destroy(&svc->feeds_in[i]);
+    uv_timer_stop(&svc->maintenance);
+    uv_close((uv_handle_t *)&svc->maintenance, on_handle_close);
+    uv_close((uv_handle_t *)&svc->sigint, on_handle_close);
+    uv_close((uv_handle_t *)&svc->sigterm, on_handle_close);
+    /* The last commit: everything already accepted is stored and answered. */
+    txq_flush(svc->txq);
+    /* Give the answers a moment to leave the sockets before they close. */
+    uv_timer_init(&svc->loop, &svc->stop_timer);
+    svc->stop_timer.data = svc;
+    uv_timer_start(&svc->stop_timer, finish_stop, 100, 0);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    begin_stop(h->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void close_runtime(service_t *svc)
+{
+    if (svc->desc->fini && svc->state)
+        svc->desc->fini(svc->state);
+    cmdexec_destroy(&svc->cmds);
+    evlog_close(&svc->log);
+    if (svc->store && svc->rt->store && svc->rt->store->sync != HOTLINE__SYNC_MODE__SYNC_FULL)
+        store_sync(svc->store);
+    store_close(&svc->store);
+    metrics_destroy(&svc->metrics);
+    hclock_destroy(&svc->clock);
+    if (svc->zctx)
+        zmq_ctx_term(svc->zctx);
+    if (svc->config)
+        protobuf_c_message_free_unpacked(svc->config, NULL);
+}
+
+/* Close whatever handles a failed start left open, so the loop can end. */
+static void abort_start(service_t *svc)
+{
+    for (int i = 0; i < svc->nfeeds; i++)
+        feed_client_destroy(&svc->feeds_in[i]);
+    feed_server_destroy(&svc->feeds_out);
+    httpd_destroy(&svc->http);
+    bus_destroy(&svc->bus);
+    txq_destroy(&svc->txq);
+    uv_run(&svc->loop, UV_RUN_DEFAULT);
+}
+
+int service_main(int argc, char **argv, const service_desc_t *desc)
+{
+    signal(SIGPIPE, SIG_IGN);
+    service_args_t args;
+    int rc = service_args_parse(argc, argv, desc, &args);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    service_t *svc = calloc(1, sizeof *svc);
+    if (!svc) {
+        json_decref(args.overrides);
+        return 1;
+    }
+    svc->desc = desc;
+    rc = load_config(svc, &args, argc, argv);
+    json_decref(args.overrides);
+    if (!rc)
+        rc = check_runtime(svc, argv[0]);
+    if (rc) {
+        if (svc->config)
+            protobuf_c_message_free_unpacked(svc->config, NULL);
+        free(svc);
+        return 2;
+    }
+    if (args.print_config) {
+        char *text = pbjson_encode_string(svc->config, true);
+        printf("%s\n", text ? text : "{}");
+        free(text);
+        protobuf_c_message_free_unpacked(svc->config, NULL);
+        free(svc);
+        return 0;
+    }
+    uv_loop_init(&svc->loop);
+    int exit_code = 0;
+    rc = open_runtime(svc);
+    if (!rc && desc->init)
+        rc = desc->init(svc, &svc->state);
+    if (rc) {
+        SLOG_ERROR("start_failed", "reason=\"%s\"", hl_strerror(rc));
+        abort_start(svc);
+        exit_code = 1;
+    } else {
+        for (int i = 0; i < svc->nfeeds; i++)
+            feed_client_start(svc->feeds_in[i]);
+        uv_signal_init(&svc->loop, &svc->sigint);
+        uv_signal_init(&svc->loop, &svc->sigterm);
+        svc->sigint.data = svc->sigterm.data = svc;
+        uv_signal_start(&svc->sigint, on_signal, SIGINT);
+        uv_signal_start(&svc->sigterm, on_signal, SIGTERM);
+        uv_timer_init(&svc->loop, &svc->maintenance);
+        svc->maintenance.data = svc;
+        unsigned every = svc->rt->event_log && svc->rt->event_log->trim_interval_ms
+                             ? svc->rt->event_log->trim_interval_ms
+                             : 10000;
+        uv_timer_start(&svc->maintenance, on_maintenance, every, every);
+        write_port_file(svc);
+        SLOG_INFO("started", "http_port=%u bus=%s data_dir=%s head_seq=%llu sync=%s",
+                  httpd_port(svc->http), bus_endpoint(svc->bus), svc->rt->data_dir,
+                  (unsigned long long)evlog_head(svc->log),
+                  svc->rt->store ? (svc->rt->store->sync == 0   ? "full"
+                                    : svc->rt->store->sync == 1 ? "nometasync"
+                                                                : "nosync")
+                                 : "full");
+        uv_run(&svc->loop, UV_RUN_DEFAULT);
+        SLOG_INFO("stopped", "head_seq=%llu", (unsigned long long)evlog_head(svc->log));
+    }
+    uv_loop_close(&svc->loop);
+    close_runtime(svc);
+    free(svc);
+    return exit_code;
+}
+
+/* ---- accessors ---- */
+
+uv_loop_t *service_loop(service_t *svc) { return &svc->loop; }
+store_t *service_store(service_t *svc) { return svc->store; }
+evlog_t *service_log(service_t *svc) { return svc->log; }
+txq_t *service_txq(service_t *svc) { return svc->txq; }
+hclock_t *service_clock(service_t *svc) { return svc->clock; }
+metrics_t *service_metrics(service_t *svc) { return svc->metrics; }
+httpd_t *service_httpd(service_t *svc) { return svc->http; }
+const ProtobufCMessage *service_config(service_t *svc) { return svc->config; }
+const Hotline__RuntimeConfig *service_runtime(service_t *svc) { return svc->rt; }
+void *service_zmq(service_t *svc) { return svc->zctx; }
+
+int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx)
+{
+    const Hotline__FeedSource *src = NULL;
+    for (size_t i = 0; i < svc->rt->n_feeds; i++)
+        if (strcmp(svc->rt->feeds[i]->name, producer) == 0)
+            src = svc->rt->feeds[i];
+    if (!src) {
+        SLOG_ERROR("feed_not_configured", "producer=%s reason=\"no runtime.feeds entry; give "
+                   "--feed %s=ENDPOINT\"", producer, producer);
+        return HL_ENOTFOUND;
+    }
+    if (svc->nfeeds == SERVICE_MAX_FEEDS)
+        return HL_ETOOBIG;
+    MDB_dbi cursors;
+    int rc = store_db(svc->store, "cursors", 0, &cursors);
+    if (rc)
+        return rc;
+    feed_client_opts_t fo = {
+        .producer = src->name,
+        .endpoint = src->endpoint,
+        .consumer = svc->rt->name && *svc->rt->name ? svc->rt->name : svc->desc->name,
+        .batch_max = src->batch_max,
+        .wait_ms = src->wait_ms,
+    };
+    return feed_client_create(&svc->feeds_in[svc->nfeeds++], &svc->loop, svc->zctx, svc->store,
+                              svc->txq, cursors, &fo, apply, ctx);
+}

@@ -1,0 +1,86 @@
+/* service: the shared skeleton every Hotline service (and test process) runs on.
+ *
+ * service_main() parses the command line, loads the configuration (embedded defaults, file,
+ * environment, then command-line overrides), sets up logging, opens the store and the event
+ * log, binds the bus (ZeroMQ ROUTER: commands and feed fetches) and the HTTP port, calls the
+ * service's init(), follows the feeds it asked for, and runs the loop until SIGINT / SIGTERM.
+ * Shutdown is orderly: intake stops, what is waiting is committed and answered (the last
+ * commit), then everything closes.
+ *
+ * Every service gets, on its HTTP port:
+ *   GET  /healthz            the process is alive
+ *   GET  /readyz             the service can take work (503 and why when it cannot)
+ *   GET  /metrics            Prometheus text format
+ *   POST /v1/commands        a hotline.Command as JSON; the reply as JSON
+ *   GET  /v1/events          its own log: ?after=SEQ&limit=N
+ *   GET  /v1/status          runtime figures: log head, feeds, commits, store
+ *   POST /admin/clock        move the test clock (only with --test-clock)
+ *
+ * A service's main.c fills a service_desc_t and calls service_main(). Loop thread only. */
+#ifndef HOTLINE_SERVICE_H
+#define HOTLINE_SERVICE_H
+
+#include "cmdexec.h"
+#include "config.h"
+#include "evlog.h"
+#include "feed_client.h"
+#include "hclock.h"
+#include "httpd.h"
+#include "metrics.h"
+#include "store.h"
+#include "txq.h"
+
+#include "hotline/config.pb-c.h"
+
+#include <jansson.h>
+
+typedef struct service service_t;
+
+typedef struct service_desc {
+    const char *name;     /* "intake": log name, event source, default consumer name */
+    const char *summary;  /* one line for --help */
+    const ProtobufCMessageDescriptor *config_desc; /* has "runtime" (hotline.RuntimeConfig) */
+    const char *default_config_json;               /* embedded defaults */
+    const config_bound_t *bounds;                  /* NULL-path terminated; may be NULL */
+    /* Open sub-databases, add HTTP routes, follow feeds. *state is passed to the others. */
+    int (*init)(service_t *svc, void **state);
+    /* Commands from the bus and POST /v1/commands. NULL: the service takes none. */
+    int (*command)(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply);
+    /* After the last commit, before the store closes. */
+    void (*fini)(void *state);
+} service_desc_t;
+
+/* Run a service; returns the process exit code (0 clean stop, 1 runtime failure,
+ * 2 bad arguments or configuration). */
+int service_main(int argc, char **argv, const service_desc_t *desc);
+
+/* For init() and handlers. */
+uv_loop_t *service_loop(service_t *svc);
+store_t *service_store(service_t *svc);
+evlog_t *service_log(service_t *svc);
+txq_t *service_txq(service_t *svc);
+hclock_t *service_clock(service_t *svc);
+metrics_t *service_metrics(service_t *svc);
+httpd_t *service_httpd(service_t *svc);
+const ProtobufCMessage *service_config(service_t *svc);
+const Hotline__RuntimeConfig *service_runtime(service_t *svc);
+void *service_zmq(service_t *svc);
+
+/* Follow producer's feed (its endpoint from runtime.feeds by name). apply runs inside the
+ * commit that also stores the cursor. Errors: HL_ENOTFOUND (no such feed configured). */
+int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx);
+
+/* Run a command as if it had come from the bus; done() gets the reply after the commit. */
+void service_command(service_t *svc, Hotline__Command *cmd, cmd_done_fn done, void *origin);
+
+/* Run a command for an HTTP request and answer it with the reply as JSON. */
+void service_http_command(service_t *svc, httpd_req_t *req, Hotline__Command *cmd);
+
+/* Answer an HTTP request with a JSON error body {"error":{"status","message","field"}}. */
+void service_http_error(httpd_req_t *req, int http_status, const char *field, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
+
+/* Answer with a JSON value (stolen reference). */
+void service_http_json(httpd_req_t *req, int http_status, json_t *body);
+
+#endif

@@ -1,0 +1,375 @@
+/* service_http: the routes and metrics every service has. Loop thread. */
+#include "service_internal.h"
+
+#include "hl_error.h"
+#include "pbjson.h"
+#include "slog.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVENTS_PAGE_MAX 1000
+
+void service_http_json(httpd_req_t *req, int http_status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text) {
+        httpd_respond(req, 500, "application/json", "{\"error\":{\"status\":500}}", 24);
+        return;
+    }
+    size_t len = strlen(text);
+    text[len] = '\0';
+    /* A trailing newline keeps curl output readable. */
+    char *withnl = realloc(text, len + 2);
+    if (withnl) {
+        withnl[len] = '\n';
+        withnl[len + 1] = '\0';
+        text = withnl;
+        len++;
+    }
+    httpd_respond(req, http_status, "application/json; charset=utf-8", text, len);
+    free(text);
+}
+
+void service_http_error(httpd_req_t *req, int http_status, const char *field, const char *fmt,
+                        ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *err = json_pack("{s:i, s:s}", "status", http_status, "message", msg);
+    if (field && *field)
+        json_object_set_new(err, "field", json_string(field));
+    service_http_json(req, http_status, json_pack("{s:o}", "error", err));
+}
+
+static void on_healthz(httpd_req_t *req, void *ctx)
+{
+    service_t *svc = ctx;
+    service_http_json(req, 200, json_pack("{s:s, s:s}", "status", "ok", "service",
+                                          svc->desc->name));
+}
+
+static void on_readyz(httpd_req_t *req, void *ctx)
+{
+    service_t *svc = ctx;
+    if (svc->stopping)
+        service_http_error(req, 503, NULL, "shutting down");
+    else if (txq_full(svc->txq))
+        service_http_error(req, 503, NULL, "store full (disk or size limit %zu bytes): "
+                           "refusing new work", store_map_size(svc->store));
+    else
+        service_http_json(req, 200, json_pack("{s:s, s:s}", "status", "ready", "service",
+                                              svc->desc->name));
+}
+
+static void on_metrics(httpd_req_t *req, void *ctx)
+{
+    service_t *svc = ctx;
+    service_metrics_refresh(svc);
+    char *text;
+    size_t len;
+    if (metrics_render(svc->metrics, &text, &len) != 0) {
+        service_http_error(req, 500, NULL, "could not render metrics");
+        return;
+    }
+    httpd_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+}
+
+/* ---- commands over HTTP ---- */
+
+static void http_command_done(void *origin, const Hotline__CommandReply *reply)
+{
+    httpd_req_t *req = origin;
+    json_t *body = pbjson_encode(&reply->base, false);
+    if (!body) {
+        httpd_respond(req, 500, "application/json", "{\"error\":{\"status\":500}}", 24);
+        return;
+    }
+    /* Status always present, even when it is the default (OK). */
+    const ProtobufCEnumValue *sv =
+        protobuf_c_enum_descriptor_get_value(&hotline__status__descriptor, reply->status);
+    json_object_set_new(body, "status", json_string(sv ? sv->name : "UNKNOWN"));
+    service_http_json(req, cmd_http_status(reply->status), body);
+}
+
+void service_http_command(service_t *svc, httpd_req_t *req, Hotline__Command *cmd)
+{
+    const char *key = httpd_req_header(req, "Idempotency-Key");
+    if (key && *key && (!cmd->idempotency_key || !*cmd->idempotency_key)) {
+        if (cmd->idempotency_key != protobuf_c_empty_string)
+            free(cmd->idempotency_key);
+        cmd->idempotency_key = strdup(key);
+    }
+    service_command(svc, cmd, http_command_done, req);
+}
+
+static void on_commands(httpd_req_t *req, void *ctx)
+{
+    service_t *svc = ctx;
+    size_t len;
+    const char *body = httpd_req_body(req, &len);
+    ProtobufCMessage *msg;
+    pbjson_error_t err;
+    if (pbjson_decode(&hotline__command__descriptor, body, len, NULL, &msg, &err) != 0) {
+        service_http_error(req, 400, err.field, "%s", err.message);
+        return;
+    }
+    Hotline__Command *cmd = (Hotline__Command *)msg;
+    if (cmd->body_case == HOTLINE__COMMAND__BODY__NOT_SET) {
+        hotline__command__free_unpacked(cmd, NULL);
+        service_http_error(req, 400, "body", "the command names no action: add one of its "
+                           "fields (see proto/hotline/command.proto)");
+        return;
+    }
+    service_http_command(svc, req, cmd);
+}
+
+/* ---- the service's own log ---- */
+
+typedef struct events_page {
+    json_t *events;
+    int rc;
+} events_page_t;
+
+static int page_event(void *ctx, uint64_t seq, const uint8_t *bytes, size_t len)
+{
+    (void)seq;
+    events_page_t *p = ctx;
+    Hotline__Event *ev = hotline__event__unpack(NULL, len, bytes);
+    if (!ev)
+        return HL_ECORRUPT;
+    json_t *j = pbjson_encode(&ev->base, false);
+    hotline__event__free_unpacked(ev, NULL);
+    if (!j)
+        return HL_ENOMEM;
+    json_array_append_new(p->events, j);
+    return 0;
+}
+
+static int query_u64(httpd_req_t *req, const char *name, uint64_t def, uint64_t max,
+                     uint64_t *out)
+{
+    char buf[32];
+    int n = httpd_query_param(httpd_req_query(req), name, buf, sizeof buf);
+    if (n == HL_ENOTFOUND || n == 0) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    unsigned long long v = n > 0 ? strtoull(buf, &end, 10) : 0;
+    if (n < 0 || *end || buf[0] == '-' || v > max) {
+        service_http_error(req, 400, name, "must be a whole number from 0 to %llu",
+                           (unsigned long long)max);
+        return HL_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+static void on_events(httpd_req_t *req, void *ctx)
+{
+    service_t *svc = ctx;
+    uint64_t after, limit;
+    if (query_u64(req, "after", 0, UINT64_MAX - 1, &after) ||
+        query_u64(req, "limit", 100, EVENTS_PAGE_MAX, &limit))
+        return;
+    events_page_t page = {json_array(), 0};
+    MDB_txn *txn;
+    int rc = store_read_begin(svc->store, &txn);
+    if (!rc) {
+        rc = evlog_read(svc->log, txn, after, limit, 16u << 20, page_event, &page);
+        store_read_end(&txn);
+    }
+    if (rc < 0) {
+        json_decref(page.events);
+        service_http_error(req, 500, NULL, "could not read the event log: %s", hl_strerror(rc));
+        return;
+    }
+    char head[24], first[24];
+    snprintf(head, sizeof head, "%llu", (unsigned long long)evlog_head(svc->log));
+    snprintf(first, sizeof first, "%llu", (unsigned long long)evlog_first(svc->log));
+    service_http_json(req, 200, json_pack("{s:s, s:s, s:s, s:o}", "source", svc->desc->name,
+                                          "headSeq", head, "firstSeq", first, "events",
+                                          page.events));
+}
+
+static void on_status(httpd_req_t *req, void *ctx)
+{
+    service_t *svc = ctx;
+    const txq_stats_t *ts = txq_stats(svc->txq);
+    json_t *feeds = json_array();
+    for (int i = 0; i < svc->nfeeds; i++) {
+        if (!svc->feeds_in[i])
+            continue;
+        const feed_client_stats_t *fs = feed_client_stats(svc->feeds_in[i]);
+        json_array_append_new(
+            feeds, json_pack("{s:s, s:I, s:I, s:I, s:I}", "producer",
+                             feed_client_producer(svc->feeds_in[i]), "cursor",
+                             (json_int_t)fs->cursor, "head", (json_int_t)fs->head, "applied",
+                             (json_int_t)fs->events_applied, "reconnects",
+                             (json_int_t)fs->reconnects));
+    }
+    json_t *body = json_pack(
+        "{s:s, s:I, s:I, s:{s:I, s:I, s:i, s:i}, s:{s:I, s:I, s:b}, s:o, s:I}", "service",
+        svc->desc->name, "headSeq", (json_int_t)evlog_head(svc->log), "firstSeq",
+        (json_int_t)evlog_first(svc->log), "commits", "count", (json_int_t)ts->commits,
+        "items", (json_int_t)ts->items, "lastBatch", (int)ts->last_batch, "maxBatch",
+        (int)ts->max_batch_seen, "store", "mapBytes", (json_int_t)store_map_size(svc->store),
+        "usedBytes", (json_int_t)store_used_bytes(svc->store), "full", txq_full(svc->txq),
+        "feeds", feeds, "nowMs", (json_int_t)hclock_now_ms(svc->clock));
+    service_http_json(req, 200, body);
+}
+
+static void on_clock(httpd_req_t *req, void *ctx)
+{
+    service_t *svc = ctx;
+    if (!hclock_settable(svc->clock)) {
+        service_http_error(req, 403, NULL, "the clock is real; start with --test-clock to move "
+                           "it");
+        return;
+    }
+    size_t len;
+    const char *body = httpd_req_body(req, &len);
+    json_error_t jerr;
+    json_t *j = json_loadb(body, len, 0, &jerr);
+    if (!j || !json_is_object(j)) {
+        json_decref(j);
+        service_http_error(req, 400, NULL, "body must be a JSON object like {\"nowMs\": "
+                           "1764028800000} or {\"advanceMs\": 86400000}");
+        return;
+    }
+    json_t *now = json_object_get(j, "nowMs"), *adv = json_object_get(j, "advanceMs");
+    int rc = 0;
+    if (json_is_integer(now))
+        rc = hclock_set_ms(svc->clock, json_integer_value(now));
+    else if (json_is_integer(adv))
+        rc = hclock_advance_ms(svc->clock, json_integer_value(adv));
+    else
+        rc = HL_EINVAL;
+    json_decref(j);
+    if (rc) {
+        service_http_error(req, 400, "nowMs", "give nowMs or advanceMs as an integer "
+                           "(milliseconds)");
+        return;
+    }
+    service_http_json(req, 200, json_pack("{s:I}", "nowMs",
+                                          (json_int_t)hclock_now_ms(svc->clock)));
+}
+
+int service_http_start(service_t *svc)
+{
+    httpd_t *h = svc->http;
+    int rc = httpd_route(h, "GET", "/healthz", on_healthz, svc);
+    if (!rc)
+        rc = httpd_route(h, "GET", "/readyz", on_readyz, svc);
+    if (!rc)
+        rc = httpd_route(h, "GET", "/metrics", on_metrics, svc);
+    if (!rc)
+        rc = httpd_route(h, "POST", "/v1/commands", on_commands, svc);
+    if (!rc)
+        rc = httpd_route(h, "GET", "/v1/events", on_events, svc);
+    if (!rc)
+        rc = httpd_route(h, "GET", "/v1/status", on_status, svc);
+    if (!rc)
+        rc = httpd_route(h, "POST", "/admin/clock", on_clock, svc);
+    return rc;
+}
+
+/* ---- metrics ---- */
+
+void service_metrics_init(service_t *svc)
+{
+    metrics_t *m = svc->metrics;
+    static const double batch_buckets[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000};
+    static const double commit_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                            0.01,   0.025,   0.05,   0.1,   0.25,   1};
+    svc->m.commits = metrics_counter(m, "hotline_commits_total",
+                                     "Write transactions committed (group commits).", NULL);
+    svc->m.commit_seconds = metrics_histogram(m, "hotline_commit_seconds",
+                                              "Time to commit one group (includes fsync).",
+                                              NULL, commit_buckets, 12);
+    svc->m.batch_size = metrics_histogram(m, "hotline_commit_batch_items",
+                                          "Items (commands, feed batches) per group commit.",
+                                          NULL, batch_buckets, 11);
+    svc->m.commands = metrics_counter(m, "hotline_commands_total",
+                                      "Commands answered, by reply status.", "status");
+    svc->m.log_head = metrics_gauge(m, "hotline_event_log_head_seq",
+                                    "Last committed sequence number of this service's log.",
+                                    NULL);
+    svc->m.log_first = metrics_gauge(m, "hotline_event_log_first_seq",
+                                     "Lowest sequence number still retained.", NULL);
+    svc->m.trimmed = metrics_counter(m, "hotline_event_log_trimmed_total",
+                                     "Events removed from the log by retention.", NULL);
+    svc->m.feed_cursor = metrics_gauge(m, "hotline_feed_cursor_seq",
+                                       "Last applied sequence number per followed feed.",
+                                       "producer");
+    svc->m.feed_lag = metrics_gauge(m, "hotline_feed_lag_events",
+                                    "Events the producer has that this service has not applied.",
+                                    "producer");
+    svc->m.feed_reconnects = metrics_counter(m, "hotline_feed_reconnects_total",
+                                             "Fetches given up for lack of a reply.",
+                                             "producer");
+    svc->m.feed_skipped = metrics_counter(m, "hotline_feed_events_skipped_total",
+                                          "Events that did not decode and were skipped.",
+                                          "producer");
+    svc->m.feed_gaps = metrics_counter(m, "hotline_feed_gaps_total",
+                                       "Times the producer had trimmed past our cursor.",
+                                       "producer");
+    svc->m.fetches = metrics_counter(m, "hotline_feed_fetches_served_total",
+                                     "Feed fetches answered by this service.", NULL);
+    svc->m.events_sent = metrics_counter(m, "hotline_feed_events_served_total",
+                                         "Events sent to consumers.", NULL);
+    svc->m.store_map = metrics_gauge(m, "hotline_store_map_bytes", "LMDB map size.", NULL);
+    svc->m.store_used = metrics_gauge(m, "hotline_store_used_bytes",
+                                      "LMDB pages in use, in bytes.", NULL);
+    svc->m.store_full = metrics_gauge(m, "hotline_store_full",
+                                      "1 while the store refuses writes (disk full or limit).",
+                                      NULL);
+    svc->m.bus_malformed = metrics_counter(m, "hotline_bus_malformed_total",
+                                           "Bus frames that did not decode.", NULL);
+    svc->m.bus_unroutable = metrics_counter(m, "hotline_bus_unroutable_total",
+                                            "Bus replies whose peer had gone.", NULL);
+}
+
+static void sync_counter(metric_t *m, const char *const *labels, uint64_t *last, uint64_t now)
+{
+    if (now > *last)
+        metric_add(m, labels, (double)(now - *last));
+    *last = now;
+}
+
+void service_metrics_refresh(service_t *svc)
+{
+    const txq_stats_t *ts = txq_stats(svc->txq);
+    sync_counter(svc->m.commits, NULL, &svc->m.last_commits, ts->commits);
+    metric_set(svc->m.log_head, NULL, (double)evlog_head(svc->log));
+    metric_set(svc->m.log_first, NULL, (double)evlog_first(svc->log));
+    for (int i = 0; i < svc->nfeeds; i++) {
+        if (!svc->feeds_in[i])
+            continue;
+        const feed_client_stats_t *fs = feed_client_stats(svc->feeds_in[i]);
+        const char *labels[] = {feed_client_producer(svc->feeds_in[i])};
+        metric_set(svc->m.feed_cursor, labels, (double)fs->cursor);
+        metric_set(svc->m.feed_lag, labels,
+                   fs->head > fs->cursor ? (double)(fs->head - fs->cursor) : 0);
+        sync_counter(svc->m.feed_reconnects, labels, &svc->m.last_reconnects[i], fs->reconnects);
+        sync_counter(svc->m.feed_skipped, labels, &svc->m.last_skipped[i], fs->events_skipped);
+        sync_counter(svc->m.feed_gaps, labels, &svc->m.last_gaps[i], fs->gaps);
+    }
+    const feed_server_stats_t *fss = feed_server_stats(svc->feeds_out);
+    sync_counter(svc->m.fetches, NULL, &svc->m.last_fetches, fss->fetches);
+    sync_counter(svc->m.events_sent, NULL, &svc->m.last_sent, fss->events_sent);
+    const bus_stats_t *bs = bus_stats(svc->bus);
+    sync_counter(svc->m.bus_malformed, NULL, &svc->m.last_malformed, bs->malformed);
+    sync_counter(svc->m.bus_unroutable, NULL, &svc->m.last_unroutable, bs->unroutable);
+    metric_set(svc->m.store_map, NULL, (double)store_map_size(svc->store));
+    metric_set(svc->m.store_used, NULL, (double)store_used_bytes(svc->store));
+    metric_set(svc->m.store_full, NULL, txq_full(svc->txq) ? 1 : 0);
+}

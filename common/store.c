@@ -1,0 +1,259 @@
+/* store: the LMDB environment of one service. Loop thread. */
+#include "store.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MIB ((size_t)1 << 20)
+#define GIB ((size_t)1 << 30)
+
+struct store {
+    MDB_env *env;
+    char *path;
+    size_t map_size;     /* current map size */
+    size_t max_map_size; /* growth stops here */
+    uint64_t grows;      /* how many times the map grew, for metrics */
+};
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return HL_EINVAL;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+            return hl_error_from_errno(errno);
+        *p = '/';
+    }
+    if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+        return hl_error_from_errno(errno);
+    return 0;
+}
+
+static unsigned sync_flags(store_sync_t sync)
+{
+    switch (sync) {
+    case STORE_SYNC_NOMETASYNC: return MDB_NOMETASYNC;
+    case STORE_SYNC_NOSYNC: return MDB_NOSYNC;
+    default: return 0;
+    }
+}
+
+int store_open(store_t **out, const store_opts_t *opts)
+{
+    if (!opts || !opts->path || !*opts->path)
+        return HL_EINVAL;
+    store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return HL_ENOMEM;
+    self->path = strdup(opts->path);
+    self->map_size = opts->map_size ? opts->map_size : 64 * MIB;
+    self->max_map_size = opts->max_map_size ? opts->max_map_size : 64 * GIB;
+    if (self->map_size > self->max_map_size)
+        self->map_size = self->max_map_size;
+    int rc = self->path ? mkdir_p(opts->path) : HL_ENOMEM;
+    if (rc) {
+        SLOG_ERROR("store_open_failed", "path=%s reason=\"cannot create directory: %s\"",
+                   opts->path, hl_strerror(rc));
+        goto fail;
+    }
+    int mrc = mdb_env_create(&self->env);
+    if (mrc == 0)
+        mrc = mdb_env_set_maxdbs(self->env, opts->max_dbs ? opts->max_dbs : 32);
+    if (mrc == 0)
+        mrc = mdb_env_set_mapsize(self->env, self->map_size);
+    if (mrc == 0)
+        mrc = mdb_env_open(self->env, self->path, MDB_NOTLS | sync_flags(opts->sync), 0640);
+    if (mrc != 0) {
+        SLOG_ERROR("store_open_failed", "path=%s reason=\"%s\"", self->path, mdb_strerror(mrc));
+        rc = hl_error_from_mdb(mrc);
+        goto fail;
+    }
+    /* A killed process leaves its reader slots behind; they would pin old pages forever. */
+    int dead = 0;
+    mdb_reader_check(self->env, &dead);
+    if (dead)
+        SLOG_INFO("store_stale_readers_cleared", "path=%s count=%d", self->path, dead);
+    /* The file may already be larger than the configured start size. */
+    MDB_envinfo info;
+    mdb_env_info(self->env, &info);
+    self->map_size = info.me_mapsize;
+    *out = self;
+    return 0;
+fail:
+    if (self->env)
+        mdb_env_close(self->env);
+    free(self->path);
+    free(self);
+    return rc;
+}
+
+void store_close(store_t **self)
+{
+    if (!self || !*self)
+        return;
+    mdb_env_close((*self)->env);
+    free((*self)->path);
+    free(*self);
+    *self = NULL;
+}
+
+int store_db(store_t *self, const char *name, unsigned flags, MDB_dbi *out)
+{
+    MDB_txn *txn;
+    int rc = store_write_begin(self, &txn);
+    if (rc)
+        return rc;
+    int mrc = mdb_dbi_open(txn, name, flags | MDB_CREATE, out);
+    if (mrc) {
+        mdb_txn_abort(txn);
+        return hl_error_from_mdb(mrc);
+    }
+    return store_write_commit(self, &txn);
+}
+
+static int txn_begin(store_t *self, MDB_txn *parent, unsigned flags, MDB_txn **txn)
+{
+    int mrc = mdb_txn_begin(self->env, parent, flags, txn);
+    if (mrc == MDB_MAP_RESIZED) {
+        /* Another process grew the map (only tools do: mdb_copy, mdb_stat). Adopt it. */
+        mdb_env_set_mapsize(self->env, 0);
+        mrc = mdb_txn_begin(self->env, parent, flags, txn);
+    }
+    return hl_error_from_mdb(mrc);
+}
+
+int store_read_begin(store_t *self, MDB_txn **txn)
+{
+    return txn_begin(self, NULL, MDB_RDONLY, txn);
+}
+
+void store_read_end(MDB_txn **txn)
+{
+    if (txn && *txn) {
+        mdb_txn_abort(*txn);
+        *txn = NULL;
+    }
+}
+
+int store_write_begin(store_t *self, MDB_txn **txn)
+{
+    return txn_begin(self, NULL, 0, txn);
+}
+
+int store_child_begin(store_t *self, MDB_txn *parent, MDB_txn **child)
+{
+    return txn_begin(self, parent, 0, child);
+}
+
+int store_write_commit(store_t *self, MDB_txn **txn)
+{
+    (void)self;
+    int mrc = mdb_txn_commit(*txn);
+    *txn = NULL;
+    return hl_error_from_mdb(mrc);
+}
+
+void store_write_abort(MDB_txn **txn)
+{
+    if (txn && *txn) {
+        mdb_txn_abort(*txn);
+        *txn = NULL;
+    }
+}
+
+int store_grow(store_t *self)
+{
+    if (self->map_size >= self->max_map_size)
+        return HL_ENOSPC;
+    size_t next = self->map_size * 2;
+    if (next > self->max_map_size || next < self->map_size)
+        next = self->max_map_size;
+    int mrc = mdb_env_set_mapsize(self->env, next);
+    if (mrc) {
+        SLOG_ERROR("store_grow_failed", "path=%s size_bytes=%zu reason=\"%s\"", self->path, next,
+                   mdb_strerror(mrc));
+        return hl_error_from_mdb(mrc);
+    }
+    SLOG_INFO("store_grown", "path=%s from_bytes=%zu to_bytes=%zu", self->path, self->map_size,
+              next);
+    self->map_size = next;
+    self->grows++;
+    return 0;
+}
+
+int store_sync(store_t *self)
+{
+    return hl_error_from_mdb(mdb_env_sync(self->env, 1));
+}
+
+int store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *out)
+{
+    MDB_val k = {klen, (void *)key};
+    return hl_error_from_mdb(mdb_get(txn, dbi, &k, out));
+}
+
+int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+              size_t vlen, unsigned flags)
+{
+    MDB_val k = {klen, (void *)key};
+    MDB_val v = {vlen, (void *)val};
+    return hl_error_from_mdb(mdb_put(txn, dbi, &k, &v, flags));
+}
+
+int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+{
+    MDB_val k = {klen, (void *)key};
+    return hl_error_from_mdb(mdb_del(txn, dbi, &k, NULL));
+}
+
+int store_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val)
+{
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, dbi, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    MDB_val k, v;
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (mrc == 0) {
+        if (key)
+            *key = k;
+        if (val)
+            *val = v;
+    }
+    return hl_error_from_mdb(mrc);
+}
+
+size_t store_map_size(const store_t *self)
+{
+    return self->map_size;
+}
+
+size_t store_used_bytes(store_t *self)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info(self->env, &info);
+    mdb_env_stat(self->env, &st);
+    return (size_t)(info.me_last_pgno + 1) * st.ms_psize;
+}
+
+uint64_t store_grow_count(const store_t *self)
+{
+    return self->grows;
+}
+
+const char *store_path(const store_t *self)
+{
+    return self->path;
+}

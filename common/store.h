@@ -1,0 +1,96 @@
+/* store: one LMDB environment per service, opened once, and the only place LMDB return codes
+ * become HL_E* codes.
+ *
+ * Sub-databases are opened by name at start-up (store_db). Writes happen in one write
+ * transaction at a time (the txq module drives them); reads in short read-only transactions.
+ * The map starts at map_size and doubles on HL_EFULL (store_grow) up to max_map_size, after
+ * which writes fail with HL_ENOSPC: the service then refuses new work and keeps what it has.
+ * Readers left behind by a killed process are cleared at open.
+ *
+ * Durability modes (store_sync_t) are a setting; see README "Durability".
+ * Loop thread only. LMDB values returned by store_get are borrowed until the transaction ends. */
+#ifndef HOTLINE_STORE_H
+#define HOTLINE_STORE_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store_t;
+
+typedef enum {
+    STORE_SYNC_FULL = 0,       /* flush data and meta page each commit */
+    STORE_SYNC_NOMETASYNC = 1, /* one flush per commit */
+    STORE_SYNC_NOSYNC = 2,     /* no flush: survives kill -9, not power loss */
+} store_sync_t;
+
+typedef struct store_opts {
+    const char *path;       /* directory; created if missing */
+    size_t map_size;        /* initial map size in bytes (default 64 MiB when 0) */
+    size_t max_map_size;    /* growth limit (default 64 GiB when 0) */
+    store_sync_t sync;
+    unsigned max_dbs;       /* named sub-databases (default 32 when 0) */
+} store_opts_t;
+
+/* Open (creating) the environment. Errors: HL_EIO (with errno logged), HL_EINVAL,
+ * HL_ECORRUPT (not an LMDB environment / version mismatch), HL_EAGAIN (another process holds it). */
+int store_open(store_t **out, const store_opts_t *opts);
+
+/* Close. No transaction may be open. Nulls *self. */
+void store_close(store_t **self);
+
+/* Open or create a named sub-database. flags: MDB_INTEGERKEY, MDB_DUPSORT... (MDB_CREATE is
+ * implied). Call at start-up, before any other transaction. */
+int store_db(store_t *self, const char *name, unsigned flags, MDB_dbi *out);
+
+/* Transactions. A failed commit has already aborted. */
+int store_read_begin(store_t *self, MDB_txn **txn);
+void store_read_end(MDB_txn **txn);
+int store_write_begin(store_t *self, MDB_txn **txn);
+int store_write_commit(store_t *self, MDB_txn **txn);
+void store_write_abort(MDB_txn **txn);
+/* Nested write transaction (a savepoint); commit merges into the parent. */
+int store_child_begin(store_t *self, MDB_txn *parent, MDB_txn **child);
+
+/* Double the map size (up to max_map_size). No transaction may be open.
+ * Errors: HL_ENOSPC when already at the limit, HL_EIO. */
+int store_grow(store_t *self);
+
+/* Flush to disk now (for NOSYNC mode at shutdown). */
+int store_sync(store_t *self);
+
+/* Key/value helpers, translated codes. out is borrowed until the transaction ends. */
+int store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *out);
+int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+              size_t vlen, unsigned flags);
+int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
+
+/* The last key of a database, if any: HL_ENOTFOUND when empty. */
+int store_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val);
+
+/* Current map size and bytes in use (pages used x page size). */
+size_t store_map_size(const store_t *self);
+size_t store_used_bytes(store_t *self);
+uint64_t store_grow_count(const store_t *self);
+const char *store_path(const store_t *self);
+
+/* Big-endian integer keys sort by value. */
+static inline void store_be64_put(uint8_t out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static inline uint64_t store_be64_get(const void *p)
+{
+    const uint8_t *b = p;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+#endif

@@ -1,0 +1,70 @@
+/* txq: group commit. Work that changes state is queued as items; once per loop iteration
+ * (after the I/O callbacks have queued whatever arrived) every waiting item is applied inside
+ * ONE write transaction, which is committed once (one fsync), and only then is each item told
+ * its outcome. Throughput is batch size x fsync rate, and the batch is simply what arrived
+ * while the previous commit was flushing: no timer, no added delay.
+ *
+ * Each item runs in a nested transaction, so an item that fails leaves no trace and the rest
+ * of the batch still commits. When the map is full the whole transaction is aborted, the map
+ * grows and the batch is re-applied; apply() must therefore only act through the transaction
+ * (no side effects outside it) until done() reports the commit. When the store cannot grow or
+ * the disk is full, every item of the batch gets HL_ENOSPC and nothing is half-stored.
+ *
+ * Loop thread only. */
+#ifndef HOTLINE_TXQ_H
+#define HOTLINE_TXQ_H
+
+#include "store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct txq txq_t;
+typedef struct txq_item txq_item_t;
+
+struct txq_item {
+    /* Apply inside txn. Return 0, or an HL_E code to roll this item back (done() gets it).
+     * HL_EFULL / HL_ETXNFULL from LMDB must be returned as is: the batch is retried. */
+    int (*apply)(txq_item_t *item, MDB_txn *txn);
+    /* After the commit (rc 0) or the failure. The item may be freed here. */
+    void (*done)(txq_item_t *item, int rc);
+    bool no_savepoint; /* apply validates before writing and cannot fail half-way: skip the
+                          nested transaction (faster) */
+    txq_item_t *next;  /* queue link, owned by txq */
+};
+
+typedef void (*txq_commit_fn)(void *ctx);
+
+typedef struct txq_stats {
+    uint64_t commits;       /* successful transactions */
+    uint64_t items;         /* items committed */
+    uint64_t failed_items;  /* items whose apply or commit failed */
+    uint64_t retries;       /* batches re-applied after map growth or a split */
+    unsigned last_batch;
+    unsigned max_batch_seen;
+    double last_commit_s;   /* duration of the last commit (fsync) */
+} txq_stats_t;
+
+/* max_batch: at most this many items per transaction (0 = 10000). */
+int txq_create(txq_t **out, uv_loop_t *loop, store_t *store, unsigned max_batch);
+
+/* Queue an item. It is applied in this loop iteration's batch (or the next). */
+void txq_submit(txq_t *self, txq_item_t *item);
+
+/* Run the waiting batch now (used at shutdown for the last commit). */
+void txq_flush(txq_t *self);
+
+/* Be told after each successful commit (before items' done()), e.g. to wake feed readers. */
+int txq_on_commit(txq_t *self, txq_commit_fn fn, void *ctx);
+
+/* Items waiting, and true while the store refuses writes (disk full / at its size limit). */
+unsigned txq_waiting(const txq_t *self);
+bool txq_full(const txq_t *self);
+const txq_stats_t *txq_stats(const txq_t *self);
+
+/* Stop: items still waiting are committed first (flush), then handles close. The loop must
+ * run afterwards for the close callbacks. Nulls *self. */
+void txq_destroy(txq_t **self);
+
+#endif

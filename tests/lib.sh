@@ -1,0 +1,89 @@
+# Shared shell helpers for integration and chaos tests. Source it; it sets up a temporary
+# directory, kills every process the test started when the test ends, and offers:
+#   start NAME CMD...         start a process in the background (log in $T/NAME.log)
+#   wait_port_file FILE       wait until a service wrote its port file
+#   json_get FILE|- KEY       read a top-level key of a JSON document
+#   http GET|POST URL [BODY]  curl, prints the body; sets HTTP_STATUS
+#   wait_until SECS CMD...    poll CMD until it succeeds or SECS pass (then fail)
+#   fail MSG                  print MSG and exit 1
+#   free_port                 an unused TCP port on 127.0.0.1
+set -euo pipefail
+BIN=${HOTLINE_BIN:?HOTLINE_BIN must point at the build bin directory}
+T=$(mktemp -d /tmp/hotline-test.XXXXXX)
+declare -A PIDS=()
+
+cleanup() {
+  local rc=$?
+  for name in "${!PIDS[@]}"; do kill -9 "${PIDS[$name]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ $rc -ne 0 ]; then
+    echo "---- test failed (rc=$rc); last lines of each log in $T ----"
+    for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 30 "$f"; }; done
+  else
+    rm -rf "$T"
+  fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+
+start() {
+  local name=$1; shift
+  "$@" >>"$T/$name.log" 2>&1 &
+  PIDS[$name]=$!
+}
+
+stop9() { # SIGKILL a started process and reap it
+  local name=$1
+  kill -9 "${PIDS[$name]}" 2>/dev/null || true
+  wait "${PIDS[$name]}" 2>/dev/null || true
+  unset "PIDS[$name]"
+}
+
+stop_term() { # SIGTERM, wait for a clean exit; fail if it does not exit 0
+  local name=$1 rc=0
+  kill -TERM "${PIDS[$name]}"
+  wait "${PIDS[$name]}" || rc=$?
+  unset "PIDS[$name]"
+  [ $rc -eq 0 ] || fail "$name exited with $rc after SIGTERM"
+}
+
+wait_until() {
+  local secs=$1; shift
+  local end=$(( $(date +%s) + secs ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$end" ] || fail "timed out after ${secs}s waiting for: $*"
+    sleep 0.1
+  done
+}
+
+wait_port_file() { wait_until 30 test -s "$1"; }
+
+json_get() { # json_get FILE KEY  (FILE may be - for stdin)
+  python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]) if sys.argv[1]!="-" else sys.stdin)
+for k in sys.argv[2].split("."):
+    d=d[int(k)] if isinstance(d,list) else d[k]
+print(d if not isinstance(d,bool) else str(d).lower())' "$1" "$2"
+}
+
+HTTP_STATUS=0
+http() { # http METHOD URL [BODY]; body to stdout, status in $HTTP_STATUS
+  local method=$1 url=$2 body=${3-}
+  local out
+  if [ -n "$body" ]; then
+    out=$(curl -sS -X "$method" -H 'Content-Type: application/json' --data-binary "$body" \
+          -w '\n%{http_code}' "$url")
+  else
+    out=$(curl -sS -X "$method" -w '\n%{http_code}' "$url")
+  fi
+  HTTP_STATUS=${out##*$'\n'}
+  printf '%s\n' "${out%$'\n'*}"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+rss_anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }

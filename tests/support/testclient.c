@@ -1,0 +1,190 @@
+/* testclient: appends numbered test events to the test producer through its bus, with a
+ * window of commands in flight, resending (same idempotency key) whatever is not answered
+ * within the timeout. Prints one JSON line of figures at the end.
+ *
+ *   testclient --bus EP --events N [--batch K] [--window W] [--payload B]
+ *              [--timeout-ms T] [--key PREFIX] [--progress FILE] [--rate CMDS_PER_S]
+ *              [--offset N]   (events are numbered N+1 ... N+events)
+ */
+#include "cmd_client.h"
+#include "hclock.h"
+#include "hl_error.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct slot {
+    bool busy;
+    uint64_t index;      /* command number */
+    uint64_t request_id; /* of the latest attempt */
+    uint64_t sent_ns;    /* first attempt, for latency */
+    uint64_t attempt_ns;
+} slot_t;
+
+typedef struct opts {
+    const char *bus, *key, *progress;
+    uint64_t events, batch;
+    unsigned window, payload, timeout_ms;
+    double rate; /* commands per second, 0 = as fast as answers come */
+    uint64_t offset; /* events are numbered offset + 1 ... offset + N */
+} opts_t;
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int send_cmd(cmd_client_t *c, const opts_t *o, slot_t *s)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s-%llu", o->key, (unsigned long long)s->index);
+    Hotline__TestAppend ta = HOTLINE__TEST_APPEND__INIT;
+    ta.count = o->batch;
+    ta.payload_bytes = o->payload;
+    ta.first_n = o->offset + s->index * o->batch + 1;
+    Hotline__Command cmd = HOTLINE__COMMAND__INIT;
+    cmd.idempotency_key = key;
+    cmd.body_case = HOTLINE__COMMAND__BODY_TEST_APPEND;
+    cmd.test_append = &ta;
+    Hotline__BusRequest req = HOTLINE__BUS_REQUEST__INIT;
+    req.body_case = HOTLINE__BUS_REQUEST__BODY_COMMAND;
+    req.command = &cmd;
+    s->attempt_ns = hclock_mono_ns();
+    return cmd_client_send(c, &req, &s->request_id);
+}
+
+static void write_progress(const char *path, uint64_t events)
+{
+    if (!path)
+        return;
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fprintf(f, "%llu\n", (unsigned long long)events);
+    fclose(f);
+    rename(tmp, path);
+}
+
+static int parse_args(int argc, char **argv, opts_t *o)
+{
+    static const struct option lo[] = {
+        {"bus", required_argument, NULL, 'b'},     {"events", required_argument, NULL, 'n'},
+        {"batch", required_argument, NULL, 'k'},   {"window", required_argument, NULL, 'w'},
+        {"payload", required_argument, NULL, 'p'}, {"timeout-ms", required_argument, NULL, 't'},
+        {"key", required_argument, NULL, 'K'},     {"progress", required_argument, NULL, 'P'},
+        {"rate", required_argument, NULL, 'r'},    {"offset", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (opts_t){.key = "tc", .events = 1000, .batch = 1, .window = 16, .payload = 100,
+                  .timeout_ms = 2000};
+    int c;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'b': o->bus = optarg; break;
+        case 'n': o->events = strtoull(optarg, NULL, 10); break;
+        case 'k': o->batch = strtoull(optarg, NULL, 10); break;
+        case 'w': o->window = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'p': o->payload = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 't': o->timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'K': o->key = optarg; break;
+        case 'P': o->progress = optarg; break;
+        case 'r': o->rate = strtod(optarg, NULL); break;
+        case 'o': o->offset = strtoull(optarg, NULL, 10); break;
+        default: return HL_EINVAL;
+        }
+    }
+    if (!o->bus || o->batch == 0 || o->window == 0 || o->events % o->batch) {
+        fprintf(stderr, "usage: testclient --bus EP --events N [--batch K (divides N)] "
+                        "[--window W] [--payload B] [--timeout-ms T] [--key P] "
+                        "[--progress FILE] [--rate CMDS_PER_S] [--offset N]\n");
+        return HL_EINVAL;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o;
+    if (parse_args(argc, argv, &o))
+        return 2;
+    cmd_client_t *c;
+    if (cmd_client_create(&c, NULL, o.bus)) {
+        fprintf(stderr, "testclient: cannot connect to %s\n", o.bus);
+        return 1;
+    }
+    uint64_t ncmds = o.events / o.batch, next = 0, acked = 0, resends = 0;
+    uint64_t *lat = calloc(ncmds ? ncmds : 1, sizeof *lat);
+    slot_t *slots = calloc(o.window, sizeof *slots);
+    arena_t *arena;
+    arena_create(&arena);
+    uint64_t t0 = hclock_mono_ns();
+    int exit_code = 0;
+    while (acked < ncmds) {
+        for (unsigned i = 0; i < o.window && next < ncmds; i++) {
+            if (slots[i].busy)
+                continue;
+            if (o.rate > 0 && (double)next > o.rate * (double)(hclock_mono_ns() - t0) / 1e9)
+                break;
+            slots[i] = (slot_t){.busy = true, .index = next++, .sent_ns = hclock_mono_ns()};
+            send_cmd(c, &o, &slots[i]);
+        }
+        Hotline__BusReply *r;
+        arena_reset(arena);
+        int rc = cmd_client_recv(c, 50, arena, &r);
+        uint64_t now = hclock_mono_ns();
+        if (rc == 0 && r->body_case == HOTLINE__BUS_REPLY__BODY_COMMAND) {
+            for (unsigned i = 0; i < o.window; i++) {
+                if (!slots[i].busy || slots[i].request_id != r->request_id)
+                    continue;
+                Hotline__CommandReply *cr = r->command;
+                if (cr->status == HOTLINE__STATUS__OK) {
+                    lat[acked++] = now - slots[i].sent_ns;
+                    slots[i].busy = false;
+                    if (acked % 10 == 0 || acked == ncmds)
+                        write_progress(o.progress, acked * o.batch);
+                } else if (cr->status == HOTLINE__STATUS__UNAVAILABLE) {
+                    slots[i].attempt_ns = 0; /* resend after the timeout */
+                } else {
+                    fprintf(stderr, "testclient: command refused: %s\n", cr->message);
+                    exit_code = 1;
+                    goto out;
+                }
+            }
+        }
+        /* Anything unanswered past the timeout: the producer may have died. Reconnect and
+         * resend everything in flight with the same keys. */
+        bool stale = false;
+        for (unsigned i = 0; i < o.window; i++)
+            if (slots[i].busy && now - slots[i].attempt_ns > (uint64_t)o.timeout_ms * 1000000u)
+                stale = true;
+        if (stale) {
+            cmd_client_reconnect(c);
+            for (unsigned i = 0; i < o.window; i++) {
+                if (slots[i].busy) {
+                    send_cmd(c, &o, &slots[i]);
+                    resends++;
+                }
+            }
+        }
+    }
+out:;
+    double secs = (double)(hclock_mono_ns() - t0) / 1e9;
+    qsort(lat, acked, sizeof *lat, cmp_u64);
+    double p50 = acked ? (double)lat[acked / 2] / 1e6 : 0;
+    double p99 = acked ? (double)lat[(acked * 99) / 100] / 1e6 : 0;
+    printf("{\"commands\": %llu, \"events\": %llu, \"seconds\": %.3f, \"commands_per_s\": %.0f, "
+           "\"events_per_s\": %.0f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"resends\": %llu}\n",
+           (unsigned long long)acked, (unsigned long long)(acked * o.batch), secs,
+           acked / secs, (double)(acked * o.batch) / secs, p50, p99,
+           (unsigned long long)resends);
+    arena_destroy(&arena);
+    free(slots);
+    free(lat);
+    cmd_client_destroy(&c);
+    return exit_code;
+}
