@@ -373,7 +373,7 @@ static int apply_env(loader_t *l, const char *entry)
     size_t prefix_len = strlen(prefix);
     const char *eq = strchr(entry, '=');
     env_path_t p = {.n = 0};
-    char name[256], path[256], why[512];
+    char name[256], path[256], why[640];
     size_t n = 0;
 
     if (!eq || strncmp(entry, prefix, prefix_len) != 0 || (size_t)(eq - entry) <= prefix_len ||
