@@ -219,6 +219,8 @@ void service_command(service_t *svc, Hotline__Command *cmd, cmd_done_fn done, vo
 
 /* ---- commit hooks and maintenance ---- */
 
+#define TRIM_PER_PASS 20000 /* bounded so one pass never holds the writer for long */
+
 static void after_commit(void *ctx)
 {
     service_t *svc = ctx;
@@ -229,15 +231,18 @@ static void after_commit(void *ctx)
     feed_server_notify(svc->feeds_out);
 }
 
+static void on_maintenance(uv_timer_t *h);
+
 static int maintenance_apply(txq_item_t *item, MDB_txn *txn)
 {
     service_t *svc = (service_t *)((char *)item - offsetof(service_t, maintenance_item));
     unsigned trimmed = 0, idem = 0;
-    int rc = evlog_trim(svc->log, txn, 20000, &trimmed);
+    int rc = evlog_trim(svc->log, txn, TRIM_PER_PASS, &trimmed);
     if (!rc)
-        rc = cmdexec_trim(svc->cmds, txn, 20000, &idem);
+        rc = cmdexec_trim(svc->cmds, txn, TRIM_PER_PASS, &idem);
     if (!rc && trimmed)
         metric_add(svc->m.trimmed, NULL, trimmed);
+    svc->maintenance_more = trimmed == TRIM_PER_PASS || idem == TRIM_PER_PASS;
     return rc;
 }
 
@@ -248,6 +253,9 @@ static void maintenance_done(txq_item_t *item, int rc)
     if (rc)
         SLOG_WARN("maintenance_failed", "reason=\"%s\" next=\"retry at the next interval\"",
                   hl_strerror(rc));
+    else if (svc->maintenance_more && !svc->stopping)
+        /* More to trim than one pass takes: keep going, one pass per loop turn. */
+        uv_timer_start(&svc->maintenance, on_maintenance, 0, svc->maintenance_every_ms);
 }
 
 static void on_maintenance(uv_timer_t *h)
@@ -460,6 +468,7 @@ int service_main(int argc, char **argv, const service_desc_t *desc)
         unsigned every = svc->rt->event_log && svc->rt->event_log->trim_interval_ms
                              ? svc->rt->event_log->trim_interval_ms
                              : 10000;
+        svc->maintenance_every_ms = every;
         uv_timer_start(&svc->maintenance, on_maintenance, every, every);
         write_port_file(svc);
         SLOG_INFO("started", "http_port=%u bus=%s data_dir=%s head_seq=%llu sync=%s",

@@ -58,9 +58,10 @@ static void check_answer(void *ctx, const char *data, size_t len)
     } else if (len != head) {
         abort();
     }
-    /* Held answers carry "#<seq>": they must leave in request order. */
-    if (len > head + 1 && data[head] == '#') {
-        long seq = strtol(data + head + 1, NULL, 10);
+    /* Held answers carry "#held:<seq>": they must leave in request order. (An echoed body
+     * may start with anything, so the marker is one no seed sends.) */
+    if (len > head + 6 && memcmp(data + head, "#held:", 6) == 0) {
+        long seq = strtol(data + head + 6, NULL, 10);
         if (seq <= fz->last_seq_out)
             abort();
         fz->last_seq_out = seq;
@@ -145,7 +146,7 @@ static void answer_held(fuzz_t *fz, bool newest_first)
         size_t i = newest_first ? fz->nheld - 1 : 0;
         httpd_req_t *req = fz->held[i];
         char body[32];
-        int n = snprintf(body, sizeof body, "#%u", fz->held_seq[i]);
+        int n = snprintf(body, sizeof body, "#held:%u", fz->held_seq[i]);
         memmove(fz->held + i, fz->held + i + 1, (fz->nheld - i - 1) * sizeof *fz->held);
         memmove(fz->held_seq + i, fz->held_seq + i + 1, (fz->nheld - i - 1) * sizeof *fz->held_seq);
         fz->nheld--;
