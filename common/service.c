@@ -160,10 +160,6 @@ static void bus_command_done(void *origin, const Hotline__CommandReply *reply)
     r.command = (Hotline__CommandReply *)reply;
     if (o->svc->bus)
         bus_reply(o->svc->bus, &o->peer, &r);
-    metric_inc(o->svc->m.commands, (const char *const[]){
-        protobuf_c_enum_descriptor_get_value(&hotline__status__descriptor, reply->status)
-            ? protobuf_c_enum_descriptor_get_value(&hotline__status__descriptor, reply->status)->name
-            : "UNKNOWN"});
     free(o);
 }
 
@@ -197,8 +193,37 @@ static int dispatch_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd
     return svc->desc->command(svc->state, txn, cmd, reply);
 }
 
+/* Every command's answer is counted by status on its way back, whatever brought it. */
+typedef struct counted {
+    service_t *svc;
+    cmd_done_fn done;
+    void *origin;
+} counted_t;
+
+static void counted_done(void *ctx, const Hotline__CommandReply *reply)
+{
+    counted_t *c = ctx;
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&hotline__status__descriptor, reply->status);
+    metric_inc(c->svc->m.commands, (const char *const[]){v ? v->name : "UNKNOWN"});
+    c->done(c->origin, reply);
+    free(c);
+}
+
 void service_command(service_t *svc, Hotline__Command *cmd, cmd_done_fn done, void *origin)
 {
+    counted_t *c = malloc(sizeof *c);
+    if (!c) {
+        Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
+        r.status = HOTLINE__STATUS__UNAVAILABLE;
+        r.message = "out of memory; retry later";
+        done(origin, &r);
+        hotline__command__free_unpacked(cmd, NULL);
+        return;
+    }
+    *c = (counted_t){svc, done, origin};
+    done = counted_done;
+    origin = c;
     if (svc->stopping || txq_full(svc->txq)) {
         Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
         r.status = HOTLINE__STATUS__UNAVAILABLE;

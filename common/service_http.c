@@ -117,12 +117,15 @@ static void on_commands(httpd_req_t *req, void *ctx)
     const char *body = httpd_req_body(req, &len);
     ProtobufCMessage *msg;
     pbjson_error_t err;
+    static const char *const invalid[] = {"INVALID"};
     if (pbjson_decode(&hotline__command__descriptor, body, len, NULL, &msg, &err) != 0) {
+        metric_inc(svc->m.commands, invalid); /* refused at the door, counted all the same */
         service_http_error(req, 400, err.field, "%s", err.message);
         return;
     }
     Hotline__Command *cmd = (Hotline__Command *)msg;
     if (cmd->body_case == HOTLINE__COMMAND__BODY__NOT_SET) {
+        metric_inc(svc->m.commands, invalid);
         hotline__command__free_unpacked(cmd, NULL);
         service_http_error(req, 400, "body", "the command names no action: add one of its "
                            "fields (see proto/hotline/command.proto)");

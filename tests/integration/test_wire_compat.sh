@@ -17,12 +17,12 @@ decode() { protoc "${P[@]}" --decode="$1" hotline/bus.proto; }
 reply=$(printf 'request_id: 7 command { idempotency_key: "wire-1" test_append { count: 3 payload_bytes: 5 first_n: 1 } }' |
   encode hotline.BusRequest | "$BIN/busraw" "$BUS" | decode hotline.BusReply)
 echo "$reply"
-echo "$reply" | grep -q '^request_id: 7$' || fail "request id not echoed"
-echo "$reply" | grep -q 'last_seq: 3' || fail "command result not decoded by protoc"
+grep -q '^request_id: 7$' <<<"$reply" || fail "request id not echoed"
+grep -q 'last_seq: 3' <<<"$reply" || fail "command result not decoded by protoc"
 
 reply=$(printf 'request_id: 8 fetch { consumer: "wire" after_seq: 1 max_events: 10 wait_ms: 0 }' |
   encode hotline.BusRequest | "$BIN/busraw" "$BUS" | decode hotline.BusReply)
-echo "$reply" | grep -q 'head_seq: 3' || fail "feed batch head not decoded"
+grep -q 'head_seq: 3' <<<"$reply" || fail "feed batch head not decoded"
 [ "$(echo "$reply" | grep -c '^  events: ')" = 2 ] || fail "expected 2 events after seq 1"
 # Each event's bytes are a hotline.Event: decode the first with protoc too.
 printf 'request_id: 9 fetch { consumer: "wire" after_seq: 2 max_events: 1 }' |
@@ -52,12 +52,12 @@ open(sys.argv[2], "wb").write(events[0])
 PY
 ev=$(protoc "${P[@]}" --decode=hotline.Event hotline/event.proto < "$T/event.bin")
 echo "$ev"
-echo "$ev" | grep -q 'seq: 3' || fail "event seq not decoded"
-echo "$ev" | grep -q 'source: "producer"' || fail "event source not decoded"
-echo "$ev" | grep -q 'n: 3' || fail "test event body not decoded"
+grep -q 'seq: 3' <<<"$ev" || fail "event seq not decoded"
+grep -q 'source: "producer"' <<<"$ev" || fail "event source not decoded"
+grep -q 'n: 3' <<<"$ev" || fail "test event body not decoded"
 
 reply=$(printf 'this is not protobuf' | "$BIN/busraw" "$BUS" | decode hotline.BusReply)
-echo "$reply" | grep -q 'status: INVALID' || fail "garbage frame not answered with a BusError"
+grep -q 'status: INVALID' <<<"$reply" || fail "garbage frame not answered with a BusError"
 curl -sf "http://127.0.0.1:$(json_get "$T/p.json" http)/healthz" >/dev/null || fail "service died"
 malformed=$(curl -sf "http://127.0.0.1:$(json_get "$T/p.json" http)/metrics" | awk '/^hotline_bus_malformed_total/ {print $2}')
 [ "$malformed" = 1 ] || fail "malformed frame not counted (got $malformed)"
