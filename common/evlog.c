@@ -21,6 +21,7 @@ struct evlog {
     hclock_t *clock;
     MDB_dbi log;          /* seq -> time + Event */
     MDB_dbi consumers_db; /* name -> cursor (8 bytes BE) */
+    MDB_dbi counts_db;    /* event kind -> appended so far (8 bytes BE) */
     char *source;
     int64_t retention_ms;
     uint64_t head;        /* last committed seq */
@@ -99,6 +100,8 @@ int evlog_open(evlog_t **out, store_t *store, hclock_t *clock, const evlog_opts_
         rc = store_db(store, "log", 0, &self->log);
     if (!rc)
         rc = store_db(store, "log_consumers", 0, &self->consumers_db);
+    if (!rc)
+        rc = store_db(store, "log_counts", 0, &self->counts_db);
     MDB_txn *txn = NULL;
     if (!rc)
         rc = store_read_begin(store, &txn);
@@ -127,6 +130,55 @@ void evlog_close(evlog_t **self)
     *self = NULL;
 }
 
+/* The Event body's field name: the kind counted for metrics. */
+static const char *event_kind(const Hotline__Event *ev)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&hotline__event__descriptor, ev->body_case);
+    return f ? f->name : "none";
+}
+
+static int count_kind(evlog_t *self, MDB_txn *txn, const char *kind)
+{
+    MDB_val v;
+    uint64_t n = 0;
+    int rc = store_get(txn, self->counts_db, kind, strlen(kind), &v);
+    if (rc == 0 && v.mv_size == 8)
+        n = store_be64_get(v.mv_data);
+    else if (rc && rc != HL_ENOTFOUND)
+        return rc;
+    uint8_t buf[8];
+    store_be64_put(buf, n + 1);
+    return store_put(txn, self->counts_db, kind, strlen(kind), buf, 8, 0);
+}
+
+int evlog_counts(evlog_t *self, evlog_count_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    int rc = store_read_begin(self->store, &txn);
+    if (rc)
+        return rc;
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->counts_db, &cur);
+    if (mrc) {
+        store_read_end(&txn);
+        return hl_error_from_mdb(mrc);
+    }
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char kind[64];
+        if (k.mv_size >= sizeof kind || v.mv_size != 8)
+            continue;
+        memcpy(kind, k.mv_data, k.mv_size);
+        kind[k.mv_size] = '\0';
+        fn(ctx, kind, store_be64_get(v.mv_data));
+    }
+    mdb_cursor_close(cur);
+    store_read_end(&txn);
+    return 0;
+}
+
 int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev)
 {
     /* The head inside this transaction (it sees the transaction's own appends, and a
@@ -153,7 +205,7 @@ int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev)
         return hl_error_from_mdb(mrc);
     store_be64_put(v.mv_data, (uint64_t)ev->time_ms);
     protobuf_c_message_pack(&ev->base, (uint8_t *)v.mv_data + EVLOG_HDR);
-    return 0;
+    return count_kind(self, txn, event_kind(ev));
 }
 
 void evlog_committed(evlog_t *self)

@@ -62,6 +62,12 @@ void evlog_consumer_seen(evlog_t *self, const char *consumer, uint64_t cursor);
 /* Lowest cursor over registered consumers (UINT64_MAX when none), and how many there are. */
 uint64_t evlog_min_cursor(const evlog_t *self, size_t *count);
 
+/* How many events of each kind this log has ever appended (trimming does not lower it):
+ * fn(ctx, kind, count) for each kind, kind being the Event body's field name
+ * ("ticket_dispatched"). Counted in the appending transaction, so exact across crashes. */
+typedef void (*evlog_count_fn)(void *ctx, const char *kind, uint64_t count);
+int evlog_counts(evlog_t *self, evlog_count_fn fn, void *ctx);
+
 /* Delete at most max_delete trimmable events inside txn and persist consumer cursors.
  * *deleted gets the number removed. */
 int evlog_trim(evlog_t *self, MDB_txn *txn, unsigned max_delete, unsigned *deleted);

@@ -83,4 +83,20 @@ void service_http_error(httpd_req_t *req, int http_status, const char *field, co
 /* Answer with a JSON value (stolen reference). */
 void service_http_json(httpd_req_t *req, int http_status, json_t *body);
 
+/* Answer with a protobuf message as proto3 JSON. */
+void service_http_message(httpd_req_t *req, int http_status, const ProtobufCMessage *msg);
+
+/* The n-th segment (0-based) of the request path: for "/v1/tickets/X/sign", n = 2 gives "X".
+ * Returns its length, or HL_ENOTFOUND (no such segment), HL_ETOOBIG (out too small). */
+int service_path_segment(httpd_req_t *req, unsigned n, char *out, size_t out_size);
+
+/* The request body decoded as JSON into a new message of type desc (free with
+ * protobuf_c_message_free_unpacked). An empty body decodes as {}. On error the request has
+ * been answered (400, naming the field and the rule) and NULL is returned. */
+ProtobufCMessage *service_http_body(httpd_req_t *req, const ProtobufCMessageDescriptor *desc);
+
+/* A new hotline.Command whose one-of body is the field numbered body_case, taking ownership
+ * of body (allocated as protobuf-c unpacks). NULL on ENOMEM (body is then freed). */
+Hotline__Command *service_command_new(uint32_t body_case, ProtobufCMessage *body);
+
 #endif

@@ -48,6 +48,72 @@ void service_http_error(httpd_req_t *req, int http_status, const char *field, co
     service_http_json(req, http_status, json_pack("{s:o}", "error", err));
 }
 
+void service_http_message(httpd_req_t *req, int http_status, const ProtobufCMessage *msg)
+{
+    json_t *body = pbjson_encode(msg, false);
+    if (!body) {
+        service_http_error(req, 500, NULL, "out of memory");
+        return;
+    }
+    service_http_json(req, http_status, body);
+}
+
+int service_path_segment(httpd_req_t *req, unsigned n, char *out, size_t out_size)
+{
+    const char *p = httpd_req_path(req);
+    for (unsigned i = 0;; i++) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            return HL_ENOTFOUND;
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (i == n) {
+            if (len >= out_size)
+                return HL_ETOOBIG;
+            memcpy(out, p, len);
+            out[len] = '\0';
+            return (int)len;
+        }
+        p += len;
+    }
+}
+
+ProtobufCMessage *service_http_body(httpd_req_t *req, const ProtobufCMessageDescriptor *desc)
+{
+    size_t len;
+    const char *body = httpd_req_body(req, &len);
+    if (len == 0) {
+        body = "{}";
+        len = 2;
+    }
+    ProtobufCMessage *msg;
+    pbjson_error_t err;
+    if (pbjson_decode(desc, body, len, NULL, &msg, &err) != 0) {
+        service_http_error(req, 400, err.field, "%s", err.message);
+        return NULL;
+    }
+    return msg;
+}
+
+Hotline__Command *service_command_new(uint32_t body_case, ProtobufCMessage *body)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&hotline__command__descriptor, body_case);
+    Hotline__Command *cmd = malloc(sizeof *cmd);
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || !cmd ||
+        (body && body->descriptor != f->descriptor)) {
+        free(cmd);
+        if (body)
+            protobuf_c_message_free_unpacked(body, NULL);
+        return NULL;
+    }
+    hotline__command__init(cmd);
+    *(ProtobufCMessage **)((char *)cmd + f->offset) = body;
+    *(uint32_t *)((char *)cmd + f->quantifier_offset) = body_case;
+    return cmd;
+}
+
 static void on_healthz(httpd_req_t *req, void *ctx)
 {
     service_t *svc = ctx;
@@ -329,6 +395,10 @@ void service_metrics_init(service_t *svc)
                                      "Feed fetches answered by this service.", NULL);
     svc->m.events_sent = metrics_counter(m, "hotline_feed_events_served_total",
                                          "Events sent to consumers.", NULL);
+    svc->m.events = metrics_gauge(m, "hotline_events_appended",
+                                  "Events this service has appended to its log, by kind, since "
+                                  "the log was created (persistent; not lowered by trimming).",
+                                  "kind");
     svc->m.store_map = metrics_gauge(m, "hotline_store_map_bytes", "LMDB map size.", NULL);
     svc->m.store_used = metrics_gauge(m, "hotline_store_used_bytes",
                                       "LMDB pages in use, in bytes.", NULL);
@@ -348,8 +418,15 @@ static void sync_counter(metric_t *m, const char *const *labels, uint64_t *last,
     *last = now;
 }
 
+static void set_event_count(void *ctx, const char *kind, uint64_t count)
+{
+    service_t *svc = ctx;
+    metric_set(svc->m.events, (const char *const[]){kind}, (double)count);
+}
+
 void service_metrics_refresh(service_t *svc)
 {
+    evlog_counts(svc->log, set_event_count, svc);
     const txq_stats_t *ts = txq_stats(svc->txq);
     sync_counter(svc->m.commits, NULL, &svc->m.last_commits, ts->commits);
     metric_set(svc->m.log_head, NULL, (double)evlog_head(svc->log));

@@ -40,7 +40,7 @@ struct service {
         metric_t *commits, *commit_seconds, *batch_size, *commands, *log_head, *log_first;
         metric_t *feed_cursor, *feed_lag, *feed_reconnects, *feed_skipped, *feed_gaps;
         metric_t *store_map, *store_used, *store_full, *bus_malformed, *bus_unroutable;
-        metric_t *fetches, *events_sent, *trimmed, *http_requests;
+        metric_t *fetches, *events_sent, *trimmed, *http_requests, *events;
         uint64_t last_commits, last_malformed, last_unroutable, last_fetches, last_sent;
         uint64_t last_reconnects[SERVICE_MAX_FEEDS], last_skipped[SERVICE_MAX_FEEDS];
         uint64_t last_gaps[SERVICE_MAX_FEEDS];

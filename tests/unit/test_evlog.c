@@ -9,6 +9,8 @@
 #include "hl_error.h"
 #include "unit.h"
 
+#include <string.h>
+
 typedef struct fixture {
     char *dir;
     store_t *store;
@@ -174,6 +176,37 @@ static void test_trim_respects_cursors_and_retention(void **state)
     assert_int_equal(evlog_head(f->log), 26);
 }
 
+typedef struct kinds {
+    uint64_t test, none;
+} kinds_t;
+
+static void count(void *ctx, const char *kind, uint64_t n)
+{
+    kinds_t *k = ctx;
+    if (strcmp(kind, "test") == 0)
+        k->test = n;
+    else if (strcmp(kind, "none") == 0)
+        k->none = n;
+}
+
+static void test_counts_survive_trim_and_abort(void **state)
+{
+    fixture_t *f = *state;
+    append_n(f, 7, 1);
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    assert_int_equal(evlog_append(f->log, txn, &ev), 0);
+    store_write_abort(&txn); /* not counted */
+    evlog_consumer_seen(f->log, "dispatch", 7);
+    hclock_advance_ms(f->clock, 2 * 3600 * 1000);
+    assert_int_equal(trim(f), 6);
+    kinds_t k = {0};
+    assert_int_equal(evlog_counts(f->log, count, &k), 0);
+    assert_int_equal(k.test, 7);
+    assert_int_equal(k.none, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +214,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim_respects_cursors_and_retention, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_counts_survive_trim_and_abort, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,184 @@
+/* calendar: the shipped 2025 and 2026 calendars, working-day deadlines across holidays and
+ * make-up days, warnings before due, local days at UTC+8, and bad year files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "calendar.h"
+#include "hl_error.h"
+#include "unit.h"
+
+#include <stdio.h>
+
+static calendar_t *cal;
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[256];
+    return calendar_load(&cal, NULL, err, sizeof err);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    calendar_destroy(&cal);
+    return 0;
+}
+
+/* Local (UTC+8) wall time to UTC ms. */
+static int64_t local_ms(int y, int m, int d, int hh, int mm)
+{
+    return calendar_day_start_ms(cal, calendar_day_from_ymd(y, m, d)) +
+           (int64_t)hh * 3600000 + (int64_t)mm * 60000;
+}
+
+static void expect_local(int64_t utc_ms, const char *want)
+{
+    char buf[64];
+    calendar_format_local(cal, utc_ms, buf, sizeof buf);
+    assert_string_equal(buf, want);
+}
+
+static void test_civil_dates(void **state)
+{
+    (void)state;
+    assert_int_equal(calendar_day_from_ymd(1970, 1, 1), 0);
+    assert_int_equal(calendar_weekday(calendar_day_from_ymd(2026, 11, 25)), 3); /* Wednesday */
+    int y, m, d;
+    calendar_ymd_from_day(calendar_day_from_ymd(2024, 2, 29), &y, &m, &d);
+    assert_true(y == 2024 && m == 2 && d == 29);
+    /* 2026-11-24T16:30Z is already the 25th in Beijing. */
+    int64_t utc = (calendar_day_from_ymd(2026, 11, 24) * 86400000LL) + 16 * 3600000 + 1800000;
+    assert_int_equal(calendar_local_day(cal, utc), calendar_day_from_ymd(2026, 11, 25));
+    expect_local(utc, "2026-11-25 00:30 +08:00");
+}
+
+static void test_shipped_years(void **state)
+{
+    (void)state;
+    assert_true(calendar_has_year(cal, 2025));
+    assert_true(calendar_has_year(cal, 2026));
+    /* 2025 (DOMAIN.md): Spring Festival 28 Jan - 4 Feb off, Sun 26 Jan and Sat 8 Feb work. */
+    assert_false(calendar_is_working_day(cal, calendar_day_from_ymd(2025, 1, 28)));
+    assert_false(calendar_is_working_day(cal, calendar_day_from_ymd(2025, 2, 4)));
+    assert_true(calendar_is_working_day(cal, calendar_day_from_ymd(2025, 1, 26)));
+    assert_true(calendar_is_working_day(cal, calendar_day_from_ymd(2025, 2, 8)));
+    assert_true(calendar_is_working_day(cal, calendar_day_from_ymd(2025, 9, 28)));
+    assert_true(calendar_is_working_day(cal, calendar_day_from_ymd(2025, 10, 11)));
+    assert_false(calendar_is_working_day(cal, calendar_day_from_ymd(2025, 10, 8)));
+    /* An ordinary weekend and weekday. */
+    assert_false(calendar_is_working_day(cal, calendar_day_from_ymd(2026, 11, 28)));
+    assert_true(calendar_is_working_day(cal, calendar_day_from_ymd(2026, 11, 25)));
+    /* A year with no file: Monday to Friday. */
+    assert_false(calendar_has_year(cal, 2031));
+    assert_true(calendar_is_working_day(cal, calendar_day_from_ymd(2031, 1, 1))); /* Wed */
+}
+
+static void test_working_days_across_spring_festival(void **state)
+{
+    (void)state;
+    /* Dispatched Sat 2026-02-14 (a make-up working day, the last before the 15-23 Feb
+     * holiday) at 16:00: five working days are 24, 25, 26, 27 Feb and Sat 28 Feb (make-up). */
+    Hotline__Limit five = HOTLINE__LIMIT__INIT;
+    five.value = 5;
+    five.unit = HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS;
+    int64_t due;
+    assert_int_equal(calendar_add(cal, local_ms(2026, 2, 14, 16, 0), &five, &due), 0);
+    expect_local(due, "2026-02-28 23:59 +08:00");
+    /* Yellow warning one working day before: the end of Fri 27 Feb. */
+    Hotline__Limit one = five;
+    one.value = 1;
+    int64_t warn;
+    assert_int_equal(calendar_subtract(cal, due, &one, &warn), 0);
+    expect_local(warn, "2026-02-27 23:59 +08:00");
+    /* Sign-for in one working day from the same instant: the next working day, 24 Feb. */
+    assert_int_equal(calendar_add(cal, local_ms(2026, 2, 14, 16, 0), &one, &due), 0);
+    expect_local(due, "2026-02-24 23:59 +08:00");
+    /* 2025 National Day: dispatched Tue 30 Sep -> 9, 10, Sat 11 (make-up), 13, 14 Oct. */
+    assert_int_equal(calendar_add(cal, local_ms(2025, 9, 30, 10, 0), &five, &due), 0);
+    expect_local(due, "2025-10-14 23:59 +08:00");
+}
+
+static void test_other_units(void **state)
+{
+    (void)state;
+    int64_t start = local_ms(2026, 11, 25, 10, 0), due;
+    Hotline__Limit l = HOTLINE__LIMIT__INIT;
+    l.value = 20;
+    l.unit = HOTLINE__DURATION_UNIT__DURATION_MINUTES;
+    assert_int_equal(calendar_add(cal, start, &l, &due), 0);
+    assert_int_equal(due - start, 20 * 60000);
+    l.value = 24;
+    l.unit = HOTLINE__DURATION_UNIT__DURATION_HOURS;
+    assert_int_equal(calendar_add(cal, start, &l, &due), 0);
+    assert_int_equal(due - start, 24 * 3600000LL);
+    l.value = 2;
+    l.unit = HOTLINE__DURATION_UNIT__DURATION_NATURAL_DAYS;
+    assert_int_equal(calendar_add(cal, start, &l, &due), 0);
+    expect_local(due, "2026-11-27 10:00 +08:00");
+    l.value = 0;
+    assert_int_equal(calendar_add(cal, start, &l, &due), HL_EINVAL);
+    l.value = 5;
+    l.unit = HOTLINE__DURATION_UNIT__DURATION_UNIT_UNSPECIFIED;
+    assert_int_equal(calendar_add(cal, start, &l, &due), HL_EINVAL);
+    /* Callback: 09:00 on the working day after a Friday reply is Monday. */
+    int64_t at = calendar_next_working_at(cal, local_ms(2026, 11, 27, 17, 0), 9);
+    expect_local(at, "2026-11-30 09:00 +08:00");
+    char text[32];
+    l.unit = HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS;
+    calendar_limit_text(&l, text, sizeof text);
+    assert_string_equal(text, "5 working days");
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_year_files(void **state)
+{
+    (void)state;
+    char *dir = unit_tmpdir();
+    Hotline__CalendarConfig cfg = HOTLINE__CALENDAR_CONFIG__INIT;
+    cfg.dir = dir;
+    calendar_t *c;
+    char err[256];
+    write_file(dir, "2027.json", "{\"year\": 2027, \"holidays\": [\"2027-01-01\"], "
+                                 "\"workdays\": [\"2027-01-09\"]}");
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), 0);
+    assert_true(calendar_has_year(c, 2027) && calendar_has_year(c, 2026));
+    assert_false(calendar_is_working_day(c, calendar_day_from_ymd(2027, 1, 1)));
+    assert_true(calendar_is_working_day(c, calendar_day_from_ymd(2027, 1, 9)));
+    calendar_destroy(&c);
+    write_file(dir, "2027.json", "{\"year\": 2027, \"holidays\": [\"2027-02-30\"]}");
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), HL_EINVAL);
+    assert_non_null(strstr(err, "holidays[0]"));
+    write_file(dir, "2027.json", "{\"year\": 2027, \"workdays\": [\"2027-01-06\"]}");
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), HL_EINVAL);
+    assert_non_null(strstr(err, "not a Saturday or Sunday"));
+    write_file(dir, "2027.json", "{\"year\": 2027, \"holiday\": []}");
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), HL_EINVAL);
+    assert_non_null(strstr(err, "2027.json"));
+    cfg.dir = "/nonexistent/calendar";
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), HL_ENOTFOUND);
+    unit_tmpdir_cleanup(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_civil_dates),
+        cmocka_unit_test(test_shipped_years),
+        cmocka_unit_test(test_working_days_across_spring_festival),
+        cmocka_unit_test(test_other_units),
+        cmocka_unit_test(test_year_files),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
