@@ -1,6 +1,7 @@
 /* testclient: appends numbered test events to the test producer through its bus, with a
  * window of commands in flight, resending (same idempotency key) whatever is not answered
- * within the timeout. Prints one JSON line of figures at the end.
+ * within the timeout. Prints one JSON line of figures at the end. With --kind ticket it
+ * submits tickets to intake instead (one per command, categories and districts rotating).
  *
  *   testclient --bus EP --events N [--batch K] [--window W] [--payload B]
  *              [--timeout-ms T] [--key PREFIX] [--progress FILE] [--rate CMDS_PER_S]
@@ -29,6 +30,7 @@ typedef struct opts {
     unsigned window, payload, timeout_ms;
     double rate; /* commands per second, 0 = as fast as answers come */
     uint64_t offset; /* events are numbered offset + 1 ... offset + N */
+    bool tickets;    /* --kind ticket: SubmitTicket to intake */
 } opts_t;
 
 static int cmp_u64(const void *a, const void *b)
@@ -37,10 +39,47 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static const char *const CATEGORIES[] = {"W01", "W02", "W03", "W04", "W0402", "W05", "W06",
+                                         "W07", "W08", "W09"};
+static const char *const DISTRICTS[] = {"Gulou", "Taijiang", "Cangshan", "Jin'an", "Mawei"};
+
+/* A plausible ticket, numbered n: the phone number is made up from n. */
+static int send_ticket(cmd_client_t *c, const opts_t *o, slot_t *s, const char *key)
+{
+    uint64_t n = o->offset + s->index + 1;
+    char phone[32], desc[96];
+    snprintf(phone, sizeof phone, "139%08llu", (unsigned long long)(n % 100000000));
+    snprintf(desc, sizeof desc, "load ticket %llu: no water since this morning",
+             (unsigned long long)n);
+    Hotline__Contact contact = HOTLINE__CONTACT__INIT;
+    contact.phone = phone;
+    Hotline__Location loc = HOTLINE__LOCATION__INIT;
+    loc.district = (char *)DISTRICTS[n % 5];
+    Hotline__Ticket t = HOTLINE__TICKET__INIT;
+    t.category_code = (char *)CATEGORIES[n % 10];
+    t.description = desc;
+    t.contact = &contact;
+    t.location = &loc;
+    t.urgency = n % 7 == 0 ? HOTLINE__URGENCY__URGENCY_URGENT : HOTLINE__URGENCY__URGENCY_NORMAL;
+    Hotline__SubmitTicket st = HOTLINE__SUBMIT_TICKET__INIT;
+    st.ticket = &t;
+    Hotline__Command cmd = HOTLINE__COMMAND__INIT;
+    cmd.idempotency_key = (char *)key;
+    cmd.body_case = HOTLINE__COMMAND__BODY_SUBMIT_TICKET;
+    cmd.submit_ticket = &st;
+    Hotline__BusRequest req = HOTLINE__BUS_REQUEST__INIT;
+    req.body_case = HOTLINE__BUS_REQUEST__BODY_COMMAND;
+    req.command = &cmd;
+    s->attempt_ns = hclock_mono_ns();
+    return cmd_client_send(c, &req, &s->request_id);
+}
+
 static int send_cmd(cmd_client_t *c, const opts_t *o, slot_t *s)
 {
     char key[160];
     snprintf(key, sizeof key, "%s-%llu", o->key, (unsigned long long)s->index);
+    if (o->tickets)
+        return send_ticket(c, o, s, key);
     Hotline__TestAppend ta = HOTLINE__TEST_APPEND__INIT;
     ta.count = o->batch;
     ta.payload_bytes = o->payload;
@@ -78,7 +117,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
         {"payload", required_argument, NULL, 'p'}, {"timeout-ms", required_argument, NULL, 't'},
         {"key", required_argument, NULL, 'K'},     {"progress", required_argument, NULL, 'P'},
         {"rate", required_argument, NULL, 'r'},    {"offset", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
+        {"kind", required_argument, NULL, 'i'},    {NULL, 0, NULL, 0},
     };
     *o = (opts_t){.key = "tc", .events = 1000, .batch = 1, .window = 16, .payload = 100,
                   .timeout_ms = 2000};
@@ -95,13 +134,20 @@ static int parse_args(int argc, char **argv, opts_t *o)
         case 'P': o->progress = optarg; break;
         case 'r': o->rate = strtod(optarg, NULL); break;
         case 'o': o->offset = strtoull(optarg, NULL, 10); break;
+        case 'i':
+            if (strcmp(optarg, "ticket") == 0)
+                o->tickets = true;
+            else if (strcmp(optarg, "test") != 0)
+                return HL_EINVAL;
+            break;
         default: return HL_EINVAL;
         }
     }
     if (!o->bus || o->batch == 0 || o->window == 0 || o->events % o->batch) {
         fprintf(stderr, "usage: testclient --bus EP --events N [--batch K (divides N)] "
                         "[--window W] [--payload B] [--timeout-ms T] [--key P] "
-                        "[--progress FILE] [--rate CMDS_PER_S] [--offset N]\n");
+                        "[--progress FILE] [--rate CMDS_PER_S] [--offset N] "
+                        "[--kind test|ticket]\n");
         return HL_EINVAL;
     }
     return 0;

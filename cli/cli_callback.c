@@ -1,0 +1,194 @@
+/* cli_callback: callback next / record, and kpis. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int callback_next(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"agent", required_argument, NULL, 'a'},
+                                         {NULL, 0, NULL, 0}};
+    const char *agent = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'a')
+            return CLI_USAGE;
+        agent = optarg;
+    }
+    if (!agent || optind != argc) {
+        fprintf(stderr, "usage: %s callback next --agent AGENT\n", cli->prog);
+        return CLI_USAGE;
+    }
+    json_t *body = json_pack("{s:s}", "agent", agent), *ans;
+    int rc = cli_finish(cli, cli_http(cli, SVC_CALLBACK, "POST", "/v1/callbacks/next", body,
+                                      &ans), ans);
+    json_decref(body);
+    if (rc == CLI_OK) {
+        json_t *t = json_object_get(ans, "callbackTask");
+        if (cli->json) {
+            cli_print_json(ans);
+        } else {
+            char due[40];
+            cli_time(json_object_get(t, "dueMs"), due, sizeof due);
+            const char *name = json_string_value(json_object_get(t, "name"));
+            const char *phone = json_string_value(json_object_get(t, "phone"));
+            printf("%s  call %s %s  (due %s%s, attempts so far %lld)\n  unit %s answered: %s\n",
+                   json_string_value(json_object_get(t, "ticketId")), name ? name : "",
+                   phone ? phone : "(number not known yet)", due,
+                   json_is_true(json_object_get(t, "due")) ? "" : ", not yet due",
+                   json_integer_value(json_object_get(t, "attempts")),
+                   json_string_value(json_object_get(t, "unit")),
+                   json_string_value(json_object_get(t, "replyText")));
+        }
+    }
+    json_decref(ans);
+    return rc;
+}
+
+static int callback_record(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"agent", required_argument, NULL, 'a'},   {"rating", required_argument, NULL, 'r'},
+        {"unresolved", no_argument, NULL, 'n'},    {"comment", required_argument, NULL, 'c'},
+        {"unreachable", no_argument, NULL, 'u'},   {NULL, 0, NULL, 0},
+    };
+    const char *agent = NULL, *rating = NULL, *comment = NULL;
+    bool resolved = true, unreachable = false;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a': agent = optarg; break;
+        case 'r': rating = optarg; break;
+        case 'n': resolved = false; break;
+        case 'c': comment = optarg; break;
+        case 'u': unreachable = true; break;
+        default: return CLI_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !agent || (!rating == !unreachable)) {
+        fprintf(stderr, "usage: %s callback record TICKET_ID --agent AGENT (--rating LEVEL "
+                "[--unresolved] [--comment TEXT] | --unreachable)\n", cli->prog);
+        return CLI_USAGE;
+    }
+    json_t *body = json_pack("{s:s, s:s}", "agent", agent, "outcome",
+                             unreachable ? "CALLBACK_UNREACHABLE" : "CALLBACK_RATED");
+    if (rating) {
+        char r[64];
+        snprintf(r, sizeof r, "RATING_%s", rating);
+        for (char *p = r; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        json_object_set_new(body, "rating", json_string(r));
+        json_object_set_new(body, "resolved", json_boolean(resolved));
+    }
+    if (comment)
+        json_object_set_new(body, "comment", json_string(comment));
+    char path[256];
+    snprintf(path, sizeof path, "/v1/callbacks/%s", argv[optind]);
+    json_t *ans;
+    int rc = cli_finish(cli, cli_http(cli, SVC_CALLBACK, "POST", path, body, &ans), ans);
+    json_decref(body);
+    if (rc == CLI_OK) {
+        if (cli->json) {
+            cli_print_json(ans);
+        } else {
+            json_t *r = json_object_get(ans, "recordCallback");
+            const char *s = json_string_value(json_object_get(r, "status"));
+            char st[32];
+            snprintf(st, sizeof st, "%s", s && strncmp(s, "TICKET_", 7) == 0 ? s + 7 : "?");
+            for (char *p = st; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+            printf("%s %s\n", argv[optind], st);
+        }
+    }
+    json_decref(ans);
+    return rc;
+}
+
+int cli_callback(cli_t *cli, int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "next") == 0)
+        return callback_next(cli, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "record") == 0)
+        return callback_record(cli, argc - 1, argv + 1);
+    fprintf(stderr, "usage: %s callback next --agent AGENT\n"
+                    "       %s callback record TICKET_ID --agent AGENT ...\n",
+            cli->prog, cli->prog);
+    return CLI_USAGE;
+}
+
+static void print_counts(const char *label, json_t *counts)
+{
+    printf("%s\n", label);
+    const char *key;
+    json_t *val;
+    json_object_foreach(counts, key, val) {
+        if (json_is_integer(val))
+            printf("  %-22s %lld\n", key, json_integer_value(val));
+        else if (json_is_string(val) && strspn(json_string_value(val), "0123456789") ==
+                                            strlen(json_string_value(val)))
+            printf("  %-22s %s\n", key, json_string_value(val));
+    }
+    json_t *rates = json_object_get(counts, "rates");
+    json_object_foreach(rates, key, val) {
+        if (json_is_number(val))
+            printf("  %-22s %.1f%%\n", key, json_number_value(val) * 100);
+        else
+            printf("  %-22s -\n", key);
+    }
+}
+
+int cli_kpis(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"from", required_argument, NULL, 'f'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"by", required_argument, NULL, 'b'},
+                                         {NULL, 0, NULL, 0}};
+    const char *from = NULL, *to = NULL, *by = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'f')
+            from = optarg;
+        else if (c == 't')
+            to = optarg;
+        else if (c == 'b')
+            by = optarg;
+        else
+            return CLI_USAGE;
+    }
+    char path[256] = "/v1/kpis?";
+    if (from)
+        snprintf(path + strlen(path), sizeof path - strlen(path), "from=%s&", from);
+    if (to)
+        snprintf(path + strlen(path), sizeof path - strlen(path), "to=%s&", to);
+    if (by)
+        snprintf(path + strlen(path), sizeof path - strlen(path), "by=%s&", by);
+    path[strlen(path) - 1] = '\0';
+    json_t *ans;
+    int rc = cli_finish(cli, cli_http(cli, SVC_ANALYTICS, "GET", path, NULL, &ans), ans);
+    if (rc == CLI_OK) {
+        if (cli->json) {
+            cli_print_json(ans);
+        } else {
+            char label[128];
+            snprintf(label, sizeof label, "KPIs %s to %s",
+                     json_string_value(json_object_get(ans, "from")),
+                     json_string_value(json_object_get(ans, "to")));
+            print_counts(label, json_object_get(ans, "totals"));
+            size_t i;
+            json_t *g;
+            json_array_foreach(json_object_get(ans, "groups"), i, g) {
+                snprintf(label, sizeof label, "%s %s", by ? by : "group",
+                         json_string_value(json_object_get(g, "key")));
+                print_counts(label, g);
+            }
+        }
+    }
+    json_decref(ans);
+    return rc;
+}

@@ -1,0 +1,124 @@
+/* cli_http: HTTP to the services with libcurl, and printing answers. */
+#include "cli.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *const cli_service_names[SVC_COUNT] = {"intake", "dispatch", "sla", "callback",
+                                                  "analytics"};
+
+typedef struct buf {
+    char *data;
+    size_t len;
+} buf_t;
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *ctx)
+{
+    buf_t *b = ctx;
+    size_t add = size * n;
+    char *grown = realloc(b->data, b->len + add + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + b->len, ptr, add);
+    b->data = grown;
+    b->len += add;
+    b->data[b->len] = '\0';
+    return add;
+}
+
+int cli_http(const cli_t *cli, int service, const char *method, const char *path,
+             json_t *body, json_t **out)
+{
+    *out = NULL;
+    char url[512];
+    int port = cli->port_base + service;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init();
+    if (!c)
+        return -1;
+    buf_t b = {0};
+    char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 3L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (payload)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
+    CURLcode rc = curl_easy_perform(c);
+    long status = -1;
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "%s: cannot reach %s at http://127.0.0.1:%d (%s).\n"
+                        "Is the pipeline running? Start it with `hotline up`, or point at it "
+                        "with --port-base N / HOTLINE_PORT_BASE.\n",
+                cli->prog, cli_service_names[service], port, curl_easy_strerror(rc));
+    } else {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        if (b.len) {
+            json_error_t jerr;
+            *out = json_loadb(b.data, b.len, 0, &jerr);
+        }
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    free(payload);
+    free(b.data);
+    return (int)status;
+}
+
+void cli_print_json(json_t *value)
+{
+    char *text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text) {
+        puts(text);
+        free(text);
+    }
+}
+
+int cli_finish(const cli_t *cli, int status, json_t *answer)
+{
+    if (status < 0)
+        return CLI_UNREACHABLE;
+    if (status >= 200 && status < 300)
+        return CLI_OK;
+    if (cli->json && answer) {
+        cli_print_json(answer);
+    } else {
+        json_t *err = json_object_get(answer, "error");
+        const char *msg = json_string_value(json_object_get(err ? err : answer, "message"));
+        const char *field = json_string_value(json_object_get(err ? err : answer, "field"));
+        fprintf(stderr, "%s: %s%s%s (HTTP %d)\n", cli->prog, field && *field ? field : "",
+                field && *field ? ": " : "", msg ? msg : "the service refused", status);
+    }
+    return status >= 500 ? CLI_SERVER : CLI_REFUSED;
+}
+
+void cli_time(json_t *ms, char *out, size_t out_size)
+{
+    long long v = 0;
+    if (json_is_string(ms))
+        v = strtoll(json_string_value(ms), NULL, 10);
+    else if (json_is_integer(ms))
+        v = json_integer_value(ms);
+    if (v <= 0) {
+        snprintf(out, out_size, "-");
+        return;
+    }
+    /* The centre's zone (UTC+8 by default; HOTLINE_UTC_OFFSET_MINUTES to change). */
+    const char *env = getenv("HOTLINE_UTC_OFFSET_MINUTES");
+    int off = env ? atoi(env) : 480;
+    time_t secs = (time_t)(v / 1000) + off * 60;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    int aoff = off < 0 ? -off : off;
+    snprintf(out, out_size, "%04d-%02d-%02d %02d:%02d %c%02d:%02d", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, off < 0 ? '-' : '+', aoff / 60,
+             aoff % 60);
+}

@@ -1,0 +1,339 @@
+/* cli_tickets: submit, show, list, sign, reply. */
+#include "cli.h"
+
+#include "slog.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "very_urgent" -> "URGENCY_VERY_URGENT" style names are accepted by the services as is. */
+static json_t *obj_path(json_t *root, const char *key)
+{
+    json_t *o = json_object_get(root, key);
+    if (!o) {
+        o = json_object();
+        json_object_set_new(root, key, o);
+    }
+    return o;
+}
+
+int cli_submit(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"category", required_argument, NULL, 'c'}, {"description", required_argument, NULL, 'd'},
+        {"phone", required_argument, NULL, 'p'},    {"name", required_argument, NULL, 'n'},
+        {"anonymous", no_argument, NULL, 'A'},      {"district", required_argument, NULL, 'D'},
+        {"street", required_argument, NULL, 's'},   {"community", required_argument, NULL, 'C'},
+        {"address", required_argument, NULL, 'a'},  {"urgency", required_argument, NULL, 'u'},
+        {"channel", required_argument, NULL, 'h'},  {"appeal", required_argument, NULL, 't'},
+        {"vulnerable", no_argument, NULL, 'v'},     {"confidential", no_argument, NULL, 'x'},
+        {"external-ref", required_argument, NULL, 'e'}, {NULL, 0, NULL, 0},
+    };
+    json_t *t = json_object();
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': json_object_set_new(t, "categoryCode", json_string(optarg)); break;
+        case 'd': json_object_set_new(t, "description", json_string(optarg)); break;
+        case 'p': json_object_set_new(obj_path(t, "contact"), "phone", json_string(optarg)); break;
+        case 'n': json_object_set_new(obj_path(t, "contact"), "name", json_string(optarg)); break;
+        case 'A': json_object_set_new(obj_path(t, "contact"), "anonymous", json_true()); break;
+        case 'D': json_object_set_new(obj_path(t, "location"), "district", json_string(optarg)); break;
+        case 's': json_object_set_new(obj_path(t, "location"), "street", json_string(optarg)); break;
+        case 'C': json_object_set_new(obj_path(t, "location"), "community", json_string(optarg)); break;
+        case 'a': json_object_set_new(obj_path(t, "location"), "address", json_string(optarg)); break;
+        case 'u': json_object_set_new(t, "urgency", json_string(optarg)); break;
+        case 'h': json_object_set_new(t, "channel", json_string(optarg)); break;
+        case 't': json_object_set_new(t, "appealType", json_string(optarg)); break;
+        case 'v': json_object_set_new(t, "vulnerableCaller", json_true()); break;
+        case 'x': json_object_set_new(t, "confidential", json_true()); break;
+        case 'e': json_object_set_new(t, "externalRef", json_string(optarg)); break;
+        default:
+            json_decref(t);
+            fprintf(stderr, "Try 'hotline --help'.\n");
+            return CLI_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s submit: unexpected argument '%s'\n", cli->prog, argv[optind]);
+        json_decref(t);
+        return CLI_USAGE;
+    }
+    json_t *ans;
+    int status = cli_http(cli, SVC_INTAKE, "POST", "/v1/tickets", t, &ans);
+    json_decref(t);
+    int rc = cli_finish(cli, status, ans);
+    if (rc == CLI_OK) {
+        if (cli->json)
+            cli_print_json(ans);
+        else
+            printf("%s\n", json_string_value(json_object_get(
+                               json_object_get(ans, "submitTicket"), "ticketId")));
+    }
+    json_decref(ans);
+    return rc;
+}
+
+static const char *status_name(json_t *s)
+{
+    const char *v = json_string_value(s);
+    if (!v)
+        return "received";
+    return strncmp(v, "TICKET_", 7) == 0 ? v + 7 : v;
+}
+
+static void lower(char *s)
+{
+    for (; *s; s++)
+        *s = (char)tolower((unsigned char)*s);
+}
+
+static void print_view(json_t *v)
+{
+    json_t *t = json_object_get(v, "ticket");
+    char status[32], when[40], due[40];
+    snprintf(status, sizeof status, "%s", status_name(json_object_get(v, "status")));
+    lower(status);
+    printf("Ticket %s  %s  %s\n", json_string_value(json_object_get(t, "id")),
+           json_string_value(json_object_get(t, "categoryCode")), status);
+    json_t *contact = json_object_get(t, "contact");
+    char phone[32];
+    slog_mask_phone_value(json_string_value(json_object_get(contact, "phone")), phone,
+                          sizeof phone);
+    const char *name = json_string_value(json_object_get(contact, "name"));
+    printf("  caller      %s %s\n", name ? name : "-", phone[0] ? phone : "");
+    json_t *loc = json_object_get(t, "location");
+    const char *parts[] = {"district", "street", "community", "address"};
+    printf("  location   ");
+    for (size_t i = 0; i < 4; i++) {
+        const char *p = json_string_value(json_object_get(loc, parts[i]));
+        if (p)
+            printf(" %s", p);
+    }
+    printf("\n  description %s\n", json_string_value(json_object_get(t, "description")));
+    cli_time(json_object_get(t, "receivedMs"), when, sizeof when);
+    printf("  received    %s\n", when);
+    const char *unit = json_string_value(json_object_get(v, "unit"));
+    if (unit)
+        printf("  unit        %s (round %lld)\n", unit,
+               json_integer_value(json_object_get(v, "reworkRound")));
+    cli_time(json_object_get(v, "signDueMs"), due, sizeof due);
+    cli_time(json_object_get(v, "signedMs"), when, sizeof when);
+    printf("  sign        due %s, signed %s%s\n", due, when,
+           json_is_true(json_object_get(v, "signBreached")) ? "  BREACHED" : "");
+    cli_time(json_object_get(v, "replyDueMs"), due, sizeof due);
+    cli_time(json_object_get(v, "repliedMs"), when, sizeof when);
+    printf("  reply       due %s, replied %s%s\n", due, when,
+           json_is_true(json_object_get(v, "replyBreached")) ? "  BREACHED" : "");
+    const char *reply = json_string_value(json_object_get(v, "replyText"));
+    if (reply)
+        printf("  answer      %s (%s)\n", reply,
+               json_is_true(json_object_get(v, "resolved")) ? "resolved" : "not resolved");
+    cli_time(json_object_get(v, "callbackDueMs"), due, sizeof due);
+    const char *rating = json_string_value(json_object_get(v, "rating"));
+    if (rating || strcmp(due, "-") != 0) {
+        char r[40];
+        snprintf(r, sizeof r, "%s", rating ? rating + 7 : "not yet");
+        lower(r);
+        printf("  callback    due %s, rating %s%s\n", due, r,
+               rating ? (json_is_true(json_object_get(v, "ratedResolved")) ? ", resolved"
+                                                                           : ", not resolved")
+                      : "");
+    }
+}
+
+/* One timeline line: time, source, kind and the body's plain fields. */
+static void print_event(json_t *ev)
+{
+    char when[40];
+    cli_time(json_object_get(ev, "timeMs"), when, sizeof when);
+    const char *key;
+    json_t *val;
+    json_object_foreach(ev, key, val) {
+        if (!json_is_object(val))
+            continue;
+        printf("  %s  %-9s %-20s", when, json_string_value(json_object_get(ev, "source")), key);
+        const char *k2;
+        json_t *v2;
+        json_object_foreach(val, k2, v2) {
+            if (json_is_string(v2) && strstr(k2, "Ms") == k2 + strlen(k2) - 2) {
+                char t[40];
+                cli_time(v2, t, sizeof t);
+                printf(" %s=%s", k2, t);
+            } else if (json_is_string(v2)) {
+                printf(" %s=%s", k2, json_string_value(v2));
+            } else if (json_is_integer(v2)) {
+                printf(" %s=%lld", k2, json_integer_value(v2));
+            } else if (json_is_boolean(v2)) {
+                printf(" %s=%s", k2, json_is_true(v2) ? "true" : "false");
+            }
+        }
+        printf("\n");
+    }
+}
+
+int cli_show(cli_t *cli, int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s show TICKET_ID\n", cli->prog);
+        return CLI_USAGE;
+    }
+    char path[256];
+    snprintf(path, sizeof path, "/v1/tickets/%s", argv[1]);
+    json_t *view;
+    int status = cli_http(cli, SVC_INTAKE, "GET", path, NULL, &view);
+    int rc = cli_finish(cli, status, view);
+    if (rc != CLI_OK) {
+        json_decref(view);
+        return rc;
+    }
+    snprintf(path, sizeof path, "/v1/tickets/%s/timeline", argv[1]);
+    json_t *tl;
+    int tstatus = cli_http(cli, SVC_ANALYTICS, "GET", path, NULL, &tl);
+    if (cli->json) {
+        json_t *both = json_pack("{s:O, s:O}", "view", view, "timeline",
+                                 tl ? json_object_get(tl, "events") : json_null());
+        cli_print_json(both);
+        json_decref(both);
+    } else {
+        print_view(view);
+        printf("Timeline:\n");
+        json_t *events = json_object_get(tl, "events");
+        if (tstatus == 200 && json_is_array(events)) {
+            size_t i;
+            json_t *ev;
+            json_array_foreach(events, i, ev)
+                print_event(ev);
+        } else {
+            printf("  (not available yet: analytics %s)\n",
+                   tstatus < 0 ? "is unreachable" : "has not seen this ticket yet");
+        }
+    }
+    json_decref(view);
+    json_decref(tl);
+    return CLI_OK;
+}
+
+int cli_list(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"status", required_argument, NULL, 's'},
+        {"limit", required_argument, NULL, 'l'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *st = NULL, *limit = "20";
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 's')
+            st = optarg;
+        else if (c == 'l')
+            limit = optarg;
+        else
+            return CLI_USAGE;
+    }
+    char path[256];
+    snprintf(path, sizeof path, "/v1/tickets?limit=%s%s%s", limit, st ? "&status=" : "",
+             st ? st : "");
+    json_t *ans;
+    int rc = cli_finish(cli, cli_http(cli, SVC_INTAKE, "GET", path, NULL, &ans), ans);
+    if (rc == CLI_OK) {
+        if (cli->json) {
+            cli_print_json(ans);
+        } else {
+            size_t i;
+            json_t *row;
+            printf("%-20s %-10s %-6s %-18s %s\n", "TICKET", "STATUS", "CODE", "UNIT",
+                   "RECEIVED");
+            json_array_foreach(json_object_get(ans, "tickets"), i, row) {
+                char when[40], s[32];
+                cli_time(json_object_get(row, "receivedMs"), when, sizeof when);
+                snprintf(s, sizeof s, "%s", status_name(json_object_get(row, "status")));
+                lower(s);
+                const char *unit = json_string_value(json_object_get(row, "unit"));
+                printf("%-20s %-10s %-6s %-18s %s\n",
+                       json_string_value(json_object_get(row, "ticketId")), s,
+                       json_string_value(json_object_get(row, "categoryCode")),
+                       unit ? unit : "-", when);
+            }
+        }
+    }
+    json_decref(ans);
+    return rc;
+}
+
+/* sign and reply: POST dispatch /v1/tickets/{id}/{action}. */
+static int unit_action(cli_t *cli, const char *id, const char *action, json_t *body)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/tickets/%s/%s", id, action);
+    json_t *ans;
+    int rc = cli_finish(cli, cli_http(cli, SVC_DISPATCH, "POST", path, body, &ans), ans);
+    json_decref(body);
+    if (rc == CLI_OK) {
+        if (cli->json) {
+            cli_print_json(ans);
+        } else {
+            json_t *r = json_object_get(ans, "ticketAction");
+            char s[32];
+            snprintf(s, sizeof s, "%s", status_name(json_object_get(r, "status")));
+            lower(s);
+            printf("%s %s by %s\n", id, s, json_string_value(json_object_get(r, "unit")));
+        }
+    }
+    json_decref(ans);
+    return rc;
+}
+
+int cli_sign(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"unit", required_argument, NULL, 'u'},
+                                         {NULL, 0, NULL, 0}};
+    const char *unit = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'u')
+            return CLI_USAGE;
+        unit = optarg;
+    }
+    if (optind != argc - 1 || !unit) {
+        fprintf(stderr, "usage: %s sign TICKET_ID --unit UNIT\n", cli->prog);
+        return CLI_USAGE;
+    }
+    return unit_action(cli, argv[optind], "sign", json_pack("{s:s}", "unit", unit));
+}
+
+int cli_reply(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"unit", required_argument, NULL, 'u'},
+                                         {"result", required_argument, NULL, 'r'},
+                                         {"unresolved", no_argument, NULL, 'n'},
+                                         {NULL, 0, NULL, 0}};
+    const char *unit = NULL, *result = NULL;
+    bool resolved = true;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'u')
+            unit = optarg;
+        else if (c == 'r')
+            result = optarg;
+        else if (c == 'n')
+            resolved = false;
+        else
+            return CLI_USAGE;
+    }
+    if (optind != argc - 1 || !unit || !result) {
+        fprintf(stderr, "usage: %s reply TICKET_ID --unit UNIT --result TEXT [--unresolved]\n",
+                cli->prog);
+        return CLI_USAGE;
+    }
+    return unit_action(cli, argv[optind], "reply",
+                       json_pack("{s:s, s:s, s:b}", "unit", unit, "result", result, "resolved",
+                                 resolved));
+}

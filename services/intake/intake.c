@@ -1,0 +1,94 @@
+/* intake: service descriptor, configuration and start-up. */
+#include "intake.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdlib.h>
+
+static const char DEFAULTS[] =
+    "{\"runtime\": {"
+    "  \"name\": \"intake\", \"dataDir\": \"var/intake\","
+    "  \"busEndpoint\": \"tcp://127.0.0.1:8090\", \"http\": {\"port\": 8080},"
+    "  \"eventLog\": {\"consumers\": [\"dispatch\", \"callback\", \"analytics\"]},"
+    "  \"feeds\": ["
+    "    {\"name\": \"dispatch\", \"endpoint\": \"tcp://127.0.0.1:8091\", \"batchMax\": 500,"
+    "     \"waitMs\": 1000},"
+    "    {\"name\": \"sla\", \"endpoint\": \"tcp://127.0.0.1:8092\", \"batchMax\": 500,"
+    "     \"waitMs\": 1000},"
+    "    {\"name\": \"callback\", \"endpoint\": \"tcp://127.0.0.1:8093\", \"batchMax\": 500,"
+    "     \"waitMs\": 1000}]},"
+    " \"instance\": 1,"
+    " \"calendar\": {\"utcOffsetMinutes\": 480}}";
+
+static const config_bound_t BOUNDS[] = {
+    {"instance", 1, 99},
+    {"runtime.http.port", 0, 65535},
+    {"calendar.utcOffsetMinutes", -840, 840},
+    {NULL, 0, 0},
+};
+
+static int on_command(void *state, MDB_txn *txn, const Hotline__Command *cmd,
+                      cmd_reply_t *reply)
+{
+    intake_t *self = state;
+    switch (cmd->body_case) {
+    case HOTLINE__COMMAND__BODY_SUBMIT_TICKET:
+        return intake_submit(self, txn, cmd->submit_ticket, reply);
+    default:
+        return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "body",
+                          "intake takes submitTicket; unit actions go to dispatch, callbacks "
+                          "to callback");
+    }
+}
+
+static int init(service_t *svc, void **state)
+{
+    intake_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return HL_ENOMEM;
+    *state = self;
+    self->svc = svc;
+    const Hotline__IntakeConfig *cfg = (const Hotline__IntakeConfig *)service_config(svc);
+    self->instance = cfg->instance ? cfg->instance : 1;
+    char err[256];
+    int rc = calendar_load(&self->cal, cfg->calendar, err, sizeof err);
+    if (rc) {
+        SLOG_ERROR("config_invalid", "reason=\"%s\"", err);
+        return rc;
+    }
+    store_t *st = service_store(svc);
+    rc = arena_create(&self->scratch);
+    if (!rc)
+        rc = store_db(st, "tickets", 0, &self->tickets);
+    if (!rc)
+        rc = store_db(st, "ticket_seq", 0, &self->ticket_seq);
+    if (!rc)
+        rc = store_db(st, "by_time", 0, &self->by_time);
+    if (!rc)
+        rc = intake_http_init(self);
+    static const char *const producers[] = {"dispatch", "sla", "callback"};
+    for (size_t i = 0; !rc && i < sizeof producers / sizeof *producers; i++)
+        rc = service_follow(svc, producers[i], intake_apply_status, self);
+    return rc;
+}
+
+static void fini(void *state)
+{
+    intake_t *self = state;
+    calendar_destroy(&self->cal);
+    arena_destroy(&self->scratch);
+    free(self);
+}
+
+const service_desc_t intake_service = {
+    .name = "intake",
+    .summary = "Hotline intake: records tickets and keeps their status for citizens and "
+               "operators.",
+    .config_desc = &hotline__intake_config__descriptor,
+    .default_config_json = DEFAULTS,
+    .bounds = BOUNDS,
+    .init = init,
+    .command = on_command,
+    .fini = fini,
+};

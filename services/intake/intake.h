@@ -1,0 +1,44 @@
+/* intake: records tickets (validated against the ticket model, given a readable id, stored
+ * and announced as TicketReceived) and keeps the status view citizens and operators read,
+ * from the dispatch, sla and callback feeds.
+ *
+ * Sub-databases: "tickets" (id -> packed hotline.TicketView), "ticket_seq" (local date ->
+ * daily sequence), "by_time" (received ms + id, newest listed first). Loop thread only. */
+#ifndef HOTLINE_INTAKE_H
+#define HOTLINE_INTAKE_H
+
+#include "calendar.h"
+#include "service.h"
+
+#include "hotline/ticket.pb-c.h"
+
+extern const service_desc_t intake_service;
+
+typedef struct intake {
+    service_t *svc;
+    calendar_t *cal;  /* for the local date in ticket ids */
+    unsigned instance;
+    MDB_dbi tickets, ticket_seq, by_time;
+    arena_t *scratch; /* per event / per query scratch memory, reset each use */
+} intake_t;
+
+/* intake_submit.c: check a ticket as an operator or a client sent it. Returns 0, or fills
+ * reply with INVALID naming the field and the rule. */
+int intake_ticket_check(const Hotline__Ticket *t, cmd_reply_t *reply);
+
+/* Record a new ticket inside txn: id, TicketReceived, status view. */
+int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd,
+                  cmd_reply_t *reply);
+
+/* intake_status.c: read / write one view. *out is unpacked into arena. HL_ENOTFOUND. */
+int intake_view_get(intake_t *self, MDB_txn *txn, const char *id, arena_t *arena,
+                    Hotline__TicketView **out);
+int intake_view_put(intake_t *self, MDB_txn *txn, const Hotline__TicketView *view);
+
+/* Feed events from dispatch, sla and callback, applied to the status view. */
+int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+
+/* intake_http.c */
+int intake_http_init(intake_t *self);
+
+#endif

@@ -1,0 +1,245 @@
+/* intake: the ticket model's rules at the door, and the status view built from events that
+ * arrive on three independent feeds in any order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "hl_error.h"
+#include "intake.h"
+#include "unit.h"
+
+#include <string.h>
+
+/* ---- rules ---- */
+
+typedef struct ticket_fx {
+    Hotline__Ticket t;
+    Hotline__Contact c;
+    Hotline__Location l;
+    Hotline__GeoPoint p;
+} ticket_fx_t;
+
+static void good_ticket(ticket_fx_t *f)
+{
+    hotline__ticket__init(&f->t);
+    hotline__contact__init(&f->c);
+    hotline__location__init(&f->l);
+    hotline__geo_point__init(&f->p);
+    f->t.category_code = "W01";
+    f->t.description = "no water since 7 this morning";
+    f->c.phone = "+86 138-1234-5678";
+    f->l.district = "Gulou";
+    f->t.contact = &f->c;
+    f->t.location = &f->l;
+}
+
+/* Run the check; return the field it named ("" when the ticket passed). */
+static const char *check(const Hotline__Ticket *t, arena_t *a)
+{
+    Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
+    cmd_reply_t reply = {&r, a};
+    assert_int_equal(intake_ticket_check(t, &reply), 0);
+    if (r.status == HOTLINE__STATUS__OK)
+        return "";
+    assert_int_equal(r.status, HOTLINE__STATUS__INVALID);
+    assert_true(strlen(r.message) > 10); /* a message a person can act on */
+    return r.field;
+}
+
+static void test_ticket_rules(void **state)
+{
+    (void)state;
+    arena_t *a;
+    arena_create(&a);
+    ticket_fx_t f;
+    good_ticket(&f);
+    assert_string_equal(check(&f.t, a), "");
+    f.t.category_code = "w01";
+    assert_string_equal(check(&f.t, a), "ticket.categoryCode");
+    f.t.category_code = "W04021234";
+    assert_string_equal(check(&f.t, a), "ticket.categoryCode");
+    f.t.category_code = "W0402";
+    assert_string_equal(check(&f.t, a), "");
+    f.t.description = "   ";
+    assert_string_equal(check(&f.t, a), "ticket.description");
+    good_ticket(&f);
+    f.c.phone = "";
+    assert_string_equal(check(&f.t, a), "ticket.contact.phone");
+    f.c.anonymous = true; /* anonymous callers need no number */
+    assert_string_equal(check(&f.t, a), "");
+    f.c.phone = "call me";
+    assert_string_equal(check(&f.t, a), "ticket.contact.phone");
+    good_ticket(&f);
+    f.l.district = "";
+    assert_string_equal(check(&f.t, a), "ticket.location");
+    f.l.point = &f.p;
+    f.p.lat = 26.08;
+    f.p.long_ = 119.3;
+    assert_string_equal(check(&f.t, a), "");
+    f.p.lat = 91;
+    assert_string_equal(check(&f.t, a), "ticket.location.point");
+    good_ticket(&f);
+    char *urls[] = {"https://example.org/a.jpg", "ftp://x"};
+    f.t.media_urls = urls;
+    f.t.n_media_urls = 2;
+    assert_string_equal(check(&f.t, a), "ticket.mediaUrls[1]");
+    good_ticket(&f);
+    f.t.id = "20261125-1-000001";
+    assert_string_equal(check(&f.t, a), "ticket.id");
+    assert_string_equal(check(NULL, a), "ticket");
+    arena_destroy(&a);
+}
+
+/* ---- status view ---- */
+
+typedef struct fixture {
+    char *dir;
+    store_t *store;
+    intake_t in;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    f->dir = unit_tmpdir();
+    store_opts_t o = {.path = f->dir};
+    if (store_open(&f->store, &o) || store_db(f->store, "tickets", 0, &f->in.tickets) ||
+        arena_create(&f->in.scratch))
+        return -1;
+    /* A recorded ticket, as intake_submit leaves it. */
+    Hotline__Ticket t = HOTLINE__TICKET__INIT;
+    t.id = "T1";
+    t.category_code = "W01";
+    Hotline__TicketView v = HOTLINE__TICKET_VIEW__INIT;
+    v.ticket = &t;
+    v.status = HOTLINE__TICKET_STATUS__TICKET_RECEIVED;
+    MDB_txn *txn;
+    if (store_write_begin(f->store, &txn) || intake_view_put(&f->in, txn, &v) ||
+        store_write_commit(f->store, &txn))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    arena_destroy(&f->in.scratch);
+    store_close(&f->store);
+    unit_tmpdir_cleanup(f->dir);
+    free(f);
+    return 0;
+}
+
+static void apply(fixture_t *f, Hotline__Event *ev)
+{
+    ev->ticket_id = "T1";
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(intake_apply_status(&f->in, txn, ev), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+}
+
+static Hotline__TicketView *view(fixture_t *f, arena_t *a)
+{
+    MDB_txn *txn;
+    Hotline__TicketView *v;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(intake_view_get(&f->in, txn, "T1", a, &v), 0);
+    store_read_end(&txn);
+    return v;
+}
+
+static void test_status_moves_forward_only(void **state)
+{
+    fixture_t *f = *state;
+    arena_t *a;
+    arena_create(&a);
+    /* sla's feed runs ahead of dispatch's: the due time lands before the dispatch. */
+    Hotline__SlaClockStarted cs = HOTLINE__SLA_CLOCK_STARTED__INIT;
+    cs.clock = HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY;
+    cs.due_ms = 5000;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED;
+    ev.sla_clock_started = &cs;
+    ev.time_ms = 10;
+    apply(f, &ev);
+    Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;
+    td.unit = "water-supply";
+    ev = (Hotline__Event)HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_DISPATCHED;
+    ev.ticket_dispatched = &td;
+    ev.time_ms = 5;
+    apply(f, &ev);
+    Hotline__TicketView *v = view(f, a);
+    assert_int_equal(v->status, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED);
+    assert_string_equal(v->unit, "water-supply");
+    assert_int_equal(v->reply_due_ms, 5000);
+    assert_int_equal(v->updated_ms, 10);
+    /* callback's feed runs ahead: closed before dispatch's reply shows up. */
+    Hotline__TicketClosed tc = HOTLINE__TICKET_CLOSED__INIT;
+    ev = (Hotline__Event)HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_CLOSED;
+    ev.ticket_closed = &tc;
+    ev.time_ms = 30;
+    apply(f, &ev);
+    Hotline__TicketReplied tr = HOTLINE__TICKET_REPLIED__INIT;
+    tr.result = "valve replaced";
+    tr.resolved = true;
+    ev = (Hotline__Event)HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_REPLIED;
+    ev.ticket_replied = &tr;
+    ev.time_ms = 20;
+    apply(f, &ev);
+    v = view(f, a);
+    assert_int_equal(v->status, HOTLINE__TICKET_STATUS__TICKET_CLOSED);
+    assert_string_equal(v->reply_text, "valve replaced"); /* the field still filled in */
+    assert_int_equal(v->closed_ms, 30);
+    arena_destroy(&a);
+}
+
+static void test_rework_round(void **state)
+{
+    fixture_t *f = *state;
+    arena_t *a;
+    arena_create(&a);
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    Hotline__TicketReplied tr = HOTLINE__TICKET_REPLIED__INIT;
+    tr.result = "done";
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_REPLIED;
+    ev.ticket_replied = &tr;
+    apply(f, &ev);
+    assert_int_equal(view(f, a)->status, HOTLINE__TICKET_STATUS__TICKET_REPLIED);
+    Hotline__TicketReopened ro = HOTLINE__TICKET_REOPENED__INIT;
+    ro.round = 1;
+    ev = (Hotline__Event)HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_REOPENED;
+    ev.ticket_reopened = &ro;
+    apply(f, &ev);
+    Hotline__TicketView *v = view(f, a);
+    assert_int_equal(v->status, HOTLINE__TICKET_STATUS__TICKET_REWORK);
+    assert_int_equal(v->rework_round, 1);
+    assert_int_equal(v->replied_ms, 0);
+    /* A late round-0 sign does not pull the ticket back. */
+    Hotline__TicketSigned ts = HOTLINE__TICKET_SIGNED__INIT;
+    ev = (Hotline__Event)HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_SIGNED;
+    ev.ticket_signed = &ts;
+    apply(f, &ev);
+    assert_int_equal(view(f, a)->status, HOTLINE__TICKET_STATUS__TICKET_REWORK);
+    ts.round = 1;
+    apply(f, &ev);
+    assert_int_equal(view(f, a)->status, HOTLINE__TICKET_STATUS__TICKET_SIGNED);
+    arena_destroy(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ticket_rules),
+        cmocka_unit_test_setup_teardown(test_status_moves_forward_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rework_round, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
