@@ -277,6 +277,7 @@ static int load_dir(calendar_t *self, const char *dir, char *err, size_t err_siz
 int calendar_load(calendar_t **out, const Hotline__CalendarConfig *cfg, char *err,
                   size_t err_size)
 {
+    *out = NULL; /* a failed load leaves nothing for the caller to free */
     calendar_t *self = calloc(1, sizeof *self);
     if (!self)
         return HL_ENOMEM;

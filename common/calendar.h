@@ -25,7 +25,8 @@ typedef struct calendar calendar_t;
 #define CALENDAR_DEFAULT_OFFSET_MIN 480 /* UTC+8 */
 
 /* Load the embedded years, then every YYYY.json in dir (NULL or "" = none), which replace an
- * embedded year of the same number. On failure err names the file, the field and the rule.
+ * embedded year of the same number. On failure *out is NULL and err names the file, the field
+ * and the rule.
  * Errors: HL_EINVAL, HL_ENOTFOUND (dir), HL_EIO, HL_ENOMEM. */
 int calendar_load(calendar_t **out, const Hotline__CalendarConfig *cfg, char *err,
                   size_t err_size);

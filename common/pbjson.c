@@ -37,6 +37,16 @@ static const pbjson_field_limit_t hotline_field_limits[] = {
     {"hotline.Event.source", 64},
     {"hotline.Event.ticket_id", 32},
     {"hotline.FeedFetch.consumer", 128},
+    /* unit and agent actions */
+    {"hotline.ReplyTicket.result", 2000},    /* what the unit did, told to the citizen */
+    {"hotline.TicketReplied.result", 2000},
+    {"hotline.TicketView.reply_text", 2000},
+    {"hotline.SignTicket.unit", 64},
+    {"hotline.ReplyTicket.unit", 64},
+    {"hotline.RecordCallback.comment", 1000},
+    {"hotline.CallbackRated.comment", 1000},
+    {"hotline.RecordCallback.agent", 64},
+    {"hotline.NextCallback.agent", 64},
     /* config.proto: file system paths */
     {"hotline.RuntimeConfig.data_dir", 4096},
     {NULL, 0},

@@ -394,6 +394,8 @@ static void begin_stop(service_t *svc, const char *why)
     bus_pause(svc->bus);
     for (int i = 0; i < svc->nfeeds; i++)
         feed_client_destroy(&svc->feeds_in[i]);
+    if (svc->desc->stop && svc->state)
+        svc->desc->stop(svc->state);
     uv_timer_stop(&svc->maintenance);
     uv_close((uv_handle_t *)&svc->maintenance, on_handle_close);
     uv_close((uv_handle_t *)&svc->sigint, on_handle_close);
@@ -457,6 +459,12 @@ int service_main(int argc, char **argv, const service_desc_t *desc)
     json_decref(args.overrides);
     if (!rc)
         rc = check_runtime(svc, argv[0]);
+    if (!rc && desc->check_config) {
+        char err[512] = "";
+        rc = desc->check_config(svc->config, err, sizeof err);
+        if (rc)
+            fprintf(stderr, "%s: configuration: %s\n", argv[0], err);
+    }
     if (rc) {
         if (svc->config)
             protobuf_c_message_free_unpacked(svc->config, NULL);
@@ -506,7 +514,9 @@ int service_main(int argc, char **argv, const service_desc_t *desc)
         uv_run(&svc->loop, UV_RUN_DEFAULT);
         SLOG_INFO("stopped", "head_seq=%llu", (unsigned long long)evlog_head(svc->log));
     }
-    uv_loop_close(&svc->loop);
+    if (uv_loop_close(&svc->loop) != 0)
+        SLOG_WARN("loop_not_closed", "reason=\"a handle is still open (a service forgot to close "
+                  "it in its stop hook)\"");
     close_runtime(svc);
     free(svc);
     return exit_code;

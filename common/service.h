@@ -42,10 +42,17 @@ typedef struct service_desc {
     const ProtobufCMessageDescriptor *config_desc; /* has "runtime" (hotline.RuntimeConfig) */
     const char *default_config_json;               /* embedded defaults */
     const config_bound_t *bounds;                  /* NULL-path terminated; may be NULL */
+    /* Check the service's own configuration before anything opens (catalogue, policies):
+     * return 0, or fill err with one line naming the key and the rule (exit code 2). NULL:
+     * nothing beyond the bounds table. */
+    int (*check_config)(const ProtobufCMessage *cfg, char *err, size_t err_size);
     /* Open sub-databases, add HTTP routes, follow feeds. *state is passed to the others. */
     int (*init)(service_t *svc, void **state);
     /* Commands from the bus and POST /v1/commands. NULL: the service takes none. */
     int (*command)(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply);
+    /* Shutdown has begun: close the service's own handles (timers) so the loop can end.
+     * Commands and feeds have stopped; the last commit follows. NULL: nothing to close. */
+    void (*stop)(void *state);
     /* After the last commit, before the store closes. */
     void (*fini)(void *state);
 } service_desc_t;

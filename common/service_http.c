@@ -153,16 +153,28 @@ static void on_metrics(httpd_req_t *req, void *ctx)
 static void http_command_done(void *origin, const Hotline__CommandReply *reply)
 {
     httpd_req_t *req = origin;
+    const ProtobufCEnumValue *sv =
+        protobuf_c_enum_descriptor_get_value(&hotline__status__descriptor, reply->status);
+    const char *code = sv ? sv->name : "UNKNOWN";
+    int http = cmd_http_status(reply->status);
+    if (reply->status != HOTLINE__STATUS__OK) {
+        /* Refusals look like every other HTTP error: {"error": {status, code, field,
+         * message}}, so a client reads errors one way. */
+        json_t *err = json_pack("{s:i, s:s, s:s}", "status", http, "code", code, "message",
+                                reply->message ? reply->message : "");
+        if (reply->field && *reply->field)
+            json_object_set_new(err, "field", json_string(reply->field));
+        service_http_json(req, http, json_pack("{s:o}", "error", err));
+        return;
+    }
     json_t *body = pbjson_encode(&reply->base, false);
     if (!body) {
         httpd_respond(req, 500, "application/json", "{\"error\":{\"status\":500}}", 24);
         return;
     }
-    /* Status always present, even when it is the default (OK). */
-    const ProtobufCEnumValue *sv =
-        protobuf_c_enum_descriptor_get_value(&hotline__status__descriptor, reply->status);
-    json_object_set_new(body, "status", json_string(sv ? sv->name : "UNKNOWN"));
-    service_http_json(req, cmd_http_status(reply->status), body);
+    /* Status always present, even though OK is the default value. */
+    json_object_set_new(body, "status", json_string(code));
+    service_http_json(req, http, body);
 }
 
 void service_http_command(service_t *svc, httpd_req_t *req, Hotline__Command *cmd)

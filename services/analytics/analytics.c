@@ -1,0 +1,145 @@
+/* analytics: the service's life cycle: embedded defaults and bounds, opening its
+ * sub-databases, following the four feeds, and keeping /metrics in step after each commit.
+ * Loop thread. */
+#include "analytics_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Ports for base 8080 (README): HTTP 8084, bus 8094; it follows the four other services'
+ * buses. Nobody follows analytics yet (hotspot events are to come), so no consumers. */
+static const char DEFAULTS[] =
+    "{\"runtime\": {\"name\": \"analytics\", \"dataDir\": \"var/analytics\","
+    " \"busEndpoint\": \"tcp://127.0.0.1:8094\", \"http\": {\"port\": 8084},"
+    " \"feeds\": ["
+    "  {\"name\": \"intake\", \"endpoint\": \"tcp://127.0.0.1:8090\", \"batchMax\": 500,"
+    "   \"waitMs\": 1000},"
+    "  {\"name\": \"dispatch\", \"endpoint\": \"tcp://127.0.0.1:8091\", \"batchMax\": 500,"
+    "   \"waitMs\": 1000},"
+    "  {\"name\": \"sla\", \"endpoint\": \"tcp://127.0.0.1:8092\", \"batchMax\": 500,"
+    "   \"waitMs\": 1000},"
+    "  {\"name\": \"callback\", \"endpoint\": \"tcp://127.0.0.1:8093\", \"batchMax\": 500,"
+    "   \"waitMs\": 1000}]},"
+    " \"calendar\": {\"utcOffsetMinutes\": 480},"
+    " \"basicallySatisfiedCounts\": true}";
+
+/* One row per numeric key. 0 means "the runtime's default" for the runtime keys, so it is
+ * always allowed; the maxima keep a typo from asking for the impossible. */
+static const config_bound_t BOUNDS[] = {
+    {"runtime.http.port", 0, 65535},
+    {"runtime.http.maxBodyBytes", 0, 64.0 * 1024 * 1024},
+    {"runtime.http.idleTimeoutMs", 0, 3600000},
+    {"runtime.http.requestTimeoutMs", 0, 600000},
+    {"runtime.http.maxConnections", 0, 1000000},
+    {"runtime.store.mapSizeMb", 0, 1048576},
+    {"runtime.store.maxMapSizeMb", 0, 16777216},
+    {"runtime.eventLog.retentionHours", 0, 87600},
+    {"runtime.eventLog.trimIntervalMs", 0, 3600000},
+    {"runtime.eventLog.fetchMaxEvents", 0, 100000},
+    {"runtime.eventLog.fetchMaxBytes", 0, 256.0 * 1024 * 1024},
+    {"runtime.idempotencyHours", 0, 8760},
+    {"runtime.maxBatch", 0, 1000000},
+    {"calendar.utcOffsetMinutes", -840, 840},
+    {NULL, 0, 0},
+};
+
+/* The producers analytics follows, each with the same apply (events say their source). */
+static const char *const PRODUCERS[] = {"intake", "dispatch", "sla", "callback"};
+
+int analytics_open(analytics_t **out, store_t *store, const analytics_opts_t *opts, char *err,
+                   size_t err_size)
+{
+    *out = NULL;
+    if (!opts->clock) {
+        snprintf(err, err_size, "analytics needs a clock");
+        return HL_EINVAL;
+    }
+    analytics_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return HL_ENOMEM;
+    self->store = store;
+    self->clock = opts->clock;
+    self->basically_satisfied = opts->basically_satisfied_counts;
+    int rc = calendar_load(&self->cal, opts->calendar, err, err_size);
+    if (!rc)
+        rc = store_db(store, "tickets", 0, &self->tickets);
+    if (!rc)
+        rc = store_db(store, "counters", 0, &self->counters);
+    if (!rc)
+        rc = store_db(store, "timeline", 0, &self->timeline);
+    if (rc) {
+        analytics_close(&self);
+        return rc;
+    }
+    *out = self;
+    return 0;
+}
+
+void analytics_close(analytics_t **self)
+{
+    if (!self || !*self)
+        return;
+    calendar_destroy(&(*self)->cal);
+    free(*self);
+    *self = NULL;
+}
+
+static void after_commit(void *ctx)
+{
+    int rc = analytics_metrics_refresh(ctx);
+    if (rc)
+        SLOG_WARN("metrics_refresh_failed",
+                  "reason=\"%s\" next=\"retry after the next "
+                  "commit\"",
+                  hl_strerror(rc));
+}
+
+static int init(service_t *svc, void **state)
+{
+    const Hotline__AnalyticsConfig *cfg = (const Hotline__AnalyticsConfig *)service_config(svc);
+    analytics_opts_t opts = {
+        .calendar = cfg->calendar,
+        .basically_satisfied_counts = cfg->basically_satisfied_counts,
+        .clock = service_clock(svc),
+    };
+    char err[256] = "";
+    analytics_t *self;
+    int rc = analytics_open(&self, service_store(svc), &opts, err, sizeof err);
+    if (rc) {
+        SLOG_ERROR("analytics_open_failed", "reason=\"%s\" detail=\"%s\"", hl_strerror(rc), err);
+        return rc;
+    }
+    *state = self;
+    for (size_t i = 0; !rc && i < sizeof PRODUCERS / sizeof *PRODUCERS; i++)
+        rc = service_follow(svc, PRODUCERS[i], analytics_apply, self);
+    if (!rc)
+        rc = analytics_http_routes(self, service_httpd(svc));
+    if (!rc)
+        rc = analytics_metrics_attach(self, service_metrics(svc));
+    if (!rc)
+        rc = txq_on_commit(service_txq(svc), after_commit, self);
+    if (!rc)
+        SLOG_INFO("analytics_ready", "utc_offset_minutes=%d basically_satisfied_counts=%s",
+                  calendar_offset_minutes(self->cal), self->basically_satisfied ? "yes" : "no");
+    return rc;
+}
+
+static void fini(void *state)
+{
+    analytics_t *self = state;
+    analytics_close(&self);
+}
+
+const service_desc_t analytics_service = {
+    .name = "analytics",
+    .summary = "Hotline analytics: KPIs by period, unit, category and district, and every "
+               "ticket's timeline, from the intake, dispatch, sla and callback feeds.",
+    .config_desc = &hotline__analytics_config__descriptor,
+    .default_config_json = DEFAULTS,
+    .bounds = BOUNDS,
+    .init = init,
+    .fini = fini,
+};

@@ -1,0 +1,153 @@
+/* analytics: KPIs by period / unit / category / district, and every ticket's full timeline,
+ * built from the feeds of intake, dispatch, sla and callback.
+ *
+ * State, all in the service's own LMDB (see analytics_store.c for the key layouts):
+ *   tickets   ticket id -> its dimensions (category, district, unit, received time) and the
+ *             "already counted once" flags
+ *   counters  (local day, dimension, value, counter) -> u64, plus an "all time" period
+ *   timeline  (ticket id, time, source, seq) -> the packed event (personal data masked)
+ * Every change is made by analytics_apply inside the transaction that also stores the feed
+ * cursor, so counts are exactly once; a timeline record doubles as the "this event was
+ * applied" marker, so even a logic replay of the same event cannot count twice.
+ *
+ * Reads (KPIs, timeline) run in read transactions on the loop thread. Loop thread only. */
+#ifndef HOTLINE_ANALYTICS_H
+#define HOTLINE_ANALYTICS_H
+
+#include "calendar.h"
+#include "hclock.h"
+#include "metrics.h"
+#include "service.h"
+#include "store.h"
+
+#include "hotline/config.pb-c.h"
+#include "hotline/event.pb-c.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+extern const service_desc_t analytics_service;
+
+/* Counter ids. They are part of the stored keys: never renumber, only append. */
+typedef enum {
+    ANALYTICS_RECEIVED = 0,          /* TicketReceived (once per ticket) */
+    ANALYTICS_DISPATCHED = 1,        /* TicketDispatched round 0 (once per ticket) */
+    ANALYTICS_REDISPATCHED = 2,      /* any later TicketDispatched (rework round, re-routing) */
+    ANALYTICS_REWORKED = 3,          /* TicketReopened */
+    ANALYTICS_SIGNED = 4,            /* TicketSigned */
+    ANALYTICS_REPLIED = 5,           /* TicketReplied */
+    ANALYTICS_CLOSED = 6,            /* TicketClosed */
+    ANALYTICS_SIGN_DUE = 7,          /* SlaClockStarted SIGN */
+    ANALYTICS_SIGNED_ON_TIME = 8,    /* SlaClockStopped SIGN, on time */
+    ANALYTICS_SIGNED_LATE = 9,       /* SlaClockStopped SIGN, late */
+    ANALYTICS_REPLY_DUE = 10,        /* SlaClockStarted REPLY */
+    ANALYTICS_REPLIED_ON_TIME = 11,  /* SlaClockStopped REPLY, on time */
+    ANALYTICS_REPLIED_LATE = 12,     /* SlaClockStopped REPLY, late */
+    ANALYTICS_SIGN_WARNINGS = 13,    /* SlaWarning SIGN */
+    ANALYTICS_REPLY_WARNINGS = 14,   /* SlaWarning REPLY */
+    ANALYTICS_SIGN_BREACHED = 15,    /* SlaBreached SIGN */
+    ANALYTICS_REPLY_BREACHED = 16,   /* SlaBreached REPLY */
+    ANALYTICS_CALLBACKS_DUE = 17,    /* CallbackScheduled */
+    ANALYTICS_CALLBACKS_DONE = 18,   /* CallbackRated (the citizen was reached) */
+    ANALYTICS_UNREACHABLE = 19,      /* CallbackAttempted (an attempt that reached no one) */
+    ANALYTICS_RATED = 20,            /* CallbackRated */
+    ANALYTICS_RESOLVED = 21,         /* CallbackRated with resolved */
+    ANALYTICS_REWORK_REQUESTED = 22, /* ReworkRequested */
+    ANALYTICS_RATING_VERY_SATISFIED = 23, /* CallbackRated by rating, the five levels */
+    ANALYTICS_RATING_SATISFIED = 24,
+    ANALYTICS_RATING_BASICALLY_SATISFIED = 25,
+    ANALYTICS_RATING_DISSATISFIED = 26,
+    ANALYTICS_RATING_VERY_DISSATISFIED = 27,
+    ANALYTICS_NCOUNTERS = 28
+} analytics_counter_t;
+
+/* Dimensions a counter is kept by. The letter is part of the stored key. */
+typedef enum {
+    ANALYTICS_DIM_NONE = 0,  /* "by" not given */
+    ANALYTICS_DIM_ALL = 'a', /* the whole centre */
+    ANALYTICS_DIM_UNIT = 'u',
+    ANALYTICS_DIM_CATEGORY = 'c',
+    ANALYTICS_DIM_DISTRICT = 'd',
+} analytics_dim_t;
+
+/* The period that holds all-time totals (what /metrics shows); sorts after every day. */
+#define ANALYTICS_ALL_TIME INT64_MAX
+
+/* Days in one KPI query at most. */
+#define ANALYTICS_MAX_DAYS 366
+
+typedef struct analytics analytics_t;
+
+typedef struct analytics_opts {
+    const Hotline__CalendarConfig *calendar; /* only the zone matters; NULL = UTC+8 */
+    bool basically_satisfied_counts;         /* "basically satisfied" counts as satisfied */
+    hclock_t *clock;                         /* "today" for KPI defaults (required) */
+} analytics_opts_t;
+
+/* Open the sub-databases (tickets, counters, timeline) in store. Call at start-up, before
+ * any other transaction. err gets a message naming the key on a bad calendar.
+ * Errors: HL_EINVAL (calendar), HL_ENOMEM, store errors. */
+int analytics_open(analytics_t **out, store_t *store, const analytics_opts_t *opts, char *err,
+                   size_t err_size);
+void analytics_close(analytics_t **self);
+
+/* A feed_apply_fn (ctx = analytics_t *): count ev and add it to its ticket's timeline, inside
+ * txn. Events without a ticket id, or already applied (same source and seq), change nothing.
+ * Errors: store errors (HL_EFULL etc., the batch is retried). */
+int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+
+/* One stored counter: day is a local day number (calendar_local_day) or ANALYTICS_ALL_TIME;
+ * value is "" for ANALYTICS_DIM_ALL. Missing counters read 0. */
+int analytics_counter_get(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+                          const char *value, analytics_counter_t id, uint64_t *out);
+
+/* The camelCase JSON name of a counter ("signedOnTime"). */
+const char *analytics_counter_name(analytics_counter_t id);
+
+/* ---- KPI queries (analytics_kpi.c) ---- */
+
+typedef struct analytics_query {
+    int64_t from_day, to_day; /* local day numbers, inclusive */
+    analytics_dim_t by;       /* ANALYTICS_DIM_NONE: totals only */
+} analytics_query_t;
+
+typedef struct analytics_error {
+    char field[32];    /* the query parameter at fault */
+    char message[256]; /* the rule it broke and how to fix it */
+} analytics_error_t;
+
+/* Parse a raw query string (from=YYYY-MM-DD&to=YYYY-MM-DD&by=unit|category|district). A
+ * missing end defaults to today (a local day number), or to the other end when today would
+ * put to before from. Unknown parameters are refused.
+ * Errors: HL_EINVAL (err names the parameter and the rule). */
+int analytics_query_parse(const char *query, int64_t today, analytics_query_t *out,
+                          analytics_error_t *err);
+
+/* The KPI document for q: {"from","to","utcOffsetMinutes",["by"],"totals":{counts...,
+ * "rates":{...}},"groups":[{"key",counts...,"rates"}]}. *out is a new reference.
+ * Errors: store errors, HL_ENOMEM. */
+int analytics_kpis(analytics_t *self, MDB_txn *txn, const analytics_query_t *q, json_t **out);
+
+/* The local day number of "today" by the service clock. */
+int64_t analytics_today(const analytics_t *self);
+
+/* ---- timeline (analytics_store.c) ---- */
+
+/* {"ticketId", "events": [proto3 JSON of each hotline.Event, in time order]}.
+ * Errors: HL_ENOTFOUND (no event about this ticket), HL_ECORRUPT, store errors. */
+int analytics_timeline(analytics_t *self, MDB_txn *txn, const char *ticket_id, json_t **out);
+
+/* True when id is acceptable as a ticket id in a path (1-64 of [A-Za-z0-9._-]). */
+bool analytics_ticket_id_valid(const char *id);
+
+/* ---- business metrics (analytics_metrics.c) ---- */
+
+/* Register the business counters in m (all series at 0) and load them from the store. */
+int analytics_metrics_attach(analytics_t *self, metrics_t *m);
+
+/* Bring the counters up to the all-time totals committed in the store (they only go up).
+ * Called after every commit. */
+int analytics_metrics_refresh(analytics_t *self);
+
+#endif

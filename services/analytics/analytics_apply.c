@@ -1,0 +1,229 @@
+/* analytics_apply: one event from any of the four feeds -> the ticket's timeline, its
+ * dimension record and the counters of the event's local day. Runs inside the feed batch's
+ * write transaction (which also stores the cursor), so it acts only through txn: it may run
+ * again after a map growth. Loop thread. */
+#include "analytics_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <string.h>
+
+#define MAX_COUNTS 4 /* counters one event moves at most (a rating: done, rated, resolved, level) */
+
+typedef struct effect {
+    analytics_counter_t ids[MAX_COUNTS];
+    int n;
+    const char *unit, *category, *district; /* carried by the event itself, NULL if not */
+} effect_t;
+
+static void count(effect_t *e, analytics_counter_t id)
+{
+    if (e->n < MAX_COUNTS)
+        e->ids[e->n++] = id;
+}
+
+static bool set(const char *s)
+{
+    return s && *s;
+}
+
+/* Fill an empty field of the record from the event (feeds are not ordered with respect to
+ * each other: sla may tell about a ticket before dispatch's or intake's event arrives). */
+static bool fill(char *field, const char *value)
+{
+    if (field[0] || !set(value))
+        return false;
+    analytics_value_copy(field, value);
+    return true;
+}
+
+static void clock_counts(effect_t *e, Hotline__SlaClock clock, analytics_counter_t sign,
+                         analytics_counter_t reply)
+{
+    if (clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN)
+        count(e, sign);
+    else if (clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY)
+        count(e, reply);
+    /* An unspecified clock is kept in the timeline but counted nowhere. */
+}
+
+static const analytics_counter_t RATING_COUNTER[] = {
+    [HOTLINE__RATING__RATING_VERY_SATISFIED] = ANALYTICS_RATING_VERY_SATISFIED,
+    [HOTLINE__RATING__RATING_SATISFIED] = ANALYTICS_RATING_SATISFIED,
+    [HOTLINE__RATING__RATING_BASICALLY_SATISFIED] = ANALYTICS_RATING_BASICALLY_SATISFIED,
+    [HOTLINE__RATING__RATING_DISSATISFIED] = ANALYTICS_RATING_DISSATISFIED,
+    [HOTLINE__RATING__RATING_VERY_DISSATISFIED] = ANALYTICS_RATING_VERY_DISSATISFIED,
+};
+
+/* What ev counts and which dimensions it carries; updates the record t (*dirty when it did). */
+static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *e, bool *dirty)
+{
+    /* The one-of members share one pointer: a body case with no body (only a hand-built
+     * event can have one) is kept in the timeline and counted nowhere. */
+    if (!ev->ticket_received)
+        return;
+    switch (ev->body_case) {
+    case HOTLINE__EVENT__BODY_TICKET_RECEIVED: {
+        const Hotline__Ticket *tk = ev->ticket_received ? ev->ticket_received->ticket : NULL;
+        if (tk) {
+            e->category = tk->category_code;
+            e->district = tk->location ? tk->location->district : NULL;
+            /* Intake's own word on what and where wins over copies seen earlier. */
+            if (set(tk->category_code) && strcmp(t->category, tk->category_code) != 0) {
+                analytics_value_copy(t->category, tk->category_code);
+                *dirty = true;
+            }
+            if (set(e->district) && strcmp(t->district, e->district) != 0) {
+                analytics_value_copy(t->district, e->district);
+                *dirty = true;
+            }
+        }
+        if (!t->received_ms) {
+            t->received_ms = tk && tk->received_ms ? tk->received_ms : ev->time_ms;
+            *dirty = true;
+        }
+        if (!(t->flags & ANALYTICS_FLAG_RECEIVED)) {
+            t->flags |= ANALYTICS_FLAG_RECEIVED;
+            *dirty = true;
+            count(e, ANALYTICS_RECEIVED);
+        }
+        break;
+    }
+    case HOTLINE__EVENT__BODY_TICKET_DISPATCHED: {
+        const Hotline__TicketDispatched *d = ev->ticket_dispatched;
+        e->unit = d->unit;
+        e->category = d->category_code;
+        e->district = d->district;
+        /* The unit holding the ticket changes on re-dispatch: the latest dispatch wins. */
+        if (set(d->unit) && strcmp(t->unit, d->unit) != 0) {
+            analytics_value_copy(t->unit, d->unit);
+            *dirty = true;
+        }
+        if (d->round == 0 && !(t->flags & ANALYTICS_FLAG_DISPATCHED)) {
+            t->flags |= ANALYTICS_FLAG_DISPATCHED;
+            *dirty = true;
+            count(e, ANALYTICS_DISPATCHED);
+        } else {
+            count(e, ANALYTICS_REDISPATCHED);
+        }
+        break;
+    }
+    case HOTLINE__EVENT__BODY_TICKET_SIGNED:
+        e->unit = ev->ticket_signed->unit;
+        count(e, ANALYTICS_SIGNED);
+        break;
+    case HOTLINE__EVENT__BODY_TICKET_REPLIED:
+        e->unit = ev->ticket_replied->unit;
+        count(e, ANALYTICS_REPLIED);
+        break;
+    case HOTLINE__EVENT__BODY_TICKET_REOPENED:
+        e->unit = ev->ticket_reopened->unit;
+        count(e, ANALYTICS_REWORKED);
+        break;
+    case HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED:
+        e->unit = ev->sla_clock_started->unit;
+        e->category = ev->sla_clock_started->category_code;
+        clock_counts(e, ev->sla_clock_started->clock, ANALYTICS_SIGN_DUE, ANALYTICS_REPLY_DUE);
+        break;
+    case HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED: {
+        const Hotline__SlaClockStopped *s = ev->sla_clock_stopped;
+        if (s->on_time)
+            clock_counts(e, s->clock, ANALYTICS_SIGNED_ON_TIME, ANALYTICS_REPLIED_ON_TIME);
+        else
+            clock_counts(e, s->clock, ANALYTICS_SIGNED_LATE, ANALYTICS_REPLIED_LATE);
+        break;
+    }
+    case HOTLINE__EVENT__BODY_SLA_WARNING:
+        e->unit = ev->sla_warning->unit;
+        clock_counts(e, ev->sla_warning->clock, ANALYTICS_SIGN_WARNINGS, ANALYTICS_REPLY_WARNINGS);
+        break;
+    case HOTLINE__EVENT__BODY_SLA_BREACHED:
+        e->unit = ev->sla_breached->unit;
+        clock_counts(e, ev->sla_breached->clock, ANALYTICS_SIGN_BREACHED, ANALYTICS_REPLY_BREACHED);
+        break;
+    case HOTLINE__EVENT__BODY_CALLBACK_SCHEDULED:
+        e->unit = ev->callback_scheduled->unit;
+        count(e, ANALYTICS_CALLBACKS_DUE);
+        break;
+    case HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED: count(e, ANALYTICS_UNREACHABLE); break;
+    case HOTLINE__EVENT__BODY_CALLBACK_RATED: {
+        const Hotline__CallbackRated *r = ev->callback_rated;
+        e->unit = r->unit;
+        count(e, ANALYTICS_CALLBACKS_DONE);
+        count(e, ANALYTICS_RATED);
+        if (r->resolved)
+            count(e, ANALYTICS_RESOLVED);
+        /* The raw level is counted; "satisfied" is derived from the levels at query time
+         * under analytics' own policy switch, so changing it re-reads every period. */
+        if (r->rating > 0 && (size_t)r->rating < sizeof RATING_COUNTER / sizeof *RATING_COUNTER)
+            count(e, RATING_COUNTER[r->rating]);
+        break;
+    }
+    case HOTLINE__EVENT__BODY_REWORK_REQUESTED:
+        e->unit = ev->rework_requested->unit;
+        count(e, ANALYTICS_REWORK_REQUESTED);
+        break;
+    case HOTLINE__EVENT__BODY_TICKET_CLOSED: count(e, ANALYTICS_CLOSED); break;
+    default: break; /* kept in the timeline, counted nowhere */
+    }
+    *dirty |= fill(t->unit, e->unit);
+    *dirty |= fill(t->category, e->category);
+    *dirty |= fill(t->district, e->district);
+}
+
+static int add_everywhere(analytics_t *self, MDB_txn *txn, int64_t day, analytics_counter_t id,
+                          const char *unit, const char *category, const char *district)
+{
+    int rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_ALL, "", id, 1);
+    if (!rc)
+        rc = analytics_counter_add(self, txn, ANALYTICS_ALL_TIME, ANALYTICS_DIM_ALL, "", id, 1);
+    /* A dimension not known yet (no unit before dispatch) is left out of its breakdown. */
+    if (!rc && *unit)
+        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_UNIT, unit, id, 1);
+    if (!rc && *category)
+        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_CATEGORY, category, id, 1);
+    if (!rc && *district)
+        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_DISTRICT, district, id, 1);
+    return rc;
+}
+
+int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
+{
+    analytics_t *self = ctx;
+    if (!ev->ticket_id || !*ev->ticket_id)
+        return 0; /* not about a ticket (test traffic, later hotspot events) */
+    if (strlen(ev->ticket_id) > ANALYTICS_ID_MAX) {
+        SLOG_WARN("event_not_kept",
+                  "source=%s seq=%llu reason=\"ticket id longer than %d "
+                  "bytes\"",
+                  ev->source, (unsigned long long)ev->seq, ANALYTICS_ID_MAX);
+        return 0;
+    }
+    bool fresh;
+    int rc = analytics_timeline_put(self, txn, ev, &fresh);
+    if (rc || !fresh)
+        return rc; /* a replay of an applied event changes nothing */
+    analytics_ticket_t t;
+    bool found, dirty = false;
+    rc = analytics_ticket_get(self, txn, ev->ticket_id, &t, &found);
+    if (rc)
+        return rc;
+    effect_t e = {.n = 0};
+    classify(ev, &t, &e, &dirty);
+    if (dirty || !found) {
+        rc = analytics_ticket_put(self, txn, ev->ticket_id, &t);
+        if (rc)
+            return rc;
+    }
+    /* The event's own dimensions where it carries them, else the ticket's. */
+    char unit[ANALYTICS_VALUE_MAX + 1], category[ANALYTICS_VALUE_MAX + 1],
+        district[ANALYTICS_VALUE_MAX + 1];
+    analytics_value_copy(unit, set(e.unit) ? e.unit : t.unit);
+    analytics_value_copy(category, set(e.category) ? e.category : t.category);
+    analytics_value_copy(district, set(e.district) ? e.district : t.district);
+    int64_t day = calendar_local_day(self->cal, ev->time_ms);
+    for (int i = 0; i < e.n && !rc; i++)
+        rc = add_everywhere(self, txn, day, e.ids[i], unit, category, district);
+    return rc;
+}

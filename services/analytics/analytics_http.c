@@ -1,0 +1,91 @@
+/* analytics_http: the read-only API. Each request reads LMDB in one short read transaction
+ * and answers JSON; nothing here writes. Loop thread.
+ *
+ *   GET /v1/kpis?from=YYYY-MM-DD&to=YYYY-MM-DD&by=unit|category|district
+ *   GET /v1/tickets/{id}/timeline */
+#include "analytics_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <string.h>
+
+static void on_kpis(httpd_req_t *req, void *ctx)
+{
+    analytics_t *self = ctx;
+    analytics_query_t q;
+    analytics_error_t err;
+    if (analytics_query_parse(httpd_req_query(req), analytics_today(self), &q, &err)) {
+        service_http_error(req, 400, err.field, "%s", err.message);
+        return;
+    }
+    MDB_txn *txn;
+    json_t *doc = NULL;
+    int rc = store_read_begin(self->store, &txn);
+    if (!rc) {
+        rc = analytics_kpis(self, txn, &q, &doc);
+        store_read_end(&txn);
+    }
+    if (rc == HL_ETOOBIG) {
+        service_http_error(req, 400, "by",
+                           "more groups than one answer holds; ask for a "
+                           "shorter period or without by");
+        return;
+    }
+    if (rc) {
+        SLOG_WARN("kpi_read_failed", "reason=\"%s\"", hl_strerror(rc));
+        service_http_error(req, 500, NULL, "could not read the counters: %s", hl_strerror(rc));
+        return;
+    }
+    service_http_json(req, 200, doc);
+}
+
+static void on_ticket(httpd_req_t *req, void *ctx)
+{
+    analytics_t *self = ctx;
+    char id[ANALYTICS_ID_MAX + 2], what[16], extra[2];
+    int n = service_path_segment(req, 2, id, sizeof id);
+    int w = service_path_segment(req, 3, what, sizeof what);
+    if (w < 0 || strcmp(what, "timeline") != 0 ||
+        service_path_segment(req, 4, extra, sizeof extra) != HL_ENOTFOUND) {
+        service_http_error(req, 404, NULL,
+                           "no such resource: analytics serves "
+                           "GET /v1/tickets/{id}/timeline");
+        return;
+    }
+    if (n < 0 || !analytics_ticket_id_valid(id)) {
+        service_http_error(req, 400, "ticketId",
+                           "a ticket id is 1 to %d characters of "
+                           "A-Z a-z 0-9 . _ -, e.g. 20261125-1-000123",
+                           ANALYTICS_ID_MAX);
+        return;
+    }
+    MDB_txn *txn;
+    json_t *doc = NULL;
+    int rc = store_read_begin(self->store, &txn);
+    if (!rc) {
+        rc = analytics_timeline(self, txn, id, &doc);
+        store_read_end(&txn);
+    }
+    if (rc == HL_ENOTFOUND) {
+        service_http_error(req, 404, "ticketId",
+                           "no event about ticket %s has reached "
+                           "analytics (check the id; a new ticket shows within a second)",
+                           id);
+        return;
+    }
+    if (rc) {
+        SLOG_WARN("timeline_read_failed", "reason=\"%s\"", hl_strerror(rc));
+        service_http_error(req, 500, NULL, "could not read the timeline: %s", hl_strerror(rc));
+        return;
+    }
+    service_http_json(req, 200, doc);
+}
+
+int analytics_http_routes(analytics_t *self, httpd_t *http)
+{
+    int rc = httpd_route(http, "GET", "/v1/kpis", on_kpis, self);
+    if (!rc)
+        rc = httpd_route(http, "GET", "/v1/tickets/*", on_ticket, self);
+    return rc;
+}

@@ -1,0 +1,65 @@
+/* analytics' private parts, shared by analytics*.c only. */
+#ifndef HOTLINE_ANALYTICS_INTERNAL_H
+#define HOTLINE_ANALYTICS_INTERNAL_H
+
+#include "analytics.h"
+
+/* Longest dimension value (unit, category, district) and ticket id kept in a key; longer
+ * ones are cut (values) or the event is not stored (ids): LMDB keys are at most 511 bytes. */
+#define ANALYTICS_VALUE_MAX 128
+#define ANALYTICS_ID_MAX 64
+#define ANALYTICS_SOURCE_MAX 32
+
+struct analytics {
+    store_t *store;
+    MDB_dbi tickets;          /* ticket id -> packed dimension record */
+    MDB_dbi counters;         /* day + dim + value + counter -> u64 (big-endian) */
+    MDB_dbi timeline;         /* ticket id + time + source + seq -> packed Event */
+    calendar_t *cal;          /* the centre's zone: periods are its local days */
+    hclock_t *clock;          /* "today" (not owned) */
+    bool basically_satisfied; /* satisfaction policy switch (DOMAIN.md KPIs) */
+    /* Business metrics: families and the totals already added to them. */
+    metrics_t *metrics;
+    metric_t *m_tickets, *m_clocks, *m_callbacks, *m_ratings, *m_resolved, *m_rework;
+    metric_t *m_known_tickets, *m_timeline_events;
+    uint64_t shown[ANALYTICS_NCOUNTERS];
+};
+
+/* The per-ticket dimension record. */
+#define ANALYTICS_FLAG_RECEIVED 0x01   /* counted as received */
+#define ANALYTICS_FLAG_DISPATCHED 0x02 /* counted as dispatched (first round-0 dispatch) */
+
+typedef struct analytics_ticket {
+    uint8_t flags;
+    int64_t received_ms; /* 0 until TicketReceived is seen */
+    char category[ANALYTICS_VALUE_MAX + 1];
+    char district[ANALYTICS_VALUE_MAX + 1];
+    char unit[ANALYTICS_VALUE_MAX + 1];
+} analytics_ticket_t;
+
+/* analytics_store.c: keys and records. */
+int analytics_ticket_get(analytics_t *self, MDB_txn *txn, const char *id, analytics_ticket_t *t,
+                         bool *found);
+int analytics_ticket_put(analytics_t *self, MDB_txn *txn, const char *id,
+                         const analytics_ticket_t *t);
+int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+                          const char *value, analytics_counter_t id, uint64_t delta);
+/* Store ev in its ticket's timeline. *fresh is false when it was there already. */
+int analytics_timeline_put(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev, bool *fresh);
+
+/* Visit the counters of one day and dimension (all values): fn(ctx, value, id, count). */
+typedef void (*analytics_counter_visit_fn)(void *ctx, const char *value, unsigned id,
+                                           uint64_t count);
+int analytics_counters_scan(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+                            analytics_counter_visit_fn fn, void *ctx);
+
+/* Copy src into dst (size ANALYTICS_VALUE_MAX + 1), cut at a UTF-8 character boundary. */
+void analytics_value_copy(char *dst, const char *src);
+
+/* analytics_http.c: GET /v1/kpis and GET /v1/tickets/{id}/timeline. */
+int analytics_http_routes(analytics_t *self, httpd_t *http);
+
+/* "satisfied" under the policy switch, from the per-rating counts. */
+uint64_t analytics_satisfied(const analytics_t *self, const uint64_t c[ANALYTICS_NCOUNTERS]);
+
+#endif

@@ -1,0 +1,445 @@
+/* analytics_store: the stored shapes of analytics' state and their keys. Loop thread.
+ *
+ *   counters  key   be64(day ^ sign bit) | dim letter | value | 0x00 | counter id
+ *             value be64 count
+ *     Day first (as the period is what every query walks), so one day's counters for one
+ *     dimension are one contiguous range; the "all time" period (INT64_MAX) sorts last.
+ *   tickets   key   ticket id
+ *             value 0x01 | flags | be64 received_ms | (len8 | bytes) x category, district, unit
+ *   timeline  key   ticket id | 0x00 | be64(time_ms ^ sign bit) | source | 0x00 | be64 seq
+ *             value a packed hotline.Event, personal data masked
+ *     A prefix scan on "id 0x00" yields a ticket's events in time order across all sources;
+ *     the key is unique per (source, seq), so it also marks the event as applied. */
+#include "analytics_internal.h"
+
+#include "hl_error.h"
+#include "pbjson.h"
+#include "slog.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SIGN_BIT ((uint64_t)1 << 63)
+#define RECORD_VERSION 1
+#define TIMELINE_MAX_EVENTS 10000 /* per answer: a ticket has tens, this only bounds memory */
+
+static const char *const COUNTER_NAMES[ANALYTICS_NCOUNTERS] = {
+    [ANALYTICS_RECEIVED] = "received",
+    [ANALYTICS_DISPATCHED] = "dispatched",
+    [ANALYTICS_REDISPATCHED] = "redispatched",
+    [ANALYTICS_REWORKED] = "reworked",
+    [ANALYTICS_SIGNED] = "signed",
+    [ANALYTICS_REPLIED] = "replied",
+    [ANALYTICS_CLOSED] = "closed",
+    [ANALYTICS_SIGN_DUE] = "signDue",
+    [ANALYTICS_SIGNED_ON_TIME] = "signedOnTime",
+    [ANALYTICS_SIGNED_LATE] = "signedLate",
+    [ANALYTICS_REPLY_DUE] = "replyDue",
+    [ANALYTICS_REPLIED_ON_TIME] = "repliedOnTime",
+    [ANALYTICS_REPLIED_LATE] = "repliedLate",
+    [ANALYTICS_SIGN_WARNINGS] = "signWarnings",
+    [ANALYTICS_REPLY_WARNINGS] = "replyWarnings",
+    [ANALYTICS_SIGN_BREACHED] = "signBreached",
+    [ANALYTICS_REPLY_BREACHED] = "replyBreached",
+    [ANALYTICS_CALLBACKS_DUE] = "callbacksDue",
+    [ANALYTICS_CALLBACKS_DONE] = "callbacksDone",
+    [ANALYTICS_UNREACHABLE] = "unreachable",
+    [ANALYTICS_RATED] = "rated",
+    [ANALYTICS_RESOLVED] = "resolved",
+    [ANALYTICS_REWORK_REQUESTED] = "reworkRequested",
+    [ANALYTICS_RATING_VERY_SATISFIED] = "ratedVerySatisfied",
+    [ANALYTICS_RATING_SATISFIED] = "ratedSatisfied",
+    [ANALYTICS_RATING_BASICALLY_SATISFIED] = "ratedBasicallySatisfied",
+    [ANALYTICS_RATING_DISSATISFIED] = "ratedDissatisfied",
+    [ANALYTICS_RATING_VERY_DISSATISFIED] = "ratedVeryDissatisfied",
+};
+
+const char *analytics_counter_name(analytics_counter_t id)
+{
+    return (unsigned)id < ANALYTICS_NCOUNTERS ? COUNTER_NAMES[id] : "unknown";
+}
+
+void analytics_value_copy(char *dst, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n > ANALYTICS_VALUE_MAX) {
+        n = ANALYTICS_VALUE_MAX;
+        /* Do not leave half a UTF-8 character: back off continuation bytes. */
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+bool analytics_ticket_id_valid(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > ANALYTICS_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* ---- tickets ---- */
+
+static int put_str(uint8_t *buf, size_t *at, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 255)
+        return HL_EINTERNAL; /* ANALYTICS_VALUE_MAX keeps them shorter */
+    buf[(*at)++] = (uint8_t)n;
+    memcpy(buf + *at, s, n);
+    *at += n;
+    return 0;
+}
+
+static int get_str(const uint8_t *p, size_t len, size_t *at, char *out)
+{
+    if (*at >= len)
+        return HL_ECORRUPT;
+    size_t n = p[(*at)++];
+    if (n > ANALYTICS_VALUE_MAX || *at + n > len)
+        return HL_ECORRUPT;
+    memcpy(out, p + *at, n);
+    out[n] = '\0';
+    *at += n;
+    return 0;
+}
+
+int analytics_ticket_get(analytics_t *self, MDB_txn *txn, const char *id, analytics_ticket_t *t,
+                         bool *found)
+{
+    memset(t, 0, sizeof *t);
+    *found = false;
+    MDB_val v;
+    int rc = store_get(txn, self->tickets, id, strlen(id), &v);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size < 10 || p[0] != RECORD_VERSION)
+        return HL_ECORRUPT;
+    t->flags = p[1];
+    t->received_ms = (int64_t)store_be64_get(p + 2);
+    size_t at = 10;
+    rc = get_str(p, v.mv_size, &at, t->category);
+    if (!rc)
+        rc = get_str(p, v.mv_size, &at, t->district);
+    if (!rc)
+        rc = get_str(p, v.mv_size, &at, t->unit);
+    if (rc)
+        return rc;
+    *found = true;
+    return 0;
+}
+
+int analytics_ticket_put(analytics_t *self, MDB_txn *txn, const char *id,
+                         const analytics_ticket_t *t)
+{
+    uint8_t buf[10 + 3 * (1 + ANALYTICS_VALUE_MAX)];
+    buf[0] = RECORD_VERSION;
+    buf[1] = t->flags;
+    store_be64_put(buf + 2, (uint64_t)t->received_ms);
+    size_t at = 10;
+    int rc = put_str(buf, &at, t->category);
+    if (!rc)
+        rc = put_str(buf, &at, t->district);
+    if (!rc)
+        rc = put_str(buf, &at, t->unit);
+    if (!rc)
+        rc = store_put(txn, self->tickets, id, strlen(id), buf, at, 0);
+    return rc;
+}
+
+/* ---- counters ---- */
+
+static size_t counter_prefix(uint8_t *key, int64_t day, analytics_dim_t dim)
+{
+    store_be64_put(key, (uint64_t)day ^ SIGN_BIT);
+    key[8] = (uint8_t)dim;
+    return 9;
+}
+
+static size_t counter_key(uint8_t *key, int64_t day, analytics_dim_t dim, const char *value,
+                          analytics_counter_t id)
+{
+    size_t at = counter_prefix(key, day, dim);
+    char v[ANALYTICS_VALUE_MAX + 1];
+    analytics_value_copy(v, dim == ANALYTICS_DIM_ALL ? "" : value);
+    size_t n = strlen(v);
+    memcpy(key + at, v, n);
+    at += n;
+    key[at++] = 0;
+    key[at++] = (uint8_t)id;
+    return at;
+}
+
+int analytics_counter_get(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+                          const char *value, analytics_counter_t id, uint64_t *out)
+{
+    uint8_t key[16 + ANALYTICS_VALUE_MAX];
+    size_t klen = counter_key(key, day, dim, value, id);
+    MDB_val v;
+    *out = 0;
+    int rc = store_get(txn, self->counters, key, klen, &v);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return HL_ECORRUPT;
+    *out = store_be64_get(v.mv_data);
+    return 0;
+}
+
+int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+                          const char *value, analytics_counter_t id, uint64_t delta)
+{
+    uint8_t key[16 + ANALYTICS_VALUE_MAX];
+    size_t klen = counter_key(key, day, dim, value, id);
+    MDB_val v;
+    uint64_t n = 0;
+    int rc = store_get(txn, self->counters, key, klen, &v);
+    if (rc == 0) {
+        if (v.mv_size != 8)
+            return HL_ECORRUPT;
+        n = store_be64_get(v.mv_data);
+    } else if (rc != HL_ENOTFOUND) {
+        return rc;
+    }
+    uint8_t val[8];
+    store_be64_put(val, n + delta);
+    return store_put(txn, self->counters, key, klen, val, 8, 0);
+}
+
+int analytics_counters_scan(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+                            analytics_counter_visit_fn fn, void *ctx)
+{
+    uint8_t prefix[9];
+    counter_prefix(prefix, day, dim);
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->counters, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    MDB_val k = {sizeof prefix, prefix}, v;
+    int rc = 0;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = k.mv_data;
+        if (k.mv_size < sizeof prefix || memcmp(p, prefix, sizeof prefix) != 0)
+            break;
+        /* value | 0x00 | id: the NUL is the second-to-last byte. */
+        if (k.mv_size < sizeof prefix + 2 || p[k.mv_size - 2] != 0 || v.mv_size != 8) {
+            rc = HL_ECORRUPT;
+            break;
+        }
+        size_t vlen = k.mv_size - sizeof prefix - 2;
+        char value[ANALYTICS_VALUE_MAX + 1];
+        if (vlen > ANALYTICS_VALUE_MAX) {
+            rc = HL_ECORRUPT;
+            break;
+        }
+        memcpy(value, p + sizeof prefix, vlen);
+        value[vlen] = '\0';
+        unsigned id = p[k.mv_size - 1];
+        if (id < ANALYTICS_NCOUNTERS) /* ids from a newer version are skipped */
+            fn(ctx, value, id, store_be64_get(v.mv_data));
+    }
+    if (!rc && mrc && mrc != MDB_NOTFOUND)
+        rc = hl_error_from_mdb(mrc);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+uint64_t analytics_satisfied(const analytics_t *self, const uint64_t c[ANALYTICS_NCOUNTERS])
+{
+    return c[ANALYTICS_RATING_VERY_SATISFIED] + c[ANALYTICS_RATING_SATISFIED] +
+           (self->basically_satisfied ? c[ANALYTICS_RATING_BASICALLY_SATISFIED] : 0);
+}
+
+/* ---- timeline ---- */
+
+static size_t timeline_prefix(uint8_t *key, const char *id)
+{
+    size_t n = strlen(id);
+    memcpy(key, id, n);
+    key[n] = 0;
+    return n + 1;
+}
+
+/* "Li Ming" -> "L**": the first character only (names are personal data; DESIGN.md 8). */
+static void mask_name(const char *name, char *out, size_t out_size)
+{
+    size_t n = 1;
+    while (name[n] && ((unsigned char)name[n] & 0xC0) == 0x80)
+        n++;
+    snprintf(out, out_size, "%.*s**", (int)n, name);
+}
+
+/* "ming@example.com" -> "m***@example.com". */
+static void mask_email(const char *email, char *out, size_t out_size)
+{
+    const char *at = strchr(email, '@');
+    snprintf(out, out_size, "%.1s***%s", email, at ? at : "");
+}
+
+/* Pack ev with personal data masked: the caller's contact details, and phone-like digit runs
+ * in free text. *out is malloc'd. */
+static int pack_masked(const Hotline__Event *ev, uint8_t **out, size_t *len)
+{
+    Hotline__Event e = *ev;
+    Hotline__TicketReceived tr;
+    Hotline__Ticket t;
+    Hotline__Contact c;
+    Hotline__TicketReplied rp;
+    Hotline__CallbackRated cr;
+    char name[64], phone[64], email[300];
+    char *text = NULL;
+    if (ev->body_case == HOTLINE__EVENT__BODY_TICKET_RECEIVED && ev->ticket_received &&
+        ev->ticket_received->ticket) {
+        tr = *ev->ticket_received;
+        t = *tr.ticket;
+        tr.ticket = &t;
+        e.ticket_received = &tr;
+        if (t.contact) {
+            c = *t.contact;
+            t.contact = &c;
+            if (c.name && *c.name) {
+                mask_name(c.name, name, sizeof name);
+                c.name = name;
+            }
+            if (c.phone && *c.phone) {
+                slog_mask_phone_value(c.phone, phone, sizeof phone);
+                c.phone = phone;
+            }
+            if (c.email && *c.email) {
+                mask_email(c.email, email, sizeof email);
+                c.email = email;
+            }
+        }
+        if (t.description && *t.description) {
+            text = strdup(t.description);
+            if (!text)
+                return HL_ENOMEM;
+            slog_mask_phones(text);
+            t.description = text;
+        }
+    } else if (ev->body_case == HOTLINE__EVENT__BODY_TICKET_REPLIED && ev->ticket_replied &&
+               ev->ticket_replied->result && *ev->ticket_replied->result) {
+        rp = *ev->ticket_replied;
+        text = strdup(rp.result);
+        if (!text)
+            return HL_ENOMEM;
+        slog_mask_phones(text);
+        rp.result = text;
+        e.ticket_replied = &rp;
+    } else if (ev->body_case == HOTLINE__EVENT__BODY_CALLBACK_RATED && ev->callback_rated &&
+               ev->callback_rated->comment && *ev->callback_rated->comment) {
+        cr = *ev->callback_rated;
+        text = strdup(cr.comment);
+        if (!text)
+            return HL_ENOMEM;
+        slog_mask_phones(text);
+        cr.comment = text;
+        e.callback_rated = &cr;
+    }
+    *len = hotline__event__get_packed_size(&e);
+    *out = malloc(*len ? *len : 1);
+    if (*out)
+        hotline__event__pack(&e, *out);
+    free(text);
+    return *out ? 0 : HL_ENOMEM;
+}
+
+int analytics_timeline_put(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev, bool *fresh)
+{
+    *fresh = false;
+    uint8_t key[ANALYTICS_ID_MAX + ANALYTICS_SOURCE_MAX + 32];
+    size_t at = timeline_prefix(key, ev->ticket_id);
+    store_be64_put(key + at, (uint64_t)ev->time_ms ^ SIGN_BIT);
+    at += 8;
+    size_t sn = strlen(ev->source ? ev->source : "");
+    if (sn > ANALYTICS_SOURCE_MAX)
+        sn = ANALYTICS_SOURCE_MAX;
+    memcpy(key + at, ev->source, sn);
+    at += sn;
+    key[at++] = 0;
+    store_be64_put(key + at, ev->seq);
+    at += 8;
+    MDB_val old;
+    int rc = store_get(txn, self->timeline, key, at, &old);
+    if (rc == 0)
+        return 0; /* applied before: the caller changes nothing */
+    if (rc != HL_ENOTFOUND)
+        return rc;
+    uint8_t *packed;
+    size_t len;
+    rc = pack_masked(ev, &packed, &len);
+    if (rc)
+        return rc;
+    rc = store_put(txn, self->timeline, key, at, packed, len, 0);
+    free(packed);
+    if (!rc)
+        *fresh = true;
+    return rc;
+}
+
+int analytics_timeline(analytics_t *self, MDB_txn *txn, const char *ticket_id, json_t **out)
+{
+    *out = NULL;
+    if (!analytics_ticket_id_valid(ticket_id))
+        return HL_EINVAL;
+    uint8_t prefix[ANALYTICS_ID_MAX + 1];
+    size_t plen = timeline_prefix(prefix, ticket_id);
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->timeline, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    json_t *events = json_array();
+    int rc = events ? 0 : HL_ENOMEM;
+    size_t n = 0;
+    bool truncated = false;
+    MDB_val k = {plen, prefix}, v;
+    for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (n == TIMELINE_MAX_EVENTS) {
+            truncated = true;
+            break;
+        }
+        Hotline__Event *ev = hotline__event__unpack(NULL, v.mv_size, v.mv_data);
+        if (!ev) {
+            rc = HL_ECORRUPT;
+            break;
+        }
+        json_t *j = pbjson_encode(&ev->base, false);
+        hotline__event__free_unpacked(ev, NULL);
+        if (!j || json_array_append_new(events, j)) {
+            rc = HL_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    if (!rc && mrc && mrc != MDB_NOTFOUND)
+        rc = hl_error_from_mdb(mrc);
+    mdb_cursor_close(cur);
+    if (!rc && n == 0)
+        rc = HL_ENOTFOUND;
+    if (rc) {
+        json_decref(events);
+        return rc;
+    }
+    *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "events", events);
+    if (*out && truncated)
+        json_object_set_new(*out, "truncated", json_true());
+    return *out ? 0 : HL_ENOMEM;
+}

@@ -1,0 +1,164 @@
+/* callback: the service's life cycle. Embedded defaults and the bounds table, the logic object
+ * (callback_create: sub-databases and calendar), and its wiring into the skeleton: the intake
+ * and dispatch feeds, the HTTP routes, the pending gauge. Loop thread. */
+#include "callback_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Ports for base 8080: callback serves HTTP on 8083 and its bus on 8093; it follows dispatch
+ * (8091) and intake (8090); intake, dispatch and analytics follow it, so its log is kept for
+ * them from seq 0.
+ * basicallySatisfiedCounts is a proto3 bool, false when absent: the product's default policy
+ * ("very satisfied + satisfied + basically satisfied" count as satisfied, DOMAIN.md) is
+ * therefore written here as true, and a configuration turns it off with false. */
+static const char DEFAULTS[] =
+    "{\"runtime\": {\"name\": \"callback\", \"dataDir\": \"var/callback\","
+    " \"busEndpoint\": \"tcp://127.0.0.1:8093\", \"http\": {\"port\": 8083},"
+    " \"eventLog\": {\"consumers\": [\"intake\", \"dispatch\", \"analytics\"]},"
+    " \"feeds\": ["
+    "{\"name\": \"dispatch\", \"endpoint\": \"tcp://127.0.0.1:8091\", \"batchMax\": 500,"
+    " \"waitMs\": 1000},"
+    "{\"name\": \"intake\", \"endpoint\": \"tcp://127.0.0.1:8090\", \"batchMax\": 500,"
+    " \"waitMs\": 1000}]},"
+    " \"calendar\": {\"dir\": \"\", \"utcOffsetMinutes\": 480},"
+    " \"callHour\": 9, \"retryMinutes\": 120, \"maxAttempts\": 3,"
+    " \"basicallySatisfiedCounts\": true, \"claimMinutes\": 15}";
+
+static const config_bound_t BOUNDS[] = {
+    {"callHour", 0, 23},              /* a local hour */
+    {"retryMinutes", 1, 7 * 24 * 60}, /* at most a week between attempts */
+    {"maxAttempts", 1, 20},           /* 0 would close before the first call */
+    {"claimMinutes", 1, 24 * 60},     /* an agent holds a task at most a day */
+    {"calendar.utcOffsetMinutes", -14 * 60, 14 * 60},
+    {"runtime.http.port", 0, 65535},
+    {"runtime.maxBatch", 0, 100000}, /* 0 = the runtime's default */
+    {"runtime.eventLog.retentionHours", 0, 24 * 3650},
+    {NULL, 0, 0},
+};
+
+int callback_create(callback_t **out, store_t *store, evlog_t *log, hclock_t *clock,
+                    calendar_t **cal, const callback_settings_t *settings)
+{
+    callback_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return HL_ENOMEM;
+    self->store = store;
+    self->log = log;
+    self->clock = clock;
+    self->cfg = *settings;
+    struct {
+        const char *name;
+        MDB_dbi *dbi;
+    } dbs[] = {{"tasks", &self->tasks},   {"due", &self->due},
+               {"done", &self->done},     {"pending", &self->pending},
+               {"claims", &self->claims}, {"contacts", &self->contacts}};
+    for (size_t i = 0; i < sizeof dbs / sizeof *dbs; i++) {
+        int rc = store_db(store, dbs[i].name, 0, dbs[i].dbi);
+        if (rc) {
+            free(self);
+            return rc;
+        }
+    }
+    self->cal = *cal;
+    *cal = NULL;
+    *out = self;
+    return 0;
+}
+
+void callback_destroy(callback_t **self)
+{
+    if (!self || !*self)
+        return;
+    calendar_destroy(&(*self)->cal);
+    free(*self);
+    *self = NULL;
+}
+
+/* The gauge is derived from LMDB after each commit (never counted in handlers, which may be
+ * re-run or rolled back). */
+static void refresh_pending(void *ctx)
+{
+    callback_t *self = ctx;
+    MDB_txn *txn;
+    uint64_t n = 0;
+    if (store_read_begin(self->store, &txn) != 0)
+        return;
+    int rc = callback_pending_count(self, txn, &n);
+    store_read_end(&txn);
+    if (!rc)
+        metric_set(self->pending_gauge, NULL, (double)n);
+}
+
+static int on_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply)
+{
+    return callback_command(state, txn, cmd, reply);
+}
+
+static int init(service_t *svc, void **state)
+{
+    const Hotline__CallbackConfig *cfg = (const Hotline__CallbackConfig *)service_config(svc);
+    char err[512];
+    calendar_t *cal;
+    int rc = calendar_load(&cal, cfg->calendar, err, sizeof err);
+    if (rc) {
+        SLOG_ERROR("calendar_not_loaded", "key=calendar.dir reason=\"%s\"", err);
+        return rc;
+    }
+    callback_settings_t s = {
+        .call_hour = cfg->call_hour,
+        .retry_minutes = cfg->retry_minutes,
+        .max_attempts = cfg->max_attempts,
+        .claim_minutes = cfg->claim_minutes,
+        .basically_satisfied_counts = cfg->basically_satisfied_counts,
+    };
+    callback_t *self;
+    rc = callback_create(&self, service_store(svc), service_log(svc), service_clock(svc), &cal, &s);
+    if (rc) {
+        calendar_destroy(&cal);
+        return rc;
+    }
+    *state = self; /* from here fini frees it, even if the rest of init fails */
+    self->svc = svc;
+    self->pending_gauge =
+        metrics_gauge(service_metrics(svc), "hotline_callback_pending",
+                      "Callback tasks waiting for a call (claimed or not).", NULL);
+    rc = callback_http_routes(self);
+    if (!rc)
+        rc = txq_on_commit(service_txq(svc), refresh_pending, self);
+    if (!rc)
+        rc = service_follow(svc, "dispatch", callback_apply, self);
+    if (!rc)
+        rc = service_follow(svc, "intake", callback_apply, self);
+    if (rc)
+        return rc;
+    refresh_pending(self);
+    SLOG_INFO("callback_policy",
+              "call_hour=%u retry_minutes=%u max_attempts=%u "
+              "claim_minutes=%u basically_satisfied_counts=%s utc_offset_minutes=%d",
+              s.call_hour, s.retry_minutes, s.max_attempts, s.claim_minutes,
+              s.basically_satisfied_counts ? "true" : "false", calendar_offset_minutes(self->cal));
+    return 0;
+}
+
+static void fini(void *state)
+{
+    callback_t *self = state;
+    callback_destroy(&self);
+}
+
+const service_desc_t callback_service = {
+    .name = "callback",
+    .summary = "Hotline callback: schedules the callback after a unit's reply, hands calls to "
+               "agents, records ratings (closing or sending back for rework) and unreachable "
+               "attempts.",
+    .config_desc = &hotline__callback_config__descriptor,
+    .default_config_json = DEFAULTS,
+    .bounds = BOUNDS,
+    .init = init,
+    .command = on_command,
+    .fini = fini,
+};

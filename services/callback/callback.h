@@ -1,0 +1,99 @@
+/* callback: the callback agents' service (DESIGN.md section 4 step 4).
+ *
+ * After a unit replies to a ticket, the citizen is called back on the working day after the
+ * reply (DOMAIN.md "callback") and rates the result. This service:
+ *   - follows intake (TicketReceived: keeps the caller's contact, the number the agent dials)
+ *     and dispatch (TicketReplied: schedules one callback task per ticket and round, due at
+ *     callHour local time on the next working day; TicketReopened: cancels a pending task of
+ *     an earlier round, whose reply is no longer what the citizen would rate);
+ *   - hands tasks to agents (NextCallback: earliest due first, claimed for claimMinutes) and
+ *     records what they heard (RecordCallback: a rating closes the ticket or sends it back for
+ *     rework; an unreachable citizen is tried again after retryMinutes, at most maxAttempts
+ *     times, then the ticket closes as unreachable).
+ * Events it appends: CallbackScheduled, CallbackAttempted, CallbackRated, ReworkRequested,
+ * TicketClosed.
+ *
+ * The logic (callback_t) only needs a store, an event log, a clock and a calendar, so tests run
+ * it in-process; callback.c wires it into the service skeleton. Loop thread only. */
+#ifndef HOTLINE_CALLBACK_H
+#define HOTLINE_CALLBACK_H
+
+#include "calendar.h"
+#include "cmdexec.h"
+#include "evlog.h"
+#include "hclock.h"
+#include "service.h"
+#include "store.h"
+
+#include "hotline/command.pb-c.h"
+#include "hotline/event.pb-c.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+extern const service_desc_t callback_service;
+
+/* Inputs longer than this are refused (commands) or skipped (feed events): ticket ids, agent
+ * names. Ticket ids are part of LMDB keys, which must stay under 511 bytes. */
+#define CALLBACK_ID_MAX 64
+/* RecordCallback.comment, in characters (UTF-8 code points). */
+#define CALLBACK_COMMENT_MAX 1000
+/* GET /v1/callbacks?limit= */
+#define CALLBACK_LIST_DEFAULT 100
+#define CALLBACK_LIST_MAX 1000
+
+/* The business part of hotline.CallbackConfig. */
+typedef struct callback_settings {
+    unsigned call_hour;              /* local hour of the first call (0..23) */
+    unsigned retry_minutes;          /* after an unreachable attempt */
+    unsigned max_attempts;           /* then the ticket closes as unreachable */
+    unsigned claim_minutes;          /* a handed-out task is held this long */
+    bool basically_satisfied_counts; /* the satisfaction policy switch */
+} callback_settings_t;
+
+typedef struct callback callback_t;
+
+/* Open the service's sub-databases (call before any other transaction) and take ownership of
+ * *cal (nulled). store, log and clock must outlive the object.
+ * Errors: HL_ENOMEM, store_db errors. On error *cal is still the caller's. */
+int callback_create(callback_t **out, store_t *store, evlog_t *log, hclock_t *clock,
+                    calendar_t **cal, const callback_settings_t *settings);
+/* Frees the object and its calendar. Nulls *self. */
+void callback_destroy(callback_t **self);
+
+/* feed_apply_fn for both the intake and the dispatch feed (ctx = callback_t): TicketReceived,
+ * TicketReplied and TicketReopened change state; every other event is ignored. Malformed
+ * events (no ticket id, id too long) are logged and skipped. Returns 0 or a store error. */
+int callback_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+
+/* The command handler (service_desc_t.command, ctx = callback_t): NextCallback and
+ * RecordCallback; anything else is refused NOT_FOUND. Returns 0 having set reply->msg, or a
+ * store error. */
+int callback_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply);
+
+/* The policy: does a rating count as satisfied? "Basically satisfied" counts only when
+ * basically_counts is set (DOMAIN.md, KPIs). */
+bool callback_rating_satisfied(Hotline__Rating rating, bool basically_counts);
+/* "very satisfied", ..., "very dissatisfied"; "unrated" for anything else. Static. */
+const char *callback_rating_words(Hotline__Rating rating);
+
+/* ---- read-only views (HTTP GET), inside a read (or write) transaction ---- */
+
+typedef enum {
+    CALLBACK_LIST_PENDING = 0, /* waiting for a call, earliest due first */
+    CALLBACK_LIST_DONE = 1,    /* finished (rated, unreachable, cancelled), latest first */
+} callback_list_t;
+
+/* A JSON object {"state": ..., "count": n, "callbacks": [task...]} of at most limit tasks.
+ * Phone numbers are masked (slog_mask_phone_value); names are left out. *out is a new
+ * reference. Errors: HL_ENOMEM, HL_ECORRUPT, store errors. */
+int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigned limit,
+                  json_t **out);
+/* {"ticketId": id, "callbacks": [task per round...]}. HL_ENOTFOUND when the ticket has no
+ * callback task. Masked like callback_list. */
+int callback_ticket_view(callback_t *self, MDB_txn *txn, const char *ticket_id, json_t **out);
+/* Tasks waiting for a call (pending), for the hotline_callback_pending gauge. */
+int callback_pending_count(callback_t *self, MDB_txn *txn, uint64_t *out);
+
+#endif

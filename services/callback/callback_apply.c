@@ -1,0 +1,136 @@
+/* callback_apply: what the intake and dispatch feeds change here. Runs inside the transaction
+ * that also stores the feed's cursor (and may be re-run after a map growth), so it acts only
+ * through txn. The two feeds are independent: a reply may arrive before the ticket's contact,
+ * so tasks never depend on the contact being known (it is looked up when a task is handed
+ * out). Loop thread. */
+#include "callback_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdio.h>
+
+/* TicketReceived: keep the number to call. A replay stores the same contact again. */
+static int on_received(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    const Hotline__Ticket *ticket = ev->ticket_received->ticket;
+    const char *id = ev->ticket_id && *ev->ticket_id ? ev->ticket_id : ticket ? ticket->id : NULL;
+    if (!ticket || !callback_id_ok(id)) {
+        SLOG_WARN("event_skipped", "kind=ticket_received seq=%llu reason=\"%s\"",
+                  (unsigned long long)ev->seq,
+                  !ticket ? "no ticket" : "ticket id empty, too long or not printable");
+        return 0;
+    }
+    return callback_contact_put(self, txn, id, ticket);
+}
+
+/* End the ticket's pending task of a round before `round`, whose reply the citizen will no
+ * longer be asked about. */
+static int cancel_older(callback_t *self, MDB_txn *txn, const char *id, uint32_t round,
+                        const char *why)
+{
+    uint32_t pending;
+    int rc = callback_task_pending_round(self, txn, id, &pending);
+    if (rc == HL_ENOTFOUND || (rc == 0 && pending >= round))
+        return 0;
+    if (rc)
+        return rc;
+    task_t t;
+    rc = callback_task_load(self, txn, id, pending, &t);
+    if (rc)
+        return rc;
+    char note[96];
+    snprintf(note, sizeof note, "%s %u", why, (unsigned)round);
+    rc = t.state == TASK_PENDING ? callback_task_finish(self, txn, &t, TASK_CANCELLED, note) : 0;
+    SLOG_DEBUG("callback_cancelled", "ticket=%s round=%u reason=\"%s\"", id, (unsigned)pending,
+               note);
+    callback_task_clear(&t);
+    return rc;
+}
+
+/* TicketReplied: one callback per (ticket, round), at callHour on the working day after the
+ * reply. A replayed reply finds its task and changes nothing. */
+static int on_replied(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    const Hotline__TicketReplied *r = ev->ticket_replied;
+    const char *id = ev->ticket_id;
+    if (!callback_id_ok(id)) {
+        SLOG_WARN("event_skipped",
+                  "kind=ticket_replied seq=%llu reason=\"ticket id empty, too "
+                  "long or not printable\"",
+                  (unsigned long long)ev->seq);
+        return 0;
+    }
+    task_t t;
+    int rc = callback_task_load(self, txn, id, r->round, &t);
+    if (rc == 0) {
+        callback_task_clear(&t);
+        return 0; /* scheduled already: a replay, or dispatch sent the reply twice */
+    }
+    if (rc != HL_ENOTFOUND)
+        return rc;
+    uint32_t pending;
+    rc = callback_task_pending_round(self, txn, id, &pending);
+    if (rc == 0 && pending > r->round) {
+        SLOG_WARN("event_skipped",
+                  "kind=ticket_replied seq=%llu ticket=%s round=%u "
+                  "reason=\"round %u is already waiting for its callback\"",
+                  (unsigned long long)ev->seq, id, (unsigned)r->round, (unsigned)pending);
+        return 0;
+    }
+    if (rc && rc != HL_ENOTFOUND)
+        return rc;
+    if ((rc = cancel_older(self, txn, id, r->round, "superseded by the reply of round")))
+        return rc;
+
+    if ((rc = callback_task_init(&t, id, r->round)))
+        return rc;
+    t.state = TASK_PENDING;
+    t.unit_resolved = r->resolved;
+    /* The reply's own time, not ours: a feed that lagged must not push the call back. */
+    t.replied_ms = ev->time_ms > 0 ? ev->time_ms : hclock_now_ms(self->clock);
+    t.due_ms = calendar_next_working_at(self->cal, t.replied_ms, (int)self->cfg.call_hour);
+    rc = callback_task_set(&t.unit, r->unit);
+    if (!rc)
+        rc = callback_task_set(&t.reply_text, r->result);
+    if (!rc)
+        rc = callback_task_save(self, txn, 0, 0, &t);
+    if (!rc) {
+        Hotline__CallbackScheduled cs = HOTLINE__CALLBACK_SCHEDULED__INIT;
+        cs.due_ms = t.due_ms;
+        cs.round = t.round;
+        cs.unit = t.unit;
+        Hotline__Event out = HOTLINE__EVENT__INIT;
+        out.ticket_id = t.ticket_id;
+        out.body_case = HOTLINE__EVENT__BODY_CALLBACK_SCHEDULED;
+        out.callback_scheduled = &cs;
+        rc = evlog_append(self->log, txn, &out);
+    }
+    if (!rc)
+        SLOG_DEBUG("callback_scheduled", "ticket=%s round=%u due_ms=%lld unit=%s", id,
+                   (unsigned)t.round, (long long)t.due_ms, t.unit);
+    callback_task_clear(&t);
+    return rc;
+}
+
+/* TicketReopened: the unit works on the ticket again, so a callback still waiting for an
+ * earlier round would ask about a reply that no longer stands. The next reply schedules the
+ * next round's callback. */
+static int on_reopened(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    if (!callback_id_ok(ev->ticket_id))
+        return 0; /* nothing of ours can be keyed by it */
+    return cancel_older(self, txn, ev->ticket_id, ev->ticket_reopened->round,
+                        "ticket reopened for round");
+}
+
+int callback_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
+{
+    callback_t *self = ctx;
+    switch (ev->body_case) {
+    case HOTLINE__EVENT__BODY_TICKET_RECEIVED: return on_received(self, txn, ev);
+    case HOTLINE__EVENT__BODY_TICKET_REPLIED: return on_replied(self, txn, ev);
+    case HOTLINE__EVENT__BODY_TICKET_REOPENED: return on_reopened(self, txn, ev);
+    default: return 0;
+    }
+}

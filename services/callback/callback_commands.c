@@ -1,0 +1,418 @@
+/* callback_commands: the agents' commands. NextCallback hands out (claims) the task to call
+ * next; RecordCallback records what the call gave: a rating (closing the ticket or sending it
+ * back for rework) or an unreachable citizen (another attempt later, or closing after the
+ * last). Both run inside the group-commit transaction; a refusal rolls back every write, so
+ * inputs are checked before anything is written. Loop thread. */
+#include "callback_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char OUTCOMES[] = "CALLBACK_RATED, CALLBACK_UNREACHABLE";
+static const char RATINGS[] = "RATING_VERY_SATISFIED, RATING_SATISFIED, "
+                              "RATING_BASICALLY_SATISFIED, RATING_DISSATISFIED, "
+                              "RATING_VERY_DISSATISFIED";
+
+bool callback_rating_satisfied(Hotline__Rating rating, bool basically_counts)
+{
+    return rating == HOTLINE__RATING__RATING_VERY_SATISFIED ||
+           rating == HOTLINE__RATING__RATING_SATISFIED ||
+           (basically_counts && rating == HOTLINE__RATING__RATING_BASICALLY_SATISFIED);
+}
+
+const char *callback_rating_words(Hotline__Rating rating)
+{
+    switch (rating) {
+    case HOTLINE__RATING__RATING_VERY_SATISFIED: return "very satisfied";
+    case HOTLINE__RATING__RATING_SATISFIED: return "satisfied";
+    case HOTLINE__RATING__RATING_BASICALLY_SATISFIED: return "basically satisfied";
+    case HOTLINE__RATING__RATING_DISSATISFIED: return "dissatisfied";
+    case HOTLINE__RATING__RATING_VERY_DISSATISFIED: return "very dissatisfied";
+    default: return "unrated";
+    }
+}
+
+static int refuse_agent(cmd_reply_t *reply)
+{
+    return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "agent",
+                      "the callback agent's id is required: 1 to %d characters, no control "
+                      "characters, no leading or trailing space",
+                      CALLBACK_ID_MAX);
+}
+
+static bool held_by_other(const task_t *t, const char *agent, int64_t now)
+{
+    return t->claim_until_ms > now && t->claim_agent[0] && strcmp(t->claim_agent, agent) != 0;
+}
+
+/* ---- NextCallback ---- */
+
+/* Claim t for agent and answer with what the agent needs to make the call. */
+static int hand_out(callback_t *self, MDB_txn *txn, task_t *t, const char *agent, int64_t now,
+                    cmd_reply_t *reply)
+{
+    int rc = 0;
+    if (strcmp(t->claim_agent, agent) != 0)
+        rc = callback_claim_drop(self, txn, t->claim_agent, t); /* its old holder's lapsed */
+    if (!rc)
+        rc = callback_task_set(&t->claim_agent, agent);
+    if (rc)
+        return rc;
+    t->claim_until_ms = now + (int64_t)self->cfg.claim_minutes * 60000;
+    if ((rc = callback_task_save(self, txn, t->state, t->due_ms, t)) ||
+        (rc = callback_claim_put(self, txn, agent, t)))
+        return rc;
+
+    Hotline__Ticket *contact = NULL;
+    rc = callback_contact_get(self, txn, t->ticket_id, arena_allocator(reply->arena), &contact);
+    if (rc && rc != HL_ENOTFOUND)
+        return rc;
+    Hotline__CallbackTask *ct = arena_alloc(reply->arena, sizeof *ct);
+    if (!ct)
+        return HL_ENOMEM;
+    hotline__callback_task__init(ct);
+    ct->ticket_id = arena_strdup(reply->arena, t->ticket_id);
+    ct->due_ms = t->due_ms;
+    ct->unit = arena_strdup(reply->arena, t->unit);
+    ct->reply_text = arena_strdup(reply->arena, t->reply_text);
+    ct->round = t->round;
+    ct->attempts = t->attempts;
+    ct->due = now >= t->due_ms;
+    if (!ct->ticket_id || !ct->unit || !ct->reply_text)
+        return HL_ENOMEM;
+    /* The agent must dial the number, so it goes out whole here (and only here). */
+    if (contact && contact->contact) {
+        ct->phone = contact->contact->phone;
+        if (!contact->contact->anonymous)
+            ct->name = contact->contact->name;
+    }
+    reply->msg->result_case = HOTLINE__COMMAND_REPLY__RESULT_CALLBACK_TASK;
+    reply->msg->callback_task = ct;
+    SLOG_DEBUG("callback_claimed", "ticket=%s round=%u agent=%s claim_until_ms=%lld", t->ticket_id,
+               (unsigned)t->round, agent, (long long)t->claim_until_ms);
+    return 0;
+}
+
+/* The task the agent already holds, if it still does: asking again (a retry, a restarted
+ * client) gives the same task back rather than a second one. 1 = handed out. */
+static int own_claim(callback_t *self, MDB_txn *txn, const char *agent, int64_t now,
+                     cmd_reply_t *reply)
+{
+    char id[CALLBACK_ID_MAX + 1];
+    uint32_t round;
+    int rc = callback_claim_get(self, txn, agent, id, &round);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    task_t t;
+    if (rc == 0)
+        rc = callback_task_load(self, txn, id, round, &t);
+    if (rc == HL_ENOTFOUND || rc == HL_ECORRUPT)
+        return store_del(txn, self->claims, agent, strlen(agent)); /* dangling: drop it */
+    if (rc)
+        return rc;
+    bool mine = t.state == TASK_PENDING && strcmp(t.claim_agent, agent) == 0;
+    rc = mine ? hand_out(self, txn, &t, agent, now, reply)
+              : store_del(txn, self->claims, agent, strlen(agent));
+    callback_task_clear(&t);
+    return rc ? rc : mine;
+}
+
+static int next_callback(callback_t *self, MDB_txn *txn, const Hotline__NextCallback *nc,
+                         cmd_reply_t *reply)
+{
+    const char *agent = nc->agent;
+    if (!callback_id_ok(agent))
+        return refuse_agent(reply);
+    int64_t now = hclock_now_ms(self->clock);
+    int rc = own_claim(self, txn, agent, now, reply);
+    if (rc)
+        return rc < 0 ? rc : 0;
+
+    /* The queue, earliest due first: the first task nobody else holds whose caller's number
+     * we know. */
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->due, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    MDB_val k, v;
+    unsigned held = 0, no_contact = 0;
+    task_t found;
+    bool have = false;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char id[CALLBACK_ID_MAX + 1];
+        uint32_t round;
+        if (k.mv_size < 8 ||
+            callback_task_key_parse((const uint8_t *)k.mv_data + 8, k.mv_size - 8, id, &round)) {
+            rc = HL_ECORRUPT;
+            break;
+        }
+        task_t t;
+        if ((rc = callback_task_load(self, txn, id, round, &t)))
+            break;
+        MDB_val cv;
+        if (held_by_other(&t, agent, now)) {
+            held++;
+        } else if ((rc = store_get(txn, self->contacts, id, strlen(id), &cv)) == HL_ENOTFOUND) {
+            no_contact++; /* the intake feed has not brought it yet */
+            rc = 0;
+        } else if (rc == 0) {
+            found = t; /* kept: cleared after hand_out */
+            have = true;
+            break;
+        }
+        callback_task_clear(&t);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = hl_error_from_mdb(mrc);
+    if (rc) {
+        if (have)
+            callback_task_clear(&found);
+        return rc;
+    }
+    if (!have)
+        return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "",
+                          "no callbacks waiting (%u held by other agents, %u waiting for the "
+                          "caller's contact from intake)",
+                          held, no_contact);
+    rc = hand_out(self, txn, &found, agent, now, reply);
+    callback_task_clear(&found);
+    return rc;
+}
+
+/* ---- RecordCallback ---- */
+
+static int append(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                  Hotline__Event__BodyCase body_case, void *body)
+{
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket_id;
+    ev.body_case = body_case;
+    switch (body_case) {
+    case HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED: ev.callback_attempted = body; break;
+    case HOTLINE__EVENT__BODY_CALLBACK_RATED: ev.callback_rated = body; break;
+    case HOTLINE__EVENT__BODY_REWORK_REQUESTED: ev.rework_requested = body; break;
+    case HOTLINE__EVENT__BODY_TICKET_CLOSED: ev.ticket_closed = body; break;
+    default: return HL_EINTERNAL;
+    }
+    return evlog_append(self->log, txn, &ev);
+}
+
+static int check_record(const Hotline__RecordCallback *rec, cmd_reply_t *reply)
+{
+    if (!callback_id_ok(rec->ticket_id))
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "ticketId",
+                          "the ticket id is required (as quoted to the citizen, e.g. "
+                          "20261125-1-000123), at most %d characters",
+                          CALLBACK_ID_MAX);
+    if (!callback_id_ok(rec->agent))
+        return refuse_agent(reply);
+    if (rec->outcome != HOTLINE__CALLBACK_OUTCOME__CALLBACK_RATED &&
+        rec->outcome != HOTLINE__CALLBACK_OUTCOME__CALLBACK_UNREACHABLE)
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "outcome",
+                          "say how the call went: one of %s", OUTCOMES);
+    if (rec->outcome == HOTLINE__CALLBACK_OUTCOME__CALLBACK_RATED &&
+        (rec->rating < HOTLINE__RATING__RATING_VERY_SATISFIED ||
+         rec->rating > HOTLINE__RATING__RATING_VERY_DISSATISFIED))
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "rating",
+                          "a CALLBACK_RATED call needs the citizen's rating: one of %s", RATINGS);
+    if (rec->outcome == HOTLINE__CALLBACK_OUTCOME__CALLBACK_UNREACHABLE &&
+        rec->rating != HOTLINE__RATING__RATING_UNSPECIFIED)
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "rating",
+                          "a CALLBACK_UNREACHABLE call has no rating: leave rating out, or "
+                          "use outcome CALLBACK_RATED");
+    long chars = callback_utf8_chars(rec->comment ? rec->comment : "");
+    if (chars < 0)
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "comment", "must be valid UTF-8");
+    if (chars > CALLBACK_COMMENT_MAX)
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "comment",
+                          "at most %d characters (got %ld): shorten it", CALLBACK_COMMENT_MAX,
+                          chars);
+    return 1; /* valid */
+}
+
+/* The ticket has no pending task: say whether it never had one or is done. */
+static int refuse_no_task(callback_t *self, MDB_txn *txn, const char *id, cmd_reply_t *reply)
+{
+    task_t t;
+    int rc = callback_task_latest(self, txn, id, &t);
+    if (rc == HL_ENOTFOUND)
+        return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "ticketId",
+                          "no callback is scheduled for ticket %s: it is scheduled when the "
+                          "unit replies (check the ticket id)",
+                          id);
+    if (rc)
+        return rc;
+    if (t.state == TASK_CANCELLED)
+        rc = cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "ticketId",
+                        "the callback of ticket %s (round %u) was cancelled (%s): the next "
+                        "one is scheduled when the unit replies again",
+                        id, (unsigned)t.round, t.note);
+    else
+        rc = cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "ticketId",
+                        "the callback of ticket %s (round %u) is already recorded: %s", id,
+                        (unsigned)t.round, t.note[0] ? t.note : "done");
+    callback_task_clear(&t);
+    return rc;
+}
+
+static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
+                        const Hotline__RecordCallback *rec, Hotline__RecordCallbackResult *res)
+{
+    bool satisfied = callback_rating_satisfied(rec->rating, self->cfg.basically_satisfied_counts);
+    Hotline__CallbackRated cr = HOTLINE__CALLBACK_RATED__INIT;
+    cr.rating = rec->rating;
+    cr.resolved = rec->resolved;
+    cr.comment = rec->comment;
+    cr.satisfied = satisfied;
+    cr.agent = rec->agent;
+    cr.round = t->round;
+    cr.unit = t->unit;
+    int rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_CALLBACK_RATED, &cr);
+    if (rc)
+        return rc;
+    char why[96];
+    if (satisfied) {
+        Hotline__TicketClosed tc = HOTLINE__TICKET_CLOSED__INIT;
+        tc.reason = "rated satisfied";
+        tc.rating = rec->rating;
+        rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_TICKET_CLOSED, &tc);
+        snprintf(why, sizeof why, "rated %s: closed", callback_rating_words(rec->rating));
+        res->status = HOTLINE__TICKET_STATUS__TICKET_CLOSED;
+    } else {
+        /* Dispatch turns this into the rework round. (DOMAIN.md: a second unsatisfied result
+         * escalates to supervision; not decided here yet.) */
+        char reason[64];
+        snprintf(reason, sizeof reason, "rated %s at callback", callback_rating_words(rec->rating));
+        Hotline__ReworkRequested rw = HOTLINE__REWORK_REQUESTED__INIT;
+        rw.round = t->round;
+        rw.unit = t->unit;
+        rw.reason = reason;
+        rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_REWORK_REQUESTED, &rw);
+        snprintf(why, sizeof why, "rated %s: rework requested", callback_rating_words(rec->rating));
+        res->status = HOTLINE__TICKET_STATUS__TICKET_REWORK;
+    }
+    if (rc)
+        return rc;
+    t->outcome = HOTLINE__CALLBACK_OUTCOME__CALLBACK_RATED;
+    t->rating = (uint8_t)rec->rating;
+    t->rated_resolved = rec->resolved;
+    t->satisfied = satisfied;
+    t->attempts++;
+    if ((rc = callback_task_set(&t->comment, rec->comment)) ||
+        (rc = callback_task_set(&t->agent, rec->agent)))
+        return rc;
+    return callback_task_finish(self, txn, t, TASK_DONE, why);
+}
+
+static int record_unreachable(callback_t *self, MDB_txn *txn, task_t *t,
+                              const Hotline__RecordCallback *rec,
+                              Hotline__RecordCallbackResult *res, int64_t now)
+{
+    t->attempts++;
+    t->outcome = HOTLINE__CALLBACK_OUTCOME__CALLBACK_UNREACHABLE;
+    bool again = t->attempts < self->cfg.max_attempts;
+    Hotline__CallbackAttempted ca = HOTLINE__CALLBACK_ATTEMPTED__INIT;
+    ca.attempt = t->attempts;
+    ca.agent = rec->agent;
+    ca.next_due_ms = again ? now + (int64_t)self->cfg.retry_minutes * 60000 : 0;
+    int rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED, &ca);
+    if (!rc)
+        rc = callback_task_set(&t->agent, rec->agent);
+    if (!rc)
+        rc = callback_task_set(&t->comment, rec->comment);
+    if (rc)
+        return rc;
+    if (again) {
+        /* Back in the queue at the retry time, for any agent. */
+        uint8_t old_state = t->state;
+        int64_t old_due = t->due_ms;
+        if ((rc = callback_claim_drop(self, txn, t->claim_agent, t)) ||
+            (rc = callback_task_set(&t->claim_agent, "")))
+            return rc;
+        t->claim_until_ms = 0;
+        t->due_ms = ca.next_due_ms;
+        res->status = HOTLINE__TICKET_STATUS__TICKET_REPLIED;
+        res->next_due_ms = t->due_ms;
+        return callback_task_save(self, txn, old_state, old_due, t);
+    }
+    char reason[64];
+    snprintf(reason, sizeof reason, "unreachable after %u attempts", (unsigned)t->attempts);
+    Hotline__TicketClosed tc = HOTLINE__TICKET_CLOSED__INIT;
+    tc.reason = reason;
+    if ((rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_TICKET_CLOSED, &tc)))
+        return rc;
+    res->status = HOTLINE__TICKET_STATUS__TICKET_CLOSED;
+    return callback_task_finish(self, txn, t, TASK_DONE, reason);
+}
+
+static int record_callback(callback_t *self, MDB_txn *txn, const Hotline__RecordCallback *rec,
+                           cmd_reply_t *reply)
+{
+    int rc = check_record(rec, reply);
+    if (rc <= 0)
+        return rc;
+    const char *id = rec->ticket_id;
+    uint32_t round;
+    rc = callback_task_pending_round(self, txn, id, &round);
+    if (rc == HL_ENOTFOUND)
+        return refuse_no_task(self, txn, id, reply);
+    if (rc)
+        return rc;
+    task_t t;
+    if ((rc = callback_task_load(self, txn, id, round, &t)))
+        return rc;
+    int64_t now = hclock_now_ms(self->clock);
+    if (held_by_other(&t, rec->agent, now)) {
+        char until[48];
+        calendar_format_local(self->cal, t.claim_until_ms, until, sizeof until);
+        rc = cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "agent",
+                        "agent %s is calling ticket %s (claimed until %s): only that agent can "
+                        "record it until then",
+                        t.claim_agent, id, until);
+        callback_task_clear(&t);
+        return rc;
+    }
+    Hotline__RecordCallbackResult *res = arena_alloc(reply->arena, sizeof *res);
+    if (!res) {
+        callback_task_clear(&t);
+        return HL_ENOMEM;
+    }
+    hotline__record_callback_result__init(res);
+    res->ticket_id = arena_strdup(reply->arena, id);
+    rc = rec->outcome == HOTLINE__CALLBACK_OUTCOME__CALLBACK_RATED
+             ? record_rated(self, txn, &t, rec, res)
+             : record_unreachable(self, txn, &t, rec, res, now);
+    if (!rc && !res->ticket_id)
+        rc = HL_ENOMEM;
+    if (!rc) {
+        reply->msg->result_case = HOTLINE__COMMAND_REPLY__RESULT_RECORD_CALLBACK;
+        reply->msg->record_callback = res;
+        SLOG_DEBUG("callback_recorded", "ticket=%s round=%u attempts=%u agent=%s note=\"%s\"", id,
+                   (unsigned)t.round, (unsigned)t.attempts, rec->agent,
+                   t.state == TASK_PENDING ? "retry scheduled" : t.note);
+    }
+    callback_task_clear(&t);
+    return rc;
+}
+
+int callback_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply)
+{
+    callback_t *self = ctx;
+    switch (cmd->body_case) {
+    case HOTLINE__COMMAND__BODY_NEXT_CALLBACK:
+        return next_callback(self, txn, cmd->next_callback, reply);
+    case HOTLINE__COMMAND__BODY_RECORD_CALLBACK:
+        return record_callback(self, txn, cmd->record_callback, reply);
+    default:
+        return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "body",
+                          "the callback service takes nextCallback and recordCallback; send "
+                          "other commands to the service that owns them");
+    }
+}

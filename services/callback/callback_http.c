@@ -1,0 +1,176 @@
+/* callback_http: the callback agents' HTTP resources.
+ *
+ *   POST /v1/callbacks/next          {"agent": "a1"}           -> command NextCallback
+ *   POST /v1/callbacks/{ticketId}    {"outcome", "rating", "resolved", "comment", "agent"}
+ *                                                              -> command RecordCallback
+ *   GET  /v1/callbacks?state=pending|done&limit=N              -> the queue / finished tasks
+ *   GET  /v1/callbacks/{ticketId}                              -> the ticket's tasks
+ *
+ * The POSTs build the same hotline.Command that POST /v1/commands and the bus take, so HTTP
+ * and ZeroMQ share one handler and idempotency (Idempotency-Key header). The GETs read LMDB
+ * in a read transaction. Loop thread. */
+#include "callback_internal.h"
+
+#include "hl_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The {ticketId} of /v1/callbacks/{ticketId}; answers the request and returns false when the
+ * path has none, a too long one, or more segments. */
+static bool path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1])
+{
+    char extra[8];
+    int n = service_path_segment(req, 2, id, CALLBACK_ID_MAX + 1);
+    if (n == HL_ENOTFOUND || n == 0) {
+        service_http_error(req, 400, "ticketId",
+                           "give the ticket id in the path: "
+                           "/v1/callbacks/{ticketId}");
+        return false;
+    }
+    if (n < 0 || !callback_id_ok(id)) {
+        service_http_error(req, 400, "ticketId",
+                           "not a ticket id: at most %d characters of "
+                           "UTF-8 text without control characters",
+                           CALLBACK_ID_MAX);
+        return false;
+    }
+    if (service_path_segment(req, 3, extra, sizeof extra) != HL_ENOTFOUND) {
+        service_http_error(req, 404, NULL, "no such resource: use /v1/callbacks/{ticketId}");
+        return false;
+    }
+    return true;
+}
+
+static void run(callback_t *self, httpd_req_t *req, uint32_t body_case, ProtobufCMessage *body)
+{
+    Hotline__Command *cmd = service_command_new(body_case, body);
+    if (!cmd) {
+        service_http_error(req, 503, NULL, "out of memory: nothing was stored; retry");
+        return;
+    }
+    service_http_command(self->svc, req, cmd);
+}
+
+static void on_next(httpd_req_t *req, void *ctx)
+{
+    ProtobufCMessage *body = service_http_body(req, &hotline__next_callback__descriptor);
+    if (body)
+        run(ctx, req, HOTLINE__COMMAND__BODY_NEXT_CALLBACK, body);
+}
+
+static void on_record(httpd_req_t *req, void *ctx)
+{
+    char id[CALLBACK_ID_MAX + 1];
+    if (!path_ticket(req, id))
+        return;
+    ProtobufCMessage *body = service_http_body(req, &hotline__record_callback__descriptor);
+    if (!body)
+        return;
+    Hotline__RecordCallback *rec = (Hotline__RecordCallback *)body;
+    if (rec->ticket_id && *rec->ticket_id && strcmp(rec->ticket_id, id) != 0) {
+        service_http_error(req, 400, "ticketId",
+                           "the body names ticket %s but the path %s: "
+                           "leave ticketId out of the body",
+                           rec->ticket_id, id);
+        protobuf_c_message_free_unpacked(body, NULL);
+        return;
+    }
+    char *copy = strdup(id);
+    if (!copy) {
+        protobuf_c_message_free_unpacked(body, NULL);
+        service_http_error(req, 503, NULL, "out of memory: nothing was stored; retry");
+        return;
+    }
+    if (rec->ticket_id != protobuf_c_empty_string)
+        free(rec->ticket_id);
+    rec->ticket_id = copy;
+    run(ctx, req, HOTLINE__COMMAND__BODY_RECORD_CALLBACK, body);
+}
+
+static int query_limit(httpd_req_t *req, unsigned *out)
+{
+    char buf[16];
+    int n = httpd_query_param(httpd_req_query(req), "limit", buf, sizeof buf);
+    *out = CALLBACK_LIST_DEFAULT;
+    if (n == HL_ENOTFOUND)
+        return 0;
+    char *end = buf;
+    unsigned long v = n > 0 && buf[0] >= '0' && buf[0] <= '9' ? strtoul(buf, &end, 10) : 0;
+    if (n <= 0 || *end || v < 1 || v > CALLBACK_LIST_MAX) {
+        service_http_error(req, 400, "limit", "must be a whole number from 1 to %d",
+                           CALLBACK_LIST_MAX);
+        return HL_EINVAL;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static void answer_view(httpd_req_t *req, int rc, json_t *body, const char *what)
+{
+    if (rc == 0)
+        service_http_json(req, 200, body);
+    else if (rc == HL_ENOTFOUND)
+        service_http_error(req, 404, "ticketId",
+                           "no callback for ticket %s: one is scheduled "
+                           "when the unit replies",
+                           what);
+    else
+        service_http_error(req, 500, NULL, "could not read the callback queue: %s",
+                           hl_strerror(rc));
+}
+
+static void on_list(httpd_req_t *req, void *ctx)
+{
+    callback_t *self = ctx;
+    char state[16];
+    int n = httpd_query_param(httpd_req_query(req), "state", state, sizeof state);
+    callback_list_t which = CALLBACK_LIST_PENDING;
+    if (n >= 0 && strcmp(state, "done") == 0)
+        which = CALLBACK_LIST_DONE;
+    else if (n != HL_ENOTFOUND && (n < 0 || strcmp(state, "pending") != 0)) {
+        service_http_error(req, 400, "state", "must be pending or done");
+        return;
+    }
+    unsigned limit;
+    if (query_limit(req, &limit))
+        return;
+    MDB_txn *txn;
+    json_t *body = NULL;
+    int rc = store_read_begin(self->store, &txn);
+    if (!rc) {
+        rc = callback_list(self, txn, which, limit, &body);
+        store_read_end(&txn);
+    }
+    answer_view(req, rc, body, "");
+}
+
+static void on_ticket(httpd_req_t *req, void *ctx)
+{
+    callback_t *self = ctx;
+    char id[CALLBACK_ID_MAX + 1];
+    if (!path_ticket(req, id))
+        return;
+    MDB_txn *txn;
+    json_t *body = NULL;
+    int rc = store_read_begin(self->store, &txn);
+    if (!rc) {
+        rc = callback_ticket_view(self, txn, id, &body);
+        store_read_end(&txn);
+    }
+    answer_view(req, rc, body, id);
+}
+
+int callback_http_routes(callback_t *self)
+{
+    httpd_t *h = service_httpd(self->svc);
+    /* Routes are tried in order: "next" before the {ticketId} prefix. */
+    int rc = httpd_route(h, "POST", "/v1/callbacks/next", on_next, self);
+    if (!rc)
+        rc = httpd_route(h, "POST", "/v1/callbacks/*", on_record, self);
+    if (!rc)
+        rc = httpd_route(h, "GET", "/v1/callbacks", on_list, self);
+    if (!rc)
+        rc = httpd_route(h, "GET", "/v1/callbacks/*", on_ticket, self);
+    return rc;
+}

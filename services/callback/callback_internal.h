@@ -1,0 +1,130 @@
+/* The callback service's private parts, shared by the files of services/callback only: the object, the
+ * stored task record and the sub-databases that index it.
+ *
+ * Sub-databases (keys that sort by time are big-endian):
+ *   tasks     TASK_KEY = ticket id, NUL, round (be32)  -> task record (callback_store.c)
+ *   due       due_ms (be64) + TASK_KEY                  -> ""   pending tasks, the queue
+ *   done      done_ms (be64) + TASK_KEY                 -> ""   finished tasks, for the list
+ *   pending   ticket id                                 -> round (be32) of its pending task
+ *   claims    agent                                     -> TASK_KEY the agent holds
+ *   contacts  ticket id                                 -> packed hotline.Ticket holding only
+ *                                                          id, contact, confidential
+ * A ticket has at most one pending task: a newer round's reply or a reopening ends the older
+ * one (state cancelled). */
+#ifndef HOTLINE_CALLBACK_INTERNAL_H
+#define HOTLINE_CALLBACK_INTERNAL_H
+
+#include "callback.h"
+
+#include <stddef.h>
+
+struct callback {
+    service_t *svc;          /* NULL when run in-process by tests */
+    metric_t *pending_gauge; /* hotline_callback_pending, NULL in tests */
+    store_t *store;
+    evlog_t *log;
+    hclock_t *clock;
+    calendar_t *cal; /* owned */
+    callback_settings_t cfg;
+    MDB_dbi tasks, due, done, pending, claims, contacts;
+};
+
+typedef enum {
+    TASK_PENDING = 1,   /* waiting for a (further) call */
+    TASK_DONE = 2,      /* rated, or closed as unreachable */
+    TASK_CANCELLED = 3, /* a newer round or a reopening made it moot */
+} task_state_t;
+
+/* One callback task, as stored. Strings are heap copies, never NULL ("" when empty); free
+ * with callback_task_clear. */
+typedef struct task {
+    char ticket_id[CALLBACK_ID_MAX + 1];
+    uint32_t round;
+    uint8_t state;          /* task_state_t */
+    uint8_t outcome;        /* Hotline__CallbackOutcome of the last recorded call, 0 none */
+    uint8_t rating;         /* Hotline__Rating once rated */
+    bool unit_resolved;     /* the unit's own word in its reply */
+    bool rated_resolved;    /* the citizen's word at the callback */
+    bool satisfied;         /* the rating under the policy at the time it was recorded */
+    uint32_t attempts;      /* calls recorded so far */
+    int64_t replied_ms;     /* time of the reply event: what due was computed from */
+    int64_t due_ms;         /* when to call (next attempt while pending) */
+    int64_t claim_until_ms; /* 0 = not held by an agent */
+    int64_t done_ms;        /* when it left the queue */
+    char *unit;
+    char *reply_text;
+    char *claim_agent; /* who holds it (meaningful while claim_until_ms > now) */
+    char *agent;       /* who recorded the last call */
+    char *comment;     /* the citizen's comment at the rated call */
+    char *note;        /* why it ended: "rated satisfied", "superseded by round 2", ... */
+} task_t;
+
+#define TASK_KEY_MAX (CALLBACK_ID_MAX + 1 + 4)
+
+/* ---- callback_store.c ---- */
+
+/* Initialise t for ticket_id / round with empty strings. HL_ENOMEM. */
+int callback_task_init(task_t *t, const char *ticket_id, uint32_t round);
+void callback_task_clear(task_t *t);
+/* Replace one of t's strings with a copy of s (NULL = ""). HL_ENOMEM. */
+int callback_task_set(char **field, const char *s);
+
+/* TASK_KEY of (ticket_id, round) into key; returns its length. ticket_id must be valid. */
+size_t callback_task_key(uint8_t key[TASK_KEY_MAX], const char *ticket_id, uint32_t round);
+/* Split a TASK_KEY (from an index key). HL_ECORRUPT when it is not one. */
+int callback_task_key_parse(const uint8_t *key, size_t len, char ticket_id[CALLBACK_ID_MAX + 1],
+                            uint32_t *round);
+
+/* Load a task. HL_ENOTFOUND, HL_ECORRUPT, HL_ENOMEM. On success t must be cleared. */
+int callback_task_load(callback_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                       task_t *t);
+/* Store t and move its index entries from where they were (old_state 0 for a new task, else
+ * the state and due_ms t had when loaded): the queue, the done list and the ticket's pending
+ * round follow t's state. */
+int callback_task_save(callback_t *self, MDB_txn *txn, uint8_t old_state, int64_t old_due_ms,
+                       const task_t *t);
+
+/* End a pending task: state TASK_DONE or TASK_CANCELLED, done now, the claim released, note
+ * saying why. */
+int callback_task_finish(callback_t *self, MDB_txn *txn, task_t *t, uint8_t state,
+                         const char *note);
+
+/* The round of the ticket's pending task: HL_ENOTFOUND when it has none. */
+int callback_task_pending_round(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                                uint32_t *round);
+/* Any task of the ticket, the latest round: HL_ENOTFOUND when it has none. */
+int callback_task_latest(callback_t *self, MDB_txn *txn, const char *ticket_id, task_t *t);
+
+/* The agent's claim: the task it holds. HL_ENOTFOUND. */
+int callback_claim_get(callback_t *self, MDB_txn *txn, const char *agent,
+                       char ticket_id[CALLBACK_ID_MAX + 1], uint32_t *round);
+int callback_claim_put(callback_t *self, MDB_txn *txn, const char *agent, const task_t *t);
+/* Drop the agent's claim if it points at t (a claim that moved on is left alone). */
+int callback_claim_drop(callback_t *self, MDB_txn *txn, const char *agent, const task_t *t);
+
+/* The caller's contact kept from TicketReceived. HL_ENOTFOUND when intake has not told us
+ * yet. The message is unpacked with alloc (NULL = malloc: free_unpacked it). */
+int callback_contact_get(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                         ProtobufCAllocator *alloc, Hotline__Ticket **out);
+int callback_contact_put(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                         const Hotline__Ticket *ticket);
+
+/* Characters (code points) of a NUL-terminated UTF-8 string; -1 when it is not valid UTF-8
+ * (overlong forms, surrogates and truncated sequences included). */
+long callback_utf8_chars(const char *s);
+
+/* Is s a usable id (ticket id, agent): 1..CALLBACK_ID_MAX bytes of valid UTF-8, no control
+ * characters, no space at either end? */
+bool callback_id_ok(const char *s);
+
+/* ---- callback_http.c ---- */
+
+/* Add the /v1/callbacks routes (self->svc set). */
+int callback_http_routes(callback_t *self);
+
+/* ---- callback_view.c ---- */
+
+/* "pending", "done", "cancelled". */
+const char *callback_task_state_name(uint8_t state);
+
+#endif

@@ -1,0 +1,420 @@
+/* callback_store: the task record, its indexes, agents' claims and callers' contacts in the
+ * service's LMDB (layout in callback_internal.h). Every function works inside the caller's
+ * transaction; nothing is kept in memory. Loop thread.
+ *
+ * Task record, version 1 (all integers big-endian):
+ *   u8 version, u8 state, u8 outcome, u8 rating, u8 flags (1 unit resolved, 2 rated resolved,
+ *   4 satisfied), u32 round, u32 attempts, i64 replied_ms, due_ms, claim_until_ms, done_ms,
+ *   then six strings, each u32 length + bytes: unit, reply_text, claim_agent, agent, comment,
+ *   note. The round is repeated from the key so a record can be checked against it. */
+#include "callback_internal.h"
+
+#include "hl_error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECORD_VERSION 1
+#define RECORD_FIXED (5 + 4 + 4 + 8 * 4)
+#define FLAG_UNIT_RESOLVED 1u
+#define FLAG_RATED_RESOLVED 2u
+#define FLAG_SATISFIED 4u
+
+long callback_utf8_chars(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long n = 0;
+    while (*p) {
+        int extra = *p < 0x80             ? 0
+                    : (*p & 0xE0) == 0xC0 ? 1
+                    : (*p & 0xF0) == 0xE0 ? 2
+                    : (*p & 0xF8) == 0xF0 ? 3
+                                          : -1;
+        if (extra < 0 || (extra == 1 && *p < 0xC2) || *p > 0xF4)
+            return -1;
+        for (int i = 1; i <= extra; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return -1;
+        /* overlong three- and four-byte forms, surrogates, beyond U+10FFFF */
+        if ((*p == 0xE0 && p[1] < 0xA0) || (*p == 0xED && p[1] > 0x9F) ||
+            (*p == 0xF0 && p[1] < 0x90) || (*p == 0xF4 && p[1] > 0x8F))
+            return -1;
+        p += 1 + extra;
+        n++;
+    }
+    return n;
+}
+
+bool callback_id_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > CALLBACK_ID_MAX || s[0] == ' ' || s[n - 1] == ' ' ||
+        callback_utf8_chars(s) < 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+int callback_task_set(char **field, const char *s)
+{
+    char *copy = strdup(s ? s : "");
+    if (!copy)
+        return HL_ENOMEM;
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+int callback_task_init(task_t *t, const char *ticket_id, uint32_t round)
+{
+    memset(t, 0, sizeof *t);
+    snprintf(t->ticket_id, sizeof t->ticket_id, "%s", ticket_id);
+    t->round = round;
+    char **s[] = {&t->unit, &t->reply_text, &t->claim_agent, &t->agent, &t->comment, &t->note};
+    for (size_t i = 0; i < sizeof s / sizeof *s; i++) {
+        if (callback_task_set(s[i], "")) {
+            callback_task_clear(t);
+            return HL_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void callback_task_clear(task_t *t)
+{
+    free(t->unit);
+    free(t->reply_text);
+    free(t->claim_agent);
+    free(t->agent);
+    free(t->comment);
+    free(t->note);
+    memset(t, 0, sizeof *t);
+}
+
+size_t callback_task_key(uint8_t key[TASK_KEY_MAX], const char *ticket_id, uint32_t round)
+{
+    size_t n = strlen(ticket_id);
+    memcpy(key, ticket_id, n);
+    key[n] = 0;
+    key[n + 1] = (uint8_t)(round >> 24);
+    key[n + 2] = (uint8_t)(round >> 16);
+    key[n + 3] = (uint8_t)(round >> 8);
+    key[n + 4] = (uint8_t)round;
+    return n + 5;
+}
+
+int callback_task_key_parse(const uint8_t *key, size_t len, char ticket_id[CALLBACK_ID_MAX + 1],
+                            uint32_t *round)
+{
+    if (len < 6 || len > TASK_KEY_MAX || key[len - 5] != 0 || memchr(key, 0, len - 5))
+        return HL_ECORRUPT;
+    memcpy(ticket_id, key, len - 5);
+    ticket_id[len - 5] = '\0';
+    const uint8_t *r = key + len - 4;
+    *round = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
+    return 0;
+}
+
+/* ---- record encoding ---- */
+
+static void put32(uint8_t **p, uint32_t v)
+{
+    (*p)[0] = (uint8_t)(v >> 24);
+    (*p)[1] = (uint8_t)(v >> 16);
+    (*p)[2] = (uint8_t)(v >> 8);
+    (*p)[3] = (uint8_t)v;
+    *p += 4;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put64(uint8_t **p, int64_t v)
+{
+    store_be64_put(*p, (uint64_t)v);
+    *p += 8;
+}
+
+static void put_str(uint8_t **p, const char *s)
+{
+    size_t n = strlen(s);
+    put32(p, (uint32_t)n);
+    memcpy(*p, s, n);
+    *p += n;
+}
+
+static int encode(const task_t *t, uint8_t **out, size_t *len)
+{
+    const char *strs[] = {t->unit, t->reply_text, t->claim_agent, t->agent, t->comment, t->note};
+    size_t n = RECORD_FIXED;
+    for (size_t i = 0; i < 6; i++)
+        n += 4 + strlen(strs[i]);
+    uint8_t *buf = malloc(n), *p = buf;
+    if (!buf)
+        return HL_ENOMEM;
+    *p++ = RECORD_VERSION;
+    *p++ = t->state;
+    *p++ = t->outcome;
+    *p++ = t->rating;
+    *p++ = (uint8_t)((t->unit_resolved ? FLAG_UNIT_RESOLVED : 0) |
+                     (t->rated_resolved ? FLAG_RATED_RESOLVED : 0) |
+                     (t->satisfied ? FLAG_SATISFIED : 0));
+    put32(&p, t->round);
+    put32(&p, t->attempts);
+    put64(&p, t->replied_ms);
+    put64(&p, t->due_ms);
+    put64(&p, t->claim_until_ms);
+    put64(&p, t->done_ms);
+    for (size_t i = 0; i < 6; i++)
+        put_str(&p, strs[i]);
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int decode(const uint8_t *p, size_t len, task_t *t)
+{
+    if (len < RECORD_FIXED || p[0] != RECORD_VERSION || p[1] < TASK_PENDING ||
+        p[1] > TASK_CANCELLED || get32(p + 5) != t->round)
+        return HL_ECORRUPT;
+    t->state = p[1];
+    t->outcome = p[2];
+    t->rating = p[3];
+    t->unit_resolved = p[4] & FLAG_UNIT_RESOLVED;
+    t->rated_resolved = p[4] & FLAG_RATED_RESOLVED;
+    t->satisfied = p[4] & FLAG_SATISFIED;
+    t->attempts = get32(p + 9);
+    t->replied_ms = (int64_t)store_be64_get(p + 13);
+    t->due_ms = (int64_t)store_be64_get(p + 21);
+    t->claim_until_ms = (int64_t)store_be64_get(p + 29);
+    t->done_ms = (int64_t)store_be64_get(p + 37);
+    char **strs[] = {&t->unit, &t->reply_text, &t->claim_agent, &t->agent, &t->comment, &t->note};
+    size_t off = RECORD_FIXED;
+    for (size_t i = 0; i < 6; i++) {
+        if (len - off < 4)
+            return HL_ECORRUPT;
+        size_t n = get32(p + off);
+        off += 4;
+        if (len - off < n || memchr(p + off, 0, n))
+            return HL_ECORRUPT;
+        char *s = malloc(n + 1);
+        if (!s)
+            return HL_ENOMEM;
+        memcpy(s, p + off, n);
+        s[n] = '\0';
+        free(*strs[i]);
+        *strs[i] = s;
+        off += n;
+    }
+    return off == len ? 0 : HL_ECORRUPT;
+}
+
+/* ---- tasks and their indexes ---- */
+
+int callback_task_load(callback_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                       task_t *t)
+{
+    uint8_t key[TASK_KEY_MAX];
+    size_t klen = callback_task_key(key, ticket_id, round);
+    MDB_val v;
+    int rc = store_get(txn, self->tasks, key, klen, &v);
+    if (rc)
+        return rc;
+    rc = callback_task_init(t, ticket_id, round);
+    if (rc)
+        return rc;
+    /* Decode (copying) before anything else writes: LMDB values are borrowed. */
+    rc = decode(v.mv_data, v.mv_size, t);
+    if (rc)
+        callback_task_clear(t);
+    return rc;
+}
+
+/* time (be64) + TASK_KEY: a queue or done-list key. */
+static size_t time_key(uint8_t out[8 + TASK_KEY_MAX], int64_t ms, const task_t *t)
+{
+    store_be64_put(out, (uint64_t)(ms > 0 ? ms : 0));
+    return 8 + callback_task_key(out + 8, t->ticket_id, t->round);
+}
+
+static int del_quiet(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+{
+    int rc = store_del(txn, dbi, key, klen);
+    return rc == HL_ENOTFOUND ? 0 : rc;
+}
+
+int callback_task_save(callback_t *self, MDB_txn *txn, uint8_t old_state, int64_t old_due_ms,
+                       const task_t *t)
+{
+    uint8_t key[TASK_KEY_MAX], ikey[8 + TASK_KEY_MAX];
+    size_t klen = callback_task_key(key, t->ticket_id, t->round), ilen;
+    uint8_t *rec;
+    size_t rlen;
+    int rc = encode(t, &rec, &rlen);
+    if (rc)
+        return rc;
+    rc = store_put(txn, self->tasks, key, klen, rec, rlen, 0);
+    free(rec);
+    if (rc)
+        return rc;
+    if (old_state == TASK_PENDING && (t->state != TASK_PENDING || old_due_ms != t->due_ms)) {
+        ilen = time_key(ikey, old_due_ms, t);
+        if ((rc = del_quiet(txn, self->due, ikey, ilen)))
+            return rc;
+    }
+    if (t->state == TASK_PENDING) {
+        ilen = time_key(ikey, t->due_ms, t);
+        if ((rc = store_put(txn, self->due, ikey, ilen, "", 0, 0)))
+            return rc;
+        uint8_t r[4], *p = r;
+        put32(&p, t->round);
+        return store_put(txn, self->pending, t->ticket_id, strlen(t->ticket_id), r, 4, 0);
+    }
+    if (old_state == 0 || old_state == TASK_PENDING) {
+        ilen = time_key(ikey, t->done_ms, t);
+        if ((rc = store_put(txn, self->done, ikey, ilen, "", 0, 0)))
+            return rc;
+    }
+    /* The ticket's pending pointer goes only if it still names this round. */
+    uint32_t round;
+    rc = callback_task_pending_round(self, txn, t->ticket_id, &round);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    return round == t->round ? del_quiet(txn, self->pending, t->ticket_id, strlen(t->ticket_id))
+                             : 0;
+}
+
+int callback_task_pending_round(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                                uint32_t *round)
+{
+    MDB_val v;
+    int rc = store_get(txn, self->pending, ticket_id, strlen(ticket_id), &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != 4)
+        return HL_ECORRUPT;
+    *round = get32(v.mv_data);
+    return 0;
+}
+
+int callback_task_latest(callback_t *self, MDB_txn *txn, const char *ticket_id, task_t *t)
+{
+    /* Keys of one ticket are id NUL round: the last one below id NUL FFFFFFFF + 1 is the
+     * latest round. */
+    uint8_t key[TASK_KEY_MAX];
+    size_t klen = callback_task_key(key, ticket_id, UINT32_MAX);
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->tasks, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    MDB_val k = {klen, key}, v;
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (mrc == 0 && k.mv_size == klen && memcmp(k.mv_data, key, klen) == 0) {
+        /* exactly round UINT32_MAX: that is the latest */
+    } else if (mrc == 0 || mrc == MDB_NOTFOUND) {
+        mrc = mdb_cursor_get(cur, &k, &v, mrc == 0 ? MDB_PREV : MDB_LAST);
+    }
+    int rc = 0;
+    char id[CALLBACK_ID_MAX + 1];
+    uint32_t round = 0;
+    if (mrc == MDB_NOTFOUND)
+        rc = HL_ENOTFOUND;
+    else if (mrc)
+        rc = hl_error_from_mdb(mrc);
+    else if (callback_task_key_parse(k.mv_data, k.mv_size, id, &round) ||
+             strcmp(id, ticket_id) != 0)
+        rc = HL_ENOTFOUND; /* the key below belongs to another ticket */
+    mdb_cursor_close(cur);
+    return rc ? rc : callback_task_load(self, txn, ticket_id, round, t);
+}
+
+/* ---- claims ---- */
+
+int callback_claim_get(callback_t *self, MDB_txn *txn, const char *agent,
+                       char ticket_id[CALLBACK_ID_MAX + 1], uint32_t *round)
+{
+    MDB_val v;
+    int rc = store_get(txn, self->claims, agent, strlen(agent), &v);
+    if (rc)
+        return rc;
+    return callback_task_key_parse(v.mv_data, v.mv_size, ticket_id, round);
+}
+
+int callback_claim_put(callback_t *self, MDB_txn *txn, const char *agent, const task_t *t)
+{
+    uint8_t key[TASK_KEY_MAX];
+    size_t klen = callback_task_key(key, t->ticket_id, t->round);
+    return store_put(txn, self->claims, agent, strlen(agent), key, klen, 0);
+}
+
+int callback_claim_drop(callback_t *self, MDB_txn *txn, const char *agent, const task_t *t)
+{
+    if (!agent || !*agent)
+        return 0;
+    char id[CALLBACK_ID_MAX + 1];
+    uint32_t round;
+    int rc = callback_claim_get(self, txn, agent, id, &round);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    if (rc && rc != HL_ECORRUPT)
+        return rc;
+    if (rc == 0 && (round != t->round || strcmp(id, t->ticket_id) != 0))
+        return 0;
+    return del_quiet(txn, self->claims, agent, strlen(agent));
+}
+
+/* ---- contacts ---- */
+
+int callback_contact_get(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                         ProtobufCAllocator *alloc, Hotline__Ticket **out)
+{
+    MDB_val v;
+    int rc = store_get(txn, self->contacts, ticket_id, strlen(ticket_id), &v);
+    if (rc)
+        return rc;
+    *out = hotline__ticket__unpack(alloc, v.mv_size, v.mv_data);
+    return *out ? 0 : HL_ECORRUPT;
+}
+
+int callback_contact_put(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                         const Hotline__Ticket *ticket)
+{
+    /* Only what the agent needs to call: the rest of the ticket stays with intake. */
+    Hotline__Ticket keep = HOTLINE__TICKET__INIT;
+    keep.id = (char *)ticket_id;
+    keep.contact = ticket->contact;
+    keep.confidential = ticket->confidential;
+    keep.received_ms = ticket->received_ms;
+    size_t len = hotline__ticket__get_packed_size(&keep);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return HL_ENOMEM;
+    hotline__ticket__pack(&keep, buf);
+    int rc = store_put(txn, self->contacts, ticket_id, strlen(ticket_id), buf, len, 0);
+    free(buf);
+    return rc;
+}
+
+int callback_task_finish(callback_t *self, MDB_txn *txn, task_t *t, uint8_t state, const char *note)
+{
+    uint8_t old_state = t->state;
+    int64_t old_due = t->due_ms;
+    int rc = callback_claim_drop(self, txn, t->claim_agent, t);
+    if (!rc)
+        rc = callback_task_set(&t->claim_agent, "");
+    if (!rc)
+        rc = callback_task_set(&t->note, note);
+    if (rc)
+        return rc;
+    t->state = state;
+    t->done_ms = hclock_now_ms(self->clock);
+    t->claim_until_ms = 0;
+    return callback_task_save(self, txn, old_state, old_due, t);
+}

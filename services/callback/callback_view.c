@@ -1,0 +1,204 @@
+/* callback_view: read-only JSON views of the callback queue for GET routes and tests. Phone
+ * numbers are personal data: the whole number goes only to the agent who is handed the task
+ * (NextCallback); every view here masks it and leaves the name out. Loop thread. */
+#include "callback_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *callback_task_state_name(uint8_t state)
+{
+    switch (state) {
+    case TASK_PENDING: return "pending";
+    case TASK_DONE: return "done";
+    case TASK_CANCELLED: return "cancelled";
+    default: return "unknown";
+    }
+}
+
+static const char *enum_name(const ProtobufCEnumDescriptor *desc, int value)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(desc, value);
+    return v ? v->name : "UNKNOWN";
+}
+
+/* 64-bit times as strings, the way proto3 JSON writes int64 everywhere else in the API. */
+static void set_ms(json_t *o, const char *key, int64_t ms)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%lld", (long long)ms);
+    json_object_set_new(o, key, json_string(buf));
+}
+
+static int set_str(json_t *o, const char *key, const char *s)
+{
+    /* Texts from other services are not checked for UTF-8 on unpack: jansson refuses invalid
+     * strings, and the view shows such a text as absent rather than failing. */
+    json_t *j = json_string(s);
+    return j ? json_object_set_new(o, key, j) : 0;
+}
+
+static int task_json(callback_t *self, MDB_txn *txn, const task_t *t, int64_t now, json_t **out)
+{
+    json_t *o = json_object();
+    if (!o)
+        return HL_ENOMEM;
+    set_str(o, "ticketId", t->ticket_id);
+    json_object_set_new(o, "round", json_integer(t->round));
+    set_str(o, "state", callback_task_state_name(t->state));
+    set_ms(o, "dueMs", t->due_ms);
+    if (t->state == TASK_PENDING)
+        json_object_set_new(o, "due", json_boolean(now >= t->due_ms));
+    set_str(o, "unit", t->unit);
+    set_str(o, "replyText", t->reply_text);
+    json_object_set_new(o, "unitResolved", json_boolean(t->unit_resolved));
+    json_object_set_new(o, "attempts", json_integer(t->attempts));
+    set_ms(o, "repliedMs", t->replied_ms);
+    if (t->state == TASK_PENDING && t->claim_until_ms > now && t->claim_agent[0]) {
+        set_str(o, "claimedBy", t->claim_agent);
+        set_ms(o, "claimUntilMs", t->claim_until_ms);
+    }
+    Hotline__Ticket *contact = NULL;
+    int rc = callback_contact_get(self, txn, t->ticket_id, NULL, &contact);
+    if (rc && rc != HL_ENOTFOUND) {
+        json_decref(o);
+        return rc;
+    }
+    json_object_set_new(o, "contactKnown", json_boolean(contact != NULL));
+    if (contact && contact->contact && contact->contact->phone[0]) {
+        char masked[64];
+        slog_mask_phone_value(contact->contact->phone, masked, sizeof masked);
+        set_str(o, "phone", masked);
+    }
+    if (contact)
+        hotline__ticket__free_unpacked(contact, NULL);
+    if (t->outcome) {
+        set_str(o, "outcome", enum_name(&hotline__callback_outcome__descriptor, t->outcome));
+        set_str(o, "agent", t->agent);
+        if (t->comment[0])
+            set_str(o, "comment", t->comment);
+    }
+    if (t->rating) {
+        set_str(o, "rating", enum_name(&hotline__rating__descriptor, t->rating));
+        json_object_set_new(o, "ratedResolved", json_boolean(t->rated_resolved));
+        json_object_set_new(o, "satisfied", json_boolean(t->satisfied));
+    }
+    if (t->state != TASK_PENDING) {
+        set_ms(o, "doneMs", t->done_ms);
+        set_str(o, "note", t->note);
+    }
+    *out = o;
+    return 0;
+}
+
+/* Visit the tasks named by an index (due or done: time + TASK_KEY), forward or backward. */
+static int list_index(callback_t *self, MDB_txn *txn, MDB_dbi dbi, bool backward, unsigned limit,
+                      json_t *arr)
+{
+    int64_t now = hclock_now_ms(self->clock);
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, dbi, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    MDB_val k, v;
+    int rc = 0;
+    unsigned n = 0;
+    for (mrc = mdb_cursor_get(cur, &k, &v, backward ? MDB_LAST : MDB_FIRST); mrc == 0 && n < limit;
+         mrc = mdb_cursor_get(cur, &k, &v, backward ? MDB_PREV : MDB_NEXT)) {
+        char id[CALLBACK_ID_MAX + 1];
+        uint32_t round;
+        task_t t;
+        json_t *j;
+        if (k.mv_size < 8 ||
+            callback_task_key_parse((const uint8_t *)k.mv_data + 8, k.mv_size - 8, id, &round)) {
+            rc = HL_ECORRUPT;
+            break;
+        }
+        if ((rc = callback_task_load(self, txn, id, round, &t)))
+            break;
+        rc = task_json(self, txn, &t, now, &j);
+        callback_task_clear(&t);
+        if (rc)
+            break;
+        json_array_append_new(arr, j);
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (!rc && mrc && mrc != MDB_NOTFOUND)
+        rc = hl_error_from_mdb(mrc);
+    return rc;
+}
+
+int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigned limit,
+                  json_t **out)
+{
+    json_t *arr = json_array();
+    if (!arr)
+        return HL_ENOMEM;
+    bool done = which == CALLBACK_LIST_DONE;
+    int rc = list_index(self, txn, done ? self->done : self->due, done, limit, arr);
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = json_pack("{s:s, s:I, s:o}", "state", done ? "done" : "pending", "count",
+                     (json_int_t)json_array_size(arr), "callbacks", arr);
+    return *out ? 0 : HL_ENOMEM;
+}
+
+int callback_ticket_view(callback_t *self, MDB_txn *txn, const char *ticket_id, json_t **out)
+{
+    if (!callback_id_ok(ticket_id))
+        return HL_ENOTFOUND;
+    int64_t now = hclock_now_ms(self->clock);
+    uint8_t key[TASK_KEY_MAX];
+    size_t klen = callback_task_key(key, ticket_id, 0);
+    size_t idlen = klen - 4; /* id and its NUL: every round's key starts so */
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->tasks, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    json_t *arr = json_array();
+    MDB_val k = {klen, key}, v;
+    int rc = arr ? 0 : HL_ENOMEM;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         !rc && mrc == 0 && k.mv_size == klen && memcmp(k.mv_data, key, idlen) == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char id[CALLBACK_ID_MAX + 1];
+        uint32_t round;
+        task_t t;
+        json_t *j;
+        if ((rc = callback_task_key_parse(k.mv_data, k.mv_size, id, &round)))
+            break;
+        if ((rc = callback_task_load(self, txn, id, round, &t)))
+            break;
+        rc = task_json(self, txn, &t, now, &j);
+        callback_task_clear(&t);
+        if (!rc)
+            json_array_append_new(arr, j);
+    }
+    mdb_cursor_close(cur);
+    if (!rc && mrc && mrc != MDB_NOTFOUND)
+        rc = hl_error_from_mdb(mrc);
+    if (!rc && json_array_size(arr) == 0)
+        rc = HL_ENOTFOUND;
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "callbacks", arr);
+    return *out ? 0 : HL_ENOMEM;
+}
+
+int callback_pending_count(callback_t *self, MDB_txn *txn, uint64_t *out)
+{
+    MDB_stat st;
+    int mrc = mdb_stat(txn, self->due, &st);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    *out = st.ms_entries;
+    return 0;
+}

@@ -1,0 +1,165 @@
+/* dispatch: routes every ticket intake records to the one unit that owns the problem, and
+ * keeps the unit's side of the ticket's life: sign for it, reply, take it back for rework,
+ * see it closed.
+ *
+ * A state machine over its own LMDB (DESIGN.md section 4, step 2):
+ *   intake   TicketReceived            -> route by the catalogue, store the assignment,
+ *                                         append TicketDispatched (round 0), exactly once
+ *   command  SignTicket                -> DISPATCHED / REWORK -> SIGNED, TicketSigned
+ *   command  ReplyTicket               -> SIGNED -> REPLIED, TicketReplied
+ *   callback ReworkRequested (round n) -> REPLIED -> REWORK, round n + 1, TicketReopened
+ *   callback TicketClosed              -> CLOSED
+ * Every transition writes the assignment, its queue index and the per-unit counts, and the
+ * event it produces, in the one transaction of the command or of the feed batch.
+ *
+ * The pieces, one file each: dispatch_route.c (the catalogue), dispatch_store.c (assignment
+ * records and indexes), dispatch_apply.c (feed events), dispatch_commands.c (unit actions),
+ * dispatch_http.c (routes), dispatch.c (the service: configuration, start, metrics).
+ * Loop thread only. */
+#ifndef HOTLINE_DISPATCH_H
+#define HOTLINE_DISPATCH_H
+
+#include "service.h"
+
+#include "hotline/config.pb-c.h"
+#include "hotline/ticket.pb-c.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+extern const service_desc_t dispatch_service;
+
+/* Limits on identifiers dispatch stores and puts in index keys (bytes). */
+#define DISPATCH_TICKET_ID_MAX 64
+#define DISPATCH_UNIT_ID_MAX 64
+#define DISPATCH_RESULT_MAX_CHARS 2000 /* ReplyTicket.result, in characters (code points) */
+
+/* ---- the routing catalogue (dispatch_route.c) ---------------------------------------- */
+
+typedef struct dispatch_catalogue dispatch_catalogue_t;
+
+/* Where a ticket goes. Strings are borrowed from the catalogue. */
+typedef struct dispatch_match {
+    const char *unit;
+    const char *route; /* the entry that matched, for people: "W04 in Gulou -> repair-crew-north" */
+    int index;         /* its row in routes[], -1 for the fallback */
+} dispatch_match_t;
+
+/* Check cfg's routes, fallbackUnit and units and build the catalogue (it copies what it
+ * needs; cfg may go afterwards). Errors: HL_EINVAL with err holding one line that starts with
+ * the key ("routes[3].unit: ..."), HL_ENOMEM. */
+int dispatch_catalogue_create(dispatch_catalogue_t **out, const Hotline__DispatchConfig *cfg,
+                              char *err, size_t err_size);
+void dispatch_catalogue_destroy(dispatch_catalogue_t **self);
+
+/* The most specific route for a category code and a district: the longest matching category
+ * prefix wins, then a route naming the ticket's district beats one for any district; no match
+ * gives the fallback unit. Comparisons ignore ASCII case. NULL strings count as "". */
+void dispatch_catalogue_match(const dispatch_catalogue_t *self, const char *category,
+                              const char *district, dispatch_match_t *out);
+
+/* The unit's display name, or NULL when the catalogue does not name it anywhere (neither in
+ * units, nor as a route's unit, nor as the fallback). For a unit with no entry in units the
+ * name is its id. */
+const char *dispatch_catalogue_unit_name(const dispatch_catalogue_t *self, const char *unit);
+
+/* ---- assignments (dispatch_store.c) --------------------------------------------------- */
+
+/* One ticket as dispatch holds it. Decoded records borrow their strings from the LMDB value:
+ * valid only until the transaction ends or the next write in it. Unset strings are "". */
+typedef struct dispatch_assignment {
+    const char *ticket_id;
+    const char *unit; /* the unit holding the ticket */
+    const char *category_code;
+    const char *district;
+    const char *route;           /* the catalogue entry that matched at dispatch */
+    const char *result;          /* the unit's last reply */
+    const char *reason;          /* why the last rework was asked for */
+    Hotline__TicketStatus state; /* DISPATCHED, SIGNED, REPLIED, REWORK or CLOSED */
+    Hotline__Urgency urgency;
+    uint32_t round;      /* 0 on the first pass, n in rework round n */
+    bool resolved;       /* the unit's own word in its last reply */
+    int64_t received_ms; /* by intake; the others by dispatch's clock */
+    int64_t dispatched_ms;
+    int64_t signed_ms;  /* of the current round, 0 until signed */
+    int64_t replied_ms; /* of the current round, 0 until replied */
+    int64_t reopened_ms;
+    int64_t closed_ms;
+    int64_t updated_ms;
+} dispatch_assignment_t;
+
+/* The stored form (a versioned byte layout): size, encode into out (size bytes), decode
+ * (borrowing from data). decode errors: HL_ECORRUPT. */
+size_t dispatch_assignment_size(const dispatch_assignment_t *a);
+void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out);
+int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment_t *out);
+
+/* The assignment as JSON for the API (proto3 conventions: lowerCamelCase, enums by name,
+ * 64-bit numbers as strings, unset fields left out). Caller owns it; NULL on ENOMEM. */
+json_t *dispatch_assignment_json(const dispatch_assignment_t *a);
+
+/* ---- the service state ---------------------------------------------------------------- */
+
+typedef struct dispatch dispatch_t;
+
+/* Build the catalogue from cfg (errors as dispatch_catalogue_create, err naming the key) and
+ * open the sub-databases "assignments", "unit_queue" and "unit_counts" (a start-up step:
+ * before any other transaction). store, log and clock are borrowed and must outlive it; cfg
+ * is borrowed too (GET /v1/catalogue shows it). */
+int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *clock,
+                    const Hotline__DispatchConfig *cfg, char *err, size_t err_size);
+void dispatch_destroy(dispatch_t **self);
+
+/* Read one assignment. Errors: HL_ENOTFOUND, HL_ECORRUPT, store errors. */
+int dispatch_assignment_get(dispatch_t *self, MDB_txn *txn, const char *ticket_id,
+                            dispatch_assignment_t *out);
+
+/* Store a (new or changed) assignment with its queue index entry and unit counts. old is
+ * the record as it was (NULL for a new one); a and old may borrow from the store (everything
+ * is copied before the first write). Errors: HL_EINVAL (an id too long for a key), HL_ENOMEM,
+ * store errors (HL_EFULL / HL_ETXNFULL must reach the txq as they are). */
+int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assignment_t *a,
+                            const dispatch_assignment_t *old);
+
+/* Visit a unit's tickets in one state, in ticket id order, starting after ticket id after
+ * ("" or NULL = from the start), at most limit; *more tells whether more were left. fn
+ * returns 0 to go on (anything else stops and is returned). */
+typedef int (*dispatch_visit_fn)(void *ctx, const dispatch_assignment_t *a);
+int dispatch_queue_list(dispatch_t *self, MDB_txn *txn, const char *unit,
+                        Hotline__TicketStatus state, const char *after, size_t limit,
+                        dispatch_visit_fn fn, void *ctx, bool *more);
+
+/* How many tickets a unit holds in a state (0 for an unknown unit). */
+int dispatch_unit_count(dispatch_t *self, MDB_txn *txn, const char *unit,
+                        Hotline__TicketStatus state, uint64_t *out);
+
+/* Every (unit, state, count) kept, in unit order; fn returns 0 to go on. */
+typedef int (*dispatch_count_fn)(void *ctx, const char *unit, Hotline__TicketStatus state,
+                                 uint64_t count);
+int dispatch_counts(dispatch_t *self, MDB_txn *txn, dispatch_count_fn fn, void *ctx);
+
+/* "SIGNED" for TICKET_SIGNED, ... ("UNSPECIFIED" for anything else). */
+const char *dispatch_state_name(Hotline__TicketStatus state);
+/* Parse "SIGNED" or "TICKET_SIGNED" in any case. Returns 0 or HL_EINVAL. */
+int dispatch_state_parse(const char *text, Hotline__TicketStatus *out);
+
+/* ---- inputs (dispatch_apply.c, dispatch_commands.c) ------------------------------------ */
+
+/* feed_apply_fn for the intake feed (ctx = dispatch_t): TicketReceived. Other events are
+ * ignored; an event that cannot be routed (no ticket id) is logged and skipped. */
+int dispatch_apply_intake(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+
+/* feed_apply_fn for the callback feed: ReworkRequested, TicketClosed. */
+int dispatch_apply_callback(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+
+/* The command handler (service_desc_t.command; state = dispatch_t): SignTicket and
+ * ReplyTicket, answered with a TicketActionResult. */
+int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply);
+
+/* ---- HTTP (dispatch_http.c) ------------------------------------------------------------ */
+
+/* Add dispatch's routes to the service's HTTP server. */
+int dispatch_http_routes(dispatch_t *self, service_t *svc);
+
+#endif

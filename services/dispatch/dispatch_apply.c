@@ -1,0 +1,187 @@
+/* dispatch_apply: the events dispatch follows, applied inside the transaction that also
+ * stores the feed cursor.
+ *
+ * The cursor already makes each event apply once; every transition is still guarded by the
+ * state it starts from (a ticket is dispatched only if it has no assignment, a rework only
+ * for a REPLIED ticket in the round that was rated), so replaying a feed from an old cursor
+ * can never dispatch, reopen or close anything twice. An event that cannot apply is logged
+ * and skipped, never returned as an error: an error would roll the batch back and retry it
+ * forever, stopping the feed behind one bad event. Only store failures are returned.
+ * Loop thread. */
+#include "dispatch_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *str_or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* Read the ticket's assignment for a follow-up event. Returns 0 (found), 1 (skip: logged),
+ * or a store error. */
+static int load_for_event(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev,
+                          const char *what, dispatch_assignment_t *out)
+{
+    const char *id = str_or_empty(ev->ticket_id);
+    int rc = dispatch_assignment_get(self, txn, id, out);
+    if (rc == HL_ENOTFOUND || rc == HL_ECORRUPT) {
+        SLOG_WARN("event_ignored",
+                  "kind=%s ticket=%s source=%s seq=%llu reason=\"%s\" "
+                  "next=\"skipped\"",
+                  what, id, str_or_empty(ev->source), (unsigned long long)ev->seq,
+                  rc == HL_ENOTFOUND ? "no assignment for this ticket" : "assignment unreadable");
+        return 1;
+    }
+    return rc;
+}
+
+static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    const Hotline__Ticket *t = ev->ticket_received->ticket;
+    const char *id = t && t->id && *t->id ? t->id : str_or_empty(ev->ticket_id);
+    if (!*id || strlen(id) > DISPATCH_TICKET_ID_MAX) {
+        SLOG_WARN("ticket_not_dispatched",
+                  "source=%s seq=%llu reason=\"no usable ticket id "
+                  "(empty or over %d bytes)\" next=\"skipped\"",
+                  str_or_empty(ev->source), (unsigned long long)ev->seq, DISPATCH_TICKET_ID_MAX);
+        return 0;
+    }
+    dispatch_assignment_t old;
+    int rc = dispatch_assignment_get(self, txn, id, &old);
+    if (rc == 0 || rc == HL_ECORRUPT) {
+        /* Exactly once: a ticket that has an assignment is never routed again. */
+        SLOG_DEBUG("ticket_already_dispatched", "ticket=%s seq=%llu", id,
+                   (unsigned long long)ev->seq);
+        return 0;
+    }
+    if (rc != HL_ENOTFOUND)
+        return rc;
+
+    const char *category = t ? str_or_empty(t->category_code) : "";
+    const char *district = t && t->location ? str_or_empty(t->location->district) : "";
+    dispatch_match_t m;
+    dispatch_catalogue_match(self->cat, category, district, &m);
+    int64_t now = hclock_now_ms(self->clock);
+    dispatch_assignment_t a = {
+        .ticket_id = id,
+        .unit = m.unit,
+        .category_code = category,
+        .district = district,
+        .route = m.route,
+        .state = HOTLINE__TICKET_STATUS__TICKET_DISPATCHED,
+        /* Unspecified means normal (ticket.proto): say so, so no consumer has to. */
+        .urgency = t && t->urgency != HOTLINE__URGENCY__URGENCY_UNSPECIFIED
+                       ? t->urgency
+                       : HOTLINE__URGENCY__URGENCY_NORMAL,
+        .received_ms = t && t->received_ms ? t->received_ms : ev->time_ms,
+        .dispatched_ms = now,
+        .updated_ms = now,
+    };
+    rc = dispatch_assignment_put(self, txn, &a, NULL);
+    if (rc)
+        return rc;
+    Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;
+    td.unit = (char *)m.unit;
+    td.category_code = (char *)category;
+    td.urgency = a.urgency;
+    td.district = (char *)district;
+    td.round = 0;
+    td.route = (char *)m.route;
+    Hotline__Event out = HOTLINE__EVENT__INIT;
+    out.ticket_id = (char *)id;
+    out.body_case = HOTLINE__EVENT__BODY_TICKET_DISPATCHED;
+    out.ticket_dispatched = &td;
+    SLOG_DEBUG("ticket_dispatched", "ticket=%s unit=%s route=\"%s\"", id, m.unit, m.route);
+    return evlog_append(self->log, txn, &out);
+}
+
+int dispatch_apply_intake(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
+{
+    dispatch_t *self = ctx;
+    if (ev->body_case == HOTLINE__EVENT__BODY_TICKET_RECEIVED && ev->ticket_received)
+        return on_received(self, txn, ev);
+    return 0; /* intake's other events are not dispatch's business */
+}
+
+static int on_rework(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    const Hotline__ReworkRequested *rr = ev->rework_requested;
+    dispatch_assignment_t old;
+    int rc = load_for_event(self, txn, ev, "rework_requested", &old);
+    if (rc)
+        return rc > 0 ? 0 : rc;
+    if (old.state != HOTLINE__TICKET_STATUS__TICKET_REPLIED || old.round != rr->round) {
+        if (old.round > rr->round) /* this rating's rework already happened */
+            SLOG_DEBUG("rework_already_applied", "ticket=%s round=%u", ev->ticket_id,
+                       (unsigned)rr->round);
+        else
+            SLOG_WARN("event_ignored",
+                      "kind=rework_requested ticket=%s round=%u state=%s "
+                      "current_round=%u reason=\"only a REPLIED ticket is reworked, in the "
+                      "round that was rated\" next=\"skipped\"",
+                      ev->ticket_id, (unsigned)rr->round, dispatch_state_name(old.state),
+                      (unsigned)old.round);
+        return 0;
+    }
+    /* The holder gets it back, whatever unit the callback names. Copy it: the record's
+     * strings are LMDB's and move with the first write. */
+    char unit[DISPATCH_UNIT_ID_MAX + 1];
+    snprintf(unit, sizeof unit, "%s", old.unit);
+    if (rr->unit && *rr->unit && strcmp(rr->unit, unit) != 0)
+        SLOG_WARN("rework_unit_differs",
+                  "ticket=%s holder=%s named=%s next=\"reopened at the "
+                  "holder\"",
+                  ev->ticket_id, unit, rr->unit);
+    int64_t now = hclock_now_ms(self->clock);
+    dispatch_assignment_t a = old;
+    a.state = HOTLINE__TICKET_STATUS__TICKET_REWORK;
+    a.round = old.round + 1;
+    a.reason = str_or_empty(rr->reason);
+    a.reopened_ms = now;
+    a.signed_ms = 0; /* the new round has to be signed for and replied to again */
+    a.replied_ms = 0;
+    a.updated_ms = now;
+    rc = dispatch_assignment_put(self, txn, &a, &old);
+    if (rc)
+        return rc;
+    Hotline__TicketReopened tr = HOTLINE__TICKET_REOPENED__INIT;
+    tr.unit = unit;
+    tr.round = a.round;
+    tr.reason = (char *)str_or_empty(rr->reason);
+    Hotline__Event out = HOTLINE__EVENT__INIT;
+    out.ticket_id = ev->ticket_id;
+    out.body_case = HOTLINE__EVENT__BODY_TICKET_REOPENED;
+    out.ticket_reopened = &tr;
+    return evlog_append(self->log, txn, &out);
+}
+
+static int on_closed(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    dispatch_assignment_t old;
+    int rc = load_for_event(self, txn, ev, "ticket_closed", &old);
+    if (rc)
+        return rc > 0 ? 0 : rc;
+    if (old.state == HOTLINE__TICKET_STATUS__TICKET_CLOSED)
+        return 0;
+    int64_t now = hclock_now_ms(self->clock);
+    dispatch_assignment_t a = old;
+    a.state = HOTLINE__TICKET_STATUS__TICKET_CLOSED;
+    a.closed_ms = now;
+    a.updated_ms = now;
+    return dispatch_assignment_put(self, txn, &a, &old);
+}
+
+int dispatch_apply_callback(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
+{
+    dispatch_t *self = ctx;
+    switch (ev->body_case) {
+    case HOTLINE__EVENT__BODY_REWORK_REQUESTED:
+        return ev->rework_requested ? on_rework(self, txn, ev) : 0;
+    case HOTLINE__EVENT__BODY_TICKET_CLOSED: return on_closed(self, txn, ev);
+    default: return 0; /* scheduling, attempts and ratings change nothing at dispatch */
+    }
+}

@@ -1,0 +1,273 @@
+/* dispatch_commands: what a unit does with a ticket it holds: sign for it (签收), reply.
+ *
+ * Runs inside the group-commit transaction (cmdexec). Every check happens before the first
+ * write, and a refusal names the field and what would make the command acceptable; cmdexec
+ * rolls back whatever a refused command wrote anyway. Field names are those of the Command
+ * as JSON ("signTicket.unit"), the same whether the command came over the bus, through
+ * POST /v1/commands or through POST /v1/tickets/{id}/sign.
+ * Loop thread. */
+#include "dispatch_internal.h"
+
+#include "hl_error.h"
+#include "pbjson.h"
+#include "slog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { REFUSED = 1 }; /* a check answered the command; the handler returns 0 */
+
+static const char *str_or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* Characters in s when it is valid UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF), else -1. Protobuf-c does not check strings on unpack, and the reply text is
+ * read out to citizens and shown on web pages. */
+static long utf8_chars(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long n = 0;
+    while (*p) {
+        unsigned c = *p, cp, min;
+        size_t len;
+        if (c < 0x80) {
+            p++;
+            n++;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0) {
+            len = 2, cp = c & 0x1F, min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3, cp = c & 0x0F, min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4, cp = c & 0x07, min = 0x10000;
+        } else {
+            return -1;
+        }
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
+                return -1;
+            cp = cp << 6 | (p[i] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return -1;
+        p += len;
+        n++;
+    }
+    return n;
+}
+
+static bool blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            return false;
+    return true;
+}
+
+/* The checks sign and reply share: the ids are given and sane, the actor (when it is a unit)
+ * is the unit named, the ticket exists and the unit holds it. Fills *a on success. */
+static int load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd, const char *name,
+                     const char *ticket_id, const char *unit, cmd_reply_t *reply,
+                     dispatch_assignment_t *a)
+{
+    char fid[48], funit[48];
+    snprintf(fid, sizeof fid, "%s.ticketId", name);
+    snprintf(funit, sizeof funit, "%s.unit", name);
+    if (!*ticket_id) {
+        cmd_refuse(reply, HOTLINE__STATUS__INVALID, fid,
+                   "required: the id of the ticket, as intake gave it "
+                   "(e.g. 20261125-1-000123)");
+        return REFUSED;
+    }
+    if (strlen(ticket_id) > DISPATCH_TICKET_ID_MAX) {
+        cmd_refuse(reply, HOTLINE__STATUS__INVALID, fid,
+                   "longer than %d bytes: no ticket has such an id", DISPATCH_TICKET_ID_MAX);
+        return REFUSED;
+    }
+    if (!*unit) {
+        cmd_refuse(reply, HOTLINE__STATUS__INVALID, funit,
+                   "required: the id of the unit acting, which must hold the ticket");
+        return REFUSED;
+    }
+    if (strlen(unit) > DISPATCH_UNIT_ID_MAX) {
+        cmd_refuse(reply, HOTLINE__STATUS__INVALID, funit,
+                   "longer than %d bytes: no unit has such an id "
+                   "(GET /v1/catalogue lists them)",
+                   DISPATCH_UNIT_ID_MAX);
+        return REFUSED;
+    }
+    /* Until bearer tokens bind callers to roles, an actor that says it is a unit may at
+     * least not act for another one. */
+    const char *actor = str_or_empty(cmd->actor);
+    if (strncmp(actor, "unit:", 5) == 0 && strcmp(actor + 5, unit) != 0) {
+        cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, "actor",
+                   "actor %.80s may not act for unit %s", actor, unit);
+        return REFUSED;
+    }
+    int rc = dispatch_assignment_get(self, txn, ticket_id, a);
+    if (rc == HL_ENOTFOUND) {
+        cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, fid,
+                   "ticket %s is not at dispatch: check the id (a ticket just "
+                   "submitted to intake arrives here within moments)",
+                   ticket_id);
+        return REFUSED;
+    }
+    if (rc)
+        return rc;
+    if (strcmp(a->unit, unit) != 0) {
+        cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, funit,
+                   "ticket %s is held by unit %s, not %s: "
+                   "only the holder can act on it",
+                   ticket_id, a->unit, unit);
+        return REFUSED;
+    }
+    return 0;
+}
+
+static int answer(cmd_reply_t *reply, const char *ticket_id, const char *unit,
+                  Hotline__TicketStatus status, uint32_t round)
+{
+    Hotline__TicketActionResult *res = arena_alloc(reply->arena, sizeof *res);
+    if (!res)
+        return HL_ENOMEM;
+    hotline__ticket_action_result__init(res);
+    res->ticket_id = arena_strdup(reply->arena, ticket_id);
+    res->unit = arena_strdup(reply->arena, unit);
+    if (!res->ticket_id || !res->unit)
+        return HL_ENOMEM;
+    res->status = status;
+    res->round = round;
+    reply->msg->result_case = HOTLINE__COMMAND_REPLY__RESULT_TICKET_ACTION;
+    reply->msg->ticket_action = res;
+    return 0;
+}
+
+static int sign(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply)
+{
+    const Hotline__SignTicket *st = cmd->sign_ticket;
+    const char *id = str_or_empty(st->ticket_id), *unit = str_or_empty(st->unit);
+    dispatch_assignment_t old;
+    int rc = load_held(self, txn, cmd, "signTicket", id, unit, reply, &old);
+    if (rc)
+        return rc == REFUSED ? 0 : rc;
+    switch (old.state) {
+    case HOTLINE__TICKET_STATUS__TICKET_DISPATCHED:
+    case HOTLINE__TICKET_STATUS__TICKET_REWORK: break;
+    case HOTLINE__TICKET_STATUS__TICKET_SIGNED:
+        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "signTicket.ticketId",
+                          "ticket %s is already SIGNED (round %u): "
+                          "reply when the work is done",
+                          id, (unsigned)old.round);
+    case HOTLINE__TICKET_STATUS__TICKET_REPLIED:
+        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "signTicket.ticketId",
+                          "ticket %s is REPLIED (round %u) and waits for the callback; it "
+                          "comes back as REWORK if the citizen is not satisfied",
+                          id, (unsigned)old.round);
+    default:
+        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "signTicket.ticketId",
+                          "ticket %s is %s: there is nothing to sign for", id,
+                          dispatch_state_name(old.state));
+    }
+    int64_t now = hclock_now_ms(self->clock);
+    dispatch_assignment_t a = old;
+    a.state = HOTLINE__TICKET_STATUS__TICKET_SIGNED;
+    a.signed_ms = now;
+    a.updated_ms = now;
+    rc = dispatch_assignment_put(self, txn, &a, &old);
+    if (rc)
+        return rc;
+    Hotline__TicketSigned ts = HOTLINE__TICKET_SIGNED__INIT;
+    ts.unit = (char *)unit;
+    ts.round = a.round;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)id;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_SIGNED;
+    ev.ticket_signed = &ts;
+    rc = evlog_append(self->log, txn, &ev);
+    if (!rc)
+        rc = answer(reply, id, unit, a.state, a.round);
+    return rc;
+}
+
+static int reply_ticket(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                        cmd_reply_t *reply)
+{
+    const Hotline__ReplyTicket *rt = cmd->reply_ticket;
+    const char *id = str_or_empty(rt->ticket_id), *unit = str_or_empty(rt->unit);
+    const char *result = str_or_empty(rt->result);
+    long chars = utf8_chars(result);
+    if (chars < 0)
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "replyTicket.result",
+                          "is not valid UTF-8");
+    if (blank(result))
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "replyTicket.result",
+                          "required: say what was done, in words the citizen is told");
+    if (chars > DISPATCH_RESULT_MAX_CHARS)
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "replyTicket.result",
+                          "is %ld characters long; at most %d", chars, DISPATCH_RESULT_MAX_CHARS);
+    dispatch_assignment_t old;
+    int rc = load_held(self, txn, cmd, "replyTicket", id, unit, reply, &old);
+    if (rc)
+        return rc == REFUSED ? 0 : rc;
+    switch (old.state) {
+    case HOTLINE__TICKET_STATUS__TICKET_SIGNED: break;
+    case HOTLINE__TICKET_STATUS__TICKET_DISPATCHED:
+    case HOTLINE__TICKET_STATUS__TICKET_REWORK:
+        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "replyTicket.ticketId",
+                          "ticket %s is %s (round %u): sign for it first", id,
+                          dispatch_state_name(old.state), (unsigned)old.round);
+    case HOTLINE__TICKET_STATUS__TICKET_REPLIED:
+        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "replyTicket.ticketId",
+                          "ticket %s is already REPLIED in round %u; "
+                          "it waits for the callback",
+                          id, (unsigned)old.round);
+    default:
+        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "replyTicket.ticketId",
+                          "ticket %s is %s: there is nothing to reply to", id,
+                          dispatch_state_name(old.state));
+    }
+    int64_t now = hclock_now_ms(self->clock);
+    dispatch_assignment_t a = old;
+    a.state = HOTLINE__TICKET_STATUS__TICKET_REPLIED;
+    a.result = result;
+    a.resolved = rt->resolved;
+    a.replied_ms = now;
+    a.updated_ms = now;
+    rc = dispatch_assignment_put(self, txn, &a, &old);
+    if (rc)
+        return rc;
+    Hotline__TicketReplied tr = HOTLINE__TICKET_REPLIED__INIT;
+    tr.unit = (char *)unit;
+    tr.result = (char *)result;
+    tr.resolved = rt->resolved;
+    tr.round = a.round;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)id;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_REPLIED;
+    ev.ticket_replied = &tr;
+    rc = evlog_append(self->log, txn, &ev);
+    if (!rc)
+        rc = answer(reply, id, unit, a.state, a.round);
+    return rc;
+}
+
+int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply)
+{
+    dispatch_t *self = state;
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_SIGN_TICKET && cmd->sign_ticket)
+        return sign(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_REPLY_TICKET && cmd->reply_ticket)
+        return reply_ticket(self, txn, cmd, reply);
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&hotline__command__descriptor, cmd->body_case);
+    char name[64] = "no action";
+    if (f)
+        pbjson_json_name(f->name, name, sizeof name);
+    return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "body",
+                      "dispatch takes signTicket and replyTicket, not %s (PROTOCOL.md says "
+                      "which service takes which command)",
+                      name);
+}

@@ -1,0 +1,355 @@
+/* dispatch_http: dispatch's own HTTP routes.
+ *
+ *   POST /v1/tickets/{id}/sign     {"unit": "..."}                        -> CommandReply
+ *   POST /v1/tickets/{id}/reply    {"unit", "result", "resolved"}         -> CommandReply
+ *   GET  /v1/assignments/{id}      the ticket's assignment
+ *   GET  /v1/units/{unit}/tickets  the unit's queue: ?state=&limit=&after=
+ *   GET  /v1/catalogue             routes, fallbackUnit and units as configured
+ *   GET  /v1/catalogue/match       ?categoryCode=&district=: where such a ticket would go
+ *
+ * Actions run as commands through service_http_command, so they share the bus's handler,
+ * idempotency (the Idempotency-Key header) and group commit. Queries read LMDB in a read
+ * transaction. Until bearer tokens arrive (a later issue) nothing binds a caller to a unit:
+ * the queue route is per unit, and a command's actor "unit:X" may act only for X.
+ * Loop thread. */
+#include "dispatch_internal.h"
+
+#include "hl_error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUEUE_LIMIT_DEFAULT 100
+#define QUEUE_LIMIT_MAX 1000
+
+/* The states a unit still has work or a wait in, in the order a queue lists them: to sign
+ * (new, then sent back), in hand, waiting for the callback. */
+static const Hotline__TicketStatus OPEN_STATES[] = {
+    HOTLINE__TICKET_STATUS__TICKET_DISPATCHED,
+    HOTLINE__TICKET_STATUS__TICKET_REWORK,
+    HOTLINE__TICKET_STATUS__TICKET_SIGNED,
+    HOTLINE__TICKET_STATUS__TICKET_REPLIED,
+};
+#define NOPEN (sizeof OPEN_STATES / sizeof OPEN_STATES[0])
+
+/* A path segment that must be there: answers 404 / 400 itself and returns false otherwise. */
+static bool segment(httpd_req_t *req, unsigned n, const char *field, char *out, size_t size)
+{
+    int rc = service_path_segment(req, n, out, size);
+    if (rc == HL_ETOOBIG) {
+        service_http_error(req, 400, field, "longer than %zu bytes", size - 1);
+        return false;
+    }
+    if (rc <= 0) {
+        service_http_error(req, 404, field, "the path names no %s", field);
+        return false;
+    }
+    return true;
+}
+
+static bool no_more_segments(httpd_req_t *req, unsigned n, const char *usage)
+{
+    char extra[2];
+    if (service_path_segment(req, n, extra, sizeof extra) == HL_ENOTFOUND)
+        return true;
+    service_http_error(req, 404, NULL, "no such resource; use %s", usage);
+    return false;
+}
+
+/* ---- actions ----------------------------------------------------------------------------- */
+
+/* The ticket id from the path goes into the body; a body naming another ticket is refused. */
+static bool take_path_id(httpd_req_t *req, char **field, const char *id)
+{
+    if (*field && **field && strcmp(*field, id) != 0) {
+        service_http_error(req, 400, "ticketId",
+                           "the body names ticket %.64s but the path names %s; leave ticketId "
+                           "out of the body",
+                           *field, id);
+        return false;
+    }
+    char *copy = strdup(id);
+    if (!copy) {
+        service_http_error(req, 500, NULL, "out of memory");
+        return false;
+    }
+    if (*field != protobuf_c_empty_string)
+        free(*field);
+    *field = copy;
+    return true;
+}
+
+static void on_ticket_action(httpd_req_t *req, void *ctx)
+{
+    dispatch_t *self = ctx;
+    static const char usage[] = "POST /v1/tickets/{id}/sign or POST /v1/tickets/{id}/reply";
+    char id[DISPATCH_TICKET_ID_MAX + 1], action[8];
+    if (!segment(req, 2, "ticketId", id, sizeof id))
+        return;
+    int rc = service_path_segment(req, 3, action, sizeof action);
+    if (rc <= 0 || (strcmp(action, "sign") != 0 && strcmp(action, "reply") != 0)) {
+        service_http_error(req, 404, NULL, "no such action; use %s", usage);
+        return;
+    }
+    if (!no_more_segments(req, 4, usage))
+        return;
+    bool is_sign = strcmp(action, "sign") == 0;
+    ProtobufCMessage *body = service_http_body(req, is_sign ? &hotline__sign_ticket__descriptor
+                                                            : &hotline__reply_ticket__descriptor);
+    if (!body)
+        return; /* answered: 400 naming the field */
+    char **field = is_sign ? &((Hotline__SignTicket *)body)->ticket_id
+                           : &((Hotline__ReplyTicket *)body)->ticket_id;
+    if (!take_path_id(req, field, id)) {
+        protobuf_c_message_free_unpacked(body, NULL);
+        return;
+    }
+    Hotline__Command *cmd = service_command_new(
+        is_sign ? HOTLINE__COMMAND__BODY_SIGN_TICKET : HOTLINE__COMMAND__BODY_REPLY_TICKET, body);
+    if (!cmd) {
+        service_http_error(req, 500, NULL, "out of memory");
+        return;
+    }
+    service_http_command(self->svc, req, cmd);
+}
+
+/* ---- assignments ------------------------------------------------------------------------- */
+
+static void on_assignment(httpd_req_t *req, void *ctx)
+{
+    dispatch_t *self = ctx;
+    char id[DISPATCH_TICKET_ID_MAX + 1];
+    if (!segment(req, 2, "ticketId", id, sizeof id) ||
+        !no_more_segments(req, 3, "GET /v1/assignments/{ticketId}"))
+        return;
+    MDB_txn *txn;
+    int rc = store_read_begin(self->store, &txn);
+    if (rc) {
+        service_http_error(req, 503, NULL, "cannot read the store: %s", hl_strerror(rc));
+        return;
+    }
+    dispatch_assignment_t a;
+    rc = dispatch_assignment_get(self, txn, id, &a);
+    json_t *body = rc ? NULL : dispatch_assignment_json(&a);
+    store_read_end(&txn);
+    if (rc == HL_ENOTFOUND)
+        service_http_error(req, 404, "ticketId",
+                           "ticket %s is not at dispatch: check the id "
+                           "(a ticket just submitted to intake arrives within moments)",
+                           id);
+    else if (rc || !body)
+        service_http_error(req, 500, NULL, "cannot read the assignment: %s",
+                           hl_strerror(rc ? rc : HL_ENOMEM));
+    else
+        service_http_json(req, 200, body);
+}
+
+/* ---- a unit's queue -------------------------------------------------------------------- */
+
+typedef struct page {
+    json_t *tickets;
+    size_t left;      /* room for this many more */
+    const char *last; /* id of the last ticket added (points into the JSON) */
+} page_t;
+
+static int add_ticket(void *ctx, const dispatch_assignment_t *a)
+{
+    page_t *p = ctx;
+    json_t *j = dispatch_assignment_json(a);
+    if (!j || json_array_append_new(p->tickets, j))
+        return HL_ENOMEM;
+    p->left--;
+    p->last = json_string_value(json_object_get(j, "ticketId"));
+    return 0;
+}
+
+/* ?limit: 1..QUEUE_LIMIT_MAX (default QUEUE_LIMIT_DEFAULT). Answers 400 itself. */
+static bool query_limit(httpd_req_t *req, size_t *out)
+{
+    char buf[16];
+    int n = httpd_query_param(httpd_req_query(req), "limit", buf, sizeof buf);
+    *out = QUEUE_LIMIT_DEFAULT;
+    if (n == HL_ENOTFOUND)
+        return true;
+    char *end = NULL;
+    unsigned long v = n > 0 && buf[0] >= '0' && buf[0] <= '9' ? strtoul(buf, &end, 10) : 0;
+    if (n <= 0 || *end || v < 1 || v > QUEUE_LIMIT_MAX) {
+        service_http_error(req, 400, "limit", "must be a whole number from 1 to %d",
+                           QUEUE_LIMIT_MAX);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static json_t *counts_json(dispatch_t *self, MDB_txn *txn, const char *unit, uint64_t *total,
+                           int *rc)
+{
+    json_t *o = json_object();
+    *total = 0;
+    for (int s = HOTLINE__TICKET_STATUS__TICKET_DISPATCHED;
+         s <= HOTLINE__TICKET_STATUS__TICKET_CLOSED && !*rc; s++) {
+        uint64_t n;
+        *rc = dispatch_unit_count(self, txn, unit, (Hotline__TicketStatus)s, &n);
+        json_object_set_new(o, dispatch_state_name((Hotline__TicketStatus)s),
+                            json_integer((json_int_t)n));
+        *total += n;
+    }
+    return o;
+}
+
+/* What GET /v1/units/{unit}/tickets asks for. */
+typedef struct queue_query {
+    char unit[DISPATCH_UNIT_ID_MAX + 1];
+    Hotline__TicketStatus states[NOPEN]; /* listed in this order */
+    size_t nstates;
+    char after[DISPATCH_TICKET_ID_MAX + 1]; /* "" = from the start */
+    size_t limit;
+} queue_query_t;
+
+/* Read the path and the query; on a mistake answer 400 / 404 and return false. */
+static bool parse_queue_query(httpd_req_t *req, queue_query_t *q)
+{
+    static const char usage[] = "GET /v1/units/{unit}/tickets?state=&limit=&after=";
+    char what[8], state[32];
+    if (!segment(req, 2, "unit", q->unit, sizeof q->unit))
+        return false;
+    int rc = service_path_segment(req, 3, what, sizeof what);
+    if (rc <= 0 || strcmp(what, "tickets") != 0) {
+        service_http_error(req, 404, NULL, "no such resource; use %s", usage);
+        return false;
+    }
+    if (!no_more_segments(req, 4, usage))
+        return false;
+    const char *query = httpd_req_query(req);
+    memcpy(q->states, OPEN_STATES, sizeof q->states);
+    q->nstates = NOPEN;
+    rc = httpd_query_param(query, "state", state, sizeof state);
+    if (rc != HL_ENOTFOUND) {
+        if (rc <= 0 || dispatch_state_parse(state, &q->states[0]) ||
+            q->states[0] == HOTLINE__TICKET_STATUS__TICKET_RECEIVED) {
+            service_http_error(req, 400, "state",
+                               "must be one of DISPATCHED, SIGNED, REPLIED, "
+                               "REWORK, CLOSED (or leave it out for every open state)");
+            return false;
+        }
+        q->nstates = 1;
+    }
+    rc = httpd_query_param(query, "after", q->after, sizeof q->after);
+    if (rc == HL_ENOTFOUND) {
+        q->after[0] = '\0';
+    } else if (rc < 0) {
+        service_http_error(req, 400, "after", "not a ticket id (at most %d bytes)",
+                           DISPATCH_TICKET_ID_MAX);
+        return false;
+    } else if (rc > 0 && q->nstates != 1) {
+        service_http_error(req, 400, "after",
+                           "pages by ticket id within one state: give state too");
+        return false;
+    }
+    return query_limit(req, &q->limit);
+}
+
+static void on_unit_tickets(httpd_req_t *req, void *ctx)
+{
+    dispatch_t *self = ctx;
+    queue_query_t q;
+    if (!parse_queue_query(req, &q))
+        return;
+    const char *unit = q.unit;
+    MDB_txn *txn;
+    int rc = store_read_begin(self->store, &txn);
+    if (rc) {
+        service_http_error(req, 503, NULL, "cannot read the store: %s", hl_strerror(rc));
+        return;
+    }
+    uint64_t total;
+    json_t *counts = counts_json(self, txn, unit, &total, &rc);
+    const char *name = dispatch_catalogue_unit_name(self->cat, unit);
+    if (!rc && !name && total == 0) {
+        json_decref(counts);
+        store_read_end(&txn);
+        service_http_error(req, 404, "unit",
+                           "unit %s is not in the catalogue and holds no tickets; "
+                           "GET /v1/catalogue lists the units",
+                           unit);
+        return;
+    }
+    page_t page = {json_array(), q.limit, NULL};
+    bool more = false;
+    /* States in turn, each with the room the page has left; once it is full, the next
+     * state's list (limit 0) only tells whether anything is left. */
+    for (size_t i = 0; i < q.nstates && !rc && !more; i++)
+        rc = dispatch_queue_list(self, txn, unit, q.states[i], i == 0 ? q.after : "", page.left,
+                                 add_ticket, &page, &more);
+    char next[DISPATCH_TICKET_ID_MAX + 1] = "";
+    if (more && q.nstates == 1 && page.last)
+        snprintf(next, sizeof next, "%s", page.last);
+    store_read_end(&txn);
+    if (rc) {
+        json_decref(counts);
+        json_decref(page.tickets);
+        service_http_error(req, 500, NULL, "cannot read the queue: %s", hl_strerror(rc));
+        return;
+    }
+    json_t *body = json_pack("{s:s, s:s, s:o, s:o, s:b}", "unit", unit, "name", name ? name : unit,
+                             "counts", counts, "tickets", page.tickets, "more", more);
+    if (body && next[0])
+        json_object_set_new(body, "next", json_string(next));
+    service_http_json(req, 200, body);
+}
+
+/* ---- the catalogue --------------------------------------------------------------------- */
+
+static void on_catalogue(httpd_req_t *req, void *ctx)
+{
+    dispatch_t *self = ctx;
+    /* The configuration without its runtime part: the same JSON a --config file holds. */
+    Hotline__DispatchConfig shown = *self->cfg;
+    shown.runtime = NULL;
+    service_http_message(req, 200, &shown.base);
+}
+
+static void on_match(httpd_req_t *req, void *ctx)
+{
+    dispatch_t *self = ctx;
+    const char *query = httpd_req_query(req);
+    char category[32], district[804];
+    int rc = httpd_query_param(query, "categoryCode", category, sizeof category);
+    if (rc == HL_ENOTFOUND) {
+        category[0] = '\0';
+    } else if (rc < 0) {
+        service_http_error(req, 400, "categoryCode",
+                           "a category code like W0402 (at most %zu bytes)", sizeof category - 1);
+        return;
+    }
+    rc = httpd_query_param(query, "district", district, sizeof district);
+    if (rc == HL_ENOTFOUND) {
+        district[0] = '\0';
+    } else if (rc < 0) {
+        service_http_error(req, 400, "district", "at most %zu bytes", sizeof district - 1);
+        return;
+    }
+    dispatch_match_t m;
+    dispatch_catalogue_match(self->cat, category, district, &m);
+    const char *name = dispatch_catalogue_unit_name(self->cat, m.unit);
+    service_http_json(req, 200,
+                      json_pack("{s:s, s:s, s:s, s:i}", "unit", m.unit, "name",
+                                name ? name : m.unit, "route", m.route, "routeIndex", m.index));
+}
+
+int dispatch_http_routes(dispatch_t *self, service_t *svc)
+{
+    httpd_t *h = service_httpd(svc);
+    int rc = httpd_route(h, "POST", "/v1/tickets/*", on_ticket_action, self);
+    if (!rc)
+        rc = httpd_route(h, "GET", "/v1/assignments/*", on_assignment, self);
+    if (!rc)
+        rc = httpd_route(h, "GET", "/v1/units/*", on_unit_tickets, self);
+    if (!rc)
+        rc = httpd_route(h, "GET", "/v1/catalogue", on_catalogue, self);
+    if (!rc)
+        rc = httpd_route(h, "GET", "/v1/catalogue/match", on_match, self);
+    return rc;
+}

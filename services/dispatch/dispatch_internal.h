@@ -1,0 +1,24 @@
+/* dispatch's private parts, shared by the .c files of services/dispatch only. */
+#ifndef HOTLINE_DISPATCH_INTERNAL_H
+#define HOTLINE_DISPATCH_INTERNAL_H
+
+#include "dispatch.h"
+
+struct dispatch {
+    store_t *store;                     /* borrowed: the service's environment */
+    evlog_t *log;                       /* borrowed: where TicketDispatched & co. go */
+    hclock_t *clock;                    /* borrowed: every "now" */
+    const Hotline__DispatchConfig *cfg; /* borrowed: shown by GET /v1/catalogue */
+    dispatch_catalogue_t *cat;
+    MDB_dbi assignments; /* ticket id -> encoded dispatch_assignment_t */
+    MDB_dbi queue;       /* unit NUL state-byte ticket-id -> "" (a unit's tickets by state) */
+    MDB_dbi counts;      /* unit NUL state-byte -> BE u64 (tickets the unit holds in it) */
+    /* Set inside transactions when a count may have changed; read after the commit to
+     * refresh the gauges. A rolled-back transaction leaves it set, which only costs one
+     * needless refresh. */
+    bool counts_dirty;
+    service_t *svc;       /* NULL when driven in-process by tests */
+    metric_t *open_gauge; /* hotline_dispatch_open_tickets{unit,state} */
+};
+
+#endif

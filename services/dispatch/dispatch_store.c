@@ -1,0 +1,409 @@
+/* dispatch_store: assignment records and the two structures kept beside them in the same
+ * transactions, a unit's queue (by state) and per-unit counts.
+ *
+ * "assignments"  ticket id -> the record, a versioned byte layout (below)
+ * "unit_queue"   unit NUL state ticket-id -> ""   the queue a unit works through, by state
+ * "unit_counts"  unit NUL state -> BE u64         for the queue summary and the gauges
+ * State is one byte (the hotline.TicketStatus number), so a unit's tickets in one state are
+ * one contiguous key range and a queue page costs what it returns, however many closed
+ * tickets the unit has behind it.
+ *
+ * Record layout, version 1 (all integers big-endian):
+ *   0 version (1), 1 state, 2 urgency, 3 flags (bit 0: resolved), 4..7 round,
+ *   8..63 received, dispatched, signed, replied, reopened, closed, updated (int64 ms),
+ *   then ticket_id, unit, category_code, district, route, result, reason, each NUL-ended.
+ * Later fields are appended after these; a reader ignores bytes it does not know.
+ * Loop thread. */
+#include "dispatch_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECORD_VERSION 1
+#define HEADER_BYTES 64
+#define NSTRINGS 7
+#define NTIMES 7
+#define QUEUE_KEY_MAX (DISPATCH_UNIT_ID_MAX + 2 + DISPATCH_TICKET_ID_MAX)
+
+static const char *str_or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+static void strings_of(const dispatch_assignment_t *a, const char *s[NSTRINGS])
+{
+    s[0] = str_or_empty(a->ticket_id);
+    s[1] = str_or_empty(a->unit);
+    s[2] = str_or_empty(a->category_code);
+    s[3] = str_or_empty(a->district);
+    s[4] = str_or_empty(a->route);
+    s[5] = str_or_empty(a->result);
+    s[6] = str_or_empty(a->reason);
+}
+
+static void times_of(const dispatch_assignment_t *a, int64_t t[NTIMES])
+{
+    t[0] = a->received_ms;
+    t[1] = a->dispatched_ms;
+    t[2] = a->signed_ms;
+    t[3] = a->replied_ms;
+    t[4] = a->reopened_ms;
+    t[5] = a->closed_ms;
+    t[6] = a->updated_ms;
+}
+
+size_t dispatch_assignment_size(const dispatch_assignment_t *a)
+{
+    const char *s[NSTRINGS];
+    strings_of(a, s);
+    size_t n = HEADER_BYTES;
+    for (int i = 0; i < NSTRINGS; i++)
+        n += strlen(s[i]) + 1;
+    return n;
+}
+
+void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
+{
+    out[0] = RECORD_VERSION;
+    out[1] = (uint8_t)a->state;
+    out[2] = (uint8_t)a->urgency;
+    out[3] = a->resolved ? 1 : 0;
+    out[4] = (uint8_t)(a->round >> 24);
+    out[5] = (uint8_t)(a->round >> 16);
+    out[6] = (uint8_t)(a->round >> 8);
+    out[7] = (uint8_t)a->round;
+    int64_t t[NTIMES];
+    times_of(a, t);
+    for (int i = 0; i < NTIMES; i++)
+        store_be64_put(out + 8 + 8 * i, (uint64_t)t[i]);
+    const char *s[NSTRINGS];
+    strings_of(a, s);
+    uint8_t *p = out + HEADER_BYTES;
+    for (int i = 0; i < NSTRINGS; i++) {
+        size_t n = strlen(s[i]) + 1;
+        memcpy(p, s[i], n);
+        p += n;
+    }
+}
+
+int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment_t *out)
+{
+    const uint8_t *b = data;
+    if (len < HEADER_BYTES || b[0] != RECORD_VERSION ||
+        b[1] < HOTLINE__TICKET_STATUS__TICKET_RECEIVED ||
+        b[1] > HOTLINE__TICKET_STATUS__TICKET_CLOSED ||
+        b[2] > HOTLINE__URGENCY__URGENCY_VERY_URGENT)
+        return HL_ECORRUPT;
+    memset(out, 0, sizeof *out);
+    out->state = (Hotline__TicketStatus)b[1];
+    out->urgency = (Hotline__Urgency)b[2];
+    out->resolved = (b[3] & 1) != 0;
+    out->round = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
+    int64_t *t[NTIMES] = {&out->received_ms, &out->dispatched_ms, &out->signed_ms, &out->replied_ms,
+                          &out->reopened_ms, &out->closed_ms,     &out->updated_ms};
+    for (int i = 0; i < NTIMES; i++)
+        *t[i] = (int64_t)store_be64_get(b + 8 + 8 * i);
+    const char **s[NSTRINGS] = {&out->ticket_id, &out->unit,   &out->category_code, &out->district,
+                                &out->route,     &out->result, &out->reason};
+    size_t off = HEADER_BYTES;
+    for (int i = 0; i < NSTRINGS; i++) {
+        const uint8_t *nul = off < len ? memchr(b + off, 0, len - off) : NULL;
+        if (!nul)
+            return HL_ECORRUPT;
+        *s[i] = (const char *)b + off;
+        off = (size_t)(nul - b) + 1;
+    }
+    return 0;
+}
+
+/* ---- keys --------------------------------------------------------------------------- */
+
+/* unit NUL state [ticket id]: written into out (QUEUE_KEY_MAX bytes); returns the length,
+ * or 0 when an identifier is too long to be a key (never for what dispatch stored). */
+static size_t make_key(char *out, const char *unit, Hotline__TicketStatus state,
+                       const char *ticket_id)
+{
+    size_t ulen = strlen(unit), tlen = ticket_id ? strlen(ticket_id) : 0;
+    if (ulen == 0 || ulen > DISPATCH_UNIT_ID_MAX || tlen > DISPATCH_TICKET_ID_MAX)
+        return 0;
+    memcpy(out, unit, ulen);
+    out[ulen] = '\0';
+    out[ulen + 1] = (char)state;
+    memcpy(out + ulen + 2, ticket_id ? ticket_id : "", tlen);
+    return ulen + 2 + tlen;
+}
+
+static int count_add(dispatch_t *self, MDB_txn *txn, const char *key, size_t klen, int delta)
+{
+    uint64_t n = 0;
+    MDB_val v;
+    int rc = store_get(txn, self->counts, key, klen, &v);
+    if (rc == 0 && v.mv_size == 8)
+        n = store_be64_get(v.mv_data);
+    else if (rc != 0 && rc != HL_ENOTFOUND)
+        return rc;
+    if (delta < 0 && n == 0) {
+        /* Cannot happen while the counts are kept in step with the queue; never wrap. */
+        SLOG_WARN("unit_count_negative", "key_bytes=%zu next=\"kept at 0\"", klen);
+    } else {
+        n = delta < 0 ? n - 1 : n + 1;
+    }
+    uint8_t buf[8];
+    store_be64_put(buf, n);
+    self->counts_dirty = true;
+    return store_put(txn, self->counts, key, klen, buf, 8, 0);
+}
+
+int dispatch_assignment_get(dispatch_t *self, MDB_txn *txn, const char *ticket_id,
+                            dispatch_assignment_t *out)
+{
+    size_t len = strlen(ticket_id);
+    if (len == 0 || len > DISPATCH_TICKET_ID_MAX)
+        return HL_ENOTFOUND;
+    MDB_val v;
+    int rc = store_get(txn, self->assignments, ticket_id, len, &v);
+    if (rc)
+        return rc;
+    rc = dispatch_assignment_decode(v.mv_data, v.mv_size, out);
+    if (rc)
+        SLOG_ERROR("assignment_corrupt", "ticket=%s bytes=%zu", ticket_id, v.mv_size);
+    return rc;
+}
+
+int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assignment_t *a,
+                            const dispatch_assignment_t *old)
+{
+    /* a and old may point into LMDB pages that the first write below can move: take every
+     * byte needed (the record and all keys) before writing anything. */
+    char id[DISPATCH_TICKET_ID_MAX + 1];
+    size_t idlen = strlen(str_or_empty(a->ticket_id));
+    if (idlen == 0 || idlen > DISPATCH_TICKET_ID_MAX)
+        return HL_EINVAL;
+    memcpy(id, a->ticket_id, idlen + 1);
+    char nkey[QUEUE_KEY_MAX], okey[QUEUE_KEY_MAX];
+    size_t nlen = make_key(nkey, str_or_empty(a->unit), a->state, id), olen = 0;
+    if (!nlen)
+        return HL_EINVAL;
+    size_t ncount = nlen - idlen, ocount = 0;
+    bool moved = !old || old->state != a->state || strcmp(old->unit, a->unit) != 0;
+    if (old && moved) {
+        olen = make_key(okey, old->unit, old->state, id);
+        if (!olen)
+            return HL_EINVAL;
+        ocount = olen - idlen;
+    }
+    size_t vlen = dispatch_assignment_size(a);
+    uint8_t *val = malloc(vlen);
+    if (!val)
+        return HL_ENOMEM;
+    dispatch_assignment_encode(a, val);
+
+    int rc = store_put(txn, self->assignments, id, idlen, val, vlen, 0);
+    free(val);
+    if (rc || !moved)
+        return rc;
+    if (olen) {
+        rc = store_del(txn, self->queue, okey, olen);
+        if (rc && rc != HL_ENOTFOUND)
+            return rc;
+        rc = count_add(self, txn, okey, ocount, -1);
+        if (rc)
+            return rc;
+    }
+    rc = store_put(txn, self->queue, nkey, nlen, "", 0, 0);
+    if (!rc)
+        rc = count_add(self, txn, nkey, ncount, +1);
+    return rc;
+}
+
+/* ---- reading queues and counts -------------------------------------------------------- */
+
+int dispatch_queue_list(dispatch_t *self, MDB_txn *txn, const char *unit,
+                        Hotline__TicketStatus state, const char *after, size_t limit,
+                        dispatch_visit_fn fn, void *ctx, bool *more)
+{
+    *more = false;
+    char start[QUEUE_KEY_MAX];
+    size_t plen = make_key(start, unit, state, NULL);
+    if (!plen)
+        return 0; /* no such unit can hold tickets */
+    size_t slen = make_key(start, unit, state, after);
+    if (!slen)
+        return HL_EINVAL;
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->queue, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    MDB_val k = {slen, start}, v;
+    int rc = 0;
+    size_t seen = 0;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size <= plen || memcmp(k.mv_data, start, plen) != 0)
+            break; /* past this unit and state */
+        size_t tlen = k.mv_size - plen;
+        if (slen > plen && k.mv_size == slen && memcmp(k.mv_data, start, slen) == 0)
+            continue; /* "after" itself */
+        if (seen == limit) {
+            *more = true;
+            break;
+        }
+        char id[DISPATCH_TICKET_ID_MAX + 1];
+        if (tlen > DISPATCH_TICKET_ID_MAX) {
+            rc = HL_ECORRUPT;
+            break;
+        }
+        memcpy(id, (const char *)k.mv_data + plen, tlen);
+        id[tlen] = '\0';
+        dispatch_assignment_t a;
+        rc = dispatch_assignment_get(self, txn, id, &a);
+        if (rc)
+            break;
+        seen++;
+        rc = fn(ctx, &a);
+        if (rc)
+            break;
+    }
+    if (!rc && mrc && mrc != MDB_NOTFOUND)
+        rc = hl_error_from_mdb(mrc);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int dispatch_unit_count(dispatch_t *self, MDB_txn *txn, const char *unit,
+                        Hotline__TicketStatus state, uint64_t *out)
+{
+    *out = 0;
+    char key[QUEUE_KEY_MAX];
+    size_t klen = make_key(key, unit, state, NULL);
+    if (!klen)
+        return 0;
+    MDB_val v;
+    int rc = store_get(txn, self->counts, key, klen, &v);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return HL_ECORRUPT;
+    *out = store_be64_get(v.mv_data);
+    return 0;
+}
+
+int dispatch_counts(dispatch_t *self, MDB_txn *txn, dispatch_count_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->counts, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    MDB_val k, v;
+    int rc = 0;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && !rc;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        /* unit NUL state */
+        if (k.mv_size < 3 || k.mv_size - 2 > DISPATCH_UNIT_ID_MAX || v.mv_size != 8 ||
+            ((const char *)k.mv_data)[k.mv_size - 2] != '\0') {
+            rc = HL_ECORRUPT;
+            break;
+        }
+        char unit[DISPATCH_UNIT_ID_MAX + 1];
+        memcpy(unit, k.mv_data, k.mv_size - 2);
+        unit[k.mv_size - 2] = '\0';
+        Hotline__TicketStatus st =
+            (Hotline__TicketStatus)((const uint8_t *)k.mv_data)[k.mv_size - 1];
+        rc = fn(ctx, unit, st, store_be64_get(v.mv_data));
+    }
+    if (!rc && mrc && mrc != MDB_NOTFOUND)
+        rc = hl_error_from_mdb(mrc);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* ---- names and JSON ------------------------------------------------------------------- */
+
+const char *dispatch_state_name(Hotline__TicketStatus state)
+{
+    switch (state) {
+    case HOTLINE__TICKET_STATUS__TICKET_RECEIVED: return "RECEIVED";
+    case HOTLINE__TICKET_STATUS__TICKET_DISPATCHED: return "DISPATCHED";
+    case HOTLINE__TICKET_STATUS__TICKET_SIGNED: return "SIGNED";
+    case HOTLINE__TICKET_STATUS__TICKET_REPLIED: return "REPLIED";
+    case HOTLINE__TICKET_STATUS__TICKET_REWORK: return "REWORK";
+    case HOTLINE__TICKET_STATUS__TICKET_CLOSED: return "CLOSED";
+    default: return "UNSPECIFIED";
+    }
+}
+
+int dispatch_state_parse(const char *text, Hotline__TicketStatus *out)
+{
+    char up[32];
+    size_t n = strlen(text);
+    if (n == 0 || n >= sizeof up)
+        return HL_EINVAL;
+    for (size_t i = 0; i <= n; i++)
+        up[i] = (char)(text[i] >= 'a' && text[i] <= 'z' ? text[i] - 'a' + 'A' : text[i]);
+    const char *name = strncmp(up, "TICKET_", 7) == 0 ? up + 7 : up;
+    for (int s = HOTLINE__TICKET_STATUS__TICKET_RECEIVED;
+         s <= HOTLINE__TICKET_STATUS__TICKET_CLOSED; s++) {
+        if (strcmp(name, dispatch_state_name((Hotline__TicketStatus)s)) == 0) {
+            *out = (Hotline__TicketStatus)s;
+            return 0;
+        }
+    }
+    return HL_EINVAL;
+}
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int value)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+    return v ? v->name : "UNKNOWN";
+}
+
+static void set_str(json_t *o, const char *key, const char *value)
+{
+    if (value && *value)
+        json_object_set_new(o, key, json_string(value));
+}
+
+/* int64 as a string, as proto3 JSON writes it; left out when 0 (unset). */
+static void set_ms(json_t *o, const char *key, int64_t ms)
+{
+    if (!ms)
+        return;
+    char buf[24];
+    snprintf(buf, sizeof buf, "%lld", (long long)ms);
+    json_object_set_new(o, key, json_string(buf));
+}
+
+json_t *dispatch_assignment_json(const dispatch_assignment_t *a)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    set_str(o, "ticketId", a->ticket_id);
+    set_str(o, "unit", a->unit);
+    json_object_set_new(o, "status",
+                        json_string(enum_name(&hotline__ticket_status__descriptor, a->state)));
+    json_object_set_new(o, "round", json_integer(a->round));
+    set_str(o, "categoryCode", a->category_code);
+    json_object_set_new(o, "urgency",
+                        json_string(enum_name(&hotline__urgency__descriptor, a->urgency)));
+    set_str(o, "district", a->district);
+    set_str(o, "route", a->route);
+    set_str(o, "result", a->result);
+    if (a->replied_ms)
+        json_object_set_new(o, "resolved", json_boolean(a->resolved));
+    set_str(o, "reworkReason", a->reason);
+    set_ms(o, "receivedMs", a->received_ms);
+    set_ms(o, "dispatchedMs", a->dispatched_ms);
+    set_ms(o, "signedMs", a->signed_ms);
+    set_ms(o, "repliedMs", a->replied_ms);
+    set_ms(o, "reopenedMs", a->reopened_ms);
+    set_ms(o, "closedMs", a->closed_ms);
+    set_ms(o, "updatedMs", a->updated_ms);
+    return o;
+}

@@ -1,0 +1,199 @@
+/* sla: service descriptor, embedded configuration, start-up and stop. Loop thread. */
+#include "sla_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The demo water utility's defaults (DOMAIN.md "Default time limits"), one policy per row.
+ * The most specific row wins: longest categoryPrefix, then a named urgency over "any". */
+static const char DEFAULTS[] =
+    "{\"runtime\": {"
+    "  \"name\": \"sla\", \"dataDir\": \"var/sla\","
+    "  \"busEndpoint\": \"tcp://127.0.0.1:8092\", \"http\": {\"port\": 8082},"
+    "  \"eventLog\": {\"consumers\": [\"intake\", \"analytics\"]},"
+    "  \"feeds\": [{\"name\": \"dispatch\", \"endpoint\": \"tcp://127.0.0.1:8091\","
+    "              \"batchMax\": 500, \"waitMs\": 1000}]},"
+    " \"calendar\": {\"utcOffsetMinutes\": 480},"
+    " \"policies\": ["
+    /* Catch-all. Sign-for 1 working day: Bengbu rules. Handling 5 working days: Jinan and
+     * Weifang regulations, Shandong 2020. Yellow card 1 working day before due: the Shandong
+     * provincial line's supervision ladder. */
+    "  {\"name\": \"default\", \"categoryPrefix\": \"\","
+    "   \"sign\": {\"value\": 1, \"unit\": \"DURATION_WORKING_DAYS\"},"
+    "   \"reply\": {\"value\": 5, \"unit\": \"DURATION_WORKING_DAYS\"},"
+    "   \"warnBefore\": {\"value\": 1, \"unit\": \"DURATION_WORKING_DAYS\"}},"
+    /* W08 service complaint: handled in 15 working days, Guangdong 2022's limit for
+     * complaints (handling by type); sign-for and yellow card as the catch-all. Being the
+     * longer prefix, it also wins over the urgent water rows below. */
+    "  {\"name\": \"water-service-complaint\", \"categoryPrefix\": \"W08\","
+    "   \"sign\": {\"value\": 1, \"unit\": \"DURATION_WORKING_DAYS\"},"
+    "   \"reply\": {\"value\": 15, \"unit\": \"DURATION_WORKING_DAYS\"},"
+    "   \"warnBefore\": {\"value\": 1, \"unit\": \"DURATION_WORKING_DAYS\"}},"
+    /* Urgent water faults. Sign-for (crew responds) within 1 hour: Qingdao regulation, crew on
+     * site within 1 hour of a report of public-facility damage. Reply (repair done) within
+     * 24 hours: Shanghai regulation on water repair completion (Hangzhou: 12 hours). Warning
+     * 30 minutes before due: Hotline's choice (half the sign-for limit; no published rule). */
+    "  {\"name\": \"water-urgent\", \"categoryPrefix\": \"W\", \"urgency\": \"URGENCY_URGENT\","
+    "   \"sign\": {\"value\": 1, \"unit\": \"DURATION_HOURS\"},"
+    "   \"reply\": {\"value\": 24, \"unit\": \"DURATION_HOURS\"},"
+    "   \"warnBefore\": {\"value\": 30, \"unit\": \"DURATION_MINUTES\"}},"
+    /* Very urgent water faults (street main burst, suspected contamination). Sign-for within
+     * 20 minutes: Bengbu, urgent utility fault feedback (10 minutes for a major emergency).
+     * Reply within 24 hours: Shanghai (a city following Hangzhou sets 12). Warning 10 minutes
+     * before due: Hotline's choice (half the sign-for limit). */
+    "  {\"name\": \"water-very-urgent\", \"categoryPrefix\": \"W\","
+    "   \"urgency\": \"URGENCY_VERY_URGENT\","
+    "   \"sign\": {\"value\": 20, \"unit\": \"DURATION_MINUTES\"},"
+    "   \"reply\": {\"value\": 24, \"unit\": \"DURATION_HOURS\"},"
+    "   \"warnBefore\": {\"value\": 10, \"unit\": \"DURATION_MINUTES\"}}"
+    " ]}";
+
+/* Numeric keys and their bounds; 0 means "the runtime's default" for every runtime key but
+ * the port (0 = any free port). Policy limits are inside a repeated field, which the bounds
+ * table cannot reach: sla_policies_validate checks them. */
+static const config_bound_t BOUNDS[] = {
+    {"runtime.http.port", 0, 65535},
+    {"runtime.http.maxBodyBytes", 0, 64 << 20},
+    {"runtime.http.idleTimeoutMs", 0, 3600000},
+    {"runtime.http.requestTimeoutMs", 0, 3600000},
+    {"runtime.http.maxConnections", 0, 1000000},
+    {"runtime.store.mapSizeMb", 0, 1 << 20},
+    {"runtime.store.maxMapSizeMb", 0, 1 << 24},
+    {"runtime.eventLog.retentionHours", 0, 24 * 366 * 10},
+    {"runtime.eventLog.trimIntervalMs", 0, 3600000},
+    {"runtime.eventLog.fetchMaxEvents", 0, 100000},
+    {"runtime.eventLog.fetchMaxBytes", 0, 256 << 20},
+    {"runtime.idempotencyHours", 0, 24 * 366},
+    {"runtime.maxBatch", 0, 1000000},
+    {"calendar.utcOffsetMinutes", -840, 840},
+    {NULL, 0, 0},
+};
+
+/* ---- the core's life cycle ---- */
+
+int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
+{
+    *out = NULL;
+    int rc = sla_policies_validate(opts->cfg, err, err_size);
+    if (rc)
+        return rc;
+    sla_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return HL_ENOMEM;
+    self->store = opts->store;
+    self->log = opts->log;
+    self->clock = opts->clock;
+    self->cfg = opts->cfg;
+    rc = calendar_load(&self->cal, opts->cfg->calendar, err, err_size);
+    static const struct {
+        const char *name;
+        size_t offset;
+    } dbs[] = {
+        {"sla_clocks", offsetof(sla_t, clocks)}, {"sla_tickets", offsetof(sla_t, tickets)},
+        {"sla_timers", offsetof(sla_t, timers)}, {"sla_due", offsetof(sla_t, due)},
+        {"sla_meta", offsetof(sla_t, meta)},
+    };
+    for (size_t i = 0; !rc && i < sizeof dbs / sizeof dbs[0]; i++) {
+        rc = store_db(self->store, dbs[i].name, 0, (MDB_dbi *)((char *)self + dbs[i].offset));
+        if (rc)
+            snprintf(err, err_size, "cannot open sub-database %s: %s", dbs[i].name,
+                     hl_strerror(rc));
+    }
+    if (rc) {
+        sla_destroy(&self);
+        return rc;
+    }
+    *out = self;
+    return 0;
+}
+
+void sla_destroy(sla_t **self)
+{
+    if (!self || !*self)
+        return;
+    calendar_destroy(&(*self)->cal);
+    free(*self);
+    *self = NULL;
+}
+
+const calendar_t *sla_calendar(const sla_t *self) { return self->cal; }
+const Hotline__SlaConfig *sla_config(const sla_t *self) { return self->cfg; }
+store_t *sla_store(const sla_t *self) { return self->store; }
+hclock_t *sla_clock(const sla_t *self) { return self->clock; }
+
+/* ---- the service ---- */
+
+/* Before anything opens: a policy table or calendar that breaks a rule stops the start with
+ * exit 2 and one line naming the key (the skeleton prints it). */
+static int check_config(const ProtobufCMessage *msg, char *err, size_t err_size)
+{
+    const Hotline__SlaConfig *cfg = (const Hotline__SlaConfig *)msg;
+    int rc = sla_policies_validate(cfg, err, err_size);
+    if (rc)
+        return rc;
+    calendar_t *cal = NULL;
+    rc = calendar_load(&cal, cfg->calendar, err, err_size);
+    calendar_destroy(&cal);
+    return rc;
+}
+
+static int init(service_t *svc, void **state)
+{
+    const Hotline__SlaConfig *cfg = (const Hotline__SlaConfig *)service_config(svc);
+    sla_opts_t opts = {
+        .store = service_store(svc),
+        .log = service_log(svc),
+        .clock = service_clock(svc),
+        .cfg = cfg,
+    };
+    char err[512];
+    sla_t *self;
+    int rc = sla_create(&self, &opts, err, sizeof err);
+    if (rc) {
+        SLOG_ERROR("sla_open_failed", "reason=\"%s\"", err);
+        return rc;
+    }
+    rc = sla_http_routes(self, service_httpd(svc));
+    if (!rc)
+        rc = service_follow(svc, "dispatch", sla_apply, self);
+    if (!rc)
+        rc = sla_start(self, service_loop(svc), svc, NULL, NULL); /* last: it owns a handle */
+    if (rc) {
+        sla_destroy(&self);
+        return rc;
+    }
+    SLOG_INFO("sla_policies", "count=%zu calendar_utc_offset_minutes=%d", cfg->n_policies,
+              calendar_offset_minutes(self->cal));
+    *state = self;
+    return 0;
+}
+
+/* Shutdown begins: close the timer so the loop can end (its close runs in the loop). */
+static void stop(void *state)
+{
+    sla_stop(state);
+}
+
+static void fini(void *state)
+{
+    sla_t *self = state;
+    sla_destroy(&self);
+}
+
+const service_desc_t sla_service = {
+    .name = "sla",
+    .summary = "Hotline sla: per-ticket sign-for and reply deadlines from the policy table and "
+               "the working-day calendar; yellow warnings and red breaches.",
+    .config_desc = &hotline__sla_config__descriptor,
+    .default_config_json = DEFAULTS,
+    .bounds = BOUNDS,
+    .check_config = check_config,
+    .init = init,
+    .command = NULL, /* sla takes no commands yet (policy admin is a later issue) */
+    .stop = stop,
+    .fini = fini,
+};

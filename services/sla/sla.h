@@ -1,0 +1,150 @@
+/* sla: the deadline watcher. For every ticket dispatch (and every rework round) it starts two
+ * clocks, SIGN (签收) and REPLY (handling), with due times computed once from the most specific
+ * policy and the working-day calendar; it stops them when the unit signs or replies (on time or
+ * late, judged by the event's own time), and fires a yellow warning and a red breach for each
+ * clock still running, exactly once each, at their instants on the service clock.
+ *
+ * State (one LMDB environment, sub-databases):
+ *   sla_clocks   ticket \0 round(BE32) clock(u8) -> clock record (sla_store.c)
+ *   sla_tickets  ticket -> packed TicketDispatched: what a rework round needs (policy inputs)
+ *   sla_timers   fire_ms(BE64) ticket \0 clock(u8) round(BE32) kind(u8) -> "" : pending
+ *                warnings and breaches, earliest first
+ *   sla_due      due_ms(BE64) ticket \0 round(BE32) clock(u8) -> "" : running clocks by due
+ *   sla_meta     "running.sign" / "running.reply" -> BE64 counts of running clocks
+ * Every change and the events it produces commit in one transaction (feed apply or timer pass).
+ *
+ * Decisions: a warning that would fall at or before the clock's start (a 1-working-day limit
+ * started on a weekend, warned 1 working day before) is not raised (warn_ms 0); a breached
+ * clock keeps running until the sign / reply stops it (late); a reply also stops a sign clock
+ * left running. Not yet: the escalation ladder past the breach (supervision notice), pauses
+ * and extensions that move a due time, a new sign clock for a re-dispatch within a round.
+ *
+ * Files: sla.c (service descriptor, configuration, start and stop), sla_policy.c (policy table:
+ * validation, matching, JSON), sla_store.c (clock records, indexes, start / stop / fire),
+ * sla_apply.c (dispatch feed events), sla_timer.c (the uv timer and its txq pass),
+ * sla_http.c (routes). Loop thread only. */
+#ifndef HOTLINE_SLA_H
+#define HOTLINE_SLA_H
+
+#include "calendar.h"
+#include "service.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+extern const service_desc_t sla_service;
+
+/* ---- policy table (sla_policy.c) ---- */
+
+#define SLA_POLICY_NAME_MAX 64
+#define SLA_PREFIX_MAX 16
+#define SLA_MAX_SPAN_DAYS 3650 /* calendar_add's own limit */
+
+/* Check the policy table of cfg: every row named (unique), a prefix of letters and digits,
+ * sign and reply limits of at least 1 with a unit and at most 3650 days, an optional
+ * warnBefore (absent or value 0 = no warning), no two rows with the same prefix and urgency,
+ * and a catch-all row (prefix "" and urgency any). On failure err holds one line naming the key
+ * ("policies[2].reply.value: must be at least 1 ..."). Errors: HL_EINVAL. */
+int sla_policies_validate(const Hotline__SlaConfig *cfg, char *err, size_t err_size);
+
+/* The row that applies to a ticket: the longest categoryPrefix that prefixes category_code
+ * (case-insensitive), then a row naming the ticket's urgency over one for any urgency
+ * (URGENCY_UNSPECIFIED on a ticket counts as URGENCY_NORMAL). NULL only for a table without a
+ * catch-all, which validation refuses. */
+const Hotline__SlaPolicy *sla_policy_match(const Hotline__SlaConfig *cfg,
+                                           const char *category_code, Hotline__Urgency urgency);
+
+/* The table as JSON for GET /v1/policies (new reference). */
+json_t *sla_policies_json(const Hotline__SlaConfig *cfg);
+json_t *sla_policy_json(const Hotline__SlaPolicy *p);
+
+/* ---- the core (sla_store.c, sla_apply.c, sla_timer.c) ---- */
+
+typedef struct sla sla_t;
+
+typedef struct sla_opts {
+    store_t *store;
+    evlog_t *log;
+    hclock_t *clock;
+    const Hotline__SlaConfig *cfg; /* borrowed: must outlive the sla_t */
+} sla_opts_t;
+
+/* Validate the policy table, load the calendar and open the sub-databases (start-up only).
+ * On failure err names the key or the file. Errors: HL_EINVAL (configuration), HL_ENOMEM,
+ * store errors. */
+int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size);
+
+/* Start firing warnings and breaches on loop: a timer armed for the earliest pending entry,
+ * re-armed after commits that change the index and whenever the clock moves; each firing runs
+ * one pass through the group commit. With svc the txq (and metrics) are taken from it each
+ * time (NULL once the skeleton has destroyed it); without, txq (and metrics, may be NULL) are
+ * used as given (tests). The timer does not keep the loop alive. Errors: HL_ETOOBIG (no room
+ * for another commit or clock listener). */
+int sla_start(sla_t *self, uv_loop_t *loop, service_t *svc, txq_t *txq, metrics_t *metrics);
+
+/* Close the timer (the loop must run afterwards for its close callback). Idempotent. */
+void sla_stop(sla_t *self);
+
+/* Free (after sla_stop and a loop run). Nulls *self. */
+void sla_destroy(sla_t **self);
+
+const calendar_t *sla_calendar(const sla_t *self);
+const Hotline__SlaConfig *sla_config(const sla_t *self);
+store_t *sla_store(const sla_t *self);
+hclock_t *sla_clock(const sla_t *self);
+
+/* Feed apply for the dispatch feed (a feed_apply_fn; ctx is the sla_t): TicketDispatched and
+ * TicketReopened start a round's clocks, TicketSigned stops SIGN, TicketReplied stops REPLY
+ * (and SIGN if the unit replied without signing). Other events are ignored. Each start and
+ * stop happens at most once per (ticket, clock, round), however often an event is applied.
+ * Returns store errors only: a malformed event is logged and skipped. */
+int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+
+/* Fire every pending entry with fire time <= now_ms, at most max of them (0 = 5000): a
+ * warning or breach for a clock still running (appending SlaWarning / SlaBreached), nothing
+ * for a stopped one; each entry is deleted as it is handled. *fired counts events appended,
+ * *more is true when the cap was reached with entries left. */
+int sla_fire_due(sla_t *self, MDB_txn *txn, int64_t now_ms, unsigned max, unsigned *fired,
+                 bool *more);
+
+/* The earliest pending fire time. Errors: HL_ENOTFOUND (none pending), store errors. */
+int sla_next_fire(sla_t *self, MDB_txn *txn, int64_t *fire_ms);
+
+/* Re-arm the timer now (after a commit made outside the txq, e.g. in tests). */
+void sla_arm(sla_t *self);
+
+/* Running clocks of one kind (SIGN / REPLY), kept in the same transactions as the clocks. */
+int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64_t *out);
+
+/* One clock as stored. */
+typedef struct sla_clock {
+    Hotline__SlaClock clock;
+    uint32_t round;
+    int64_t start_ms, due_ms, warn_ms; /* warn_ms 0: no warning for this clock */
+    int64_t stopped_ms;                /* 0 while running */
+    bool stopped, on_time, warned, breached;
+    char policy[SLA_POLICY_NAME_MAX + 1];
+    char limit[48];    /* "5 working days" */
+    char unit[129];
+    char category[65];
+} sla_clock_t;
+
+/* Read one clock. Errors: HL_ENOTFOUND, HL_ECORRUPT, store errors. */
+int sla_clock_get(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                  Hotline__SlaClock clock, sla_clock_t *out);
+
+/* JSON views (new references in *out). Times are UTC ms as strings plus local text.
+ * sla_clocks_json: {"ticketId", "clocks": [...]}; HL_ENOTFOUND for a ticket with no clocks.
+ * sla_due_json: running clocks with due < before_ms, earliest first, at most limit. */
+int sla_clocks_json(sla_t *self, MDB_txn *txn, const char *ticket_id, json_t **out);
+int sla_due_json(sla_t *self, MDB_txn *txn, int64_t before_ms, unsigned limit, json_t **out);
+
+/* ---- HTTP (sla_http.c) ---- */
+
+/* GET /v1/clocks/{ticketId}, GET /v1/policies, GET /v1/policies/match, GET /v1/due. */
+int sla_http_routes(sla_t *self, httpd_t *http);
+
+#define SLA_TICKET_ID_MAX 128
+
+#endif

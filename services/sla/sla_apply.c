@@ -1,0 +1,156 @@
+/* sla_apply: the dispatch feed, applied inside the transaction that also stores the feed cursor.
+ * Every clock instant comes from the event's own time (Event.time_ms, dispatch's clock), never
+ * from when sla happens to read it, so a backlog read late still yields the right due times and
+ * the right on-time verdicts. Loop thread. */
+#include "sla_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* What a rework round needs to pick the same policy again, kept per ticket. Bounded copies:
+ * the feed is trusted, but a record must never outgrow a page for a bad string. */
+static int ticket_put(sla_t *self, MDB_txn *txn, const char *ticket, const char *unit,
+                      const char *category, Hotline__Urgency urgency, uint32_t round)
+{
+    char u[129], c[65];
+    snprintf(u, sizeof u, "%s", unit ? unit : "");
+    snprintf(c, sizeof c, "%s", category ? category : "");
+    Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;
+    td.unit = u;
+    td.category_code = c;
+    td.urgency = urgency;
+    td.round = round;
+    uint8_t buf[512];
+    size_t n = hotline__ticket_dispatched__get_packed_size(&td);
+    if (n > sizeof buf)
+        return HL_EINTERNAL;
+    hotline__ticket_dispatched__pack(&td, buf);
+    return store_put(txn, self->tickets, ticket, strlen(ticket), buf, n, 0);
+}
+
+/* The ticket record, unpacked (free with hotline__ticket_dispatched__free_unpacked), or NULL
+ * in *out when sla never saw the ticket dispatched. */
+static int ticket_get(sla_t *self, MDB_txn *txn, const char *ticket,
+                      Hotline__TicketDispatched **out)
+{
+    *out = NULL;
+    MDB_val v;
+    int rc = store_get(txn, self->tickets, ticket, strlen(ticket), &v);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    *out = hotline__ticket_dispatched__unpack(NULL, v.mv_size, v.mv_data);
+    return *out ? 0 : HL_ECORRUPT;
+}
+
+static int64_t event_time(sla_t *self, const Hotline__Event *ev)
+{
+    if (ev->time_ms > 0)
+        return ev->time_ms;
+    SLOG_WARN("sla_event_without_time", "ticket=%s seq=%llu next=\"using sla's clock\"",
+              ev->ticket_id, (unsigned long long)ev->seq);
+    return hclock_now_ms(self->clock);
+}
+
+static int on_dispatched(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    const Hotline__TicketDispatched *d = ev->ticket_dispatched;
+    int rc = ticket_put(self, txn, ev->ticket_id, d->unit, d->category_code, d->urgency,
+                        d->round);
+    if (rc)
+        return rc;
+    sla_round_in_t in = {
+        .ticket_id = ev->ticket_id,
+        .round = d->round,
+        .start_ms = event_time(self, ev),
+        .unit = d->unit,
+        .category = d->category_code,
+        .urgency = d->urgency,
+    };
+    return sla_store_start_round(self, txn, &in);
+}
+
+static int on_reopened(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    const Hotline__TicketReopened *r = ev->ticket_reopened;
+    Hotline__TicketDispatched *t;
+    int rc = ticket_get(self, txn, ev->ticket_id, &t);
+    if (rc)
+        return rc;
+    if (!t)
+        SLOG_WARN("sla_reopened_unknown", "ticket=%s round=%u reason=\"never saw it dispatched "
+                  "(trimmed before sla followed?)\" next=\"catch-all policy\"", ev->ticket_id,
+                  r->round);
+    const char *unit = r->unit && *r->unit ? r->unit : t ? t->unit : "";
+    sla_round_in_t in = {
+        .ticket_id = ev->ticket_id,
+        .round = r->round,
+        .start_ms = event_time(self, ev),
+        .unit = unit,
+        .category = t ? t->category_code : "",
+        .urgency = t ? t->urgency : HOTLINE__URGENCY__URGENCY_UNSPECIFIED,
+    };
+    rc = ticket_put(self, txn, ev->ticket_id, in.unit, in.category, in.urgency, r->round);
+    if (!rc)
+        rc = sla_store_start_round(self, txn, &in);
+    if (t)
+        hotline__ticket_dispatched__free_unpacked(t, NULL);
+    return rc;
+}
+
+/* Stop a clock; one that never started (a round sla did not see) is logged, not an error. */
+static int stop(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, uint32_t round,
+                Hotline__SlaClock clock, bool quiet)
+{
+    int rc = sla_store_stop(self, txn, ev->ticket_id, round, clock, event_time(self, ev));
+    if (rc == HL_ENOTFOUND) {
+        if (!quiet)
+            SLOG_INFO("sla_stop_without_clock", "ticket=%s round=%u clock=%s "
+                      "next=\"ignored\"", ev->ticket_id, round, sla_clock_label(clock));
+        return 0;
+    }
+    return rc;
+}
+
+int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
+{
+    sla_t *self = ctx;
+    switch (ev->body_case) {
+    case HOTLINE__EVENT__BODY_TICKET_DISPATCHED:
+    case HOTLINE__EVENT__BODY_TICKET_REOPENED:
+    case HOTLINE__EVENT__BODY_TICKET_SIGNED:
+    case HOTLINE__EVENT__BODY_TICKET_REPLIED:
+        break;
+    default:
+        return 0; /* not about deadlines */
+    }
+    size_t tlen = ev->ticket_id ? strlen(ev->ticket_id) : 0;
+    if (tlen == 0 || tlen > SLA_TICKET_ID_MAX) {
+        SLOG_WARN("sla_event_skipped", "source=%s seq=%llu reason=\"ticket id empty or longer "
+                  "than %d bytes\"", ev->source, (unsigned long long)ev->seq,
+                  SLA_TICKET_ID_MAX);
+        return 0;
+    }
+    switch (ev->body_case) {
+    case HOTLINE__EVENT__BODY_TICKET_DISPATCHED:
+        return on_dispatched(self, txn, ev);
+    case HOTLINE__EVENT__BODY_TICKET_REOPENED:
+        return on_reopened(self, txn, ev);
+    case HOTLINE__EVENT__BODY_TICKET_SIGNED:
+        return stop(self, txn, ev, ev->ticket_signed->round, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
+                    false);
+    default: {
+        uint32_t round = ev->ticket_replied->round;
+        /* A reply is also a sign-for: a unit that replied without signing must not be
+         * breached on a sign clock left running. */
+        int rc = stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, true);
+        if (!rc)
+            rc = stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, false);
+        return rc;
+    }
+    }
+}

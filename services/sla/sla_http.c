@@ -1,0 +1,158 @@
+/* sla_http: read-only routes over sla's store and policy table. Each reads LMDB in a short read
+ * transaction and answers JSON; every input error is a 400 naming the parameter. Loop thread.
+ *
+ *   GET /v1/clocks/{ticketId}          every clock of a ticket (404 when it has none)
+ *   GET /v1/policies                   the policy table and how a row is chosen
+ *   GET /v1/policies/match?categoryCode=W0402&urgency=URGENCY_VERY_URGENT
+ *                                      the row that would apply to such a ticket
+ *   GET /v1/due?before=MS&limit=N      running clocks due before MS (default: now), earliest
+ *                                      first, N from 1 to 1000 (default 100), for supervisors */
+#include "sla_internal.h"
+
+#include "hl_error.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DUE_LIMIT_MAX 1000
+
+static void on_clocks(httpd_req_t *req, void *ctx)
+{
+    sla_t *self = ctx;
+    char id[SLA_TICKET_ID_MAX + 1], extra[8];
+    int n = service_path_segment(req, 2, id, sizeof id);
+    if (n == HL_ETOOBIG) {
+        service_http_error(req, 400, "ticketId", "longer than %d characters",
+                           SLA_TICKET_ID_MAX);
+        return;
+    }
+    if (n <= 0) {
+        service_http_error(req, 400, "ticketId", "give the ticket id: GET /v1/clocks/{ticketId}");
+        return;
+    }
+    if (service_path_segment(req, 3, extra, sizeof extra) != HL_ENOTFOUND) {
+        service_http_error(req, 404, NULL, "no such resource: GET /v1/clocks/{ticketId}");
+        return;
+    }
+    MDB_txn *txn;
+    json_t *body = NULL;
+    int rc = store_read_begin(self->store, &txn);
+    if (!rc) {
+        rc = sla_clocks_json(self, txn, id, &body);
+        store_read_end(&txn);
+    }
+    if (rc == HL_ENOTFOUND)
+        service_http_error(req, 404, "ticketId", "no clocks for ticket %s: it was never "
+                           "dispatched, or dispatch has not been read yet", id);
+    else if (rc)
+        service_http_error(req, 500, NULL, "cannot read clocks: %s", hl_strerror(rc));
+    else
+        service_http_json(req, 200, body);
+}
+
+static void on_policies(httpd_req_t *req, void *ctx)
+{
+    sla_t *self = ctx;
+    service_http_json(req, 200, sla_policies_json(self->cfg));
+}
+
+static void on_match(httpd_req_t *req, void *ctx)
+{
+    sla_t *self = ctx;
+    const char *q = httpd_req_query(req);
+    char category[SLA_PREFIX_MAX * 4 + 1] = "", urgency[32] = "";
+    int n = httpd_query_param(q, "categoryCode", category, sizeof category);
+    if (n == HL_ETOOBIG || n == HL_EINVAL) {
+        service_http_error(req, 400, "categoryCode", "must be a category code of at most %d "
+                           "characters, e.g. W0402", SLA_PREFIX_MAX * 4);
+        return;
+    }
+    n = httpd_query_param(q, "urgency", urgency, sizeof urgency);
+    Hotline__Urgency u = HOTLINE__URGENCY__URGENCY_UNSPECIFIED;
+    if (n > 0) {
+        /* The full value name, or the short one ("urgent"), in any case. */
+        const ProtobufCEnumDescriptor *d = &hotline__urgency__descriptor;
+        bool found = false;
+        for (unsigned i = 0; i < d->n_values && !found; i++) {
+            const char *name = d->values[i].name;
+            if (strcasecmp(urgency, name) == 0 ||
+                strcasecmp(urgency, name + strlen("URGENCY_")) == 0) {
+                u = (Hotline__Urgency)d->values[i].value;
+                found = true;
+            }
+        }
+        if (!found) {
+            service_http_error(req, 400, "urgency", "must be one of URGENCY_NORMAL, "
+                               "URGENCY_URGENT, URGENCY_VERY_URGENT (or absent)");
+            return;
+        }
+    } else if (n != HL_ENOTFOUND && n != 0) {
+        service_http_error(req, 400, "urgency", "must be one of URGENCY_NORMAL, URGENCY_URGENT, "
+                           "URGENCY_VERY_URGENT (or absent)");
+        return;
+    }
+    const Hotline__SlaPolicy *p = sla_policy_match(self->cfg, category, u);
+    if (!p) {
+        service_http_error(req, 500, NULL, "no policy matches (the table has no catch-all)");
+        return;
+    }
+    service_http_json(req, 200, json_pack("{s:s, s:o}", "categoryCode", category, "policy",
+                                          sla_policy_json(p)));
+}
+
+/* A query integer from min to max; absent or empty gives def. Answers 400 and returns -1 on a
+ * bad value. */
+static int query_i64(httpd_req_t *req, const char *name, int64_t def, int64_t min, int64_t max,
+                     int64_t *out)
+{
+    char buf[32];
+    int n = httpd_query_param(httpd_req_query(req), name, buf, sizeof buf);
+    if (n == HL_ENOTFOUND || n == 0) {
+        *out = def;
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = n > 0 ? strtoll(buf, &end, 10) : 0;
+    if (n < 0 || !end || *end || errno || v < min || v > max) {
+        service_http_error(req, 400, name, "must be a whole number from %lld to %lld",
+                           (long long)min, (long long)max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void on_due(httpd_req_t *req, void *ctx)
+{
+    sla_t *self = ctx;
+    int64_t before, limit;
+    if (query_i64(req, "before", hclock_now_ms(self->clock), 0, INT64_MAX, &before) ||
+        query_i64(req, "limit", 100, 1, DUE_LIMIT_MAX, &limit))
+        return;
+    MDB_txn *txn;
+    json_t *body = NULL;
+    int rc = store_read_begin(self->store, &txn);
+    if (!rc) {
+        rc = sla_due_json(self, txn, before, (unsigned)limit, &body);
+        store_read_end(&txn);
+    }
+    if (rc)
+        service_http_error(req, 500, NULL, "cannot read due clocks: %s", hl_strerror(rc));
+    else
+        service_http_json(req, 200, body);
+}
+
+int sla_http_routes(sla_t *self, httpd_t *http)
+{
+    int rc = httpd_route(http, "GET", "/v1/clocks/*", on_clocks, self);
+    if (!rc)
+        rc = httpd_route(http, "GET", "/v1/policies/match", on_match, self);
+    if (!rc)
+        rc = httpd_route(http, "GET", "/v1/policies", on_policies, self);
+    if (!rc)
+        rc = httpd_route(http, "GET", "/v1/due", on_due, self);
+    return rc;
+}

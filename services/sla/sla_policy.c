@@ -1,0 +1,192 @@
+/* sla_policy: the policy table: checked once at start-up (errors name the key), matched per
+ * dispatch (most specific row wins), shown on GET /v1/policies. Pure functions. */
+#include "sla_internal.h"
+
+#include "hl_error.h"
+#include "pbjson.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const char UNITS_ALLOWED[] =
+    "DURATION_MINUTES, DURATION_HOURS, DURATION_NATURAL_DAYS, DURATION_WORKING_DAYS";
+
+/* Span of a limit in days, rounded down, to hold it to the calendar's 3650-day limit. */
+static uint64_t limit_days(const Hotline__Limit *l)
+{
+    switch (l->unit) {
+    case HOTLINE__DURATION_UNIT__DURATION_MINUTES: return l->value / 1440u;
+    case HOTLINE__DURATION_UNIT__DURATION_HOURS: return l->value / 24u;
+    default: return l->value;
+    }
+}
+
+/* required: sign and reply must be there with a value; warnBefore may be absent or 0. */
+static int check_limit(const Hotline__Limit *l, size_t i, const char *key, bool required,
+                       char *err, size_t err_size)
+{
+    if (!l || (l->value == 0 && l->unit == HOTLINE__DURATION_UNIT__DURATION_UNIT_UNSPECIFIED)) {
+        if (!required)
+            return 0;
+        snprintf(err, err_size, "policies[%zu].%s: missing: give {\"value\": N, \"unit\": "
+                 "\"DURATION_WORKING_DAYS\"} (or another unit)", i, key);
+        return HL_EINVAL;
+    }
+    if (l->value == 0) {
+        if (!required)
+            return 0; /* warnBefore 0: this policy raises no yellow warning */
+        snprintf(err, err_size, "policies[%zu].%s.value: must be at least 1 (a limit of 0 "
+                 "would be breached the moment the clock starts)", i, key);
+        return HL_EINVAL;
+    }
+    if (l->unit < HOTLINE__DURATION_UNIT__DURATION_MINUTES ||
+        l->unit > HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS) {
+        snprintf(err, err_size, "policies[%zu].%s.unit: must be one of %s", i, key,
+                 UNITS_ALLOWED);
+        return HL_EINVAL;
+    }
+    if (limit_days(l) > SLA_MAX_SPAN_DAYS) {
+        snprintf(err, err_size, "policies[%zu].%s.value: %u is longer than %d days, the "
+                 "calendar's limit", i, key, l->value, SLA_MAX_SPAN_DAYS);
+        return HL_EINVAL;
+    }
+    return 0;
+}
+
+static bool is_catch_all(const Hotline__SlaPolicy *p)
+{
+    return (!p->category_prefix || !*p->category_prefix) &&
+           p->urgency == HOTLINE__URGENCY__URGENCY_UNSPECIFIED;
+}
+
+static const char *prefix_of(const Hotline__SlaPolicy *p)
+{
+    return p->category_prefix ? p->category_prefix : "";
+}
+
+int sla_policies_validate(const Hotline__SlaConfig *cfg, char *err, size_t err_size)
+{
+    bool catch_all = false;
+    for (size_t i = 0; i < cfg->n_policies; i++) {
+        const Hotline__SlaPolicy *p = cfg->policies[i];
+        size_t name_len = p->name ? strlen(p->name) : 0;
+        if (name_len == 0 || name_len > SLA_POLICY_NAME_MAX) {
+            snprintf(err, err_size, "policies[%zu].name: must be 1 to %d characters (it is "
+                     "written into every clock the policy starts)", i, SLA_POLICY_NAME_MAX);
+            return HL_EINVAL;
+        }
+        const char *prefix = prefix_of(p);
+        size_t plen = strlen(prefix);
+        if (plen > SLA_PREFIX_MAX) {
+            snprintf(err, err_size, "policies[%zu].categoryPrefix: longer than %d characters",
+                     i, SLA_PREFIX_MAX);
+            return HL_EINVAL;
+        }
+        for (size_t k = 0; k < plen; k++) {
+            if (!isalnum((unsigned char)prefix[k])) {
+                snprintf(err, err_size, "policies[%zu].categoryPrefix: \"%s\" may hold only "
+                         "letters and digits (a category code prefix such as \"W04\"; \"\" "
+                         "matches any)", i, prefix);
+                return HL_EINVAL;
+            }
+        }
+        if (p->urgency < HOTLINE__URGENCY__URGENCY_UNSPECIFIED ||
+            p->urgency > HOTLINE__URGENCY__URGENCY_VERY_URGENT) {
+            snprintf(err, err_size, "policies[%zu].urgency: must be one of URGENCY_UNSPECIFIED "
+                     "(any), URGENCY_NORMAL, URGENCY_URGENT, URGENCY_VERY_URGENT", i);
+            return HL_EINVAL;
+        }
+        int rc = check_limit(p->sign, i, "sign", true, err, err_size);
+        if (!rc)
+            rc = check_limit(p->reply, i, "reply", true, err, err_size);
+        if (!rc)
+            rc = check_limit(p->warn_before, i, "warnBefore", false, err, err_size);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k < i; k++) {
+            const Hotline__SlaPolicy *q = cfg->policies[k];
+            if (strcmp(q->name, p->name) == 0) {
+                snprintf(err, err_size, "policies[%zu].name: \"%s\" is already the name of "
+                         "policies[%zu]; names must be unique", i, p->name, k);
+                return HL_EINVAL;
+            }
+            if (strcasecmp(prefix_of(q), prefix) == 0 && q->urgency == p->urgency) {
+                snprintf(err, err_size, "policies[%zu]: same categoryPrefix \"%s\" and urgency "
+                         "as policies[%zu] (\"%s\"); only one of them could ever apply: remove "
+                         "one", i, prefix, k, q->name);
+                return HL_EINVAL;
+            }
+        }
+        catch_all = catch_all || is_catch_all(p);
+    }
+    if (!catch_all) {
+        snprintf(err, err_size, "policies: no catch-all policy (categoryPrefix \"\" and no "
+                 "urgency): add one so that every ticket gets limits");
+        return HL_EINVAL;
+    }
+    return 0;
+}
+
+const Hotline__SlaPolicy *sla_policy_match(const Hotline__SlaConfig *cfg,
+                                           const char *category_code, Hotline__Urgency urgency)
+{
+    if (urgency == HOTLINE__URGENCY__URGENCY_UNSPECIFIED)
+        urgency = HOTLINE__URGENCY__URGENCY_NORMAL;
+    if (!category_code)
+        category_code = "";
+    const Hotline__SlaPolicy *best = NULL;
+    long best_score = -1;
+    for (size_t i = 0; i < cfg->n_policies; i++) {
+        const Hotline__SlaPolicy *p = cfg->policies[i];
+        const char *prefix = prefix_of(p);
+        size_t plen = strlen(prefix);
+        if (strncasecmp(category_code, prefix, plen) != 0)
+            continue;
+        if (p->urgency != HOTLINE__URGENCY__URGENCY_UNSPECIFIED && p->urgency != urgency)
+            continue;
+        /* Prefix length dominates; a named urgency breaks the tie with "any". */
+        long score = (long)plen * 2 + (p->urgency != HOTLINE__URGENCY__URGENCY_UNSPECIFIED);
+        if (score > best_score) {
+            best = p;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+static void add_text(json_t *o, const char *key, const Hotline__Limit *l)
+{
+    if (!l || l->value == 0)
+        return;
+    char text[48];
+    calendar_limit_text(l, text, sizeof text);
+    json_object_set_new(o, key, json_string(text));
+}
+
+json_t *sla_policy_json(const Hotline__SlaPolicy *p)
+{
+    json_t *o = pbjson_encode(&p->base, true);
+    if (!o)
+        return NULL;
+    /* The texts people read ("5 working days") beside the structured limits. */
+    add_text(o, "signText", p->sign);
+    add_text(o, "replyText", p->reply);
+    add_text(o, "warnBeforeText", p->warn_before);
+    return o;
+}
+
+json_t *sla_policies_json(const Hotline__SlaConfig *cfg)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < cfg->n_policies; i++)
+        json_array_append_new(arr, sla_policy_json(cfg->policies[i]));
+    int offset = cfg->calendar && cfg->calendar->utc_offset_minutes
+                     ? cfg->calendar->utc_offset_minutes
+                     : CALENDAR_DEFAULT_OFFSET_MIN;
+    return json_pack("{s:o, s:s, s:{s:i}}", "policies", arr, "matching",
+                     "longest categoryPrefix first, then a row naming the ticket's urgency over "
+                     "one for any urgency",
+                     "calendar", "utcOffsetMinutes", offset);
+}

@@ -1,0 +1,564 @@
+/* sla_store: clock records and their indexes, and the three things that change them: a round's
+ * clocks start, a clock stops, a pending warning or breach fires. Each runs inside the caller's
+ * write transaction and appends its event in it, so state and events commit together; each is
+ * guarded by the stored state (started once, stopped once, fired once), so applying an event
+ * twice or re-running a pass changes nothing. Loop thread.
+ *
+ * Clock record (value of sla_clocks), fixed header then the clock as an SlaClockStarted:
+ *   [0] version (1)  [1] flags (SLA_F_*)  [2..4) reserved  [4..12) start_ms BE64
+ *   [12..20) stopped_ms BE64  [20..) packed hotline.SlaClockStarted (due, warn, policy, ...)
+ * Flags change in place without repacking the message. */
+#include "sla_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { SLA_F_STOPPED = 1, SLA_F_ON_TIME = 2, SLA_F_WARNED = 4, SLA_F_BREACHED = 8 };
+
+#define REC_VERSION 1
+#define REC_HEADER 20
+#define REC_MAX 1024 /* strings are bounded (sla_clock_t), so a record always fits */
+#define KEY_MAX (8 + SLA_TICKET_ID_MAX + 1 + 1 + 4 + 1)
+
+static const char *const RUNNING_KEY[] = {NULL, "running.sign", "running.reply"};
+
+const char *sla_clock_label(Hotline__SlaClock clock)
+{
+    return clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN    ? "sign"
+           : clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY ? "reply"
+                                                          : "unknown";
+}
+
+const char *sla_clock_name(Hotline__SlaClock clock)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&hotline__sla_clock__descriptor, (int)clock);
+    return v ? v->name : "SLA_CLOCK_UNSPECIFIED";
+}
+
+/* ---- keys ---- */
+
+static size_t put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+    return 4;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ticket \0 round clock: a ticket's clocks are adjacent, by round then clock. */
+static size_t clock_key(uint8_t *out, const char *ticket, uint32_t round, Hotline__SlaClock c)
+{
+    size_t n = strlen(ticket);
+    memcpy(out, ticket, n + 1);
+    n += 1;
+    n += put_be32(out + n, round);
+    out[n++] = (uint8_t)c;
+    return n;
+}
+
+/* fire_ms ticket \0 clock round kind: the earliest entry sorts first. */
+static size_t timer_key(uint8_t *out, int64_t fire_ms, const char *ticket, Hotline__SlaClock c,
+                        uint32_t round, int kind)
+{
+    store_be64_put(out, (uint64_t)fire_ms);
+    size_t n = 8, t = strlen(ticket);
+    memcpy(out + n, ticket, t + 1);
+    n += t + 1;
+    out[n++] = (uint8_t)c;
+    n += put_be32(out + n, round);
+    out[n++] = (uint8_t)kind;
+    return n;
+}
+
+/* due_ms ticket \0 round clock: running clocks, the most urgent first. */
+static size_t due_key(uint8_t *out, int64_t due_ms, const char *ticket, uint32_t round,
+                      Hotline__SlaClock c)
+{
+    store_be64_put(out, (uint64_t)due_ms);
+    return 8 + clock_key(out + 8, ticket, round, c);
+}
+
+/* The ticket id inside a key at off, NUL-terminated by construction; its length or -1. */
+static long key_ticket(const MDB_val *k, size_t off, size_t tail)
+{
+    const uint8_t *p = k->mv_data;
+    if (k->mv_size < off + 1 + tail)
+        return -1;
+    const uint8_t *nul = memchr(p + off, 0, k->mv_size - off);
+    if (!nul || (size_t)(nul - p) + 1 + tail != k->mv_size || nul == p + off)
+        return -1;
+    return (long)(nul - (p + off));
+}
+
+/* ---- records ---- */
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+static int decode(const MDB_val *v, sla_clock_t *out)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size < REC_HEADER || p[0] != REC_VERSION)
+        return HL_ECORRUPT;
+    Hotline__SlaClockStarted *st =
+        hotline__sla_clock_started__unpack(NULL, v->mv_size - REC_HEADER, p + REC_HEADER);
+    if (!st)
+        return HL_ECORRUPT;
+    memset(out, 0, sizeof *out);
+    out->stopped = p[1] & SLA_F_STOPPED;
+    out->on_time = p[1] & SLA_F_ON_TIME;
+    out->warned = p[1] & SLA_F_WARNED;
+    out->breached = p[1] & SLA_F_BREACHED;
+    out->start_ms = (int64_t)store_be64_get(p + 4);
+    out->stopped_ms = (int64_t)store_be64_get(p + 12);
+    out->clock = st->clock;
+    out->round = st->round;
+    out->due_ms = st->due_ms;
+    out->warn_ms = st->warn_ms;
+    copy_str(out->policy, sizeof out->policy, st->policy);
+    copy_str(out->limit, sizeof out->limit, st->limit);
+    copy_str(out->unit, sizeof out->unit, st->unit);
+    copy_str(out->category, sizeof out->category, st->category_code);
+    hotline__sla_clock_started__free_unpacked(st, NULL);
+    return 0;
+}
+
+int sla_clock_get(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                  Hotline__SlaClock clock, sla_clock_t *out)
+{
+    if (!ticket_id || !*ticket_id || strlen(ticket_id) > SLA_TICKET_ID_MAX)
+        return HL_ENOTFOUND;
+    uint8_t key[KEY_MAX];
+    MDB_val v;
+    int rc = store_get(txn, self->clocks, key, clock_key(key, ticket_id, round, clock), &v);
+    return rc ? rc : decode(&v, out);
+}
+
+/* Set flags (and stopped_ms when stopping) on a stored record, in place. */
+static int set_flags(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen, uint8_t add,
+                     int64_t stopped_ms)
+{
+    MDB_val v;
+    int rc = store_get(txn, self->clocks, key, klen, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size < REC_HEADER || v.mv_size > REC_MAX)
+        return HL_ECORRUPT;
+    uint8_t buf[REC_MAX];
+    memcpy(buf, v.mv_data, v.mv_size);
+    buf[1] |= add;
+    if (add & SLA_F_STOPPED)
+        store_be64_put(buf + 12, (uint64_t)stopped_ms);
+    return store_put(txn, self->clocks, key, klen, buf, v.mv_size, 0);
+}
+
+static int count_add(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, int delta)
+{
+    const char *k = RUNNING_KEY[clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY ? 2 : 1];
+    MDB_val v;
+    uint64_t n = 0;
+    int rc = store_get(txn, self->meta, k, strlen(k), &v);
+    if (rc == 0 && v.mv_size == 8)
+        n = store_be64_get(v.mv_data);
+    else if (rc != 0 && rc != HL_ENOTFOUND)
+        return rc;
+    n = delta < 0 ? (n > 0 ? n - 1 : 0) : n + 1;
+    uint8_t b[8];
+    store_be64_put(b, n);
+    self->counts_dirty = true;
+    return store_put(txn, self->meta, k, strlen(k), b, 8, 0);
+}
+
+int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64_t *out)
+{
+    const char *k = RUNNING_KEY[clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY ? 2 : 1];
+    MDB_val v;
+    *out = 0;
+    int rc = store_get(txn, self->meta, k, strlen(k), &v);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return HL_ECORRUPT;
+    *out = store_be64_get(v.mv_data);
+    return 0;
+}
+
+static int del_quiet(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+{
+    int rc = store_del(txn, dbi, key, klen);
+    return rc == HL_ENOTFOUND ? 0 : rc;
+}
+
+/* ---- start ---- */
+
+static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
+                     const Hotline__SlaPolicy *p, Hotline__SlaClock clock)
+{
+    uint8_t key[KEY_MAX];
+    size_t klen = clock_key(key, in->ticket_id, in->round, clock);
+    MDB_val old;
+    int rc = store_get(txn, self->clocks, key, klen, &old);
+    if (rc == 0)
+        return 0; /* started before: one set of clocks per (ticket, clock, round) */
+    if (rc != HL_ENOTFOUND)
+        return rc;
+    const Hotline__Limit *limit = clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN ? p->sign
+                                                                             : p->reply;
+    int64_t due, warn = 0;
+    if (calendar_add(self->cal, in->start_ms, limit, &due) != 0)
+        return HL_EINTERNAL; /* the table was validated at start-up */
+    /* A warning that would fall at or before the start (a 1-working-day limit started on a
+     * weekend, warned 1 working day before) is dropped rather than fired at once: it would
+     * tell nothing the SlaClockStarted does not, and would turn every such ticket yellow on
+     * arrival. The breach still fires. warn_ms 0 says "no warning". */
+    if (p->warn_before && p->warn_before->value > 0) {
+        int64_t w;
+        if (calendar_subtract(self->cal, due, p->warn_before, &w) == 0 && w > in->start_ms &&
+            w < due)
+            warn = w;
+    }
+    sla_clock_t c; /* bounded copies of the strings, so the record stays under REC_MAX */
+    calendar_limit_text(limit, c.limit, sizeof c.limit);
+    copy_str(c.unit, sizeof c.unit, in->unit);
+    copy_str(c.category, sizeof c.category, in->category);
+    Hotline__SlaClockStarted st = HOTLINE__SLA_CLOCK_STARTED__INIT;
+    st.clock = clock;
+    st.due_ms = due;
+    st.warn_ms = warn;
+    st.policy = p->name;
+    st.limit = c.limit;
+    st.round = in->round;
+    st.unit = c.unit;
+    st.category_code = c.category;
+    uint8_t rec[REC_MAX] = {REC_VERSION};
+    size_t packed = hotline__sla_clock_started__get_packed_size(&st);
+    if (REC_HEADER + packed > sizeof rec)
+        return HL_EINTERNAL;
+    store_be64_put(rec + 4, (uint64_t)in->start_ms);
+    hotline__sla_clock_started__pack(&st, rec + REC_HEADER);
+    rc = store_put(txn, self->clocks, key, klen, rec, REC_HEADER + packed, 0);
+    uint8_t tk[KEY_MAX];
+    if (!rc && warn)
+        rc = store_put(txn, self->timers, tk,
+                       timer_key(tk, warn, in->ticket_id, clock, in->round, SLA_FIRE_WARN), "",
+                       0, 0);
+    if (!rc)
+        rc = store_put(txn, self->timers, tk,
+                       timer_key(tk, due, in->ticket_id, clock, in->round, SLA_FIRE_BREACH), "",
+                       0, 0);
+    if (!rc)
+        rc = store_put(txn, self->due, tk, due_key(tk, due, in->ticket_id, in->round, clock), "",
+                       0, 0);
+    if (!rc)
+        rc = count_add(self, txn, clock, +1);
+    if (rc)
+        return rc;
+    self->index_dirty = true;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)in->ticket_id;
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED;
+    ev.sla_clock_started = &st;
+    return evlog_append(self->log, txn, &ev);
+}
+
+int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
+{
+    const Hotline__SlaPolicy *p = sla_policy_match(self->cfg, in->category, in->urgency);
+    if (!p)
+        return HL_EINTERNAL; /* validation guarantees a catch-all */
+    int rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN);
+    if (!rc)
+        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY);
+    return rc;
+}
+
+/* ---- stop ---- */
+
+int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                   Hotline__SlaClock clock, int64_t at_ms)
+{
+    sla_clock_t c;
+    int rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
+    if (rc)
+        return rc;
+    if (c.stopped)
+        return 0; /* stopped before: a replayed sign / reply changes nothing */
+    bool on_time = at_ms <= c.due_ms;
+    uint8_t key[KEY_MAX], tk[KEY_MAX];
+    size_t klen = clock_key(key, ticket_id, round, clock);
+    rc = set_flags(self, txn, key, klen, SLA_F_STOPPED | (on_time ? SLA_F_ON_TIME : 0), at_ms);
+    /* A stopped clock never warns or breaches: its pending entries go with it. */
+    if (!rc && c.warn_ms)
+        rc = del_quiet(txn, self->timers, tk,
+                       timer_key(tk, c.warn_ms, ticket_id, clock, round, SLA_FIRE_WARN));
+    if (!rc)
+        rc = del_quiet(txn, self->timers, tk,
+                       timer_key(tk, c.due_ms, ticket_id, clock, round, SLA_FIRE_BREACH));
+    if (!rc)
+        rc = del_quiet(txn, self->due, tk, due_key(tk, c.due_ms, ticket_id, round, clock));
+    if (!rc)
+        rc = count_add(self, txn, clock, -1);
+    if (rc)
+        return rc;
+    self->index_dirty = true;
+    Hotline__SlaClockStopped sp = HOTLINE__SLA_CLOCK_STOPPED__INIT;
+    sp.clock = clock;
+    sp.on_time = on_time;
+    sp.due_ms = c.due_ms;
+    sp.round = round;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket_id;
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED;
+    ev.sla_clock_stopped = &sp;
+    return evlog_append(self->log, txn, &ev);
+}
+
+/* ---- fire ---- */
+
+static int fire_one(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaClock clock,
+                    uint32_t round, int kind, unsigned *fired)
+{
+    sla_clock_t c;
+    int rc = sla_clock_get(self, txn, ticket, round, clock, &c);
+    if (rc == HL_ENOTFOUND || rc == HL_ECORRUPT) {
+        SLOG_WARN("sla_timer_orphan", "ticket=%s round=%u clock=%s reason=\"%s\" "
+                  "next=\"entry dropped\"", ticket, round, sla_clock_label(clock),
+                  hl_strerror(rc));
+        return 0;
+    }
+    if (rc)
+        return rc;
+    bool warn = kind == SLA_FIRE_WARN;
+    if (c.stopped || (warn ? c.warned : c.breached))
+        return 0;
+    uint8_t key[KEY_MAX];
+    rc = set_flags(self, txn, key, clock_key(key, ticket, round, clock),
+                   warn ? SLA_F_WARNED : SLA_F_BREACHED, 0);
+    if (rc)
+        return rc;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket;
+    Hotline__SlaWarning w = HOTLINE__SLA_WARNING__INIT;
+    Hotline__SlaBreached b = HOTLINE__SLA_BREACHED__INIT;
+    if (warn) {
+        w.clock = clock;
+        w.due_ms = c.due_ms;
+        w.round = round;
+        w.unit = c.unit;
+        ev.body_case = HOTLINE__EVENT__BODY_SLA_WARNING;
+        ev.sla_warning = &w;
+    } else {
+        /* The escalation ladder past the red card (supervision notice) is a later issue. */
+        b.clock = clock;
+        b.due_ms = c.due_ms;
+        b.round = round;
+        b.unit = c.unit;
+        ev.body_case = HOTLINE__EVENT__BODY_SLA_BREACHED;
+        ev.sla_breached = &b;
+    }
+    rc = evlog_append(self->log, txn, &ev);
+    if (!rc)
+        (*fired)++;
+    return rc;
+}
+
+int sla_fire_due(sla_t *self, MDB_txn *txn, int64_t now_ms, unsigned max, unsigned *fired,
+                 bool *more)
+{
+    if (max == 0)
+        max = SLA_FIRE_PER_PASS;
+    *fired = 0;
+    *more = false;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->timers, &cur);
+    if (rc)
+        return hl_error_from_mdb(rc);
+    unsigned handled = 0;
+    for (;;) {
+        MDB_val k, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc) {
+            rc = hl_error_from_mdb(rc);
+            break;
+        }
+        if (k.mv_size < 8 || (int64_t)store_be64_get(k.mv_data) > now_ms)
+            break;
+        if (handled == max) {
+            *more = true;
+            break;
+        }
+        /* Copy what the key says before deleting it (the key is borrowed). */
+        long tlen = key_ticket(&k, 8, 1 + 4 + 1);
+        char ticket[SLA_TICKET_ID_MAX + 1] = "";
+        Hotline__SlaClock clock = 0;
+        uint32_t round = 0;
+        int kind = 0;
+        if (tlen > 0 && tlen <= SLA_TICKET_ID_MAX) {
+            const uint8_t *p = (const uint8_t *)k.mv_data + 8;
+            memcpy(ticket, p, (size_t)tlen);
+            ticket[tlen] = '\0';
+            clock = (Hotline__SlaClock)p[tlen + 1];
+            round = get_be32(p + tlen + 2);
+            kind = p[tlen + 6];
+        }
+        rc = mdb_cursor_del(cur, 0);
+        if (rc) {
+            rc = hl_error_from_mdb(rc);
+            break;
+        }
+        self->index_dirty = true;
+        handled++;
+        if (!ticket[0] || (kind != SLA_FIRE_WARN && kind != SLA_FIRE_BREACH)) {
+            SLOG_WARN("sla_timer_corrupt", "key_bytes=%zu next=\"entry dropped\"", k.mv_size);
+            continue;
+        }
+        rc = fire_one(self, txn, ticket, clock, round, kind, fired);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int sla_next_fire(sla_t *self, MDB_txn *txn, int64_t *fire_ms)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->timers, &cur);
+    if (rc)
+        return hl_error_from_mdb(rc);
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    mdb_cursor_close(cur);
+    if (rc)
+        return hl_error_from_mdb(rc);
+    if (k.mv_size < 8)
+        return HL_ECORRUPT;
+    *fire_ms = (int64_t)store_be64_get(k.mv_data);
+    return 0;
+}
+
+/* ---- views ---- */
+
+static json_t *ms_string(int64_t ms)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%lld", (long long)ms);
+    return json_string(b);
+}
+
+static void add_time(sla_t *self, json_t *o, const char *name, int64_t ms)
+{
+    char key[32], local[48];
+    snprintf(key, sizeof key, "%sMs", name);
+    json_object_set_new(o, key, ms_string(ms));
+    calendar_format_local(self->cal, ms, local, sizeof local);
+    snprintf(key, sizeof key, "%sLocal", name);
+    json_object_set_new(o, key, json_string(local));
+}
+
+static json_t *clock_json(sla_t *self, const sla_clock_t *c)
+{
+    json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "clock",
+                          sla_clock_name(c->clock), "round", (int)c->round, "policy", c->policy,
+                          "limit", c->limit, "unit", c->unit, "categoryCode", c->category,
+                          "running", !c->stopped, "warned", c->warned, "breached", c->breached);
+    add_time(self, o, "started", c->start_ms);
+    add_time(self, o, "due", c->due_ms);
+    if (c->warn_ms)
+        add_time(self, o, "warn", c->warn_ms);
+    if (c->stopped) {
+        add_time(self, o, "stopped", c->stopped_ms);
+        json_object_set_new(o, "onTime", json_boolean(c->on_time));
+    }
+    return o;
+}
+
+int sla_clocks_json(sla_t *self, MDB_txn *txn, const char *ticket_id, json_t **out)
+{
+    size_t tlen = strlen(ticket_id);
+    if (tlen == 0 || tlen > SLA_TICKET_ID_MAX)
+        return HL_ENOTFOUND;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->clocks, &cur);
+    if (rc)
+        return hl_error_from_mdb(rc);
+    json_t *arr = json_array();
+    MDB_val k = {tlen + 1, (void *)ticket_id}, v; /* ticket \0 is the prefix of its keys */
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == tlen + 6 && memcmp(k.mv_data, ticket_id, tlen + 1) == 0) {
+        sla_clock_t c;
+        if (decode(&v, &c) == 0)
+            json_array_append_new(arr, clock_json(self, &c));
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND) {
+        json_decref(arr);
+        return hl_error_from_mdb(rc);
+    }
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return HL_ENOTFOUND;
+    }
+    *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "clocks", arr);
+    return 0;
+}
+
+int sla_due_json(sla_t *self, MDB_txn *txn, int64_t before_ms, unsigned limit, json_t **out)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->due, &cur);
+    if (rc)
+        return hl_error_from_mdb(rc);
+    json_t *arr = json_array();
+    bool more = false;
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0 && k.mv_size >= 8 && (int64_t)store_be64_get(k.mv_data) < before_ms) {
+        if (json_array_size(arr) == limit) {
+            more = true;
+            break;
+        }
+        long tlen = key_ticket(&k, 8, 4 + 1);
+        if (tlen > 0 && tlen <= SLA_TICKET_ID_MAX) {
+            const uint8_t *p = (const uint8_t *)k.mv_data + 8;
+            char ticket[SLA_TICKET_ID_MAX + 1];
+            memcpy(ticket, p, (size_t)tlen);
+            ticket[tlen] = '\0';
+            sla_clock_t c;
+            if (sla_clock_get(self, txn, ticket, get_be32(p + tlen + 1),
+                              (Hotline__SlaClock)p[tlen + 5], &c) == 0) {
+                json_t *o = clock_json(self, &c);
+                json_object_set_new(o, "ticketId", json_string(ticket));
+                json_array_append_new(arr, o);
+            }
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND) {
+        json_decref(arr);
+        return hl_error_from_mdb(rc);
+    }
+    json_t *before = ms_string(before_ms);
+    *out = json_pack("{s:o, s:o, s:b}", "beforeMs", before, "clocks", arr, "more", more);
+    return 0;
+}

@@ -1,0 +1,58 @@
+# Helpers for tests of the whole pipeline; source after tests/lib.sh.
+#   pipeline_up [ARGS]      `hotline up` on a free port base (BASE), data in $T/hl
+#   hl ARGS...              the CLI pointed at it
+#   view ID KEY             a field of the ticket's status view (intake), "" when absent
+#   wait_view ID KEY VALUE  wait until the view's KEY is VALUE
+#   svc_url NAME            http://127.0.0.1:<port> of a service
+#   events_count NAME KIND  hotline_events_appended{kind=KIND} on NAME's /metrics (0 if none)
+SERVICES=(intake dispatch sla callback analytics)
+
+free_base() {
+  python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    base = random.randrange(20000, 60000, 20)
+    socks = []
+    try:
+        for p in range(base, base + 15):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+        print(base); break
+    except OSError:
+        pass
+    finally:
+        for s in socks: s.close()
+PY
+}
+
+BASE=$(free_base)
+hl() { "$BIN/hotline" --port-base "$BASE" "$@"; }
+
+pipeline_up() {
+  start up "$BIN/hotline" --port-base "$BASE" up --data-dir "$T/hl" "$@"
+  wait_until 90 grep -q 'hotline: running' "$T/up.log"
+  grep -q 'NOT READY' "$T/up.log" && fail "a service did not become ready: $(cat "$T/up.log")"
+  return 0
+}
+
+svc_index() { local i; for i in "${!SERVICES[@]}"; do [ "${SERVICES[$i]}" = "$1" ] && echo "$i"; done; }
+svc_url() { echo "http://127.0.0.1:$(( BASE + $(svc_index "$1") ))"; }
+
+view() {
+  curl -sf "$(svc_url intake)/v1/tickets/$1" | python3 -c 'import json,sys
+d=json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    d=d.get(k, "") if isinstance(d, dict) else ""
+print(str(d).lower() if isinstance(d,bool) else d)' "$2"
+}
+
+wait_view() {
+  local id=$1 key=$2 want=$3
+  view_is() { [ "$(view "$id" "$key")" = "$want" ]; }
+  wait_until "${4:-30}" view_is
+}
+
+events_count() {
+  local n
+  n=$(curl -sf "$(svc_url "$1")/metrics" | awk -v k="hotline_events_appended{kind=\"$2\"}" '$1 == k {print $2}')
+  echo "${n:-0}"
+}

@@ -1,0 +1,691 @@
+/* analytics: counters by local day / unit / category / district from synthetic events, KPI
+ * rates with zero denominators, the satisfaction policy switch, period boundaries in UTC+8,
+ * exactly-once on replayed events, the timeline order across sources (with personal data
+ * masked), query parsing, and the business metrics read back from the store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "analytics.h"
+#include "hl_error.h"
+#include "unit.h"
+
+#include <string.h>
+
+typedef struct fixture {
+    char *dir;
+    store_t *store;
+    hclock_t *clock;
+    analytics_t *an;
+    bool basically;
+} fixture_t;
+
+static int open_analytics(fixture_t *f)
+{
+    Hotline__CalendarConfig cal = HOTLINE__CALENDAR_CONFIG__INIT;
+    cal.utc_offset_minutes = 480;
+    analytics_opts_t o = {
+        .calendar = &cal, .basically_satisfied_counts = f->basically, .clock = f->clock};
+    char err[256];
+    return analytics_open(&f->an, f->store, &o, err, sizeof err);
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    f->dir = unit_tmpdir();
+    f->basically = true;
+    store_opts_t o = {.path = f->dir};
+    if (store_open(&f->store, &o) || hclock_create(&f->clock, true) || open_analytics(f))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    analytics_close(&f->an);
+    store_close(&f->store);
+    hclock_destroy(&f->clock);
+    unit_tmpdir_cleanup(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- building events ---- */
+
+static int64_t utc_ms(int y, int mo, int d, int h, int mi)
+{
+    return calendar_day_from_ymd(y, mo, d) * 86400000 + (int64_t)h * 3600000 + mi * 60000;
+}
+
+static int64_t day_of(int y, int mo, int d)
+{
+    return calendar_day_from_ymd(y, mo, d);
+}
+
+static Hotline__Event envelope(const char *source, uint64_t seq, int64_t time_ms,
+                               const char *ticket)
+{
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.source = (char *)source;
+    ev.seq = seq;
+    ev.time_ms = time_ms;
+    ev.ticket_id = (char *)ticket;
+    return ev;
+}
+
+static void apply_one(fixture_t *f, const Hotline__Event *ev)
+{
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(analytics_apply(f->an, txn, ev), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+}
+
+static void received(fixture_t *f, uint64_t seq, int64_t t, const char *id, const char *cat,
+                     const char *district)
+{
+    Hotline__Location loc = HOTLINE__LOCATION__INIT;
+    loc.district = (char *)district;
+    Hotline__Contact c = HOTLINE__CONTACT__INIT;
+    c.name = "Li Ming";
+    c.phone = "13812345678";
+    c.email = "ming@example.com";
+    Hotline__Ticket tk = HOTLINE__TICKET__INIT;
+    tk.id = (char *)id;
+    tk.category_code = (char *)cat;
+    tk.location = &loc;
+    tk.contact = &c;
+    tk.description = "no water since 6, call me on 13987654321";
+    tk.received_ms = t;
+    Hotline__TicketReceived tr = HOTLINE__TICKET_RECEIVED__INIT;
+    tr.ticket = &tk;
+    Hotline__Event ev = envelope("intake", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_RECEIVED;
+    ev.ticket_received = &tr;
+    apply_one(f, &ev);
+}
+
+static void dispatched(fixture_t *f, uint64_t seq, int64_t t, const char *id, const char *unit,
+                       const char *cat, uint32_t round)
+{
+    Hotline__TicketDispatched d = HOTLINE__TICKET_DISPATCHED__INIT;
+    d.unit = (char *)unit;
+    d.category_code = (char *)cat;
+    d.round = round;
+    Hotline__Event ev = envelope("dispatch", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_DISPATCHED;
+    ev.ticket_dispatched = &d;
+    apply_one(f, &ev);
+}
+
+static void signed_(fixture_t *f, uint64_t seq, int64_t t, const char *id, const char *unit)
+{
+    Hotline__TicketSigned s = HOTLINE__TICKET_SIGNED__INIT;
+    s.unit = (char *)unit;
+    Hotline__Event ev = envelope("dispatch", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_SIGNED;
+    ev.ticket_signed = &s;
+    apply_one(f, &ev);
+}
+
+static void replied(fixture_t *f, uint64_t seq, int64_t t, const char *id, const char *unit)
+{
+    Hotline__TicketReplied r = HOTLINE__TICKET_REPLIED__INIT;
+    r.unit = (char *)unit;
+    r.result = "main repaired; call 13812345678 if it leaks again";
+    Hotline__Event ev = envelope("dispatch", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_REPLIED;
+    ev.ticket_replied = &r;
+    apply_one(f, &ev);
+}
+
+static void reopened(fixture_t *f, uint64_t seq, int64_t t, const char *id, const char *unit)
+{
+    Hotline__TicketReopened r = HOTLINE__TICKET_REOPENED__INIT;
+    r.unit = (char *)unit;
+    r.round = 1;
+    Hotline__Event ev = envelope("dispatch", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_REOPENED;
+    ev.ticket_reopened = &r;
+    apply_one(f, &ev);
+}
+
+static void clock_started(fixture_t *f, uint64_t seq, int64_t t, const char *id,
+                          Hotline__SlaClock clock, const char *unit, const char *cat)
+{
+    Hotline__SlaClockStarted s = HOTLINE__SLA_CLOCK_STARTED__INIT;
+    s.clock = clock;
+    s.unit = (char *)unit;
+    s.category_code = (char *)cat;
+    s.due_ms = t + 86400000;
+    Hotline__Event ev = envelope("sla", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED;
+    ev.sla_clock_started = &s;
+    apply_one(f, &ev);
+}
+
+static void clock_stopped(fixture_t *f, uint64_t seq, int64_t t, const char *id,
+                          Hotline__SlaClock clock, bool on_time)
+{
+    Hotline__SlaClockStopped s = HOTLINE__SLA_CLOCK_STOPPED__INIT;
+    s.clock = clock;
+    s.on_time = on_time;
+    Hotline__Event ev = envelope("sla", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED;
+    ev.sla_clock_stopped = &s;
+    apply_one(f, &ev);
+}
+
+static void breached(fixture_t *f, uint64_t seq, int64_t t, const char *id, Hotline__SlaClock clock,
+                     const char *unit)
+{
+    Hotline__SlaBreached s = HOTLINE__SLA_BREACHED__INIT;
+    s.clock = clock;
+    s.unit = (char *)unit;
+    Hotline__Event ev = envelope("sla", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_BREACHED;
+    ev.sla_breached = &s;
+    apply_one(f, &ev);
+}
+
+static void warned(fixture_t *f, uint64_t seq, int64_t t, const char *id, Hotline__SlaClock clock,
+                   const char *unit)
+{
+    Hotline__SlaWarning s = HOTLINE__SLA_WARNING__INIT;
+    s.clock = clock;
+    s.unit = (char *)unit;
+    Hotline__Event ev = envelope("sla", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_WARNING;
+    ev.sla_warning = &s;
+    apply_one(f, &ev);
+}
+
+static void scheduled(fixture_t *f, uint64_t seq, int64_t t, const char *id, const char *unit)
+{
+    Hotline__CallbackScheduled s = HOTLINE__CALLBACK_SCHEDULED__INIT;
+    s.unit = (char *)unit;
+    s.due_ms = t + 3600000;
+    Hotline__Event ev = envelope("callback", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_CALLBACK_SCHEDULED;
+    ev.callback_scheduled = &s;
+    apply_one(f, &ev);
+}
+
+static void attempted(fixture_t *f, uint64_t seq, int64_t t, const char *id)
+{
+    Hotline__CallbackAttempted a = HOTLINE__CALLBACK_ATTEMPTED__INIT;
+    a.attempt = 1;
+    Hotline__Event ev = envelope("callback", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED;
+    ev.callback_attempted = &a;
+    apply_one(f, &ev);
+}
+
+static void rated(fixture_t *f, uint64_t seq, int64_t t, const char *id, const char *unit,
+                  Hotline__Rating rating, bool resolved)
+{
+    Hotline__CallbackRated r = HOTLINE__CALLBACK_RATED__INIT;
+    r.unit = (char *)unit;
+    r.rating = rating;
+    r.resolved = resolved;
+    r.satisfied = rating <= HOTLINE__RATING__RATING_SATISFIED; /* analytics recomputes */
+    Hotline__Event ev = envelope("callback", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_CALLBACK_RATED;
+    ev.callback_rated = &r;
+    apply_one(f, &ev);
+}
+
+static void closed(fixture_t *f, uint64_t seq, int64_t t, const char *id)
+{
+    Hotline__TicketClosed c = HOTLINE__TICKET_CLOSED__INIT;
+    c.reason = "rated satisfied";
+    Hotline__Event ev = envelope("callback", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_CLOSED;
+    ev.ticket_closed = &c;
+    apply_one(f, &ev);
+}
+
+/* ---- reading back ---- */
+
+static uint64_t counter(fixture_t *f, int64_t day, analytics_dim_t dim, const char *value,
+                        analytics_counter_t id)
+{
+    MDB_txn *txn;
+    uint64_t n = 0;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(analytics_counter_get(f->an, txn, day, dim, value, id, &n), 0);
+    store_read_end(&txn);
+    return n;
+}
+
+static json_t *kpis(fixture_t *f, const char *query, int64_t today)
+{
+    analytics_query_t q;
+    analytics_error_t err;
+    int rc = analytics_query_parse(query, today, &q, &err);
+    if (rc)
+        fail_msg("query %s refused: %s: %s", query, err.field, err.message);
+    MDB_txn *txn;
+    json_t *doc = NULL;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(analytics_kpis(f->an, txn, &q, &doc), 0);
+    store_read_end(&txn);
+    assert_non_null(doc);
+    return doc;
+}
+
+static json_int_t jint(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_integer(v))
+        fail_msg("%s is not an integer", key);
+    return json_integer_value(v);
+}
+
+static json_t *jrate(json_t *block, const char *key)
+{
+    json_t *v = json_object_get(json_object_get(block, "rates"), key);
+    assert_non_null(v); /* present, possibly null */
+    return v;
+}
+
+static json_t *group(json_t *doc, const char *key)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(doc, "groups"), i,
+                       g) if (strcmp(json_string_value(json_object_get(g, "key")), key) ==
+                              0) return g;
+    fail_msg("no group %s", key);
+    return NULL;
+}
+
+/* ---- tests ---- */
+
+static void test_counts_by_day_unit_category(void **state)
+{
+    fixture_t *f = *state;
+    int64_t t = utc_ms(2026, 11, 25, 2, 0), day = day_of(2026, 11, 25);
+    received(f, 1, t, "T1", "W0402", "North");
+    received(f, 2, t + 1000, "T2", "W01", "South");
+    dispatched(f, 1, t + 2000, "T1", "crew-north", "W0402", 0);
+    dispatched(f, 2, t + 3000, "T2", "water-south", "W01", 0);
+    signed_(f, 3, t + 4000, "T1", "crew-north");
+
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_ALL, "", ANALYTICS_RECEIVED), 2);
+    assert_int_equal(counter(f, ANALYTICS_ALL_TIME, ANALYTICS_DIM_ALL, "", ANALYTICS_RECEIVED), 2);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_CATEGORY, "W0402", ANALYTICS_RECEIVED), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_DISTRICT, "South", ANALYTICS_RECEIVED), 1);
+    /* No unit is known when a ticket is received: it stays out of the unit breakdown. */
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_UNIT, "crew-north", ANALYTICS_RECEIVED), 0);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_ALL, "", ANALYTICS_DISPATCHED), 2);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_UNIT, "crew-north", ANALYTICS_DISPATCHED), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_UNIT, "water-south", ANALYTICS_DISPATCHED), 1);
+    /* The signing carries its unit; its category and district come from the ticket record. */
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_UNIT, "crew-north", ANALYTICS_SIGNED), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_CATEGORY, "W0402", ANALYTICS_SIGNED), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_DISTRICT, "North", ANALYTICS_SIGNED), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_CATEGORY, "W01", ANALYTICS_SIGNED), 0);
+    assert_int_equal(counter(f, day + 1, ANALYTICS_DIM_ALL, "", ANALYTICS_RECEIVED), 0);
+
+    /* Re-dispatch to another unit: counted as redispatched, and later events without a unit
+     * of their own follow the ticket to its new unit. */
+    dispatched(f, 4, t + 5000, "T1", "crew-east", "W0402", 0);
+    clock_stopped(f, 1, t + 6000, "T1", HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, true);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_ALL, "", ANALYTICS_DISPATCHED), 2);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_ALL, "", ANALYTICS_REDISPATCHED), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_UNIT, "crew-east", ANALYTICS_SIGNED_ON_TIME), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_UNIT, "crew-north", ANALYTICS_SIGNED_ON_TIME),
+                     0);
+}
+
+static void test_period_boundary_utc8(void **state)
+{
+    fixture_t *f = *state;
+    /* 16:30Z on the 24th is 00:30 on the 25th in UTC+8; 15:59:59.999Z is still the 24th. */
+    received(f, 1, utc_ms(2026, 11, 24, 16, 30), "T1", "W01", "North");
+    received(f, 2, utc_ms(2026, 11, 24, 16, 0) - 1, "T2", "W01", "North");
+    assert_int_equal(counter(f, day_of(2026, 11, 25), ANALYTICS_DIM_ALL, "", ANALYTICS_RECEIVED),
+                     1);
+    assert_int_equal(counter(f, day_of(2026, 11, 24), ANALYTICS_DIM_ALL, "", ANALYTICS_RECEIVED),
+                     1);
+    json_t *doc = kpis(f, "from=2026-11-25&to=2026-11-25", day_of(2026, 11, 25));
+    assert_int_equal(jint(json_object_get(doc, "totals"), "received"), 1);
+    json_decref(doc);
+    doc = kpis(f, "from=2026-11-24&to=2026-11-25", day_of(2026, 11, 25));
+    assert_int_equal(jint(json_object_get(doc, "totals"), "received"), 2);
+    json_decref(doc);
+    /* With no from / to the period is today, by the service clock in the centre's zone. */
+    hclock_set_ms(f->clock, utc_ms(2026, 11, 24, 17, 0));
+    assert_int_equal(analytics_today(f->an), day_of(2026, 11, 25));
+}
+
+static void test_exactly_once(void **state)
+{
+    fixture_t *f = *state;
+    int64_t t = utc_ms(2026, 11, 25, 3, 0), day = day_of(2026, 11, 25);
+    Hotline__TicketSigned s = HOTLINE__TICKET_SIGNED__INIT;
+    s.unit = "u1";
+    Hotline__Event ev = envelope("dispatch", 7, t, "T1");
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_SIGNED;
+    ev.ticket_signed = &s;
+    /* The same event twice within one transaction (one batch), then again in another. */
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(analytics_apply(f->an, txn, &ev), 0);
+    assert_int_equal(analytics_apply(f->an, txn, &ev), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    apply_one(f, &ev);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_ALL, "", ANALYTICS_SIGNED), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_UNIT, "u1", ANALYTICS_SIGNED), 1);
+    assert_int_equal(counter(f, ANALYTICS_ALL_TIME, ANALYTICS_DIM_ALL, "", ANALYTICS_SIGNED), 1);
+    /* A rolled-back transaction leaves nothing: the retried batch counts once. */
+    ev.seq = 8;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(analytics_apply(f->an, txn, &ev), 0);
+    store_write_abort(&txn);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_ALL, "", ANALYTICS_SIGNED), 1);
+    apply_one(f, &ev);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_ALL, "", ANALYTICS_SIGNED), 2);
+    /* A different event (another seq) of the same kind is a new fact... */
+    ev.seq = 9;
+    apply_one(f, &ev);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_ALL, "", ANALYTICS_SIGNED), 3);
+    /* ...but a ticket is received and first dispatched once, whatever is repeated. */
+    received(f, 1, t, "T2", "W01", "North");
+    received(f, 2, t + 1, "T2", "W01", "North");
+    dispatched(f, 10, t + 2, "T2", "u1", "W01", 0);
+    dispatched(f, 10, t + 2, "T2", "u1", "W01", 0);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_ALL, "", ANALYTICS_RECEIVED), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_ALL, "", ANALYTICS_DISPATCHED), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_ALL, "", ANALYTICS_REDISPATCHED), 0);
+    /* Events about no ticket change nothing. */
+    Hotline__TestEvent te = HOTLINE__TEST_EVENT__INIT;
+    Hotline__Event tev = envelope("intake", 99, t, "");
+    tev.body_case = HOTLINE__EVENT__BODY_TEST;
+    tev.test = &te;
+    apply_one(f, &tev);
+    json_t *doc = kpis(f, "", day);
+    assert_int_equal(jint(json_object_get(doc, "totals"), "received"), 1);
+    json_decref(doc);
+}
+
+static void test_rates(void **state)
+{
+    fixture_t *f = *state;
+    int64_t day = day_of(2026, 11, 25);
+    /* Empty store: every count 0, every rate null (no denominator), groups empty. */
+    json_t *doc = kpis(f, "by=unit", day);
+    json_t *tot = json_object_get(doc, "totals");
+    assert_int_equal(jint(tot, "received"), 0);
+    assert_int_equal(jint(tot, "satisfied"), 0);
+    const char *rates[] = {"onTimeSignRate",   "onTimeReplyRate", "callbackRate",
+                           "satisfactionRate", "resolutionRate",  "reworkRate"};
+    for (size_t i = 0; i < 6; i++)
+        assert_true(json_is_null(jrate(tot, rates[i])));
+    assert_int_equal(json_array_size(json_object_get(doc, "groups")), 0);
+    assert_string_equal(json_string_value(json_object_get(doc, "by")), "unit");
+    json_decref(doc);
+
+    int64_t t = utc_ms(2026, 11, 25, 1, 0);
+    const Hotline__SlaClock SIGN = HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
+                            REPLY = HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY;
+    received(f, 1, t, "A", "W01", "North");
+    received(f, 2, t, "B", "W02", "North");
+    dispatched(f, 1, t, "A", "u1", "W01", 0);
+    dispatched(f, 2, t, "B", "u2", "W02", 0);
+    clock_started(f, 1, t, "A", SIGN, "u1", "W01");
+    clock_started(f, 2, t, "B", SIGN, "u2", "W02");
+    clock_stopped(f, 3, t + 60000, "A", SIGN, true);
+    clock_stopped(f, 4, t + 60000, "B", SIGN, false);
+    warned(f, 5, t + 60000, "B", SIGN, "u2");
+    breached(f, 6, t + 60000, "B", SIGN, "u2");
+    clock_started(f, 7, t + 60000, "A", REPLY, "u1", "W01");
+    clock_started(f, 8, t + 60000, "B", REPLY, "u2", "W02");
+    clock_stopped(f, 9, t + 120000, "A", REPLY, true);
+    signed_(f, 3, t + 60000, "A", "u1");
+    signed_(f, 4, t + 60000, "B", "u2");
+    replied(f, 5, t + 120000, "A", "u1");
+    replied(f, 6, t + 120000, "B", "u2");
+    scheduled(f, 1, t + 130000, "A", "u1");
+    scheduled(f, 2, t + 130000, "B", "u2");
+    attempted(f, 3, t + 140000, "B");
+    rated(f, 4, t + 150000, "A", "u1", HOTLINE__RATING__RATING_BASICALLY_SATISFIED, true);
+    closed(f, 5, t + 150000, "A");
+    reopened(f, 7, t + 160000, "A", "u1");
+
+    doc = kpis(f, "by=unit", day);
+    tot = json_object_get(doc, "totals");
+    assert_int_equal(jint(tot, "signDue"), 2);
+    assert_int_equal(jint(tot, "signedOnTime"), 1);
+    assert_int_equal(jint(tot, "signedLate"), 1);
+    assert_int_equal(jint(tot, "warnings"), 1);
+    assert_int_equal(jint(tot, "breached"), 1);
+    assert_int_equal(jint(tot, "unreachable"), 1);
+    assert_int_equal(jint(tot, "closed"), 1);
+    assert_true(json_real_value(jrate(tot, "onTimeSignRate")) == 0.5);
+    assert_true(json_real_value(jrate(tot, "onTimeReplyRate")) == 0.5);
+    assert_true(json_real_value(jrate(tot, "callbackRate")) == 0.5);
+    /* Basically satisfied counts under the default policy. */
+    assert_int_equal(jint(tot, "satisfied"), 1);
+    assert_true(json_real_value(jrate(tot, "satisfactionRate")) == 1.0);
+    assert_true(json_real_value(jrate(tot, "resolutionRate")) == 1.0);
+    assert_true(json_real_value(jrate(tot, "reworkRate")) == 0.5);
+    /* Groups, sorted by key, each with its own rates. */
+    json_t *groups = json_object_get(doc, "groups");
+    assert_int_equal(json_array_size(groups), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(groups, 0), "key")), "u1");
+    json_t *u1 = group(doc, "u1"), *u2 = group(doc, "u2");
+    assert_true(json_real_value(jrate(u1, "onTimeSignRate")) == 1.0);
+    assert_true(json_real_value(jrate(u2, "onTimeSignRate")) == 0.0);
+    assert_true(json_is_null(jrate(u2, "satisfactionRate"))); /* u2 was never rated */
+    assert_int_equal(jint(u2, "unreachable"), 1); /* the attempt follows the ticket's unit */
+    assert_true(json_real_value(jrate(u1, "reworkRate")) == 1.0);
+    json_decref(doc);
+
+    /* The period is respected: the next day has none of it. */
+    doc = kpis(f, "from=2026-11-26&to=2026-11-30&by=category", day);
+    assert_int_equal(jint(json_object_get(doc, "totals"), "signDue"), 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "groups")), 0);
+    json_decref(doc);
+    doc = kpis(f, "from=2026-11-01&to=2026-11-30&by=category", day);
+    assert_int_equal(jint(group(doc, "W01"), "signDue"), 1);
+    assert_int_equal(jint(group(doc, "W02"), "signedLate"), 1);
+    json_decref(doc);
+}
+
+static void test_satisfaction_policy(void **state)
+{
+    fixture_t *f = *state;
+    int64_t t = utc_ms(2026, 11, 25, 1, 0), day = day_of(2026, 11, 25);
+    rated(f, 1, t, "A", "u1", HOTLINE__RATING__RATING_VERY_SATISFIED, true);
+    rated(f, 2, t, "B", "u1", HOTLINE__RATING__RATING_BASICALLY_SATISFIED, false);
+    rated(f, 3, t, "C", "u1", HOTLINE__RATING__RATING_DISSATISFIED, false);
+    rated(f, 4, t, "D", "u1", HOTLINE__RATING__RATING_VERY_DISSATISFIED, false);
+    json_t *doc = kpis(f, "", day);
+    json_t *tot = json_object_get(doc, "totals");
+    assert_int_equal(jint(tot, "rated"), 4);
+    assert_int_equal(jint(tot, "ratedBasicallySatisfied"), 1);
+    assert_int_equal(jint(tot, "satisfied"), 2);
+    assert_true(json_real_value(jrate(tot, "satisfactionRate")) == 0.5);
+    assert_true(json_real_value(jrate(tot, "resolutionRate")) == 0.25);
+    json_decref(doc);
+    /* The switch off: the same stored counts read differently, for every past period too. */
+    analytics_close(&f->an);
+    f->basically = false;
+    assert_int_equal(open_analytics(f), 0);
+    doc = kpis(f, "", day);
+    tot = json_object_get(doc, "totals");
+    assert_int_equal(jint(tot, "satisfied"), 1);
+    assert_true(json_real_value(jrate(tot, "satisfactionRate")) == 0.25);
+    json_decref(doc);
+}
+
+static void test_timeline(void **state)
+{
+    fixture_t *f = *state;
+    int64_t t = utc_ms(2026, 11, 25, 1, 0);
+    /* Applied in feed order, which is not time order across sources. */
+    signed_(f, 2, t + 3000, "T1", "u1");
+    clock_started(f, 1, t + 2000, "T1", HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, "u1", "W01");
+    received(f, 1, t, "T1", "W01", "North");
+    dispatched(f, 1, t + 1000, "T1", "u1", "W01", 0);
+    replied(f, 3, t + 3000, "T1", "u1");            /* same ms as the signing, later seq */
+    received(f, 2, t + 500, "T10", "W01", "North"); /* "T1" must not prefix-match "T10" */
+    MDB_txn *txn;
+    json_t *doc = NULL;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(analytics_timeline(f->an, txn, "T1", &doc), 0);
+    json_t *none = NULL;
+    assert_int_equal(analytics_timeline(f->an, txn, "T2", &none), HL_ENOTFOUND);
+    assert_null(none);
+    assert_int_equal(analytics_timeline(f->an, txn, "bad/id", &none), HL_EINVAL);
+    store_read_end(&txn);
+    assert_string_equal(json_string_value(json_object_get(doc, "ticketId")), "T1");
+    json_t *events = json_object_get(doc, "events");
+    assert_int_equal(json_array_size(events), 5);
+    const char *kinds[] = {"ticketReceived", "ticketDispatched", "slaClockStarted", "ticketSigned",
+                           "ticketReplied"};
+    const char *sources[] = {"intake", "dispatch", "sla", "dispatch", "dispatch"};
+    for (size_t i = 0; i < 5; i++) {
+        json_t *e = json_array_get(events, i);
+        assert_non_null(json_object_get(e, kinds[i]));
+        assert_string_equal(json_string_value(json_object_get(e, "source")), sources[i]);
+    }
+    /* Personal data is masked in what analytics keeps (DESIGN.md 8). */
+    char *text = json_dumps(events, JSON_COMPACT);
+    assert_null(strstr(text, "13812345678"));
+    assert_null(strstr(text, "13987654321"));
+    assert_null(strstr(text, "Li Ming"));
+    assert_null(strstr(text, "ming@"));
+    assert_non_null(strstr(text, "138****5678"));
+    assert_non_null(strstr(text, "no water since 6"));
+    free(text);
+    json_decref(doc);
+    assert_true(analytics_ticket_id_valid("20261125-1-000123"));
+    assert_false(analytics_ticket_id_valid(""));
+    assert_false(analytics_ticket_id_valid("a b"));
+}
+
+static void test_out_of_order_feeds(void **state)
+{
+    fixture_t *f = *state;
+    int64_t t = utc_ms(2026, 11, 25, 1, 0), day = day_of(2026, 11, 25);
+    /* sla's feed is ahead of intake's and dispatch's: its own unit and category are used, and
+     * they seed the ticket record for the events after it. */
+    clock_started(f, 1, t + 2000, "T1", HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, "u1", "W03");
+    clock_stopped(f, 2, t + 3000, "T1", HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, true);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_CATEGORY, "W03", ANALYTICS_SIGNED_ON_TIME), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_UNIT, "u1", ANALYTICS_SIGNED_ON_TIME), 1);
+    /* Then intake's event arrives: received counts by the unit already known. */
+    received(f, 1, t, "T1", "W03", "East");
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_UNIT, "u1", ANALYTICS_RECEIVED), 1);
+    assert_int_equal(counter(f, day, ANALYTICS_DIM_DISTRICT, "East", ANALYTICS_RECEIVED), 1);
+}
+
+static void test_query_parse(void **state)
+{
+    (void)state;
+    int64_t today = day_of(2026, 11, 25);
+    analytics_query_t q;
+    analytics_error_t err;
+    assert_int_equal(analytics_query_parse("", today, &q, &err), 0);
+    assert_true(q.from_day == today && q.to_day == today && q.by == ANALYTICS_DIM_NONE);
+    assert_int_equal(analytics_query_parse(NULL, today, &q, &err), 0);
+    assert_int_equal(analytics_query_parse("from=2026-11-01&by=category", today, &q, &err), 0);
+    assert_true(q.from_day == day_of(2026, 11, 1) && q.to_day == today);
+    assert_int_equal(q.by, ANALYTICS_DIM_CATEGORY);
+    assert_int_equal(analytics_query_parse("from=2026-12-03", today, &q, &err), 0);
+    assert_true(q.from_day == day_of(2026, 12, 3) && q.to_day == q.from_day);
+    assert_int_equal(analytics_query_parse("to=2026-11-03", today, &q, &err), 0);
+    assert_true(q.from_day == day_of(2026, 11, 3) && q.to_day == q.from_day);
+    assert_int_equal(
+        analytics_query_parse("from=2028-02-29&to=2028-03-01&by=district", today, &q, &err), 0);
+    assert_int_equal(q.by, ANALYTICS_DIM_DISTRICT);
+    /* 366 days is the most. */
+    assert_int_equal(analytics_query_parse("from=2025-11-25&to=2026-11-25", today, &q, &err), 0);
+
+    static const struct {
+        const char *query, *field, *says;
+    } bad[] = {
+        {"from=2026-13-01", "from", "month 13"},
+        {"from=2026-02-29", "from", "day 29"},
+        {"from=26-1-1", "from", "YYYY-MM-DD"},
+        {"from=", "from", "YYYY-MM-DD"},
+        {"to=2026-11-31", "to", "day 31"},
+        {"by=planet", "by", "allowed: unit, category, district"},
+        {"by=", "by", "allowed"},
+        {"from=2025-11-24&to=2026-11-25", "to", "at most 366"},
+        {"from=2026-11-25&to=2026-11-24", "to", "before from"},
+        {"form=2026-11-25", "form", "unknown parameter \"form\""},
+        {"from=%FF%FE", "from", "\"??\" is not a date"},
+        {"\xff=1", "?", "unknown parameter \"?\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (analytics_query_parse(bad[i].query, today, &q, &err) != HL_EINVAL)
+            fail_msg("%s was accepted", bad[i].query);
+        assert_string_equal(err.field, bad[i].field);
+        if (!strstr(err.message, bad[i].says))
+            fail_msg("%s: message \"%s\" lacks \"%s\"", bad[i].query, err.message, bad[i].says);
+    }
+}
+
+static void test_metrics(void **state)
+{
+    fixture_t *f = *state;
+    metrics_t *m;
+    assert_int_equal(metrics_create(&m), 0);
+    assert_int_equal(analytics_metrics_attach(f->an, m), 0);
+    metric_t *tickets = metrics_counter(m, "hotline_tickets_total", NULL, "stage");
+    metric_t *clocks = metrics_counter(m, "hotline_sla_clocks_total", NULL, "clock,outcome");
+    metric_t *ratings = metrics_counter(m, "hotline_ratings_total", NULL, "rating");
+    const char *recv[] = {"received"}, *sign_late[] = {"sign", "late"}, *sat[] = {"satisfied"};
+    assert_true(metric_value(tickets, recv) == 0);
+    int64_t t = utc_ms(2026, 11, 25, 1, 0);
+    received(f, 1, t, "A", "W01", "North");
+    received(f, 2, t + 86400000, "B", "W01", "North"); /* another day: all-time adds up */
+    clock_stopped(f, 1, t, "A", HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, false);
+    rated(f, 1, t, "A", "u1", HOTLINE__RATING__RATING_SATISFIED, true);
+    assert_int_equal(analytics_metrics_refresh(f->an), 0);
+    assert_true(metric_value(tickets, recv) == 2);
+    assert_true(metric_value(clocks, sign_late) == 1);
+    assert_true(metric_value(ratings, sat) == 1);
+    assert_int_equal(analytics_metrics_refresh(f->an), 0); /* no change, no double add */
+    assert_true(metric_value(tickets, recv) == 2);
+    char *text;
+    size_t len;
+    assert_int_equal(metrics_render(m, &text, &len), 0);
+    assert_non_null(strstr(text, "hotline_tickets_total{stage=\"received\"} 2\n"));
+    assert_non_null(strstr(text, "hotline_callbacks_total{outcome=\"unreachable\"} 0\n"));
+    assert_non_null(strstr(text, "hotline_analytics_tickets 2\n"));
+    free(text);
+    metrics_destroy(&m);
+    /* After a restart the counters start from the stored totals. */
+    analytics_close(&f->an);
+    assert_int_equal(open_analytics(f), 0);
+    assert_int_equal(metrics_create(&m), 0);
+    assert_int_equal(analytics_metrics_attach(f->an, m), 0);
+    tickets = metrics_counter(m, "hotline_tickets_total", NULL, "stage");
+    assert_true(metric_value(tickets, recv) == 2);
+    metrics_destroy(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_counts_by_day_unit_category, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_period_boundary_utc8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_satisfaction_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_order_feeds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_parse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
