@@ -24,8 +24,9 @@ static int callback_next(cli_t *cli, int argc, char **argv)
         return CLI_USAGE;
     }
     json_t *body = json_pack("{s:s}", "agent", agent), *ans;
-    int rc = cli_finish(cli, cli_http(cli, SVC_CALLBACK, "POST", "/v1/callbacks/next", body,
-                                      &ans), ans);
+    int status = cli_http(cli, SVC_CALLBACK, "POST", "/v1/callbacks/next", body,
+                                      &ans);
+    int rc = cli_finish(cli, status, ans);
     json_decref(body);
     if (rc == CLI_OK) {
         json_t *t = json_object_get(ans, "callbackTask");
@@ -90,7 +91,8 @@ static int callback_record(cli_t *cli, int argc, char **argv)
     char path[256];
     snprintf(path, sizeof path, "/v1/callbacks/%s", argv[optind]);
     json_t *ans;
-    int rc = cli_finish(cli, cli_http(cli, SVC_CALLBACK, "POST", path, body, &ans), ans);
+    int status = cli_http(cli, SVC_CALLBACK, "POST", path, body, &ans);
+    int rc = cli_finish(cli, status, ans);
     json_decref(body);
     if (rc == CLI_OK) {
         if (cli->json) {
@@ -170,7 +172,8 @@ int cli_kpis(cli_t *cli, int argc, char **argv)
         snprintf(path + strlen(path), sizeof path - strlen(path), "by=%s&", by);
     path[strlen(path) - 1] = '\0';
     json_t *ans;
-    int rc = cli_finish(cli, cli_http(cli, SVC_ANALYTICS, "GET", path, NULL, &ans), ans);
+    int status = cli_http(cli, SVC_ANALYTICS, "GET", path, NULL, &ans);
+    int rc = cli_finish(cli, status, ans);
     if (rc == CLI_OK) {
         if (cli->json) {
             cli_print_json(ans);

@@ -240,7 +240,8 @@ int cli_list(cli_t *cli, int argc, char **argv)
     snprintf(path, sizeof path, "/v1/tickets?limit=%s%s%s", limit, st ? "&status=" : "",
              st ? st : "");
     json_t *ans;
-    int rc = cli_finish(cli, cli_http(cli, SVC_INTAKE, "GET", path, NULL, &ans), ans);
+    int status = cli_http(cli, SVC_INTAKE, "GET", path, NULL, &ans);
+    int rc = cli_finish(cli, status, ans);
     if (rc == CLI_OK) {
         if (cli->json) {
             cli_print_json(ans);
@@ -272,7 +273,8 @@ static int unit_action(cli_t *cli, const char *id, const char *action, json_t *b
     char path[256];
     snprintf(path, sizeof path, "/v1/tickets/%s/%s", id, action);
     json_t *ans;
-    int rc = cli_finish(cli, cli_http(cli, SVC_DISPATCH, "POST", path, body, &ans), ans);
+    int status = cli_http(cli, SVC_DISPATCH, "POST", path, body, &ans);
+    int rc = cli_finish(cli, status, ans);
     json_decref(body);
     if (rc == CLI_OK) {
         if (cli->json) {

@@ -67,12 +67,21 @@ static bool advance(Hotline__TicketView *v, uint32_t round, Hotline__TicketStatu
     return true;
 }
 
+/* An event of a later round than the view knows means the ticket was reopened for that
+ * round, even if dispatch's TicketReopened has not arrived yet on its feed. */
+static bool same_round(Hotline__TicketView *v, uint32_t round)
+{
+    if (round > v->rework_round)
+        advance(v, round, HOTLINE__TICKET_STATUS__TICKET_REWORK);
+    return round == v->rework_round;
+}
+
 static void apply_sla(Hotline__TicketView *v, const Hotline__Event *ev)
 {
     switch (ev->body_case) {
     case HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED: {
         const Hotline__SlaClockStarted *e = ev->sla_clock_started;
-        if (e->round != v->rework_round)
+        if (!same_round(v, e->round))
             break;
         if (e->clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN)
             v->sign_due_ms = e->due_ms;
@@ -82,7 +91,7 @@ static void apply_sla(Hotline__TicketView *v, const Hotline__Event *ev)
     }
     case HOTLINE__EVENT__BODY_SLA_BREACHED: {
         const Hotline__SlaBreached *e = ev->sla_breached;
-        if (e->round != v->rework_round)
+        if (!same_round(v, e->round))
             break;
         if (e->clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN)
             v->sign_breached = true;
@@ -126,13 +135,14 @@ static void apply_event(Hotline__TicketView *v, const Hotline__Event *ev)
         advance(v, ev->ticket_reopened->round, HOTLINE__TICKET_STATUS__TICKET_REWORK);
         break;
     case HOTLINE__EVENT__BODY_CALLBACK_SCHEDULED:
-        if (ev->callback_scheduled->round == v->rework_round)
+        if (same_round(v, ev->callback_scheduled->round))
             v->callback_due_ms = ev->callback_scheduled->due_ms;
         break;
     case HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED:
         v->callback_due_ms = ev->callback_attempted->next_due_ms;
         break;
     case HOTLINE__EVENT__BODY_CALLBACK_RATED:
+        same_round(v, ev->callback_rated->round);
         v->rating = ev->callback_rated->rating;
         v->rated_resolved = ev->callback_rated->resolved;
         break;

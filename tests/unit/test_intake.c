@@ -234,12 +234,40 @@ static void test_rework_round(void **state)
     arena_destroy(&a);
 }
 
+/* sla's clock for round 1 arrives before dispatch's TicketReopened: the due time is kept. */
+static void test_next_round_clock_before_reopen(void **state)
+{
+    fixture_t *f = *state;
+    arena_t *a;
+    arena_create(&a);
+    Hotline__SlaClockStarted cs = HOTLINE__SLA_CLOCK_STARTED__INIT;
+    cs.clock = HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY;
+    cs.due_ms = 9000;
+    cs.round = 1;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED;
+    ev.sla_clock_started = &cs;
+    apply(f, &ev);
+    Hotline__TicketReopened ro = HOTLINE__TICKET_REOPENED__INIT;
+    ro.round = 1;
+    ev = (Hotline__Event)HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_REOPENED;
+    ev.ticket_reopened = &ro;
+    apply(f, &ev);
+    Hotline__TicketView *v = view(f, a);
+    assert_int_equal(v->rework_round, 1);
+    assert_int_equal(v->status, HOTLINE__TICKET_STATUS__TICKET_REWORK);
+    assert_int_equal(v->reply_due_ms, 9000);
+    arena_destroy(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ticket_rules),
         cmocka_unit_test_setup_teardown(test_status_moves_forward_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rework_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_round_clock_before_reopen, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The five real services under `hotline up`, driven with the CLI: one ticket from submission to
+# a satisfied callback and closed; a second rated unsatisfied goes back to its unit for rework
+# and closes on the second round. Then `hotline kpis`, every service's /metrics (counts that
+# match) and promtool on all five.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../pipeline.sh"
+pipeline_up
+
+# ---- ticket A: the happy path ----
+A=$(hl submit --category W01 --description "no water since 7am" --phone 13812345678 \
+      --name "Li Wei" --district Gulou --community Sunshine)
+log "submitted $A"
+[[ "$A" =~ ^[0-9]{8}-1-[0-9]{6}$ ]] || fail "ticket id '$A' is not date-instance-sequence"
+wait_view "$A" status TICKET_DISPATCHED
+[ "$(view "$A" unit)" = water-supply ] || fail "W01 routed to $(view "$A" unit), not water-supply"
+has_dues() { [ -n "$(view "$A" signDueMs)" ] && [ -n "$(view "$A" replyDueMs)" ]; }
+wait_until 30 has_dues
+log "dispatched to water-supply, sign due $(view "$A" signDueMs), reply due $(view "$A" replyDueMs)"
+hl sign "$A" --unit water-supply >/dev/null
+wait_view "$A" status TICKET_SIGNED
+hl reply "$A" --unit water-supply --result "valve reopened, supply back at 10:40" >/dev/null
+wait_view "$A" status TICKET_REPLIED
+has_callback() { [ -n "$(view "$A" callbackDueMs)" ]; }
+wait_until 30 has_callback
+task=$(hl --json callback next --agent agent-1)
+[ "$(json_get - callbackTask.ticketId <<<"$task")" = "$A" ] || fail "callback next gave: $task"
+[ "$(json_get - callbackTask.phone <<<"$task")" = 13812345678 ] || fail "the agent needs the number"
+hl callback record "$A" --agent agent-1 --rating satisfied --comment "fast" >/dev/null
+wait_view "$A" status TICKET_CLOSED
+[ "$(view "$A" rating)" = RATING_SATISFIED ] || fail "rating not in the view"
+log "$A closed, rated satisfied"
+
+# ---- ticket B: unsatisfied -> rework at the same unit -> closed on round 1 ----
+B=$(hl submit --category W04 --description "leak in the street" --phone 13900001111 \
+      --district Cangshan --urgency urgent)
+wait_view "$B" status TICKET_DISPATCHED
+UNIT=$(view "$B" unit)
+[ "$UNIT" = repair-crew-south ] || fail "W04 in Cangshan routed to $UNIT"
+hl sign "$B" --unit water-supply >/dev/null 2>"$T/wrong_unit.err" && fail "another unit signed $B"
+grep -q "held by" "$T/wrong_unit.err" || fail "wrong-unit refusal unclear: $(cat "$T/wrong_unit.err")"
+hl reply "$B" --unit "$UNIT" --result "too early" >/dev/null 2>&1 && fail "replied before signing"
+hl sign "$B" --unit "$UNIT" >/dev/null
+hl reply "$B" --unit "$UNIT" --result "patched" --unresolved >/dev/null
+wait_view "$B" status TICKET_REPLIED
+has_task() { [ "$(hl --json callback next --agent agent-2 | json_get - callbackTask.ticketId)" = "$B" ]; }
+wait_until 30 has_task
+hl callback record "$B" --agent agent-2 --rating dissatisfied --unresolved >/dev/null
+wait_view "$B" status TICKET_REWORK
+[ "$(view "$B" reworkRound)" = 1 ] || fail "rework round is $(view "$B" reworkRound)"
+[ "$(view "$B" unit)" = "$UNIT" ] || fail "rework went to $(view "$B" unit), not back to $UNIT"
+queue=$(curl -sf "$(svc_url dispatch)/v1/units/$UNIT/tickets?state=TICKET_REWORK")
+grep -q "$B" <<<"$queue" || fail "$B is not in $UNIT's rework queue: $queue"
+log "$B rated dissatisfied -> back at $UNIT for rework (round 1)"
+has_new_clock() { [ -n "$(view "$B" replyDueMs)" ]; }
+wait_until 30 has_new_clock
+hl sign "$B" --unit "$UNIT" >/dev/null
+hl reply "$B" --unit "$UNIT" --result "main replaced" >/dev/null
+wait_view "$B" status TICKET_REPLIED
+wait_until 30 has_task
+hl callback record "$B" --agent agent-2 --rating very_satisfied >/dev/null
+wait_view "$B" status TICKET_CLOSED
+
+# ---- the figures agree ----
+kpis_ready() { [ "$(hl --json kpis | json_get - totals.closed)" = 2 ]; }
+wait_until 30 kpis_ready
+hl --json kpis > "$T/kpis.json"
+k() { json_get "$T/kpis.json" "totals.$1"; }
+log "kpis: $(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print({k: v for k, v in t.items() if v})' "$T/kpis.json")"
+expect() { [ "$(k "$1")" = "$2" ] || fail "kpis $1 = $(k "$1"), expected $2"; }
+expect received 2; expect dispatched 2; expect signed 3; expect replied 3; expect rated 3
+expect reworked 1; expect closed 2; expect callbacksDone 3; expect signDue 3; expect replyDue 3
+expect satisfied 2; expect signedOnTime 3; expect repliedOnTime 3
+hl kpis | grep -q "satisfactionRate .*66.7%" || fail "satisfaction rate is not 2/3: $(hl kpis)"
+hl kpis --by unit > "$T/by_unit.txt"
+grep -q "unit water-supply" "$T/by_unit.txt" || fail "kpis by unit lack water-supply"
+
+m() { events_count "$1" "$2"; }
+ev_expect() { [ "$(m "$1" "$2")" = "$3" ] || fail "$1 /metrics $2 = $(m "$1" "$2"), expected $3"; }
+ev_expect intake ticket_received "$(k received)"
+ev_expect dispatch ticket_dispatched "$(k dispatched)"
+ev_expect dispatch ticket_signed "$(k signed)"
+ev_expect dispatch ticket_replied "$(k replied)"
+ev_expect dispatch ticket_reopened "$(k reworked)"
+ev_expect sla sla_clock_started $(( $(k signDue) + $(k replyDue) ))
+ev_expect sla sla_clock_stopped $(( $(k signedOnTime) + $(k signedLate) + $(k repliedOnTime) + $(k repliedLate) ))
+ev_expect callback callback_scheduled "$(k callbacksDue)"
+ev_expect callback callback_rated "$(k rated)"
+ev_expect callback ticket_closed "$(k closed)"
+ev_expect callback rework_requested "$(k reworkRequested)"
+a_closed=$(curl -sf "$(svc_url analytics)/metrics" | awk '$1 == "hotline_tickets_total{stage=\"closed\"}" {print $2}')
+[ "$a_closed" = 2 ] || fail "analytics /metrics closed = $a_closed"
+for s in "${SERVICES[@]}"; do
+  curl -sf "$(svc_url "$s")/metrics" > "$T/$s.metrics"
+  promtool check metrics < "$T/$s.metrics" > "$T/$s.promtool" 2>&1 ||
+    fail "promtool rejects $s /metrics: $(cat "$T/$s.promtool")"
+  [ ! -s "$T/$s.promtool" ] || fail "promtool lint on $s /metrics: $(cat "$T/$s.promtool")"
+done
+log "kpis, /metrics of all five and promtool agree"
+
+# ---- the timeline of B, across all five services, in order ----
+hl show "$B" > "$T/show.txt"
+for kind in ticketReceived ticketDispatched slaClockStarted ticketSigned ticketReplied \
+            callbackScheduled callbackRated reworkRequested ticketReopened ticketClosed; do
+  grep -q " $kind " "$T/show.txt" || fail "timeline of $B lacks $kind: $(cat "$T/show.txt")"
+done
+
+hl down --data-dir "$T/hl" >/dev/null
+wait "${PIDS[up]}" || fail "hotline up exited non-zero after down"
+unset 'PIDS[up]'
+grep -h 'level=error' "$T"/hl/*.log && fail "errors in the service logs"
+log "PASS: submit -> dispatched -> signed -> replied -> callback -> closed; rework; kpis = metrics"
