@@ -194,6 +194,16 @@ static void job_done(txq_item_t *item, int rc)
     job_finish(job, &r);
 }
 
+void cmd_answer_unavailable(Hotline__Command *cmd, cmd_done_fn done, void *origin,
+                            const char *message)
+{
+    Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
+    r.status = HOTLINE__STATUS__UNAVAILABLE;
+    r.message = (char *)message;
+    done(origin, &r);
+    hotline__command__free_unpacked(cmd, NULL);
+}
+
 void cmdexec_submit(cmdexec_t *self, Hotline__Command *cmd, cmd_done_fn done, void *origin)
 {
     self->stats.submitted++;
@@ -203,11 +213,7 @@ void cmdexec_submit(cmdexec_t *self, Hotline__Command *cmd, cmd_done_fn done, vo
         free(job);
         self->stats.in_flight--;
         self->stats.failed++;
-        Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
-        r.status = HOTLINE__STATUS__UNAVAILABLE;
-        r.message = "out of memory; retry later";
-        done(origin, &r);
-        hotline__command__free_unpacked(cmd, NULL);
+        cmd_answer_unavailable(cmd, done, origin, "out of memory; retry later");
         return;
     }
     job->exec = self;

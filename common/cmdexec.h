@@ -46,6 +46,11 @@ void cmdexec_destroy(cmdexec_t **self);
  * a command refused before it reaches the store). */
 void cmdexec_submit(cmdexec_t *self, Hotline__Command *cmd, cmd_done_fn done, void *origin);
 
+/* Answer a command that will not run (out of memory, shutting down, store full) with
+ * UNAVAILABLE and message, and free it. */
+void cmd_answer_unavailable(Hotline__Command *cmd, cmd_done_fn done, void *origin,
+                            const char *message);
+
 /* Refuse: set status, field and a formatted message. Returns 0 for "return cmd_refuse(...)". */
 int cmd_refuse(cmd_reply_t *reply, Hotline__Status status, const char *field, const char *fmt,
                ...) __attribute__((format(printf, 4, 5)));

@@ -140,16 +140,7 @@ static const char *event_kind(const Hotline__Event *ev)
 
 static int count_kind(evlog_t *self, MDB_txn *txn, const char *kind)
 {
-    MDB_val v;
-    uint64_t n = 0;
-    int rc = store_get(txn, self->counts_db, kind, strlen(kind), &v);
-    if (rc == 0 && v.mv_size == 8)
-        n = store_be64_get(v.mv_data);
-    else if (rc && rc != HL_ENOTFOUND)
-        return rc;
-    uint8_t buf[8];
-    store_be64_put(buf, n + 1);
-    return store_put(txn, self->counts_db, kind, strlen(kind), buf, 8, 0);
+    return store_add_u64(txn, self->counts_db, kind, strlen(kind), 1, NULL);
 }
 
 int evlog_counts(evlog_t *self, evlog_count_fn fn, void *ctx)

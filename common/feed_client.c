@@ -64,12 +64,7 @@ static int read_cursor(feed_client_t *self, uint64_t *cursor)
     int rc = store_read_begin(self->store, &txn);
     if (rc)
         return rc;
-    MDB_val v;
-    rc = store_get(txn, self->cursors, self->producer, strlen(self->producer), &v);
-    if (rc == 0 && v.mv_size == 8)
-        *cursor = store_be64_get(v.mv_data);
-    else if (rc == HL_ENOTFOUND)
-        rc = 0;
+    rc = store_get_u64(txn, self->cursors, self->producer, strlen(self->producer), cursor);
     store_read_end(&txn);
     return rc;
 }

@@ -214,29 +214,21 @@ void service_command(service_t *svc, Hotline__Command *cmd, cmd_done_fn done, vo
 {
     counted_t *c = malloc(sizeof *c);
     if (!c) {
-        Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
-        r.status = HOTLINE__STATUS__UNAVAILABLE;
-        r.message = "out of memory; retry later";
-        done(origin, &r);
-        hotline__command__free_unpacked(cmd, NULL);
+        cmd_answer_unavailable(cmd, done, origin, "out of memory; retry later");
         return;
     }
     *c = (counted_t){svc, done, origin};
     done = counted_done;
     origin = c;
-    if (svc->stopping || txq_full(svc->txq)) {
-        Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
-        r.status = HOTLINE__STATUS__UNAVAILABLE;
-        r.message = svc->stopping ? "the service is shutting down; retry shortly"
-                                  : "the store is full; nothing was stored; retry later";
-        /* A full store is re-tried by the next command that reaches the txq: let one in
-         * per loop turn so acceptance resumes by itself when room returns. */
-        if (!svc->stopping && txq_waiting(svc->txq) == 0) {
-            cmdexec_submit(svc->cmds, cmd, done, origin);
-            return;
-        }
-        done(origin, &r);
-        hotline__command__free_unpacked(cmd, NULL);
+    if (svc->stopping) {
+        cmd_answer_unavailable(cmd, done, origin, "the service is shutting down; retry shortly");
+        return;
+    }
+    /* While the store is full, one command per loop turn still goes to the store as a probe,
+     * so acceptance resumes by itself when room returns; the rest are refused at once. */
+    if (txq_full(svc->txq) && txq_waiting(svc->txq) > 0) {
+        cmd_answer_unavailable(cmd, done, origin,
+                               "the store is full; nothing was stored; retry later");
         return;
     }
     cmdexec_submit(svc->cmds, cmd, done, origin);

@@ -216,6 +216,40 @@ int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
     return hl_error_from_mdb(mdb_del(txn, dbi, &k, NULL));
 }
 
+int store_get_u64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t *out)
+{
+    MDB_val v;
+    *out = 0;
+    int rc = store_get(txn, dbi, key, klen, &v);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return HL_ECORRUPT;
+    *out = store_be64_get(v.mv_data);
+    return 0;
+}
+
+int store_add_u64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, int64_t delta,
+                  uint64_t *out)
+{
+    uint64_t n;
+    int rc = store_get_u64(txn, dbi, key, klen, &n);
+    if (rc)
+        return rc;
+    if (delta < 0)
+        n = (uint64_t)-delta > n ? 0 : n - (uint64_t)-delta;
+    else
+        n += (uint64_t)delta;
+    uint8_t buf[8];
+    store_be64_put(buf, n);
+    rc = store_put(txn, dbi, key, klen, buf, 8, 0);
+    if (rc == 0 && out)
+        *out = n;
+    return rc;
+}
+
 int store_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val)
 {
     MDB_cursor *cur;

@@ -66,6 +66,14 @@ int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const voi
               size_t vlen, unsigned flags);
 int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
 
+/* Counters stored as 8 big-endian bytes. get: *out = the value, 0 when the key is absent.
+ * add: adds delta (negative allowed; the result never goes below 0), stores it, and gives the
+ * new value in *out (may be NULL). Errors: HL_ECORRUPT (a value that is not 8 bytes) and the
+ * store's. */
+int store_get_u64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t *out);
+int store_add_u64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, int64_t delta,
+                  uint64_t *out);
+
 /* The last key of a database, if any: HL_ENOTFOUND when empty. */
 int store_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val);
 

@@ -187,17 +187,7 @@ int analytics_counter_get(analytics_t *self, MDB_txn *txn, int64_t day, analytic
 {
     uint8_t key[16 + ANALYTICS_VALUE_MAX];
     size_t klen = counter_key(key, day, dim, value, id);
-    MDB_val v;
-    *out = 0;
-    int rc = store_get(txn, self->counters, key, klen, &v);
-    if (rc == HL_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (v.mv_size != 8)
-        return HL_ECORRUPT;
-    *out = store_be64_get(v.mv_data);
-    return 0;
+    return store_get_u64(txn, self->counters, key, klen, out);
 }
 
 int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
@@ -205,19 +195,7 @@ int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t day, analytic
 {
     uint8_t key[16 + ANALYTICS_VALUE_MAX];
     size_t klen = counter_key(key, day, dim, value, id);
-    MDB_val v;
-    uint64_t n = 0;
-    int rc = store_get(txn, self->counters, key, klen, &v);
-    if (rc == 0) {
-        if (v.mv_size != 8)
-            return HL_ECORRUPT;
-        n = store_be64_get(v.mv_data);
-    } else if (rc != HL_ENOTFOUND) {
-        return rc;
-    }
-    uint8_t val[8];
-    store_be64_put(val, n + delta);
-    return store_put(txn, self->counters, key, klen, val, 8, 0);
+    return store_add_u64(txn, self->counters, key, klen, (int64_t)delta, NULL);
 }
 
 int analytics_counters_scan(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,

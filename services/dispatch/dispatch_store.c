@@ -139,23 +139,9 @@ static size_t make_key(char *out, const char *unit, Hotline__TicketStatus state,
 
 static int count_add(dispatch_t *self, MDB_txn *txn, const char *key, size_t klen, int delta)
 {
-    uint64_t n = 0;
-    MDB_val v;
-    int rc = store_get(txn, self->counts, key, klen, &v);
-    if (rc == 0 && v.mv_size == 8)
-        n = store_be64_get(v.mv_data);
-    else if (rc != 0 && rc != HL_ENOTFOUND)
-        return rc;
-    if (delta < 0 && n == 0) {
-        /* Cannot happen while the counts are kept in step with the queue; never wrap. */
-        SLOG_WARN("unit_count_negative", "key_bytes=%zu next=\"kept at 0\"", klen);
-    } else {
-        n = delta < 0 ? n - 1 : n + 1;
-    }
-    uint8_t buf[8];
-    store_be64_put(buf, n);
     self->counts_dirty = true;
-    return store_put(txn, self->counts, key, klen, buf, 8, 0);
+    /* Counts are kept in step with the queue; store_add_u64 never lets one wrap below 0. */
+    return store_add_u64(txn, self->counts, key, klen, delta < 0 ? -1 : 1, NULL);
 }
 
 int dispatch_assignment_get(dispatch_t *self, MDB_txn *txn, const char *ticket_id,
@@ -282,16 +268,7 @@ int dispatch_unit_count(dispatch_t *self, MDB_txn *txn, const char *unit,
     size_t klen = make_key(key, unit, state, NULL);
     if (!klen)
         return 0;
-    MDB_val v;
-    int rc = store_get(txn, self->counts, key, klen, &v);
-    if (rc == HL_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (v.mv_size != 8)
-        return HL_ECORRUPT;
-    *out = store_be64_get(v.mv_data);
-    return 0;
+    return store_get_u64(txn, self->counts, key, klen, out);
 }
 
 int dispatch_counts(dispatch_t *self, MDB_txn *txn, dispatch_count_fn fn, void *ctx)

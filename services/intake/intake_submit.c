@@ -102,17 +102,8 @@ static int next_id(intake_t *self, MDB_txn *txn, int64_t now_ms, char *out, size
     calendar_ymd_from_day(calendar_local_day(self->cal, now_ms), &y, &m, &d);
     char date[16];
     snprintf(date, sizeof date, "%04d%02d%02d", y, m, d);
-    uint64_t seq = 0;
-    MDB_val v;
-    int rc = store_get(txn, self->ticket_seq, date, 8, &v);
-    if (rc == 0 && v.mv_size == 8)
-        seq = store_be64_get(v.mv_data);
-    else if (rc && rc != HL_ENOTFOUND)
-        return rc;
-    seq++;
-    uint8_t buf[8];
-    store_be64_put(buf, seq);
-    rc = store_put(txn, self->ticket_seq, date, 8, buf, 8, 0);
+    uint64_t seq;
+    int rc = store_add_u64(txn, self->ticket_seq, date, 8, 1, &seq);
     if (rc)
         return rc;
     snprintf(out, out_size, "%s-%u-%06llu", date, self->instance, (unsigned long long)seq);

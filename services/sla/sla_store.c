@@ -167,34 +167,14 @@ static int set_flags(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen,
 static int count_add(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, int delta)
 {
     const char *k = RUNNING_KEY[clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY ? 2 : 1];
-    MDB_val v;
-    uint64_t n = 0;
-    int rc = store_get(txn, self->meta, k, strlen(k), &v);
-    if (rc == 0 && v.mv_size == 8)
-        n = store_be64_get(v.mv_data);
-    else if (rc != 0 && rc != HL_ENOTFOUND)
-        return rc;
-    n = delta < 0 ? (n > 0 ? n - 1 : 0) : n + 1;
-    uint8_t b[8];
-    store_be64_put(b, n);
     self->counts_dirty = true;
-    return store_put(txn, self->meta, k, strlen(k), b, 8, 0);
+    return store_add_u64(txn, self->meta, k, strlen(k), delta < 0 ? -1 : 1, NULL);
 }
 
 int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64_t *out)
 {
     const char *k = RUNNING_KEY[clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY ? 2 : 1];
-    MDB_val v;
-    *out = 0;
-    int rc = store_get(txn, self->meta, k, strlen(k), &v);
-    if (rc == HL_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (v.mv_size != 8)
-        return HL_ECORRUPT;
-    *out = store_be64_get(v.mv_data);
-    return 0;
+    return store_get_u64(txn, self->meta, k, strlen(k), out);
 }
 
 static int del_quiet(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
