@@ -4,7 +4,8 @@
  * Each child gets its own data directory under --data-dir, HTTP port base+i, ZeroMQ endpoint
  * base+10+i, and --feed arguments for the producers it follows. Children run in their own
  * process group, so Ctrl-C reaches only the supervisor, which stops them in order with SIGTERM
- * (each commits what it accepted, then exits). A child that dies is restarted; one that dies
+ * (each commits what it accepted, then exits); if the supervisor itself is killed, the children
+ * get SIGTERM from the kernel (PR_SET_PDEATHSIG). A child that dies is restarted; one that dies
  * twice within seconds of starting stops the pipeline with a pointer to its log. */
 #include "cli.h"
 
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -111,9 +113,14 @@ static pid_t spawn(up_t *u, int i)
         args[n++] = (char *)u->sync;
     }
     args[n] = NULL;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         setpgid(0, 0);
+        /* If the supervisor dies (even by SIGKILL), its services stop in order too. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(0);
         int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0640);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The quick start: install what is missing, build, start the runtime on loopback and show it
-# working. Until the five services land (issue 3) the demo runs the runtime's own pair of
-# processes: a producer with a durable event log and a consumer following its feed.
-#   scripts/demo.sh            run the demo, keep the pair running until Ctrl-C
-#   scripts/demo.sh --once     run the demo and stop
+# The quick start: install what is missing, build, start the five services on loopback with
+# their embedded defaults (`hotline up`), and walk a few demo tickets through the whole path:
+# recorded -> dispatched by the catalogue -> signed -> replied -> called back -> rated -> closed,
+# one of them via an unsatisfied rating and a rework round. Then it keeps the pipeline running
+# in the foreground until Ctrl-C.
+#   scripts/demo.sh             demo, then keep running
+#   scripts/demo.sh --once      demo, then stop
+# HOTLINE_PORT_BASE (default 8080) moves the ports; HOTLINE_DATA_DIR the data (var/demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ONCE=${1:-}
@@ -11,52 +14,90 @@ scripts/deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$(nproc)" >/dev/null
 BIN=$PWD/build/release/bin
+export HOTLINE_PORT_BASE=${HOTLINE_PORT_BASE:-8080}
 DATA=${HOTLINE_DATA_DIR:-$PWD/var/demo}
-mkdir -p "$DATA"
-PIDS=()
-trap 'kill ${PIDS[*]} 2>/dev/null; wait 2>/dev/null' EXIT
-port() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+hl() { "$BIN/hotline" "$@"; }
 
-rm -f "$DATA"/*.json
-"$BIN/testproducer" --data-dir "$DATA/producer" --port-file "$DATA/producer.json" \
-  --log-level warn & PIDS+=($!)
-until [ -s "$DATA/producer.json" ]; do sleep 0.1; done
-BUS=$(port "$DATA/producer.json" bus)
-PHTTP=$(port "$DATA/producer.json" http)
-"$BIN/testconsumer" --data-dir "$DATA/consumer" --feed "producer=$BUS" \
-  --port-file "$DATA/consumer.json" --log-level warn & PIDS+=($!)
-until [ -s "$DATA/consumer.json" ]; do sleep 0.1; done
-CHTTP=$(port "$DATA/consumer.json" http)
-
-before=$(curl -s "http://127.0.0.1:$PHTTP/v1/status" | port /dev/stdin headSeq)
-echo "== appending 50,000 durable events to the producer (group commit, full fsync)"
-"$BIN/testclient" --bus "$BUS" --events 50000 --batch 100 --window 8 --key "demo-$(date +%s)" \
-  --offset "$before"
-echo "== the consumer follows the producer's feed and applies each event exactly once"
-for _ in $(seq 1 100); do
-  n=$(curl -s "http://127.0.0.1:$CHTTP/v1/state" | port /dev/stdin count)
-  [ "$n" -ge $(( before + 50000 )) ] && break
-  sleep 0.1
+"$BIN/hotline" up --data-dir "$DATA" &
+UP=$!
+trap 'kill -TERM $UP 2>/dev/null; wait $UP 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do
+  curl -sf "http://127.0.0.1:$HOTLINE_PORT_BASE/readyz" >/dev/null &&
+    curl -sf "http://127.0.0.1:$(( HOTLINE_PORT_BASE + 4 ))/readyz" >/dev/null && break
+  kill -0 $UP 2>/dev/null || { echo "hotline up failed; see $DATA/*.log"; exit 1; }
+  sleep 0.2
 done
-curl -s "http://127.0.0.1:$CHTTP/v1/state"
-echo "== a command over HTTP (JSON mapped onto protobuf), then the same key again:"
-curl -s -X POST -H 'Idempotency-Key: demo-http-1' "http://127.0.0.1:$PHTTP/v1/commands" \
-  -d '{"testAppend": {"count": "1"}}'
-curl -s -X POST -H 'Idempotency-Key: demo-http-1' "http://127.0.0.1:$PHTTP/v1/commands" \
-  -d '{"testAppend": {"count": "1"}}'
-echo "== a bad command gets an error naming the field:"
-curl -s -X POST "http://127.0.0.1:$PHTTP/v1/commands" -d '{"testAppend": {"count": "lots"}}'
-echo "== metrics (excerpt):"
-curl -s "http://127.0.0.1:$CHTTP/metrics" | grep -E '^hotline_(feed_cursor|feed_lag|commits_total)'
+sleep 0.5
+
+status() { hl --json show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["view"].get("status",""))'; }
+unit() { hl --json show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["view"].get("unit",""))'; }
+wait_status() {
+  for _ in $(seq 1 100); do [ "$(status "$1")" = "$2" ] && return 0; sleep 0.1; done
+  echo "ticket $1 did not reach $2 (it is $(status "$1"))"; exit 1
+}
+next_task() { # the agent's next callback, waiting for the ticket's to be scheduled
+  for _ in $(seq 1 100); do
+    hl --json callback next --agent "$1" 2>/dev/null | grep -q "\"$2\"" && return 0
+    sleep 0.1
+  done
+  echo "no callback for $2"; exit 1
+}
+
+echo
+echo "== three citizens call"
+A=$(hl submit --category W01 --description "No water since 7am in building 3" \
+      --phone 13812345678 --name "Li Wei" --district Gulou --community Sunshine)
+B=$(hl submit --category W0402 --description "Water gushing from the street at Wuyi Road" \
+      --phone 13900001111 --district Taijiang --address "Wuyi Road 88" --urgency very_urgent)
+C=$(hl submit --category W06 --description "Bill twice the usual amount" \
+      --phone 13700002222 --name "Chen Jing" --district Cangshan)
+for id in "$A" "$B" "$C"; do wait_status "$id" TICKET_DISPATCHED; done
+echo "   $A  W01 no water        -> $(unit "$A")"
+echo "   $B  W0402 main burst    -> $(unit "$B")"
+echo "   $C  W06 billing         -> $(unit "$C")"
+
+echo "== the units sign for them and reply"
+hl sign "$A" --unit "$(unit "$A")"
+hl reply "$A" --unit "$(unit "$A")" --result "Valve reopened at Sunshine; supply back at 10:40"
+hl sign "$B" --unit "$(unit "$B")"
+hl reply "$B" --unit "$(unit "$B")" --result "Main isolated and repaired; road reopened"
+hl sign "$C" --unit "$(unit "$C")"
+hl reply "$C" --unit "$(unit "$C")" --result "Meter read again; bill corrected" --unresolved
+
+echo "== callback agents call the citizens back"
+next_task agent-1 "$A"; hl callback record "$A" --agent agent-1 --rating very_satisfied
+next_task agent-1 "$B"; hl callback record "$B" --agent agent-1 --rating satisfied
+next_task agent-2 "$C"; hl callback record "$C" --agent agent-2 --rating dissatisfied \
+  --unresolved --comment "still charged for last month"
+wait_status "$C" TICKET_REWORK
+echo "== $C was rated unsatisfied: back at $(unit "$C") for rework"
+hl sign "$C" --unit "$(unit "$C")"
+hl reply "$C" --unit "$(unit "$C")" --result "Last month refunded to the account"
+next_task agent-2 "$C"; hl callback record "$C" --agent agent-2 --rating satisfied
+for id in "$A" "$B" "$C"; do wait_status "$id" TICKET_CLOSED; done
+
+echo
+hl show "$C"
+echo
+hl kpis
 cat <<TXT
 
-Data is under $DATA. Try:
-  curl -s http://127.0.0.1:$PHTTP/v1/status
-  curl -s 'http://127.0.0.1:$PHTTP/v1/events?after=0&limit=3'
-  curl -s http://127.0.0.1:$CHTTP/metrics
-  kill -9 \$(pgrep testconsumer) and run this script again: nothing is lost or applied twice.
+All three tickets are closed and rated. The pipeline is running on 127.0.0.1:
+  intake :$HOTLINE_PORT_BASE  dispatch :$((HOTLINE_PORT_BASE+1))  sla :$((HOTLINE_PORT_BASE+2))  callback :$((HOTLINE_PORT_BASE+3))  analytics :$((HOTLINE_PORT_BASE+4))
+  data and logs: $DATA
+Try next (the CLI is $BIN/hotline):
+  hotline submit --category W03 --description "Tap water smells of chlorine" --phone 13600003333 --district Gulou --urgency very_urgent
+  hotline list
+  hotline show $A
+  hotline kpis --by unit
+  curl -s http://127.0.0.1:$((HOTLINE_PORT_BASE+1))/v1/catalogue
+  curl -s http://127.0.0.1:$((HOTLINE_PORT_BASE+2))/v1/policies
+  curl -s http://127.0.0.1:$HOTLINE_PORT_BASE/metrics
+  kill -9 one of the services: \`hotline up\` restarts it, nothing is lost
 TXT
-if [ "$ONCE" != "--once" ]; then
-  echo "Running; Ctrl-C stops both processes."
-  wait
+if [ "$ONCE" = "--once" ]; then
+  exit 0
 fi
+echo "Ctrl-C stops the pipeline."
+trap - EXIT
+wait $UP
