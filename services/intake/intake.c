@@ -66,7 +66,11 @@ static int init(service_t *svc, void **state)
     if (!rc)
         rc = store_db(st, "by_time", 0, &self->by_time);
     if (!rc)
+        rc = store_db(st, "updates", 0, &self->updates);
+    if (!rc)
         rc = intake_http_init(self);
+    if (!rc)
+        rc = intake_open311_init(self);
     static const char *const producers[] = {"dispatch", "sla", "callback"};
     for (size_t i = 0; !rc && i < sizeof producers / sizeof *producers; i++)
         rc = service_follow(svc, producers[i], intake_apply_status, self);
@@ -76,6 +80,7 @@ static int init(service_t *svc, void **state)
 static void fini(void *state)
 {
     intake_t *self = state;
+    intake_open311_fini(self);
     calendar_destroy(&self->cal);
     arena_destroy(&self->scratch);
     free(self);

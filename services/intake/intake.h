@@ -19,7 +19,9 @@ typedef struct intake {
     calendar_t *cal;  /* for the local date in ticket ids */
     unsigned instance;
     MDB_dbi tickets, ticket_seq, by_time;
+    MDB_dbi updates;  /* updated ms (BE) + id -> "": views by last change, for update feeds */
     arena_t *scratch; /* per event / per query scratch memory, reset each use */
+    void *open311;    /* open311.c's state */
 } intake_t;
 
 /* intake_submit.c: check a ticket as an operator or a client sent it. Returns 0, or fills
@@ -38,7 +40,17 @@ int intake_view_put(intake_t *self, MDB_txn *txn, const Hotline__TicketView *vie
 /* Feed events from dispatch, sla and callback, applied to the status view. */
 int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
+/* Visit the ids of views changed in [from_ms, to_ms), oldest change first, at most max.
+ * fn returns 0 to go on. */
+typedef int (*intake_update_fn)(void *ctx, const char *id, int64_t updated_ms);
+int intake_updates_scan(intake_t *self, MDB_txn *txn, int64_t from_ms, int64_t to_ms,
+                        size_t max, intake_update_fn fn, void *ctx);
+
 /* intake_http.c */
 int intake_http_init(intake_t *self);
+
+/* open311.c: Open311 GeoReport v2 under /open311/v2/. */
+int intake_open311_init(intake_t *self);
+void intake_open311_fini(intake_t *self);
 
 #endif

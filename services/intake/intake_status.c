@@ -22,16 +22,78 @@ int intake_view_get(intake_t *self, MDB_txn *txn, const char *id, arena_t *arena
     return *out ? 0 : HL_ECORRUPT;
 }
 
+/* The updates index key: updated ms (big-endian) + id. */
+static size_t update_key(uint8_t *out, int64_t updated_ms, const char *id, size_t idlen)
+{
+    store_be64_put(out, (uint64_t)updated_ms);
+    memcpy(out + 8, id, idlen);
+    return 8 + idlen;
+}
+
 int intake_view_put(intake_t *self, MDB_txn *txn, const Hotline__TicketView *view)
 {
     const char *id = view->ticket->id;
+    size_t idlen = strlen(id);
+    if (idlen > 64)
+        return HL_EINVAL;
+    /* Move the view's entry in the updates index from its previous change time. */
+    MDB_val old;
+    int rc = store_get(txn, self->tickets, id, idlen, &old);
+    if (rc == 0) {
+        Hotline__TicketView *prev = hotline__ticket_view__unpack(NULL, old.mv_size, old.mv_data);
+        if (prev && prev->updated_ms != view->updated_ms) {
+            uint8_t key[8 + 64];
+            rc = store_del(txn, self->updates, key, update_key(key, prev->updated_ms, id, idlen));
+            if (rc == HL_ENOTFOUND)
+                rc = 0;
+        }
+        if (prev)
+            hotline__ticket_view__free_unpacked(prev, NULL);
+        if (rc)
+            return rc;
+    } else if (rc != HL_ENOTFOUND) {
+        return rc;
+    }
+    uint8_t key[8 + 64];
+    rc = store_put(txn, self->updates, key, update_key(key, view->updated_ms, id, idlen), "", 0,
+                   0);
+    if (rc)
+        return rc;
     size_t len = hotline__ticket_view__get_packed_size(view);
-    MDB_val k = {strlen(id), (void *)id}, v = {len, NULL};
+    MDB_val k = {idlen, (void *)id}, v = {len, NULL};
     int mrc = mdb_put(txn, self->tickets, &k, &v, MDB_RESERVE);
     if (mrc)
         return hl_error_from_mdb(mrc);
     hotline__ticket_view__pack(view, v.mv_data);
     return 0;
+}
+
+int intake_updates_scan(intake_t *self, MDB_txn *txn, int64_t from_ms, int64_t to_ms,
+                        size_t max, intake_update_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->updates, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    uint8_t start[8];
+    store_be64_put(start, (uint64_t)(from_ms > 0 ? from_ms : 0));
+    MDB_val k = {8, start}, v;
+    int rc = 0;
+    size_t n = 0;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && n < max && !rc;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+        if (k.mv_size <= 8 || k.mv_size > 8 + 64)
+            continue;
+        int64_t at = (int64_t)store_be64_get(k.mv_data);
+        if (at >= to_ms)
+            break;
+        char id[65];
+        memcpy(id, (char *)k.mv_data + 8, k.mv_size - 8);
+        id[k.mv_size - 8] = '\0';
+        rc = fn(ctx, id, at);
+    }
+    mdb_cursor_close(cur);
+    return rc;
 }
 
 static int stage(Hotline__TicketStatus s)

@@ -105,6 +105,7 @@ static int setup(void **state)
     f->dir = unit_tmpdir();
     store_opts_t o = {.path = f->dir};
     if (store_open(&f->store, &o) || store_db(f->store, "tickets", 0, &f->in.tickets) ||
+        store_db(f->store, "updates", 0, &f->in.updates) ||
         arena_create(&f->in.scratch))
         return -1;
     /* A recorded ticket, as intake_submit leaves it. */
