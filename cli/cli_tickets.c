@@ -70,9 +70,14 @@ int cli_submit(cli_t *cli, int argc, char **argv)
     if (rc == CLI_OK) {
         if (cli->json)
             cli_print_json(ans);
-        else
-            printf("%s\n", json_string_value(json_object_get(
-                               json_object_get(ans, "submitTicket"), "ticketId")));
+        else {
+            /* The id alone on stdout (scripts take it); what to tell the caller on stderr. */
+            json_t *r = json_object_get(ans, "submitTicket");
+            printf("%s\n", json_string_value(json_object_get(r, "ticketId")));
+            const char *msg = json_string_value(json_object_get(r, "message"));
+            if (msg)
+                fprintf(stderr, "%s\n", msg);
+        }
     }
     json_decref(ans);
     return rc;

@@ -59,7 +59,12 @@ typedef enum {
     ANALYTICS_RATING_BASICALLY_SATISFIED = 25,
     ANALYTICS_RATING_DISSATISFIED = 26,
     ANALYTICS_RATING_VERY_DISSATISFIED = 27,
-    ANALYTICS_NCOUNTERS = 28
+    ANALYTICS_ANSWERED = 28,         /* TicketReceived closed at the door with an answer */
+    ANALYTICS_REFERRED = 29,         /* ... referred to an emergency line */
+    ANALYTICS_NOT_ACCEPTED = 30,     /* ... not accepted */
+    ANALYTICS_REPEAT_CALLS = 31,     /* RepeatContact: a call linked to the caller's open ticket */
+    ANALYTICS_INCIDENT_LINKED = 32,  /* TicketReceived joined to a known incident at the door */
+    ANALYTICS_NCOUNTERS = 33
 } analytics_counter_t;
 
 /* Dimensions a counter is kept by. The letter is part of the stored key. */

@@ -87,9 +87,23 @@ static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *
             t->flags |= ANALYTICS_FLAG_RECEIVED;
             *dirty = true;
             count(e, ANALYTICS_RECEIVED);
+            /* What happened at the door: most go on to dispatch; these do not. */
+            switch (tk && tk->outcome ? tk->outcome->disposition
+                                      : HOTLINE__DISPOSITION__DISPOSITION_DISPATCH) {
+            case HOTLINE__DISPOSITION__DISPOSITION_ANSWERED: count(e, ANALYTICS_ANSWERED); break;
+            case HOTLINE__DISPOSITION__DISPOSITION_REFERRED: count(e, ANALYTICS_REFERRED); break;
+            case HOTLINE__DISPOSITION__DISPOSITION_NOT_ACCEPTED:
+                count(e, ANALYTICS_NOT_ACCEPTED);
+                break;
+            default:
+                if (tk && tk->incident_id && *tk->incident_id)
+                    count(e, ANALYTICS_INCIDENT_LINKED);
+                break;
+            }
         }
         break;
     }
+    case HOTLINE__EVENT__BODY_REPEAT_CONTACT: count(e, ANALYTICS_REPEAT_CALLS); break;
     case HOTLINE__EVENT__BODY_TICKET_DISPATCHED: {
         const Hotline__TicketDispatched *d = ev->ticket_dispatched;
         e->unit = d->unit;

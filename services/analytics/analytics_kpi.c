@@ -287,6 +287,14 @@ static int fill_block(const analytics_t *self, json_t *obj, const uint64_t c[ANA
                                rate(c[ANALYTICS_RESOLVED], c[ANALYTICS_RATED]));
     bad |=
         json_object_set_new(rates, "reworkRate", rate(c[ANALYTICS_REWORKED], c[ANALYTICS_REPLIED]));
+    /* Direct-answer rate: closed at intake / accepted (received less not accepted). */
+    bad |= json_object_set_new(rates, "directAnswerRate",
+                               rate(c[ANALYTICS_ANSWERED],
+                                    c[ANALYTICS_RECEIVED] - c[ANALYTICS_NOT_ACCEPTED]));
+    /* Repeat-call rate: calls about a matter the caller already has open / all calls. */
+    bad |= json_object_set_new(rates, "repeatCallRate",
+                               rate(c[ANALYTICS_REPEAT_CALLS],
+                                    c[ANALYTICS_RECEIVED] + c[ANALYTICS_REPEAT_CALLS]));
     bad |= json_object_set_new(obj, "rates", rates);
     return bad ? HL_ENOMEM : 0;
 }

@@ -52,6 +52,11 @@ static const char *const COUNTER_NAMES[ANALYTICS_NCOUNTERS] = {
     [ANALYTICS_RATING_BASICALLY_SATISFIED] = "ratedBasicallySatisfied",
     [ANALYTICS_RATING_DISSATISFIED] = "ratedDissatisfied",
     [ANALYTICS_RATING_VERY_DISSATISFIED] = "ratedVeryDissatisfied",
+    [ANALYTICS_ANSWERED] = "answeredDirectly",
+    [ANALYTICS_REFERRED] = "referred",
+    [ANALYTICS_NOT_ACCEPTED] = "notAccepted",
+    [ANALYTICS_REPEAT_CALLS] = "repeatCalls",
+    [ANALYTICS_INCIDENT_LINKED] = "incidentLinked",
 };
 
 const char *analytics_counter_name(analytics_counter_t id)

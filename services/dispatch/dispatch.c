@@ -98,6 +98,10 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
         rc = store_db(store, "unit_queue", 0, &self->queue);
     if (!rc)
         rc = store_db(store, "unit_counts", 0, &self->counts);
+    if (!rc)
+        rc = store_db(store, "incidents", 0, &self->incidents);
+    if (!rc)
+        rc = store_db(store, "incident_seq", 0, &self->incident_seq);
     if (rc) {
         snprintf(err, err_size, "cannot open dispatch's sub-databases: %s", hl_strerror(rc));
         dispatch_destroy(&self);
@@ -176,6 +180,8 @@ static int init(service_t *svc, void **state)
     rc = txq_on_commit(service_txq(svc), after_commit, self);
     if (!rc)
         rc = dispatch_http_routes(self, svc);
+    if (!rc)
+        rc = dispatch_incident_routes(self, svc);
     if (!rc)
         rc = service_follow(svc, "intake", dispatch_apply_intake, self);
     if (!rc)

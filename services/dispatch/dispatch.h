@@ -76,7 +76,11 @@ typedef struct dispatch_assignment {
     const char *route;           /* the catalogue entry that matched at dispatch */
     const char *result;          /* the unit's last reply */
     const char *reason;          /* why the last rework was asked for */
-    Hotline__TicketStatus state; /* DISPATCHED, SIGNED, REPLIED, REWORK or CLOSED */
+    const char *caller_name;     /* for the unit to contact the citizen; "" when confidential */
+    const char *caller_phone;
+    const char *incident_id;     /* LINKED: the incident the ticket joined at the door */
+    bool confidential;           /* the caller is hidden from the unit */
+    Hotline__TicketStatus state; /* DISPATCHED, SIGNED, REPLIED, REWORK, CLOSED or LINKED */
     Hotline__Urgency urgency;
     uint32_t round;      /* 0 on the first pass, n in rework round n */
     bool resolved;       /* the unit's own word in its last reply */

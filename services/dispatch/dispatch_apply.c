@@ -61,11 +61,20 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
     if (rc != HL_ENOTFOUND)
         return rc;
 
+    if (t && t->outcome &&
+        t->outcome->disposition != HOTLINE__DISPOSITION__DISPOSITION_DISPATCH) {
+        /* Closed at the door (answered, referred, not accepted): nothing to route. */
+        SLOG_DEBUG("ticket_closed_at_intake", "ticket=%s", id);
+        return 0;
+    }
     const char *category = t ? str_or_empty(t->category_code) : "";
     const char *district = t && t->location ? str_or_empty(t->location->district) : "";
     dispatch_match_t m;
     dispatch_catalogue_match(self->cat, category, district, &m);
     int64_t now = hclock_now_ms(self->clock);
+    const char *incident = t ? str_or_empty(t->incident_id) : "";
+    const Hotline__Contact *c = t ? t->contact : NULL;
+    bool confidential = t && t->confidential;
     dispatch_assignment_t a = {
         .ticket_id = id,
         .unit = m.unit,
@@ -80,7 +89,29 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
         .received_ms = t && t->received_ms ? t->received_ms : ev->time_ms,
         .dispatched_ms = now,
         .updated_ms = now,
+        .caller_name = confidential || !c ? "" : str_or_empty(c->name),
+        .caller_phone = confidential || !c ? "" : str_or_empty(c->phone),
+        .confidential = confidential,
+        .incident_id = incident,
     };
+    if (*incident) {
+        /* Joined a known incident at the door: the incident's unit holds it; it is fixed
+         * with the incident, not dispatched on its own. */
+        arena_t *arena;
+        if (arena_create(&arena))
+            return HL_ENOMEM;
+        Hotline__IncidentDeclared *inc;
+        bool closed;
+        rc = dispatch_incident_get(self, txn, incident, arena, &inc, &closed);
+        if (rc == 0 && inc->unit && *inc->unit)
+            a.unit = inc->unit;
+        a.state = HOTLINE__TICKET_STATUS__TICKET_LINKED;
+        a.route = "incident";
+        a.dispatched_ms = 0;
+        rc = rc && rc != HL_ENOTFOUND ? rc : dispatch_assignment_put(self, txn, &a, NULL);
+        arena_destroy(&arena);
+        return rc;
+    }
     rc = dispatch_assignment_put(self, txn, &a, NULL);
     if (rc)
         return rc;

@@ -261,13 +261,18 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         return sign(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_REPLY_TICKET && cmd->reply_ticket)
         return reply_ticket(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_DECLARE_INCIDENT ||
+        cmd->body_case == HOTLINE__COMMAND__BODY_UPDATE_INCIDENT ||
+        cmd->body_case == HOTLINE__COMMAND__BODY_CLOSE_INCIDENT)
+        return dispatch_incident_command(self, txn, cmd, reply);
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field(&hotline__command__descriptor, cmd->body_case);
     char name[64] = "no action";
     if (f)
         pbjson_json_name(f->name, name, sizeof name);
     return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "body",
-                      "dispatch takes signTicket and replyTicket, not %s (PROTOCOL.md says "
+                      "dispatch takes signTicket, replyTicket, declareIncident, updateIncident "
+                      "and closeIncident, not %s (PROTOCOL.md says "
                       "which service takes which command)",
                       name);
 }

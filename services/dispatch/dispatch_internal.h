@@ -13,6 +13,8 @@ struct dispatch {
     MDB_dbi assignments; /* ticket id -> encoded dispatch_assignment_t */
     MDB_dbi queue;       /* unit NUL state-byte ticket-id -> "" (a unit's tickets by state) */
     MDB_dbi counts;      /* unit NUL state-byte -> BE u64 (tickets the unit holds in it) */
+    MDB_dbi incidents;   /* incident id -> packed IncidentDeclared (current) + closed flag */
+    MDB_dbi incident_seq; /* local date -> daily incident sequence */
     /* Set inside transactions when a count may have changed; read after the commit to
      * refresh the gauges. A rolled-back transaction leaves it set, which only costs one
      * needless refresh. */
@@ -20,5 +22,13 @@ struct dispatch {
     service_t *svc;       /* NULL when driven in-process by tests */
     metric_t *open_gauge; /* hotline_dispatch_open_tickets{unit,state} */
 };
+
+/* dispatch_incident.c: declare, update and close incidents (commands), and look one up. */
+int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                              cmd_reply_t *reply);
+/* The incident's record (into arena); HL_ENOTFOUND. *closed tells whether it was closed. */
+int dispatch_incident_get(dispatch_t *self, MDB_txn *txn, const char *id, arena_t *arena,
+                          Hotline__IncidentDeclared **out, bool *closed);
+int dispatch_incident_routes(dispatch_t *self, service_t *svc);
 
 #endif

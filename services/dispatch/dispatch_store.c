@@ -11,7 +11,9 @@
  * Record layout, version 1 (all integers big-endian):
  *   0 version (1), 1 state, 2 urgency, 3 flags (bit 0: resolved), 4..7 round,
  *   8..63 received, dispatched, signed, replied, reopened, closed, updated (int64 ms),
- *   then ticket_id, unit, category_code, district, route, result, reason, each NUL-ended.
+ *   then ticket_id, unit, category_code, district, route, result, reason, each NUL-ended;
+ *   version 2 adds caller_name, caller_phone, incident_id (NUL-ended) and flags bit 1
+ *   (confidential); version 1 records are read with those empty.
  * Later fields are appended after these; a reader ignores bytes it does not know.
  * Loop thread. */
 #include "dispatch_internal.h"
@@ -23,9 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RECORD_VERSION 1
+#define RECORD_VERSION 2 /* 1: without caller and incident (still read) */
 #define HEADER_BYTES 64
-#define NSTRINGS 7
+#define NSTRINGS 10
+#define NSTRINGS_V1 7 /* records written before caller and incident were kept */
 #define NTIMES 7
 #define QUEUE_KEY_MAX (DISPATCH_UNIT_ID_MAX + 2 + DISPATCH_TICKET_ID_MAX)
 
@@ -43,6 +46,9 @@ static void strings_of(const dispatch_assignment_t *a, const char *s[NSTRINGS])
     s[4] = str_or_empty(a->route);
     s[5] = str_or_empty(a->result);
     s[6] = str_or_empty(a->reason);
+    s[7] = str_or_empty(a->caller_name);
+    s[8] = str_or_empty(a->caller_phone);
+    s[9] = str_or_empty(a->incident_id);
 }
 
 static void times_of(const dispatch_assignment_t *a, int64_t t[NTIMES])
@@ -71,7 +77,7 @@ void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
     out[0] = RECORD_VERSION;
     out[1] = (uint8_t)a->state;
     out[2] = (uint8_t)a->urgency;
-    out[3] = a->resolved ? 1 : 0;
+    out[3] = (a->resolved ? 1 : 0) | (a->confidential ? 2 : 0);
     out[4] = (uint8_t)(a->round >> 24);
     out[5] = (uint8_t)(a->round >> 16);
     out[6] = (uint8_t)(a->round >> 8);
@@ -93,24 +99,30 @@ void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
 int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment_t *out)
 {
     const uint8_t *b = data;
-    if (len < HEADER_BYTES || b[0] != RECORD_VERSION ||
+    if (len < HEADER_BYTES || b[0] < 1 || b[0] > RECORD_VERSION ||
         b[1] < HOTLINE__TICKET_STATUS__TICKET_RECEIVED ||
-        b[1] > HOTLINE__TICKET_STATUS__TICKET_CLOSED ||
+        b[1] > HOTLINE__TICKET_STATUS__TICKET_LINKED ||
         b[2] > HOTLINE__URGENCY__URGENCY_VERY_URGENT)
         return HL_ECORRUPT;
     memset(out, 0, sizeof *out);
     out->state = (Hotline__TicketStatus)b[1];
     out->urgency = (Hotline__Urgency)b[2];
     out->resolved = (b[3] & 1) != 0;
+    out->confidential = (b[3] & 2) != 0;
     out->round = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
     int64_t *t[NTIMES] = {&out->received_ms, &out->dispatched_ms, &out->signed_ms, &out->replied_ms,
                           &out->reopened_ms, &out->closed_ms,     &out->updated_ms};
     for (int i = 0; i < NTIMES; i++)
         *t[i] = (int64_t)store_be64_get(b + 8 + 8 * i);
-    const char **s[NSTRINGS] = {&out->ticket_id, &out->unit,   &out->category_code, &out->district,
-                                &out->route,     &out->result, &out->reason};
+    const char **s[NSTRINGS] = {&out->ticket_id,   &out->unit,         &out->category_code,
+                                &out->district,    &out->route,        &out->result,
+                                &out->reason,      &out->caller_name,  &out->caller_phone,
+                                &out->incident_id};
     size_t off = HEADER_BYTES;
-    for (int i = 0; i < NSTRINGS; i++) {
+    int present = b[0] == 1 ? NSTRINGS_V1 : NSTRINGS;
+    for (int i = present; i < NSTRINGS; i++)
+        *s[i] = ""; /* an older record: the field did not exist yet */
+    for (int i = 0; i < present; i++) {
         const uint8_t *nul = off < len ? memchr(b + off, 0, len - off) : NULL;
         if (!nul)
             return HL_ECORRUPT;
@@ -375,6 +387,14 @@ json_t *dispatch_assignment_json(const dispatch_assignment_t *a)
     if (a->replied_ms)
         json_object_set_new(o, "resolved", json_boolean(a->resolved));
     set_str(o, "reworkReason", a->reason);
+    set_str(o, "incidentId", a->incident_id);
+    /* The unit contacts the citizen, except on a confidential ticket (DESIGN.md section 8). */
+    if (a->confidential)
+        json_object_set_new(o, "caller", json_pack("{s:b}", "confidential", 1));
+    else if (*str_or_empty(a->caller_phone) || *str_or_empty(a->caller_name))
+        json_object_set_new(o, "caller", json_pack("{s:s, s:s}", "name",
+                                                   str_or_empty(a->caller_name), "phone",
+                                                   str_or_empty(a->caller_phone)));
     set_ms(o, "receivedMs", a->received_ms);
     set_ms(o, "dispatchedMs", a->dispatched_ms);
     set_ms(o, "signedMs", a->signed_ms);

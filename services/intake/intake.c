@@ -18,11 +18,12 @@ static const char DEFAULTS[] =
     "     \"waitMs\": 1000},"
     "    {\"name\": \"callback\", \"endpoint\": \"tcp://127.0.0.1:8093\", \"batchMax\": 500,"
     "     \"waitMs\": 1000}]},"
-    " \"instance\": 1,"
+    " \"instance\": 1, \"repeatWindowMinutes\": 10080,"
     " \"calendar\": {\"utcOffsetMinutes\": 480}}";
 
 static const config_bound_t BOUNDS[] = {
     {"instance", 1, 99},
+    {"repeatWindowMinutes", 0, 525600},
     {"runtime.http.port", 0, 65535},
     {"calendar.utcOffsetMinutes", -840, 840},
     {NULL, 0, 0},
@@ -51,6 +52,7 @@ static int init(service_t *svc, void **state)
     self->svc = svc;
     const Hotline__IntakeConfig *cfg = (const Hotline__IntakeConfig *)service_config(svc);
     self->instance = cfg->instance ? cfg->instance : 1;
+    self->repeat_window_ms = (int64_t)cfg->repeat_window_minutes * 60000;
     char err[256];
     int rc = calendar_load(&self->cal, cfg->calendar, err, sizeof err);
     if (rc) {
@@ -67,6 +69,10 @@ static int init(service_t *svc, void **state)
         rc = store_db(st, "by_time", 0, &self->by_time);
     if (!rc)
         rc = store_db(st, "updates", 0, &self->updates);
+    if (!rc)
+        rc = store_db(st, "repeats", 0, &self->repeats);
+    if (!rc)
+        rc = store_db(st, "incidents", 0, &self->incidents);
     if (!rc)
         rc = intake_http_init(self);
     if (!rc)

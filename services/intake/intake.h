@@ -20,6 +20,9 @@ typedef struct intake {
     unsigned instance;
     MDB_dbi tickets, ticket_seq, by_time;
     MDB_dbi updates;  /* updated ms (BE) + id -> "": views by last change, for update feeds */
+    MDB_dbi repeats;  /* phone + category + area -> id of the caller's latest ticket */
+    MDB_dbi incidents; /* incident id -> packed IncidentDeclared (active ones, kept current) */
+    int64_t repeat_window_ms; /* 0: repeat calls are never linked */
     arena_t *scratch; /* per event / per query scratch memory, reset each use */
     void *open311;    /* open311.c's state */
 } intake_t;
@@ -31,6 +34,24 @@ int intake_ticket_check(const Hotline__Ticket *t, cmd_reply_t *reply);
 /* Record a new ticket inside txn: id, TicketReceived, status view. */
 int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd,
                   cmd_reply_t *reply);
+
+/* intake_door.c: what happens at the door besides recording a new ticket.
+ * A repeat call: the open ticket the same caller has about the same matter (category and
+ * area) within the window; found -> *open_id (arena) and the view is returned in *view. */
+int intake_repeat_find(intake_t *self, MDB_txn *txn, const Hotline__Ticket *t, int64_t now_ms,
+                       arena_t *arena, Hotline__TicketView **view);
+/* Remember the caller's ticket for later repeat calls. */
+int intake_repeat_remember(intake_t *self, MDB_txn *txn, const Hotline__Ticket *t);
+/* Link this call to the open ticket: count it, append RepeatContact. */
+int intake_repeat_link(intake_t *self, MDB_txn *txn, Hotline__TicketView *view,
+                       const Hotline__Ticket *call, int64_t now_ms);
+/* The active incident covering this ticket's category and area, if any (into arena). */
+int intake_incident_match(intake_t *self, MDB_txn *txn, const Hotline__Ticket *t,
+                          arena_t *arena, Hotline__IncidentDeclared **out);
+/* Incident events from dispatch's feed. */
+int intake_incident_apply(intake_t *self, MDB_txn *txn, const Hotline__Event *ev);
+/* True for the statuses a ticket leaves only by closing (open = anything else). */
+bool intake_status_final(Hotline__TicketStatus s);
 
 /* intake_status.c: read / write one view. *out is unpacked into arena. HL_ENOTFOUND. */
 int intake_view_get(intake_t *self, MDB_txn *txn, const char *id, arena_t *arena,

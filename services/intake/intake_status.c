@@ -221,6 +221,10 @@ static void apply_event(Hotline__TicketView *v, const Hotline__Event *ev)
 int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
 {
     intake_t *self = ctx;
+    if (ev->body_case == HOTLINE__EVENT__BODY_INCIDENT_DECLARED ||
+        ev->body_case == HOTLINE__EVENT__BODY_INCIDENT_UPDATED ||
+        ev->body_case == HOTLINE__EVENT__BODY_INCIDENT_CLOSED)
+        return intake_incident_apply(self, txn, ev);
     if (!ev->ticket_id || !*ev->ticket_id)
         return 0;
     arena_reset(self->scratch);

@@ -71,9 +71,11 @@ int intake_ticket_check(const Hotline__Ticket *t, cmd_reply_t *reply)
                           "not a phone number: 5 to 20 digits, with optional spaces, dashes "
                           "and a leading +");
     const Hotline__Location *l = t->location;
-    if (!l || (blank(l->district) && blank(l->address) && !l->point))
+    if (!l || (blank(l->district) && blank(l->street) && blank(l->community) &&
+               blank(l->address) && blank(l->address_id) && !l->point))
         return cmd_refuse(reply, INVALID, "ticket.location",
-                          "required: a district, an address or a point (lat, long)");
+                          "required: a district, street, community, address, address id or a "
+                          "point (lat, long)");
     if (l->point && (!isfinite(l->point->lat) || fabs(l->point->lat) > 90 ||
                      !isfinite(l->point->long_) || fabs(l->point->long_) > 180))
         return cmd_refuse(reply, INVALID, "ticket.location.point",
@@ -92,6 +94,23 @@ int intake_ticket_check(const Hotline__Ticket *t, cmd_reply_t *reply)
     if (t->received_ms != 0)
         return cmd_refuse(reply, INVALID, "ticket.receivedMs",
                           "leave it out: intake stamps the time it records the ticket");
+    if (t->incident_id && *t->incident_id)
+        return cmd_refuse(reply, INVALID, "ticket.incidentId",
+                          "leave it out: intake joins a ticket to a known incident itself");
+    const Hotline__Outcome *o = t->outcome;
+    if (o && o->disposition == HOTLINE__DISPOSITION__DISPOSITION_ANSWERED && blank(o->answer))
+        return cmd_refuse(reply, INVALID, "ticket.outcome.answer",
+                          "a ticket closed with a direct answer needs the answer given");
+    if (o && o->disposition == HOTLINE__DISPOSITION__DISPOSITION_REFERRED &&
+        o->referred_to == HOTLINE__EMERGENCY_LINE__EMERGENCY_LINE_UNSPECIFIED)
+        return cmd_refuse(reply, INVALID, "ticket.outcome.referredTo",
+                          "name the line the caller was referred to: EMERGENCY_110_POLICE, "
+                          "EMERGENCY_119_FIRE, EMERGENCY_120_AMBULANCE or EMERGENCY_122_TRAFFIC");
+    if (o && o->disposition == HOTLINE__DISPOSITION__DISPOSITION_NOT_ACCEPTED &&
+        o->not_accepted_reason == HOTLINE__NOT_ACCEPTED_REASON__NOT_ACCEPTED_REASON_UNSPECIFIED)
+        return cmd_refuse(reply, INVALID, "ticket.outcome.notAcceptedReason",
+                          "give the reason: NOT_ACCEPTED_OUT_OF_SCOPE, _LEGAL_PROCEEDINGS, "
+                          "_PETITION_CHANNEL, _NO_SUBSTANCE, _ABUSIVE or _STATE_SECRET");
     return 0;
 }
 
@@ -110,6 +129,72 @@ static int next_id(intake_t *self, MDB_txn *txn, int64_t now_ms, char *out, size
     return 0;
 }
 
+/* The status a new ticket starts in, from what the operator decided at the door. */
+static Hotline__TicketStatus initial_status(const Hotline__Ticket *t, bool in_incident)
+{
+    switch (t->outcome ? t->outcome->disposition : HOTLINE__DISPOSITION__DISPOSITION_DISPATCH) {
+    case HOTLINE__DISPOSITION__DISPOSITION_ANSWERED: return HOTLINE__TICKET_STATUS__TICKET_ANSWERED;
+    case HOTLINE__DISPOSITION__DISPOSITION_REFERRED: return HOTLINE__TICKET_STATUS__TICKET_REFERRED;
+    case HOTLINE__DISPOSITION__DISPOSITION_NOT_ACCEPTED:
+        return HOTLINE__TICKET_STATUS__TICKET_NOT_ACCEPTED;
+    default:
+        return in_incident ? HOTLINE__TICKET_STATUS__TICKET_LINKED
+                           : HOTLINE__TICKET_STATUS__TICKET_RECEIVED;
+    }
+}
+
+static Hotline__SubmitTicketResult *new_result(cmd_reply_t *reply)
+{
+    Hotline__SubmitTicketResult *res = arena_calloc(reply->arena, sizeof *res);
+    if (res) {
+        hotline__submit_ticket_result__init(res);
+        reply->msg->result_case = HOTLINE__COMMAND_REPLY__RESULT_SUBMIT_TICKET;
+        reply->msg->submit_ticket = res;
+    }
+    return res;
+}
+
+static const char *status_words(Hotline__TicketStatus s)
+{
+    switch (s) {
+    case HOTLINE__TICKET_STATUS__TICKET_RECEIVED: return "recorded, about to go to the unit in charge";
+    case HOTLINE__TICKET_STATUS__TICKET_DISPATCHED: return "with the unit in charge";
+    case HOTLINE__TICKET_STATUS__TICKET_SIGNED: return "being handled by the unit";
+    case HOTLINE__TICKET_STATUS__TICKET_REPLIED: return "answered by the unit, a callback follows";
+    case HOTLINE__TICKET_STATUS__TICKET_REWORK: return "back with the unit for more work";
+    case HOTLINE__TICKET_STATUS__TICKET_LINKED: return "part of a known incident being fixed";
+    default: return "open";
+    }
+}
+
+/* A repeat call: count it on the open ticket and tell the caller where it stands. */
+static int answer_repeat(intake_t *self, MDB_txn *txn, Hotline__TicketView *open,
+                         const Hotline__Ticket *call, int64_t now, cmd_reply_t *reply)
+{
+    int rc = intake_repeat_link(self, txn, open, call, now);
+    Hotline__SubmitTicketResult *res = rc ? NULL : new_result(reply);
+    if (rc || !res)
+        return rc ? rc : HL_ENOMEM;
+    res->ticket_id = arena_strdup(reply->arena, open->ticket->id);
+    res->status = open->status;
+    res->linked = true;
+    res->repeat_count = open->repeat_count;
+    res->reply_due_ms = open->reply_due_ms;
+    res->incident_id = arena_strdup(reply->arena, open->incident_id ? open->incident_id : "");
+    char due[64] = "";
+    if (open->reply_due_ms) {
+        char when[40];
+        calendar_format_local(self->cal, open->reply_due_ms, when, sizeof when);
+        snprintf(due, sizeof due, ", reply due %s", when);
+    }
+    res->message = arena_printf(reply->arena,
+                                "You already reported this: ticket %s is %s%s. This call was "
+                                "added to it (%u further calls).",
+                                open->ticket->id, status_words(open->status), due,
+                                open->repeat_count);
+    return 0;
+}
+
 int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd,
                   cmd_reply_t *reply)
 {
@@ -117,23 +202,46 @@ int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd
     if (rc || reply->msg->status != HOTLINE__STATUS__OK)
         return rc;
     int64_t now = hclock_now_ms(service_clock(self->svc));
-    char id[48];
-    rc = next_id(self, txn, now, id, sizeof id);
-    if (rc)
-        return rc;
     /* A shallow copy: the command owns the strings until the commit has packed them. */
     Hotline__Ticket t = *cmd->ticket;
-    t.id = id;
-    t.received_ms = now;
     if (t.urgency == HOTLINE__URGENCY__URGENCY_UNSPECIFIED)
         t.urgency = HOTLINE__URGENCY__URGENCY_NORMAL;
     if (t.channel == HOTLINE__CHANNEL__CHANNEL_UNSPECIFIED)
         t.channel = HOTLINE__CHANNEL__CHANNEL_PHONE;
+    bool dispatch = !t.outcome || t.outcome->disposition == HOTLINE__DISPOSITION__DISPOSITION_DISPATCH;
+
+    Hotline__IncidentDeclared *incident = NULL;
+    if (dispatch) {
+        Hotline__TicketView *open;
+        rc = intake_repeat_find(self, txn, &t, now, reply->arena, &open);
+        if (rc)
+            return rc;
+        if (open)
+            return answer_repeat(self, txn, open, &t, now, reply);
+        rc = intake_incident_match(self, txn, &t, reply->arena, &incident);
+        if (rc)
+            return rc;
+    }
+    char id[48];
+    rc = next_id(self, txn, now, id, sizeof id);
+    if (rc)
+        return rc;
+    t.id = id;
+    t.received_ms = now;
+    t.incident_id = incident ? incident->incident_id : "";
 
     Hotline__TicketView view = HOTLINE__TICKET_VIEW__INIT;
     view.ticket = &t;
-    view.status = HOTLINE__TICKET_STATUS__TICKET_RECEIVED;
+    view.status = initial_status(&t, incident != NULL);
     view.updated_ms = now;
+    view.last_contact_ms = now;
+    if (intake_status_final(view.status))
+        view.closed_ms = now;
+    if (incident) {
+        view.incident_id = incident->incident_id;
+        view.incident_eta_ms = incident->eta_ms;
+        view.unit = incident->unit;
+    }
     rc = intake_view_put(self, txn, &view);
     if (rc)
         return rc;
@@ -142,6 +250,8 @@ int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd
     size_t idlen = strlen(id);
     memcpy(tkey + 8, id, idlen);
     rc = store_put(txn, self->by_time, tkey, 8 + idlen, "", 0, 0);
+    if (!rc && dispatch)
+        rc = intake_repeat_remember(self, txn, &t);
     if (rc)
         return rc;
 
@@ -155,13 +265,28 @@ int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd
     if (rc)
         return rc;
 
-    Hotline__SubmitTicketResult *res = arena_calloc(reply->arena, sizeof *res);
+    Hotline__SubmitTicketResult *res = new_result(reply);
     if (!res)
         return HL_ENOMEM;
-    hotline__submit_ticket_result__init(res);
     res->ticket_id = arena_strdup(reply->arena, id);
-    res->status = HOTLINE__TICKET_STATUS__TICKET_RECEIVED;
-    reply->msg->result_case = HOTLINE__COMMAND_REPLY__RESULT_SUBMIT_TICKET;
-    reply->msg->submit_ticket = res;
+    res->status = view.status;
+    if (incident) {
+        char eta[40] = "not known yet";
+        if (incident->eta_ms)
+            calendar_format_local(self->cal, incident->eta_ms, eta, sizeof eta);
+        res->incident_id = arena_strdup(reply->arena, incident->incident_id);
+        res->eta_ms = incident->eta_ms;
+        res->message = arena_printf(reply->arena,
+                                    "A known incident: %s. Expected fixed by %s. Your report is "
+                                    "recorded as %s and joined to it.",
+                                    incident->summary && *incident->summary ? incident->summary
+                                                                            : "being repaired",
+                                    eta, id);
+    } else if (dispatch) {
+        res->message = arena_printf(reply->arena, "Recorded as %s; it goes to the unit in "
+                                    "charge, which replies within the deadline.", id);
+    } else {
+        res->message = arena_printf(reply->arena, "Recorded as %s and closed at the door.", id);
+    }
     return 0;
 }

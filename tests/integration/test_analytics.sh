@@ -39,7 +39,8 @@ for k in ("received", "dispatched", "signed", "replied", "closed", "signDue", "s
           "resolved", "reworked", "warnings", "breached", "unreachable"):
     assert k in counts, k
 assert set(t["rates"]) == {"onTimeSignRate", "onTimeReplyRate", "callbackRate",
-                           "satisfactionRate", "resolutionRate", "reworkRate"}, t["rates"]
+                           "satisfactionRate", "resolutionRate", "reworkRate",
+                           "directAnswerRate", "repeatCallRate"}, t["rates"]
 assert all(v is None for v in t["rates"].values()), t["rates"]
 assert d["groups"] == [], d["groups"]
 PY

@@ -184,15 +184,16 @@ assert all(e["ticketId"] == sys.argv[2] for e in evs)
 assert evs[0]["ticketDispatched"]["unit"] == "repair-crew-north"
 assert evs[2]["ticketReplied"]["result"] == "Valve replaced", evs[2]
 EOF
-# Two more tickets for the same crew: the queue lists open states in turn and pages.
+# Two more tickets for the same crew (two callers: one caller twice would be a repeat call,
+# linked to the first ticket): the queue lists open states in turn and pages.
 submit() {
   http POST "$I/v1/tickets" '{"categoryCode": "W0401", "description": "Leak by the gate",
-    "contact": {"phone": "13800002222"}, "location": {"district": "gulou"}}' >"$T/sub.json"
+    "contact": {"phone": "'"$1"'"}, "location": {"district": "gulou"}}' >"$T/sub.json"
   [ "$HTTP_STATUS" = 200 ] || fail "intake refused the ticket: $(cat "$T/sub.json")"
   json_get "$T/sub.json" submitTicket.ticketId 2>/dev/null || json_get "$T/sub.json" ticketId
 }
-ID2=$(submit)
-ID3=$(submit)
+ID2=$(submit 13800002222)
+ID3=$(submit 13800003333)
 queued() {
   http GET "$H/v1/units/repair-crew-north/tickets?limit=2" >"$T/q.json"
   [ "$(json_get "$T/q.json" counts.DISPATCHED)" = 2 ]

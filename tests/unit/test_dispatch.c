@@ -674,7 +674,11 @@ static void test_record_format(void **state)
     assert_int_equal(dispatch_assignment_decode(buf, 63, &b), HL_ECORRUPT);
     buf[0] = 9;
     assert_int_equal(dispatch_assignment_decode(buf, n, &b), HL_ECORRUPT);
+    /* A version 1 record (no caller, no incident) still reads, with those empty. */
     buf[0] = 1;
+    assert_int_equal(dispatch_assignment_decode(buf, n - 3, &b), 0);
+    assert_string_equal(b.incident_id, "");
+    assert_string_equal(b.caller_phone, "");
     buf[1] = 0;
     assert_int_equal(dispatch_assignment_decode(buf, n, &b), HL_ECORRUPT);
     free(buf);

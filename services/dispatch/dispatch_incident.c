@@ -1,0 +1,289 @@
+/* dispatch_incident: incidents declared by dispatchers. An incident is one fault many people
+ * report (a burst main, an outage): it has a category prefix, an area and an ETA. Intake
+ * follows these events and joins new tickets in the incident's category and area to it at
+ * the door, telling the caller the ETA; such tickets are not dispatched one by one.
+ *
+ *   POST /v1/incidents               {"categoryPrefix", "area": {...}, "etaMs", "summary", "unit"}
+ *   POST /v1/incidents/{id}          {"etaMs", "summary"}              (update)
+ *   POST /v1/incidents/{id}/close    {"resolution"}
+ *   GET  /v1/incidents[?all=true]    active ones (all with ?all=true)
+ *
+ * Crews, linking existing tickets and closing them all together are a later issue.
+ * Loop thread. */
+#include "dispatch_internal.h"
+
+#include "calendar.h"
+#include "hl_error.h"
+#include "pbjson.h"
+#include "slog.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUMMARY_MAX 500
+
+/* The stored value: one byte (1 = closed) + the packed IncidentDeclared, kept current. */
+static int incident_put(dispatch_t *self, MDB_txn *txn, const Hotline__IncidentDeclared *inc,
+                        bool closed)
+{
+    size_t len = hotline__incident_declared__get_packed_size(inc);
+    MDB_val k = {strlen(inc->incident_id), inc->incident_id}, v = {1 + len, NULL};
+    int mrc = mdb_put(txn, self->incidents, &k, &v, MDB_RESERVE);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    ((uint8_t *)v.mv_data)[0] = closed ? 1 : 0;
+    hotline__incident_declared__pack(inc, (uint8_t *)v.mv_data + 1);
+    return 0;
+}
+
+int dispatch_incident_get(dispatch_t *self, MDB_txn *txn, const char *id, arena_t *arena,
+                          Hotline__IncidentDeclared **out, bool *closed)
+{
+    MDB_val v;
+    int rc = store_get(txn, self->incidents, id, strlen(id), &v);
+    if (rc)
+        return rc;
+    if (v.mv_size < 1)
+        return HL_ECORRUPT;
+    *closed = ((const uint8_t *)v.mv_data)[0] != 0;
+    *out = hotline__incident_declared__unpack(arena_allocator(arena), v.mv_size - 1,
+                                              (const uint8_t *)v.mv_data + 1);
+    return *out ? 0 : HL_ECORRUPT;
+}
+
+static bool prefix_valid(const char *p)
+{
+    size_t n = strlen(p);
+    if (n < 1 || n > 7 || !isupper((unsigned char)p[0]))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!isdigit((unsigned char)p[i]))
+            return false;
+    return true;
+}
+
+static int append(dispatch_t *self, MDB_txn *txn, Hotline__Event *ev)
+{
+    return evlog_append(self->log, txn, ev);
+}
+
+static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__DeclareIncident *d,
+                   cmd_reply_t *reply)
+{
+    const Hotline__Status INVALID = HOTLINE__STATUS__INVALID;
+    if (!d->category_prefix || !prefix_valid(d->category_prefix))
+        return cmd_refuse(reply, INVALID, "declareIncident.categoryPrefix",
+                          "required: the category code or prefix the incident covers, e.g. W01");
+    const Hotline__IncidentArea *a = d->area;
+    if (!a || ((!a->district || !*a->district) && (!a->street || !*a->street) &&
+               (!a->community || !*a->community)))
+        return cmd_refuse(reply, INVALID, "declareIncident.area",
+                          "required: the district, street or community it covers (an incident "
+                          "everywhere would swallow every ticket)");
+    if (!d->summary || !*d->summary || strlen(d->summary) > SUMMARY_MAX)
+        return cmd_refuse(reply, INVALID, "declareIncident.summary",
+                          "required, at most %d bytes: what callers are told", SUMMARY_MAX);
+    int64_t now = hclock_now_ms(self->clock);
+    if (d->eta_ms && d->eta_ms < now - 3600000)
+        return cmd_refuse(reply, INVALID, "declareIncident.etaMs",
+                          "the ETA is in the past; give UTC milliseconds of the expected fix");
+    const char *unit = d->unit && *d->unit ? d->unit : NULL;
+    dispatch_match_t m;
+    if (!unit) {
+        dispatch_catalogue_match(self->cat, d->category_prefix,
+                                 a->district ? a->district : "", &m);
+        unit = m.unit;
+    } else if (!dispatch_catalogue_unit_name(self->cat, unit)) {
+        return cmd_refuse(reply, INVALID, "declareIncident.unit",
+                          "unit '%s' is not in the catalogue", unit);
+    }
+    /* INC-20261125-001: readable on the phone, like ticket ids (the date at the default
+     * centre offset: dispatch keeps no calendar of its own). */
+    int y, mo, da;
+    int64_t local = now + (int64_t)CALENDAR_DEFAULT_OFFSET_MIN * 60000;
+    calendar_ymd_from_day(local >= 0 ? local / 86400000 : (local - 86399999) / 86400000, &y, &mo,
+                          &da);
+    char date[16];
+    snprintf(date, sizeof date, "%04d%02d%02d", y, mo, da);
+    uint64_t seq;
+    int rc = store_add_u64(txn, self->incident_seq, date, 8, 1, &seq);
+    if (rc)
+        return rc;
+    char *id = arena_printf(reply->arena, "INC-%s-%03llu", date, (unsigned long long)seq);
+    Hotline__IncidentDeclared inc = HOTLINE__INCIDENT_DECLARED__INIT;
+    inc.incident_id = id;
+    inc.category_prefix = d->category_prefix;
+    inc.area = (Hotline__IncidentArea *)a;
+    inc.eta_ms = d->eta_ms;
+    inc.summary = d->summary;
+    inc.unit = (char *)unit;
+    rc = incident_put(self, txn, &inc, false);
+    if (rc)
+        return rc;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_INCIDENT_DECLARED;
+    ev.incident_declared = &inc;
+    rc = append(self, txn, &ev);
+    if (rc)
+        return rc;
+    Hotline__IncidentResult *res = arena_calloc(reply->arena, sizeof *res);
+    if (!res)
+        return HL_ENOMEM;
+    hotline__incident_result__init(res);
+    res->incident_id = id;
+    reply->msg->result_case = HOTLINE__COMMAND_REPLY__RESULT_INCIDENT;
+    reply->msg->incident = res;
+    SLOG_INFO("incident_declared", "incident=%s category=%s unit=%s", id, d->category_prefix,
+              unit);
+    return 0;
+}
+
+/* Update or close: the incident must exist and be active. */
+static int change(dispatch_t *self, MDB_txn *txn, const char *field, const char *id,
+                  const Hotline__UpdateIncident *upd, const Hotline__CloseIncident *cls,
+                  cmd_reply_t *reply)
+{
+    if (!id || !*id)
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, field, "required: the incident id");
+    Hotline__IncidentDeclared *inc;
+    bool closed;
+    int rc = dispatch_incident_get(self, txn, id, reply->arena, &inc, &closed);
+    if (rc == HL_ENOTFOUND)
+        return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, field, "no incident %s", id);
+    if (rc)
+        return rc;
+    if (closed)
+        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, field, "incident %s is closed", id);
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    if (upd) {
+        if (upd->summary && strlen(upd->summary) > SUMMARY_MAX)
+            return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "updateIncident.summary",
+                              "at most %d bytes", SUMMARY_MAX);
+        inc->eta_ms = upd->eta_ms;
+        if (upd->summary && *upd->summary)
+            inc->summary = upd->summary;
+        ev.body_case = HOTLINE__EVENT__BODY_INCIDENT_UPDATED;
+        ev.incident_updated = (Hotline__IncidentUpdated *)upd;
+    } else {
+        ev.body_case = HOTLINE__EVENT__BODY_INCIDENT_CLOSED;
+        ev.incident_closed = (Hotline__IncidentClosed *)cls;
+    }
+    rc = incident_put(self, txn, inc, cls != NULL);
+    if (!rc)
+        rc = append(self, txn, &ev);
+    if (rc)
+        return rc;
+    Hotline__IncidentResult *res = arena_calloc(reply->arena, sizeof *res);
+    if (!res)
+        return HL_ENOMEM;
+    hotline__incident_result__init(res);
+    res->incident_id = arena_strdup(reply->arena, id);
+    reply->msg->result_case = HOTLINE__COMMAND_REPLY__RESULT_INCIDENT;
+    reply->msg->incident = res;
+    return 0;
+}
+
+int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                              cmd_reply_t *reply)
+{
+    switch (cmd->body_case) {
+    case HOTLINE__COMMAND__BODY_DECLARE_INCIDENT:
+        return declare(self, txn, cmd->declare_incident, reply);
+    case HOTLINE__COMMAND__BODY_UPDATE_INCIDENT:
+        return change(self, txn, "updateIncident.incidentId", cmd->update_incident->incident_id,
+                      cmd->update_incident, NULL, reply);
+    default:
+        return change(self, txn, "closeIncident.incidentId", cmd->close_incident->incident_id,
+                      NULL, cmd->close_incident, reply);
+    }
+}
+
+/* ---- HTTP ---- */
+
+static void on_post(httpd_req_t *req, void *ctx)
+{
+    dispatch_t *self = ctx;
+    char id[64], action[16];
+    int has_id = service_path_segment(req, 2, id, sizeof id);
+    int has_action = service_path_segment(req, 3, action, sizeof action);
+    if (has_id == HL_ETOOBIG || (has_action > 0 && strcmp(action, "close") != 0)) {
+        service_http_error(req, 404, NULL, "POST /v1/incidents, /v1/incidents/{id} or "
+                           "/v1/incidents/{id}/close");
+        return;
+    }
+    const ProtobufCMessageDescriptor *desc =
+        has_id <= 0 ? &hotline__declare_incident__descriptor
+        : has_action > 0 ? &hotline__close_incident__descriptor
+                         : &hotline__update_incident__descriptor;
+    ProtobufCMessage *body = service_http_body(req, desc);
+    if (!body)
+        return;
+    uint32_t body_case = HOTLINE__COMMAND__BODY_DECLARE_INCIDENT;
+    if (has_id > 0 && has_action > 0) {
+        Hotline__CloseIncident *c = (Hotline__CloseIncident *)body;
+        if (c->incident_id != protobuf_c_empty_string)
+            free(c->incident_id);
+        c->incident_id = strdup(id);
+        body_case = HOTLINE__COMMAND__BODY_CLOSE_INCIDENT;
+    } else if (has_id > 0) {
+        Hotline__UpdateIncident *u = (Hotline__UpdateIncident *)body;
+        if (u->incident_id != protobuf_c_empty_string)
+            free(u->incident_id);
+        u->incident_id = strdup(id);
+        body_case = HOTLINE__COMMAND__BODY_UPDATE_INCIDENT;
+    }
+    Hotline__Command *cmd = service_command_new(body_case, body);
+    if (!cmd) {
+        service_http_error(req, 503, NULL, "out of memory; retry");
+        return;
+    }
+    service_http_command(self->svc, req, cmd);
+}
+
+static void on_list(httpd_req_t *req, void *ctx)
+{
+    dispatch_t *self = ctx;
+    char all[8];
+    bool want_all = httpd_query_param(httpd_req_query(req), "all", all, sizeof all) > 0 &&
+                    strcmp(all, "true") == 0;
+    MDB_txn *txn;
+    if (store_read_begin(self->store, &txn)) {
+        service_http_error(req, 503, NULL, "store unavailable");
+        return;
+    }
+    json_t *list = json_array();
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, self->incidents, &cur) == 0) {
+        MDB_val k, v;
+        for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+             mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (v.mv_size < 1 || (((const uint8_t *)v.mv_data)[0] && !want_all))
+                continue;
+            Hotline__IncidentDeclared *inc = hotline__incident_declared__unpack(
+                NULL, v.mv_size - 1, (const uint8_t *)v.mv_data + 1);
+            if (!inc)
+                continue;
+            json_t *j = pbjson_encode(&inc->base, false);
+            if (j) {
+                json_object_set_new(j, "closed",
+                                    json_boolean(((const uint8_t *)v.mv_data)[0] != 0));
+                json_array_append_new(list, j);
+            }
+            hotline__incident_declared__free_unpacked(inc, NULL);
+        }
+        mdb_cursor_close(cur);
+    }
+    store_read_end(&txn);
+    service_http_json(req, 200, json_pack("{s:o}", "incidents", list));
+}
+
+int dispatch_incident_routes(dispatch_t *self, service_t *svc)
+{
+    httpd_t *h = service_httpd(svc);
+    int rc = httpd_route(h, "POST", "/v1/incidents*", on_post, self);
+    if (!rc)
+        rc = httpd_route(h, "GET", "/v1/incidents", on_list, self);
+    return rc;
+}

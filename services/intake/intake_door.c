@@ -1,0 +1,231 @@
+/* intake_door: repeat callers and known incidents, decided at the door.
+ *
+ * A surge is mostly the same people calling again and many people reporting one fault. A
+ * call from a number that already has an open ticket about the same matter (same category
+ * subtree, same community or district) within the window is linked to that ticket and the
+ * caller hears its status; a new ticket inside an active incident's category and area joins
+ * the incident and the caller hears its ETA. Both are decided inside the submit transaction,
+ * so a link and its event commit together. */
+#include "intake.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#define PHONE_MAX 24
+#define REPEAT_KEY_MAX (PHONE_MAX + 8 + 2 * 201)
+
+bool intake_status_final(Hotline__TicketStatus s)
+{
+    return s == HOTLINE__TICKET_STATUS__TICKET_CLOSED ||
+           s == HOTLINE__TICKET_STATUS__TICKET_ANSWERED ||
+           s == HOTLINE__TICKET_STATUS__TICKET_REFERRED ||
+           s == HOTLINE__TICKET_STATUS__TICKET_NOT_ACCEPTED;
+}
+
+/* Digits only, without the country code: +86 138-1234-5678 and 13812345678 are one caller. */
+static size_t phone_digits(const char *phone, char *out)
+{
+    size_t n = 0;
+    for (const char *p = phone; p && *p && n < PHONE_MAX; p++)
+        if (isdigit((unsigned char)*p))
+            out[n++] = *p;
+    out[n] = '\0';
+    if (n == 15 && strncmp(out, "0086", 4) == 0) {
+        memmove(out, out + 4, n - 3);
+        n -= 4;
+    } else if (n == 13 && strncmp(out, "86", 2) == 0) {
+        memmove(out, out + 2, n - 1);
+        n -= 2;
+    }
+    return n;
+}
+
+static const char *area_of(const Hotline__Location *l)
+{
+    if (l && l->community && *l->community)
+        return l->community;
+    if (l && l->district && *l->district)
+        return l->district;
+    return "";
+}
+
+/* phone NUL category-subtree NUL area; 0 when the call has no number to match on. */
+static size_t repeat_key(const Hotline__Ticket *t, uint8_t *key)
+{
+    char digits[PHONE_MAX + 1];
+    if (!t->contact || phone_digits(t->contact->phone, digits) < 5)
+        return 0;
+    const char *area = area_of(t->location);
+    size_t dl = strlen(digits), al = strlen(area);
+    if (al > 200)
+        al = 200;
+    size_t n = 0;
+    memcpy(key + n, digits, dl + 1);
+    n += dl + 1;
+    memcpy(key + n, t->category_code, 3); /* W01, W04: the subtree decides "same matter" */
+    n += 3;
+    key[n++] = '\0';
+    memcpy(key + n, area, al);
+    return n + al;
+}
+
+int intake_repeat_find(intake_t *self, MDB_txn *txn, const Hotline__Ticket *t, int64_t now_ms,
+                       arena_t *arena, Hotline__TicketView **view)
+{
+    *view = NULL;
+    uint8_t key[REPEAT_KEY_MAX];
+    size_t klen = self->repeat_window_ms ? repeat_key(t, key) : 0;
+    if (!klen)
+        return 0;
+    MDB_val v;
+    int rc = store_get(txn, self->repeats, key, klen, &v);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    char id[64];
+    if (v.mv_size == 0 || v.mv_size >= sizeof id)
+        return 0;
+    memcpy(id, v.mv_data, v.mv_size);
+    id[v.mv_size] = '\0';
+    Hotline__TicketView *open;
+    rc = intake_view_get(self, txn, id, arena, &open);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (intake_status_final(open->status) ||
+        now_ms - open->ticket->received_ms > self->repeat_window_ms)
+        return 0;
+    *view = open;
+    return 0;
+}
+
+int intake_repeat_remember(intake_t *self, MDB_txn *txn, const Hotline__Ticket *t)
+{
+    uint8_t key[REPEAT_KEY_MAX];
+    size_t klen = self->repeat_window_ms ? repeat_key(t, key) : 0;
+    if (!klen)
+        return 0;
+    return store_put(txn, self->repeats, key, klen, t->id, strlen(t->id), 0);
+}
+
+int intake_repeat_link(intake_t *self, MDB_txn *txn, Hotline__TicketView *view,
+                       const Hotline__Ticket *call, int64_t now_ms)
+{
+    view->repeat_count++;
+    view->last_contact_ms = now_ms;
+    if (now_ms > view->updated_ms)
+        view->updated_ms = now_ms;
+    int rc = intake_view_put(self, txn, view);
+    if (rc)
+        return rc;
+    Hotline__RepeatContact rcx = HOTLINE__REPEAT_CONTACT__INIT;
+    rcx.channel = call->channel;
+    rcx.description = call->description;
+    rcx.repeat_count = view->repeat_count;
+    rcx.status = view->status;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = view->ticket->id;
+    ev.body_case = HOTLINE__EVENT__BODY_REPEAT_CONTACT;
+    ev.repeat_contact = &rcx;
+    return evlog_append(service_log(self->svc), txn, &ev);
+}
+
+/* "" in the incident's area matches anything; otherwise the ticket must say the same. */
+static bool area_field_matches(const char *want, const char *have)
+{
+    return !want || !*want || (have && strcasecmp(want, have) == 0);
+}
+
+static bool incident_covers(const Hotline__IncidentDeclared *inc, const Hotline__Ticket *t)
+{
+    const char *prefix = inc->category_prefix ? inc->category_prefix : "";
+    if (strncmp(t->category_code, prefix, strlen(prefix)) != 0)
+        return false;
+    const Hotline__IncidentArea *a = inc->area;
+    const Hotline__Location *l = t->location;
+    if (!a)
+        return true;
+    return area_field_matches(a->district, l ? l->district : NULL) &&
+           area_field_matches(a->street, l ? l->street : NULL) &&
+           area_field_matches(a->community, l ? l->community : NULL);
+}
+
+int intake_incident_match(intake_t *self, MDB_txn *txn, const Hotline__Ticket *t,
+                          arena_t *arena, Hotline__IncidentDeclared **out)
+{
+    *out = NULL;
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->incidents, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    MDB_val k, v;
+    /* Active incidents are few (a handful in a surge): a scan is the simple right answer. */
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        Hotline__IncidentDeclared *inc =
+            hotline__incident_declared__unpack(arena_allocator(arena), v.mv_size, v.mv_data);
+        if (inc && incident_covers(inc, t)) {
+            *out = inc;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return mrc == 0 || mrc == MDB_NOTFOUND ? 0 : hl_error_from_mdb(mrc);
+}
+
+static int incident_put(intake_t *self, MDB_txn *txn, const Hotline__IncidentDeclared *inc)
+{
+    size_t len = hotline__incident_declared__get_packed_size(inc);
+    MDB_val k = {strlen(inc->incident_id), inc->incident_id}, v = {len, NULL};
+    int mrc = mdb_put(txn, self->incidents, &k, &v, MDB_RESERVE);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    hotline__incident_declared__pack(inc, v.mv_data);
+    return 0;
+}
+
+int intake_incident_apply(intake_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    switch (ev->body_case) {
+    case HOTLINE__EVENT__BODY_INCIDENT_DECLARED:
+        if (!ev->incident_declared->incident_id || !*ev->incident_declared->incident_id)
+            return 0;
+        SLOG_INFO("incident_known", "incident=%s category=%s",
+                  ev->incident_declared->incident_id, ev->incident_declared->category_prefix);
+        return incident_put(self, txn, ev->incident_declared);
+    case HOTLINE__EVENT__BODY_INCIDENT_UPDATED: {
+        const Hotline__IncidentUpdated *u = ev->incident_updated;
+        if (!u->incident_id || !*u->incident_id)
+            return 0;
+        MDB_val v;
+        int rc = store_get(txn, self->incidents, u->incident_id, strlen(u->incident_id), &v);
+        if (rc == HL_ENOTFOUND)
+            return 0; /* closed already */
+        if (rc)
+            return rc;
+        arena_reset(self->scratch);
+        Hotline__IncidentDeclared *inc = hotline__incident_declared__unpack(
+            arena_allocator(self->scratch), v.mv_size, v.mv_data);
+        if (!inc)
+            return HL_ECORRUPT;
+        inc->eta_ms = u->eta_ms;
+        if (u->summary && *u->summary)
+            inc->summary = u->summary;
+        return incident_put(self, txn, inc);
+    }
+    case HOTLINE__EVENT__BODY_INCIDENT_CLOSED: {
+        const char *id = ev->incident_closed->incident_id;
+        if (!id || !*id)
+            return 0;
+        int rc = store_del(txn, self->incidents, id, strlen(id));
+        return rc == HL_ENOTFOUND ? 0 : rc;
+    }
+    default:
+        return 0;
+    }
+}
