@@ -124,8 +124,8 @@ static size_t utf8_next(const unsigned char *s, size_t avail, uint32_t *cp)
     return n;
 }
 
-/* Escape text; in an attribute value tab and newline are kept as references too, since a
- * parser would otherwise turn them into spaces. */
+/* Escape text. In an attribute value quotes are escaped too, and tab and newline are kept as
+ * references, since a parser would otherwise turn them into spaces. */
 static int escape(xmlw_t *self, const char *text, bool attr)
 {
     const unsigned char *p = (const unsigned char *)text;
@@ -143,9 +143,9 @@ static int escape(xmlw_t *self, const char *text, bool attr)
             rep = "&lt;";
         } else if (cp == '>') {
             rep = "&gt;";
-        } else if (cp == '"') {
-            rep = "&quot;";
-        } else if (cp == '\'') {
+        } else if (attr && cp == '"') {
+            rep = "&quot;"; /* quotes need escaping only inside the attribute's quotes */
+        } else if (attr && cp == '\'') {
             rep = "&apos;";
         } else if (cp == '\r') {
             rep = "&#13;"; /* a raw CR would be normalised away by the reader */

@@ -1,11 +1,12 @@
 /* xmlw: a small streaming XML writer for answers (Open311's XML format).
  *
  * The document starts with <?xml version="1.0" encoding="utf-8"?> and is well-formed by
- * construction: element names are checked (letters, digits, '_', '-', '.', not starting with a
- * digit, '-' or '.', and not "xml..."), text and attribute values are escaped (& < > " '), and
- * characters XML 1.0 cannot carry (control characters other than tab, newline and carriage
- * return, U+FFFE, U+FFFF) and bytes that are not valid UTF-8 are written as U+FFFD. Elements
- * are closed in order; xmlw_finish closes whatever is still open.
+ * construction: element names are checked (ASCII letters, digits, '_', '-', '.', not starting
+ * with a digit, '-' or '.', and not "xml..."); text is escaped (& < > and CR; attribute values
+ * also quotes, tab and newline); characters XML 1.0 cannot carry (control characters other
+ * than tab, newline and carriage return, U+FFFE, U+FFFF) and bytes that are not valid UTF-8
+ * are written as U+FFFD. Elements are closed in order; xmlw_finish closes whatever is still
+ * open.
  *
  * Errors are sticky: after the first failure every call does nothing and returns it, and
  * xmlw_finish reports it, so a caller may write a whole document and check once.

@@ -17,6 +17,7 @@ PACKAGES=(
   prometheus                               # promtool checks the /metrics format in tests
   protobuf-compiler python3-protobuf       # wire-compatibility checks against protoc
   procps psmisc                            # ps / pkill / fuser used by the scripts
+  wrk                                      # HTTP load for the intake benchmark
 )
 
 missing=()

@@ -110,21 +110,24 @@ typedef struct open311 {
     size_t nkeys;
     int offset_min;                    /* the centre's zone, for datetimes */
     arena_t *arena;                    /* per-request scratch */
+    arena_t *drain_arena;              /* the drain pass's scratch */
     MDB_dbi inbox;                     /* received ms (BE) + token -> packed SubmitTicket */
     MDB_dbi tokens;                    /* token -> state byte + created ms (BE) + id or message */
     txq_item_t drain;                  /* the inbox drain pass, queued at most once */
     bool drain_queued;
     bool drain_more;                   /* the last pass left entries behind */
     bool drain_retry;                  /* the last pass failed: try again after a commit */
+    unsigned drained_ok, drained_refused; /* the pass being committed, for metrics */
     bool stopping;                     /* shutdown began: no new group-commit items */
     bool signals_open;
     uv_signal_t signals[2];
-    metric_t *m_requests;              /* hotline_open311_requests_total{endpoint,status} */
+    metric_t *m_requests;              /* hotline_open311_requests_total{endpoint} */
     metric_t *m_tokens;                /* hotline_open311_tokens_total{outcome} */
 } open311_t;
 
-/* Count one answered request. */
-void open311_count(open311_t *self, const char *endpoint, int http_status);
+/* Shutdown has begun: take no new group-commit work (tokens, drain passes) and close the
+ * handles open311 holds. For intake's stop hook; see open311.c on why it matters. */
+void intake_open311_stop(intake_t *self);
 
 /* ---- open311_render.c ---- */
 
@@ -178,7 +181,8 @@ typedef struct open311_query {
     int64_t start_ms, end_ms; /* requested time, inclusive */
     unsigned page, page_size;
     bool extensions;
-    char buf[4096];           /* the lists' text */
+    char id_text[4096];       /* the lists' text, split in place */
+    char code_text[1024];
 } open311_query_t;
 
 int open311_query_parse(const char *query, int64_t now_ms, int offset_min, open311_query_t *q,
