@@ -182,10 +182,10 @@ static void job_done(txq_item_t *item, int rc)
     self->stats.failed++;
     Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
     char msg[256];
-    if (rc == HL_ENOSPC) {
+    if (rc == HL_ENOSPC || rc == HL_EIO) {
         r.status = HOTLINE__STATUS__UNAVAILABLE;
-        snprintf(msg, sizeof msg, "not stored: %s; nothing was changed, retry later",
-                 hl_strerror(rc));
+        snprintf(msg, sizeof msg, "the store cannot write (%s): nothing was stored, retry later",
+                 rc == HL_EIO ? "disk full or failing" : hl_strerror(rc));
     } else {
         r.status = HOTLINE__STATUS__INTERNAL;
         snprintf(msg, sizeof msg, "not stored: %s; nothing was changed", hl_strerror(rc));

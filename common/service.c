@@ -228,7 +228,8 @@ void service_command(service_t *svc, Hotline__Command *cmd, cmd_done_fn done, vo
      * so acceptance resumes by itself when room returns; the rest are refused at once. */
     if (txq_full(svc->txq) && txq_waiting(svc->txq) > 0) {
         cmd_answer_unavailable(cmd, done, origin,
-                               "the store is full; nothing was stored; retry later");
+                               "the store cannot write (disk full or failing, or at its size "
+                               "limit): nothing was stored, retry later");
         return;
     }
     cmdexec_submit(svc->cmds, cmd, done, origin);

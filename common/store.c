@@ -157,9 +157,11 @@ int store_child_begin(store_t *self, MDB_txn *parent, MDB_txn **child)
 
 int store_write_commit(store_t *self, MDB_txn **txn)
 {
-    (void)self;
     int mrc = mdb_txn_commit(*txn);
     *txn = NULL;
+    if (mrc && mrc != MDB_MAP_FULL && mrc != MDB_TXN_FULL)
+        SLOG_WARN("store_commit_failed", "path=%s reason=\"%s\"", self->path,
+                  mdb_strerror(mrc));
     return hl_error_from_mdb(mrc);
 }
 

@@ -17,7 +17,7 @@ struct txq {
     txq_item_t *head, *tail;
     unsigned waiting;
     unsigned max_batch;
-    bool full;           /* the last batch failed with HL_ENOSPC */
+    bool full;           /* the last batch could not be written: HL_ENOSPC or HL_EIO */
     struct {
         txq_commit_fn fn;
         void *ctx;
@@ -152,7 +152,9 @@ static unsigned commit_some(txq_t *self, unsigned n)
     if (rc == HL_EAGAIN && n == 1)
         rc = rcs[0]; /* the lone item's own failure */
     bool was_full = self->full;
-    self->full = rc == HL_ENOSPC;
+    /* LMDB reports a write cut short by a full disk as EIO: both mean "cannot write". */
+    bool unwritable = rc == HL_ENOSPC || rc == HL_EIO;
+    self->full = unwritable;
     if (rc == 0) {
         self->stats.commits++;
         self->stats.last_batch = n;
@@ -162,11 +164,11 @@ static unsigned commit_some(txq_t *self, unsigned n)
             SLOG_INFO("store_writable_again", "path=%s", store_path(self->store));
         for (int i = 0; i < self->nlisteners; i++)
             self->listeners[i].fn(self->listeners[i].ctx);
-    } else if (!was_full || rc != HL_ENOSPC) {
+    } else if (!was_full || !unwritable) {
         SLOG_ERROR("commit_failed", "path=%s items=%u reason=\"%s\" next=\"%s\"",
                    store_path(self->store), n, hl_strerror(rc),
-                   rc == HL_ENOSPC ? "refusing new work until space returns"
-                                   : "items answered with the error");
+                   unwritable ? "refusing new work until writes succeed again (disk space)"
+                              : "items answered with the error");
     }
     for (unsigned i = 0; i < n; i++) {
         txq_item_t *it = self->head;

@@ -58,7 +58,8 @@ void txq_flush(txq_t *self);
 /* Be told after each successful commit (before items' done()), e.g. to wake feed readers. */
 int txq_on_commit(txq_t *self, txq_commit_fn fn, void *ctx);
 
-/* Items waiting, and true while the store refuses writes (disk full / at its size limit). */
+/* Items waiting, and true while the store cannot write (disk full or failing, or at its size
+ * limit): the last batch failed with HL_ENOSPC or HL_EIO. */
 unsigned txq_waiting(const txq_t *self);
 bool txq_full(const txq_t *self);
 const txq_stats_t *txq_stats(const txq_t *self);

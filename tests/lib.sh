@@ -12,10 +12,13 @@ BIN=${HOTLINE_BIN:?HOTLINE_BIN must point at the build bin directory}
 T=$(mktemp -d /tmp/hotline-test.XXXXXX)
 declare -A PIDS=()
 
+AT_EXIT=()   # commands a test adds to run at the end (unmount, ...), after the processes die
 cleanup() {
   local rc=$?
   for name in "${!PIDS[@]}"; do kill -9 "${PIDS[$name]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  local c
+  for c in "${AT_EXIT[@]}"; do eval "$c" || true; done
   if [ $rc -ne 0 ]; then
     echo "---- test failed (rc=$rc); last lines of each log in $T ----"
     for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 30 "$f"; }; done
