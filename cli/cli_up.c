@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -42,6 +43,9 @@ typedef struct up {
     char bin_dir[PATH_MAX];
     bool test_clock;
     const char *sync;
+    const char *open311_keys[16]; /* --open311-key, repeatable: given to intake hashed */
+    int nkeys;
+    char intake_config[PATH_MAX + 32]; /* generated when keys are given, "" otherwise */
     pid_t pids[SVC_COUNT];
     time_t started[SVC_COUNT];
     int quick_exits[SVC_COUNT];
@@ -79,6 +83,33 @@ static void find_bin_dir(up_t *u)
         *slash = '\0';
 }
 
+/* Open311 keys go to intake as SHA-256 hashes in a generated configuration file, so no key
+ * is ever stored or shown in a process list. */
+static int write_intake_config(up_t *u)
+{
+    if (u->nkeys == 0)
+        return 0;
+    snprintf(u->intake_config, sizeof u->intake_config, "%s/intake.config.json", u->data_dir);
+    json_t *keys = json_array();
+    for (int i = 0; i < u->nkeys; i++) {
+        unsigned char h[crypto_hash_sha256_BYTES];
+        char hex[2 * crypto_hash_sha256_BYTES + 1];
+        crypto_hash_sha256(h, (const unsigned char *)u->open311_keys[i],
+                           strlen(u->open311_keys[i]));
+        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+        json_array_append_new(keys, json_string(hex));
+    }
+    json_t *cfg = json_pack("{s:{s:o}}", "open311", "apiKeysSha256", keys);
+    int rc = json_dump_file(cfg, u->intake_config, JSON_INDENT(2));
+    json_decref(cfg);
+    if (rc) {
+        fprintf(stderr, "hotline up: cannot write %s\n", u->intake_config);
+        return -1;
+    }
+    chmod(u->intake_config, 0600);
+    return 0;
+}
+
 static pid_t spawn(up_t *u, int i)
 {
     const char *name = cli_service_names[i];
@@ -111,6 +142,10 @@ static pid_t spawn(up_t *u, int i)
     if (u->sync) {
         args[n++] = "--sync";
         args[n++] = (char *)u->sync;
+    }
+    if (i == SVC_INTAKE && u->intake_config[0]) {
+        args[n++] = "--config";
+        args[n++] = u->intake_config;
     }
     args[n] = NULL;
     pid_t parent = getpid();
@@ -204,6 +239,7 @@ static int parse_dir_arg(up_t *u, int argc, char **argv, bool allow_up_opts)
         {"data-dir", required_argument, NULL, 'd'},
         {"test-clock", no_argument, NULL, 't'},
         {"sync", required_argument, NULL, 's'},
+        {"open311-key", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     snprintf(u->data_dir, sizeof u->data_dir, "var/hotline");
@@ -216,6 +252,13 @@ static int parse_dir_arg(up_t *u, int argc, char **argv, bool allow_up_opts)
             u->test_clock = true;
         else if (c == 's' && allow_up_opts)
             u->sync = optarg;
+        else if (c == 'k' && allow_up_opts && u->nkeys < 16 && strlen(optarg) >= 8)
+            u->open311_keys[u->nkeys++] = optarg;
+        else if (c == 'k' && allow_up_opts) {
+            fprintf(stderr, "hotline up: --open311-key: at most 16 keys of at least 8 "
+                    "characters\n");
+            return -1;
+        }
         else
             return -1;
     }
@@ -227,7 +270,7 @@ int cli_up(cli_t *cli, int argc, char **argv)
     up_t u = {.cli = cli};
     if (parse_dir_arg(&u, argc, argv, true)) {
         fprintf(stderr, "usage: %s up [--data-dir DIR] [--test-clock] "
-                "[--sync full|nometasync|nosync]\n", cli->prog);
+                "[--sync full|nometasync|nosync] [--open311-key KEY]...\n", cli->prog);
         return CLI_USAGE;
     }
     find_bin_dir(&u);
@@ -248,6 +291,8 @@ int cli_up(cli_t *cli, int argc, char **argv)
         }
         fclose(f);
     }
+    if (write_intake_config(&u))
+        return CLI_USAGE;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

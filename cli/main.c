@@ -12,8 +12,10 @@ static void usage(FILE *to, const char *prog)
     fprintf(to,
             "Usage: %s [--port-base N] [--json] COMMAND [ARGS]\n\n"
             "Run the pipeline:\n"
-            "  up [--data-dir DIR] [--test-clock]     start the five services here, in the\n"
-            "                                         foreground; Ctrl-C stops them all\n"
+            "  up [--data-dir DIR] [--test-clock] [--open311-key KEY]...\n"
+            "                                         start the five services here, in the\n"
+            "                                         foreground; Ctrl-C stops them all;\n"
+            "                                         KEY may post to Open311 (repeatable)\n"
             "  down [--data-dir DIR]                  stop a pipeline started with up\n\n"
             "Tickets:\n"
             "  submit --category CODE --description TEXT (--phone NUMBER | --anonymous)\n"
