@@ -57,6 +57,11 @@ bool intake_status_final(Hotline__TicketStatus s);
 int intake_view_get(intake_t *self, MDB_txn *txn, const char *id, arena_t *arena,
                     Hotline__TicketView **out);
 int intake_view_put(intake_t *self, MDB_txn *txn, const Hotline__TicketView *view);
+/* The same when the caller knows the view's previous updated_ms (INTAKE_VIEW_NEW for a view
+ * that did not exist): saves reading the old one again. */
+#define INTAKE_VIEW_NEW INT64_MIN
+int intake_view_replace(intake_t *self, MDB_txn *txn, const Hotline__TicketView *view,
+                        int64_t prev_updated_ms);
 
 /* Feed events from dispatch, sla and callback, applied to the status view. */
 int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev);

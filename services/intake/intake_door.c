@@ -116,11 +116,12 @@ int intake_repeat_remember(intake_t *self, MDB_txn *txn, const Hotline__Ticket *
 int intake_repeat_link(intake_t *self, MDB_txn *txn, Hotline__TicketView *view,
                        const Hotline__Ticket *call, int64_t now_ms)
 {
+    int64_t prev_updated = view->updated_ms;
     view->repeat_count++;
     view->last_contact_ms = now_ms;
     if (now_ms > view->updated_ms)
         view->updated_ms = now_ms;
-    int rc = intake_view_put(self, txn, view);
+    int rc = intake_view_replace(self, txn, view, prev_updated);
     if (rc)
         return rc;
     Hotline__RepeatContact rcx = HOTLINE__REPEAT_CONTACT__INIT;

@@ -33,28 +33,36 @@ static size_t update_key(uint8_t *out, int64_t updated_ms, const char *id, size_
 int intake_view_put(intake_t *self, MDB_txn *txn, const Hotline__TicketView *view)
 {
     const char *id = view->ticket->id;
+    int64_t prev_updated = INTAKE_VIEW_NEW;
+    MDB_val old;
+    int rc = store_get(txn, self->tickets, id, strlen(id), &old);
+    if (rc == 0) {
+        Hotline__TicketView *prev = hotline__ticket_view__unpack(NULL, old.mv_size, old.mv_data);
+        if (!prev)
+            return HL_ECORRUPT;
+        prev_updated = prev->updated_ms;
+        hotline__ticket_view__free_unpacked(prev, NULL);
+    } else if (rc != HL_ENOTFOUND) {
+        return rc;
+    }
+    return intake_view_replace(self, txn, view, prev_updated);
+}
+
+int intake_view_replace(intake_t *self, MDB_txn *txn, const Hotline__TicketView *view,
+                        int64_t prev_updated_ms)
+{
+    const char *id = view->ticket->id;
     size_t idlen = strlen(id);
     if (idlen > 64)
         return HL_EINVAL;
     /* Move the view's entry in the updates index from its previous change time. */
-    MDB_val old;
-    int rc = store_get(txn, self->tickets, id, idlen, &old);
-    if (rc == 0) {
-        Hotline__TicketView *prev = hotline__ticket_view__unpack(NULL, old.mv_size, old.mv_data);
-        if (prev && prev->updated_ms != view->updated_ms) {
-            uint8_t key[8 + 64];
-            rc = store_del(txn, self->updates, key, update_key(key, prev->updated_ms, id, idlen));
-            if (rc == HL_ENOTFOUND)
-                rc = 0;
-        }
-        if (prev)
-            hotline__ticket_view__free_unpacked(prev, NULL);
-        if (rc)
-            return rc;
-    } else if (rc != HL_ENOTFOUND) {
-        return rc;
-    }
     uint8_t key[8 + 64];
+    int rc = 0;
+    if (prev_updated_ms != INTAKE_VIEW_NEW && prev_updated_ms != view->updated_ms) {
+        rc = store_del(txn, self->updates, key, update_key(key, prev_updated_ms, id, idlen));
+        if (rc && rc != HL_ENOTFOUND)
+            return rc;
+    }
     rc = store_put(txn, self->updates, key, update_key(key, view->updated_ms, id, idlen), "", 0,
                    0);
     if (rc)
@@ -238,8 +246,9 @@ int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     }
     if (rc)
         return rc;
+    int64_t prev_updated = v->updated_ms;
     apply_event(v, ev);
     if (ev->time_ms > v->updated_ms)
         v->updated_ms = ev->time_ms;
-    return intake_view_put(self, txn, v);
+    return intake_view_replace(self, txn, v, prev_updated);
 }

@@ -242,7 +242,7 @@ int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd
         view.incident_eta_ms = incident->eta_ms;
         view.unit = incident->unit;
     }
-    rc = intake_view_put(self, txn, &view);
+    rc = intake_view_replace(self, txn, &view, INTAKE_VIEW_NEW);
     if (rc)
         return rc;
     uint8_t tkey[8 + 48];
