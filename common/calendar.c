@@ -284,7 +284,23 @@ int calendar_load(calendar_t **out, const Hotline__CalendarConfig *cfg, char *er
     self->offset_min = cfg && cfg->utc_offset_minutes ? cfg->utc_offset_minutes
                                                       : CALENDAR_DEFAULT_OFFSET_MIN;
     int rc = 0;
-    if (self->offset_min < -14 * 60 || self->offset_min > 14 * 60) {
+    if (cfg && cfg->utc_offset && *cfg->utc_offset) {
+        /* "Z", "+08:00", "-05:30": the only way to say UTC itself (0 minutes reads as unset). */
+        const char *o = cfg->utc_offset;
+        int hh, mm;
+        char sign, tail;
+        if (strcmp(o, "Z") == 0 || strcmp(o, "z") == 0) {
+            self->offset_min = 0;
+        } else if (sscanf(o, "%c%2d:%2d%c", &sign, &hh, &mm, &tail) == 3 &&
+                   (sign == '+' || sign == '-') && strlen(o) == 6 && mm < 60) {
+            self->offset_min = (sign == '-' ? -1 : 1) * (hh * 60 + mm);
+        } else {
+            snprintf(err, err_size, "calendar.utcOffset: \"%.16s\" is not Z or +HH:MM / -HH:MM",
+                     o);
+            rc = HL_EINVAL;
+        }
+    }
+    if (!rc && (self->offset_min < -14 * 60 || self->offset_min > 14 * 60)) {
         snprintf(err, err_size, "calendar.utcOffsetMinutes: %d is outside -840..840",
                  self->offset_min);
         rc = HL_EINVAL;

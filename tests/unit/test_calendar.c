@@ -168,6 +168,19 @@ static void test_year_files(void **state)
     assert_non_null(strstr(err, "2027.json"));
     cfg.dir = "/nonexistent/calendar";
     assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), HL_ENOTFOUND);
+    /* The zone: "Z" is UTC (0 minutes alone reads as unset), "-05:30" works, junk does not. */
+    cfg.dir = NULL;
+    cfg.utc_offset = "Z";
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), 0);
+    assert_int_equal(calendar_offset_minutes(c), 0);
+    calendar_destroy(&c);
+    cfg.utc_offset = "-05:30";
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), 0);
+    assert_int_equal(calendar_offset_minutes(c), -330);
+    calendar_destroy(&c);
+    cfg.utc_offset = "UTC+8";
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), HL_EINVAL);
+    assert_non_null(strstr(err, "calendar.utcOffset"));
     unit_tmpdir_cleanup(dir);
 }
 

@@ -120,7 +120,7 @@ static void test_file_overrides(void **state)
     (void)state;
     char *path = write_file("{\"runtime\":{\"http\":{\"port\":9090},\"log_level\":\"debug\","
                             "\"eventLog\":{\"consumers\":[\"a\",\"b\"]},\"store\":{\"sync\":"
-                            "\"nometasync\"},\"timeZone\":\"Asia/Shanghai\"}}");
+                            "\"nometasync\"},\"busEndpoint\":\"tcp://127.0.0.1:9\"}}");
     Hotline__BasicConfig *cfg = load_ok(path, NULL);
     Hotline__RuntimeConfig *rt = cfg->runtime;
 
@@ -132,7 +132,7 @@ static void test_file_overrides(void **state)
     assert_string_equal(rt->event_log->consumers[1], "b");
     assert_int_equal(rt->event_log->retention_hours, 168);
     assert_int_equal(rt->store->sync, HOTLINE__SYNC_MODE__SYNC_NOMETASYNC);
-    assert_string_equal(rt->time_zone, "Asia/Shanghai");
+    assert_string_equal(rt->bus_endpoint, "tcp://127.0.0.1:9");
     assert_string_equal(rt->name, "test");
     protobuf_c_message_free_unpacked(&cfg->base, NULL);
     unlink(path);
@@ -271,7 +271,7 @@ static void test_file_errors(void **state)
     load_fails("{\"runtime\":{\"port\":1}}", NULL, NULL, bounds, HL_EINVAL,
                "runtime.port: unknown field \"port\" in hotline.RuntimeConfig; known fields: "
                "name, dataDir, logLevel, busEndpoint, http, store, eventLog, feeds, testClock, "
-               "timeZone, idempotencyHours, maxBatch (defaults)");
+               "idempotencyHours, maxBatch (defaults)");
 }
 
 static void test_bounds(void **state)
