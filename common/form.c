@@ -1,6 +1,8 @@
 /* form: application/x-www-form-urlencoded decoding (see form.h). */
 #include "form.h"
 
+#include "utf8.h"
+
 #include "hl_error.h"
 
 #include <stdarg.h>
@@ -19,7 +21,7 @@ typedef struct form_pair {
 } form_pair_t;
 
 struct form {
-    char *text;         /* every decoded name and value, NUL-terminated, in one block */
+    char *text; /* every decoded name and value, NUL-terminated, in one block */
     form_pair_t *pairs;
     size_t npairs;
 };
@@ -35,49 +37,6 @@ static int hexval(int c)
     return -1;
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, no surrogates,
- * nothing above U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        n = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        n = 3;
-        if (s[0] == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (s[0] == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        n = 4;
-        if (s[0] == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (s[0] == 0xF4)
-            hi = 0x8F; /* above U+10FFFF */
-    } else
-        return 0;
-    if (avail < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return n;
-}
-
-static bool utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        size_t k = utf8_len(p + i, len - i);
-        if (!k)
-            return false;
-        i += k;
-    }
-    return true;
-}
 
 /* Outside text made safe to quote back in an error: printable ASCII kept, the rest '?'. */
 static void safe_copy(char *out, size_t size, const char *s, size_t len)
@@ -90,11 +49,10 @@ static void safe_copy(char *out, size_t size, const char *s, size_t len)
     out[n] = '\0';
 }
 
-static int fail(form_error_t *err, int rc, const char *key, size_t key_len, const char *fmt,
-                ...) __attribute__((format(printf, 5, 6)));
+static int fail(form_error_t *err, int rc, const char *key, size_t key_len, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
-static int fail(form_error_t *err, int rc, const char *key, size_t key_len, const char *fmt,
-                ...)
+static int fail(form_error_t *err, int rc, const char *key, size_t key_len, const char *fmt, ...)
 {
     if (err) {
         safe_copy(err->key, sizeof err->key, key, key_len);
@@ -139,10 +97,9 @@ int form_parse(form_t **out, const char *body, size_t len, const form_limits_t *
         err->message[0] = '\0';
     }
     size_t max_pairs = limits && limits->max_pairs ? limits->max_pairs : DEFAULT_MAX_PAIRS;
-    size_t max_name = limits && limits->max_name_bytes ? limits->max_name_bytes
-                                                        : DEFAULT_MAX_NAME;
-    size_t max_value = limits && limits->max_value_bytes ? limits->max_value_bytes
-                                                          : DEFAULT_MAX_VALUE;
+    size_t max_name = limits && limits->max_name_bytes ? limits->max_name_bytes : DEFAULT_MAX_NAME;
+    size_t max_value =
+        limits && limits->max_value_bytes ? limits->max_value_bytes : DEFAULT_MAX_VALUE;
     form_t *self = calloc(1, sizeof *self);
     /* Decoding never lengthens: a name and its value fit in the bytes of "name=value&". */
     if (self)
@@ -177,8 +134,8 @@ int form_parse(form_t **out, const char *body, size_t len, const form_limits_t *
             break;
         }
         if ((size_t)dn > max_name) {
-            rc = fail(err, HL_ETOOBIG, name, (size_t)dn,
-                      "parameter name longer than %zu bytes", max_name);
+            rc = fail(err, HL_ETOOBIG, name, (size_t)dn, "parameter name longer than %zu bytes",
+                      max_name);
             break;
         }
         if (!utf8_valid(name, (size_t)dn)) {
@@ -214,8 +171,8 @@ int form_parse(form_t **out, const char *body, size_t len, const form_limits_t *
             value = v;
         }
         if (self->npairs == max_pairs) {
-            rc = fail(err, HL_ETOOBIG, name, (size_t)dn,
-                      "more than %zu parameters in one body", max_pairs);
+            rc = fail(err, HL_ETOOBIG, name, (size_t)dn, "more than %zu parameters in one body",
+                      max_pairs);
             break;
         }
         if (self->npairs == cap) {

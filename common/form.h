@@ -59,9 +59,9 @@ size_t form_count_of(const form_t *self, const char *name);
 typedef struct form_key {
     const char *base;
     size_t base_len;
-    const char *sub;  /* NULL when the name has no [sub] */
+    const char *sub; /* NULL when the name has no [sub] */
     size_t sub_len;
-    bool list;        /* the name ends in "[]" */
+    bool list; /* the name ends in "[]" */
 } form_key_t;
 
 /* Split name. Errors: HL_EINVAL for a bracket that is not closed, an empty "[]" before a

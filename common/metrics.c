@@ -4,6 +4,7 @@
  * and diffable) and in an open-addressing hash index keyed by the label values (so updates do
  * not scan). Series are never removed, so the index needs no tombstones. */
 #include "metrics_internal.h"
+#include "utf8.h"
 
 #include "hclock.h"
 #include "hl_error.h"
@@ -62,30 +63,9 @@ static bool histogram_series_name(const char *name, const char *base)
     return false;
 }
 
-/* Length of the valid UTF-8 sequence starting at s (1 to 4), or 0 if there is none. The
- * checks stop at the first non-continuation byte, so a NUL is never read past. */
-static size_t utf8_seq_len(const unsigned char *s)
+static bool utf8_valid_str(const char *s)
 {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-            return 0;
-        if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f)) /* overlong, surrogate */
-            return 0;
-        return 3;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-            return 0;
-        if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f)) /* overlong, > U+10FFFF */
-            return 0;
-        return 4;
-    }
-    return 0;
+    return utf8_valid(s, strlen(s));
 }
 
 /* A copy of s with each byte that starts no valid UTF-8 sequence replaced by U+FFFD. */
@@ -95,8 +75,9 @@ static char *utf8_sanitize(const char *s)
     if (out == NULL)
         return NULL;
     char *w = out;
+    const unsigned char *end = (const unsigned char *)s + strlen(s);
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t n = utf8_seq_len(p);
+        size_t n = utf8_seq(p, (size_t)(end - p), NULL);
         if (n == 0) {
             memcpy(w, "\xef\xbf\xbd", 3);
             w += 3;
@@ -111,16 +92,6 @@ static char *utf8_sanitize(const char *s)
     return out;
 }
 
-static bool utf8_valid(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t n = utf8_seq_len(p);
-        if (n == 0)
-            return false;
-        p += n;
-    }
-    return true;
-}
 
 /* FNV-1a over the values with a separator byte that valid UTF-8 never holds, seeded per
  * registry and finished with a 64-bit mixer. Sets *high when a byte >= 0x80 was seen, so the
@@ -248,7 +219,7 @@ static series_t *series_get(metric_t *f, const char *const *label_values, bool c
     if (!fix) {
         hash = hash_values(f->reg->seed, values, f->nlabels, &high);
         for (size_t i = 0; high && !fix && i < f->nlabels; i++)
-            fix = !utf8_valid(values[i]);
+            fix = !utf8_valid_str(values[i]);
     }
     if (fix) {
         vals = f->nlabels <= 8 ? stack_vals : malloc(f->nlabels * sizeof *vals);
@@ -257,7 +228,7 @@ static series_t *series_get(metric_t *f, const char *const *label_values, bool c
             goto done;
         for (size_t i = 0; i < f->nlabels; i++) {
             const char *v = label_values[i] ? label_values[i] : "";
-            if (!utf8_valid(v)) {
+            if (!utf8_valid_str(v)) {
                 if ((owned[i] = utf8_sanitize(v)) == NULL)
                     goto done;
                 v = owned[i];

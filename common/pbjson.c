@@ -4,6 +4,7 @@
 #include "hl_error.h"
 #include "pbjson.h"
 #include "pbjson_private.h"
+#include "utf8.h"
 
 #include <float.h>
 #include <inttypes.h>
@@ -86,7 +87,7 @@ int pbjson_parse(const char *json, size_t len, json_t **out, pbjson_error_t *err
          * printable, it goes back to the sender inside a JSON reply. */
         unsigned char *m = (unsigned char *)err->message;
         for (size_t i = 0, n = strlen(err->message); i < n;) {
-            size_t k = pbjson_utf8_len(m + i, n - i);
+            size_t k = utf8_seq(m + i, n - i, NULL);
             if (k == 0 || m[i] < 0x20 || m[i] == 0x7f) {
                 m[i++] = '?';
             } else {
@@ -214,46 +215,6 @@ bool pbjson_list_append(char *buf, size_t size, size_t *n, const char *item)
     return true;
 }
 
-size_t pbjson_utf8_len(const unsigned char *s, size_t avail)
-{
-    size_t n;
-    unsigned cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        n = 2, cp = s[0] & 0x1F;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        n = 3, cp = s[0] & 0x0F;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        n = 4, cp = s[0] & 0x07;
-    else
-        return 0;
-    if (n > avail)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-void pbjson_utf8_trim(char *s)
-{
-    size_t n = strlen(s), start = n;
-
-    while (start > 0 && ((unsigned char)s[start - 1] & 0xC0) == 0x80 && n - start < 3)
-        start--;
-    if (start > 0 && (unsigned char)s[start - 1] >= 0xC0)
-        start--;
-    if (start < n && pbjson_utf8_len((const unsigned char *)s + start, n - start) != n - start)
-        s[start] = '\0';
-}
-
 static int why_fmt(char *why, size_t why_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -264,7 +225,7 @@ static int why_fmt(char *why, size_t why_size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, why_size, fmt, ap);
     va_end(ap);
-    pbjson_utf8_trim(why);
+    utf8_trim_cut(why);
     return HL_EINVAL;
 }
 

@@ -7,6 +7,7 @@
 #include "hl_error.h"
 #include "pbjson.h"
 #include "pbjson_private.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -35,7 +36,7 @@ static int fail(dec_t *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(d->err->message, sizeof d->err->message, fmt, ap);
     va_end(ap);
-    pbjson_utf8_trim(d->err->message);
+    utf8_trim_cut(d->err->message);
     return HL_EINVAL;
 }
 

@@ -6,6 +6,7 @@
  * NaN payloads aside). */
 #include "pbjson.h"
 #include "pbjson_private.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -76,7 +77,7 @@ static json_t *encode_string(const char *s)
     if (!fixed)
         return NULL;
     for (size_t i = 0; i < len;) {
-        size_t k = pbjson_utf8_len((const unsigned char *)s + i, len - i);
+        size_t k = utf8_seq((const unsigned char *)s + i, len - i, NULL);
         if (k == 0) {
             memcpy(fixed + n, "\xEF\xBF\xBD", 3);
             n += 3;

@@ -14,13 +14,6 @@
 /* Bytes one value of type t takes in a message or in a repeated field's array. */
 size_t pbjson_value_size(ProtobufCType t);
 
-/* Length of the UTF-8 sequence at s (1-4) if it is valid by RFC 3629 (no overlong forms, no
- * surrogates, nothing above U+10FFFF: what jansson accepts), else 0. */
-size_t pbjson_utf8_len(const unsigned char *s, size_t avail);
-
-/* Cut a UTF-8 sequence left incomplete at the end of s (by snprintf truncating). */
-void pbjson_utf8_trim(char *s);
-
 /* "int32", "uint64", ... as written in .proto files. */
 const char *pbjson_type_name(ProtobufCType t);
 

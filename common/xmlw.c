@@ -1,6 +1,8 @@
 /* xmlw: a streaming XML writer (see xmlw.h). */
 #include "xmlw.h"
 
+#include "utf8.h"
+
 #include "hl_error.h"
 
 #include <stdarg.h>
@@ -20,9 +22,9 @@ struct xmlw {
     size_t len, cap;
     char *open[XMLW_MAX_DEPTH]; /* names of the open elements, outermost first */
     int depth;
-    bool in_tag;    /* "<name" written, '>' not yet: attributes may follow */
-    bool had_root;  /* a root element was opened: a second one is an error */
-    int rc;         /* the first error: every later call returns it */
+    bool in_tag;   /* "<name" written, '>' not yet: attributes may follow */
+    bool had_root; /* a root element was opened: a second one is an error */
+    int rc;        /* the first error: every later call returns it */
 };
 
 static int put(xmlw_t *self, const char *s, size_t n)
@@ -93,37 +95,6 @@ static bool name_valid(const char *name)
     return true;
 }
 
-/* The code point of the UTF-8 sequence at s and its length, or length 0 when invalid. */
-static size_t utf8_next(const unsigned char *s, size_t avail, uint32_t *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    size_t n;
-    uint32_t v, min;
-    if ((s[0] & 0xE0) == 0xC0) {
-        n = 2, v = s[0] & 0x1F, min = 0x80;
-    } else if ((s[0] & 0xF0) == 0xE0) {
-        n = 3, v = s[0] & 0x0F, min = 0x800;
-    } else if ((s[0] & 0xF8) == 0xF0) {
-        n = 4, v = s[0] & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (avail < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return n;
-}
-
 /* Escape text. In an attribute value quotes are escaped too, and tab and newline are kept as
  * references, since a parser would otherwise turn them into spaces. */
 static int escape(xmlw_t *self, const char *text, bool attr)
@@ -132,7 +103,7 @@ static int escape(xmlw_t *self, const char *text, bool attr)
     size_t len = strlen(text), run = 0; /* bytes [i - run, i) copy as they are */
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        size_t k = utf8_next(p + i, len - i, &cp);
+        size_t k = utf8_seq(p + i, len - i, &cp);
         const char *rep = NULL;
         if (k == 0) {
             rep = REPLACEMENT;

@@ -17,8 +17,12 @@ BIN=$PWD/build/release/bin
 export HOTLINE_PORT_BASE=${HOTLINE_PORT_BASE:-8080}
 DATA=${HOTLINE_DATA_DIR:-$PWD/var/demo}
 hl() { "$BIN/hotline" "$@"; }
+mkdir -p "$DATA"
+# An Open311 api_key for this demo, kept in the data directory (intake only gets its hash).
+[ -s "$DATA/open311.key" ] || head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DATA/open311.key"
+KEY=$(cat "$DATA/open311.key")
 
-"$BIN/hotline" up --data-dir "$DATA" &
+"$BIN/hotline" up --data-dir "$DATA" --open311-key "$KEY" &
 UP=$!
 trap 'kill -TERM $UP 2>/dev/null; wait $UP 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do
@@ -76,6 +80,14 @@ hl reply "$C" --unit "$(unit "$C")" --result "Last month refunded to the account
 next_task agent-2 "$C"; hl callback record "$C" --agent agent-2 --rating satisfied
 for id in "$A" "$B" "$C"; do wait_status "$id" TICKET_CLOSED; done
 
+echo "== a city platform files one through Open311 GeoReport v2"
+curl -s -X POST "http://127.0.0.1:$HOTLINE_PORT_BASE/open311/v2/requests.json" \
+  --data-urlencode "api_key=$KEY" --data-urlencode "service_code=W02" \
+  --data-urlencode "address_string=Wusi Road 100, Gulou" \
+  --data-urlencode "description=Very low water pressure on the 6th floor" \
+  --data-urlencode "phone=13500004444"
+echo
+
 echo
 hl show "$C"
 echo
@@ -93,6 +105,9 @@ Try next (the CLI is $BIN/hotline):
   curl -s http://127.0.0.1:$((HOTLINE_PORT_BASE+1))/v1/catalogue
   curl -s http://127.0.0.1:$((HOTLINE_PORT_BASE+2))/v1/policies
   curl -s http://127.0.0.1:$HOTLINE_PORT_BASE/metrics
+  curl -s http://127.0.0.1:$HOTLINE_PORT_BASE/open311/v2/services.json
+  curl -s 'http://127.0.0.1:$HOTLINE_PORT_BASE/open311/v2/requests.json?extensions=true'
+  Open311 api_key for POST requests: $KEY
   kill -9 one of the services: \`hotline up\` restarts it, nothing is lost
 TXT
 if [ "$ONCE" = "--once" ]; then

@@ -24,6 +24,7 @@ static const char DEFAULTS[] =
 static const config_bound_t BOUNDS[] = {
     {"instance", 1, 99},
     {"repeatWindowMinutes", 0, 525600},
+    {"open311.batchBacklogMark", 0, 1000000},
     {"runtime.http.port", 0, 65535},
     {"calendar.utcOffsetMinutes", -840, 840},
     {NULL, 0, 0},
@@ -83,6 +84,11 @@ static int init(service_t *svc, void **state)
     return rc;
 }
 
+static void stop(void *state)
+{
+    intake_open311_stop(state);
+}
+
 static void fini(void *state)
 {
     intake_t *self = state;
@@ -101,5 +107,6 @@ const service_desc_t intake_service = {
     .bounds = BOUNDS,
     .init = init,
     .command = on_command,
+    .stop = stop,
     .fini = fini,
 };

@@ -77,6 +77,8 @@ int intake_http_init(intake_t *self);
 
 /* open311.c: Open311 GeoReport v2 under /open311/v2/. */
 int intake_open311_init(intake_t *self);
+/* Shutdown began: no new group-commit work from Open311 (tokens, drain passes). */
+void intake_open311_stop(intake_t *self);
 void intake_open311_fini(intake_t *self);
 
 #endif

@@ -57,8 +57,7 @@ static void get_discovery(open311_t *self, httpd_req_t *req, open311_fmt_t fmt)
                                  "production", "formats", "application/json", "text/xml");
     json_t *doc = json_pack(
         "{s:s, s:s, s:s, s:[o]}", "changeset", changeset, "contact",
-        c && str_set(c->contact) ? c->contact : "The hotline's operations desk",
-        "key_service",
+        c && str_set(c->contact) ? c->contact : "The hotline's operations desk", "key_service",
         c && str_set(c->key_service) ? c->key_service
                                      : "Ask the hotline's operations desk for an api_key",
         "endpoints", endpoint);
@@ -67,17 +66,18 @@ static void get_discovery(open311_t *self, httpd_req_t *req, open311_fmt_t fmt)
 
 static void get_services(open311_t *self, httpd_req_t *req, open311_fmt_t fmt)
 {
-    open311_respond(req, fmt, 200, open311_services_json(&self->catalog), "services",
-                    "service");
+    open311_respond(req, fmt, 200, open311_services_json(&self->catalog), "services", "service");
 }
 
-static void get_definition(open311_t *self, httpd_req_t *req, open311_fmt_t fmt,
-                           const char *code)
+static void get_definition(open311_t *self, httpd_req_t *req, open311_fmt_t fmt, const char *code)
 {
     const Hotline__Open311Service *s = open311_catalog_find(&self->catalog, code);
     if (!s) {
-        open311_fail(req, fmt, 404, 404, "service_code: no service %.32s here: see "
-                     "services.%s for the codes", code, fmt == OPEN311_XML ? "xml" : "json");
+        char q[40];
+        open311_fail(req, fmt, 404, 404,
+                     "service_code: no service %s here: see services.%s "
+                     "for the codes",
+                     open311_quote(q, sizeof q, code), fmt == OPEN311_XML ? "xml" : "json");
         return;
     }
     open311_respond(req, fmt, 200, open311_definition_json(s), "service_definition", NULL);
@@ -85,12 +85,19 @@ static void get_definition(open311_t *self, httpd_req_t *req, open311_fmt_t fmt,
 
 /* ---- the router ---- */
 
-typedef enum { R_DISCOVERY, R_SERVICES, R_SERVICE, R_REQUESTS, R_REQUEST, R_TOKEN,
-               R_UPDATES } resource_t;
+typedef enum {
+    R_DISCOVERY,
+    R_SERVICES,
+    R_SERVICE,
+    R_REQUESTS,
+    R_REQUEST,
+    R_TOKEN,
+    R_UPDATES
+} resource_t;
 
 static const struct {
     const char *name;
-    bool with_id;    /* name/{id} */
+    bool with_id;      /* name/{id} */
     const char *allow; /* methods */
     resource_t r;
 } ROUTES[] = {
@@ -110,16 +117,19 @@ static void on_request(httpd_req_t *req, void *ctx)
     /* The format is the suffix of the last segment: requests/ID.json. */
     const char *dot = strrchr(path, '.');
     open311_fmt_t fmt = OPEN311_JSON;
+    char q[88];
     if (!dot || strchr(dot, '/')) {
-        open311_fail(req, fmt, 404, 404, "no resource %.80s: add the format, .json or .xml "
-                     "(see discovery.json)", httpd_req_path(req));
+        open311_fail(req, fmt, 404, 404,
+                     "no resource %s: add the format, .json or .xml (see "
+                     "discovery.json)",
+                     open311_quote(q, sizeof q, httpd_req_path(req)));
         return;
     }
     if (strcmp(dot, ".xml") == 0) {
         fmt = OPEN311_XML;
     } else if (strcmp(dot, ".json") != 0) {
-        open311_fail(req, fmt, 404, 404, "format %.16s: not served here: use .json or .xml",
-                     dot);
+        open311_fail(req, fmt, 404, 404, "format %s: not served here: use .json or .xml",
+                     open311_quote(q, 24, dot));
         return;
     }
     char name[64], id[128] = "";
@@ -128,8 +138,8 @@ static void on_request(httpd_req_t *req, void *ctx)
     size_t nlen = slash ? (size_t)(slash - path) : len;
     size_t idlen = slash ? len - nlen - 1 : 0;
     int found = -1;
-    if (nlen < sizeof name && idlen < sizeof id && (!slash || (idlen && !memchr(slash + 1, '/',
-                                                                               idlen)))) {
+    if (nlen < sizeof name && idlen < sizeof id &&
+        (!slash || (idlen && !memchr(slash + 1, '/', idlen)))) {
         memcpy(name, path, nlen);
         name[nlen] = '\0';
         if (slash)
@@ -140,8 +150,9 @@ static void on_request(httpd_req_t *req, void *ctx)
                 found = (int)i;
     }
     if (found < 0) {
-        open311_fail(req, fmt, 404, 404, "no resource %.80s here: see discovery.%s",
-                     httpd_req_path(req), fmt == OPEN311_XML ? "xml" : "json");
+        open311_fail(req, fmt, 404, 404, "no resource %s here: see discovery.%s",
+                     open311_quote(q, sizeof q, httpd_req_path(req)),
+                     fmt == OPEN311_XML ? "xml" : "json");
         return;
     }
     resource_t r = ROUTES[found].r;
@@ -149,10 +160,11 @@ static void on_request(httpd_req_t *req, void *ctx)
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     bool post = strcmp(method, "POST") == 0;
     if (!(get || (post && r == R_REQUESTS))) {
-        httpd_req_add_header(req, "Allow", strcmp(ROUTES[found].allow, "GET") == 0
-                                               ? "GET, HEAD" : "GET, HEAD, POST");
-        open311_fail(req, fmt, 405, 405, "method %.16s not allowed here: use %s", method,
-                     ROUTES[found].allow);
+        httpd_req_add_header(req, "Allow",
+                             strcmp(ROUTES[found].allow, "GET") == 0 ? "GET, HEAD"
+                                                                     : "GET, HEAD, POST");
+        open311_fail(req, fmt, 405, 405, "method %s not allowed here: use %s",
+                     open311_quote(q, 24, method), ROUTES[found].allow);
         return;
     }
     metric_inc(self->m_requests, (const char *const[]){post ? "post_requests" : name});
@@ -164,8 +176,8 @@ static void on_request(httpd_req_t *req, void *ctx)
     int jn = httpd_query_param(httpd_req_query(req), "jurisdiction_id", jur, sizeof jur);
     if (jn == HL_ETOOBIG || jn == HL_EINVAL || (jn > 0 && jurisdiction_wrong(self, jur))) {
         open311_fail(req, fmt, 400, 400, "jurisdiction_id: this server serves only \"%s\"",
-                     self->cfg && str_set(self->cfg->jurisdiction_id)
-                         ? self->cfg->jurisdiction_id : "its own jurisdiction");
+                     self->cfg && str_set(self->cfg->jurisdiction_id) ? self->cfg->jurisdiction_id
+                                                                      : "its own jurisdiction");
         return;
     }
     switch (r) {
@@ -187,7 +199,7 @@ static int load_keys(open311_t *self)
     size_t n = c ? c->n_api_keys_sha256 : 0;
     if (!n) {
         SLOG_WARN("open311_no_api_keys", "reason=\"open311.apiKeysSha256 is empty\" "
-                  "next=\"every POST requests is refused with 403\"");
+                                         "next=\"every POST requests is refused with 403\"");
         return 0;
     }
     self->keys = calloc(n, sizeof *self->keys);
@@ -198,9 +210,11 @@ static int load_keys(open311_t *self)
         size_t got = 0;
         if (strlen(hex) != 64 ||
             sodium_hex2bin(self->keys[i], 32, hex, 64, NULL, &got, NULL) != 0 || got != 32) {
-            SLOG_ERROR("config_invalid", "key=open311.apiKeysSha256[%zu] reason=\"not a "
+            SLOG_ERROR("config_invalid",
+                       "key=open311.apiKeysSha256[%zu] reason=\"not a "
                        "SHA-256 in hex (64 hex digits): hash the key, e.g. printf %%s KEY | "
-                       "sha256sum\"", i);
+                       "sha256sum\"",
+                       i);
             return HL_EINVAL;
         }
     }
@@ -208,50 +222,15 @@ static int load_keys(open311_t *self)
     return 0;
 }
 
-/* Workaround until intake's stop hook calls intake_open311_stop: learn of shutdown from the
- * same signals the skeleton stops on. Group-commit items queued after the skeleton's last
- * commit would be committed after its feed server is gone, so open311 must stop queueing
- * them (token POSTs, drain passes) as soon as shutdown begins. Whichever signal handler runs
- * first, the drain pass queued meanwhile still commits in the loop turns before the skeleton
- * closes its handles. */
-static void on_signal(uv_signal_t *h, int signum)
-{
-    (void)signum;
-    open311_t *self = h->data;
-    intake_open311_stop(self->intake);
-}
-
-static void on_signal_closed(uv_handle_t *h)
-{
-    (void)h;
-}
-
-static int watch_signals(open311_t *self)
-{
-    static const int sigs[2] = {SIGINT, SIGTERM};
-    for (int i = 0; i < 2; i++) {
-        uv_signal_init(service_loop(self->svc), &self->signals[i]);
-        self->signals[i].data = self;
-        if (uv_signal_start(&self->signals[i], on_signal, sigs[i]) != 0)
-            return HL_EIO;
-        /* Not a reason to keep the loop running. */
-        uv_unref((uv_handle_t *)&self->signals[i]);
-    }
-    self->signals_open = true;
-    return 0;
-}
-
+/* Called by intake's stop hook as shutdown begins: group-commit items queued after the
+ * skeleton's last commit would be committed after its feed server is gone, so open311 stops
+ * queueing them (token POSTs, drain passes) now. */
 void intake_open311_stop(intake_t *intake)
 {
     open311_t *self = intake->open311;
     if (!self)
         return;
     self->stopping = true;
-    if (self->signals_open) {
-        self->signals_open = false;
-        for (int i = 0; i < 2; i++)
-            uv_close((uv_handle_t *)&self->signals[i], on_signal_closed);
-    }
 }
 
 int intake_open311_init(intake_t *intake)
@@ -283,16 +262,16 @@ int intake_open311_init(intake_t *intake)
                                        "Open311 requests, by endpoint.", "endpoint");
     self->m_tokens = metrics_counter(m, "hotline_open311_tokens_total",
                                      "Open311 batch-mode tokens: issued, then ticket or "
-                                     "refused when the inbox drain recorded them.", "outcome");
+                                     "refused when the inbox drain recorded them.",
+                                     "outcome");
     rc = open311_tokens_init(self);
     if (!rc)
         rc = httpd_route(service_httpd(self->svc), NULL, OPEN311_PREFIX "*", on_request, self);
     if (!rc)
-        rc = watch_signals(self);
-    if (!rc)
-        SLOG_INFO("open311_ready", "services=%zu api_keys=%zu batch_backlog_mark=%u "
-                  "catalogue=%s", self->catalog.n, self->nkeys,
-                  self->cfg ? self->cfg->batch_backlog_mark : 0,
+        SLOG_INFO("open311_ready",
+                  "services=%zu api_keys=%zu batch_backlog_mark=%u "
+                  "catalogue=%s",
+                  self->catalog.n, self->nkeys, self->cfg ? self->cfg->batch_backlog_mark : 0,
                   self->catalog.owned ? "embedded" : "configured");
     return rc;
 }

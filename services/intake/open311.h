@@ -8,6 +8,7 @@
  *   open311_post.c     POST requests: api_key, then a ticket now, or a token (batch mode)
  *   open311_tokens.c   the durable inbox behind tokens, its drain, GET tokens/{token}
  *   open311_query.c    GET requests, requests/{id}, servicerequestupdates
+ *   open311_item.c     one request as those show it (privacy: no caller details)
  *   open311_render.c   answers as JSON or XML, errors
  *   open311_util.c     error lists, ISO 8601 datetimes, comma lists
  *
@@ -21,6 +22,7 @@
 #include "intake.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,7 +31,7 @@
 #define OPEN311_MAX_ERRORS 8
 #define OPEN311_WINDOW_MS (90LL * 24 * 3600 * 1000) /* the standard's default window */
 #define OPEN311_PAGE_MAX 1000
-#define OPEN311_TOKEN_HEX 32                         /* 16 random bytes */
+#define OPEN311_TOKEN_HEX 32 /* 16 random bytes */
 
 /* Error codes beyond the HTTP status ("code may be more specific than the HTTP status"). */
 #define OPEN311_CODE_UNKNOWN_SERVICE 404 /* POST with a service_code not offered (HTTP 400) */
@@ -49,9 +51,16 @@ typedef struct open311_errors {
 } open311_errors_t;
 
 void open311_errors_init(open311_errors_t *e);
-/* Add one (beyond OPEN311_MAX_ERRORS they are dropped: the first ones say enough). */
+/* Add one (beyond OPEN311_MAX_ERRORS they are dropped: the first ones say enough). The
+ * description is made valid UTF-8 (it goes into JSON and XML). */
 void open311_error_add(open311_errors_t *e, int http, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+void open311_error_addv(open311_errors_t *e, int http, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+/* Outside text to quote in an error: at most size - 1 bytes, cut on a character boundary
+ * ("..." when cut), invalid UTF-8 and control characters as '?'. Returns out. */
+const char *open311_quote(char *out, size_t size, const char *s);
 
 /* ISO 8601: "2026-11-25T08:00:00+08:00", "...Z", "...+0800", fractions of a second, or a
  * date alone ("2026-11-25": local midnight). Without a zone the centre's is meant. Years
@@ -69,7 +78,7 @@ int open311_split_list(char *text, char **items, int max);
 typedef struct open311_catalog {
     Hotline__Open311Service **services; /* borrowed from the configuration or owned below */
     size_t n;
-    Hotline__Open311Config *owned;      /* the embedded defaults when the config has none */
+    Hotline__Open311Config *owned; /* the embedded defaults when the config has none */
 } open311_catalog_t;
 
 /* The services of cfg (may be NULL), or the embedded water-utility defaults when cfg lists
@@ -106,28 +115,23 @@ typedef struct open311 {
     service_t *svc;
     const Hotline__Open311Config *cfg; /* may be NULL: every default */
     open311_catalog_t catalog;
-    uint8_t (*keys)[32];               /* SHA-256 of each accepted api_key */
+    uint8_t (*keys)[32]; /* SHA-256 of each accepted api_key */
     size_t nkeys;
-    int offset_min;                    /* the centre's zone, for datetimes */
-    arena_t *arena;                    /* per-request scratch */
-    arena_t *drain_arena;              /* the drain pass's scratch */
-    MDB_dbi inbox;                     /* received ms (BE) + token -> packed SubmitTicket */
-    MDB_dbi tokens;                    /* token -> state byte + created ms (BE) + id or message */
-    txq_item_t drain;                  /* the inbox drain pass, queued at most once */
+    int offset_min;       /* the centre's zone, for datetimes */
+    arena_t *arena;       /* per-request scratch */
+    arena_t *drain_arena; /* the drain pass's scratch */
+    MDB_dbi inbox;        /* received ms (BE) + token -> packed SubmitTicket */
+    MDB_dbi tokens;       /* token -> state byte + created ms (BE) + id or message */
+    txq_item_t drain;     /* the inbox drain pass, queued at most once */
     bool drain_queued;
-    bool drain_more;                   /* the last pass left entries behind */
-    bool drain_retry;                  /* the last pass failed: try again after a commit */
+    bool drain_more;                      /* the last pass left entries behind */
+    bool drain_retry;                     /* the last pass failed: try again after a commit */
     unsigned drained_ok, drained_refused; /* the pass being committed, for metrics */
-    bool stopping;                     /* shutdown began: no new group-commit items */
-    bool signals_open;
-    uv_signal_t signals[2];
-    metric_t *m_requests;              /* hotline_open311_requests_total{endpoint} */
-    metric_t *m_tokens;                /* hotline_open311_tokens_total{outcome} */
+    bool stopping;                        /* shutdown began: no new group-commit items */
+    metric_t *m_requests; /* hotline_open311_requests_total{endpoint} */
+    metric_t *m_tokens;   /* hotline_open311_tokens_total{outcome} */
 } open311_t;
 
-/* Shutdown has begun: take no new group-commit work (tokens, drain passes) and close the
- * handles open311 holds. For intake's stop hook; see open311.c on why it matters. */
-void intake_open311_stop(intake_t *self);
 
 /* ---- open311_render.c ---- */
 
@@ -137,8 +141,8 @@ void open311_respond(httpd_req_t *req, open311_fmt_t fmt, int http_status, json_
                      const char *root, const char *item);
 void open311_respond_errors(httpd_req_t *req, open311_fmt_t fmt, const open311_errors_t *e);
 /* One error. */
-void open311_fail(httpd_req_t *req, open311_fmt_t fmt, int http_status, int code,
-                  const char *desc, ...) __attribute__((format(printf, 5, 6)));
+void open311_fail(httpd_req_t *req, open311_fmt_t fmt, int http_status, int code, const char *desc,
+                  ...) __attribute__((format(printf, 5, 6)));
 /* The XML form of doc (for tests): *out malloc'd. Errors: xmlw's. */
 int open311_xml_render(const json_t *doc, const char *root, const char *item, char **out,
                        size_t *len);
@@ -155,11 +159,22 @@ void open311_tokens_accept(open311_t *self, httpd_req_t *req, open311_fmt_t fmt,
                            Hotline__SubmitTicket *cmd);
 /* Queue a drain pass if none is queued (after start-up, after a token commit). */
 void open311_tokens_kick(open311_t *self);
-void open311_tokens_get(open311_t *self, httpd_req_t *req, open311_fmt_t fmt,
-                        const char *token);
+void open311_tokens_get(open311_t *self, httpd_req_t *req, open311_fmt_t fmt, const char *token);
 /* Turn at most max inbox entries into tickets inside txn (the drain's work; tests call it).
  * *more: entries remain. Errors: the store's. */
 int open311_tokens_drain(open311_t *self, MDB_txn *txn, unsigned max, bool *more);
+
+/* ---- open311_item.c ---- */
+
+/* A request item as GET requests shows it (never the caller's name, phone or email). */
+json_t *open311_request_item(const open311_t *self, const Hotline__TicketView *v, bool extensions);
+/* Open311's closed: done for good (intake's final statuses); anything else is open. */
+bool open311_is_closed(Hotline__TicketStatus s);
+/* The current stage in words, then incident and repeat notes. */
+void open311_status_notes(const open311_t *self, const Hotline__TicketView *v, char *out,
+                          size_t size);
+/* Free text for a public answer, phone-like digit runs masked. New reference. */
+json_t *open311_public_text(const char *s);
 
 /* ---- open311_query.c ---- */
 
@@ -167,21 +182,17 @@ void open311_get_requests(open311_t *self, httpd_req_t *req, open311_fmt_t fmt);
 void open311_get_request(open311_t *self, httpd_req_t *req, open311_fmt_t fmt, const char *id);
 void open311_get_updates(open311_t *self, httpd_req_t *req, open311_fmt_t fmt);
 
-/* A request item as GET requests shows it (never the caller's name, phone or email). */
-json_t *open311_request_item(const open311_t *self, const Hotline__TicketView *v,
-                             bool extensions);
-
 /* The query of GET requests, decoded: errs filled on failure (HL_EINVAL). */
 typedef struct open311_query {
-    char *ids[100];           /* service_request_id: when given, the rest is ignored */
+    char *ids[100]; /* service_request_id: when given, the rest is ignored */
     int nids;
     char *codes[50];
     int ncodes;
     bool want_open, want_closed; /* both false: any status */
-    int64_t start_ms, end_ms; /* requested time, inclusive */
+    int64_t start_ms, end_ms;    /* requested time, inclusive */
     unsigned page, page_size;
     bool extensions;
-    char id_text[4096];       /* the lists' text, split in place */
+    char id_text[4096]; /* the lists' text, split in place */
     char code_text[1024];
 } open311_query_t;
 

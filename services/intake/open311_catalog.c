@@ -106,8 +106,10 @@ static int check(const open311_catalog_t *self, char *err, size_t err_size)
     for (size_t i = 0; i < self->n; i++) {
         const Hotline__Open311Service *s = self->services[i];
         if (!code_valid(s->code)) {
-            snprintf(err, err_size, "open311.services[%zu].code: \"%.32s\" is not a category "
-                     "code (an upper-case letter and 2 to 6 digits, e.g. W01)", i, s->code);
+            snprintf(err, err_size,
+                     "open311.services[%zu].code: \"%.32s\" is not a category "
+                     "code (an upper-case letter and 2 to 6 digits, e.g. W01)",
+                     i, s->code);
             return HL_EINVAL;
         }
         for (size_t j = 0; j < i; j++)
@@ -125,8 +127,10 @@ static int check(const open311_catalog_t *self, char *err, size_t err_size)
             char key[96];
             snprintf(key, sizeof key, "open311.services[%zu].attributes[%zu]", i, k);
             if (!attr_code_valid(a->code)) {
-                snprintf(err, err_size, "%s.code: \"%.32s\" must be 1 to 64 letters, digits, "
-                         "'_', '-' or '.'", key, a->code);
+                snprintf(err, err_size,
+                         "%s.code: \"%.32s\" must be 1 to 64 letters, digits, "
+                         "'_', '-' or '.'",
+                         key, a->code);
                 return HL_EINVAL;
             }
             if (open311_service_attr(s, a->code, strlen(a->code)) != a) {
@@ -138,8 +142,10 @@ static int check(const open311_catalog_t *self, char *err, size_t err_size)
             for (size_t t = 0; t < sizeof types / sizeof *types; t++)
                 known = known || strcmp(a->datatype, types[t]) == 0;
             if (!known) {
-                snprintf(err, err_size, "%s.datatype: \"%.32s\" is not one of string, number, "
-                         "datetime, text, singlevaluelist, multivaluelist", key, a->datatype);
+                snprintf(err, err_size,
+                         "%s.datatype: \"%.32s\" is not one of string, number, "
+                         "datetime, text, singlevaluelist, multivaluelist",
+                         key, a->datatype);
                 return HL_EINVAL;
             }
             if (is_list(a->datatype) && a->n_values == 0) {
@@ -153,8 +159,10 @@ static int check(const open311_catalog_t *self, char *err, size_t err_size)
                     return HL_EINVAL;
                 }
             if (a->required && !a->variable) {
-                snprintf(err, err_size, "%s.required: a required attribute must be variable "
-                         "(answered by the client)", key);
+                snprintf(err, err_size,
+                         "%s.required: a required attribute must be variable "
+                         "(answered by the client)",
+                         key);
                 return HL_EINVAL;
             }
         }
@@ -175,8 +183,7 @@ int open311_catalog_load(open311_catalog_t *self, const Hotline__Open311Config *
         int rc = pbjson_decode(&hotline__open311_config__descriptor, DEFAULT_SERVICES,
                                sizeof DEFAULT_SERVICES - 1, NULL, &m, &perr);
         if (rc) {
-            snprintf(err, err_size, "embedded Open311 services: %s: %s", perr.field,
-                     perr.message);
+            snprintf(err, err_size, "embedded Open311 services: %s: %s", perr.field, perr.message);
             return rc;
         }
         self->owned = (Hotline__Open311Config *)m;
@@ -196,8 +203,7 @@ void open311_catalog_fini(open311_catalog_t *self)
     memset(self, 0, sizeof *self);
 }
 
-const Hotline__Open311Service *open311_catalog_find(const open311_catalog_t *self,
-                                                    const char *code)
+const Hotline__Open311Service *open311_catalog_find(const open311_catalog_t *self, const char *code)
 {
     for (size_t i = 0; i < self->n; i++)
         if (strcmp(self->services[i]->code, code) == 0)
@@ -231,9 +237,9 @@ json_t *open311_services_json(const open311_catalog_t *self)
             strcat(kw, s->keywords[k]);
         }
         json_t *item = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "service_code", s->code,
-                                 "service_name", s->name, "description", s->description,
-                                 "metadata", s->n_attributes > 0, "type", "realtime",
-                                 "keywords", kw ? kw : "", "group", s->group);
+                                 "service_name", s->name, "description", s->description, "metadata",
+                                 s->n_attributes > 0, "type", "realtime", "keywords", kw ? kw : "",
+                                 "group", s->group);
         free(kw);
         if (!item || json_array_append_new(list, item)) {
             json_decref(list);
@@ -250,13 +256,12 @@ json_t *open311_definition_json(const Hotline__Open311Service *s)
         const Hotline__Open311Attribute *a = s->attributes[i];
         json_t *values = json_array();
         for (size_t v = 0; values && v < a->n_values; v++)
-            json_array_append_new(values, json_pack("{s:s, s:s}", "key", a->values[v]->key,
-                                                    "name", a->values[v]->name));
+            json_array_append_new(values, json_pack("{s:s, s:s}", "key", a->values[v]->key, "name",
+                                                    a->values[v]->name));
         json_t *item = json_pack("{s:b, s:s, s:s, s:b, s:s, s:I, s:s, s:o}", "variable",
-                                 a->variable, "code", a->code, "datatype", a->datatype,
-                                 "required", a->required, "datatype_description",
-                                 a->datatype_description, "order",
-                                 (json_int_t)(a->order ? a->order : i + 1), "description",
+                                 a->variable, "code", a->code, "datatype", a->datatype, "required",
+                                 a->required, "datatype_description", a->datatype_description,
+                                 "order", (json_int_t)(a->order ? a->order : i + 1), "description",
                                  a->description, "values", values ? values : json_array());
         if (!item || json_array_append_new(attrs, item)) {
             json_decref(attrs);

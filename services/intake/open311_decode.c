@@ -21,17 +21,30 @@ static const struct {
     const char *name;
     size_t max_chars;
 } PARAMS[] = {
-    {"api_key", 256},       {"jurisdiction_id", 128}, {"service_code", 16},
-    {"lat", 32},            {"long", 32},             {"address_string", 200},
-    {"address_id", 128},    {"email", 254},           {"device_id", 128},
-    {"account_id", 128},    {"first_name", 50},       {"last_name", 49},
-    {"phone", 32},          {"description", 4000},    {"media_url", 2048},
+    {"api_key", 256},   {"jurisdiction_id", 128}, {"service_code", 16}, {"lat", 32},
+    {"long", 32},       {"address_string", 200},  {"address_id", 128},  {"email", 254},
+    {"device_id", 128}, {"account_id", 128},      {"first_name", 50},   {"last_name", 49},
+    {"phone", 32},      {"description", 4000},    {"media_url", 2048},
 };
 #define NPARAMS (sizeof PARAMS / sizeof *PARAMS)
 
-enum { P_API_KEY, P_JURISDICTION, P_SERVICE_CODE, P_LAT, P_LONG, P_ADDRESS, P_ADDRESS_ID,
-       P_EMAIL, P_DEVICE_ID, P_ACCOUNT_ID, P_FIRST_NAME, P_LAST_NAME, P_PHONE, P_DESCRIPTION,
-       P_MEDIA_URL };
+enum {
+    P_API_KEY,
+    P_JURISDICTION,
+    P_SERVICE_CODE,
+    P_LAT,
+    P_LONG,
+    P_ADDRESS,
+    P_ADDRESS_ID,
+    P_EMAIL,
+    P_DEVICE_ID,
+    P_ACCOUNT_ID,
+    P_FIRST_NAME,
+    P_LAST_NAME,
+    P_PHONE,
+    P_DESCRIPTION,
+    P_MEDIA_URL
+};
 
 static size_t utf8_chars(const char *s)
 {
@@ -135,17 +148,23 @@ static int read_attribute(const Hotline__Open311Service *s, const char *name, co
                           answer_t *answers, arena_t *arena, open311_errors_t *errs)
 {
     form_key_t k;
+    char q[72];
     if (form_key_split(name, &k) || !k.sub) {
-        open311_error_add(errs, 400, 400, "%.64s: not an attribute key: write "
+        open311_error_add(errs, 400, 400,
+                          "%s: not an attribute key: write "
                           "attribute[CODE]=value, or attribute[CODE][]=value for each choice "
-                          "of a multivaluelist", name);
+                          "of a multivaluelist",
+                          open311_quote(q, sizeof q, name));
         return 0;
     }
     const Hotline__Open311Attribute *a = open311_service_attr(s, k.sub, k.sub_len);
     if (!a) {
-        open311_error_add(errs, 400, 400, "attribute[%.*s]: service %s has no such attribute "
-                          "(see services/%s.json)", (int)(k.sub_len > 64 ? 64 : k.sub_len),
-                          k.sub, s->code, s->code);
+        char code[72];
+        snprintf(code, sizeof code, "%.*s", (int)(k.sub_len > 64 ? 64 : k.sub_len), k.sub);
+        open311_error_add(errs, 400, 400,
+                          "attribute[%s]: service %s has no such attribute "
+                          "(see services/%s.json)",
+                          open311_quote(q, sizeof q, code), s->code, s->code);
         return 0;
     }
     answer_t *ans = NULL;
@@ -157,8 +176,10 @@ static int read_attribute(const Hotline__Open311Service *s, const char *name, co
         return 0;
     if (!a->variable) {
         ans->broken = true;
-        open311_error_add(errs, 400, 400, "attribute[%s]: informational only (variable false): "
-                          "leave it out", a->code);
+        open311_error_add(errs, 400, 400,
+                          "attribute[%s]: informational only (variable false): "
+                          "leave it out",
+                          a->code);
         return 0;
     }
     if (!*value)
@@ -166,8 +187,10 @@ static int read_attribute(const Hotline__Open311Service *s, const char *name, co
     bool multi = strcmp(a->datatype, "multivaluelist") == 0;
     if (!multi && (k.list || ans->n > 0)) {
         ans->broken = true;
-        open311_error_add(errs, 400, 400, "attribute[%s]: a %s takes one value: send "
-                          "attribute[%s]=value once", a->code, a->datatype, a->code);
+        open311_error_add(errs, 400, 400,
+                          "attribute[%s]: a %s takes one value: send "
+                          "attribute[%s]=value once",
+                          a->code, a->datatype, a->code);
         return 0;
     }
     char keys[256];
@@ -177,30 +200,34 @@ static int read_attribute(const Hotline__Open311Service *s, const char *name, co
         if (!has_key(a, value)) {
             ans->broken = true;
             list_keys(a, keys, sizeof keys);
-            open311_error_add(errs, 400, 400, "attribute[%s]: \"%.48s\" is not one of its "
-                              "keys: %s", a->code, value, keys);
+            open311_error_add(errs, 400, 400,
+                              "attribute[%s]: \"%s\" is not one of its "
+                              "keys: %s",
+                              a->code, open311_quote(q, 52, value), keys);
             return 0;
         }
     } else if (strcmp(a->datatype, "number") == 0) {
         if (!parse_number(value, &num)) {
             ans->broken = true;
-            open311_error_add(errs, 400, 400, "attribute[%s]: \"%.48s\" is not a number",
-                              a->code, value);
+            open311_error_add(errs, 400, 400, "attribute[%s]: \"%s\" is not a number", a->code,
+                              open311_quote(q, 52, value));
             return 0;
         }
     } else if (strcmp(a->datatype, "datetime") == 0) {
         if (open311_time_parse(value, 0, &when)) {
             ans->broken = true;
-            open311_error_add(errs, 400, 400, "attribute[%s]: \"%.48s\" is not an ISO 8601 "
-                              "datetime like 2026-11-25T08:00:00+08:00", a->code, value);
+            open311_error_add(errs, 400, 400,
+                              "attribute[%s]: \"%s\" is not an ISO 8601 "
+                              "datetime like 2026-11-25T08:00:00+08:00",
+                              a->code, open311_quote(q, 52, value));
             return 0;
         }
     } else {
         size_t max = strcmp(a->datatype, "text") == 0 ? ATTR_TEXT_MAX : ATTR_STRING_MAX;
         if (utf8_chars(value) > max) {
             ans->broken = true;
-            open311_error_add(errs, 400, 400, "attribute[%s]: longer than %zu characters",
-                              a->code, max);
+            open311_error_add(errs, 400, 400, "attribute[%s]: longer than %zu characters", a->code,
+                              max);
             return 0;
         }
     }
@@ -219,6 +246,7 @@ int open311_decode_request(const form_t *form, const open311_catalog_t *cat, are
 {
     *out = NULL;
     size_t errors_before = errs->n;
+    char q[72];
     const char *p[NPARAMS];
     for (size_t i = 0; i < NPARAMS; i++) {
         size_t n = form_count_of(form, PARAMS[i].name);
@@ -226,8 +254,8 @@ int open311_decode_request(const form_t *form, const open311_catalog_t *cat, are
         if (p[i] && !*p[i])
             p[i] = NULL; /* an empty optional parameter means absent */
         if (n > 1) {
-            open311_error_add(errs, 400, 400, "%s: given %zu times: send it once",
-                              PARAMS[i].name, n);
+            open311_error_add(errs, 400, 400, "%s: given %zu times: send it once", PARAMS[i].name,
+                              n);
             p[i] = NULL;
         } else if (p[i] && utf8_chars(p[i]) > PARAMS[i].max_chars) {
             open311_error_add(errs, 400, 400, "%s: longer than %zu characters", PARAMS[i].name,
@@ -238,12 +266,14 @@ int open311_decode_request(const form_t *form, const open311_catalog_t *cat, are
 
     const Hotline__Open311Service *s = NULL;
     if (!p[P_SERVICE_CODE] && form_count_of(form, "service_code") <= 1)
-        open311_error_add(errs, 400, 400, "service_code: required: one of the codes GET "
+        open311_error_add(errs, 400, 400,
+                          "service_code: required: one of the codes GET "
                           "services.json lists");
     else if (p[P_SERVICE_CODE] && !(s = open311_catalog_find(cat, p[P_SERVICE_CODE])))
-        open311_error_add(errs, 400, OPEN311_CODE_UNKNOWN_SERVICE, "service_code: \"%.32s\" is "
+        open311_error_add(errs, 400, OPEN311_CODE_UNKNOWN_SERVICE,
+                          "service_code: \"%s\" is "
                           "not a service offered here: see GET services.json",
-                          p[P_SERVICE_CODE]);
+                          open311_quote(q, 36, p[P_SERVICE_CODE]));
 
     double lat = 0, lon = 0;
     bool has_point = false;
@@ -252,22 +282,27 @@ int open311_decode_request(const form_t *form, const open311_catalog_t *cat, are
             open311_error_add(errs, 400, 400, "%s: give lat and long together",
                               p[P_LAT] ? "long" : "lat");
         } else if (!parse_number(p[P_LAT], &lat) || fabs(lat) > 90) {
-            open311_error_add(errs, 400, 400, "lat: \"%.32s\" is not a latitude: WGS84 "
-                              "degrees from -90 to 90", p[P_LAT]);
+            open311_error_add(errs, 400, 400,
+                              "lat: \"%s\" is not a latitude: WGS84 "
+                              "degrees from -90 to 90",
+                              open311_quote(q, 36, p[P_LAT]));
         } else if (!parse_number(p[P_LONG], &lon) || fabs(lon) > 180) {
-            open311_error_add(errs, 400, 400, "long: \"%.32s\" is not a longitude: WGS84 "
-                              "degrees from -180 to 180", p[P_LONG]);
+            open311_error_add(errs, 400, 400,
+                              "long: \"%s\" is not a longitude: WGS84 "
+                              "degrees from -180 to 180",
+                              open311_quote(q, 36, p[P_LONG]));
         } else {
             has_point = true;
         }
     } else if (!p[P_ADDRESS] && !p[P_ADDRESS_ID] && form_count_of(form, "address_string") <= 1 &&
                form_count_of(form, "address_id") <= 1) {
-        open311_error_add(errs, 400, 400, "lat, long, address_string, address_id: a location is "
+        open311_error_add(errs, 400, 400,
+                          "lat, long, address_string, address_id: a location is "
                           "required: lat and long, or address_string, or address_id");
     }
     if (p[P_EMAIL] && !email_valid(p[P_EMAIL]))
-        open311_error_add(errs, 400, 400, "email: \"%.64s\" is not an e-mail address",
-                          p[P_EMAIL]);
+        open311_error_add(errs, 400, 400, "email: \"%s\" is not an e-mail address",
+                          open311_quote(q, 68, p[P_EMAIL]));
     if (p[P_MEDIA_URL] && !url_valid(p[P_MEDIA_URL]))
         open311_error_add(errs, 400, 400, "media_url: must be an http:// or https:// URL");
 
@@ -285,8 +320,8 @@ int open311_decode_request(const form_t *form, const open311_catalog_t *cat, are
         if (!s)
             continue; /* service_code is reported above; without it nothing to check against */
         if (!answers) {
-            open311_error_add(errs, 400, 400, "%.64s: service %s has no attributes", name,
-                              s->code);
+            open311_error_add(errs, 400, 400, "%s: service %s has no attributes",
+                              open311_quote(q, 68, name), s->code);
             break;
         }
         int rc = read_attribute(s, name, form_value(form, i), answers, arena, errs);
@@ -318,10 +353,11 @@ int open311_decode_request(const form_t *form, const open311_catalog_t *cat, are
     t->channel = HOTLINE__CHANNEL__CHANNEL_OPEN311;
     t->category_code = (char *)s->code;
     /* Intake wants words for the unit; a client may send none. */
-    t->description = p[P_DESCRIPTION]
-                         ? (char *)p[P_DESCRIPTION]
-                         : arena_printf(arena, "%s (reported through Open311 with no "
-                                        "description)", s->name);
+    t->description = p[P_DESCRIPTION] ? (char *)p[P_DESCRIPTION]
+                                      : arena_printf(arena,
+                                                     "%s (reported through Open311 with no "
+                                                     "description)",
+                                                     s->name);
     c->name = join_name(arena, p[P_FIRST_NAME], p[P_LAST_NAME]);
     if (p[P_PHONE])
         c->phone = (char *)p[P_PHONE];

@@ -19,13 +19,13 @@
 #include <string.h>
 #include <strings.h>
 
-#define ACCOUNT_ID_MAX 128
+#define ACCOUNT_ID_BYTES (128 * 4 + 1) /* account_id is at most 128 characters */
 
 typedef struct post_origin {
     open311_t *self;
     httpd_req_t *req;
     open311_fmt_t fmt;
-    char account_id[ACCOUNT_ID_MAX * 4 + 1]; /* echoed in the answer, as the standard asks */
+    char account_id[ACCOUNT_ID_BYTES]; /* echoed in the answer, as the standard asks */
 } post_origin_t;
 
 static bool key_accepted(const open311_t *self, const char *key)
@@ -91,8 +91,7 @@ static bool backlogged(open311_t *self)
     unsigned mark = self->cfg ? self->cfg->batch_backlog_mark : 0;
     if (!mark)
         return false;
-    return txq_waiting(service_txq(self->svc)) + httpd_pending(service_httpd(self->svc)) >=
-           mark;
+    return txq_waiting(service_txq(self->svc)) + httpd_pending(service_httpd(self->svc)) >= mark;
 }
 
 /* A token promises a ticket, so intake's own rules are checked before one is given (the
@@ -119,7 +118,8 @@ void open311_post_request(open311_t *self, httpd_req_t *req, open311_fmt_t fmt)
         return;
     }
     if (!form_content_type(httpd_req_header(req, "Content-Type"))) {
-        open311_fail(req, fmt, 400, 400, "Content-Type: send the parameters as "
+        open311_fail(req, fmt, 400, 400,
+                     "Content-Type: send the parameters as "
                      "application/x-www-form-urlencoded");
         return;
     }
@@ -129,8 +129,8 @@ void open311_post_request(open311_t *self, httpd_req_t *req, open311_fmt_t fmt)
     form_error_t ferr;
     int rc = form_parse(&form, body, len, NULL, &ferr);
     if (rc) {
-        open311_fail(req, fmt, rc == HL_ENOMEM ? 503 : 400, rc == HL_ENOMEM ? 503 : 400,
-                     "%s%s%s", ferr.key, *ferr.key ? ": " : "", ferr.message);
+        open311_fail(req, fmt, rc == HL_ENOMEM ? 503 : 400, rc == HL_ENOMEM ? 503 : 400, "%s%s%s",
+                     ferr.key, *ferr.key ? ": " : "", ferr.message);
         return;
     }
     /* The key first: a client without one learns nothing else. */
@@ -144,10 +144,11 @@ void open311_post_request(open311_t *self, httpd_req_t *req, open311_fmt_t fmt)
     }
     if (nkey > 1 || !key || !key_accepted(self, key)) {
         SLOG_DEBUG("open311_api_key_refused", "given=%s", key ? "yes" : "no");
-        open311_fail(req, fmt, 403, 403, nkey > 1 ? "api_key: given more than once"
-                     : !key ? "api_key: required to post a request: ask the hotline for one"
-                            : "api_key: not accepted: check the key, or ask the hotline for "
-                              "one");
+        open311_fail(req, fmt, 403, 403,
+                     nkey > 1 ? "api_key: given more than once"
+                     : !key   ? "api_key: required to post a request: ask the hotline for one"
+                              : "api_key: not accepted: check the key, or ask the hotline for "
+                                "one");
         form_destroy(&form);
         return;
     }
@@ -172,8 +173,9 @@ void open311_post_request(open311_t *self, httpd_req_t *req, open311_fmt_t fmt)
             open311_fail(req, fmt, 503, 503, "out of memory: nothing was recorded; retry");
         return;
     }
-    /* From arena pieces to a message the command path owns (allocated as protobuf-c
-     * unpacks), by packing and unpacking: cheap next to the commit it waits for. */
+    /* t points into the form and the arena; the command path needs a message allocated the
+     * way protobuf-c unpacks (it frees it so): pack and unpack, cheap next to the commit the
+     * request waits for. */
     Hotline__SubmitTicket st = HOTLINE__SUBMIT_TICKET__INIT;
     st.ticket = t;
     size_t plen = hotline__submit_ticket__get_packed_size(&st);
@@ -183,7 +185,7 @@ void open311_post_request(open311_t *self, httpd_req_t *req, open311_fmt_t fmt)
         hotline__submit_ticket__pack(&st, packed);
         cmd = hotline__submit_ticket__unpack(NULL, plen, packed);
     }
-    char account[sizeof ((post_origin_t *)0)->account_id] = "";
+    char account[ACCOUNT_ID_BYTES] = "";
     if (t->account_id && *t->account_id)
         snprintf(account, sizeof account, "%s", t->account_id);
     /* t points into the form; cmd has its own copies from here on. */

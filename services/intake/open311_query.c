@@ -1,10 +1,7 @@
 /* open311_query: the public reads. GET requests (filters, the default window, pages, newest
  * first, over intake's by_time index), GET requests/{id}, and the FixMyStreet updates
- * extension GET servicerequestupdates (over intake's updates index).
- *
- * Open311 GETs need no key, so an item never carries the caller's name, phone or e-mail;
- * free text (description, a unit's reply) has phone-like digit runs masked, and a
- * confidential ticket shows no description at all. Loop thread only. */
+ * extension GET servicerequestupdates (over intake's updates index). Items are built by
+ * open311_item.c. Loop thread only. */
 #include "open311.h"
 
 #include "hl_error.h"
@@ -14,261 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCAN_MAX 1000000       /* index entries one query may walk */
-#define UPDATES_MAX 1000       /* updates in one answer */
+#define SCAN_MAX 1000000 /* index entries one query may walk */
+#define UPDATES_MAX 1000 /* updates in one answer */
 #define UPDATES_DEFAULT_MS (24LL * 3600 * 1000)
 #define ID_MAX 64
-
-/* ---- a request item ---- */
-
-/* Open311's closed: done for good (intake's final statuses); everything else is open. */
-static bool is_closed(Hotline__TicketStatus s)
-{
-    return intake_status_final(s);
-}
-
-/* "CHANNEL_OPEN311" -> "open311": the enum's value name without its prefix, lower case. */
-static void enum_word(const ProtobufCEnumDescriptor *d, int value, const char *prefix,
-                      char *out, size_t size)
-{
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
-    const char *name = v ? v->name : "unspecified";
-    if (strncmp(name, prefix, strlen(prefix)) == 0)
-        name += strlen(prefix);
-    size_t n = 0;
-    for (; name[n] && n + 1 < size; n++)
-        out[n] = (char)(name[n] >= 'A' && name[n] <= 'Z' ? name[n] + 32 : name[n]);
-    out[n] = '\0';
-}
-
-static const char *str_or(const char *s, const char *fallback)
-{
-    return s && *s ? s : fallback;
-}
-
-/* Free text for a public answer: phone-like digit runs masked. */
-static json_t *public_text(const char *s)
-{
-    char *copy = strdup(s ? s : "");
-    if (!copy)
-        return NULL;
-    slog_mask_phones(copy);
-    json_t *j = json_string(copy);
-    free(copy);
-    return j;
-}
-
-static const char *not_accepted_words(Hotline__NotAcceptedReason r)
-{
-    switch (r) {
-    case HOTLINE__NOT_ACCEPTED_REASON__NOT_ACCEPTED_OUT_OF_SCOPE:
-        return "not a matter for this hotline";
-    case HOTLINE__NOT_ACCEPTED_REASON__NOT_ACCEPTED_LEGAL_PROCEEDINGS:
-        return "in legal proceedings";
-    case HOTLINE__NOT_ACCEPTED_REASON__NOT_ACCEPTED_PETITION_CHANNEL:
-        return "belongs to the petitions channel";
-    case HOTLINE__NOT_ACCEPTED_REASON__NOT_ACCEPTED_NO_SUBSTANCE:
-        return "no concrete request";
-    case HOTLINE__NOT_ACCEPTED_REASON__NOT_ACCEPTED_ABUSIVE:
-        return "abusive";
-    case HOTLINE__NOT_ACCEPTED_REASON__NOT_ACCEPTED_STATE_SECRET:
-        return "outside what can be handled here";
-    default:
-        return "not accepted";
-    }
-}
-
-static const char *emergency_words(Hotline__EmergencyLine e)
-{
-    switch (e) {
-    case HOTLINE__EMERGENCY_LINE__EMERGENCY_110_POLICE: return "the police (110)";
-    case HOTLINE__EMERGENCY_LINE__EMERGENCY_119_FIRE: return "the fire service (119)";
-    case HOTLINE__EMERGENCY_LINE__EMERGENCY_120_AMBULANCE: return "the ambulance service (120)";
-    case HOTLINE__EMERGENCY_LINE__EMERGENCY_122_TRAFFIC: return "the traffic police (122)";
-    default: return "an emergency line";
-    }
-}
-
-/* The current stage in words, then incident and repeat notes. */
-static void status_notes(const open311_t *self, const Hotline__TicketView *v, char *out,
-                         size_t size)
-{
-    const char *unit = str_or(v->unit, "the responsible unit");
-    const Hotline__Ticket *t = v->ticket;
-    const Hotline__Outcome *o = t->outcome;
-    bool confidential = t->confidential;
-    int n = 0;
-    switch (v->status) {
-    case HOTLINE__TICKET_STATUS__TICKET_RECEIVED:
-        n = snprintf(out, size, "Received; waiting to be dispatched.");
-        break;
-    case HOTLINE__TICKET_STATUS__TICKET_DISPATCHED:
-        n = snprintf(out, size, "Dispatched to %s; waiting to be signed for.", unit);
-        break;
-    case HOTLINE__TICKET_STATUS__TICKET_SIGNED:
-        n = snprintf(out, size, "Being handled by %s.", unit);
-        break;
-    case HOTLINE__TICKET_STATUS__TICKET_REPLIED:
-        n = snprintf(out, size, "%s replied%s%s", unit,
-                     !confidential && v->reply_text && *v->reply_text ? ": " : ".",
-                     !confidential && v->reply_text ? v->reply_text : "");
-        break;
-    case HOTLINE__TICKET_STATUS__TICKET_REWORK:
-        n = snprintf(out, size, "Reopened for more work (round %u) at %s.", v->rework_round,
-                     unit);
-        break;
-    case HOTLINE__TICKET_STATUS__TICKET_CLOSED:
-        n = snprintf(out, size, "Closed.");
-        break;
-    case HOTLINE__TICKET_STATUS__TICKET_ANSWERED:
-        n = snprintf(out, size, "Answered by the hotline%s%s", o && *o->answer ? ": " : ".",
-                     o ? o->answer : "");
-        break;
-    case HOTLINE__TICKET_STATUS__TICKET_REFERRED:
-        n = snprintf(out, size, "Referred to %s.", emergency_words(o ? o->referred_to : 0));
-        break;
-    case HOTLINE__TICKET_STATUS__TICKET_NOT_ACCEPTED:
-        n = snprintf(out, size, "Not accepted: %s.",
-                     not_accepted_words(o ? o->not_accepted_reason : 0));
-        break;
-    case HOTLINE__TICKET_STATUS__TICKET_LINKED:
-        n = snprintf(out, size, "Linked to a known incident; fixed with it.");
-        break;
-    default:
-        n = snprintf(out, size, "Recorded.");
-        break;
-    }
-    if (n < 0 || (size_t)n >= size)
-        return;
-    if (v->incident_id && *v->incident_id) {
-        char eta[40] = "";
-        if (v->incident_eta_ms)
-            open311_time_format(v->incident_eta_ms, self->offset_min, eta, sizeof eta);
-        int k = snprintf(out + n, size - (size_t)n, " Part of incident %s%s%s.", v->incident_id,
-                         *eta ? "; service expected back by " : "", eta);
-        if (k < 0 || (size_t)k >= size - (size_t)n)
-            return;
-        n += k;
-    }
-    if (v->repeat_count)
-        snprintf(out + n, size - (size_t)n, " Reported %u more time%s by the same caller.",
-                 v->repeat_count, v->repeat_count == 1 ? "" : "s");
-}
-
-static void set_time(json_t *obj, const char *key, int64_t ms, int offset_min)
-{
-    if (!ms)
-        return;
-    char buf[40];
-    open311_time_format(ms, offset_min, buf, sizeof buf);
-    json_object_set_new(obj, key, json_string(buf));
-}
-
-static void set_str(json_t *obj, const char *key, const char *s)
-{
-    if (s && *s)
-        json_object_set_new(obj, key, json_string(s));
-}
-
-static void add_note(json_t *notes, const open311_t *self, int64_t ms, const char *type,
-                     const char *desc)
-{
-    if (!ms)
-        return;
-    char when[40];
-    open311_time_format(ms, self->offset_min, when, sizeof when);
-    /* Kept in time order: views fill timestamps in stage order, but a rework round or a
-     * callback due time may sit anywhere. */
-    size_t at = json_array_size(notes);
-    while (at > 0) {
-        json_t *prev = json_array_get(notes, at - 1);
-        if (strcmp(json_string_value(json_object_get(prev, "datetime")), when) <= 0)
-            break;
-        at--;
-    }
-    json_t *note = json_pack("{s:s, s:o, s:s}", "datetime", when, "description",
-                             public_text(desc), "type", type);
-    if (note)
-        json_array_insert_new(notes, at, note);
-}
-
-static json_t *notes_json(const open311_t *self, const Hotline__TicketView *v)
-{
-    const Hotline__Ticket *t = v->ticket;
-    json_t *notes = json_array();
-    char ch[32], text[600];
-    const char *unit = str_or(v->unit, "the responsible unit");
-    enum_word(&hotline__channel__descriptor, t->channel, "CHANNEL_", ch, sizeof ch);
-    snprintf(text, sizeof text, "Received through %s.", ch);
-    add_note(notes, self, t->received_ms, "received", text);
-    snprintf(text, sizeof text, "Dispatched to %s.", unit);
-    add_note(notes, self, v->dispatched_ms, "dispatched", text);
-    snprintf(text, sizeof text, "Signed for by %s.", unit);
-    add_note(notes, self, v->signed_ms, "signed", text);
-    snprintf(text, sizeof text, "Replied by %s%s%s", unit,
-             !t->confidential && v->reply_text && *v->reply_text ? ": " : ".",
-             !t->confidential && v->reply_text ? v->reply_text : "");
-    add_note(notes, self, v->replied_ms, "replied", text);
-    add_note(notes, self, v->callback_due_ms, "callback", "Callback to the citizen due.");
-    add_note(notes, self, v->closed_ms, "closed", "Closed.");
-    return notes;
-}
-
-json_t *open311_request_item(const open311_t *self, const Hotline__TicketView *v,
-                             bool extensions)
-{
-    const Hotline__Ticket *t = v->ticket;
-    const Hotline__Location *l = t->location;
-    const Hotline__Open311Service *s = open311_catalog_find(&self->catalog, t->category_code);
-    char notes[1200];
-    status_notes(self, v, notes, sizeof notes);
-    json_t *j = json_object();
-    if (!j)
-        return NULL;
-    json_object_set_new(j, "service_request_id", json_string(t->id));
-    json_object_set_new(j, "status", json_string(is_closed(v->status) ? "closed" : "open"));
-    json_object_set_new(j, "status_notes", public_text(notes));
-    json_object_set_new(j, "service_name", json_string(s ? s->name : t->category_code));
-    json_object_set_new(j, "service_code", json_string(t->category_code));
-    if (!t->confidential && t->description && *t->description)
-        json_object_set_new(j, "description", public_text(t->description));
-    set_str(j, "agency_responsible", v->unit);
-    if (v->incident_id && *v->incident_id && v->incident_eta_ms) {
-        char eta[40], notice[120];
-        open311_time_format(v->incident_eta_ms, self->offset_min, eta, sizeof eta);
-        snprintf(notice, sizeof notice, "A known incident covers this; service is expected "
-                 "back by %s.", eta);
-        json_object_set_new(j, "service_notice", json_string(notice));
-    }
-    set_time(j, "requested_datetime", t->received_ms, self->offset_min);
-    set_time(j, "updated_datetime", v->updated_ms, self->offset_min);
-    set_time(j, "expected_datetime", v->reply_due_ms, self->offset_min);
-    if (l) {
-        set_str(j, "address", l->address);
-        set_str(j, "address_id", l->address_id);
-        set_str(j, "zipcode", l->zipcode);
-        if (l->point) {
-            json_object_set_new(j, "lat", json_real(l->point->lat));
-            json_object_set_new(j, "long", json_real(l->point->long_));
-        }
-    }
-    if (t->n_media_urls)
-        set_str(j, "media_url", t->media_urls[0]);
-    if (extensions) {
-        char ch[32], urg[32];
-        enum_word(&hotline__channel__descriptor, t->channel, "CHANNEL_", ch, sizeof ch);
-        enum_word(&hotline__urgency__descriptor,
-                  t->urgency ? t->urgency : HOTLINE__URGENCY__URGENCY_NORMAL, "URGENCY_", urg,
-                  sizeof urg);
-        json_t *ext = json_pack("{s:s, s:s, s:I}", "channel", ch, "urgency", urg,
-                                "repeat_count", (json_int_t)v->repeat_count);
-        if (ext)
-            set_str(ext, "incident_id", v->incident_id);
-        json_object_set_new(j, "extended_attributes", ext);
-        json_object_set_new(j, "notes", notes_json(self, v));
-    }
-    return j;
-}
 
 /* ---- query parameters ---- */
 
@@ -310,18 +56,22 @@ static int param_uint(const char *query, const char *name, unsigned min, unsigne
 static void parse_window(const char *query, int64_t now_ms, int offset_min, int64_t span,
                          int64_t *start, int64_t *end, open311_errors_t *errs)
 {
-    char sbuf[64], ebuf[64];
+    char sbuf[64], ebuf[64], q[44];
     int64_t s = 0, e = 0;
     int hs = param(query, "start_date", sbuf, sizeof sbuf, errs);
     int he = param(query, "end_date", ebuf, sizeof ebuf, errs);
     if (hs > 0 && open311_time_parse(sbuf, offset_min, &s)) {
-        open311_error_add(errs, 400, 400, "start_date: \"%.40s\" is not an ISO 8601 datetime "
-                          "like 2026-11-25T08:00:00+08:00", sbuf);
+        open311_error_add(errs, 400, 400,
+                          "start_date: \"%s\" is not an ISO 8601 datetime "
+                          "like 2026-11-25T08:00:00+08:00",
+                          open311_quote(q, sizeof q, sbuf));
         hs = -1;
     }
     if (he > 0 && open311_time_parse(ebuf, offset_min, &e)) {
-        open311_error_add(errs, 400, 400, "end_date: \"%.40s\" is not an ISO 8601 datetime "
-                          "like 2026-11-25T08:00:00+08:00", ebuf);
+        open311_error_add(errs, 400, 400,
+                          "end_date: \"%s\" is not an ISO 8601 datetime "
+                          "like 2026-11-25T08:00:00+08:00",
+                          open311_quote(q, sizeof q, ebuf));
         he = -1;
     }
     if (hs < 0 || he < 0)
@@ -358,14 +108,17 @@ int open311_query_parse(const char *query, int64_t now_ms, int offset_min, open3
         q->nids = n < 0 ? 0 : n;
         for (int i = 0; i < q->nids; i++)
             if (strlen(q->ids[i]) > ID_MAX) {
-                open311_error_add(errs, 400, 400, "service_request_id: \"%.40s...\" is too "
-                                  "long for an id", q->ids[i]);
+                char quoted[44];
+                open311_error_add(errs, 400, 400,
+                                  "service_request_id: \"%s\" is too long "
+                                  "for an id",
+                                  open311_quote(quoted, sizeof quoted, q->ids[i]));
                 break;
             }
     }
     if (param(query, "service_code", q->code_text, sizeof q->code_text, errs) > 0) {
-        int n = open311_split_list(q->code_text, q->codes,
-                                   (int)(sizeof q->codes / sizeof *q->codes));
+        int n =
+            open311_split_list(q->code_text, q->codes, (int)(sizeof q->codes / sizeof *q->codes));
         if (n < 0)
             open311_error_add(errs, 400, 400, "service_code: at most %zu codes",
                               sizeof q->codes / sizeof *q->codes);
@@ -381,8 +134,9 @@ int open311_query_parse(const char *query, int64_t now_ms, int offset_min, open3
             else if (strcmp(items[i], "closed") == 0)
                 q->want_closed = true;
             else {
-                open311_error_add(errs, 400, 400, "status: \"%.20s\" is not open or closed",
-                                  items[i]);
+                char quoted[24];
+                open311_error_add(errs, 400, 400, "status: \"%s\" is not open or closed",
+                                  open311_quote(quoted, sizeof quoted, items[i]));
                 break;
             }
         }
@@ -406,7 +160,7 @@ int open311_query_parse(const char *query, int64_t now_ms, int offset_min, open3
 
 static bool matches(const open311_query_t *q, const Hotline__TicketView *v)
 {
-    if (q->want_open != q->want_closed && is_closed(v->status) != q->want_closed)
+    if (q->want_open != q->want_closed && open311_is_closed(v->status) != q->want_closed)
         return false;
     if (!q->ncodes)
         return true;
@@ -477,8 +231,10 @@ json_t *open311_query_run(const open311_t *self, MDB_txn *txn, const open311_que
             append_view(self, txn, id, arena, list, q->extensions);
     }
     if (scanned == SCAN_MAX)
-        SLOG_WARN("open311_scan_capped", "scanned=%u reason=\"the window holds more requests "
-                  "than one query walks\" next=\"answered with what was found\"", scanned);
+        SLOG_WARN("open311_scan_capped",
+                  "scanned=%u reason=\"the window holds more requests "
+                  "than one query walks\" next=\"answered with what was found\"",
+                  scanned);
     mdb_cursor_close(cur);
     return list;
 }
@@ -527,6 +283,7 @@ void open311_get_request(open311_t *self, httpd_req_t *req, open311_fmt_t fmt, c
         }
     }
     MDB_txn *txn;
+    char idq[ID_MAX + 8];
     if (strlen(id) > ID_MAX || read_begin(self, req, fmt, &txn) != 0) {
         if (strlen(id) > ID_MAX)
             open311_fail(req, fmt, 404, 404, "service_request_id: no such request");
@@ -540,9 +297,11 @@ void open311_get_request(open311_t *self, httpd_req_t *req, open311_fmt_t fmt, c
     if (item)
         open311_respond(req, fmt, 200, json_pack("[o]", item), "service_requests", "request");
     else if (rc == HL_ENOTFOUND || rc == 0)
-        open311_fail(req, fmt, 404, 404, "service_request_id: no request %s", id);
+        open311_fail(req, fmt, 404, 404, "service_request_id: no request %s",
+                     open311_quote(idq, sizeof idq, id));
     else
-        open311_fail(req, fmt, 500, 500, "cannot read request %s: %s", id, hl_strerror(rc));
+        open311_fail(req, fmt, 500, 500, "cannot read request %s: %s",
+                     open311_quote(idq, sizeof idq, id), hl_strerror(rc));
 }
 
 /* The FixMyStreet statuses (open, in_progress, fixed, closed, reopen, duplicate). */
@@ -553,7 +312,7 @@ static const char *update_status(const Hotline__TicketView *v)
     case HOTLINE__TICKET_STATUS__TICKET_REPLIED: return v->resolved ? "fixed" : "in_progress";
     case HOTLINE__TICKET_STATUS__TICKET_REWORK: return "reopen";
     case HOTLINE__TICKET_STATUS__TICKET_LINKED: return "duplicate";
-    default: return is_closed(v->status) ? "closed" : "open";
+    default: return open311_is_closed(v->status) ? "closed" : "open";
     }
 }
 
@@ -574,10 +333,10 @@ static int on_update(void *ctx, const char *id, int64_t updated_ms)
     char uid[ID_MAX + 24], when[40], notes[1200];
     snprintf(uid, sizeof uid, "%s-%lld", id, (long long)updated_ms);
     open311_time_format(updated_ms, self->offset_min, when, sizeof when);
-    status_notes(self, v, notes, sizeof notes);
-    json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:o}", "update_id", uid,
-                             "service_request_id", id, "status", update_status(v),
-                             "updated_datetime", when, "description", public_text(notes));
+    open311_status_notes(self, v, notes, sizeof notes);
+    json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:o}", "update_id", uid, "service_request_id",
+                             id, "status", update_status(v), "updated_datetime", when,
+                             "description", open311_public_text(notes));
     if (item)
         json_array_append_new(u->list, item);
     return 0;
@@ -588,8 +347,8 @@ void open311_get_updates(open311_t *self, httpd_req_t *req, open311_fmt_t fmt)
     open311_errors_t errs;
     open311_errors_init(&errs);
     int64_t start = 0, end = 0;
-    parse_window(httpd_req_query(req), hclock_now_ms(service_clock(self->svc)),
-                 self->offset_min, UPDATES_DEFAULT_MS, &start, &end, &errs);
+    parse_window(httpd_req_query(req), hclock_now_ms(service_clock(self->svc)), self->offset_min,
+                 UPDATES_DEFAULT_MS, &start, &end, &errs);
     if (errs.n) {
         open311_respond_errors(req, fmt, &errs);
         return;

@@ -19,10 +19,14 @@ static const char *item_name(const char *container)
     static const struct {
         const char *list, *item;
     } names[] = {
-        {"services", "service"},       {"attributes", "attribute"},
-        {"values", "value"},           {"endpoints", "endpoint"},
-        {"formats", "format"},         {"notes", "note"},
-        {"service_requests", "request"}, {"errors", "error"},
+        {"services", "service"},
+        {"attributes", "attribute"},
+        {"values", "value"},
+        {"endpoints", "endpoint"},
+        {"formats", "format"},
+        {"notes", "note"},
+        {"service_requests", "request"},
+        {"errors", "error"},
         {"service_request_updates", "request_update"},
     };
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
@@ -38,8 +42,7 @@ static void xml_value(xmlw_t *w, const char *name, const char *item, const json_
         xmlw_open(w, name);
         const char *key;
         const json_t *member;
-        json_object_foreach((json_t *)v, key, member)
-            xml_value(w, key, NULL, member);
+        json_object_foreach((json_t *)v, key, member) xml_value(w, key, NULL, member);
         xmlw_close(w);
         break;
     }
@@ -48,28 +51,16 @@ static void xml_value(xmlw_t *w, const char *name, const char *item, const json_
         size_t i;
         const json_t *elem;
         const char *child = item ? item : item_name(name);
-        json_array_foreach(v, i, elem)
-            xml_value(w, child, NULL, elem);
+        json_array_foreach(v, i, elem) xml_value(w, child, NULL, elem);
         xmlw_close(w);
         break;
     }
-    case JSON_STRING:
-        xmlw_element(w, name, json_string_value(v));
-        break;
-    case JSON_INTEGER:
-        xmlw_elementf(w, name, "%lld", (long long)json_integer_value(v));
-        break;
-    case JSON_REAL:
-        xmlw_elementf(w, name, "%.*g", REAL_DIGITS, json_real_value(v));
-        break;
-    case JSON_TRUE:
-        xmlw_element(w, name, "true");
-        break;
-    case JSON_FALSE:
-        xmlw_element(w, name, "false");
-        break;
-    case JSON_NULL:
-        break;
+    case JSON_STRING: xmlw_element(w, name, json_string_value(v)); break;
+    case JSON_INTEGER: xmlw_elementf(w, name, "%lld", (long long)json_integer_value(v)); break;
+    case JSON_REAL: xmlw_elementf(w, name, "%.*g", REAL_DIGITS, json_real_value(v)); break;
+    case JSON_TRUE: xmlw_element(w, name, "true"); break;
+    case JSON_FALSE: xmlw_element(w, name, "false"); break;
+    case JSON_NULL: break;
     }
 }
 
@@ -126,22 +117,19 @@ void open311_respond_errors(httpd_req_t *req, open311_fmt_t fmt, const open311_e
 {
     json_t *list = json_array();
     for (size_t i = 0; list && i < e->n; i++)
-        json_array_append_new(list, json_pack("{s:i, s:s}", "code", e->items[i].code,
-                                              "description", e->items[i].description));
+        json_array_append_new(list, json_pack("{s:i, s:s}", "code", e->items[i].code, "description",
+                                              e->items[i].description));
     open311_respond(req, fmt, e->http ? e->http : 400, list, "errors", "error");
 }
 
-void open311_fail(httpd_req_t *req, open311_fmt_t fmt, int http_status, int code,
-                  const char *desc, ...)
+void open311_fail(httpd_req_t *req, open311_fmt_t fmt, int http_status, int code, const char *desc,
+                  ...)
 {
     open311_errors_t e;
     open311_errors_init(&e);
-    e.http = http_status;
-    e.n = 1;
-    e.items[0].code = code;
     va_list ap;
     va_start(ap, desc);
-    vsnprintf(e.items[0].description, sizeof e.items[0].description, desc, ap);
+    open311_error_addv(&e, http_status, code, desc, ap);
     va_end(ap);
     open311_respond_errors(req, fmt, &e);
 }

@@ -28,7 +28,7 @@
 #define STATE_REFUSED 2
 
 typedef struct token_item {
-    txq_item_t item;  /* first: the txq hands this pointer back */
+    txq_item_t item; /* first: the txq hands this pointer back */
     open311_t *self;
     httpd_req_t *req;
     open311_fmt_t fmt;
@@ -41,14 +41,13 @@ typedef struct token_item {
 static int token_put(open311_t *self, MDB_txn *txn, const char *token, int state,
                      int64_t created_ms, const char *text)
 {
-    size_t tlen = text ? strlen(text) : 0;
-    uint8_t val[9 + 512];
-    if (tlen > sizeof val - 9)
-        tlen = sizeof val - 9;
+    char clean[512]; /* an id, or a refusal cut to fit on a character boundary */
+    open311_quote(clean, sizeof clean, text ? text : "");
+    size_t tlen = strlen(clean);
+    uint8_t val[9 + sizeof clean];
     val[0] = (uint8_t)state;
     store_be64_put(val + 1, (uint64_t)created_ms);
-    if (tlen)
-        memcpy(val + 9, text, tlen);
+    memcpy(val + 9, clean, tlen);
     return store_put(txn, self->tokens, token, OPEN311_TOKEN_HEX, val, 9 + tlen, 0);
 }
 
@@ -74,8 +73,10 @@ static void accept_done(txq_item_t *item, int rc)
             open311_respond(ti->req, ti->fmt, 200, json_pack("[{s:s}]", "token", ti->token),
                             "service_requests", "request");
         else
-            open311_fail(ti->req, ti->fmt, 503, 503, "the request could not be stored (%s): "
-                         "nothing was recorded; retry later", hl_strerror(rc));
+            open311_fail(ti->req, ti->fmt, 503, 503,
+                         "the request could not be stored (%s): "
+                         "nothing was recorded; retry later",
+                         hl_strerror(rc));
     }
     if (rc == 0) {
         metric_inc(self->m_tokens, (const char *const[]){"issued"});
@@ -282,7 +283,8 @@ int open311_tokens_init(open311_t *self)
     if (!rc)
         rc = metrics_gauge_callback(service_metrics(self->svc), "hotline_open311_inbox",
                                     "Open311 requests acknowledged with a token and not yet "
-                                    "turned into tickets.", inbox_pending, self);
+                                    "turned into tickets.",
+                                    inbox_pending, self);
     if (rc)
         return rc;
     if (inbox_pending(self) > 0) {
@@ -302,11 +304,11 @@ static bool token_valid(const char *t)
     return true;
 }
 
-void open311_tokens_get(open311_t *self, httpd_req_t *req, open311_fmt_t fmt,
-                        const char *token)
+void open311_tokens_get(open311_t *self, httpd_req_t *req, open311_fmt_t fmt, const char *token)
 {
     if (!token_valid(token)) {
-        open311_fail(req, fmt, 404, 404, "token: no such token (tokens are 32 hex digits, as "
+        open311_fail(req, fmt, 404, 404,
+                     "token: no such token (tokens are 32 hex digits, as "
                      "POST requests gave them)");
         return;
     }

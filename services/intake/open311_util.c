@@ -7,8 +7,61 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include "utf8.h"
+
 #include <stdio.h>
 #include <string.h>
+
+/* A lead byte followed only by continuation bytes, fewer than it announces. */
+static bool incomplete_tail(const unsigned char *s, size_t avail)
+{
+    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4   ? 4
+               : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+               : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
+                                              : 0;
+    if (avail >= n)
+        return false;
+    for (size_t i = 1; i < avail; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return false;
+    return true;
+}
+
+/* Make s valid UTF-8 in place: invalid bytes and control characters become '?', and a
+ * sequence cut at the end (by snprintf) is dropped. */
+static void utf8_clean(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(p + i, len - i, NULL);
+        if (k == 0 && incomplete_tail(p + i, len - i)) {
+            p[i] = '\0'; /* a last character cut short */
+            return;
+        }
+        if (k == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+            p[i++] = '?';
+            continue;
+        }
+        i += k;
+    }
+}
+
+const char *open311_quote(char *out, size_t size, const char *s)
+{
+    if (size < 8) {
+        if (size)
+            out[0] = '\0';
+        return out;
+    }
+    size_t len = strlen(s ? s : "");
+    bool cut = len > size - 1;
+    snprintf(out, cut ? size - 3 : size, "%s", s ? s : "");
+    utf8_clean(out);
+    if (cut)
+        strcat(out, "...");
+    return out;
+}
 
 void open311_errors_init(open311_errors_t *e)
 {
@@ -16,18 +69,25 @@ void open311_errors_init(open311_errors_t *e)
     e->n = 0;
 }
 
-void open311_error_add(open311_errors_t *e, int http, int code, const char *fmt, ...)
+void open311_error_addv(open311_errors_t *e, int http, int code, const char *fmt, va_list ap)
 {
     if (e->n == 0)
         e->http = http;
     if (e->n == OPEN311_MAX_ERRORS)
         return;
     e->items[e->n].code = code;
+    vsnprintf(e->items[e->n].description, sizeof e->items[e->n].description, fmt, ap);
+    /* It goes into JSON and XML: valid UTF-8 even when cut or quoting odd input. */
+    utf8_clean(e->items[e->n].description);
+    e->n++;
+}
+
+void open311_error_add(open311_errors_t *e, int http, int code, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->items[e->n].description, sizeof e->items[e->n].description, fmt, ap);
+    open311_error_addv(e, http, code, fmt, ap);
     va_end(ap);
-    e->n++;
 }
 
 /* Read exactly n digits at *p into *out. */
@@ -115,8 +175,8 @@ void open311_time_format(int64_t ms, int offset_min, char *out, size_t size)
     calendar_ymd_from_day(day, &y, &m, &d);
     int secs = (int)(in_day / 1000);
     if (offset_min == 0) {
-        snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, secs / 3600,
-                 secs / 60 % 60, secs % 60);
+        snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, secs / 3600, secs / 60 % 60,
+                 secs % 60);
         return;
     }
     int off = offset_min < 0 ? -offset_min : offset_min;

@@ -147,8 +147,8 @@ static void test_key_split(void **state)
     assert_int_equal(form_key_split("tags[]", &k), 0);
     assert_null(k.sub);
     assert_true(k.list);
-    static const char *const bad[] = {"attribute[", "attribute[x", "[x]", "a[b]c", "a[b][c]",
-                                      "a[][b]", "a]", "a[b[c]]", "", "a[b][]x"};
+    static const char *const bad[] = {"attribute[", "attribute[x", "[x]",     "a[b]c", "a[b][c]",
+                                      "a[][b]",     "a]",          "a[b[c]]", "",      "a[b][]x"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (form_key_split(bad[i], &k) != HL_EINVAL)
             fail_msg("\"%s\" was accepted", bad[i]);

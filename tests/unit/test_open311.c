@@ -15,7 +15,7 @@
 
 #define HOUR_MS (3600LL * 1000)
 #define DAY_MS (24 * HOUR_MS)
-#define T0 1795564800000LL /* 2026-11-25T00:00:00+08:00 */
+#define T0 1795536000000LL /* 2026-11-25T00:00:00+08:00 */
 
 /* ---- catalogue ---- */
 
@@ -81,24 +81,27 @@ static void test_catalogue_checks(void **state)
     } bad[] = {
         {"{\"services\": [{\"code\": \"w1\", \"name\": \"x\"}]}", "services[0].code"},
         {"{\"services\": [{\"code\": \"W01\", \"name\": \"x\"}, {\"code\": \"W01\", \"name\": "
-         "\"y\"}]}", "services[1].code"},
+         "\"y\"}]}",
+         "services[1].code"},
         {"{\"services\": [{\"code\": \"W01\", \"name\": \"\"}]}", "services[0].name"},
         {"{\"services\": [{\"code\": \"W01\", \"name\": \"x\", \"attributes\": [{\"code\": "
-         "\"a\", \"datatype\": \"colour\"}]}]}", "attributes[0].datatype"},
+         "\"a\", \"datatype\": \"colour\"}]}]}",
+         "attributes[0].datatype"},
         {"{\"services\": [{\"code\": \"W01\", \"name\": \"x\", \"attributes\": [{\"code\": "
          "\"a\", \"datatype\": \"singlevaluelist\", \"variable\": true}]}]}",
          "attributes[0].values"},
         {"{\"services\": [{\"code\": \"W01\", \"name\": \"x\", \"attributes\": [{\"code\": "
-         "\"a[b]\", \"datatype\": \"string\"}]}]}", "attributes[0].code"},
+         "\"a[b]\", \"datatype\": \"string\"}]}]}",
+         "attributes[0].code"},
         {"{\"services\": [{\"code\": \"W01\", \"name\": \"x\", \"attributes\": [{\"code\": "
-         "\"a\", \"datatype\": \"string\", \"required\": true}]}]}", "attributes[0].required"},
+         "\"a\", \"datatype\": \"string\", \"required\": true}]}]}",
+         "attributes[0].required"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         open311_catalog_t cat;
         Hotline__Open311Config *cfg;
         char err[300] = "";
-        assert_int_equal(load_json_catalog(bad[i].json, &cat, &cfg, err, sizeof err),
-                         HL_EINVAL);
+        assert_int_equal(load_json_catalog(bad[i].json, &cat, &cfg, err, sizeof err), HL_EINVAL);
         if (!strstr(err, bad[i].names))
             fail_msg("error \"%s\" does not name %s", err, bad[i].names);
         hotline__open311_config__free_unpacked(cfg, NULL);
@@ -348,11 +351,20 @@ static void test_datetimes(void **state)
     assert_int_equal(open311_time_parse("2026-11-25T00:00", 480, &ms), 0);
     assert_int_equal(ms, T0);
     assert_int_equal(open311_time_parse("2024-02-29T12:00:00Z", 0, &ms), 0);
-    static const char *const bad[] = {"", "2026", "2026-11-31", "2025-02-29", "2026-13-01",
-                                      "2026-11-25T24:00:00Z", "2026-11-25T08:60Z",
-                                      "2026-11-25T08:00:00+15:00", "2026-11-25T08:00:00.Z",
-                                      "2026-11-25T08:00:00Zjunk", "1969-12-31", "26-11-25",
-                                      "2026-11-25T8:00:00Z", "yesterday"};
+    static const char *const bad[] = {"",
+                                      "2026",
+                                      "2026-11-31",
+                                      "2025-02-29",
+                                      "2026-13-01",
+                                      "2026-11-25T24:00:00Z",
+                                      "2026-11-25T08:60Z",
+                                      "2026-11-25T08:00:00+15:00",
+                                      "2026-11-25T08:00:00.Z",
+                                      "2026-11-25T08:00:00Zjunk",
+                                      "1969-12-31",
+                                      "26-11-25",
+                                      "2026-11-25T8:00:00Z",
+                                      "yesterday"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (open311_time_parse(bad[i], 480, &ms) != HL_EINVAL)
             fail_msg("\"%s\" accepted", bad[i]);
@@ -376,15 +388,42 @@ static void test_datetimes(void **state)
     assert_int_equal(open311_split_list(list2, items, 2), HL_ETOOBIG);
 }
 
+/* Errors quote outside text and go into JSON / XML: they must stay valid UTF-8. */
+static void test_quotes_stay_utf8(void **state)
+{
+    (void)state;
+    char q[12];
+    assert_string_equal(open311_quote(q, sizeof q, "W01"), "W01");
+    assert_string_equal(open311_quote(q, sizeof q, "abcdefghijklmnop"), "abcdefgh...");
+    /* Cut inside a 3-byte character: the partial character goes. */
+    assert_string_equal(open311_quote(q, sizeof q, "abcdefg\xE6\xB0\xB4xyz"), "abcdefg...");
+    assert_string_equal(open311_quote(q, sizeof q, "a\x01\xFF\nb"), "a???b");
+    assert_string_equal(open311_quote(q, sizeof q, NULL), "");
+    open311_errors_t e;
+    open311_errors_init(&e);
+    char longtext[600];
+    memset(longtext, 'x', sizeof longtext);
+    strcpy(longtext + 398 - 14, "\xE6\xB0\xB4\xE6\xB0\xB4"); /* straddles the 400-byte cut */
+    open311_error_add(&e, 400, 400, "%s%s", "description: ", longtext);
+    json_t *j = json_string(e.items[0].description);
+    assert_non_null(j); /* jansson accepts only valid UTF-8 */
+    json_decref(j);
+    /* At most OPEN311_MAX_ERRORS are kept; the status is the first one's. */
+    for (int i = 0; i < 20; i++)
+        open311_error_add(&e, 404, 404, "more %d", i);
+    assert_int_equal(e.n, OPEN311_MAX_ERRORS);
+    assert_int_equal(e.http, 400);
+}
+
 /* ---- XML rendering ---- */
 
 static void test_xml_render(void **state)
 {
     (void)state;
     json_t *doc = json_pack("[{s:s, s:b, s:i, s:f, s:n, s:[s, s], s:{s:s}, s:[{s:s}]}]",
-                            "service_code", "W01", "metadata", 1, "order", 2, "lat", 26.08,
-                            "gone", "formats", "application/json", "text/xml",
-                            "extended_attributes", "channel", "a<b", "notes", "type", "x");
+                            "service_code", "W01", "metadata", 1, "order", 2, "lat", 26.08, "gone",
+                            "formats", "application/json", "text/xml", "extended_attributes",
+                            "channel", "a<b", "notes", "type", "x");
     char *xml;
     size_t len;
     assert_int_equal(open311_xml_render(doc, "services", "service", &xml, &len), 0);
@@ -474,7 +513,7 @@ static int query_setup(void **state)
     for (int i = 0; i < 10; i++) {
         snprintf(ids[i], sizeof ids[i], "20261125-1-%06d", i + 1);
         put_ticket(f, ids[i], i % 2 ? "W04" : "W01", T0 + i * HOUR_MS,
-                   i >= 7 ? HOTLINE__TICKET_STATUS__TICKET_CLOSED
+                   i >= 7   ? HOTLINE__TICKET_STATUS__TICKET_CLOSED
                    : i >= 3 ? HOTLINE__TICKET_STATUS__TICKET_DISPATCHED
                             : HOTLINE__TICKET_STATUS__TICKET_RECEIVED,
                    i == 5);
@@ -541,8 +580,8 @@ static void test_query_window_and_order(void **state)
     assert_int_equal(json_array_size(l), 0);
     json_decref(l);
     /* Dates (inclusive); one date alone opens a 90-day window from it. */
-    l = run(f, "start_date=2026-11-25T02:00:00%2B08:00&end_date=2026-11-25T04:00:00%2B08:00",
-            now, &e);
+    l = run(f, "start_date=2026-11-25T02:00:00%2B08:00&end_date=2026-11-25T04:00:00%2B08:00", now,
+            &e);
     assert_int_equal(json_array_size(l), 3);
     assert_string_equal(id_at(l, 0), "20261125-1-000005");
     json_decref(l);
@@ -558,7 +597,7 @@ static void test_query_window_and_order(void **state)
     assert_int_equal(json_array_size(l), 3);
     json_decref(l);
     l = run(f, "status=open&service_code=W04", now, &e);
-    assert_int_equal(json_array_size(l), 4); /* W04 = odd i: 1, 3, 5 open; 7, 9 closed */
+    assert_int_equal(json_array_size(l), 3); /* W04 = odd i: 1, 3, 5 open; 7, 9 closed */
     assert_string_equal(id_at(l, 0), "20261125-1-000006");
     json_decref(l);
     l = run(f, "status=open,closed&service_code=W01,W04&page_size=2&page=2", now, &e);
@@ -566,8 +605,8 @@ static void test_query_window_and_order(void **state)
     assert_string_equal(id_at(l, 0), "20261125-1-000008");
     json_decref(l);
     /* Ids override the rest; unknown ones are left out. */
-    l = run(f, "service_request_id=20261125-1-000002,nope,20260817-1-000001&status=closed",
-            now, &e);
+    l = run(f, "service_request_id=20261125-1-000002,nope,20260817-1-000001&status=closed", now,
+            &e);
     assert_int_equal(json_array_size(l), 2);
     assert_string_equal(id_at(l, 1), "20260817-1-000001");
     json_decref(l);
@@ -612,7 +651,7 @@ static void test_item_privacy_and_fields(void **state)
     assert_null(strstr(text, "13812345678"));
     assert_null(strstr(text, "wang@example.cn"));
     free(text);
-    json_t *dispatched = json_array_get(l, 6); /* ticket 4: dispatched, open */
+    json_t *dispatched = json_array_get(l, 6); /* ticket 4 (i 3): W04, dispatched, open */
     assert_string_equal(json_string_value(json_object_get(dispatched, "status")), "open");
     assert_string_equal(json_string_value(json_object_get(dispatched, "agency_responsible")),
                         "water-supply");
@@ -621,13 +660,13 @@ static void test_item_privacy_and_fields(void **state)
     assert_string_equal(json_string_value(json_object_get(dispatched, "requested_datetime")),
                         "2026-11-25T03:00:00+08:00");
     assert_string_equal(json_string_value(json_object_get(dispatched, "service_name")),
-                        "No water");
+                        "Leak or burst pipe");
     assert_non_null(strstr(json_string_value(json_object_get(dispatched, "status_notes")),
                            "Dispatched to water-supply"));
-    assert_non_null(strstr(json_string_value(json_object_get(dispatched, "status_notes")),
-                           "incident INC-1"));
-    assert_non_null(strstr(json_string_value(json_object_get(dispatched, "status_notes")),
-                           "2 more times"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(dispatched, "status_notes")), "incident INC-1"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(dispatched, "status_notes")), "2 more times"));
     assert_true(json_is_real(json_object_get(dispatched, "lat")));
     json_t *ext = json_object_get(dispatched, "extended_attributes");
     assert_string_equal(json_string_value(json_object_get(ext, "channel")), "phone");
@@ -664,12 +703,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decode_attributes, decode_setup, decode_teardown),
         cmocka_unit_test(test_param_for_field),
         cmocka_unit_test(test_datetimes),
+        cmocka_unit_test(test_quotes_stay_utf8),
         cmocka_unit_test(test_xml_render),
-        cmocka_unit_test_setup_teardown(test_query_window_and_order, query_setup,
-                                        query_teardown),
+        cmocka_unit_test_setup_teardown(test_query_window_and_order, query_setup, query_teardown),
         cmocka_unit_test_setup_teardown(test_query_errors, query_setup, query_teardown),
-        cmocka_unit_test_setup_teardown(test_item_privacy_and_fields, query_setup,
-                                        query_teardown),
+        cmocka_unit_test_setup_teardown(test_item_privacy_and_fields, query_setup, query_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,20 @@
+/* utf8: the one UTF-8 validator (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF), for every module that checks or cleans text from outside. Pure; any thread. */
+#ifndef HOTLINE_UTF8_H
+#define HOTLINE_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Length (1 to 4) of the valid sequence at s, reading at most avail bytes, and its code point
+ * in *cp (may be NULL); 0 when the bytes at s start no valid sequence. */
+size_t utf8_seq(const unsigned char *s, size_t avail, uint32_t *cp);
+
+/* True when len bytes at s are valid UTF-8. */
+bool utf8_valid(const char *s, size_t len);
+
+/* Drop a sequence cut short at the end of s (as snprintf truncation leaves it). */
+void utf8_trim_cut(char *s);
+
+#endif
