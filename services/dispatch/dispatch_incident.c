@@ -13,6 +13,7 @@
 #include "dispatch_internal.h"
 
 #include "calendar.h"
+#include "category.h"
 #include "hl_error.h"
 #include "pbjson.h"
 #include "slog.h"
@@ -53,16 +54,6 @@ int dispatch_incident_get(dispatch_t *self, MDB_txn *txn, const char *id, arena_
     return *out ? 0 : HL_ECORRUPT;
 }
 
-static bool prefix_valid(const char *p)
-{
-    size_t n = strlen(p);
-    if (n < 1 || n > 7 || !isupper((unsigned char)p[0]))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!isdigit((unsigned char)p[i]))
-            return false;
-    return true;
-}
 
 static int append(dispatch_t *self, MDB_txn *txn, Hotline__Event *ev)
 {
@@ -73,7 +64,8 @@ static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__DeclareInciden
                    cmd_reply_t *reply)
 {
     const Hotline__Status INVALID = HOTLINE__STATUS__INVALID;
-    if (!d->category_prefix || !prefix_valid(d->category_prefix))
+    if (!d->category_prefix || strlen(d->category_prefix) > 7 ||
+        !category_prefix_valid(d->category_prefix))
         return cmd_refuse(reply, INVALID, "declareIncident.categoryPrefix",
                           "required: the category code or prefix the incident covers, e.g. W01");
     const Hotline__IncidentArea *a = d->area;

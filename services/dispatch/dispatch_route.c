@@ -6,6 +6,8 @@
  * size and obviously right. Loop thread (read-only after creation). */
 #include "dispatch.h"
 
+#include "category.h"
+
 #include "arena.h"
 #include "hl_error.h"
 
@@ -112,14 +114,7 @@ static int check_unit_id(const char *key, const char *id, char *err, size_t err_
 static bool prefix_ok(const char *p)
 {
     size_t n = strlen(p);
-    if (n == 0)
-        return true;
-    if (n > PREFIX_MAX || p[0] < 'A' || p[0] > 'Z')
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-    return true;
+    return n == 0 || (n <= PREFIX_MAX && category_prefix_valid(p));
 }
 
 static const unit_entry_t *find_unit(const dispatch_catalogue_t *self, const char *id)

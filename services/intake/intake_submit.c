@@ -1,6 +1,7 @@
 /* intake_submit: the ticket model's rules at the door, ticket ids, and recording a ticket. */
 #include "intake.h"
 
+#include "category.h"
 #include "hl_error.h"
 
 #include <ctype.h>
@@ -10,17 +11,6 @@
 
 #define MAX_MEDIA 10
 
-static bool category_valid(const char *c)
-{
-    /* A letter for the subtree (W water, P power, ...) and 2 to 6 digits: W01, W0402. */
-    size_t n = strlen(c);
-    if (n < 3 || n > 7 || !isupper((unsigned char)c[0]))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!isdigit((unsigned char)c[i]))
-            return false;
-    return true;
-}
 
 static bool phone_valid(const char *p)
 {
@@ -54,7 +44,7 @@ int intake_ticket_check(const Hotline__Ticket *t, cmd_reply_t *reply)
         return cmd_refuse(reply, INVALID, "ticket.categoryCode",
                           "required: the catalogue code, e.g. W01 (no water) or W0402 (street "
                           "main burst)");
-    if (!category_valid(t->category_code))
+    if (!category_code_valid(t->category_code))
         return cmd_refuse(reply, INVALID, "ticket.categoryCode",
                           "\"%s\" is not a category code: an upper-case letter and 2 to 6 "
                           "digits, e.g. W01", t->category_code);

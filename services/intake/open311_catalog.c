@@ -4,6 +4,8 @@
  * Uses only common/ (the fuzz target compiles it alone). */
 #include "open311.h"
 
+#include "category.h"
+
 #include "hl_error.h"
 #include "pbjson.h"
 
@@ -70,17 +72,6 @@ static const char DEFAULT_SERVICES[] =
     " \"keywords\": [\"drain\", \"drainage\", \"sewage\", \"blocked\"]}"
     "]}";
 
-static bool code_valid(const char *c)
-{
-    /* The ticket model's category codes: an upper-case letter and 2 to 6 digits. */
-    size_t n = strlen(c);
-    if (n < 3 || n > 7 || !isupper((unsigned char)c[0]))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!isdigit((unsigned char)c[i]))
-            return false;
-    return true;
-}
 
 static bool attr_code_valid(const char *c)
 {
@@ -105,7 +96,7 @@ static int check(const open311_catalog_t *self, char *err, size_t err_size)
                                         "text",   "singlevaluelist", "multivaluelist"};
     for (size_t i = 0; i < self->n; i++) {
         const Hotline__Open311Service *s = self->services[i];
-        if (!code_valid(s->code)) {
+        if (!category_code_valid(s->code)) {
             snprintf(err, err_size,
                      "open311.services[%zu].code: \"%.32s\" is not a category "
                      "code (an upper-case letter and 2 to 6 digits, e.g. W01)",
