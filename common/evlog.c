@@ -225,6 +225,8 @@ int evlog_read(evlog_t *self, MDB_txn *txn, uint64_t after, size_t max_events,
     int mrc = mdb_cursor_open(txn, self->log, &cur);
     if (mrc)
         return hl_error_from_mdb(mrc);
+    if (after == UINT64_MAX)
+        return 0; /* nothing can come after the last possible seq (and after + 1 would wrap) */
     uint8_t key[8];
     store_be64_put(key, after + 1);
     MDB_val k = {sizeof key, key}, v;

@@ -33,6 +33,7 @@ struct feed_client {
     bool destroyed;            /* destroy requested while a batch was in the txq */
     uint64_t pending_cursor;   /* cursor and count written by the batch being committed */
     uint64_t pending_applied;
+    uint64_t pending_skipped;
     feed_client_stats_t stats;
 };
 
@@ -49,11 +50,12 @@ static void on_timeout(uv_timer_t *h)
         SLOG_WARN("feed_reconnect", "producer=%s endpoint=%s cursor=%llu reason=\"no reply\"",
                   self->producer, self->endpoint, (unsigned long long)self->stats.cursor);
         zsock_destroy(&self->sock, 0);
-        if (connect_sock(self) != 0) {
-            self->state = FC_IDLE;
-            uv_timer_start(&self->timer, on_timeout, RETRY_MS, 0);
-            return;
-        }
+    }
+    /* No socket (a reconnect failed, e.g. out of file descriptors): try again, later too. */
+    if (!self->sock && connect_sock(self) != 0) {
+        self->state = FC_IDLE;
+        uv_timer_start(&self->timer, on_timeout, RETRY_MS, 0);
+        return;
     }
     send_fetch(self);
 }
@@ -72,15 +74,21 @@ static int read_cursor(feed_client_t *self, uint64_t *cursor)
 static int apply_batch(txq_item_t *item, MDB_txn *txn)
 {
     feed_client_t *self = (feed_client_t *)((char *)item - offsetof(feed_client_t, item));
-    uint64_t cursor = self->stats.cursor, applied = 0;
+    uint64_t cursor = self->stats.cursor, applied = 0, skipped = 0;
+    /* Sequence numbers are dense from the batch's start (the producer's first retained
+     * event when it has trimmed past us): the position says which seq an event is. */
+    uint64_t base = self->batch->first_seq > cursor + 1 ? self->batch->first_seq : cursor + 1;
     for (size_t i = 0; i < self->batch->n_events; i++) {
         ProtobufCBinaryData *b = &self->batch->events[i];
         Hotline__Event *ev = hotline__event__unpack(NULL, b->len, b->data);
         if (!ev) {
-            /* Cannot happen with a healthy producer; never block the feed on it silently. */
-            self->stats.events_skipped++;
-            SLOG_ERROR("feed_event_undecodable", "producer=%s after_seq=%llu bytes=%zu",
-                       self->producer, (unsigned long long)cursor, b->len);
+            /* Cannot happen with a healthy producer; never block the feed on it silently,
+             * and step past it, or the next fetch would bring it back forever. */
+            skipped++;
+            SLOG_ERROR("feed_event_undecodable", "producer=%s seq=%llu bytes=%zu",
+                       self->producer, (unsigned long long)(base + i), b->len);
+            if (base + i > cursor)
+                cursor = base + i;
             continue;
         }
         if (ev->seq <= cursor) { /* a replay of something already applied */
@@ -101,6 +109,7 @@ static int apply_batch(txq_item_t *item, MDB_txn *txn)
     /* Taken over by batch_done only if this transaction commits (apply may run again). */
     self->pending_cursor = cursor;
     self->pending_applied = applied;
+    self->pending_skipped = skipped;
     return rc;
 }
 
@@ -111,6 +120,7 @@ static void batch_done(txq_item_t *item, int rc)
     feed_client_t *self = (feed_client_t *)((char *)item - offsetof(feed_client_t, item));
     if (rc == 0) {
         self->stats.events_applied += self->pending_applied;
+        self->stats.events_skipped += self->pending_skipped;
         self->stats.cursor = self->pending_cursor;
         self->stats.batches++;
     } else {
@@ -196,6 +206,11 @@ static void send_fetch(feed_client_t *self)
 {
     if (self->state == FC_STOPPED || self->state == FC_APPLYING)
         return;
+    if (!self->sock) {
+        self->state = FC_IDLE;
+        uv_timer_start(&self->timer, on_timeout, RETRY_MS, 0);
+        return;
+    }
     Hotline__FeedFetch fetch = HOTLINE__FEED_FETCH__INIT;
     fetch.consumer = self->consumer;
     fetch.after_seq = self->stats.cursor;

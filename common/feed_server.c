@@ -171,8 +171,12 @@ void feed_server_fetch(feed_server_t *self, const bus_peer_t *peer,
                        const Hotline__FeedFetch *fetch)
 {
     self->stats.fetches++;
+    /* A cursor beyond the head is not something a consumer can have applied: never let one
+     * (from a bug or a hostile peer) exempt that consumer from holding the log. */
     if (fetch->consumer && *fetch->consumer)
-        evlog_consumer_seen(self->log, fetch->consumer, fetch->after_seq);
+        evlog_consumer_seen(self->log, fetch->consumer,
+                            fetch->after_seq < evlog_head(self->log) ? fetch->after_seq
+                                                                     : evlog_head(self->log));
     unsigned max = fetch->max_events ? fetch->max_events : self->opts.max_events;
     if (max > self->opts.max_events)
         max = self->opts.max_events;

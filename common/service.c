@@ -246,7 +246,8 @@ static void after_commit(void *ctx)
     metric_observe(svc->m.batch_size, NULL, ts->last_batch);
     metric_observe(svc->m.commit_seconds, NULL, ts->last_commit_s);
     evlog_committed(svc->log);
-    feed_server_notify(svc->feeds_out);
+    if (svc->feeds_out) /* NULL only while a failed start is being taken down */
+        feed_server_notify(svc->feeds_out);
 }
 
 static void on_maintenance(uv_timer_t *h);
@@ -258,8 +259,7 @@ static int maintenance_apply(txq_item_t *item, MDB_txn *txn)
     int rc = evlog_trim(svc->log, txn, TRIM_PER_PASS, &trimmed);
     if (!rc)
         rc = cmdexec_trim(svc->cmds, txn, TRIM_PER_PASS, &idem);
-    if (!rc && trimmed)
-        metric_add(svc->m.trimmed, NULL, trimmed);
+    svc->maintenance_trimmed = trimmed; /* counted by done() once it is committed */
     svc->maintenance_more = trimmed == TRIM_PER_PASS || idem == TRIM_PER_PASS;
     return rc;
 }
@@ -268,6 +268,8 @@ static void maintenance_done(txq_item_t *item, int rc)
 {
     service_t *svc = (service_t *)((char *)item - offsetof(service_t, maintenance_item));
     svc->maintenance_busy = false;
+    if (rc == 0 && svc->maintenance_trimmed)
+        metric_add(svc->m.trimmed, NULL, svc->maintenance_trimmed);
     if (rc)
         SLOG_WARN("maintenance_failed", "reason=\"%s\" next=\"retry at the next interval\"",
                   hl_strerror(rc));
@@ -370,10 +372,12 @@ static void on_handle_close(uv_handle_t *h)
 static void finish_stop(uv_timer_t *h)
 {
     service_t *svc = h->data;
+    /* The txq first: it commits anything still waiting, and its answers need the bus and
+     * HTTP, its commit hook the feed server. */
+    txq_destroy(&svc->txq);
     feed_server_destroy(&svc->feeds_out);
     httpd_destroy(&svc->http);
     bus_destroy(&svc->bus);
-    txq_destroy(&svc->txq); /* commits anything still waiting */
     uv_close((uv_handle_t *)&svc->stop_timer, on_handle_close);
 }
 
@@ -428,10 +432,10 @@ static void abort_start(service_t *svc)
 {
     for (int i = 0; i < svc->nfeeds; i++)
         feed_client_destroy(&svc->feeds_in[i]);
+    txq_destroy(&svc->txq); /* first: see finish_stop */
     feed_server_destroy(&svc->feeds_out);
     httpd_destroy(&svc->http);
     bus_destroy(&svc->bus);
-    txq_destroy(&svc->txq);
     uv_run(&svc->loop, UV_RUN_DEFAULT);
 }
 

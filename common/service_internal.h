@@ -32,6 +32,7 @@ struct service {
     uv_timer_t stop_timer;            /* lets last answers drain before closing */
     bool maintenance_busy;
     bool maintenance_more;            /* the last pass hit its cap: run again at once */
+    unsigned maintenance_trimmed;     /* events the pass being committed removed */
     unsigned maintenance_every_ms;
     txq_item_t maintenance_item;
     bool stopping;

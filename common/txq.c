@@ -127,6 +127,9 @@ static unsigned commit_some(txq_t *self, unsigned n)
     }
     int rc;
     for (;;) {
+        /* An item the transaction never reached keeps this: it failed with the batch. */
+        for (unsigned i = 0; i < n; i++)
+            rcs[i] = HL_EAGAIN;
         rc = run_batch(self, self->head, n, rcs);
         if (rc == HL_EFULL) {
             self->stats.retries++;

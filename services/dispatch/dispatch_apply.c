@@ -96,21 +96,33 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
     };
     if (*incident) {
         /* Joined a known incident at the door: the incident's unit holds it; it is fixed
-         * with the incident, not dispatched on its own. */
+         * with the incident, not dispatched on its own. But intake may have joined it in
+         * the moments before it learnt the incident had closed (or the record may be
+         * unreadable): such a ticket is dispatched like any other, never left waiting. */
         arena_t *arena;
         if (arena_create(&arena))
             return HL_ENOMEM;
         Hotline__IncidentDeclared *inc;
-        bool closed;
+        bool closed = true;
         rc = dispatch_incident_get(self, txn, incident, arena, &inc, &closed);
-        if (rc == 0 && inc->unit && *inc->unit)
-            a.unit = inc->unit;
-        a.state = HOTLINE__TICKET_STATUS__TICKET_LINKED;
-        a.route = "incident";
-        a.dispatched_ms = 0;
-        rc = rc && rc != HL_ENOTFOUND ? rc : dispatch_assignment_put(self, txn, &a, NULL);
+        if (rc && rc != HL_ENOTFOUND && rc != HL_ECORRUPT) {
+            arena_destroy(&arena);
+            return rc;
+        }
+        if (rc == 0 && !closed) {
+            if (inc->unit && *inc->unit)
+                a.unit = inc->unit;
+            a.state = HOTLINE__TICKET_STATUS__TICKET_LINKED;
+            a.route = "incident";
+            a.dispatched_ms = 0;
+            rc = dispatch_assignment_put(self, txn, &a, NULL);
+            arena_destroy(&arena);
+            return rc;
+        }
         arena_destroy(&arena);
-        return rc;
+        SLOG_INFO("incident_gone_dispatching", "ticket=%s incident=%s reason=\"%s\"", id,
+                  incident, rc == 0 ? "closed" : rc == HL_ENOTFOUND ? "unknown" : "unreadable");
+        a.incident_id = "";
     }
     rc = dispatch_assignment_put(self, txn, &a, NULL);
     if (rc)

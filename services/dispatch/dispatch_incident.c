@@ -153,7 +153,13 @@ static int change(dispatch_t *self, MDB_txn *txn, const char *field, const char 
         if (upd->summary && strlen(upd->summary) > SUMMARY_MAX)
             return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "updateIncident.summary",
                               "at most %d bytes", SUMMARY_MAX);
-        inc->eta_ms = upd->eta_ms;
+        /* Unset fields (0, "") leave what is there: an update may carry either. */
+        if (upd->eta_ms && upd->eta_ms < hclock_now_ms(self->clock) - 3600000)
+            return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "updateIncident.etaMs",
+                              "the ETA is in the past; give UTC milliseconds of the expected "
+                              "fix");
+        if (upd->eta_ms)
+            inc->eta_ms = upd->eta_ms;
         if (upd->summary && *upd->summary)
             inc->summary = upd->summary;
         ev.body_case = HOTLINE__EVENT__BODY_INCIDENT_UPDATED;
@@ -197,10 +203,12 @@ int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Com
 static void on_post(httpd_req_t *req, void *ctx)
 {
     dispatch_t *self = ctx;
-    char id[64], action[16];
+    char id[64], action[16], extra[2];
     int has_id = service_path_segment(req, 2, id, sizeof id);
     int has_action = service_path_segment(req, 3, action, sizeof action);
-    if (has_id == HL_ETOOBIG || (has_action > 0 && strcmp(action, "close") != 0)) {
+    bool too_long = has_id == HL_ETOOBIG || has_action == HL_ETOOBIG;
+    if (too_long || (has_action > 0 && strcmp(action, "close") != 0) ||
+        service_path_segment(req, 4, extra, sizeof extra) != HL_ENOTFOUND) {
         service_http_error(req, 404, NULL, "POST /v1/incidents, /v1/incidents/{id} or "
                            "/v1/incidents/{id}/close");
         return;

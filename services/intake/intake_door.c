@@ -100,6 +100,17 @@ int intake_repeat_find(intake_t *self, MDB_txn *txn, const Hotline__Ticket *t, i
     if (intake_status_final(open->status) ||
         now_ms - open->ticket->received_ms > self->repeat_window_ms)
         return 0;
+    /* A ticket waiting on an incident that has closed since is not one to add calls to:
+     * the caller's new call is a new ticket. */
+    if (open->status == HOTLINE__TICKET_STATUS__TICKET_LINKED && open->incident_id &&
+        *open->incident_id) {
+        MDB_val inc;
+        rc = store_get(txn, self->incidents, open->incident_id, strlen(open->incident_id), &inc);
+        if (rc == HL_ENOTFOUND)
+            return 0;
+        if (rc)
+            return rc;
+    }
     *view = open;
     return 0;
 }
@@ -214,7 +225,8 @@ int intake_incident_apply(intake_t *self, MDB_txn *txn, const Hotline__Event *ev
             arena_allocator(self->scratch), v.mv_size, v.mv_data);
         if (!inc)
             return HL_ECORRUPT;
-        inc->eta_ms = u->eta_ms;
+        if (u->eta_ms) /* 0 = unchanged */
+            inc->eta_ms = u->eta_ms;
         if (u->summary && *u->summary)
             inc->summary = u->summary;
         return incident_put(self, txn, inc);

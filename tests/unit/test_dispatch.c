@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "dispatch.h"
+#include "dispatch_internal.h" /* the incidents sub-database */
 #include "hl_error.h"
 #include "pbjson.h"
 #include "unit.h"
@@ -172,7 +173,8 @@ static answer_t run(fixture_t *f, Hotline__Command *cmd)
     answer_t a = {.status = msg.status};
     snprintf(a.field, sizeof a.field, "%s", msg.field ? msg.field : "");
     snprintf(a.message, sizeof a.message, "%s", msg.message ? msg.message : "");
-    if (msg.status == HOTLINE__STATUS__OK) {
+    if (msg.status == HOTLINE__STATUS__OK &&
+        msg.result_case != HOTLINE__COMMAND_REPLY__RESULT_INCIDENT) {
         assert_int_equal(msg.result_case, HOTLINE__COMMAND_REPLY__RESULT_TICKET_ACTION);
         a.result_status = msg.ticket_action->status;
         a.result_round = msg.ticket_action->round;
@@ -694,6 +696,79 @@ static void test_record_format(void **state)
     json_decref(j);
 }
 
+/* A ticket intake joined to an incident: LINKED while the incident is open, dispatched like
+ * any other when the incident is unknown or already closed (intake had not heard yet). */
+static void incident_ticket(fixture_t *f, const char *id, const char *incident)
+{
+    Hotline__Location loc = HOTLINE__LOCATION__INIT;
+    loc.community = "Riverside";
+    Hotline__Ticket t = HOTLINE__TICKET__INIT;
+    t.id = (char *)id;
+    t.category_code = "W01";
+    t.location = &loc;
+    t.incident_id = (char *)incident;
+    Hotline__TicketReceived tr = HOTLINE__TICKET_RECEIVED__INIT;
+    tr.ticket = &t;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.source = "intake";
+    ev.seq = ++f->intake_seq;
+    ev.ticket_id = (char *)id;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_RECEIVED;
+    ev.ticket_received = &tr;
+    apply(f, dispatch_apply_intake, &ev);
+}
+
+static answer_t incident_cmd(fixture_t *f, uint32_t body_case, ProtobufCMessage *body)
+{
+    Hotline__Command cmd = HOTLINE__COMMAND__INIT;
+    cmd.body_case = body_case;
+    cmd.declare_incident = (Hotline__DeclareIncident *)body; /* the one-of shares one pointer */
+    return run(f, &cmd);
+}
+
+static void test_incident_links(void **state)
+{
+    fixture_t *f = *state;
+    Hotline__IncidentArea area = HOTLINE__INCIDENT_AREA__INIT;
+    area.community = "Riverside";
+    Hotline__DeclareIncident d = HOTLINE__DECLARE_INCIDENT__INIT;
+    d.category_prefix = "W01";
+    d.area = &area;
+    d.summary = "main repair";
+    answer_t a = incident_cmd(f, HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, &d.base);
+    assert_int_equal(a.status, HOTLINE__STATUS__OK);
+    char inc[64];
+    MDB_txn *txn;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    MDB_cursor *cur;
+    MDB_val k, v;
+    assert_int_equal(mdb_cursor_open(txn, f->d->incidents, &cur), 0);
+    assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+    snprintf(inc, sizeof inc, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
+    mdb_cursor_close(cur);
+    store_read_end(&txn);
+
+    incident_ticket(f, "T-LINKED", inc);
+    snap_t s;
+    assert_int_equal(get(f, "T-LINKED", &s), 0);
+    assert_int_equal(s.state, HOTLINE__TICKET_STATUS__TICKET_LINKED);
+    incident_ticket(f, "T-UNKNOWN", "INC-NOPE");
+    assert_int_equal(get(f, "T-UNKNOWN", &s), 0);
+    assert_int_equal(s.state, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED);
+
+    Hotline__CloseIncident c = HOTLINE__CLOSE_INCIDENT__INIT;
+    c.incident_id = inc;
+    a = incident_cmd(f, HOTLINE__COMMAND__BODY_CLOSE_INCIDENT, &c.base);
+    assert_int_equal(a.status, HOTLINE__STATUS__OK);
+    incident_ticket(f, "T-LATE", inc); /* joined at the door just before intake heard */
+    assert_int_equal(get(f, "T-LATE", &s), 0);
+    assert_int_equal(s.state, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED);
+    assert_string_equal(s.unit, "water-supply");
+    /* Closing twice is refused, naming the incident. */
+    a = incident_cmd(f, HOTLINE__COMMAND__BODY_CLOSE_INCIDENT, &c.base);
+    assert_int_equal(a.status, HOTLINE__STATUS__CONFLICT);
+}
+
 static void test_state_names(void **state)
 {
     (void)state;
@@ -720,6 +795,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rework_guards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incident_links, setup, teardown),
         cmocka_unit_test(test_record_format),
         cmocka_unit_test(test_state_names),
     };
