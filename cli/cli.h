@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Exit codes: what a script can rely on. */
 enum {
@@ -22,7 +23,17 @@ typedef struct cli {
     int port_base;  /* --port-base or HOTLINE_PORT_BASE, default 8080 */
     bool json;      /* --json: print the service's JSON answer as is */
     const char *prog;
+    const char *data_dir;   /* --data-dir or HOTLINE_DATA_DIR; NULL = var/hotline */
+    const char *token_file; /* --token-file or HOTLINE_TOKEN_FILE; NULL = DATA_DIR/admin.token */
+    char token[128];        /* the bearer token sent (HOTLINE_TOKEN, or read from the file) */
 } cli_t;
+
+/* The data directory of the local pipeline: --data-dir, $HOTLINE_DATA_DIR or var/hotline. */
+const char *cli_data_dir(const cli_t *cli);
+
+/* Find the bearer token once: $HOTLINE_TOKEN, else the token file (--token-file,
+ * $HOTLINE_TOKEN_FILE, else DATA_DIR/admin.token, which `hotline up` writes). "" if none. */
+void cli_load_token(cli_t *cli);
 
 /* One HTTP exchange with a service. *out gets the parsed JSON answer (caller decrefs) or
  * NULL. Returns the HTTP status, or -1 when the service could not be reached (a message has
@@ -49,5 +60,13 @@ int cli_sign(cli_t *cli, int argc, char **argv);
 int cli_reply(cli_t *cli, int argc, char **argv);
 int cli_callback(cli_t *cli, int argc, char **argv);
 int cli_kpis(cli_t *cli, int argc, char **argv);
+int cli_token(cli_t *cli, int argc, char **argv);
+int cli_keys(cli_t *cli, int argc, char **argv);
+
+/* cli_token.c, shared with `hotline up`: add a token to the registry at path (token and id
+ * filled; the token is never stored), and make a CURVE key pair DIR/NAME.key + .pub. */
+int cli_token_create(const cli_t *cli, const char *path, const char *role_text,
+                     const char *name, int64_t lifetime_ms, char token[48], char id_out[17]);
+int cli_keys_make(const cli_t *cli, const char *dir, const char *name, char pub[41]);
 
 #endif

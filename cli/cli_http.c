@@ -42,6 +42,11 @@ int cli_http(const cli_t *cli, int service, const char *method, const char *path
     buf_t b = {0};
     char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    if (cli->token[0]) {
+        char auth[160];
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", cli->token);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -71,6 +76,38 @@ int cli_http(const cli_t *cli, int service, const char *method, const char *path
     free(payload);
     free(b.data);
     return (int)status;
+}
+
+const char *cli_data_dir(const cli_t *cli)
+{
+    const char *env = getenv("HOTLINE_DATA_DIR");
+    return cli->data_dir ? cli->data_dir : env && *env ? env : "var/hotline";
+}
+
+void cli_load_token(cli_t *cli)
+{
+    const char *env = getenv("HOTLINE_TOKEN");
+    cli->token[0] = '\0';
+    if (env && *env) {
+        snprintf(cli->token, sizeof cli->token, "%s", env);
+        return;
+    }
+    char path[4096];
+    const char *file = cli->token_file ? cli->token_file : getenv("HOTLINE_TOKEN_FILE");
+    if (file && *file)
+        snprintf(path, sizeof path, "%s", file);
+    else
+        snprintf(path, sizeof path, "%s/admin.token", cli_data_dir(cli));
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (cli->token_file)
+            fprintf(stderr, "%s: --token-file: cannot read %s\n", cli->prog, path);
+        return;
+    }
+    if (!fgets(cli->token, sizeof cli->token, f))
+        cli->token[0] = '\0';
+    fclose(f);
+    cli->token[strcspn(cli->token, "\r\n")] = '\0';
 }
 
 void cli_print_json(json_t *value)

@@ -1,6 +1,7 @@
 /* cli_tickets: submit, show, list, sign, reply. */
 #include "cli.h"
 
+#include "mask.h"
 #include "slog.h"
 
 #include <ctype.h>
@@ -107,7 +108,7 @@ static void print_view(json_t *v)
            json_string_value(json_object_get(t, "categoryCode")), status);
     json_t *contact = json_object_get(t, "contact");
     char phone[32];
-    slog_mask_phone_value(json_string_value(json_object_get(contact, "phone")), phone,
+    mask_phone_field(json_string_value(json_object_get(contact, "phone")), phone,
                           sizeof phone);
     const char *name = json_string_value(json_object_get(contact, "name"));
     printf("  caller      %s %s\n", name ? name : "-", phone[0] ? phone : "");

@@ -242,7 +242,7 @@ static int parse_dir_arg(up_t *u, int argc, char **argv, bool allow_up_opts)
         {"open311-key", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
-    snprintf(u->data_dir, sizeof u->data_dir, "var/hotline");
+    snprintf(u->data_dir, sizeof u->data_dir, "%s", cli_data_dir(u->cli));
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

@@ -35,11 +35,24 @@ static void usage(FILE *to, const char *prog)
             "                                       very_dissatisfied\n\n"
             "Figures:\n"
             "  kpis [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by unit|category]\n\n"
+            "Access:\n"
+            "  token create --role ROLE --name NAME [--expires 30d|12h|never] [--out FILE]\n"
+            "                                         a new bearer token, shown once; ROLE:\n"
+            "                                         operator, dispatcher, unit:<id>,\n"
+            "                                         crew:<id>, callback-agent, supervisor,\n"
+            "                                         admin, service\n"
+            "  token list                             every token: id, state, role, expiry\n"
+            "  token revoke ID|NAME                   refused by the services within seconds\n"
+            "  keys --dir DIR NAME...                 CURVE key pairs for the bus\n\n"
             "Options:\n"
             "  --port-base N   the services' ports: HTTP N..N+4 (intake, dispatch, sla,\n"
             "                  callback, analytics), ZeroMQ N+10..N+14; default 8080 or\n"
             "                  $HOTLINE_PORT_BASE\n"
-            "  --json          print the services' JSON answers (for scripts)\n\n"
+            "  --json          print the services' JSON answers (for scripts)\n"
+            "  --data-dir DIR  the local pipeline's directory (default var/hotline or\n"
+            "                  $HOTLINE_DATA_DIR): its tokens.json and admin.token\n"
+            "  --token-file F  send the bearer token in F (default $HOTLINE_TOKEN_FILE, else\n"
+            "                  DIR/admin.token); $HOTLINE_TOKEN gives the token itself\n\n"
             "Exit codes: 0 done, 1 refused (the message says why), 2 bad arguments,\n"
             "3 a service is unreachable, 4 a service failed.\n",
             prog);
@@ -54,6 +67,7 @@ static const command_t COMMANDS[] = {
     {"up", cli_up},         {"down", cli_down},   {"submit", cli_submit},
     {"show", cli_show},     {"list", cli_list},   {"sign", cli_sign},
     {"reply", cli_reply},   {"callback", cli_callback}, {"kpis", cli_kpis},
+    {"token", cli_token},   {"keys", cli_keys},
 };
 
 static int parse_base(const char *prog, const char *text, int *out)
@@ -77,6 +91,8 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"port-base", required_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"token-file", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -89,6 +105,8 @@ int main(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case 'j': cli.json = true; break;
+        case 'd': cli.data_dir = optarg; break;
+        case 't': cli.token_file = optarg; break;
         case 'h': usage(stdout, cli.prog); return CLI_OK;
         case 'V': puts("hotline 0.1.0"); return CLI_OK;
         default: fprintf(stderr, "Try 'hotline --help'.\n"); return CLI_USAGE;
@@ -105,6 +123,7 @@ int main(int argc, char **argv)
             int sub_argc = argc - optind;
             char **sub_argv = argv + optind;
             optind = 1; /* subcommands parse their own options from sub_argv */
+            cli_load_token(&cli);
             int rc = COMMANDS[i].run(&cli, sub_argc, sub_argv);
             curl_global_cleanup();
             return rc;

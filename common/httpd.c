@@ -30,6 +30,12 @@ typedef struct write_req {
 
 static void conn_close(httpd_conn_t *c);
 
+typedef struct httpd_addr_count {
+    struct httpd_addr_count *next;
+    unsigned n;
+    char addr[48];
+} httpd_addr_count_t;
+
 /* ---- server ---- */
 
 static void server_maybe_free(httpd_t *s)
@@ -41,6 +47,13 @@ static void server_maybe_free(httpd_t *s)
         free(s->routes[i].path);
     }
     free(s->routes);
+    for (size_t i = 0; i < s->by_addr_buckets; i++)
+        while (s->by_addr[i]) {
+            struct httpd_addr_count *next = s->by_addr[i]->next;
+            free(s->by_addr[i]);
+            s->by_addr[i] = next;
+        }
+    free(s->by_addr);
     free(s);
 }
 
@@ -74,6 +87,8 @@ static int server_new(httpd_t **out, uv_loop_t *loop, const httpd_opts_t *opts)
         s->opts.request_timeout_ms = 30000;
     if (!s->opts.max_connections)
         s->opts.max_connections = 4096;
+    if (!s->opts.max_per_address)
+        s->opts.max_per_address = s->opts.max_connections / 8 ? s->opts.max_connections / 8 : 1;
     if (!s->opts.max_header_bytes)
         s->opts.max_header_bytes = 16 * 1024;
     uv_idle_init(loop, &s->resume_idle);
@@ -216,6 +231,11 @@ unsigned httpd_pending(const httpd_t *self)
     return self->npending;
 }
 
+uint64_t httpd_refused_per_address(const httpd_t *self)
+{
+    return self->refused_per_address;
+}
+
 void httpd_destroy(httpd_t **self)
 {
     httpd_t *s = self ? *self : NULL;
@@ -318,6 +338,59 @@ static void resume_unlink(httpd_conn_t *c)
     c->resume_queued = false;
 }
 
+/* ---- open connections per client address ---- */
+
+static httpd_addr_count_t **addr_slot(httpd_t *s, const char *addr)
+{
+    if (!s->by_addr) {
+        s->by_addr_buckets = 1024;
+        s->by_addr = calloc(s->by_addr_buckets, sizeof *s->by_addr);
+        if (!s->by_addr)
+            return NULL;
+    }
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = addr; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    httpd_addr_count_t **pp = &s->by_addr[h % s->by_addr_buckets];
+    while (*pp && strcmp((*pp)->addr, addr) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* Count c against its address; false when the address is at its limit (or no memory). */
+static bool addr_take(httpd_t *s, httpd_conn_t *c)
+{
+    httpd_addr_count_t **pp = addr_slot(s, c->addr);
+    if (!pp)
+        return false;
+    if (!*pp) {
+        *pp = calloc(1, sizeof **pp);
+        if (!*pp)
+            return false;
+        snprintf((*pp)->addr, sizeof (*pp)->addr, "%s", c->addr);
+    }
+    if ((*pp)->n >= s->opts.max_per_address)
+        return false;
+    (*pp)->n++;
+    c->addr_counted = true;
+    return true;
+}
+
+static void addr_release(httpd_t *s, httpd_conn_t *c)
+{
+    if (!c->addr_counted)
+        return;
+    c->addr_counted = false;
+    httpd_addr_count_t **pp = addr_slot(s, c->addr);
+    if (!pp || !*pp)
+        return;
+    if (--(*pp)->n == 0) {
+        httpd_addr_count_t *gone = *pp;
+        *pp = gone->next;
+        free(gone);
+    }
+}
+
 static void conn_close(httpd_conn_t *c)
 {
     if (c->closing)
@@ -328,6 +401,7 @@ static void conn_close(httpd_conn_t *c)
     resume_unlink(c);
     httpd_conn_drop_answered(c);
     s->nconns_open--;
+    addr_release(s, c);
     if (!c->refused && !c->detached)
         s->nconns_serving--;
     if (!c->detached)
@@ -607,6 +681,20 @@ static void peer_name(httpd_conn_t *c)
         }
     }
     snprintf(c->peer, sizeof c->peer, "%s:%u", host, port);
+    snprintf(c->addr, sizeof c->addr, "%s", host);
+}
+
+/* Refuse a new connection with 503 and close it; under a flood of refusals, without even
+ * an answer. */
+static void refuse(httpd_t *s, httpd_conn_t *c, const char *msg)
+{
+    c->refused = true;
+    if (s->nconns_open - s->nconns_serving > s->opts.max_connections) {
+        conn_close(c);
+        return;
+    }
+    httpd_conn_fail(c, 503, msg);
+    httpd_conn_update(c);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -632,17 +720,17 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_tcp_nodelay(&c->tcp, 1);
     peer_name(c);
     unsigned max = s->opts.max_connections;
+    char msg[120];
     if (s->nconns_serving >= max) {
-        c->refused = true;
-        /* Under a flood of refusals, do not even spend an answer on them. */
-        if (s->nconns_open - s->nconns_serving > max) {
-            conn_close(c);
-            return;
-        }
-        char msg[80];
         snprintf(msg, sizeof msg, "too many connections (limit %u)", max);
-        httpd_conn_fail(c, 503, msg);
-        httpd_conn_update(c);
+        refuse(s, c, msg);
+        return;
+    }
+    if (!addr_take(s, c)) {
+        s->refused_per_address++;
+        snprintf(msg, sizeof msg, "too many connections from %s (limit %u per address): "
+                 "close idle ones", c->addr, s->opts.max_per_address);
+        refuse(s, c, msg);
         return;
     }
     s->nconns_serving++;

@@ -37,6 +37,9 @@ typedef struct httpd_opts {
     unsigned idle_timeout_ms;    /* keep-alive with no request (default 60000 when 0) */
     unsigned request_timeout_ms; /* whole request must arrive within (default 30000 when 0) */
     unsigned max_connections;    /* further connections get 503 and close (default 4096) */
+    unsigned max_per_address;    /* connections one client address may hold; further ones
+                                  * from it get 503 and close, so one client cannot starve
+                                  * the others (default max_connections / 8) */
     size_t max_header_bytes;     /* request line + headers; larger get 431, a longer request
                                   * target alone 414 (default 16 KiB when 0) */
 } httpd_opts_t;
@@ -63,6 +66,9 @@ uint16_t httpd_port(const httpd_t *self);
 unsigned httpd_connections(const httpd_t *self);
 unsigned httpd_pending(const httpd_t *self);
 
+/* Connections refused because their address held max_per_address already. */
+uint64_t httpd_refused_per_address(const httpd_t *self);
+
 /* Stop listening and close every connection. Memory is freed once libuv has closed the
  * handles, so the loop must run afterwards. Requests not yet answered are freed: answer them
  * before calling this (a later httpd_respond() on them is a use after free). May be called
@@ -85,6 +91,14 @@ const char *httpd_req_body(const httpd_req_t *req, size_t *len);        /* "" if
  * ("%00"). Names are decoded before comparing; the first match wins; "a" in "a&b=1" has the
  * value "". A '%' not followed by two hex digits is kept as it is. query may be NULL. */
 int httpd_query_param(const char *query, const char *name, char *out, size_t out_size);
+
+/* The client's address ("127.0.0.1", "::1"), for logs and per-client limits. */
+const char *httpd_req_peer_address(const httpd_req_t *req);
+
+/* Attach data to a request (one pointer; free_fn, when not NULL, runs when the request is
+ * freed, answered or not). Used by the service skeleton for the caller's identity. */
+void httpd_req_set_user(httpd_req_t *req, void *data, void (*free_fn)(void *));
+void *httpd_req_user(const httpd_req_t *req);
 
 /* Add a response header (before httpd_respond). Headers whose name is not an HTTP token or
  * whose value holds CR, LF or NUL are dropped with a warning, as are Content-Length and

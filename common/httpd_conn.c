@@ -88,6 +88,8 @@ void httpd_req_free(httpd_req_t *req)
 {
     if (!req)
         return;
+    if (req->user_free)
+        req->user_free(req->user);
     req_release_input(req);
     httpd_buf_free(&req->resp_hdrs);
     httpd_buf_free(&req->out);
@@ -679,4 +681,22 @@ void httpd_req_add_header(httpd_req_t *req, const char *name, const char *value)
         return;
     }
     httpd_buf_printf(&req->resp_hdrs, "%s: %s\r\n", name, value);
+}
+
+const char *httpd_req_peer_address(const httpd_req_t *req)
+{
+    return req->conn->addr[0] ? req->conn->addr : req->conn->peer;
+}
+
+void httpd_req_set_user(httpd_req_t *req, void *data, void (*free_fn)(void *))
+{
+    if (req->user_free)
+        req->user_free(req->user);
+    req->user = data;
+    req->user_free = free_fn;
+}
+
+void *httpd_req_user(const httpd_req_t *req)
+{
+    return req->user;
 }

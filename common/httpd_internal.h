@@ -61,6 +61,9 @@ struct httpd {
     unsigned nconns_open;    /* open connections, served and refused */
     unsigned nconns_serving; /* open connections counted against max_connections */
     unsigned npending;       /* requests at handlers, not yet answered */
+    struct httpd_addr_count **by_addr; /* open connections per client address (hash table) */
+    size_t by_addr_buckets;
+    uint64_t refused_per_address; /* connections refused for their address's limit */
     char rbuf[64 * 1024];    /* read buffer: libuv calls alloc_cb and read_cb back to
                               * back on the loop thread, so one buffer serves all */
     time_t date_sec;         /* second that date_text was formatted for */
@@ -95,6 +98,8 @@ struct httpd_req {
     char *query;           /* raw query, "" if none */
     httpd_buf_t resp_hdrs; /* extra answer headers, "Name: value\r\n" each */
     httpd_buf_t out;       /* the serialised answer once REQ_ANSWERED */
+    void *user;            /* httpd_req_set_user */
+    void (*user_free)(void *);
 };
 
 typedef enum {
@@ -126,6 +131,8 @@ struct httpd_conn {
     int fail_status;          /* set by a parser callback that refuses the request */
     const char *fail_reason;  /* static text for a 400 refusal, or NULL */
     char peer[64];            /* "127.0.0.1:54321", for logs */
+    char addr[48];            /* "127.0.0.1": the key of the per-address count */
+    bool addr_counted;        /* counted in the server's per-address table */
     bool detached;            /* no socket: output goes to sink */
     httpd_sink_fn sink;
     void *sink_ctx;

@@ -2,8 +2,8 @@
 #include "slog.h"
 
 #include "hl_error.h"
+#include "mask.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,62 +53,42 @@ static bool key_is_counter(const char *key, size_t len)
     return false;
 }
 
-static void mask_run(char *run, size_t len)
+/* Where the next " key=" starts at or after p (a space, then a key, then '='), or the end. */
+static char *next_pair(char *p, char **key, size_t *key_len)
 {
-    /* Keep the first 3 and last 4 digits of a full number, only the last 4 of a short one. */
-    size_t keep_head = len >= 11 ? 3 : 0;
-    for (size_t i = keep_head; i + 4 < len; i++)
-        run[i] = '*';
+    for (; *p; p++) {
+        if (*p != ' ')
+            continue;
+        char *k = p + 1, *eq = k;
+        while (*eq && *eq != ' ' && *eq != '=' && *eq != '"')
+            eq++;
+        if (*eq == '=' && eq > k) {
+            *key = k;
+            *key_len = (size_t)(eq - k);
+            return p;
+        }
+    }
+    *key = NULL;
+    *key_len = 0;
+    return p;
 }
 
 size_t slog_mask_phones(char *text)
 {
     size_t masked = 0;
-    bool counter = false; /* inside the value of a counter key */
-    char *p = text;
-    while (*p) {
-        if (*p == ' ') {
-            /* A new token: "key=value" decides; a bare word continues the previous value. */
-            char *tok = p + 1;
-            char *eq = tok;
-            while (*eq && *eq != ' ' && *eq != '=' && *eq != '"')
-                eq++;
-            if (*eq == '=')
-                counter = key_is_counter(tok, (size_t)(eq - tok));
-            p++;
-            continue;
-        }
-        if (isdigit((unsigned char)*p) && (p == text || !isalnum((unsigned char)p[-1]))) {
-            char *start = p;
-            while (isdigit((unsigned char)*p))
-                p++;
-            size_t len = (size_t)(p - start);
-            bool ticket_date = len == 8 && *p == '-'; /* 20261125-1-000123 */
-            if (!counter && len >= 7 && !ticket_date && !isalpha((unsigned char)*p)) {
-                mask_run(start, len);
-                masked++;
-            }
-            continue;
-        }
-        p++;
+    char *key, *next_key;
+    size_t key_len, next_len;
+    char *pair = next_pair(text, &key, &key_len);
+    masked += mask_phones_n(text, (size_t)(pair - text)); /* text before the first key */
+    while (key) {
+        char *value = key + key_len + 1;
+        char *next = next_pair(value, &next_key, &next_len);
+        if (!key_is_counter(key, key_len))
+            masked += mask_phones_n(value, (size_t)(next - value));
+        key = next_key;
+        key_len = next_len;
     }
     return masked;
-}
-
-void slog_mask_phone_value(const char *phone, char *out, size_t out_size)
-{
-    snprintf(out, out_size, "%s", phone ? phone : "");
-    size_t digits = 0;
-    for (char *p = out; *p; p++)
-        digits += isdigit((unsigned char)*p) != 0;
-    size_t keep_head = digits >= 11 ? 3 : 0, seen = 0;
-    for (char *p = out; *p; p++) {
-        if (!isdigit((unsigned char)*p))
-            continue;
-        if (seen >= keep_head && seen + 4 < digits)
-            *p = '*';
-        seen++;
-    }
 }
 
 void slog_write(slog_level_t level, const char *event, const char *fmt, ...)

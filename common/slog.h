@@ -7,7 +7,7 @@
  *         debug = per-request detail, off by default.
  * The level is checked before anything is formatted (SLOG_* macros).
  *
- * Phone numbers never reach the log: every value is passed through slog_mask_phones(), except
+ * Phone numbers never reach the log: every value is passed through mask_phones(), except
  * values of keys that hold counters (seq, *_ms, bytes, ...), see slog.c.
  *
  * The logger is the one piece of process-wide state: it is set once by service_main() (or a
@@ -32,12 +32,10 @@ bool slog_enabled(slog_level_t level);
 void slog_write(slog_level_t level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Mask phone-like digit runs (7 or more digits) in place: 13812345678 -> 138****5678.
- * Runs inside values of counter keys are left alone. Returns the number of runs masked. */
+/* Mask phone numbers in the values of a log line in place, with mask_phones() (common/mask.h):
+ * 13812345678 -> 138****5678, "+86 138 0013 8000" -> "+86 138 **** 8000". Values of counter
+ * keys (seq, *_ms, bytes, ...) are left alone. Returns the number of numbers masked. */
 size_t slog_mask_phones(char *text);
-
-/* Mask one phone number for display to a role that must not see it, into out (size >= 32). */
-void slog_mask_phone_value(const char *phone, char *out, size_t out_size);
 
 #define SLOG_(lvl, event, ...)                                                                  \
     do {                                                                                        \

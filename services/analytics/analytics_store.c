@@ -14,6 +14,7 @@
 
 #include "hl_error.h"
 #include "pbjson.h"
+#include "mask.h"
 #include "slog.h"
 
 #include <stdlib.h>
@@ -258,22 +259,6 @@ static size_t timeline_prefix(uint8_t *key, const char *id)
     return n + 1;
 }
 
-/* "Li Ming" -> "L**": the first character only (names are personal data; DESIGN.md 8). */
-static void mask_name(const char *name, char *out, size_t out_size)
-{
-    size_t n = 1;
-    while (name[n] && ((unsigned char)name[n] & 0xC0) == 0x80)
-        n++;
-    snprintf(out, out_size, "%.*s**", (int)n, name);
-}
-
-/* "ming@example.com" -> "m***@example.com". */
-static void mask_email(const char *email, char *out, size_t out_size)
-{
-    const char *at = strchr(email, '@');
-    snprintf(out, out_size, "%.1s***%s", email, at ? at : "");
-}
-
 /* Pack ev with personal data masked: the caller's contact details, and phone-like digit runs
  * in free text. *out is malloc'd. */
 static int pack_masked(const Hotline__Event *ev, uint8_t **out, size_t *len)
@@ -300,7 +285,7 @@ static int pack_masked(const Hotline__Event *ev, uint8_t **out, size_t *len)
                 c.name = name;
             }
             if (c.phone && *c.phone) {
-                slog_mask_phone_value(c.phone, phone, sizeof phone);
+                mask_phone_field(c.phone, phone, sizeof phone);
                 c.phone = phone;
             }
             if (c.email && *c.email) {
@@ -312,7 +297,7 @@ static int pack_masked(const Hotline__Event *ev, uint8_t **out, size_t *len)
             text = strdup(t.description);
             if (!text)
                 return HL_ENOMEM;
-            slog_mask_phones(text);
+            mask_phones(text);
             t.description = text;
         }
     } else if (ev->body_case == HOTLINE__EVENT__BODY_TICKET_REPLIED && ev->ticket_replied &&
@@ -321,7 +306,7 @@ static int pack_masked(const Hotline__Event *ev, uint8_t **out, size_t *len)
         text = strdup(rp.result);
         if (!text)
             return HL_ENOMEM;
-        slog_mask_phones(text);
+        mask_phones(text);
         rp.result = text;
         e.ticket_replied = &rp;
     } else if (ev->body_case == HOTLINE__EVENT__BODY_CALLBACK_RATED && ev->callback_rated &&
@@ -330,7 +315,7 @@ static int pack_masked(const Hotline__Event *ev, uint8_t **out, size_t *len)
         text = strdup(cr.comment);
         if (!text)
             return HL_ENOMEM;
-        slog_mask_phones(text);
+        mask_phones(text);
         cr.comment = text;
         e.callback_rated = &cr;
     }

@@ -86,7 +86,7 @@ typedef enum {
 } callback_list_t;
 
 /* A JSON object {"state": ..., "count": n, "callbacks": [task...]} of at most limit tasks.
- * Phone numbers are masked (slog_mask_phone_value); names are left out. *out is a new
+ * Phone numbers are masked (mask_phone_field); names are left out. *out is a new
  * reference. Errors: HL_ENOMEM, HL_ECORRUPT, store errors. */
 int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigned limit,
                   json_t **out);

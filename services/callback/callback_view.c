@@ -4,6 +4,7 @@
 #include "callback_internal.h"
 
 #include "hl_error.h"
+#include "mask.h"
 #include "slog.h"
 
 #include <stdio.h>
@@ -70,7 +71,7 @@ static int task_json(callback_t *self, MDB_txn *txn, const task_t *t, int64_t no
     json_object_set_new(o, "contactKnown", json_boolean(contact != NULL));
     if (contact && contact->contact && contact->contact->phone[0]) {
         char masked[64];
-        slog_mask_phone_value(contact->contact->phone, masked, sizeof masked);
+        mask_phone_field(contact->contact->phone, masked, sizeof masked);
         set_str(o, "phone", masked);
     }
     if (contact)

@@ -8,6 +8,7 @@
  * masked, and a confidential ticket shows neither description nor reply. Loop thread only. */
 #include "open311.h"
 
+#include "mask.h"
 #include "slog.h"
 
 #include <stdio.h>
@@ -43,7 +44,7 @@ json_t *open311_public_text(const char *s)
     char *copy = strdup(s ? s : "");
     if (!copy)
         return NULL;
-    slog_mask_phones(copy);
+    mask_phones(copy);
     json_t *j = json_string(copy);
     free(copy);
     return j;

@@ -271,7 +271,7 @@ static void test_file_errors(void **state)
     load_fails("{\"runtime\":{\"port\":1}}", NULL, NULL, bounds, HL_EINVAL,
                "runtime.port: unknown field \"port\" in hotline.RuntimeConfig; known fields: "
                "name, dataDir, logLevel, busEndpoint, http, store, eventLog, feeds, testClock, "
-               "idempotencyHours, maxBatch (defaults)");
+               "idempotencyHours, maxBatch, auth (defaults)");
 }
 
 static void test_bounds(void **state)

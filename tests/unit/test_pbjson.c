@@ -355,7 +355,7 @@ static void test_encode_shapes(void **state)
     assert_encodes_to(&c.base, true,
                       "{\"name\":\"\",\"phone\":\"\",\"email\":\"\",\"anonymous\":false}");
     Hotline__BusRequest br = HOTLINE__BUS_REQUEST__INIT;
-    assert_encodes_to(&br.base, true, "{\"requestId\":\"0\"}");
+    assert_encodes_to(&br.base, true, "{\"requestId\":\"0\",\"token\":\"\"}");
     Hotline__FeedBatch fb = HOTLINE__FEED_BATCH__INIT;
     assert_encodes_to(&fb.base, true, "{\"headSeq\":\"0\",\"firstSeq\":\"0\",\"events\":[]}");
 

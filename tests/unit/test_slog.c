@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include "hl_error.h"
+#include "mask.h"
 #include "slog.h"
 
 #include <stdio.h>
@@ -22,7 +23,8 @@ static void test_masks_phones(void **state)
 {
     (void)state;
     check(" phone=13812345678", " phone=138****5678");
-    check(" caller=+8613812345678 said", " caller=+861******5678 said");
+    check(" caller=+8613812345678 said", " caller=+86138****5678 said");
+    check(" caller=\"+86 138 0013 8000\"", " caller=\"+86 138 **** 8000\"");
     check(" contact=021-64471234", " contact=021-****1234");
     check(" text=\"call me on 13912345678 please\"", " text=\"call me on 139****5678 please\"");
     check(" landline=64471234", " landline=****1234");
@@ -36,18 +38,18 @@ static void test_leaves_counters_and_ids(void **state)
           " head_seq=123456789 size_bytes=67108864 elapsed_ms=1795597038008");
     check(" count=100000 port=8080", " count=100000 port=8080");
     check(" short=123456", " short=123456");
-    check(" token=abc12345678def", " token=abc12345678def");
+    check(" addr=127.0.0.1 peer=192.168.100.200", " addr=127.0.0.1 peer=192.168.100.200");
 }
 
 static void test_mask_value_for_roles(void **state)
 {
     (void)state;
     char out[32];
-    slog_mask_phone_value("13812345678", out, sizeof out);
+    mask_phone_field("13812345678", out, sizeof out);
     assert_string_equal(out, "138****5678");
-    slog_mask_phone_value("010-6447 1234", out, sizeof out);
+    mask_phone_field("010-6447 1234", out, sizeof out);
     assert_string_equal(out, "010-**** 1234");
-    slog_mask_phone_value("", out, sizeof out);
+    mask_phone_field("", out, sizeof out);
     assert_string_equal(out, "");
 }
 
