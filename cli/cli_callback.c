@@ -19,11 +19,12 @@ static int callback_next(cli_t *cli, int argc, char **argv)
             return CLI_USAGE;
         agent = optarg;
     }
-    if (!agent || optind != argc) {
-        fprintf(stderr, "usage: %s callback next --agent AGENT\n", cli->prog);
+    if (optind != argc) {
+        fprintf(stderr, "usage: %s callback next [--agent AGENT]   (the agent of your token)\n",
+                cli->prog);
         return CLI_USAGE;
     }
-    json_t *body = json_pack("{s:s}", "agent", agent), *ans;
+    json_t *body = agent ? json_pack("{s:s}", "agent", agent) : json_object(), *ans;
     int status = cli_http(cli, SVC_CALLBACK, "POST", "/v1/callbacks/next", body,
                                       &ans);
     int rc = cli_finish(cli, status, ans);
@@ -71,13 +72,15 @@ static int callback_record(cli_t *cli, int argc, char **argv)
         default: return CLI_USAGE;
         }
     }
-    if (optind != argc - 1 || !agent || (!rating == !unreachable)) {
-        fprintf(stderr, "usage: %s callback record TICKET_ID --agent AGENT (--rating LEVEL "
+    if (optind != argc - 1 || (!rating == !unreachable)) {
+        fprintf(stderr, "usage: %s callback record TICKET_ID [--agent AGENT] (--rating LEVEL "
                 "[--unresolved] [--comment TEXT] | --unreachable)\n", cli->prog);
         return CLI_USAGE;
     }
-    json_t *body = json_pack("{s:s, s:s}", "agent", agent, "outcome",
+    json_t *body = json_pack("{s:s}", "outcome",
                              unreachable ? "CALLBACK_UNREACHABLE" : "CALLBACK_RATED");
+    if (agent)
+        json_object_set_new(body, "agent", json_string(agent));
     if (rating) {
         char r[64];
         snprintf(r, sizeof r, "RATING_%s", rating);
@@ -117,8 +120,8 @@ int cli_callback(cli_t *cli, int argc, char **argv)
         return callback_next(cli, argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "record") == 0)
         return callback_record(cli, argc - 1, argv + 1);
-    fprintf(stderr, "usage: %s callback next --agent AGENT\n"
-                    "       %s callback record TICKET_ID --agent AGENT ...\n",
+    fprintf(stderr, "usage: %s callback next [--agent AGENT]\n"
+                    "       %s callback record TICKET_ID [--agent AGENT] ...\n",
             cli->prog, cli->prog);
     return CLI_USAGE;
 }

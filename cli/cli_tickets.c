@@ -309,11 +309,15 @@ int cli_sign(cli_t *cli, int argc, char **argv)
             return CLI_USAGE;
         unit = optarg;
     }
-    if (optind != argc - 1 || !unit) {
-        fprintf(stderr, "usage: %s sign TICKET_ID --unit UNIT\n", cli->prog);
+    if (optind != argc - 1) {
+        fprintf(stderr, "usage: %s sign TICKET_ID [--unit UNIT]   (the unit of your token)\n",
+                cli->prog);
         return CLI_USAGE;
     }
-    return unit_action(cli, argv[optind], "sign", json_pack("{s:s}", "unit", unit));
+    json_t *body = json_object();
+    if (unit)
+        json_object_set_new(body, "unit", json_string(unit));
+    return unit_action(cli, argv[optind], "sign", body);
 }
 
 int cli_reply(cli_t *cli, int argc, char **argv)
@@ -336,12 +340,13 @@ int cli_reply(cli_t *cli, int argc, char **argv)
         else
             return CLI_USAGE;
     }
-    if (optind != argc - 1 || !unit || !result) {
-        fprintf(stderr, "usage: %s reply TICKET_ID --unit UNIT --result TEXT [--unresolved]\n",
+    if (optind != argc - 1 || !result) {
+        fprintf(stderr, "usage: %s reply TICKET_ID [--unit UNIT] --result TEXT [--unresolved]\n",
                 cli->prog);
         return CLI_USAGE;
     }
-    return unit_action(cli, argv[optind], "reply",
-                       json_pack("{s:s, s:s, s:b}", "unit", unit, "result", result, "resolved",
-                                 resolved));
+    json_t *body = json_pack("{s:s, s:b}", "result", result, "resolved", resolved);
+    if (unit)
+        json_object_set_new(body, "unit", json_string(unit));
+    return unit_action(cli, argv[optind], "reply", body);
 }

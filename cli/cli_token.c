@@ -210,8 +210,8 @@ static int token_create(cli_t *cli, int argc, char **argv)
         printf("token %s (%s, %s) written to %s\n", id, role, name, out);
     } else {
         printf("%s\n", token);
-        fprintf(stderr, "token %s for %s (%s): shown once, only its hash is kept in %s\n", id,
-                name, role, path);
+        fprintf(stderr, "token %s for %s (%s): shown once, only its hash is kept in %s; the "
+                "services accept it within a second\n", id, name, role, path);
     }
     sodium_memzero(token, sizeof token);
     return CLI_OK;

@@ -9,6 +9,8 @@
  * twice within seconds of starting stops the pipeline with a pointer to its log. */
 #include "cli.h"
 
+#include "auth.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #define STOP_TIMEOUT_S 30
 #define READY_TIMEOUT_S 60
@@ -45,7 +49,8 @@ typedef struct up {
     const char *sync;
     const char *open311_keys[16]; /* --open311-key, repeatable: given to intake hashed */
     int nkeys;
-    char intake_config[PATH_MAX + 32]; /* generated when keys are given, "" otherwise */
+    bool curve;                   /* CURVE on the bus (default; --plain-bus turns it off) */
+    char configs[SVC_COUNT][PATH_MAX + 32]; /* each service's generated configuration */
     pid_t pids[SVC_COUNT];
     time_t started[SVC_COUNT];
     int quick_exits[SVC_COUNT];
@@ -83,30 +88,120 @@ static void find_bin_dir(up_t *u)
         *slash = '\0';
 }
 
-/* Open311 keys go to intake as SHA-256 hashes in a generated configuration file, so no key
- * is ever stored or shown in a process list. */
-static int write_intake_config(up_t *u)
+/* A token the pipeline keeps for itself (DIR/NAME.token, mode 0600): reused while the
+ * registry still accepts it, else made anew. */
+static int ensure_token(up_t *u, const char *registry, const char *file_name, const char *role,
+                        const char *name)
 {
-    if (u->nkeys == 0)
-        return 0;
-    snprintf(u->intake_config, sizeof u->intake_config, "%s/intake.config.json", u->data_dir);
-    json_t *keys = json_array();
-    for (int i = 0; i < u->nkeys; i++) {
-        unsigned char h[crypto_hash_sha256_BYTES];
-        char hex[2 * crypto_hash_sha256_BYTES + 1];
-        crypto_hash_sha256(h, (const unsigned char *)u->open311_keys[i],
-                           strlen(u->open311_keys[i]));
-        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-        json_array_append_new(keys, json_string(hex));
+    char path[PATH_MAX + 64], token[AUTH_TOKEN_LEN + 1] = "", err[512], id[17];
+    snprintf(path, sizeof path, "%s/%s", u->data_dir, file_name);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(token, sizeof token, f))
+            token[0] = '\0';
+        fclose(f);
+        token[strcspn(token, "\r\n")] = '\0';
+        auth_registry_t *reg;
+        auth_principal_t who;
+        int64_t when;
+        bool ok = auth_registry_load(&reg, registry, false, err, sizeof err) == 0 &&
+                  auth_registry_check(reg, token, strlen(token), 0, &who, &when) == AUTH_OK;
+        auth_registry_destroy(&reg);
+        sodium_memzero(token, sizeof token);
+        if (ok)
+            return 0;
     }
-    json_t *cfg = json_pack("{s:{s:o}}", "open311", "apiKeysSha256", keys);
-    int rc = json_dump_file(cfg, u->intake_config, JSON_INDENT(2));
-    json_decref(cfg);
-    if (rc) {
-        fprintf(stderr, "hotline up: cannot write %s\n", u->intake_config);
+    if (cli_token_create(u->cli, registry, role, name, 0, token, id) != CLI_OK)
+        return -1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, token, strlen(token)) == (ssize_t)strlen(token) &&
+              write(fd, "\n", 1) == 1;
+    if (fd >= 0)
+        close(fd);
+    sodium_memzero(token, sizeof token);
+    if (!ok) {
+        fprintf(stderr, "hotline up: cannot write %s: %s\n", path, strerror(errno));
         return -1;
     }
-    chmod(u->intake_config, 0600);
+    return 0;
+}
+
+/* Each service's generated configuration (DIR/<service>.config.json, mode 0600): the token
+ * registry, the pipeline's service token, the CURVE keys (its own secret, the allow-list of
+ * the five services and the local tools, each producer's public key) and the feeds. Open311
+ * keys go to intake as SHA-256 hashes, so no key is ever stored or shown in a process list. */
+static int write_configs(up_t *u)
+{
+    char registry[PATH_MAX + 32], service_token[PATH_MAX + 32], keys[PATH_MAX + 16];
+    snprintf(registry, sizeof registry, "%s/tokens.json", u->data_dir);
+    snprintf(service_token, sizeof service_token, "%s/service.token", u->data_dir);
+    snprintf(keys, sizeof keys, "%s/keys", u->data_dir);
+    if (ensure_token(u, registry, "admin.token", "admin", "local admin (hotline up)") ||
+        ensure_token(u, registry, "service.token", "service", "pipeline services (hotline up)"))
+        return -1;
+    char pubs[SVC_COUNT + 1][41];
+    static const char *const TOOLS = "tools"; /* the local CLI and test tools on the bus */
+    if (u->curve) {
+        if (mkdir(keys, 0700) != 0 && errno != EEXIST) {
+            fprintf(stderr, "hotline up: cannot create %s: %s\n", keys, strerror(errno));
+            return -1;
+        }
+        for (int i = 0; i <= SVC_COUNT; i++)
+            if (cli_keys_make(u->cli, keys, i < SVC_COUNT ? cli_service_names[i] : TOOLS,
+                              pubs[i]) != CLI_OK)
+                return -1;
+    }
+    for (int i = 0; i < SVC_COUNT; i++) {
+        json_t *auth = json_pack("{s:s, s:s}", "tokensFile", registry, "serviceTokenFile",
+                                 service_token);
+        json_t *feeds = json_array();
+        for (int k = 0; k < SVC_COUNT && FOLLOWS[i][k] >= 0; k++) {
+            int p = FOLLOWS[i][k]; /* every row ends with -1 */
+            char ep[64];
+            snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", u->cli->port_base + 10 + p);
+            json_t *feed = json_pack("{s:s, s:s}", "name", cli_service_names[p], "endpoint", ep);
+            if (u->curve)
+                json_object_set_new(feed, "serverKey", json_string(pubs[p]));
+            json_array_append_new(feeds, feed);
+        }
+        if (u->curve) {
+            char secret[PATH_MAX + 64];
+            snprintf(secret, sizeof secret, "%s/%s.key", keys, cli_service_names[i]);
+            json_t *clients = json_array();
+            for (int k = 0; k <= SVC_COUNT; k++)
+                json_array_append_new(clients, json_pack("{s:s, s:s, s:s}", "name",
+                                                         k < SVC_COUNT ? cli_service_names[k]
+                                                                       : TOOLS,
+                                                         "publicKey", pubs[k], "role",
+                                                         "ROLE_SERVICE"));
+            json_object_set_new(auth, "curve", json_pack("{s:s, s:o}", "secretKeyFile", secret,
+                                                         "clients", clients));
+        }
+        json_t *cfg = json_pack("{s:{s:o, s:o}}", "runtime", "auth", auth, "feeds", feeds);
+        if (i == SVC_INTAKE && u->nkeys > 0) {
+            json_t *hashes = json_array();
+            for (int k = 0; k < u->nkeys; k++) {
+                unsigned char h[crypto_hash_sha256_BYTES];
+                char hex[2 * crypto_hash_sha256_BYTES + 1];
+                crypto_hash_sha256(h, (const unsigned char *)u->open311_keys[k],
+                                   strlen(u->open311_keys[k]));
+                sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+                json_array_append_new(hashes, json_string(hex));
+            }
+            json_object_set_new(cfg, "open311", json_pack("{s:o}", "apiKeysSha256", hashes));
+        }
+        snprintf(u->configs[i], sizeof u->configs[i], "%s/%s.config.json", u->data_dir,
+                 cli_service_names[i]);
+        int fd = open(u->configs[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int rc = fd >= 0 ? json_dumpfd(cfg, fd, JSON_INDENT(2)) : -1;
+        if (fd >= 0)
+            close(fd);
+        json_decref(cfg);
+        if (rc) {
+            fprintf(stderr, "hotline up: cannot write %s\n", u->configs[i]);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -120,7 +215,6 @@ static pid_t spawn(up_t *u, int i)
     snprintf(logf, sizeof logf, "%s/%s.log", u->data_dir, name);
     snprintf(port, sizeof port, "%d", base + i);
     snprintf(bus, sizeof bus, "tcp://127.0.0.1:%d", base + 10 + i);
-    char feeds[SVC_COUNT][96];
     char *args[32];
     int n = 0;
     args[n++] = bin;
@@ -130,22 +224,13 @@ static pid_t spawn(up_t *u, int i)
     args[n++] = port;
     args[n++] = "--bus";
     args[n++] = bus;
-    for (int k = 0; k < SVC_COUNT && FOLLOWS[i][k] >= 0; k++) {
-        int p = FOLLOWS[i][k]; /* every row ends with -1 */
-        snprintf(feeds[k], sizeof feeds[k], "%s=tcp://127.0.0.1:%d", cli_service_names[p],
-                 base + 10 + p);
-        args[n++] = "--feed";
-        args[n++] = feeds[k];
-    }
+    args[n++] = "--config";
+    args[n++] = u->configs[i];
     if (u->test_clock)
         args[n++] = "--test-clock";
     if (u->sync) {
         args[n++] = "--sync";
         args[n++] = (char *)u->sync;
-    }
-    if (i == SVC_INTAKE && u->intake_config[0]) {
-        args[n++] = "--config";
-        args[n++] = u->intake_config;
     }
     args[n] = NULL;
     pid_t parent = getpid();
@@ -161,6 +246,17 @@ static pid_t spawn(up_t *u, int i)
             dup2(fd, STDOUT_FILENO);
             dup2(fd, STDERR_FILENO);
             close(fd);
+        }
+        /* The pipeline's own access settings win over any the environment carries. */
+        for (char **e = environ; *e;) {
+            if (strncmp(*e, "HOTLINE_RUNTIME_AUTH_", 21) == 0 ||
+                strncmp(*e, "HOTLINE_RUNTIME_FEEDS", 21) == 0) {
+                char var[128];
+                snprintf(var, sizeof var, "%.*s", (int)strcspn(*e, "="), *e);
+                unsetenv(var); /* shifts environ: look at the same slot again */
+            } else {
+                e++;
+            }
         }
         sigset_t none;
         sigemptyset(&none);
@@ -240,6 +336,7 @@ static int parse_dir_arg(up_t *u, int argc, char **argv, bool allow_up_opts)
         {"test-clock", no_argument, NULL, 't'},
         {"sync", required_argument, NULL, 's'},
         {"open311-key", required_argument, NULL, 'k'},
+        {"plain-bus", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     snprintf(u->data_dir, sizeof u->data_dir, "%s", cli_data_dir(u->cli));
@@ -252,6 +349,8 @@ static int parse_dir_arg(up_t *u, int argc, char **argv, bool allow_up_opts)
             u->test_clock = true;
         else if (c == 's' && allow_up_opts)
             u->sync = optarg;
+        else if (c == 'P' && allow_up_opts)
+            u->curve = false;
         else if (c == 'k' && allow_up_opts && u->nkeys < 16 && strlen(optarg) >= 8)
             u->open311_keys[u->nkeys++] = optarg;
         else if (c == 'k' && allow_up_opts) {
@@ -267,10 +366,11 @@ static int parse_dir_arg(up_t *u, int argc, char **argv, bool allow_up_opts)
 
 int cli_up(cli_t *cli, int argc, char **argv)
 {
-    up_t u = {.cli = cli};
+    up_t u = {.cli = cli, .curve = true};
     if (parse_dir_arg(&u, argc, argv, true)) {
         fprintf(stderr, "usage: %s up [--data-dir DIR] [--test-clock] "
-                "[--sync full|nometasync|nosync] [--open311-key KEY]...\n", cli->prog);
+                "[--sync full|nometasync|nosync] [--open311-key KEY]... [--plain-bus]\n",
+                cli->prog);
         return CLI_USAGE;
     }
     find_bin_dir(&u);
@@ -291,7 +391,7 @@ int cli_up(cli_t *cli, int argc, char **argv)
         }
         fclose(f);
     }
-    if (write_intake_config(&u))
+    if (write_configs(&u))
         return CLI_USAGE;
     sigset_t set;
     sigemptyset(&set);
@@ -323,6 +423,9 @@ int cli_up(cli_t *cli, int argc, char **argv)
         printf("  %-9s http://127.0.0.1:%d  zmq tcp://127.0.0.1:%d  %s\n", cli_service_names[i],
                cli->port_base + i, cli->port_base + 10 + i,
                ready(cli, i) ? "ready" : "NOT READY (see its log)");
+    printf("  access: bearer tokens in %s/tokens.json (hashes only); the admin token the CLI "
+           "uses is %s/admin.token; the bus is %s\n", u.data_dir, u.data_dir,
+           u.curve ? "CURVE-encrypted, admitting only the keys in keys/" : "plain (--plain-bus)");
     printf("hotline: %s; Ctrl-C (or `hotline down --data-dir %s`) stops it\n",
            all ? "running" : "running, but not every service is ready", u.data_dir);
     fflush(stdout);

@@ -14,6 +14,7 @@ struct cmd_client {
     void *sock;
     char *endpoint;
     uint64_t next_id;
+    bus_cred_t cred;
 };
 
 static int open_sock(cmd_client_t *self)
@@ -23,7 +24,8 @@ static int open_sock(cmd_client_t *self)
         return HL_EIO;
     int zero = 0;
     zmq_setsockopt(self->sock, ZMQ_LINGER, &zero, sizeof zero);
-    if (zmq_connect(self->sock, self->endpoint) != 0) {
+    if (bus_cred_apply(self->sock, &self->cred) != 0 ||
+        zmq_connect(self->sock, self->endpoint) != 0) {
         zmq_close(self->sock);
         self->sock = NULL;
         return HL_EINVAL;
@@ -70,6 +72,12 @@ void cmd_client_destroy(cmd_client_t **self)
     *self = NULL;
 }
 
+int cmd_client_set_cred(cmd_client_t *self, const bus_cred_t *cred)
+{
+    self->cred = *cred;
+    return cmd_client_reconnect(self);
+}
+
 int cmd_client_reconnect(cmd_client_t *self)
 {
     if (self->sock)
@@ -81,6 +89,8 @@ int cmd_client_reconnect(cmd_client_t *self)
 int cmd_client_send(cmd_client_t *self, Hotline__BusRequest *req, uint64_t *request_id)
 {
     req->request_id = ++self->next_id;
+    if (self->cred.token[0])
+        req->token = self->cred.token;
     size_t len = hotline__bus_request__get_packed_size(req);
     uint8_t stackbuf[4096];
     uint8_t *buf = len <= sizeof stackbuf ? stackbuf : malloc(len);

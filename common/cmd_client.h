@@ -11,6 +11,7 @@
 #define HOTLINE_CMD_CLIENT_H
 
 #include "arena.h"
+#include "bus.h"
 
 #include "hotline/bus.pb-c.h"
 
@@ -21,6 +22,10 @@ typedef struct cmd_client cmd_client_t;
 /* zctx may be NULL: the client then owns a ZeroMQ context of its own. */
 int cmd_client_create(cmd_client_t **out, void *zctx, const char *endpoint);
 void cmd_client_destroy(cmd_client_t **self);
+
+/* Use these credentials from now on (the socket reconnects with them): the token goes with
+ * every request, the CURVE keys secure the connection. Errors: HL_EINVAL (bad keys). */
+int cmd_client_set_cred(cmd_client_t *self, const bus_cred_t *cred);
 int cmd_client_reconnect(cmd_client_t *self);
 
 /* Send a request; *request_id gets its id. Errors: HL_EAGAIN (queue full), HL_EIO. */

@@ -4,17 +4,19 @@
 #include "hl_error.h"
 #include "slog.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define IDEM_KEY_MAX 128
+#define FP_BYTES 16 /* the fingerprint of a command kept beside its first answer */
 
 struct cmdexec {
     store_t *store;
     txq_t *txq;
     hclock_t *clock;
-    MDB_dbi idem;      /* key -> 8-byte time + packed CommandReply */
+    MDB_dbi idem;      /* scoped key -> 8-byte time + fingerprint + packed CommandReply */
     MDB_dbi idem_time; /* 8-byte time + key -> "" (for trimming by age) */
     int64_t window_ms;
     cmd_handler_fn handler;
@@ -30,6 +32,10 @@ typedef struct job {
     Hotline__CommandReply *reply;
     bool refused;        /* the handler answered non-OK: its writes were rolled back */
     bool replayed;       /* answered from the idempotency record */
+    char *key;           /* the idempotency key scoped by who asks (arena), NULL = none */
+    size_t klen;
+    uint8_t fp[FP_BYTES]; /* BLAKE2b of the command without its key: a reused key with
+                           * another command is told apart from a retry */
     cmd_done_fn done;
     void *origin;
 } job_t;
@@ -51,6 +57,8 @@ int cmd_refuse(cmd_reply_t *reply, Hotline__Status status, const char *field, co
 int cmd_http_status(Hotline__Status status)
 {
     switch (status) {
+    case HOTLINE__STATUS__UNAUTHENTICATED: return 401;
+    case HOTLINE__STATUS__KEY_REUSED: return 422;
     case HOTLINE__STATUS__OK: return 200;
     case HOTLINE__STATUS__INVALID: return 400;
     case HOTLINE__STATUS__NOT_FOUND: return 404;
@@ -104,14 +112,15 @@ static int remember(job_t *job, MDB_txn *txn, const char *key, size_t klen)
 {
     cmdexec_t *self = job->exec;
     size_t len = hotline__command_reply__get_packed_size(job->reply);
-    uint8_t *val = arena_alloc(job->arena, 8 + len);
+    uint8_t *val = arena_alloc(job->arena, 8 + FP_BYTES + len);
     uint8_t *tkey = arena_alloc(job->arena, 8 + klen);
     if (!val || !tkey)
         return HL_ENOMEM;
     int64_t now = hclock_now_ms(self->clock);
     store_be64_put(val, (uint64_t)now);
-    hotline__command_reply__pack(job->reply, val + 8);
-    int rc = store_put(txn, self->idem, key, klen, val, 8 + len, 0);
+    memcpy(val + 8, job->fp, FP_BYTES);
+    hotline__command_reply__pack(job->reply, val + 8 + FP_BYTES);
+    int rc = store_put(txn, self->idem, key, klen, val, 8 + FP_BYTES + len, 0);
     if (rc)
         return rc;
     store_be64_put(tkey, (uint64_t)now);
@@ -123,8 +132,8 @@ static int job_apply(txq_item_t *item, MDB_txn *txn)
 {
     job_t *job = (job_t *)item;
     cmdexec_t *self = job->exec;
-    const char *key = job->cmd->idempotency_key;
-    size_t klen = key ? strlen(key) : 0;
+    const char *key = job->key;
+    size_t klen = job->klen;
     job->refused = job->replayed = false;
     job->reply = new_reply(job->arena);
     if (!job->reply)
@@ -132,9 +141,22 @@ static int job_apply(txq_item_t *item, MDB_txn *txn)
     if (klen) {
         MDB_val v;
         int rc = store_get(txn, self->idem, key, klen, &v);
-        if (rc == 0 && v.mv_size >= 8) {
+        if (rc == 0 && v.mv_size >= 8 + FP_BYTES) {
+            const uint8_t *val = v.mv_data;
+            if (memcmp(val + 8, job->fp, FP_BYTES) != 0) {
+                /* The same key for another command: a client bug, or two requests that
+                 * collided on a key. Either way the first must not swallow the second. */
+                cmd_reply_t r = {job->reply, job->arena};
+                cmd_refuse(&r, HOTLINE__STATUS__KEY_REUSED, "idempotencyKey",
+                           "the idempotency key '%.128s' was already used for a different "
+                           "command: send a new request with a new key (a retry must repeat "
+                           "the first request exactly)",
+                           job->cmd->idempotency_key);
+                job->refused = true;
+                return HL_EINVAL;
+            }
             Hotline__CommandReply *first = hotline__command_reply__unpack(
-                arena_allocator(job->arena), v.mv_size - 8, (const uint8_t *)v.mv_data + 8);
+                arena_allocator(job->arena), v.mv_size - 8 - FP_BYTES, val + 8 + FP_BYTES);
             if (first) {
                 job->reply = first;
                 job->replayed = true;
@@ -194,14 +216,54 @@ static void job_done(txq_item_t *item, int rc)
     job_finish(job, &r);
 }
 
-void cmd_answer_unavailable(Hotline__Command *cmd, cmd_done_fn done, void *origin,
-                            const char *message)
+void cmd_answer(Hotline__Command *cmd, cmd_done_fn done, void *origin, Hotline__Status status,
+                const char *field, const char *message)
 {
     Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
-    r.status = HOTLINE__STATUS__UNAVAILABLE;
+    r.status = status;
+    r.field = (char *)(field ? field : "");
     r.message = (char *)message;
     done(origin, &r);
     hotline__command__free_unpacked(cmd, NULL);
+}
+
+void cmd_answer_unavailable(Hotline__Command *cmd, cmd_done_fn done, void *origin,
+                            const char *message)
+{
+    cmd_answer(cmd, done, origin, HOTLINE__STATUS__UNAVAILABLE, NULL, message);
+}
+
+/* The key a command's first answer is kept under: who asks, then the key, so two callers
+ * never share (or read) each other's answers. And the command's fingerprint. */
+static int scope_key(job_t *job)
+{
+    Hotline__Command *cmd = job->cmd;
+    const char *key = cmd->idempotency_key;
+    if (!key || !*key)
+        return 0;
+    const char *actor = cmd->actor ? cmd->actor : "";
+    const char *name = cmd->by && cmd->by->name ? cmd->by->name : "";
+    size_t alen = strlen(actor), nlen = strlen(name), klen = strlen(key);
+    job->klen = alen + 1 + nlen + 1 + klen;
+    job->key = arena_alloc(job->arena, job->klen);
+    if (!job->key)
+        return HL_ENOMEM;
+    memcpy(job->key, actor, alen);
+    job->key[alen] = '\x1f';
+    memcpy(job->key + alen + 1, name, nlen);
+    job->key[alen + 1 + nlen] = '\x1f';
+    memcpy(job->key + alen + 2 + nlen, key, klen);
+    /* Fingerprint the command as it would be without its key. */
+    cmd->idempotency_key = (char *)protobuf_c_empty_string;
+    size_t len = hotline__command__get_packed_size(cmd);
+    uint8_t *buf = arena_alloc(job->arena, len ? len : 1);
+    if (buf)
+        hotline__command__pack(cmd, buf);
+    cmd->idempotency_key = (char *)key;
+    if (!buf)
+        return HL_ENOMEM;
+    crypto_generichash(job->fp, FP_BYTES, buf, len, NULL, 0);
+    return 0;
 }
 
 void cmdexec_submit(cmdexec_t *self, Hotline__Command *cmd, cmd_done_fn done, void *origin)
@@ -230,6 +292,14 @@ void cmdexec_submit(cmdexec_t *self, Hotline__Command *cmd, cmd_done_fn done, vo
         r.field = "idempotencyKey";
         r.message = msg;
         self->stats.refused++;
+        job_finish(job, &r);
+        return;
+    }
+    if (scope_key(job) != 0) {
+        Hotline__CommandReply r = HOTLINE__COMMAND_REPLY__INIT;
+        r.status = HOTLINE__STATUS__UNAVAILABLE;
+        r.message = "out of memory; retry later";
+        self->stats.failed++;
         job_finish(job, &r);
         return;
     }

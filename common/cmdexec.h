@@ -46,6 +46,10 @@ void cmdexec_destroy(cmdexec_t **self);
  * a command refused before it reaches the store). */
 void cmdexec_submit(cmdexec_t *self, Hotline__Command *cmd, cmd_done_fn done, void *origin);
 
+/* Answer a command that will not run with status, field and message, and free it. */
+void cmd_answer(Hotline__Command *cmd, cmd_done_fn done, void *origin, Hotline__Status status,
+                const char *field, const char *message);
+
 /* Answer a command that will not run (out of memory, shutting down, store full) with
  * UNAVAILABLE and message, and free it. */
 void cmd_answer_unavailable(Hotline__Command *cmd, cmd_done_fn done, void *origin,
@@ -58,7 +62,7 @@ int cmd_refuse(cmd_reply_t *reply, Hotline__Status status, const char *field, co
 /* Remove idempotency records older than the window, at most max per call. */
 int cmdexec_trim(cmdexec_t *self, MDB_txn *txn, unsigned max, unsigned *deleted);
 
-/* The HTTP status for a command status (200, 400, 404, 409, 403, 503, 500). */
+/* The HTTP status for a command status (200, 400, 401, 403, 404, 409, 422, 503, 500). */
 int cmd_http_status(Hotline__Status status);
 
 typedef struct cmdexec_stats {

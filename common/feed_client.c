@@ -21,6 +21,7 @@ struct feed_client {
     txq_t *txq;
     MDB_dbi cursors;
     char *producer, *endpoint, *consumer;
+    bus_cred_t cred;
     unsigned batch_max, wait_ms, reply_timeout_ms;
     feed_apply_fn apply;
     void *ctx;
@@ -196,7 +197,9 @@ static int connect_sock(feed_client_t *self)
     int rc = zsock_create(&self->sock, self->loop, self->zctx, ZMQ_DEALER, on_reply, self);
     if (rc)
         return rc;
-    rc = zsock_connect(self->sock, self->endpoint);
+    rc = bus_cred_apply(zsock_raw(self->sock), &self->cred);
+    if (!rc)
+        rc = zsock_connect(self->sock, self->endpoint);
     if (rc)
         zsock_destroy(&self->sock, 0);
     return rc;
@@ -220,7 +223,9 @@ static void send_fetch(feed_client_t *self)
     req.request_id = ++self->request_id;
     req.body_case = HOTLINE__BUS_REQUEST__BODY_FETCH;
     req.fetch = &fetch;
-    uint8_t buf[256];
+    if (self->cred.token[0])
+        req.token = self->cred.token;
+    uint8_t buf[512];
     size_t len = hotline__bus_request__pack(&req, buf);
     const void *parts[1] = {buf};
     size_t lens[1] = {len};
@@ -252,6 +257,8 @@ int feed_client_create(feed_client_t **out, uv_loop_t *loop, void *zctx, store_t
     self->reply_timeout_ms = opts->reply_timeout_ms ? opts->reply_timeout_ms : 3000;
     self->apply = apply;
     self->ctx = ctx;
+    if (opts->cred)
+        self->cred = *opts->cred;
     self->item.apply = apply_batch;
     self->item.done = batch_done;
     int rc = self->producer && self->endpoint && self->consumer ? 0 : HL_ENOMEM;

@@ -11,6 +11,7 @@
 #ifndef HOTLINE_FEED_CLIENT_H
 #define HOTLINE_FEED_CLIENT_H
 
+#include "bus.h"
 #include "store.h"
 #include "txq.h"
 
@@ -32,6 +33,7 @@ typedef struct feed_client_opts {
     unsigned batch_max;        /* K (default 500) */
     unsigned wait_ms;          /* W (default 1000) */
     unsigned reply_timeout_ms; /* beyond W before reconnecting (default 3000) */
+    const bus_cred_t *cred;    /* how we prove who we are to the producer; NULL = nothing */
 } feed_client_opts_t;
 
 typedef struct feed_client_stats {

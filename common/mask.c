@@ -43,6 +43,12 @@ static size_t exempt_len(const char *s, const char *end)
                 return 16 + b;
         }
     }
+    /* 20261125-001 (an incident id): a yyyymmdd date, then a dash. */
+    if (a == 8 && s + 8 < end && s[8] == '-' && (s[0] == '1' || s[0] == '2')) {
+        int month = (s[4] - '0') * 10 + (s[5] - '0'), day = (s[6] - '0') * 10 + (s[7] - '0');
+        if (month >= 1 && month <= 12 && day >= 1 && day <= 31)
+            return 8;
+    }
     /* 2026-12-04, 2026.12.04, 2026/12/04 */
     if (a == 4 && (s[0] == '1' || s[0] == '2') && s + 4 < end &&
         (s[4] == '-' || s[4] == '.' || s[4] == '/')) {
@@ -162,7 +168,7 @@ void mask_phone_field(const char *phone, char *out, size_t out_size)
     size_t n = phone ? strlen(phone) : 0;
     if (n >= out_size)
         n = out_size - 1;
-    memcpy(out, phone ? phone : "", n);
+    memmove(out, phone ? phone : "", n); /* out may be phone itself */
     out[n] = '\0';
     size_t ndigits = 0;
     for (size_t i = 0; i < n; i++)
@@ -191,7 +197,7 @@ void mask_name(const char *name, char *out, size_t out_size)
         first = 1; /* not UTF-8: show nothing of it but its length */
     size_t o = 0;
     if (first < out_size && utf8_seq(s, avail, NULL)) {
-        memcpy(out, name, first);
+        memmove(out, name, first); /* out may be name itself */
         o = first;
     }
     for (size_t i = first; i < avail && o + 1 < out_size;) {
@@ -200,11 +206,4 @@ void mask_name(const char *name, char *out, size_t out_size)
         out[o++] = '*';
     }
     out[o] = '\0';
-}
-
-void mask_email(const char *email, char *out, size_t out_size)
-{
-    email = email ? email : "";
-    const char *at = strchr(email, '@');
-    snprintf(out, out_size, "%.1s***%s", email, at ? at : "");
 }

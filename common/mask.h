@@ -8,12 +8,15 @@
  * Masking replaces its digits with '*' in place (the text keeps its length and shape): the
  * country prefix and the last 4 digits stay, and the first 3 national digits of an 11-digit or
  * longer number ("138****8000"). Left alone, because they are not phones and people need to
- * read them: ticket ids (20261125-1-000123), dates (2026-12-04, 2026.12.04, 2026/12/04) and
+ * read them: ticket ids (20261125-1-000123), other ids that start with a date and a dash
+ * (INC-20261125-001), dates (2026-12-04, 2026.12.04, 2026/12/04) and
  * IPv4 addresses. Full-width digits and separators are not recognised.
  *
  * Pure; any thread. */
 #ifndef HOTLINE_MASK_H
 #define HOTLINE_MASK_H
+
+#include "hotline/ticket.pb-c.h"
 
 #include <stddef.h>
 
@@ -35,8 +38,14 @@ void mask_phone_field(const char *phone, char *out, size_t out_size);
  * character ("张三" -> "张*", "Li Wei" -> "L*****"). */
 void mask_name(const char *name, char *out, size_t out_size);
 
-/* An e-mail address shown to a role that may not see it: "ming@example.com" ->
- * "m***@example.com". */
-void mask_email(const char *email, char *out, size_t out_size);
+/* Mask a message in place, for a reader who may not see the caller: every field named phone
+ * (mask_phone_field), a Contact's name, every e-mail, and phone numbers in every other string,
+ * in sub-messages and lists too (ids, codes and dates are left readable by mask_phones' rules).
+ * The strings must be writable: an unpacked message. Returns how many phone numbers were
+ * masked in free text. */
+size_t mask_message(ProtobufCMessage *msg);
+
+/* mask_message of a ticket (NULL: nothing). */
+size_t mask_ticket(Hotline__Ticket *t);
 
 #endif

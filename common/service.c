@@ -163,7 +163,18 @@ static void bus_command_done(void *origin, const Hotline__CommandReply *reply)
     free(o);
 }
 
-static void on_bus_command(void *ctx, const bus_peer_t *peer, Hotline__Command *cmd)
+/* The access table's row for a command, or NULL: the service's rows, then the runtime's own
+ * (TestAppend, for the runtime's test producer, is listed by it). */
+static const service_command_rule_t *command_rule(const service_t *svc, uint32_t body_case)
+{
+    for (const service_command_rule_t *r = svc->desc->commands; r && r->body_case; r++)
+        if (r->body_case == body_case)
+            return r;
+    return NULL;
+}
+
+static void on_bus_command(void *ctx, const bus_peer_t *peer, const bus_caller_t *caller,
+                           Hotline__Command *cmd)
 {
     service_t *svc = ctx;
     bus_origin_t *o = malloc(sizeof *o);
@@ -173,12 +184,33 @@ static void on_bus_command(void *ctx, const bus_peer_t *peer, Hotline__Command *
     }
     o->svc = svc;
     o->peer = *peer;
-    service_command(svc, cmd, bus_command_done, o);
+    const service_command_rule_t *rule = command_rule(svc, cmd->body_case);
+    auth_principal_t who;
+    char why[1024];
+    if (service_auth_bus(svc, caller, rule ? rule->roles : AUTH_ANY_ROLE, &who, why,
+                         sizeof why) != AUTH_OK) {
+        cmd_answer(cmd, bus_command_done, o, HOTLINE__STATUS__UNAUTHENTICATED, "token", why);
+        return;
+    }
+    service_command(svc, &who, cmd, bus_command_done, o);
 }
 
-static void on_bus_fetch(void *ctx, const bus_peer_t *peer, const Hotline__FeedFetch *fetch)
+static void on_bus_fetch(void *ctx, const bus_peer_t *peer, const bus_caller_t *caller,
+                         const Hotline__FeedFetch *fetch)
 {
     service_t *svc = ctx;
+    auth_principal_t who;
+    char why[1024];
+    if (service_auth_bus(svc, caller, AUTH_SERVICE, &who, why, sizeof why) != AUTH_OK) {
+        bus_reply_error(svc->bus, peer, HOTLINE__STATUS__UNAUTHENTICATED, why);
+        return;
+    }
+    if (!auth_allows(AUTH_SERVICE, &who)) {
+        service_auth_forbidden(svc, &who, AUTH_SERVICE, "fetch this service's feed", why,
+                               sizeof why);
+        bus_reply_error(svc->bus, peer, HOTLINE__STATUS__FORBIDDEN, why);
+        return;
+    }
     feed_server_fetch(svc->feeds_out, peer, fetch);
 }
 
@@ -210,7 +242,37 @@ static void counted_done(void *ctx, const Hotline__CommandReply *reply)
     free(c);
 }
 
-void service_command(service_t *svc, Hotline__Command *cmd, cmd_done_fn done, void *origin)
+/* Replace whatever the client said about who it is with who the credentials say. */
+static int stamp_principal(Hotline__Command *cmd, const auth_principal_t *who)
+{
+    if (who->trusted)
+        return 0; /* auth is off: the command says who it is, as before tokens */
+    if (!cmd->by) {
+        cmd->by = malloc(sizeof *cmd->by);
+        if (!cmd->by)
+            return HL_ENOMEM;
+        hotline__principal__init(cmd->by);
+    }
+    char actor[AUTH_NAME_MAX * 2 + 32];
+    auth_principal_format(who, actor, sizeof actor);
+    char *fields[3] = {strdup(who->subject), strdup(who->name), strdup(actor)};
+    if (!fields[0] || !fields[1] || !fields[2]) {
+        for (int i = 0; i < 3; i++)
+            free(fields[i]);
+        return HL_ENOMEM;
+    }
+    char **slots[3] = {&cmd->by->subject, &cmd->by->name, &cmd->actor};
+    for (int i = 0; i < 3; i++) {
+        if (*slots[i] && *slots[i] != protobuf_c_empty_string)
+            free(*slots[i]);
+        *slots[i] = fields[i];
+    }
+    cmd->by->role = who->role;
+    return 0;
+}
+
+void service_command(service_t *svc, const auth_principal_t *who, Hotline__Command *cmd,
+                     cmd_done_fn done, void *origin)
 {
     counted_t *c = malloc(sizeof *c);
     if (!c) {
@@ -220,6 +282,28 @@ void service_command(service_t *svc, Hotline__Command *cmd, cmd_done_fn done, vo
     *c = (counted_t){svc, done, origin};
     done = counted_done;
     origin = c;
+    const service_command_rule_t *rule = command_rule(svc, cmd->body_case);
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&hotline__command__descriptor, cmd->body_case);
+    char why[1024], what[96];
+    if (!rule) {
+        snprintf(why, sizeof why, "%s takes no %s command (GET /v1/access lists the commands "
+                 "it takes)", svc->desc->name, f ? f->name : "such");
+        cmd_answer(cmd, done, origin, HOTLINE__STATUS__NOT_FOUND, "body", why);
+        return;
+    }
+    if (!auth_allows(rule->roles, who)) {
+        snprintf(what, sizeof what, "run %s", f ? f->name : "this command");
+        service_auth_forbidden(svc, who, rule->roles, what, why, sizeof why);
+        cmd_answer(cmd, done, origin,
+                   who->role ? HOTLINE__STATUS__FORBIDDEN : HOTLINE__STATUS__UNAUTHENTICATED,
+                   "", why);
+        return;
+    }
+    if (stamp_principal(cmd, who) != 0) {
+        cmd_answer_unavailable(cmd, done, origin, "out of memory; retry later");
+        return;
+    }
     if (svc->stopping) {
         cmd_answer_unavailable(cmd, done, origin, "the service is shutting down; retry shortly");
         return;
@@ -328,8 +412,16 @@ static int open_runtime(service_t *svc)
                             dispatch_command, svc);
     if (rc)
         return rc;
+    rc = metrics_create(&svc->metrics);
+    if (rc)
+        return rc;
+    service_metrics_init(svc);
+    rc = service_auth_open(svc); /* the ZAP handler is bound before the bus */
+    if (rc)
+        return rc;
     bus_handlers_t bh = {.on_fetch = on_bus_fetch, .on_command = on_bus_command, .ctx = svc};
-    rc = bus_create(&svc->bus, &svc->loop, svc->zctx, rt->bus_endpoint, &bh);
+    rc = bus_create(&svc->bus, &svc->loop, svc->zctx, rt->bus_endpoint,
+                    service_auth_curve_secret(svc), &bh);
     if (rc) {
         SLOG_ERROR("bus_bind_failed", "endpoint=%s reason=\"%s\"", rt->bus_endpoint,
                    hl_strerror(rc));
@@ -342,10 +434,6 @@ static int open_runtime(service_t *svc)
     rc = feed_server_create(&svc->feeds_out, &svc->loop, svc->store, svc->log, svc->bus, &fo);
     if (rc)
         return rc;
-    rc = metrics_create(&svc->metrics);
-    if (rc)
-        return rc;
-    service_metrics_init(svc);
     const Hotline__HttpConfig *hc = rt->http;
     httpd_opts_t ho = {
         .listen = hc && hc->listen && *hc->listen ? hc->listen : "127.0.0.1",
@@ -354,6 +442,7 @@ static int open_runtime(service_t *svc)
         .idle_timeout_ms = hc ? hc->idle_timeout_ms : 0,
         .request_timeout_ms = hc ? hc->request_timeout_ms : 0,
         .max_connections = hc ? hc->max_connections : 0,
+        .max_per_address = hc ? hc->max_connections_per_address : 0,
     };
     rc = httpd_create(&svc->http, &svc->loop, &ho);
     if (rc) {
@@ -378,6 +467,7 @@ static void finish_stop(uv_timer_t *h)
     feed_server_destroy(&svc->feeds_out);
     httpd_destroy(&svc->http);
     bus_destroy(&svc->bus);
+    service_auth_stop(svc);
     uv_close((uv_handle_t *)&svc->stop_timer, on_handle_close);
 }
 
@@ -415,6 +505,12 @@ static void close_runtime(service_t *svc)
     if (svc->desc->fini && svc->state)
         svc->desc->fini(svc->state);
     cmdexec_destroy(&svc->cmds);
+    service_auth_destroy(svc);
+    while (svc->guards) {
+        service_guard_t *g = svc->guards;
+        svc->guards = g->next;
+        free(g);
+    }
     evlog_close(&svc->log);
     if (svc->store && svc->rt->store && svc->rt->store->sync != HOTLINE__SYNC_MODE__SYNC_FULL)
         store_sync(svc->store);
@@ -436,6 +532,7 @@ static void abort_start(service_t *svc)
     feed_server_destroy(&svc->feeds_out);
     httpd_destroy(&svc->http);
     bus_destroy(&svc->bus);
+    service_auth_stop(svc);
     uv_run(&svc->loop, UV_RUN_DEFAULT);
 }
 
@@ -549,7 +646,10 @@ int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, vo
     int rc = store_db(svc->store, "cursors", 0, &cursors);
     if (rc)
         return rc;
+    bus_cred_t cred;
+    service_auth_feed_cred(svc, src->server_key, &cred);
     feed_client_opts_t fo = {
+        .cred = &cred,
         .producer = src->name,
         .endpoint = src->endpoint,
         .consumer = svc->rt->name && *svc->rt->name ? svc->rt->name : svc->desc->name,

@@ -7,19 +7,28 @@
  * Shutdown is orderly: intake stops, what is waiting is committed and answered (the last
  * commit), then everything closes.
  *
- * Every service gets, on its HTTP port:
- *   GET  /healthz            the process is alive
- *   GET  /readyz             the service can take work (503 and why when it cannot)
- *   GET  /metrics            Prometheus text format
- *   POST /v1/commands        a hotline.Command as JSON; the reply as JSON
- *   GET  /v1/events          its own log: ?after=SEQ&limit=N
- *   GET  /v1/status          runtime figures: log head, feeds, commits, store
- *   POST /admin/clock        move the test clock (only with --test-clock)
+ * Every service gets, on its HTTP port (who may call each: the built-in access table):
+ *   GET  /healthz            the process is alive                            anyone
+ *   GET  /readyz             the service can take work (503 and why)         anyone
+ *   GET  /metrics            Prometheus text format                          anyone
+ *   POST /v1/commands        a hotline.Command as JSON; the reply as JSON    per command
+ *   GET  /v1/events          its own log: ?after=SEQ&limit=N                 service
+ *   GET  /v1/status          runtime figures: log head, feeds, commits       admin, supervisor,
+ *                                                                            service
+ *   GET  /v1/access          this service's access table                     any role
+ *   POST /admin/clock        move the test clock (only with --test-clock)    admin
+ *
+ * Access (DESIGN.md 8): every HTTP route and every command is in a table of the roles that may
+ * call it, checked here before any handler runs: no credentials or unknown / expired / revoked
+ * ones get 401 (UNAUTHENTICATED), a role not in the table 403 (FORBIDDEN); both name what is
+ * needed. Handlers then see who is calling (service_req_principal, Command.by) and narrow
+ * further by data: a unit token reads and acts only on its own tickets.
  *
  * A service's main.c fills a service_desc_t and calls service_main(). Loop thread only. */
 #ifndef HOTLINE_SERVICE_H
 #define HOTLINE_SERVICE_H
 
+#include "auth.h"
 #include "cmdexec.h"
 #include "config.h"
 #include "evlog.h"
@@ -36,6 +45,21 @@
 
 typedef struct service service_t;
 
+/* One row of a service's access table for commands: who may run it (over the bus, through
+ * POST /v1/commands, or through a route that builds it). */
+typedef struct service_command_rule {
+    uint32_t body_case; /* the Command's one-of field number (HOTLINE__COMMAND__BODY_...) */
+    uint32_t roles;     /* AUTH_* bits */
+} service_command_rule_t;
+
+/* One row of a service's HTTP access table: a route, who may call it, and its handler. */
+typedef struct service_route {
+    const char *method;       /* "GET", "POST"; NULL = any */
+    const char *path;         /* as httpd_route: a trailing '*' matches any rest */
+    uint32_t roles;           /* AUTH_* bits; AUTH_PUBLIC = no credentials needed */
+    httpd_handler_fn handler;
+} service_route_t;
+
 typedef struct service_desc {
     const char *name;     /* "intake": log name, event source, default consumer name */
     const char *summary;  /* one line for --help */
@@ -48,8 +72,12 @@ typedef struct service_desc {
     int (*check_config)(const ProtobufCMessage *cfg, char *err, size_t err_size);
     /* Open sub-databases, add HTTP routes, follow feeds. *state is passed to the others. */
     int (*init)(service_t *svc, void **state);
-    /* Commands from the bus and POST /v1/commands. NULL: the service takes none. */
+    /* Commands from the bus and POST /v1/commands. NULL: the service takes none. cmd->by is
+     * who asks (set by the skeleton from the credentials; NULL only when auth is off). */
     int (*command)(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply);
+    /* Who may run which command: rows ending with body_case 0. A command not listed is
+     * refused (NOT_FOUND) before it reaches command(). */
+    const service_command_rule_t *commands;
     /* Shutdown has begun: close the service's own handles (timers) so the loop can end.
      * Commands and feeds have stopped; the last commit follows. NULL: nothing to close. */
     void (*stop)(void *state);
@@ -77,11 +105,20 @@ void *service_zmq(service_t *svc);
  * commit that also stores the cursor. Errors: HL_ENOTFOUND (no such feed configured). */
 int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx);
 
-/* Run a command as if it had come from the bus; done() gets the reply after the commit. */
-void service_command(service_t *svc, Hotline__Command *cmd, cmd_done_fn done, void *origin);
+/* Run a command for who (checked against the command table; cmd->by and cmd->actor are set
+ * from who); done() gets the reply after the commit, or at once when refused. */
+void service_command(service_t *svc, const auth_principal_t *who, Hotline__Command *cmd,
+                     cmd_done_fn done, void *origin);
 
-/* Run a command for an HTTP request and answer it with the reply as JSON. */
+/* Run a command for an HTTP request (as its caller) and answer it with the reply as JSON. */
 void service_http_command(service_t *svc, httpd_req_t *req, Hotline__Command *cmd);
+
+/* Add a service's routes, each behind the access check. The table must outlive the service
+ * (static storage): GET /v1/access lists it. Errors as httpd_route. */
+int service_routes(service_t *svc, const service_route_t *routes, size_t n, void *ctx);
+
+/* Who made this request (valid in its handler until it is answered). Never NULL. */
+const auth_principal_t *service_req_principal(httpd_req_t *req);
 
 /* Answer an HTTP request with a JSON error body {"error":{"status","message","field"}}. */
 void service_http_error(httpd_req_t *req, int http_status, const char *field, const char *fmt,
@@ -99,7 +136,8 @@ int service_path_segment(httpd_req_t *req, unsigned n, char *out, size_t out_siz
 
 /* The request body decoded as JSON into a new message of type desc (free with
  * protobuf_c_message_free_unpacked). An empty body decodes as {}. On error the request has
- * been answered (400, naming the field and the rule) and NULL is returned. */
+ * been answered (400, naming the field and the rule; 415 for a Content-Type other than
+ * application/json) and NULL is returned. */
 ProtobufCMessage *service_http_body(httpd_req_t *req, const ProtobufCMessageDescriptor *desc);
 
 /* A new hotline.Command whose one-of body is the field numbered body_case, taking ownership

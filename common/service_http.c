@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define EVENTS_PAGE_MAX 1000
 
@@ -79,10 +80,30 @@ int service_path_segment(httpd_req_t *req, unsigned n, char *out, size_t out_siz
     }
 }
 
+/* A JSON body must say so (or say nothing): a form or XML body sent to a JSON route is a
+ * client mistake better named than parsed. Answers 415 itself. */
+static bool json_content_type(httpd_req_t *req, size_t body_len)
+{
+    const char *ct = httpd_req_header(req, "Content-Type");
+    if (!ct || !*ct || body_len == 0)
+        return true;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strcspn(ct, "; ");
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return true;
+    service_http_error(req, 415, "Content-Type",
+                       "this route takes JSON: send 'Content-Type: application/json' (got "
+                       "'%.*s')", (int)(n < 80 ? n : 80), ct);
+    return false;
+}
+
 ProtobufCMessage *service_http_body(httpd_req_t *req, const ProtobufCMessageDescriptor *desc)
 {
     size_t len;
     const char *body = httpd_req_body(req, &len);
+    if (!json_content_type(req, len))
+        return NULL;
     if (len == 0) {
         body = "{}";
         len = 2;
@@ -186,7 +207,7 @@ void service_http_command(service_t *svc, httpd_req_t *req, Hotline__Command *cm
             free(cmd->idempotency_key);
         cmd->idempotency_key = strdup(key);
     }
-    service_command(svc, cmd, http_command_done, req);
+    service_command(svc, service_req_principal(req), cmd, http_command_done, req);
 }
 
 static void on_commands(httpd_req_t *req, void *ctx)
@@ -197,6 +218,8 @@ static void on_commands(httpd_req_t *req, void *ctx)
     ProtobufCMessage *msg;
     pbjson_error_t err;
     static const char *const invalid[] = {"INVALID"};
+    if (!json_content_type(req, len))
+        return;
     if (pbjson_decode(&hotline__command__descriptor, body, len, NULL, &msg, &err) != 0) {
         metric_inc(svc->m.commands, invalid); /* refused at the door, counted all the same */
         service_http_error(req, 400, err.field, "%s", err.message);
@@ -345,23 +368,107 @@ static void on_clock(httpd_req_t *req, void *ctx)
                                           (json_int_t)hclock_now_ms(svc->clock)));
 }
 
+/* ---- the access check in front of every route ---- */
+
+static const auth_principal_t NOBODY;
+
+const auth_principal_t *service_req_principal(httpd_req_t *req)
+{
+    const auth_principal_t *p = httpd_req_user(req);
+    return p ? p : &NOBODY;
+}
+
+static void guarded(httpd_req_t *req, void *ctx)
+{
+    service_guard_t *g = ctx;
+    auth_principal_t who;
+    if (!service_auth_http(g->svc, req, g->route->roles, &who))
+        return; /* answered 401 / 403 */
+    if (who.role || who.trusted) {
+        auth_principal_t *copy = malloc(sizeof *copy);
+        if (!copy) {
+            service_http_error(req, 503, NULL, "out of memory; retry");
+            return;
+        }
+        *copy = who;
+        httpd_req_set_user(req, copy, free);
+    }
+    g->route->handler(req, g->ctx);
+}
+
+int service_routes(service_t *svc, const service_route_t *routes, size_t n, void *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        service_guard_t *g = malloc(sizeof *g);
+        if (!g)
+            return HL_ENOMEM;
+        *g = (service_guard_t){svc->guards, svc, &routes[i], ctx};
+        svc->guards = g;
+        int rc = httpd_route(svc->http, routes[i].method, routes[i].path, guarded, g);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The roles as a JSON list of names ("public" for AUTH_PUBLIC). */
+static json_t *roles_json(uint32_t roles)
+{
+    json_t *list = json_array();
+    if (roles & AUTH_PUBLIC)
+        json_array_append_new(list, json_string("public"));
+    for (unsigned r = 1; r < 32; r++)
+        if ((roles & AUTH_BIT(r)) && r != 31)
+            json_array_append_new(list, json_string(auth_role_name((Hotline__Role)r)));
+    return list;
+}
+
+static void on_access(httpd_req_t *req, void *ctx)
+{
+    service_t *svc = ctx;
+    json_t *routes = json_array(), *commands = json_array();
+    /* The guards list is newest first: walk it into an array to print in the order added. */
+    size_t n = 0;
+    for (service_guard_t *g = svc->guards; g; g = g->next)
+        n++;
+    for (size_t i = n; i-- > 0;) {
+        service_guard_t *g = svc->guards;
+        for (size_t k = 0; k < i; k++)
+            g = g->next;
+        json_array_append_new(routes, json_pack("{s:s, s:s, s:o}", "method",
+                                                g->route->method ? g->route->method : "*",
+                                                "path", g->route->path, "roles",
+                                                roles_json(g->route->roles)));
+    }
+    for (const service_command_rule_t *r = svc->desc->commands; r && r->body_case; r++) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field(&hotline__command__descriptor, r->body_case);
+        char name[64];
+        pbjson_json_name(f ? f->name : "?", name, sizeof name);
+        json_array_append_new(commands, json_pack("{s:s, s:o}", "command", name, "roles",
+                                                  roles_json(r->roles)));
+    }
+    service_http_json(req, 200, json_pack("{s:s, s:o, s:o}", "service", svc->desc->name,
+                                          "routes", routes, "commands", commands));
+}
+
+/* The routes every service has, and who may call them. Commands through /v1/commands are
+ * checked again against the command table. */
+static const service_route_t BUILTIN_ROUTES[] = {
+    {"GET", "/healthz", AUTH_PUBLIC, on_healthz},
+    {"GET", "/readyz", AUTH_PUBLIC, on_readyz},
+    {"GET", "/metrics", AUTH_PUBLIC, on_metrics},
+    {"POST", "/v1/commands", AUTH_ANY_ROLE, on_commands},
+    {"GET", "/v1/events", AUTH_SERVICE, on_events},
+    {"GET", "/v1/status", AUTH_ADMIN | AUTH_SUPERVISOR | AUTH_SERVICE, on_status},
+    {"GET", "/v1/access", AUTH_ANY_ROLE, on_access},
+    {"POST", "/admin/clock", AUTH_ADMIN, on_clock},
+};
+
 int service_http_start(service_t *svc)
 {
-    httpd_t *h = svc->http;
-    int rc = httpd_route(h, "GET", "/healthz", on_healthz, svc);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/readyz", on_readyz, svc);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/metrics", on_metrics, svc);
-    if (!rc)
-        rc = httpd_route(h, "POST", "/v1/commands", on_commands, svc);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/v1/events", on_events, svc);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/v1/status", on_status, svc);
-    if (!rc)
-        rc = httpd_route(h, "POST", "/admin/clock", on_clock, svc);
-    return rc;
+    return service_routes(svc, BUILTIN_ROUTES, sizeof BUILTIN_ROUTES / sizeof *BUILTIN_ROUTES,
+                          svc);
 }
 
 /* ---- metrics ---- */
@@ -420,6 +527,10 @@ void service_metrics_init(service_t *svc)
                                       NULL);
     svc->m.bus_malformed = metrics_counter(m, "hotline_bus_malformed_total",
                                            "Bus frames that did not decode.", NULL);
+    svc->m.addr_refused = metrics_counter(m, "hotline_http_refused_per_address_total",
+                                          "HTTP connections refused because their client "
+                                          "address held runtime.http.maxConnectionsPerAddress.",
+                                          NULL);
     svc->m.bus_unroutable = metrics_counter(m, "hotline_bus_unroutable_total",
                                             "Bus replies whose peer had gone.", NULL);
 }
@@ -462,6 +573,8 @@ void service_metrics_refresh(service_t *svc)
     const bus_stats_t *bs = bus_stats(svc->bus);
     sync_counter(svc->m.bus_malformed, NULL, &svc->m.last_malformed, bs->malformed);
     sync_counter(svc->m.bus_unroutable, NULL, &svc->m.last_unroutable, bs->unroutable);
+    sync_counter(svc->m.addr_refused, NULL, &svc->m.last_addr_refused,
+                 httpd_refused_per_address(svc->http));
     metric_set(svc->m.store_map, NULL, (double)store_map_size(svc->store));
     metric_set(svc->m.store_used, NULL, (double)store_used_bytes(svc->store));
     metric_set(svc->m.store_full, NULL, txq_full(svc->txq) ? 1 : 0);

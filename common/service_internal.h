@@ -8,6 +8,16 @@
 
 #define SERVICE_MAX_FEEDS 16
 
+typedef struct service_auth service_auth_t;
+
+/* A route behind the access check (service_routes); the httpd keeps a pointer to it. */
+typedef struct service_guard {
+    struct service_guard *next;
+    service_t *svc;
+    const service_route_t *route;
+    void *ctx;
+} service_guard_t;
+
 struct service {
     const service_desc_t *desc;
     void *state;                      /* the service's own, from init() */
@@ -27,6 +37,8 @@ struct service {
     int nfeeds;
     httpd_t *http;
     metrics_t *metrics;
+    service_auth_t *auth;             /* who is calling: tokens, CURVE keys */
+    service_guard_t *guards;          /* every route added, newest first */
     uv_signal_t sigint, sigterm;
     uv_timer_t maintenance;           /* log and idempotency trimming */
     uv_timer_t stop_timer;            /* lets last answers drain before closing */
@@ -41,7 +53,8 @@ struct service {
         metric_t *commits, *commit_seconds, *batch_size, *commands, *log_head, *log_first;
         metric_t *feed_cursor, *feed_lag, *feed_reconnects, *feed_skipped, *feed_gaps;
         metric_t *store_map, *store_used, *store_full, *bus_malformed, *bus_unroutable;
-        metric_t *fetches, *events_sent, *trimmed, *http_requests, *events;
+        metric_t *fetches, *events_sent, *trimmed, *http_requests, *events, *addr_refused;
+        uint64_t last_addr_refused;
         uint64_t last_commits, last_malformed, last_unroutable, last_fetches, last_sent;
         uint64_t last_reconnects[SERVICE_MAX_FEEDS], last_skipped[SERVICE_MAX_FEEDS];
         uint64_t last_gaps[SERVICE_MAX_FEEDS];
@@ -57,6 +70,25 @@ typedef struct service_args {
     const char *port_file;
 } service_args_t;
 int service_args_parse(int argc, char **argv, const service_desc_t *desc, service_args_t *out);
+
+/* service_auth.c: credentials and the access check. */
+int service_auth_open(service_t *svc);   /* before the bus binds: the ZAP handler first */
+void service_auth_stop(service_t *svc);  /* close its handles (shutdown) */
+void service_auth_destroy(service_t *svc);
+const char *service_auth_curve_secret(service_t *svc); /* NULL: a plain bus */
+/* This service's credentials for a producer (server_key "" = the producer is plain). */
+void service_auth_feed_cred(service_t *svc, const char *server_key, bus_cred_t *out);
+/* Who holds token; on a refusal why says what is needed (roles) and the refusal is counted. */
+auth_verdict_t service_auth_token(service_t *svc, const char *token, size_t len, uint32_t roles,
+                                  auth_principal_t *who, char *why, size_t why_size);
+/* Who sent a bus request: its token, else its CURVE key. */
+auth_verdict_t service_auth_bus(service_t *svc, const bus_caller_t *caller, uint32_t roles,
+                                auth_principal_t *who, char *why, size_t why_size);
+/* A 403's message: "role unit:x may not <what>: it needs ..."; counted. */
+void service_auth_forbidden(service_t *svc, const auth_principal_t *who, uint32_t roles,
+                            const char *what, char *why, size_t why_size);
+/* The HTTP door: false when the request was answered 401 / 403. */
+bool service_auth_http(service_t *svc, httpd_req_t *req, uint32_t roles, auth_principal_t *who);
 
 /* service_http.c: the built-in routes and metrics. */
 int service_http_start(service_t *svc);

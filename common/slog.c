@@ -119,3 +119,15 @@ void slog_write(slog_level_t level, const char *event, const char *fmt, ...)
     line[len] = '\0';
     fputs(line, stderr);
 }
+
+bool slog_limit_pass(slog_limit_t *l, int64_t now_ms, int64_t every_ms, uint64_t *held_back)
+{
+    if (l->last_ms && now_ms - l->last_ms < every_ms) {
+        l->held++;
+        return false;
+    }
+    *held_back = l->held;
+    l->held = 0;
+    l->last_ms = now_ms;
+    return true;
+}

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum { SLOG_ERROR = 0, SLOG_WARN = 1, SLOG_INFO = 2, SLOG_DEBUG = 3 } slog_level_t;
 
@@ -36,6 +37,16 @@ void slog_write(slog_level_t level, const char *event, const char *fmt, ...)
  * 13812345678 -> 138****5678, "+86 138 0013 8000" -> "+86 138 **** 8000". Values of counter
  * keys (seq, *_ms, bytes, ...) are left alone. Returns the number of numbers masked. */
 size_t slog_mask_phones(char *text);
+
+/* A line at most once per interval, for events an outsider can cause at will (refused keys,
+ * refused clients): slog_limit_pass says whether this one may be written and, when it may,
+ * how many were held back since the last (to put on the line). One per event kind, in the
+ * owner's state; loop thread. */
+typedef struct slog_limit {
+    int64_t last_ms;
+    uint64_t held;
+} slog_limit_t;
+bool slog_limit_pass(slog_limit_t *l, int64_t now_ms, int64_t every_ms, uint64_t *held_back);
 
 #define SLOG_(lvl, event, ...)                                                                  \
     do {                                                                                        \

@@ -16,7 +16,7 @@ cmake --build build/release -j"$(nproc)" >/dev/null
 BIN=$PWD/build/release/bin
 export HOTLINE_PORT_BASE=${HOTLINE_PORT_BASE:-8080}
 DATA=${HOTLINE_DATA_DIR:-$PWD/var/demo}
-hl() { "$BIN/hotline" "$@"; }
+hl() { "$BIN/hotline" --data-dir "$DATA" "$@"; }
 mkdir -p "$DATA"
 # An Open311 api_key for this demo, kept in the data directory (intake only gets its hash).
 [ -s "$DATA/open311.key" ] || head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DATA/open311.key"
@@ -33,6 +33,20 @@ for _ in $(seq 1 300); do
 done
 sleep 0.5
 
+# Everyone acts with their own token (`hotline up` made the admin's, in $DATA/admin.token):
+# an operator records, each unit acts only on its own tickets, agents call back.
+as() { # as ROLE[@NAME] ARGS...: the CLI with that role's token (made once, kept in $DATA/demo)
+  local spec=$1 role name file; shift
+  role=${spec%%@*}; name=${spec#*@}; [ "$name" = "$spec" ] && name="demo $role"
+  file="$DATA/demo/$(printf '%s' "$spec" | tr -c 'A-Za-z0-9._-' '_').token"
+  mkdir -p "$DATA/demo"
+  if [ ! -s "$file" ]; then
+    hl token create --role "$role" --name "$name" --out "$file" >/dev/null
+    sleep 0.2 # the services pick the registry change up at once (inotify); be generous
+  fi
+  HOTLINE_TOKEN=$(cat "$file") hl "$@"
+}
+
 status() { hl --json show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["view"].get("status",""))'; }
 unit() { hl --json show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["view"].get("unit",""))'; }
 wait_status() {
@@ -41,7 +55,7 @@ wait_status() {
 }
 next_task() { # the agent's next callback, waiting for the ticket's to be scheduled
   for _ in $(seq 1 100); do
-    hl --json callback next --agent "$1" 2>/dev/null | grep -q "\"$2\"" && return 0
+    as "callback-agent@$1" --json callback next 2>/dev/null | grep -q "\"$2\"" && return 0
     sleep 0.1
   done
   echo "no callback for $2"; exit 1
@@ -49,35 +63,39 @@ next_task() { # the agent's next callback, waiting for the ticket's to be schedu
 
 echo
 echo "== three citizens call"
-A=$(hl submit --category W01 --description "No water since 7am in building 3" \
+A=$(as operator@desk-1 submit --category W01 --description "No water since 7am in building 3" \
       --phone 13812345678 --name "Li Wei" --district Gulou --community Sunshine)
-B=$(hl submit --category W0402 --description "Water gushing from the street at Wuyi Road" \
+B=$(as operator@desk-1 submit --category W0402 --description "Water gushing from the street at Wuyi Road" \
       --phone 13900001111 --district Taijiang --address "Wuyi Road 88" --urgency very_urgent)
-C=$(hl submit --category W06 --description "Bill twice the usual amount" \
+C=$(as operator@desk-1 submit --category W06 --description "Bill twice the usual amount" \
       --phone 13700002222 --name "Chen Jing" --district Cangshan)
 for id in "$A" "$B" "$C"; do wait_status "$id" TICKET_DISPATCHED; done
 echo "   $A  W01 no water        -> $(unit "$A")"
 echo "   $B  W0402 main burst    -> $(unit "$B")"
 echo "   $C  W06 billing         -> $(unit "$C")"
 
-echo "== the units sign for them and reply"
-hl sign "$A" --unit "$(unit "$A")"
-hl reply "$A" --unit "$(unit "$A")" --result "Valve reopened at Sunshine; supply back at 10:40"
-hl sign "$B" --unit "$(unit "$B")"
-hl reply "$B" --unit "$(unit "$B")" --result "Main isolated and repaired; road reopened"
-hl sign "$C" --unit "$(unit "$C")"
-hl reply "$C" --unit "$(unit "$C")" --result "Meter read again; bill corrected" --unresolved
+echo "== each unit signs for its own ticket and replies; another unit is refused"
+if as "unit:$(unit "$C")" sign "$A" 2>"$DATA/demo/refused.txt"; then
+  echo "unit $(unit "$C") could sign $A: access is broken"; exit 1
+fi
+echo "   $(unit "$C") tried $A: $(sed 's/^hotline: //' "$DATA/demo/refused.txt")"
+as "unit:$(unit "$A")" sign "$A"
+as "unit:$(unit "$A")" reply "$A" --result "Valve reopened at Sunshine; supply back at 10:40"
+as "unit:$(unit "$B")" sign "$B"
+as "unit:$(unit "$B")" reply "$B" --result "Main isolated and repaired; road reopened"
+as "unit:$(unit "$C")" sign "$C"
+as "unit:$(unit "$C")" reply "$C" --result "Meter read again; bill corrected" --unresolved
 
 echo "== callback agents call the citizens back"
-next_task agent-1 "$A"; hl callback record "$A" --agent agent-1 --rating very_satisfied
-next_task agent-1 "$B"; hl callback record "$B" --agent agent-1 --rating satisfied
-next_task agent-2 "$C"; hl callback record "$C" --agent agent-2 --rating dissatisfied \
+next_task agent-1 "$A"; as callback-agent@agent-1 callback record "$A" --rating very_satisfied
+next_task agent-1 "$B"; as callback-agent@agent-1 callback record "$B" --rating satisfied
+next_task agent-2 "$C"; as callback-agent@agent-2 callback record "$C" --rating dissatisfied \
   --unresolved --comment "still charged for last month"
 wait_status "$C" TICKET_REWORK
 echo "== $C was rated unsatisfied: back at $(unit "$C") for rework"
-hl sign "$C" --unit "$(unit "$C")"
-hl reply "$C" --unit "$(unit "$C")" --result "Last month refunded to the account"
-next_task agent-2 "$C"; hl callback record "$C" --agent agent-2 --rating satisfied
+as "unit:$(unit "$C")" sign "$C"
+as "unit:$(unit "$C")" reply "$C" --result "Last month refunded to the account"
+next_task agent-2 "$C"; as callback-agent@agent-2 callback record "$C" --rating satisfied
 for id in "$A" "$B" "$C"; do wait_status "$id" TICKET_CLOSED; done
 
 echo "== a city platform files one through Open311 GeoReport v2"
@@ -97,13 +115,18 @@ cat <<TXT
 All three tickets are closed and rated. The pipeline is running on 127.0.0.1:
   intake :$HOTLINE_PORT_BASE  dispatch :$((HOTLINE_PORT_BASE+1))  sla :$((HOTLINE_PORT_BASE+2))  callback :$((HOTLINE_PORT_BASE+3))  analytics :$((HOTLINE_PORT_BASE+4))
   data and logs: $DATA
+Everyone acts with a token of their role: hotline commands here use the admin token in
+$DATA/admin.token (--data-dir $DATA); make others with
+  hotline --data-dir $DATA token create --role operator --name desk-2   (or unit:<id>, callback-agent, ...)
+and use one with HOTLINE_TOKEN=... hotline ...; without a token the services answer 401.
 Try next (the CLI is $BIN/hotline):
-  hotline submit --category W03 --description "Tap water smells of chlorine" --phone 13600003333 --district Gulou --urgency very_urgent
-  hotline list
-  hotline show $A
-  hotline kpis --by unit
-  curl -s http://127.0.0.1:$((HOTLINE_PORT_BASE+1))/v1/catalogue
-  curl -s http://127.0.0.1:$((HOTLINE_PORT_BASE+2))/v1/policies
+  HOTLINE_TOKEN=\$(cat $DATA/demo/operator_desk-1.token) hotline --data-dir $DATA submit --category W03 --description "Tap water smells of chlorine" --phone 13600003333 --district Gulou --urgency very_urgent
+  hotline --data-dir $DATA list
+  hotline --data-dir $DATA show $A
+  hotline --data-dir $DATA kpis --by unit
+  hotline --data-dir $DATA token list
+  curl -s -H "Authorization: Bearer \$(cat $DATA/admin.token)" http://127.0.0.1:$((HOTLINE_PORT_BASE+1))/v1/catalogue
+  curl -s http://127.0.0.1:$((HOTLINE_PORT_BASE+1))/v1/catalogue      (401: no token)
   curl -s http://127.0.0.1:$HOTLINE_PORT_BASE/metrics
   curl -s http://127.0.0.1:$HOTLINE_PORT_BASE/open311/v2/services.json
   curl -s 'http://127.0.0.1:$HOTLINE_PORT_BASE/open311/v2/requests.json?extensions=true'

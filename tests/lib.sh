@@ -3,7 +3,8 @@
 #   start NAME CMD...         start a process in the background (log in $T/NAME.log)
 #   wait_port_file FILE       wait until a service wrote its port file
 #   json_get FILE|- KEY       read a top-level key of a JSON document
-#   http GET|POST URL [BODY]  curl, prints the body; sets HTTP_STATUS
+#   http GET|POST URL [BODY]  curl, prints the body; sets HTTP_STATUS; sends $TOKEN as a
+#                             bearer token when it is set (TOKEN=... http GET URL)
 #   wait_until SECS CMD...    poll CMD until it succeeds or SECS pass (then fail)
 #   fail MSG                  print MSG and exit 1
 #   free_port                 an unused TCP port on 127.0.0.1
@@ -71,15 +72,38 @@ for k in sys.argv[2].split("."):
 print(d if not isinstance(d,bool) else str(d).lower())' "$1" "$2"
 }
 
+# Services started directly by a test (not through `hotline up`) run without access checks
+# unless the test turns them on (auth_on): each such test is about its own subject, and
+# tests/integration/test_access.sh and the pipeline tests (`hotline up`) check access.
+export HOTLINE_RUNTIME_AUTH_DISABLED=${HOTLINE_RUNTIME_AUTH_DISABLED:-true}
+
+# auth_on: services this test starts from now on check tokens against $T/auth/tokens.json.
+# mint ROLE [NAME]: print a new token of that role (services started before see it within a
+# second; wait for it with wait_token URL TOKEN).
+auth_on() {
+  mkdir -p "$T/auth"
+  export HOTLINE_RUNTIME_AUTH_DISABLED=false HOTLINE_RUNTIME_AUTH_TOKENS_FILE="$T/auth/tokens.json"
+}
+mint() {
+  "$BIN/hotline" token create --tokens-file "$T/auth/tokens.json" --role "$1" \
+    --name "${2:-test $1}" 2>/dev/null
+}
+wait_token() { # wait_token BASE_URL TOKEN: until the service accepts it
+  local url=$1 tok=$2
+  accepted() { [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$url/v1/access")" = 200 ]; }
+  wait_until 10 accepted
+}
+
 HTTP_STATUS=0
 http() { # http METHOD URL [BODY]; body to stdout, status in $HTTP_STATUS
   local method=$1 url=$2 body=${3-}
-  local out
+  local out auth=()
+  [ -n "${TOKEN:-}" ] && auth=(-H "Authorization: Bearer $TOKEN")
   if [ -n "$body" ]; then
-    out=$(curl -sS -X "$method" -H 'Content-Type: application/json' --data-binary "$body" \
-          -w '\n%{http_code}' "$url")
+    out=$(curl -sS -X "$method" "${auth[@]}" -H 'Content-Type: application/json' \
+          --data-binary "$body" -w '\n%{http_code}' "$url")
   else
-    out=$(curl -sS -X "$method" -w '\n%{http_code}' "$url")
+    out=$(curl -sS -X "$method" "${auth[@]}" -w '\n%{http_code}' "$url")
   fi
   HTTP_STATUS=${out##*$'\n'}
   printf '%s\n' "${out%$'\n'*}"

@@ -5,6 +5,11 @@
 #   wait_view ID KEY VALUE  wait until the view's KEY is VALUE
 #   svc_url NAME            http://127.0.0.1:<port> of a service
 #   events_count NAME KIND  hotline_events_appended{kind=KIND} on NAME's /metrics (0 if none)
+#   token_for ROLE[@NAME]   a bearer token of that role (made once, cached; the services
+#                           accept it before this returns): operator, unit:water-supply,
+#                           callback-agent@agent-1, service, admin, ...
+#   hl_as ROLE[@NAME] ARGS  the CLI with that role's token (hl alone uses the admin token)
+#   curl_as ROLE[@NAME] ARGS  curl with that role's token
 SERVICES=(intake dispatch sla callback analytics)
 
 free_base() {
@@ -25,7 +30,7 @@ PY
 }
 
 BASE=$(free_base)
-hl() { "$BIN/hotline" --port-base "$BASE" "$@"; }
+hl() { "$BIN/hotline" --port-base "$BASE" --data-dir "$T/hl" "$@"; }
 
 pipeline_up() {
   start up "$BIN/hotline" --port-base "$BASE" up --data-dir "$T/hl" "$@"
@@ -38,7 +43,7 @@ svc_index() { local i; for i in "${!SERVICES[@]}"; do [ "${SERVICES[$i]}" = "$1"
 svc_url() { echo "http://127.0.0.1:$(( BASE + $(svc_index "$1") ))"; }
 
 view() {
-  curl -sf "$(svc_url intake)/v1/tickets/$1" | python3 -c 'import json,sys
+  curl_as operator -sf "$(svc_url intake)/v1/tickets/$1" | python3 -c 'import json,sys
 d=json.load(sys.stdin)
 for k in sys.argv[1].split("."):
     d=d.get(k, "") if isinstance(d, dict) else ""
@@ -56,3 +61,27 @@ events_count() {
   n=$(curl -sf "$(svc_url "$1")/metrics" | awk -v k="hotline_events_appended{kind=\"$2\"}" '$1 == k {print $2}')
   echo "${n:-0}"
 }
+
+token_for() {
+  local spec=$1 role name file
+  role=${spec%%@*}
+  name=${spec#*@}
+  [ "$name" = "$spec" ] && name="test $role"
+  file="$T/tokens/$(printf '%s' "$spec" | tr -c 'A-Za-z0-9._-' '_')"
+  if [ ! -s "$file" ]; then
+    mkdir -p "$T/tokens"
+    hl token create --role "$role" --name "$name" --out "$file" >/dev/null
+    local t s
+    t=$(cat "$file")
+    accepted() { # every service knows it (each reloads the registry on its own)
+      for s in "${SERVICES[@]}"; do
+        curl -sf -o /dev/null -H "Authorization: Bearer $t" "$(svc_url "$s")/v1/access" || return 1
+      done
+    }
+    wait_until 10 accepted
+  fi
+  cat "$file"
+}
+
+hl_as() { local spec=$1; shift; HOTLINE_TOKEN=$(token_for "$spec") hl "$@"; }
+curl_as() { local spec=$1; shift; curl -H "Authorization: Bearer $(token_for "$spec")" "$@"; }

@@ -116,7 +116,7 @@ static int init(service_t *svc, void **state)
     for (size_t i = 0; !rc && i < sizeof PRODUCERS / sizeof *PRODUCERS; i++)
         rc = service_follow(svc, PRODUCERS[i], analytics_apply, self);
     if (!rc)
-        rc = analytics_http_routes(self, service_httpd(svc));
+        rc = analytics_http_routes(self, svc);
     if (!rc)
         rc = analytics_metrics_attach(self, service_metrics(svc));
     if (!rc)

@@ -82,10 +82,15 @@ static void on_ticket(httpd_req_t *req, void *ctx)
     service_http_json(req, 200, doc);
 }
 
-int analytics_http_routes(analytics_t *self, httpd_t *http)
+/* Who may call what: KPIs for supervisors, dispatchers and admins; a ticket's timeline (the
+ * caller masked) also for operators. */
+#define KPI_READERS (AUTH_SUPERVISOR | AUTH_DISPATCHER | AUTH_ADMIN)
+static const service_route_t ROUTES[] = {
+    {"GET", "/v1/kpis", KPI_READERS, on_kpis},
+    {"GET", "/v1/tickets/*", KPI_READERS | AUTH_OPERATOR, on_ticket},
+};
+
+int analytics_http_routes(analytics_t *self, service_t *svc)
 {
-    int rc = httpd_route(http, "GET", "/v1/kpis", on_kpis, self);
-    if (!rc)
-        rc = httpd_route(http, "GET", "/v1/tickets/*", on_ticket, self);
-    return rc;
+    return service_routes(svc, ROUTES, sizeof ROUTES / sizeof *ROUTES, self);
 }

@@ -57,7 +57,7 @@ int analytics_counters_scan(analytics_t *self, MDB_txn *txn, int64_t day, analyt
 void analytics_value_copy(char *dst, const char *src);
 
 /* analytics_http.c: GET /v1/kpis and GET /v1/tickets/{id}/timeline. */
-int analytics_http_routes(analytics_t *self, httpd_t *http);
+int analytics_http_routes(analytics_t *self, service_t *svc);
 
 /* "satisfied" under the policy switch, from the per-rating counts. */
 uint64_t analytics_satisfied(const analytics_t *self, const uint64_t c[ANALYTICS_NCOUNTERS]);

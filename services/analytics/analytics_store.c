@@ -259,71 +259,26 @@ static size_t timeline_prefix(uint8_t *key, const char *id)
     return n + 1;
 }
 
-/* Pack ev with personal data masked: the caller's contact details, and phone-like digit runs
- * in free text. *out is malloc'd. */
+/* Pack ev with personal data masked (mask_message: the caller's contact details, phone
+ * numbers in every text). ev is the feed's, so the masking works on a private copy. *out is
+ * malloc'd. */
 static int pack_masked(const Hotline__Event *ev, uint8_t **out, size_t *len)
 {
-    Hotline__Event e = *ev;
-    Hotline__TicketReceived tr;
-    Hotline__Ticket t;
-    Hotline__Contact c;
-    Hotline__TicketReplied rp;
-    Hotline__CallbackRated cr;
-    char name[64], phone[64], email[300];
-    char *text = NULL;
-    if (ev->body_case == HOTLINE__EVENT__BODY_TICKET_RECEIVED && ev->ticket_received &&
-        ev->ticket_received->ticket) {
-        tr = *ev->ticket_received;
-        t = *tr.ticket;
-        tr.ticket = &t;
-        e.ticket_received = &tr;
-        if (t.contact) {
-            c = *t.contact;
-            t.contact = &c;
-            if (c.name && *c.name) {
-                mask_name(c.name, name, sizeof name);
-                c.name = name;
-            }
-            if (c.phone && *c.phone) {
-                mask_phone_field(c.phone, phone, sizeof phone);
-                c.phone = phone;
-            }
-            if (c.email && *c.email) {
-                mask_email(c.email, email, sizeof email);
-                c.email = email;
-            }
-        }
-        if (t.description && *t.description) {
-            text = strdup(t.description);
-            if (!text)
-                return HL_ENOMEM;
-            mask_phones(text);
-            t.description = text;
-        }
-    } else if (ev->body_case == HOTLINE__EVENT__BODY_TICKET_REPLIED && ev->ticket_replied &&
-               ev->ticket_replied->result && *ev->ticket_replied->result) {
-        rp = *ev->ticket_replied;
-        text = strdup(rp.result);
-        if (!text)
-            return HL_ENOMEM;
-        mask_phones(text);
-        rp.result = text;
-        e.ticket_replied = &rp;
-    } else if (ev->body_case == HOTLINE__EVENT__BODY_CALLBACK_RATED && ev->callback_rated &&
-               ev->callback_rated->comment && *ev->callback_rated->comment) {
-        cr = *ev->callback_rated;
-        text = strdup(cr.comment);
-        if (!text)
-            return HL_ENOMEM;
-        mask_phones(text);
-        cr.comment = text;
-        e.callback_rated = &cr;
-    }
-    *len = hotline__event__get_packed_size(&e);
+    size_t n = hotline__event__get_packed_size(ev);
+    uint8_t *raw = malloc(n ? n : 1);
+    if (!raw)
+        return HL_ENOMEM;
+    hotline__event__pack(ev, raw);
+    Hotline__Event *copy = hotline__event__unpack(NULL, n, raw);
+    free(raw);
+    if (!copy)
+        return HL_ENOMEM;
+    mask_message(&copy->base);
+    *len = hotline__event__get_packed_size(copy);
     *out = malloc(*len ? *len : 1);
     if (*out)
-        hotline__event__pack(&e, *out);
-    free(text);
+        hotline__event__pack(copy, *out);
+    hotline__event__free_unpacked(copy, NULL);
     return *out ? 0 : HL_ENOMEM;
 }
 

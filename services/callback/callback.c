@@ -150,6 +150,13 @@ static void fini(void *state)
     callback_destroy(&self);
 }
 
+/* Who may run callback's commands: callback agents only. */
+static const service_command_rule_t COMMANDS[] = {
+    {HOTLINE__COMMAND__BODY_NEXT_CALLBACK, AUTH_CALLBACK_AGENT},
+    {HOTLINE__COMMAND__BODY_RECORD_CALLBACK, AUTH_CALLBACK_AGENT},
+    {0, 0},
+};
+
 const service_desc_t callback_service = {
     .name = "callback",
     .summary = "Hotline callback: schedules the callback after a unit's reply, hands calls to "
@@ -160,5 +167,6 @@ const service_desc_t callback_service = {
     .bounds = BOUNDS,
     .init = init,
     .command = on_command,
+    .commands = COMMANDS,
     .fini = fini,
 };

@@ -373,9 +373,22 @@ static int record_callback(callback_t *self, MDB_txn *txn, const Hotline__Record
         char until[48];
         calendar_format_local(self->cal, t.claim_until_ms, until, sizeof until);
         rc = cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "agent",
-                        "agent %s is calling ticket %s (claimed until %s): only that agent can "
-                        "record it until then",
-                        t.claim_agent, id, until);
+                        "another agent is calling ticket %s (claimed until %s): only that "
+                        "agent can record it until then",
+                        id, until);
+        callback_task_clear(&t);
+        return rc;
+    }
+    /* A rating is recorded only on a call the agent took from the queue: no rating before
+     * the callback is due, none made up for a task nobody called. */
+    if (strcmp(t.claim_agent, rec->agent) != 0 || t.claim_until_ms <= now) {
+        rc = cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "ticketId",
+                        "the callback of ticket %s is not claimed by agent %s%s: take it "
+                        "from the queue first (POST /v1/callbacks/next, `hotline callback "
+                        "next`), then record the call",
+                        id, rec->agent,
+                        strcmp(t.claim_agent, rec->agent) == 0 ? " any more (the claim lapsed)"
+                                                               : "");
         callback_task_clear(&t);
         return rc;
     }
@@ -402,14 +415,37 @@ static int record_callback(callback_t *self, MDB_txn *txn, const Hotline__Record
     return rc;
 }
 
+/* The agent acting: a callback agent's token names it (an agent field, when given, must say
+ * the same); the field itself only when access checks are off. NULL: refused. */
+static const char *acting_agent(const Hotline__Command *cmd, const char *field,
+                                cmd_reply_t *reply)
+{
+    const char *given = field ? field : "";
+    if (!cmd->by || cmd->by->role != HOTLINE__ROLE__ROLE_CALLBACK_AGENT)
+        return given;
+    if (*given && strcmp(given, cmd->by->name) != 0) {
+        cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, "agent",
+                   "your token is agent %s's, not %.64s: leave agent out, or use that "
+                   "agent's token", cmd->by->name, given);
+        return NULL;
+    }
+    return cmd->by->name;
+}
+
 int callback_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply)
 {
     callback_t *self = ctx;
     switch (cmd->body_case) {
-    case HOTLINE__COMMAND__BODY_NEXT_CALLBACK:
-        return next_callback(self, txn, cmd->next_callback, reply);
-    case HOTLINE__COMMAND__BODY_RECORD_CALLBACK:
-        return record_callback(self, txn, cmd->record_callback, reply);
+    case HOTLINE__COMMAND__BODY_NEXT_CALLBACK: {
+        Hotline__NextCallback nc = *cmd->next_callback;
+        nc.agent = (char *)acting_agent(cmd, nc.agent, reply);
+        return nc.agent ? next_callback(self, txn, &nc, reply) : 0;
+    }
+    case HOTLINE__COMMAND__BODY_RECORD_CALLBACK: {
+        Hotline__RecordCallback rc = *cmd->record_callback;
+        rc.agent = (char *)acting_agent(cmd, rc.agent, reply);
+        return rc.agent ? record_callback(self, txn, &rc, reply) : 0;
+    }
     default:
         return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "body",
                           "the callback service takes nextCallback and recordCallback; send "

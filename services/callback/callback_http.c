@@ -161,16 +161,18 @@ static void on_ticket(httpd_req_t *req, void *ctx)
     answer_view(req, rc, body, id);
 }
 
+/* Who may call what: callback agents take and record calls (a rating only on a task they
+ * claimed); supervisors and admins read the queue (phones masked). Routes are tried in order:
+ * "next" before the {ticketId} prefix. */
+#define READERS (AUTH_CALLBACK_AGENT | AUTH_SUPERVISOR | AUTH_ADMIN)
+static const service_route_t ROUTES[] = {
+    {"POST", "/v1/callbacks/next", AUTH_CALLBACK_AGENT, on_next},
+    {"POST", "/v1/callbacks/*", AUTH_CALLBACK_AGENT, on_record},
+    {"GET", "/v1/callbacks", READERS, on_list},
+    {"GET", "/v1/callbacks/*", READERS, on_ticket},
+};
+
 int callback_http_routes(callback_t *self)
 {
-    httpd_t *h = service_httpd(self->svc);
-    /* Routes are tried in order: "next" before the {ticketId} prefix. */
-    int rc = httpd_route(h, "POST", "/v1/callbacks/next", on_next, self);
-    if (!rc)
-        rc = httpd_route(h, "POST", "/v1/callbacks/*", on_record, self);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/v1/callbacks", on_list, self);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/v1/callbacks/*", on_ticket, self);
-    return rc;
+    return service_routes(self->svc, ROUTES, sizeof ROUTES / sizeof *ROUTES, self);
 }

@@ -8,6 +8,7 @@
 #include "slog.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *callback_task_state_name(uint8_t state)
@@ -79,8 +80,11 @@ static int task_json(callback_t *self, MDB_txn *txn, const task_t *t, int64_t no
     if (t->outcome) {
         set_str(o, "outcome", enum_name(&hotline__callback_outcome__descriptor, t->outcome));
         set_str(o, "agent", t->agent);
-        if (t->comment[0])
-            set_str(o, "comment", t->comment);
+        if (t->comment[0]) {
+            char *masked = mask_phones_dup(t->comment);
+            set_str(o, "comment", masked ? masked : "");
+            free(masked);
+        }
     }
     if (t->rating) {
         set_str(o, "rating", enum_name(&hotline__rating__descriptor, t->rating));

@@ -210,6 +210,16 @@ static int check_config(const ProtobufCMessage *cfg, char *err, size_t err_size)
     return rc;
 }
 
+/* Who may run dispatch's commands: units act on their tickets, dispatchers run incidents. */
+static const service_command_rule_t COMMANDS[] = {
+    {HOTLINE__COMMAND__BODY_SIGN_TICKET, AUTH_UNIT},
+    {HOTLINE__COMMAND__BODY_REPLY_TICKET, AUTH_UNIT},
+    {HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_UPDATE_INCIDENT, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_CLOSE_INCIDENT, AUTH_DISPATCHER},
+    {0, 0},
+};
+
 const service_desc_t dispatch_service = {
     .name = "dispatch",
     .summary = "Hotline dispatch: routes tickets to units by the catalogue; units sign and "
@@ -220,5 +230,6 @@ const service_desc_t dispatch_service = {
     .check_config = check_config,
     .init = init,
     .command = dispatch_command,
+    .commands = COMMANDS,
     .fini = fini,
 };

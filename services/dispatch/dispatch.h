@@ -101,7 +101,7 @@ int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment
 
 /* The assignment as JSON for the API (proto3 conventions: lowerCamelCase, enums by name,
  * 64-bit numbers as strings, unset fields left out). Caller owns it; NULL on ENOMEM. */
-json_t *dispatch_assignment_json(const dispatch_assignment_t *a);
+json_t *dispatch_assignment_json(const dispatch_assignment_t *a, bool caller_whole);
 
 /* ---- the service state ---------------------------------------------------------------- */
 

@@ -67,15 +67,27 @@ static bool blank(const char *s)
     return true;
 }
 
-/* The checks sign and reply share: the ids are given and sane, the actor (when it is a unit)
- * is the unit named, the ticket exists and the unit holds it. Fills *a on success. */
+/* The checks sign and reply share: the ids are given and sane, the acting unit is the
+ * token's (a unit field, when given, must name it), the ticket exists and the unit holds it.
+ * *unitp becomes the acting unit. Fills *a on success. */
 static int load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd, const char *name,
-                     const char *ticket_id, const char *unit, cmd_reply_t *reply,
+                     const char *ticket_id, const char **unitp, cmd_reply_t *reply,
                      dispatch_assignment_t *a)
 {
     char fid[48], funit[48];
     snprintf(fid, sizeof fid, "%s.ticketId", name);
     snprintf(funit, sizeof funit, "%s.unit", name);
+    const Hotline__Principal *by = cmd->by;
+    if (by && by->role == HOTLINE__ROLE__ROLE_UNIT) {
+        if (**unitp && strcmp(*unitp, by->subject) != 0) {
+            cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, funit,
+                       "your token acts for unit %s, not %.64s: leave unit out, or use a "
+                       "token of that unit", by->subject, *unitp);
+            return REFUSED;
+        }
+        *unitp = by->subject;
+    }
+    const char *unit = *unitp;
     if (!*ticket_id) {
         cmd_refuse(reply, HOTLINE__STATUS__INVALID, fid,
                    "required: the id of the ticket, as intake gave it "
@@ -99,7 +111,7 @@ static int load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd
                    DISPATCH_UNIT_ID_MAX);
         return REFUSED;
     }
-    /* Until bearer tokens bind callers to roles, an actor that says it is a unit may at
+    /* With access checks off (tests of the runtime), an actor that says it is a unit may at
      * least not act for another one. */
     const char *actor = str_or_empty(cmd->actor);
     if (strncmp(actor, "unit:", 5) == 0 && strcmp(actor + 5, unit) != 0) {
@@ -118,10 +130,10 @@ static int load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd
     if (rc)
         return rc;
     if (strcmp(a->unit, unit) != 0) {
+        /* Not naming the holder: a unit learns nothing of other units' tickets. */
         cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, funit,
-                   "ticket %s is held by unit %s, not %s: "
-                   "only the holder can act on it",
-                   ticket_id, a->unit, unit);
+                   "ticket %s is not with unit %s: a unit acts only on the tickets it holds",
+                   ticket_id, unit);
         return REFUSED;
     }
     return 0;
@@ -150,7 +162,7 @@ static int sign(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd, cmd
     const Hotline__SignTicket *st = cmd->sign_ticket;
     const char *id = str_or_empty(st->ticket_id), *unit = str_or_empty(st->unit);
     dispatch_assignment_t old;
-    int rc = load_held(self, txn, cmd, "signTicket", id, unit, reply, &old);
+    int rc = load_held(self, txn, cmd, "signTicket", id, &unit, reply, &old);
     if (rc)
         return rc == REFUSED ? 0 : rc;
     switch (old.state) {
@@ -209,7 +221,7 @@ static int reply_ticket(dispatch_t *self, MDB_txn *txn, const Hotline__Command *
         return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "replyTicket.result",
                           "is %ld characters long; at most %d", chars, DISPATCH_RESULT_MAX_CHARS);
     dispatch_assignment_t old;
-    int rc = load_held(self, txn, cmd, "replyTicket", id, unit, reply, &old);
+    int rc = load_held(self, txn, cmd, "replyTicket", id, &unit, reply, &old);
     if (rc)
         return rc == REFUSED ? 0 : rc;
     switch (old.state) {

@@ -131,7 +131,16 @@ static void on_assignment(httpd_req_t *req, void *ctx)
     }
     dispatch_assignment_t a;
     rc = dispatch_assignment_get(self, txn, id, &a);
-    json_t *body = rc ? NULL : dispatch_assignment_json(&a);
+    const auth_principal_t *who = service_req_principal(req);
+    bool unit = who->role == HOTLINE__ROLE__ROLE_UNIT;
+    if (rc == 0 && unit && strcmp(a.unit, who->subject) != 0) {
+        store_read_end(&txn);
+        service_http_error(req, 403, "ticketId",
+                           "ticket %s is not with unit %s: a unit reads only the tickets it "
+                           "holds", id, who->subject);
+        return;
+    }
+    json_t *body = rc ? NULL : dispatch_assignment_json(&a, unit || who->trusted);
     store_read_end(&txn);
     if (rc == HL_ENOTFOUND)
         service_http_error(req, 404, "ticketId",
@@ -151,12 +160,13 @@ typedef struct page {
     json_t *tickets;
     size_t left;      /* room for this many more */
     const char *last; /* id of the last ticket added (points into the JSON) */
+    bool caller_whole; /* the unit's own queue: its callers in full */
 } page_t;
 
 static int add_ticket(void *ctx, const dispatch_assignment_t *a)
 {
     page_t *p = ctx;
-    json_t *j = dispatch_assignment_json(a);
+    json_t *j = dispatch_assignment_json(a, p->caller_whole);
     if (!j || json_array_append_new(p->tickets, j))
         return HL_ENOMEM;
     p->left--;
@@ -258,6 +268,13 @@ static void on_unit_tickets(httpd_req_t *req, void *ctx)
     if (!parse_queue_query(req, &q))
         return;
     const char *unit = q.unit;
+    const auth_principal_t *who = service_req_principal(req);
+    bool own = who->role == HOTLINE__ROLE__ROLE_UNIT;
+    if (own && strcmp(unit, who->subject) != 0) {
+        service_http_error(req, 403, "unit", "your token is unit %s's: a unit reads only its "
+                           "own queue (GET /v1/units/%s/tickets)", who->subject, who->subject);
+        return;
+    }
     MDB_txn *txn;
     int rc = store_read_begin(self->store, &txn);
     if (rc) {
@@ -276,7 +293,7 @@ static void on_unit_tickets(httpd_req_t *req, void *ctx)
                            unit);
         return;
     }
-    page_t page = {json_array(), q.limit, NULL};
+    page_t page = {json_array(), q.limit, NULL, own || who->trusted};
     bool more = false;
     /* States in turn, each with the room the page has left; once it is full, the next
      * state's list (limit 0) only tells whether anything is left. */
@@ -339,17 +356,19 @@ static void on_match(httpd_req_t *req, void *ctx)
                                 name ? name : m.unit, "route", m.route, "routeIndex", m.index));
 }
 
+/* Who may call what: units act on the tickets they hold and read only those (a unit token
+ * reading another unit's ticket or queue gets 403); dispatchers, supervisors and admins read
+ * every ticket, with the caller masked; anyone with a role may read the catalogue. */
+#define TICKET_READERS (AUTH_UNIT | AUTH_DISPATCHER | AUTH_SUPERVISOR | AUTH_ADMIN)
+static const service_route_t ROUTES[] = {
+    {"POST", "/v1/tickets/*", AUTH_UNIT, on_ticket_action},
+    {"GET", "/v1/assignments/*", TICKET_READERS, on_assignment},
+    {"GET", "/v1/units/*", TICKET_READERS, on_unit_tickets},
+    {"GET", "/v1/catalogue", AUTH_ANY_ROLE, on_catalogue},
+    {"GET", "/v1/catalogue/match", AUTH_ANY_ROLE, on_match},
+};
+
 int dispatch_http_routes(dispatch_t *self, service_t *svc)
 {
-    httpd_t *h = service_httpd(svc);
-    int rc = httpd_route(h, "POST", "/v1/tickets/*", on_ticket_action, self);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/v1/assignments/*", on_assignment, self);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/v1/units/*", on_unit_tickets, self);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/v1/catalogue", on_catalogue, self);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/v1/catalogue/match", on_match, self);
-    return rc;
+    return service_routes(svc, ROUTES, sizeof ROUTES / sizeof *ROUTES, self);
 }

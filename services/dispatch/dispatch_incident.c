@@ -279,11 +279,14 @@ static void on_list(httpd_req_t *req, void *ctx)
     service_http_json(req, 200, json_pack("{s:o}", "incidents", list));
 }
 
+/* Only dispatchers declare, update and close incidents; every role may see them (operators
+ * tell callers the ETA). */
+static const service_route_t ROUTES[] = {
+    {"POST", "/v1/incidents*", AUTH_DISPATCHER, on_post},
+    {"GET", "/v1/incidents", AUTH_ANY_ROLE, on_list},
+};
+
 int dispatch_incident_routes(dispatch_t *self, service_t *svc)
 {
-    httpd_t *h = service_httpd(svc);
-    int rc = httpd_route(h, "POST", "/v1/incidents*", on_post, self);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/v1/incidents", on_list, self);
-    return rc;
+    return service_routes(svc, ROUTES, sizeof ROUTES / sizeof *ROUTES, self);
 }

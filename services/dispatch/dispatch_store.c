@@ -19,6 +19,7 @@
 #include "dispatch_internal.h"
 
 #include "hl_error.h"
+#include "mask.h"
 #include "slog.h"
 
 #include <stdio.h>
@@ -368,7 +369,7 @@ static void set_ms(json_t *o, const char *key, int64_t ms)
     json_object_set_new(o, key, json_string(buf));
 }
 
-json_t *dispatch_assignment_json(const dispatch_assignment_t *a)
+json_t *dispatch_assignment_json(const dispatch_assignment_t *a, bool caller_whole)
 {
     json_t *o = json_object();
     if (!o)
@@ -383,7 +384,13 @@ json_t *dispatch_assignment_json(const dispatch_assignment_t *a)
                         json_string(enum_name(&hotline__urgency__descriptor, a->urgency)));
     set_str(o, "district", a->district);
     set_str(o, "route", a->route);
-    set_str(o, "result", a->result);
+    if (caller_whole) {
+        set_str(o, "result", a->result);
+    } else if (*str_or_empty(a->result)) {
+        char *masked = mask_phones_dup(a->result);
+        set_str(o, "result", masked ? masked : "");
+        free(masked);
+    }
     if (a->replied_ms)
         json_object_set_new(o, "resolved", json_boolean(a->resolved));
     set_str(o, "reworkReason", a->reason);
@@ -391,10 +398,18 @@ json_t *dispatch_assignment_json(const dispatch_assignment_t *a)
     /* The unit contacts the citizen, except on a confidential ticket (DESIGN.md section 8). */
     if (a->confidential)
         json_object_set_new(o, "caller", json_pack("{s:b}", "confidential", 1));
-    else if (*str_or_empty(a->caller_phone) || *str_or_empty(a->caller_name))
+    else if ((*str_or_empty(a->caller_phone) || *str_or_empty(a->caller_name)) && caller_whole)
         json_object_set_new(o, "caller", json_pack("{s:s, s:s}", "name",
                                                    str_or_empty(a->caller_name), "phone",
                                                    str_or_empty(a->caller_phone)));
+    else if (*str_or_empty(a->caller_phone) || *str_or_empty(a->caller_name)) {
+        /* Others (dispatchers, supervisors) see that there is a caller, not who. */
+        char name[AUTH_NAME_MAX * 4], phone[64];
+        mask_name(str_or_empty(a->caller_name), name, sizeof name);
+        mask_phone_field(str_or_empty(a->caller_phone), phone, sizeof phone);
+        json_object_set_new(o, "caller", json_pack("{s:s, s:s, s:b}", "name", name, "phone",
+                                                   phone, "masked", 1));
+    }
     set_ms(o, "receivedMs", a->received_ms);
     set_ms(o, "dispatchedMs", a->dispatched_ms);
     set_ms(o, "signedMs", a->signed_ms);

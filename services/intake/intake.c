@@ -30,6 +30,12 @@ static const config_bound_t BOUNDS[] = {
     {NULL, 0, 0},
 };
 
+/* Who may run intake's commands: operators, and channels acting as a service. */
+static const service_command_rule_t COMMANDS[] = {
+    {HOTLINE__COMMAND__BODY_SUBMIT_TICKET, AUTH_OPERATOR | AUTH_SERVICE},
+    {0, 0},
+};
+
 static int on_command(void *state, MDB_txn *txn, const Hotline__Command *cmd,
                       cmd_reply_t *reply)
 {
@@ -107,6 +113,7 @@ const service_desc_t intake_service = {
     .bounds = BOUNDS,
     .init = init,
     .command = on_command,
+    .commands = COMMANDS,
     .stop = stop,
     .fini = fini,
 };

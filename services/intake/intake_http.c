@@ -6,6 +6,7 @@
 #include "intake.h"
 
 #include "hl_error.h"
+#include "mask.h"
 #include "pbjson.h"
 
 #include <stdlib.h>
@@ -53,6 +54,11 @@ static void on_get(httpd_req_t *req, void *ctx)
     arena_reset(self->scratch);
     Hotline__TicketView *v;
     rc = intake_view_get(self, txn, id, self->scratch, &v);
+    const auth_principal_t *who = service_req_principal(req);
+    if (rc == 0 && !who->trusted && who->role != HOTLINE__ROLE__ROLE_OPERATOR) {
+        /* Only operators see the caller; everyone else the masked view (DESIGN.md 8). */
+        mask_message(&v->base);
+    }
     if (rc == 0)
         service_http_message(req, 200, &v->base);
     else if (rc == HL_ENOTFOUND)
@@ -164,13 +170,17 @@ static void on_list(httpd_req_t *req, void *ctx)
     service_http_json(req, 200, json_pack("{s:o}", "tickets", rows));
 }
 
+/* Who may call what (DESIGN.md 8): operators record tickets (and channels acting as a
+ * service); the status views are read by operators (with the caller), dispatchers,
+ * supervisors and admins (the caller masked). Units read their tickets at dispatch. */
+#define READERS (AUTH_OPERATOR | AUTH_DISPATCHER | AUTH_SUPERVISOR | AUTH_ADMIN)
+static const service_route_t ROUTES[] = {
+    {"POST", "/v1/tickets", AUTH_OPERATOR | AUTH_SERVICE, on_submit},
+    {"GET", "/v1/tickets", READERS, on_list},
+    {"GET", "/v1/tickets/*", READERS, on_get},
+};
+
 int intake_http_init(intake_t *self)
 {
-    httpd_t *h = service_httpd(self->svc);
-    int rc = httpd_route(h, "POST", "/v1/tickets", on_submit, self);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/v1/tickets", on_list, self);
-    if (!rc)
-        rc = httpd_route(h, "GET", "/v1/tickets/*", on_get, self);
-    return rc;
+    return service_routes(self->svc, ROUTES, sizeof ROUTES / sizeof *ROUTES, self);
 }

@@ -233,6 +233,12 @@ void intake_open311_stop(intake_t *intake)
     self->stopping = true;
 }
 
+/* Open311 is the public door: anyone may read (caller data never shown) and POST needs an
+ * Open311 api_key, checked by the handler as the standard says. */
+static const service_route_t OPEN311_ROUTES[] = {
+    {NULL, OPEN311_PREFIX "*", AUTH_PUBLIC, on_request},
+};
+
 int intake_open311_init(intake_t *intake)
 {
     open311_t *self = calloc(1, sizeof *self);
@@ -264,9 +270,13 @@ int intake_open311_init(intake_t *intake)
                                      "Open311 batch-mode tokens: issued, then ticket or "
                                      "refused when the inbox drain recorded them.",
                                      "outcome");
+    self->m_key_refusals = metrics_counter(m, "hotline_open311_key_refusals_total",
+                                           "Open311 POSTs refused for their api_key: missing, "
+                                           "wrong, or given more than once.",
+                                           "outcome");
     rc = open311_tokens_init(self);
     if (!rc)
-        rc = httpd_route(service_httpd(self->svc), NULL, OPEN311_PREFIX "*", on_request, self);
+        rc = service_routes(self->svc, OPEN311_ROUTES, 1, self);
     if (!rc)
         SLOG_INFO("open311_ready",
                   "services=%zu api_keys=%zu batch_backlog_mark=%u "

@@ -20,6 +20,7 @@
 
 #include "form.h"
 #include "intake.h"
+#include "slog.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -130,6 +131,8 @@ typedef struct open311 {
     bool stopping;                        /* shutdown began: no new group-commit items */
     metric_t *m_requests; /* hotline_open311_requests_total{endpoint} */
     metric_t *m_tokens;   /* hotline_open311_tokens_total{outcome} */
+    metric_t *m_key_refusals; /* hotline_open311_key_refusals_total{outcome} */
+    slog_limit_t key_log;     /* refused keys are logged at most once a second */
 } open311_t;
 
 

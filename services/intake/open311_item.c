@@ -228,7 +228,8 @@ json_t *open311_request_item(const open311_t *self, const Hotline__TicketView *v
     set_time(j, "updated_datetime", v->updated_ms, self->offset_min);
     set_time(j, "expected_datetime", v->reply_due_ms, self->offset_min);
     if (l) {
-        set_str(j, "address", l->address);
+        if (l->address && *l->address)
+            json_object_set_new(j, "address", open311_public_text(l->address));
         set_str(j, "address_id", l->address_id);
         set_str(j, "zipcode", l->zipcode);
         if (l->point) {

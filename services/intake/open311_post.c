@@ -143,7 +143,13 @@ void open311_post_request(open311_t *self, httpd_req_t *req, open311_fmt_t fmt)
         key = n > 0 ? qkey : NULL;
     }
     if (nkey > 1 || !key || !key_accepted(self, key)) {
-        SLOG_DEBUG("open311_api_key_refused", "given=%s", key ? "yes" : "no");
+        const char *outcome = nkey > 1 ? "repeated" : !key ? "missing" : "wrong";
+        metric_inc(self->m_key_refusals, (const char *const[]){outcome});
+        /* Anyone can send these: counted always, logged at most once a second. */
+        uint64_t held;
+        if (slog_limit_pass(&self->key_log, hclock_mono_ns() / 1000000, 1000, &held))
+            SLOG_WARN("open311_api_key_refused", "outcome=%s peer=%s refused_since_last_line=%llu",
+                      outcome, httpd_req_peer_address(req), (unsigned long long)held);
         open311_fail(req, fmt, 403, 403,
                      nkey > 1 ? "api_key: given more than once"
                      : !key   ? "api_key: required to post a request: ask the hotline for one"
@@ -217,10 +223,10 @@ void open311_post_request(open311_t *self, httpd_req_t *req, open311_fmt_t fmt)
         if (!c->idempotency_key)
             c->idempotency_key = (char *)protobuf_c_empty_string;
     }
-    c->actor = strdup("open311");
-    if (!c->actor)
-        c->actor = (char *)protobuf_c_empty_string;
     *o = (post_origin_t){.self = self, .req = req, .fmt = fmt};
     snprintf(o->account_id, sizeof o->account_id, "%s", account);
-    service_command(self->svc, c, post_done, o);
+    /* The api_key was checked: the ticket is recorded by the Open311 channel itself. */
+    static const auth_principal_t OPEN311 = {.role = HOTLINE__ROLE__ROLE_SERVICE,
+                                             .name = "open311"};
+    service_command(self->svc, &OPEN311, c, post_done, o);
 }

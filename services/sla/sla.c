@@ -157,7 +157,7 @@ static int init(service_t *svc, void **state)
         SLOG_ERROR("sla_open_failed", "reason=\"%s\"", err);
         return rc;
     }
-    rc = sla_http_routes(self, service_httpd(svc));
+    rc = sla_http_routes(self, svc);
     if (!rc)
         rc = service_follow(svc, "dispatch", sla_apply, self);
     if (!rc)

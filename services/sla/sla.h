@@ -143,7 +143,7 @@ int sla_due_json(sla_t *self, MDB_txn *txn, int64_t before_ms, unsigned limit, j
 /* ---- HTTP (sla_http.c) ---- */
 
 /* GET /v1/clocks/{ticketId}, GET /v1/policies, GET /v1/policies/match, GET /v1/due. */
-int sla_http_routes(sla_t *self, httpd_t *http);
+int sla_http_routes(sla_t *self, service_t *svc);
 
 #define SLA_TICKET_ID_MAX 128
 

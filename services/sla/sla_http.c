@@ -43,6 +43,20 @@ static void on_clocks(httpd_req_t *req, void *ctx)
         rc = sla_clocks_json(self, txn, id, &body);
         store_read_end(&txn);
     }
+    const auth_principal_t *who = service_req_principal(req);
+    if (!rc && who->role == HOTLINE__ROLE__ROLE_UNIT) {
+        /* A unit reads the clocks of the tickets it holds: the latest clock's unit. */
+        json_t *clocks = json_object_get(body, "clocks");
+        json_t *last = json_array_get(clocks, json_array_size(clocks) - 1);
+        const char *unit = json_string_value(json_object_get(last, "unit"));
+        if (!unit || strcmp(unit, who->subject) != 0) {
+            json_decref(body);
+            service_http_error(req, 403, "ticketId", "ticket %s is not with unit %s: a unit "
+                               "reads only the clocks of the tickets it holds", id,
+                               who->subject);
+            return;
+        }
+    }
     if (rc == HL_ENOTFOUND)
         service_http_error(req, 404, "ticketId", "no clocks for ticket %s: it was never "
                            "dispatched, or dispatch has not been read yet", id);
@@ -145,14 +159,18 @@ static void on_due(httpd_req_t *req, void *ctx)
         service_http_json(req, 200, body);
 }
 
-int sla_http_routes(sla_t *self, httpd_t *http)
+/* Who may call what: a ticket's clocks are read by the unit holding it, dispatchers,
+ * supervisors and admins; the due list (every unit's deadlines) by dispatchers, supervisors
+ * and admins; the policies by anyone with a role. */
+static const service_route_t ROUTES[] = {
+    {"GET", "/v1/clocks/*", AUTH_UNIT | AUTH_DISPATCHER | AUTH_SUPERVISOR | AUTH_ADMIN,
+     on_clocks},
+    {"GET", "/v1/policies/match", AUTH_ANY_ROLE, on_match},
+    {"GET", "/v1/policies", AUTH_ANY_ROLE, on_policies},
+    {"GET", "/v1/due", AUTH_DISPATCHER | AUTH_SUPERVISOR | AUTH_ADMIN, on_due},
+};
+
+int sla_http_routes(sla_t *self, service_t *svc)
 {
-    int rc = httpd_route(http, "GET", "/v1/clocks/*", on_clocks, self);
-    if (!rc)
-        rc = httpd_route(http, "GET", "/v1/policies/match", on_match, self);
-    if (!rc)
-        rc = httpd_route(http, "GET", "/v1/policies", on_policies, self);
-    if (!rc)
-        rc = httpd_route(http, "GET", "/v1/due", on_due, self);
-    return rc;
+    return service_routes(svc, ROUTES, sizeof ROUTES / sizeof *ROUTES, self);
 }

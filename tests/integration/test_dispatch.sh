@@ -87,7 +87,7 @@ expect_status 400 unit "expected a string" "$T/e.json"
 http POST "$H/v1/tickets/$ID/return" '{}' >"$T/e.json"
 expect_status 404 "" "use POST /v1/tickets/{id}/sign" "$T/e.json"
 http POST "$H/v1/commands" '{"submitTicket": {"ticket": {"categoryCode": "W01"}}}' >"$T/e.json"
-expect_status 400 body "not submitTicket" "$T/e.json"
+expect_status 404 body "takes no submit_ticket command" "$T/e.json"
 http GET "$H/v1/assignments/$ID" >"$T/e.json"
 expect_status 404 ticketId "ticket $ID is not at dispatch" "$T/e.json"
 http GET "$H/v1/units/nobody/tickets" >"$T/e.json"
@@ -108,7 +108,7 @@ check_metrics() { # check_metrics FILE: promtool finds neither a parse error nor
   [ ! -s "$T/promtool.txt" ] || fail "promtool lint on /metrics: $(cat "$T/promtool.txt")"
 }
 check_metrics "$T/m.txt"
-grep -q '^hotline_commands_total{status="NOT_FOUND"} 2$' "$T/m.txt" ||
+grep -q '^hotline_commands_total{status="NOT_FOUND"} 3$' "$T/m.txt" ||
   fail "refusals not counted: $(grep commands_total "$T/m.txt")"
 http GET "$H/v1/events" >"$T/ev.json"
 [ "$(json_get "$T/ev.json" headSeq)" = 0 ] || fail "a refused command appended an event"
@@ -150,7 +150,7 @@ http POST "$H/v1/tickets/$ID/reply" '{"unit": "repair-crew-north", "result": "fi
   >"$T/e.json"
 expect_status 409 replyTicket.ticketId "sign for it first" "$T/e.json"
 http POST "$H/v1/tickets/$ID/sign" '{"unit": "repair-crew"}' >"$T/e.json"
-expect_status 403 signTicket.unit "held by unit repair-crew-north" "$T/e.json"
+expect_status 403 signTicket.unit "is not with unit" "$T/e.json"
 http POST "$H/v1/tickets/$ID/sign" '{"unit": "repair-crew-north"}' >"$T/s.json"
 [ "$HTTP_STATUS" = 200 ] || fail "sign: $HTTP_STATUS $(cat "$T/s.json")"
 [ "$(json_get "$T/s.json" ticketAction.status)" = TICKET_SIGNED ] || fail "sign answer"

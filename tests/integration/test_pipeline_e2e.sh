@@ -8,7 +8,7 @@ source "$(dirname "$0")/../pipeline.sh"
 pipeline_up
 
 # ---- ticket A: the happy path ----
-A=$(hl submit --category W01 --description "no water since 7am" --phone 13812345678 \
+A=$(hl_as operator submit --category W01 --description "no water since 7am" --phone 13812345678 \
       --name "Li Wei" --district Gulou --community Sunshine)
 log "submitted $A"
 [[ "$A" =~ ^[0-9]{8}-1-[0-9]{6}$ ]] || fail "ticket id '$A' is not date-instance-sequence"
@@ -17,48 +17,48 @@ wait_view "$A" status TICKET_DISPATCHED
 has_dues() { [ -n "$(view "$A" signDueMs)" ] && [ -n "$(view "$A" replyDueMs)" ]; }
 wait_until 30 has_dues
 log "dispatched to water-supply, sign due $(view "$A" signDueMs), reply due $(view "$A" replyDueMs)"
-hl sign "$A" --unit water-supply >/dev/null
+hl_as unit:water-supply sign "$A" >/dev/null
 wait_view "$A" status TICKET_SIGNED
-hl reply "$A" --unit water-supply --result "valve reopened, supply back at 10:40" >/dev/null
+hl_as unit:water-supply reply "$A" --result "valve reopened, supply back at 10:40" >/dev/null
 wait_view "$A" status TICKET_REPLIED
 has_callback() { [ -n "$(view "$A" callbackDueMs)" ]; }
 wait_until 30 has_callback
-task=$(hl --json callback next --agent agent-1)
+task=$(hl_as callback-agent@agent-1 --json callback next)
 [ "$(json_get - callbackTask.ticketId <<<"$task")" = "$A" ] || fail "callback next gave: $task"
 [ "$(json_get - callbackTask.phone <<<"$task")" = 13812345678 ] || fail "the agent needs the number"
-hl callback record "$A" --agent agent-1 --rating satisfied --comment "fast" >/dev/null
+hl_as callback-agent@agent-1 callback record "$A" --rating satisfied --comment "fast" >/dev/null
 wait_view "$A" status TICKET_CLOSED
 [ "$(view "$A" rating)" = RATING_SATISFIED ] || fail "rating not in the view"
 log "$A closed, rated satisfied"
 
 # ---- ticket B: unsatisfied -> rework at the same unit -> closed on round 1 ----
-B=$(hl submit --category W04 --description "leak in the street" --phone 13900001111 \
+B=$(hl_as operator submit --category W04 --description "leak in the street" --phone 13900001111 \
       --district Cangshan --urgency urgent)
 wait_view "$B" status TICKET_DISPATCHED
 UNIT=$(view "$B" unit)
 [ "$UNIT" = repair-crew-south ] || fail "W04 in Cangshan routed to $UNIT"
-hl sign "$B" --unit water-supply >/dev/null 2>"$T/wrong_unit.err" && fail "another unit signed $B"
-grep -q "held by" "$T/wrong_unit.err" || fail "wrong-unit refusal unclear: $(cat "$T/wrong_unit.err")"
-hl reply "$B" --unit "$UNIT" --result "too early" >/dev/null 2>&1 && fail "replied before signing"
-hl sign "$B" --unit "$UNIT" >/dev/null
-hl reply "$B" --unit "$UNIT" --result "patched" --unresolved >/dev/null
+hl_as unit:water-supply sign "$B" >/dev/null 2>"$T/wrong_unit.err" && fail "another unit signed $B"
+grep -q "is not with unit water-supply" "$T/wrong_unit.err" || fail "wrong-unit refusal unclear: $(cat "$T/wrong_unit.err")"
+hl_as "unit:$UNIT" reply "$B" --result "too early" >/dev/null 2>&1 && fail "replied before signing"
+hl_as "unit:$UNIT" sign "$B" >/dev/null
+hl_as "unit:$UNIT" reply "$B" --result "patched" --unresolved >/dev/null
 wait_view "$B" status TICKET_REPLIED
-has_task() { [ "$(hl --json callback next --agent agent-2 | json_get - callbackTask.ticketId)" = "$B" ]; }
+has_task() { [ "$(hl_as callback-agent@agent-2 --json callback next | json_get - callbackTask.ticketId)" = "$B" ]; }
 wait_until 30 has_task
-hl callback record "$B" --agent agent-2 --rating dissatisfied --unresolved >/dev/null
+hl_as callback-agent@agent-2 callback record "$B" --rating dissatisfied --unresolved >/dev/null
 wait_view "$B" status TICKET_REWORK
 [ "$(view "$B" reworkRound)" = 1 ] || fail "rework round is $(view "$B" reworkRound)"
 [ "$(view "$B" unit)" = "$UNIT" ] || fail "rework went to $(view "$B" unit), not back to $UNIT"
-queue=$(curl -sf "$(svc_url dispatch)/v1/units/$UNIT/tickets?state=TICKET_REWORK")
+queue=$(curl_as "unit:$UNIT" -sf "$(svc_url dispatch)/v1/units/$UNIT/tickets?state=TICKET_REWORK")
 grep -q "$B" <<<"$queue" || fail "$B is not in $UNIT's rework queue: $queue"
 log "$B rated dissatisfied -> back at $UNIT for rework (round 1)"
 has_new_clock() { [ -n "$(view "$B" replyDueMs)" ]; }
 wait_until 30 has_new_clock
-hl sign "$B" --unit "$UNIT" >/dev/null
-hl reply "$B" --unit "$UNIT" --result "main replaced" >/dev/null
+hl_as "unit:$UNIT" sign "$B" >/dev/null
+hl_as "unit:$UNIT" reply "$B" --result "main replaced" >/dev/null
 wait_view "$B" status TICKET_REPLIED
 wait_until 30 has_task
-hl callback record "$B" --agent agent-2 --rating very_satisfied >/dev/null
+hl_as callback-agent@agent-2 callback record "$B" --rating very_satisfied >/dev/null
 wait_view "$B" status TICKET_CLOSED
 
 # ---- the figures agree ----

@@ -13,7 +13,7 @@ I=$(svc_url intake)
 D=$(svc_url dispatch)
 
 submit() { # submit JSON-TICKET -> answer file $T/ans.json
-  http POST "$I/v1/tickets" "$1" > "$T/ans.json"
+  TOKEN=$(token_for operator) http POST "$I/v1/tickets" "$1" > "$T/ans.json"
   [ "$HTTP_STATUS" = 200 ] || fail "submit refused: $(cat "$T/ans.json")"
 }
 ans() { json_get "$T/ans.json" "submitTicket.$1" 2>/dev/null || echo ""; }
@@ -50,17 +50,17 @@ submit '{"categoryCode": "W06", "description": "bill", "contact": {"phone": "138
 
 # ---- a known incident ----
 ETA=$(( $(date +%s) * 1000 + 3 * 3600 * 1000 ))
-http POST "$D/v1/incidents" "{\"categoryPrefix\": \"W01\", \"area\": {\"community\": \"Riverside\"},
+TOKEN=$(token_for dispatcher) http POST "$D/v1/incidents" "{\"categoryPrefix\": \"W01\", \"area\": {\"community\": \"Riverside\"},
   \"etaMs\": \"$ETA\", \"summary\": \"Main repair on Riverside Road\"}" > "$T/inc.json"
 [ "$HTTP_STATUS" = 200 ] || fail "declare: $(cat "$T/inc.json")"
 INC=$(json_get "$T/inc.json" incident.incidentId)
 log "declared $INC"
-http POST "$D/v1/incidents" '{"categoryPrefix": "W01", "summary": "x"}' > "$T/e.json"
+TOKEN=$(token_for dispatcher) http POST "$D/v1/incidents" '{"categoryPrefix": "W01", "summary": "x"}' > "$T/e.json"
 [ "$HTTP_STATUS" = 400 ] && [ "$(json_get "$T/e.json" error.field)" = declareIncident.area ] ||
   fail "an incident without an area was accepted: $(cat "$T/e.json")"
 intake_knows() { # intake has applied dispatch's feed up to the declaration
-  local head; head=$(curl -sf "$D/v1/status" | json_get - headSeq)
-  curl -sf "$I/v1/status" | python3 -c 'import json,sys
+  local head; head=$(curl_as admin -sf "$D/v1/status" | json_get - headSeq)
+  curl_as admin -sf "$I/v1/status" | python3 -c 'import json,sys
 f={x["producer"]: x for x in json.load(sys.stdin)["feeds"]}
 sys.exit(0 if f["dispatch"]["cursor"] >= int(sys.argv[1]) else 1)' "$head"
 }
@@ -82,16 +82,16 @@ submit '{"categoryCode": "W01", "description": "no water", "contact": {"phone": 
          "location": {"community": "Hillside"}}'
 [ -z "$(ans incidentId)" ] || fail "a ticket in another community joined the incident"
 OTHER=$(ans ticketId)
-linked_at_dispatch() { curl -sf "$D/v1/assignments/$LINKED" > "$T/a.json" && [ "$(json_get "$T/a.json" status)" = TICKET_LINKED ]; }
+linked_at_dispatch() { curl_as dispatcher -sf "$D/v1/assignments/$LINKED" > "$T/a.json" && [ "$(json_get "$T/a.json" status)" = TICKET_LINKED ]; }
 wait_until 20 linked_at_dispatch
 wait_view "$OTHER" status TICKET_DISPATCHED
 sleep 1
-curl -sf "$D/v1/events?limit=1000" | python3 -c 'import json,sys
+curl_as service -sf "$D/v1/events?limit=1000" | python3 -c 'import json,sys
 evs=json.load(sys.stdin)["events"]
 ids=[e["ticketId"] for e in evs if "ticketDispatched" in e]
 assert sys.argv[1] not in ids, "a linked ticket was dispatched on its own"' "$LINKED" ||
   fail "linked tickets must not be dispatched one by one"
-http POST "$D/v1/incidents/$INC/close" '{"resolution": "main repaired"}' > /dev/null
+TOKEN=$(token_for dispatcher) http POST "$D/v1/incidents/$INC/close" '{"resolution": "main repaired"}' > /dev/null
 [ "$HTTP_STATUS" = 200 ] || fail "close: $HTTP_STATUS"
 wait_until 20 intake_knows
 submit '{"categoryCode": "W01", "description": "no water", "contact": {"phone": "13700000007"},
@@ -108,14 +108,14 @@ submit '{"categoryCode": "W04", "description": "smell of gas", "contact": {"phon
          "location": {"district": "Gulou"}, "outcome": {"disposition": "DISPOSITION_REFERRED",
          "referredTo": "EMERGENCY_119_FIRE"}}'
 [ "$(ans status)" = TICKET_REFERRED ] || fail "referred: $(cat "$T/ans.json")"
-http POST "$I/v1/tickets" '{"categoryCode": "W06", "description": "x", "contact": {"phone": "13600000003"},
+TOKEN=$(token_for operator) http POST "$I/v1/tickets" '{"categoryCode": "W06", "description": "x", "contact": {"phone": "13600000003"},
   "location": {"district": "Gulou"}, "outcome": {"disposition": "DISPOSITION_NOT_ACCEPTED"}}' > "$T/e.json"
 [ "$HTTP_STATUS" = 400 ] && [ "$(json_get "$T/e.json" error.field)" = ticket.outcome.notAcceptedReason ] ||
   fail "not accepted without a reason: $(cat "$T/e.json")"
 sleep 1
-curl -sf "$D/v1/assignments/$ANSWERED" >/dev/null && fail "an answered ticket reached dispatch"
+curl_as dispatcher -sf "$D/v1/assignments/$ANSWERED" >/dev/null && fail "an answered ticket reached dispatch"
 # analytics counts what happened at the door
-k() { curl -sf "$(svc_url analytics)/v1/kpis" | json_get - "totals.$1"; }
+k() { curl_as supervisor -sf "$(svc_url analytics)/v1/kpis" | json_get - "totals.$1"; }
 counted() { [ "$(k repeatCalls)" = 19 ] && [ "$(k answeredDirectly)" = 1 ] && [ "$(k referred)" = 1 ] &&
             [ "$(k incidentLinked)" = 3 ]; }
 wait_until 20 counted

@@ -10,13 +10,13 @@ pipeline_up --test-clock
 
 ms() { python3 -c 'import datetime,sys; print(int(datetime.datetime.fromisoformat(sys.argv[1]).timestamp()*1000))' "$1"; }
 set_clock() { # set_clock SERVICE MS
-  http POST "$(svc_url "$1")/admin/clock" "{\"nowMs\": $2}" >/dev/null
+  TOKEN=$(token_for admin) http POST "$(svc_url "$1")/admin/clock" "{\"nowMs\": $2}" >/dev/null
   [ "$HTTP_STATUS" = 200 ] || fail "cannot move $1's clock ($HTTP_STATUS)"
 }
 T0=$(ms 2026-02-14T16:00:00+08:00)
 for s in "${SERVICES[@]}"; do set_clock "$s" "$T0"; done
 
-ID=$(hl submit --category W01 --description "no water in building 3" --phone 13700001234 \
+ID=$(hl_as operator submit --category W01 --description "no water in building 3" --phone 13700001234 \
        --district Gulou)
 wait_view "$ID" status TICKET_DISPATCHED
 has_due() { [ -n "$(view "$ID" replyDueMs)" ]; }
@@ -25,7 +25,7 @@ DUE=$(ms 2026-02-28T23:59:59.999+08:00)
 WARN=$(ms 2026-02-27T23:59:59.999+08:00)
 [ "$(view "$ID" replyDueMs)" = "$DUE" ] ||
   fail "reply due $(view "$ID" replyDueMs), expected $DUE (end of Sat 2026-02-28)"
-curl -sf "$(svc_url sla)/v1/clocks/$ID" > "$T/clocks.json"
+curl_as dispatcher -sf "$(svc_url sla)/v1/clocks/$ID" > "$T/clocks.json"
 python3 - "$T/clocks.json" "$WARN" <<'PY' || fail "sla clocks: $(cat "$T/clocks.json")"
 import json, sys
 clocks = {c["clock"]: c for c in json.load(open(sys.argv[1]))["clocks"]}
@@ -36,7 +36,7 @@ assert clocks["SLA_CLOCK_SIGN"]["dueLocal"].startswith("2026-02-24 23:59"), cloc
 print("reply clock:", reply["limit"], "due", reply["dueLocal"], "warn", reply["warnLocal"])
 PY
 log "dispatched $(date -d @$((T0/1000)) -u +%FT%TZ): 5 working days -> due 2026-02-28 23:59 +08:00"
-hl sign "$ID" --unit water-supply >/dev/null   # the sign clock stops on time; only reply runs
+hl_as unit:water-supply sign "$ID" >/dev/null   # the sign clock stops on time; only reply runs
 
 warnings() { events_count sla sla_warning; }
 breaches() { events_count sla sla_breached; }
@@ -53,7 +53,7 @@ step $(( DUE - 60000 )) 1 0
 step $(( DUE + 1000 )) 1 1
 step $(( DUE + 3 * 86400000 )) 1 1
 # The events carry their instants: fired when the clock passed them, at or after the instant.
-curl -sf "$(svc_url sla)/v1/events?limit=100" > "$T/events.json"
+curl_as service -sf "$(svc_url sla)/v1/events?limit=100" > "$T/events.json"
 python3 - "$T/events.json" "$WARN" "$DUE" <<'PY' || fail "sla events: $(cat "$T/events.json")"
 import json, sys
 evs = json.load(open(sys.argv[1]))["events"]

@@ -1,7 +1,11 @@
 /* busraw: send one binary hotline.BusRequest (stdin) to a service's bus and write the binary
  * hotline.BusReply to stdout. With protoc --encode / --decode on either side it checks our wire
  * format against the reference protobuf implementation.
- * Usage: busraw ENDPOINT [TIMEOUT_MS] < request.bin > reply.bin */
+ * Usage: busraw ENDPOINT [TIMEOUT_MS] < request.bin > reply.bin
+ * For a CURVE bus: HOTLINE_CURVE_SECRET_KEY_FILE and HOTLINE_CURVE_SERVER_KEY (a token, if any,
+ * is part of the request). */
+#include "bus.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <zmq.h>
@@ -20,6 +24,11 @@ int main(int argc, char **argv)
     int zero = 0;
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    bus_cred_t cred;
+    if (bus_cred_from_env(&cred) != 0 || bus_cred_apply(sock, &cred) != 0) {
+        fprintf(stderr, "busraw: bad CURVE settings in the environment\n");
+        return 2;
+    }
     if (zmq_connect(sock, argv[1]) != 0 || zmq_send(sock, buf, len, 0) < 0) {
         fprintf(stderr, "busraw: cannot send to %s: %s\n", argv[1], zmq_strerror(zmq_errno()));
         return 1;

@@ -4,6 +4,8 @@
  * submits tickets to intake instead (one per command, categories and districts rotating).
  *
  *   testclient --bus EP --events N [--batch K] [--window W] [--payload B]
+ *   (credentials from the environment: HOTLINE_TOKEN or HOTLINE_TOKEN_FILE, and for a CURVE
+ *   bus HOTLINE_CURVE_SECRET_KEY_FILE + HOTLINE_CURVE_SERVER_KEY)
  *              [--timeout-ms T] [--key PREFIX] [--progress FILE] [--rate CMDS_PER_S]
  *              [--offset N]   (events are numbered N+1 ... N+events)
  */
@@ -162,6 +164,14 @@ int main(int argc, char **argv)
     if (cmd_client_create(&c, NULL, o.bus)) {
         fprintf(stderr, "testclient: cannot connect to %s\n", o.bus);
         return 1;
+    }
+    /* Credentials from the environment: HOTLINE_TOKEN(_FILE), HOTLINE_CURVE_SECRET_KEY_FILE
+     * and HOTLINE_CURVE_SERVER_KEY. */
+    bus_cred_t cred;
+    if (bus_cred_from_env(&cred) != 0 || cmd_client_set_cred(c, &cred) != 0) {
+        fprintf(stderr, "testclient: bad credentials in the environment (HOTLINE_TOKEN_FILE, "
+                "HOTLINE_CURVE_SECRET_KEY_FILE, HOTLINE_CURVE_SERVER_KEY)\n");
+        return 2;
     }
     uint64_t ncmds = o.events / o.batch, next = 0, acked = 0, resends = 0;
     uint64_t *lat = calloc(ncmds ? ncmds : 1, sizeof *lat);

@@ -161,10 +161,12 @@ static int init(service_t *svc, void **state)
     int rc = store_db(service_store(svc), "seen", 0, &c->seen);
     if (!rc)
         rc = store_db(service_store(svc), "stats", 0, &c->stats);
+    static const service_route_t routes[] = {
+        {"GET", "/v1/state", AUTH_ANY_ROLE, on_state},
+        {"GET", "/v1/latency", AUTH_ANY_ROLE, on_latency},
+    };
     if (!rc)
-        rc = httpd_route(service_httpd(svc), "GET", "/v1/state", on_state, c);
-    if (!rc)
-        rc = httpd_route(service_httpd(svc), "GET", "/v1/latency", on_latency, c);
+        rc = service_routes(svc, routes, 2, c);
     if (!rc)
         rc = txq_on_commit(service_txq(svc), after_commit, c);
     if (!rc)

@@ -58,6 +58,12 @@ static int init(service_t *svc, void **state)
     return 0;
 }
 
+/* The runtime's test command: for services and admins (tests and benchmarks). */
+static const service_command_rule_t COMMANDS[] = {
+    {HOTLINE__COMMAND__BODY_TEST_APPEND, AUTH_SERVICE | AUTH_ADMIN},
+    {0, 0},
+};
+
 static const service_desc_t DESC = {
     .name = "producer",
     .summary = "Runtime test producer: appends numbered test events on command.",
@@ -65,6 +71,7 @@ static const service_desc_t DESC = {
     .default_config_json = DEFAULTS,
     .init = init,
     .command = on_command,
+    .commands = COMMANDS,
 };
 
 int main(int argc, char **argv)

@@ -505,7 +505,7 @@ static void test_refusals(void **state)
                    "required");
     expect_refusal(sign(f, id, ""), HOTLINE__STATUS__INVALID, "signTicket.unit", "required");
     expect_refusal(sign(f, id, "drainage"), HOTLINE__STATUS__FORBIDDEN, "signTicket.unit",
-                   "held by unit billing");
+                   "is not with unit");
     expect_refusal(sign_as(f, id, "billing", "unit:drainage"), HOTLINE__STATUS__FORBIDDEN, "actor",
                    "unit:drainage");
     expect_refusal(reply(f, id, "billing", "paid", true), HOTLINE__STATUS__CONFLICT,
@@ -516,7 +516,7 @@ static void test_refusals(void **state)
     expect_refusal(sign(f, id, "billing"), HOTLINE__STATUS__CONFLICT, "signTicket.ticketId",
                    "already SIGNED");
     expect_refusal(reply(f, id, "drainage", "paid", true), HOTLINE__STATUS__FORBIDDEN,
-                   "replyTicket.unit", "held by unit billing");
+                   "replyTicket.unit", "is not with unit");
 
     /* The result: required, at most 2000 characters (not bytes), valid UTF-8. */
     expect_refusal(reply(f, id, "billing", "", true), HOTLINE__STATUS__INVALID,

@@ -70,7 +70,7 @@ static void test_record_format(void **state)
     free(buf);
 
     /* The API's view of it. */
-    json_t *j = dispatch_assignment_json(&a);
+    json_t *j = dispatch_assignment_json(&a, true);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "TICKET_REWORK");
     assert_string_equal(json_string_value(json_object_get(j, "urgency")), "URGENCY_URGENT");
     assert_string_equal(json_string_value(json_object_get(j, "receivedMs")), "1764028800000");

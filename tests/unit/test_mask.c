@@ -42,6 +42,7 @@ static void test_not_phones(void **state)
 {
     (void)state;
     check("ticket 20261125-1-000123 is open", "ticket 20261125-1-000123 is open");
+    check("incident=INC-20251125-001 declared", "incident=INC-20251125-001 declared");
     check("since 2026-12-04 09:00", "since 2026-12-04 09:00");
     check("on 2026.12.04 and 2026/1/4", "on 2026.12.04 and 2026/1/4");
     check("from 192.168.100.200", "from 192.168.100.200");

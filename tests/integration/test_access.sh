@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# Who may do what, on the five real services under `hotline up --plain-bus`: every HTTP route
+# and every bus command of every service, asked with no token, a wrong token, a revoked token
+# and a token of each role, answers 401, 403 or goes through exactly as the access table
+# written below says (the expectation is this file's, not read from the services; each
+# service's own GET /v1/access must list exactly these routes and commands, so a route added
+# without an entry here fails). Then unit isolation: unit water-supply cannot read, list, sign
+# or reply to billing's ticket, over HTTP or the bus; and a callback agent cannot rate a call
+# it did not take from the queue.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../pipeline.sh"
+pipeline_up --plain-bus --test-clock
+
+# Two tickets: T goes to water-supply, U to billing.
+sub() { hl_as operator submit --category "$1" --description "$2" --phone 13800138000 --district Gulou; }
+TID=$(sub W01 "no water")
+UID_=$(sub W06 "bill too high")
+wait_view "$TID" status TICKET_DISPATCHED
+wait_view "$UID_" status TICKET_DISPATCHED
+[ "$(view "$UID_" unit)" = billing ] || fail "W06 went to $(view "$UID_" unit)"
+
+# Tokens of every role, and a revoked one.
+for spec in operator dispatcher unit:water-supply crew:south-1 callback-agent@agent-1 \
+            supervisor admin service; do token_for "$spec" >/dev/null; done
+REVOKED=$(token_for admin@to-revoke)
+hl token revoke to-revoke >/dev/null
+revoked_everywhere() {
+  for s in "${SERVICES[@]}"; do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $REVOKED" \
+          "$(svc_url "$s")/v1/access")" = 401 ] || return 1
+  done
+}
+wait_until 10 revoked_everywhere
+export T BASE TID UID_ REVOKED
+for spec in operator dispatcher unit:water-supply crew:south-1 callback-agent@agent-1 \
+            supervisor admin service; do
+  export "TOKEN_$(printf '%s' "${spec%%@*}" | tr -c 'A-Za-z0-9' '_')=$(token_for "$spec")"
+done
+
+python3 - "$BIN/buscmd" <<'PY' || fail "the access walk found answers that break the table"
+import json, os, subprocess, sys
+
+BUSCMD = sys.argv[1]
+BASE = int(os.environ["BASE"])
+TID, UID = os.environ["TID"], os.environ["UID_"]
+SERVICES = ["intake", "dispatch", "sla", "callback", "analytics"]
+ROLES = ["operator", "dispatcher", "unit", "crew", "callback-agent", "supervisor", "admin",
+         "service"]
+TOKENS = {r: os.environ["TOKEN_" + r.replace("-", "_").replace(":", "_")] for r in
+          ["operator", "dispatcher", "supervisor", "admin", "service"]}
+TOKENS["unit"] = os.environ["TOKEN_unit_water_supply"]
+TOKENS["crew"] = os.environ["TOKEN_crew_south_1"]
+TOKENS["callback-agent"] = os.environ["TOKEN_callback_agent"]
+NOBODY = {"none": None, "wrong": "hlt_" + "x" * 43, "revoked": os.environ["REVOKED"]}
+ANY = set(ROLES)
+PUBLIC = "public"
+
+# ---- the access table: (method, path as in the table, example path, body, roles) ----
+BUILTIN = [
+    ("GET", "/healthz", "/healthz", None, PUBLIC),
+    ("GET", "/readyz", "/readyz", None, PUBLIC),
+    ("GET", "/metrics", "/metrics", None, PUBLIC),
+    ("POST", "/v1/commands", "/v1/commands", None, ANY),  # body and roles per service, below
+    ("GET", "/v1/events", "/v1/events?limit=1", None, {"service"}),
+    ("GET", "/v1/status", "/v1/status", None, {"admin", "supervisor", "service"}),
+    ("GET", "/v1/access", "/v1/access", None, ANY),
+    ("POST", "/admin/clock", "/admin/clock", {"advanceMs": 0}, {"admin"}),
+]
+TICKET_READERS = {"operator", "dispatcher", "supervisor", "admin"}
+UNIT_READERS = {"unit", "dispatcher", "supervisor", "admin"}
+ROUTES = {
+    "intake": [
+        ("POST", "/v1/tickets", "/v1/tickets",
+         {"categoryCode": "W05", "description": "meter", "contact": {"phone": "13900000000"},
+          "location": {"district": "Gulou"}}, {"operator", "service"}),
+        ("GET", "/v1/tickets", "/v1/tickets?limit=1", None, TICKET_READERS),
+        ("GET", "/v1/tickets/*", "/v1/tickets/" + TID, None, TICKET_READERS),
+        ("*", "/open311/v2/*", "/open311/v2/services.json", None, PUBLIC),
+    ],
+    "dispatch": [
+        ("POST", "/v1/tickets/*", "/v1/tickets/" + TID + "/sign", {}, {"unit"}),
+        ("GET", "/v1/assignments/*", "/v1/assignments/" + TID, None, UNIT_READERS),
+        ("GET", "/v1/units/*", "/v1/units/water-supply/tickets", None, UNIT_READERS),
+        ("GET", "/v1/catalogue", "/v1/catalogue", None, ANY),
+        ("GET", "/v1/catalogue/match", "/v1/catalogue/match?categoryCode=W01", None, ANY),
+        ("POST", "/v1/incidents*", "/v1/incidents",
+         {"categoryPrefix": "W09", "area": {"community": "Nowhere"}, "summary": "drain"},
+         {"dispatcher"}),
+        ("GET", "/v1/incidents", "/v1/incidents", None, ANY),
+    ],
+    "sla": [
+        ("GET", "/v1/clocks/*", "/v1/clocks/" + TID, None, UNIT_READERS),
+        ("GET", "/v1/policies/match", "/v1/policies/match?categoryCode=W01", None, ANY),
+        ("GET", "/v1/policies", "/v1/policies", None, ANY),
+        ("GET", "/v1/due", "/v1/due", None, {"dispatcher", "supervisor", "admin"}),
+    ],
+    "callback": [
+        ("POST", "/v1/callbacks/next", "/v1/callbacks/next", {}, {"callback-agent"}),
+        ("POST", "/v1/callbacks/*", "/v1/callbacks/" + TID,
+         {"outcome": "CALLBACK_UNREACHABLE"}, {"callback-agent"}),
+        ("GET", "/v1/callbacks", "/v1/callbacks", None,
+         {"callback-agent", "supervisor", "admin"}),
+        ("GET", "/v1/callbacks/*", "/v1/callbacks/" + TID, None,
+         {"callback-agent", "supervisor", "admin"}),
+    ],
+    "analytics": [
+        ("GET", "/v1/kpis", "/v1/kpis", None, {"supervisor", "dispatcher", "admin"}),
+        ("GET", "/v1/tickets/*", "/v1/tickets/" + TID + "/timeline", None,
+         {"supervisor", "dispatcher", "admin", "operator"}),
+    ],
+}
+COMMANDS = {  # the commands each service takes, and who may run them
+    "intake": {"submitTicket": {"operator", "service"}},
+    "dispatch": {"signTicket": {"unit"}, "replyTicket": {"unit"},
+                 "declareIncident": {"dispatcher"}, "updateIncident": {"dispatcher"},
+                 "closeIncident": {"dispatcher"}},
+    "sla": {},
+    "callback": {"nextCallback": {"callback-agent"}, "recordCallback": {"callback-agent"}},
+    "analytics": {},
+}
+EXAMPLES = {  # a body for every command kind
+    "submitTicket": {"ticket": {"categoryCode": "W05", "description": "x",
+                                "contact": {"phone": "13900000001"},
+                                "location": {"district": "Gulou"}}},
+    "signTicket": {"ticketId": TID}, "replyTicket": {"ticketId": TID, "result": "done"},
+    "declareIncident": {"categoryPrefix": "W09", "area": {"community": "Bus"}, "summary": "x"},
+    "updateIncident": {"incidentId": "INC-none", "summary": "y"},
+    "closeIncident": {"incidentId": "INC-none"},
+    "nextCallback": {}, "recordCallback": {"ticketId": TID, "outcome": "CALLBACK_UNREACHABLE"},
+    "testAppend": {"count": "1"},
+}
+
+def port(s): return BASE + SERVICES.index(s)
+
+def http(svc, method, path, body, token):
+    cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X",
+           "GET" if method == "*" else method, "http://127.0.0.1:%d%s" % (port(svc), path)]
+    if token:
+        cmd[1:1] = ["-H", "Authorization: Bearer " + token]
+    if body is not None:
+        cmd[1:1] = ["-H", "Content-Type: application/json", "--data-binary", json.dumps(body)]
+    return int(subprocess.run(cmd, capture_output=True, text=True).stdout or 0)
+
+errors, checked = [], 0
+
+def expect(what, got, roles, who):
+    global checked
+    checked += 1
+    if roles == PUBLIC:
+        ok = got not in (401, 403)
+        want = "not 401/403"
+    elif who in NOBODY:
+        ok, want = got == 401, "401"
+    elif who in roles:
+        ok, want = got not in (401, 403), "not 401/403"
+    else:
+        ok, want = got == 403, "403"
+    if not ok:
+        errors.append("%s as %s: got %s, want %s" % (what, who, got, want))
+
+# ---- every HTTP route ----
+for svc in SERVICES:
+    table = BUILTIN + ROUTES[svc]
+    listed = json.loads(subprocess.run(
+        ["curl", "-sf", "-H", "Authorization: Bearer " + TOKENS["admin"],
+         "http://127.0.0.1:%d/v1/access" % port(svc)], capture_output=True, text=True).stdout)
+    have = sorted((r["method"], r["path"], tuple(sorted(r["roles"]))) for r in listed["routes"])
+    want = sorted((m, p, tuple(sorted(["public"] if r == PUBLIC else r))) for m, p, _, _, r in table)
+    if have != want:
+        errors.append("%s /v1/access lists %s, the table here says %s" % (svc, have, want))
+    cmds = {c["command"]: set(c["roles"]) for c in listed["commands"]}
+    if cmds != COMMANDS[svc]:
+        errors.append("%s takes commands %s, the table here says %s" % (svc, cmds, COMMANDS[svc]))
+    for method, pattern, path, body, roles in table:
+        if pattern == "/v1/commands":  # the route lets any role in; the command table decides
+            name, roles = next(iter(COMMANDS[svc].items()), (None, ANY))
+            body = {name: EXAMPLES[name]} if name else {"testAppend": EXAMPLES["testAppend"]}
+        for who in list(NOBODY) + ROLES:
+            token = NOBODY[who] if who in NOBODY else TOKENS[who]
+            expect("%s %s %s" % (svc, method, path), http(svc, method, path, body, token),
+                   roles, who)
+
+# ---- every bus command, and feed fetches ----
+STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}
+for svc in SERVICES:
+    lines, whats = [], []
+    for who in list(NOBODY) + ROLES:
+        token = NOBODY[who] if who in NOBODY else TOKENS[who]
+        for name, body in EXAMPLES.items():
+            req = {"command": {name: body}}
+            if token:
+                req["token"] = token
+            lines.append(json.dumps(req))
+            whats.append((who, name))
+        req = {"fetch": {"consumer": "access-test", "maxEvents": 1}}
+        if token:
+            req["token"] = token
+        lines.append(json.dumps(req))
+        whats.append((who, "fetch"))
+    out = subprocess.run([BUSCMD, "tcp://127.0.0.1:%d" % (BASE + 10 + SERVICES.index(svc))],
+                         input="\n".join(lines) + "\n", capture_output=True, text=True)
+    replies = [json.loads(l) for l in out.stdout.splitlines()]
+    if len(replies) != len(lines):
+        errors.append("%s bus: %d replies to %d requests: %s" % (svc, len(replies), len(lines),
+                                                                out.stderr))
+        continue
+    for (who, name), rep in zip(whats, replies):
+        if name == "fetch":
+            status = rep.get("error", {}).get("status", "OK" if "batch" in rep else "?")
+            roles = {"service"}
+        else:
+            status = rep.get("command", {}).get("status", "OK")
+            roles = COMMANDS[svc].get(name)
+            if roles is None:  # not this service's: NOT_FOUND once the caller is known
+                checked += 1
+                want = "UNAUTHENTICATED" if who in NOBODY else "NOT_FOUND"
+                if status != want:
+                    errors.append("%s bus %s as %s: got %s, want %s" % (svc, name, who, status,
+                                                                         want))
+                continue
+        expect("%s bus %s" % (svc, name), STATUS.get(status, 200), roles, who)
+
+print("access walk: %d answers checked, %d wrong" % (checked, len(errors)))
+for e in errors:
+    print("  " + e)
+sys.exit(1 if errors else 0)
+PY
+
+# ---- unit isolation: water-supply and billing's ticket ----
+D=$(svc_url dispatch)
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+W=(-H "Authorization: Bearer $(token_for unit:water-supply)")
+[ "$(code "${W[@]}" "$D/v1/assignments/$UID_")" = 403 ] || fail "water-supply read billing's ticket"
+[ "$(code "${W[@]}" "$D/v1/units/billing/tickets")" = 403 ] || fail "water-supply listed billing's queue"
+[ "$(code "${W[@]}" "$(svc_url sla)/v1/clocks/$UID_")" = 403 ] || fail "water-supply read billing's clocks"
+curl -s "${W[@]}" "$D/v1/units/water-supply/tickets" | grep -q "$TID" || fail "water-supply cannot list its own"
+curl -s "${W[@]}" "$D/v1/units/water-supply/tickets" | grep -q "$UID_" && fail "billing's ticket in water-supply's list"
+hl_as unit:water-supply sign "$UID_" 2>"$T/sign.err" && fail "water-supply signed billing's ticket"
+grep -q "is not with unit water-supply" "$T/sign.err" || fail "sign refusal: $(cat "$T/sign.err")"
+grep -q "held by\|billing" "$T/sign.err" && fail "the refusal names the holder: $(cat "$T/sign.err")"
+hl_as unit:water-supply reply "$UID_" --result x 2>/dev/null && fail "water-supply replied to billing's ticket"
+hl_as unit:water-supply sign "$UID_" --unit billing 2>"$T/sign2.err" && fail "a unit acted as another by naming it"
+grep -q "your token acts for unit water-supply" "$T/sign2.err" || fail "$(cat "$T/sign2.err")"
+hl_as unit:billing sign "$UID_" >/dev/null || fail "billing cannot sign its own ticket"
+log "unit isolation: water-supply cannot read, list, sign or reply to billing's ticket"
+
+# The holding unit sees its caller; a supervisor sees the ticket with the caller masked.
+curl -s "${W[@]}" "$D/v1/assignments/$TID" | grep -q 13800138000 || fail "the holder lacks the caller"
+curl_as supervisor -s "$D/v1/assignments/$TID" | grep -q 13800138000 && fail "a supervisor saw the caller"
+curl_as supervisor -s "$(svc_url intake)/v1/tickets/$TID" | grep -q 13800138000 && fail "intake showed a supervisor the caller"
+curl_as operator -s "$(svc_url intake)/v1/tickets/$TID" | grep -q 13800138000 || fail "the operator lacks the caller"
+
+# A callback agent rates only a call it took from the queue.
+# (the walk above may have signed and replied T already, as water-supply)
+hl_as unit:water-supply sign "$TID" >/dev/null 2>&1 || true
+hl_as unit:water-supply reply "$TID" --result "fixed" >/dev/null 2>&1 || true
+wait_view "$TID" status TICKET_REPLIED
+has_cb() { [ -n "$(view "$TID" callbackDueMs)" ]; }
+wait_until 30 has_cb
+hl_as callback-agent@agent-9 callback record "$TID" --rating very_satisfied 2>"$T/rate.err" &&
+  fail "an agent rated a call it never took"
+grep -q "not claimed by agent agent-9" "$T/rate.err" || fail "rating refusal: $(cat "$T/rate.err")"
+log "a made-up rating is refused: $(cat "$T/rate.err")"
