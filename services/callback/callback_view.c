@@ -43,6 +43,16 @@ static int set_str(json_t *o, const char *key, const char *s)
     return j ? json_object_set_new(o, key, j) : 0;
 }
 
+/* Free text (the unit's reply, the agent's comment) with phone numbers masked: these views
+ * are for supervisors and the queue, not only for the agent who claimed the call. */
+static int set_text(json_t *o, const char *key, const char *s)
+{
+    char *masked = mask_phones_dup(s);
+    int rc = masked ? set_str(o, key, masked) : -1;
+    free(masked);
+    return rc;
+}
+
 static int task_json(callback_t *self, MDB_txn *txn, const task_t *t, int64_t now, json_t **out)
 {
     json_t *o = json_object();
@@ -55,7 +65,7 @@ static int task_json(callback_t *self, MDB_txn *txn, const task_t *t, int64_t no
     if (t->state == TASK_PENDING)
         json_object_set_new(o, "due", json_boolean(now >= t->due_ms));
     set_str(o, "unit", t->unit);
-    set_str(o, "replyText", t->reply_text);
+    set_text(o, "replyText", t->reply_text);
     json_object_set_new(o, "unitResolved", json_boolean(t->unit_resolved));
     json_object_set_new(o, "attempts", json_integer(t->attempts));
     set_ms(o, "repliedMs", t->replied_ms);
@@ -80,11 +90,8 @@ static int task_json(callback_t *self, MDB_txn *txn, const task_t *t, int64_t no
     if (t->outcome) {
         set_str(o, "outcome", enum_name(&hotline__callback_outcome__descriptor, t->outcome));
         set_str(o, "agent", t->agent);
-        if (t->comment[0]) {
-            char *masked = mask_phones_dup(t->comment);
-            set_str(o, "comment", masked ? masked : "");
-            free(masked);
-        }
+        if (t->comment[0])
+            set_text(o, "comment", t->comment);
     }
     if (t->rating) {
         set_str(o, "rating", enum_name(&hotline__rating__descriptor, t->rating));
@@ -93,7 +100,7 @@ static int task_json(callback_t *self, MDB_txn *txn, const task_t *t, int64_t no
     }
     if (t->state != TASK_PENDING) {
         set_ms(o, "doneMs", t->done_ms);
-        set_str(o, "note", t->note);
+        set_text(o, "note", t->note);
     }
     *out = o;
     return 0;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Surge intake: 200,000 tickets over HTTP keep-alive at concurrency 64 (wrk, 2 threads) to a
-# durable intake (full sync), then the same with one commit per ticket (maxBatch 1). Prints
+# durable intake (full sync), with access checks on (an operator's bearer token on every
+# request) and off, alternating, twice each; then the same with one commit per ticket
+# (maxBatch 1, tokens on). Prints
 # tickets/s (until intake's log holds them all), acknowledgement latency p50 / p99 / p99.9
 # (wrk), and intake's memory: anonymous RSS (heap: what a backlog would grow) when a quarter
 # of the tickets are in and at the peak, and file-backed RSS (LMDB pages the kernel keeps
@@ -11,10 +13,15 @@ N=${1:-${N:-200000}}
 LUA=$HOTLINE_SRC/tests/bench/post_ticket.lua
 command -v wrk >/dev/null || fail "wrk is not installed (scripts/deps.sh installs it)"
 
-run() { # run LABEL MAX_BATCH
-  local label=$1 batch=$2 dir="$T/$1"
+auth_on
+TOKEN=$(mint operator bench)
+ADMIN=$(mint admin bench-admin) # for /v1/status
+run() { # run LABEL MAX_BATCH tokens|open
+  local label=$1 batch=$2 dir="$T/$1.$RANDOM" disabled=true token=""
+  [ "$3" = tokens ] && disabled=false token=$TOKEN
   rm -f "$T/p.json"
-  HOTLINE_RUNTIME_MAX_BATCH=$batch start intake "$BIN/hotline-intake" --data-dir "$dir" \
+  HOTLINE_RUNTIME_AUTH_DISABLED=$disabled HOTLINE_RUNTIME_MAX_BATCH=$batch \
+    start intake "$BIN/hotline-intake" --data-dir "$dir" \
     --http-port 0 --bus 'tcp://127.0.0.1:*' --port-file "$T/p.json" --log-level warn
   wait_port_file "$T/p.json"
   local port pid head=0 peak=0 rss anon_q=0 file_peak=0 f
@@ -22,12 +29,14 @@ run() { # run LABEL MAX_BATCH
   pid=${PIDS[intake]}
   local rss0; rss0=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
   local t0; t0=$(date +%s.%N)
-  wrk -t2 -c64 -d600s -s "$LUA" "http://127.0.0.1:$port/v1/tickets" -- 1000000000 \
+  [ -z "$token" ] || wait_token "http://127.0.0.1:$port" "$token"
+  wrk -t2 -c64 -d600s -s "$LUA" "http://127.0.0.1:$port/v1/tickets" -- 1000000000 $token \
     > "$T/wrk.out" 2>&1 &
   local w=$!
   while [ "$head" -lt "$N" ]; do
     sleep 0.2
-    head=$(curl -sf "http://127.0.0.1:$port/v1/status" | json_get - headSeq)
+    head=$(curl -sf -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$port/v1/status" |
+           json_get - headSeq)
     rss=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
     f=$(awk '/^RssFile:/ {print $2}' "/proc/$pid/status")
     [ "$rss" -gt "$peak" ] && peak=$rss
@@ -37,7 +46,9 @@ run() { # run LABEL MAX_BATCH
   local t1; t1=$(date +%s.%N)
   kill -INT "$w"; wait "$w" || true
   local rss1; rss1=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
-  local commits; commits=$(curl -sf "http://127.0.0.1:$port/v1/status" | json_get - commits.count)
+  local commits
+  commits=$(curl -sf -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$port/v1/status" |
+            json_get - commits.count)
   grep -q 'non-200' "$T/wrk.out" && fail "$label: intake refused tickets: $(grep -m1 non-200 "$T/wrk.out")"
   python3 - "$label" "$N" "$t0" "$t1" "$rss0" "$anon_q" "$peak" "$rss1" "$file_peak" "$commits" \
     "$(tail -n 1 "$T/wrk.out")" <<'PY'
@@ -55,5 +66,8 @@ print(json.dumps({"bench": "intake_http_" + label, "tickets": int(n),
 PY
   stop_term intake
 }
-run group_commit 10000
-run commit_per_ticket 1
+for round in 1 2; do
+  run group_commit 10000 open
+  run group_commit_tokens 10000 tokens
+done
+run commit_per_ticket_tokens 1 tokens

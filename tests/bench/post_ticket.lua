@@ -1,6 +1,6 @@
 -- wrk script: POST a distinct ticket per request (distinct phone numbers, so no repeat-call
 -- linking), stop each thread after its share of TOTAL requests, and print percentiles.
--- Usage: wrk -t2 -c64 -d120s -s post_ticket.lua URL/v1/tickets -- TOTAL
+-- Usage: wrk -t2 -c64 -d120s -s post_ticket.lua URL/v1/tickets -- TOTAL [BEARER_TOKEN]
 local counter = 0
 local done_count = 0
 local share = 0
@@ -18,6 +18,9 @@ function init(args)
   thread_id = id
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+  if args[2] then
+    wrk.headers["Authorization"] = "Bearer " .. args[2]
+  end
 end
 
 local categories = {"W01", "W02", "W03", "W04", "W05", "W06", "W07", "W08", "W09"}
