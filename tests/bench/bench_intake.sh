@@ -8,6 +8,8 @@
 # of the tickets are in and at the peak, and file-backed RSS (LMDB pages the kernel keeps
 # mapped; reclaimable).
 # Usage: HOTLINE_BIN=build/release/bin tests/bench/bench_intake.sh [TICKETS]
+#   ROUNDS=N (default 2) alternations of tokens on / off; SYNC=SYNC_NOSYNC takes the disk out
+#   (to see the CPU cost of a change alone); PER_TICKET=0 skips the commit-per-ticket run.
 source "$(dirname "$0")/../lib.sh"
 N=${1:-${N:-200000}}
 LUA=$HOTLINE_SRC/tests/bench/post_ticket.lua
@@ -21,6 +23,7 @@ run() { # run LABEL MAX_BATCH tokens|open
   [ "$3" = tokens ] && disabled=false token=$TOKEN
   rm -f "$T/p.json"
   HOTLINE_RUNTIME_AUTH_DISABLED=$disabled HOTLINE_RUNTIME_MAX_BATCH=$batch \
+    HOTLINE_RUNTIME_STORE_SYNC=${SYNC:-SYNC_FULL} \
     start intake "$BIN/hotline-intake" --data-dir "$dir" \
     --http-port 0 --bus 'tcp://127.0.0.1:*' --port-file "$T/p.json" --log-level warn
   wait_port_file "$T/p.json"
@@ -52,10 +55,11 @@ run() { # run LABEL MAX_BATCH tokens|open
   grep -q 'non-200' "$T/wrk.out" && fail "$label: intake refused tickets: $(grep -m1 non-200 "$T/wrk.out")"
   python3 - "$label" "$N" "$t0" "$t1" "$rss0" "$anon_q" "$peak" "$rss1" "$file_peak" "$commits" \
     "$(tail -n 1 "$T/wrk.out")" <<'PY'
-import json, sys
+import json, os, sys
 label, n, t0, t1, r0, rq, peak, r1, fpeak, commits, wrk = sys.argv[1:]
 w = json.loads(wrk)
-print(json.dumps({"bench": "intake_http_" + label, "tickets": int(n),
+print(json.dumps({"bench": "intake_http_" + label, "sync": os.environ.get("SYNC", "SYNC_FULL"),
+                  "tickets": int(n),
                   "tickets_per_s": round(int(n) / (float(t1) - float(t0))),
                   "ack_p50_ms": w["p50_ms"], "ack_p99_ms": w["p99_ms"], "ack_p999_ms": w["p999_ms"],
                   "commits": int(commits), "tickets_per_commit": round(int(n) / int(commits), 1),
@@ -66,8 +70,8 @@ print(json.dumps({"bench": "intake_http_" + label, "tickets": int(n),
 PY
   stop_term intake
 }
-for round in 1 2; do
+for round in $(seq 1 "${ROUNDS:-2}"); do
   run group_commit 10000 open
   run group_commit_tokens 10000 tokens
 done
-run commit_per_ticket_tokens 1 tokens
+[ "${PER_TICKET:-1}" = 0 ] || run commit_per_ticket_tokens 1 tokens
