@@ -2,9 +2,16 @@
 # 5,000 tickets submitted to intake at full speed while dispatch, sla, callback and analytics
 # are each killed with SIGKILL and restarted at random moments. Afterwards every acknowledged
 # ticket is dispatched exactly once, has exactly one set of clocks (sign + reply), and
-# analytics counts exactly 5,000 received and dispatched.
+# analytics counts exactly 5,000 received and dispatched. Access checks are on: the load
+# client submits as an operator over the bus with its bearer token, and the services follow
+# each other's feeds with a service token.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
+auth_on
+mint service "pipeline services" > "$T/auth/service.token"
+export HOTLINE_RUNTIME_AUTH_SERVICE_TOKEN_FILE="$T/auth/service.token"
+ADMIN=$(mint admin chaos-admin)
+SERVICE_TOKEN=$(cat "$T/auth/service.token")
 N=${N:-5000}
 CHAOS_SECONDS=${CHAOS_SECONDS:-20}
 
@@ -23,7 +30,7 @@ ready() { curl -sf "$(svc_url "$1")/readyz" >/dev/null; }
 for s in "${SERVICES[@]}"; do start_svc "$s"; done
 for s in "${SERVICES[@]}"; do wait_until 30 ready "$s"; done
 
-start load "$BIN/testclient" --bus "$(bus intake)" --kind ticket --events "$N" --window 64 \
+HOTLINE_TOKEN=$(mint operator chaos-load) start load "$BIN/testclient" --bus "$(bus intake)" --kind ticket --events "$N" --window 64 \
   --timeout-ms 2000 --key chaos --progress "$T/progress"
 
 VICTIMS=(dispatch sla callback analytics)
@@ -61,12 +68,14 @@ sleep 2 # anything applied twice would show up now
   fail "sla started $(events_count sla sla_clock_started) clocks for $N tickets"
 
 # Every ticket exactly once in dispatch's log, and exactly one SIGN and one REPLY clock in sla's.
-python3 - "$(svc_url dispatch)" "$(svc_url sla)" "$N" <<'PY' || fail "per-ticket check failed"
+python3 - "$(svc_url dispatch)" "$(svc_url sla)" "$N" "$SERVICE_TOKEN" <<'PY' || fail "per-ticket check failed"
 import collections, json, sys, urllib.request
 def events(url):
     after = 0
     while True:
-        page = json.load(urllib.request.urlopen(f"{url}/v1/events?after={after}&limit=1000"))
+        req = urllib.request.Request(f"{url}/v1/events?after={after}&limit=1000",
+                                     headers={"Authorization": "Bearer " + sys.argv[4]})
+        page = json.load(urllib.request.urlopen(req))
         if not page["events"]:
             return
         for e in page["events"]:
@@ -82,7 +91,7 @@ print(f"{n} tickets: each dispatched once, each with one sign and one reply cloc
 PY
 today=$(TZ=Asia/Shanghai date +%F)
 yesterday=$(TZ=Asia/Shanghai date -d yesterday +%F)
-curl -sf "$(svc_url analytics)/v1/kpis?from=$yesterday&to=$today" > "$T/kpis.json"
+curl -sf -H "Authorization: Bearer $ADMIN" "$(svc_url analytics)/v1/kpis?from=$yesterday&to=$today" > "$T/kpis.json"
 [ "$(json_get "$T/kpis.json" totals.received)" = "$N" ] || fail "analytics received $(json_get "$T/kpis.json" totals.received)"
 [ "$(json_get "$T/kpis.json" totals.dispatched)" = "$N" ] || fail "analytics dispatched $(json_get "$T/kpis.json" totals.dispatched)"
 [ "$(json_get "$T/kpis.json" totals.signDue)" = "$N" ] || fail "analytics sign clocks $(json_get "$T/kpis.json" totals.signDue)"
