@@ -226,18 +226,27 @@ static const char *token_state(const Hotline__TokenRecord *t, int64_t now)
     return "active";
 }
 
-static int token_list(cli_t *cli, int argc, char **argv)
+/* The only option of list and revoke: --tokens-file F. Returns 0, or -1 for anything else. */
+static int parse_file_opt(int argc, char **argv, const char **file)
 {
     static const struct option opts[] = {{"tokens-file", required_argument, NULL, 'f'},
                                          {NULL, 0, NULL, 0}};
-    const char *file = NULL;
     int c;
+    *file = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c != 'f')
-            return CLI_USAGE;
-        file = optarg;
+            return -1;
+        *file = optarg;
     }
+    return 0;
+}
+
+static int token_list(cli_t *cli, int argc, char **argv)
+{
+    const char *file;
+    if (parse_file_opt(argc, argv, &file) || optind != argc)
+        return CLI_USAGE;
     char path[PATH_MAX], err[512];
     registry_path(cli, file, path, sizeof path);
     Hotline__TokenRegistry *reg;
@@ -282,16 +291,9 @@ static int token_list(cli_t *cli, int argc, char **argv)
 
 static int token_revoke(cli_t *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {{"tokens-file", required_argument, NULL, 'f'},
-                                         {NULL, 0, NULL, 0}};
-    const char *file = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'f')
-            return CLI_USAGE;
-        file = optarg;
-    }
+    const char *file;
+    if (parse_file_opt(argc, argv, &file))
+        return CLI_USAGE;
     if (optind + 1 != argc) {
         fprintf(stderr, "usage: %s token revoke ID|NAME [--tokens-file F]\n", cli->prog);
         return CLI_USAGE;
