@@ -88,6 +88,16 @@ int hclock_listen(hclock_t *self, hclock_moved_fn fn, void *ctx)
     return 0;
 }
 
+void hclock_unlisten(hclock_t *self, hclock_moved_fn fn, void *ctx)
+{
+    for (int i = 0; i < self->nlisteners; i++) {
+        if (self->listeners[i].fn == fn && self->listeners[i].ctx == ctx) {
+            self->listeners[i] = self->listeners[--self->nlisteners];
+            return;
+        }
+    }
+}
+
 uint64_t hclock_mono_ns(void)
 {
     struct timespec ts;

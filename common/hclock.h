@@ -28,6 +28,8 @@ int hclock_advance_ms(hclock_t *self, int64_t delta_ms);
 
 /* Be told when the clock is moved (at most 8 listeners). */
 int hclock_listen(hclock_t *self, hclock_moved_fn fn, void *ctx);
+/* Stop telling fn / ctx (a listener about to be freed). Unknown pairs are ignored. */
+void hclock_unlisten(hclock_t *self, hclock_moved_fn fn, void *ctx);
 
 /* Monotonic nanoseconds, for latencies and timeouts. */
 uint64_t hclock_mono_ns(void);

@@ -483,6 +483,8 @@ static void begin_stop(service_t *svc, const char *why)
         feed_client_destroy(&svc->feeds_in[i]);
     if (svc->desc->stop && svc->state)
         svc->desc->stop(svc->state);
+    for (int i = 0; i < svc->nscheds; i++)
+        scheduler_stop(svc->scheds[i]);
     uv_timer_stop(&svc->maintenance);
     uv_close((uv_handle_t *)&svc->maintenance, on_handle_close);
     uv_close((uv_handle_t *)&svc->sigint, on_handle_close);
@@ -505,6 +507,8 @@ static void close_runtime(service_t *svc)
     if (svc->desc->fini && svc->state)
         svc->desc->fini(svc->state);
     cmdexec_destroy(&svc->cmds);
+    for (int i = 0; i < svc->nscheds; i++)
+        scheduler_destroy(&svc->scheds[i]);
     service_auth_destroy(svc);
     while (svc->guards) {
         service_guard_t *g = svc->guards;
@@ -526,6 +530,8 @@ static void close_runtime(service_t *svc)
 /* Close whatever handles a failed start left open, so the loop can end. */
 static void abort_start(service_t *svc)
 {
+    for (int i = 0; i < svc->nscheds; i++)
+        scheduler_stop(svc->scheds[i]);
     for (int i = 0; i < svc->nfeeds; i++)
         feed_client_destroy(&svc->feeds_in[i]);
     txq_destroy(&svc->txq); /* first: see finish_stop */
@@ -585,6 +591,8 @@ int service_main(int argc, char **argv, const service_desc_t *desc)
     } else {
         for (int i = 0; i < svc->nfeeds; i++)
             feed_client_start(svc->feeds_in[i]);
+        for (int i = 0; i < svc->nscheds; i++)
+            scheduler_start(svc->scheds[i]);
         uv_signal_init(&svc->loop, &svc->sigint);
         uv_signal_init(&svc->loop, &svc->sigterm);
         svc->sigint.data = svc->sigterm.data = svc;
@@ -628,6 +636,19 @@ httpd_t *service_httpd(service_t *svc) { return svc->http; }
 const ProtobufCMessage *service_config(service_t *svc) { return svc->config; }
 const Hotline__RuntimeConfig *service_runtime(service_t *svc) { return svc->rt; }
 void *service_zmq(service_t *svc) { return svc->zctx; }
+
+int service_scheduler(service_t *svc, const scheduler_opts_t *opts, scheduler_t **out)
+{
+    if (svc->nscheds == SERVICE_MAX_SCHEDS)
+        return HL_ETOOBIG;
+    scheduler_opts_t o = *opts;
+    o.metrics = svc->metrics;
+    int rc = scheduler_create(out, &svc->loop, svc->store, svc->txq, svc->clock, &o);
+    if (rc)
+        return rc;
+    svc->scheds[svc->nscheds++] = *out;
+    return 0; /* armed once init() is done, with whatever init() wrote */
+}
 
 int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx)
 {

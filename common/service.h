@@ -36,6 +36,7 @@
 #include "hclock.h"
 #include "httpd.h"
 #include "metrics.h"
+#include "scheduler.h"
 #include "store.h"
 #include "txq.h"
 
@@ -104,6 +105,13 @@ void *service_zmq(service_t *svc);
 /* Follow producer's feed (its endpoint from runtime.feeds by name). apply runs inside the
  * commit that also stores the cursor. Errors: HL_ENOTFOUND (no such feed configured). */
 int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx);
+
+/* A durable scheduler in this service's store, on its loop, group commit, clock and metrics
+ * (opts' metrics is ignored), for init() to make. The skeleton arms it once init() is done
+ * (entries init() wrote directly included), stops it when shutdown begins and frees it after
+ * the last commit: the service only puts, cancels and fires entries (through the group commit
+ * once the loop runs). At most 8 per service. Errors as scheduler_create, HL_ETOOBIG. */
+int service_scheduler(service_t *svc, const scheduler_opts_t *opts, scheduler_t **out);
 
 /* Run a command for who (checked against the command table; cmd->by and cmd->actor are set
  * from who); done() gets the reply after the commit, or at once when refused. */

@@ -7,6 +7,7 @@
 #include "service.h"
 
 #define SERVICE_MAX_FEEDS 16
+#define SERVICE_MAX_SCHEDS 8
 
 typedef struct service_auth service_auth_t;
 
@@ -39,6 +40,8 @@ struct service {
     metrics_t *metrics;
     service_auth_t *auth;             /* who is calling: tokens, CURVE keys */
     service_guard_t *guards;          /* every route added, newest first */
+    scheduler_t *scheds[SERVICE_MAX_SCHEDS]; /* durable timers (service_scheduler) */
+    int nscheds;
     uv_signal_t sigint, sigterm;
     uv_timer_t maintenance;           /* log and idempotency trimming */
     uv_timer_t stop_timer;            /* lets last answers drain before closing */
