@@ -64,28 +64,33 @@ static int fail(form_error_t *err, int rc, const char *key, size_t key_len, cons
     return rc;
 }
 
-/* Decode in[0..len) into out (which has room for len bytes). Returns the decoded length, or
- * -1 for a malformed escape, -2 for a NUL byte. */
-static long decode(const char *in, size_t len, char *out)
+int form_unescape(const char *in, size_t len, char *out, bool plus_is_space, const char **why)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         char c = in[i];
-        if (c == '+') {
+        if (c == '+' && plus_is_space) {
             c = ' ';
         } else if (c == '%') {
             int a = i + 1 < len ? hexval((unsigned char)in[i + 1]) : -1;
             int b = i + 2 < len ? hexval((unsigned char)in[i + 2]) : -1;
-            if (a < 0 || b < 0)
-                return -1;
+            if (a < 0 || b < 0) {
+                if (why)
+                    *why = "a '%' not followed by two hex digits: write '%25' for a percent sign";
+                return HL_EINVAL;
+            }
             c = (char)(a * 16 + b);
             i += 2;
         }
-        if (c == '\0')
-            return -2;
+        if (c == '\0') {
+            if (why)
+                *why = "a NUL byte (%00)";
+            return HL_EINVAL;
+        }
         out[n++] = c;
     }
-    return (long)n;
+    out[n] = '\0';
+    return (int)n;
 }
 
 int form_parse(form_t **out, const char *body, size_t len, const form_limits_t *limits,
@@ -120,12 +125,10 @@ int form_parse(form_t **out, const char *body, size_t len, const form_limits_t *
         const char *eq = memchr(piece, '=', plen);
         size_t nlen = eq ? (size_t)(eq - piece) : plen;
         char *name = self->text + used;
-        long dn = decode(piece, nlen, name);
+        const char *why;
+        int dn = form_unescape(piece, nlen, name, true, &why);
         if (dn < 0) {
-            rc = fail(err, HL_EINVAL, piece, nlen,
-                      dn == -1 ? "the name has a '%%' not followed by two hex digits: write "
-                                 "'%%25' for a percent sign"
-                               : "the name holds a NUL byte (%%00)");
+            rc = fail(err, HL_EINVAL, piece, nlen, "the name has %s", why);
             break;
         }
         if (dn == 0) {
@@ -148,12 +151,9 @@ int form_parse(form_t **out, const char *body, size_t len, const form_limits_t *
         const char *value = "";
         if (eq) {
             char *v = self->text + used;
-            long dv = decode(eq + 1, plen - nlen - 1, v);
+            int dv = form_unescape(eq + 1, plen - nlen - 1, v, true, &why);
             if (dv < 0) {
-                rc = fail(err, HL_EINVAL, name, (size_t)dn,
-                          dv == -1 ? "the value has a '%%' not followed by two hex digits: "
-                                     "write '%%25' for a percent sign"
-                                   : "the value holds a NUL byte (%%00)");
+                rc = fail(err, HL_EINVAL, name, (size_t)dn, "the value has %s", why);
                 break;
             }
             if ((size_t)dv > max_value) {

@@ -43,6 +43,13 @@ int form_parse(form_t **out, const char *body, size_t len, const form_limits_t *
 /* Free the pairs. NULL or *self NULL is a no-op. Nulls *self. */
 void form_destroy(form_t **self);
 
+/* The one percent-decoder (forms, query strings and request paths): decode in[0..len) into
+ * out, which has room for len + 1 bytes (decoding never lengthens; out is NUL-terminated). '+'
+ * is a space when plus_is_space (forms and query strings, not paths). A '%' not followed by two
+ * hex digits, or a decoded NUL (which would cut every C string short), is HL_EINVAL with *why
+ * (may be NULL) saying which. Returns the decoded length. */
+int form_unescape(const char *in, size_t len, char *out, bool plus_is_space, const char **why);
+
 /* The pairs in body order. Strings are NUL-terminated and valid until form_destroy. */
 size_t form_count(const form_t *self);
 const char *form_name(const form_t *self, size_t i);

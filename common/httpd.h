@@ -85,11 +85,12 @@ const char *httpd_req_query(const httpd_req_t *req);  /* raw query string, "" if
 const char *httpd_req_header(const httpd_req_t *req, const char *name); /* NULL if absent */
 const char *httpd_req_body(const httpd_req_t *req, size_t *len);        /* "" if none */
 
-/* Look up a query parameter (form-decoded: '+' is space, %XX decoded) into out.
- * Returns the decoded length, or HL_ENOTFOUND, or HL_ETOOBIG when out is too small (the
- * decoded value and its NUL must fit), or HL_EINVAL when the value would contain a NUL byte
- * ("%00"). Names are decoded before comparing; the first match wins; "a" in "a&b=1" has the
- * value "". A '%' not followed by two hex digits is kept as it is. query may be NULL. */
+/* Look up a query parameter (form-decoded by form_unescape: '+' is space, %XX decoded) into
+ * out. Returns the decoded length, or HL_ENOTFOUND, or HL_ETOOBIG when out is too small (the
+ * decoded value and its NUL must fit), or HL_EINVAL when the value has a '%' not followed by
+ * two hex digits or would contain a NUL byte ("%00"): the same rule as form bodies and paths.
+ * Names are decoded before comparing (a name that does not decode matches nothing); the first
+ * match wins; "a" in "a&b=1" has the value "". query may be NULL. */
 int httpd_query_param(const char *query, const char *name, char *out, size_t out_size);
 
 /* The client's address ("127.0.0.1", "::1"), for logs and per-client limits. */

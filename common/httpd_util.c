@@ -2,7 +2,11 @@
  * bodies, dates). No state; any thread. */
 #include "httpd_internal.h"
 
+#include "form.h"
 #include "hl_error.h"
+#include "utf8.h"
+
+#include <jansson.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,65 +63,9 @@ void httpd_buf_free(httpd_buf_t *b)
     b->len = b->cap = 0;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 int httpd_path_decode(const char *in, size_t len, char *out)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (in[i] != '%') {
-            if (in[i] == '\0')
-                return HL_EINVAL;
-            out[o++] = in[i];
-            continue;
-        }
-        if (i + 2 >= len)
-            return HL_EINVAL;
-        int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
-        if (hi < 0 || lo < 0)
-            return HL_EINVAL;
-        char ch = (char)(hi * 16 + lo);
-        /* A NUL would silently cut the path short for every consumer of the C string. */
-        if (ch == '\0')
-            return HL_EINVAL;
-        out[o++] = ch;
-        i += 2;
-    }
-    out[o] = '\0';
-    return (int)o;
-}
-
-/* Form-decode in[0..len) into out (capacity >= len + 1); returns the length or HL_EINVAL when
- * it would hold a NUL. */
-static int form_decode(const char *in, size_t len, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = in[i];
-        if (ch == '+') {
-            ch = ' ';
-        } else if (ch == '%' && i + 2 < len) {
-            int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                ch = (char)(hi * 16 + lo);
-                i += 2;
-            }
-        }
-        if (ch == '\0')
-            return HL_EINVAL;
-        out[o++] = ch;
-    }
-    out[o] = '\0';
-    return (int)o;
+    return form_unescape(in, len, out, false, NULL);
 }
 
 int httpd_query_param(const char *query, const char *name, char *out, size_t out_size)
@@ -139,7 +87,7 @@ int httpd_query_param(const char *query, const char *name, char *out, size_t out
             char *key = malloc(key_len + 1);
             if (!key)
                 return HL_ENOMEM;
-            int klen = form_decode(p, key_len, key);
+            int klen = form_unescape(p, key_len, key, true, NULL);
             bool match = klen >= 0 && (size_t)klen == name_len && memcmp(key, name, name_len) == 0;
             free(key);
             if (match) {
@@ -148,7 +96,7 @@ int httpd_query_param(const char *query, const char *name, char *out, size_t out
                 char *tmp = malloc(val_len + 1);
                 if (!tmp)
                     return HL_ENOMEM;
-                int vlen = form_decode(val, val_len, tmp);
+                int vlen = form_unescape(val, val_len, tmp, true, NULL);
                 int rc = vlen;
                 if (vlen >= 0 && (size_t)vlen + 1 > out_size)
                     rc = HL_ETOOBIG;
@@ -163,71 +111,17 @@ int httpd_query_param(const char *query, const char *name, char *out, size_t out
     return HL_ENOTFOUND;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, cp = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, cp = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-static int json_escape(httpd_buf_t *out, const char *text)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    size_t n = strlen(text);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0;) {
-        unsigned char c = s[i];
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            rc = httpd_buf_append(out, esc, 2);
-            i++;
-        } else if (c < 0x20 || c == 0x7F) {
-            rc = httpd_buf_printf(out, "\\u%04x", c);
-            i++;
-        } else {
-            size_t len = utf8_seq_len(s + i, n - i);
-            if (len == 0) {
-                rc = httpd_buf_append(out, "\\ufffd", 6);
-                i++;
-            } else {
-                rc = httpd_buf_append(out, s + i, len);
-                i += len;
-            }
-        }
-    }
-    return rc;
-}
-
 int httpd_error_json(httpd_buf_t *out, int status, const char *message)
 {
-    int rc = httpd_buf_printf(out, "{\"error\":{\"status\":%d,\"message\":\"", status);
-    if (rc == 0)
-        rc = json_escape(out, message);
-    if (rc == 0)
-        rc = httpd_buf_append(out, "\"}}", 3);
+    /* jansson escapes; it takes only UTF-8, so a message quoting bad input is repaired. */
+    char *text = utf8_repair(message ? message : "");
+    json_t *j = text ? json_pack("{s:{s:i, s:s}}", "error", "status", status, "message", text)
+                     : NULL;
+    free(text);
+    char *dump = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    int rc = dump ? httpd_buf_append(out, dump, strlen(dump)) : HL_ENOMEM;
+    free(dump);
     return rc;
 }
 

@@ -189,11 +189,8 @@ const char *pbjson_json_kind(const json_t *v)
 
 void pbjson_quote(char *out, size_t size, const char *s, size_t len)
 {
-    size_t cut = len > 48 ? 48 : len, n = 0;
-
     /* Messages end up in JSON replies, so they must stay valid UTF-8. */
-    while (cut < len && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-        cut--;
+    size_t cut = utf8_cut(s, len, 48), n = 0;
     for (size_t i = 0; i < cut && n + 1 < size; i++)
         out[n++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
     if (cut < len && n + 4 < size) {

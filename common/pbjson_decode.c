@@ -59,11 +59,7 @@ static size_t path_push(dec_t *d, const char *name, size_t index)
     else
         snprintf(seg, sizeof seg, "[%zu]", index);
     n = strlen(seg);
-    if (n > room) {
-        n = room;
-        while (n > 0 && ((unsigned char)seg[n] & 0xC0) == 0x80)
-            n--;
-    }
+    n = utf8_cut(seg, n, room);
     memcpy(d->path + saved, seg, n);
     d->path_len = saved + n;
     d->path[d->path_len] = '\0';

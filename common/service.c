@@ -23,18 +23,58 @@ static void runtime_fill_defaults(Hotline__RuntimeConfig *rt, const char *name)
         rt->log_level = strdup("info");
 }
 
+/* The bounds of the runtime part, the same for every service (0 is "the default" wherever a
+ * default exists). A service's own table adds its own keys. */
+static const config_bound_t RUNTIME_BOUNDS[] = {
+    {"runtime.http.port", 0, 65535},
+    {"runtime.http.maxBodyBytes", 0, 64.0 * 1024 * 1024},
+    {"runtime.http.idleTimeoutMs", 0, 3600000},
+    {"runtime.http.requestTimeoutMs", 0, 600000},
+    {"runtime.http.maxConnections", 0, 1000000},
+    {"runtime.http.maxConnectionsPerAddress", 0, 1000000},
+    {"runtime.store.mapSizeMb", 0, 1048576},
+    {"runtime.store.maxMapSizeMb", 0, 16777216},
+    {"runtime.eventLog.retentionHours", 0, 87600},
+    {"runtime.eventLog.trimIntervalMs", 0, 3600000},
+    {"runtime.eventLog.fetchMaxEvents", 0, 100000},
+    {"runtime.eventLog.fetchMaxBytes", 0, 256.0 * 1024 * 1024},
+    {"runtime.idempotencyHours", 0, 8760},
+    {"runtime.maxBatch", 0, 100000},
+    {"runtime.auth.reloadMs", 0, 3600000},
+};
+#define NRUNTIME_BOUNDS (sizeof RUNTIME_BOUNDS / sizeof *RUNTIME_BOUNDS)
+
+/* The runtime's rows, then the service's, NULL-terminated (malloc). */
+static config_bound_t *all_bounds(const config_bound_t *own)
+{
+    size_t n = 0;
+    while (own && own[n].path)
+        n++;
+    config_bound_t *all = calloc(NRUNTIME_BOUNDS + n + 1, sizeof *all);
+    if (!all)
+        return NULL;
+    memcpy(all, RUNTIME_BOUNDS, sizeof RUNTIME_BOUNDS);
+    if (n)
+        memcpy(all + NRUNTIME_BOUNDS, own, n * sizeof *own);
+    return all;
+}
+
 static int load_config(service_t *svc, const service_args_t *args, int argc, char **argv)
 {
     (void)argc;
     char err[512];
+    config_bound_t *bounds = all_bounds(svc->desc->bounds);
+    if (!bounds)
+        return HL_ENOMEM;
     config_source_t src = {
         .defaults_json = svc->desc->default_config_json,
         .file_path = args->config_file,
         .envp = environ,
         .env_prefix = "HOTLINE_",
-        .bounds = svc->desc->bounds,
+        .bounds = bounds,
     };
     int rc = config_load(svc->desc->config_desc, &src, &svc->config, err, sizeof err);
+    free(bounds);
     if (rc) {
         fprintf(stderr, "%s: configuration: %s\n", argv[0], err);
         return rc;

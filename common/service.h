@@ -66,7 +66,9 @@ typedef struct service_desc {
     const char *summary;  /* one line for --help */
     const ProtobufCMessageDescriptor *config_desc; /* has "runtime" (hotline.RuntimeConfig) */
     const char *default_config_json;               /* embedded defaults */
-    const config_bound_t *bounds;                  /* NULL-path terminated; may be NULL */
+    const config_bound_t *bounds;                  /* the service's own keys (the runtime.*
+                                                    * bounds are the skeleton's), NULL-path
+                                                    * terminated; may be NULL */
     /* Check the service's own configuration before anything opens (catalogue, policies):
      * return 0, or fill err with one line naming the key and the rule (exit code 2). NULL:
      * nothing beyond the bounds table. */

@@ -1,6 +1,7 @@
 /* utf8: validation of UTF-8 text. */
 #include "utf8.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 size_t utf8_seq(const unsigned char *s, size_t avail, uint32_t *cp)
@@ -61,4 +62,51 @@ void utf8_trim_cut(char *s)
         start--;
     if (start < n && utf8_seq((const unsigned char *)s + start, n - start, NULL) != n - start)
         s[start] = '\0';
+}
+
+long utf8_chars(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+    long n = 0;
+    for (size_t i = 0; i < len; n++) {
+        size_t k = utf8_seq(p + i, len - i, NULL);
+        if (!k)
+            return -1;
+        i += k;
+    }
+    return n;
+}
+
+size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--; /* s[n] is where the cut falls: back off its continuation bytes */
+    return n;
+}
+
+char *utf8_repair(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s), o = 0;
+    char *out = malloc(len * 3 + 1); /* each bad byte may become three */
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(p + i, len - i, NULL);
+        if (k) {
+            memcpy(out + o, p + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return out;
 }

@@ -17,4 +17,15 @@ bool utf8_valid(const char *s, size_t len);
 /* Drop a sequence cut short at the end of s (as snprintf truncation leaves it). */
 void utf8_trim_cut(char *s);
 
+/* Characters in the NUL-terminated s when it is valid UTF-8, else -1. */
+long utf8_chars(const char *s);
+
+/* The longest prefix of s[0..len) of at most max bytes that does not end inside a sequence:
+ * where to cut text that must stay UTF-8. */
+size_t utf8_cut(const char *s, size_t len, size_t max);
+
+/* A copy of s (malloc; the caller frees) in which every byte that starts no valid sequence is
+ * replaced by U+FFFD, so that it can go into JSON; NULL on ENOMEM. */
+char *utf8_repair(const char *s);
+
 #endif

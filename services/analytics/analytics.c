@@ -29,19 +29,6 @@ static const char DEFAULTS[] =
 /* One row per numeric key. 0 means "the runtime's default" for the runtime keys, so it is
  * always allowed; the maxima keep a typo from asking for the impossible. */
 static const config_bound_t BOUNDS[] = {
-    {"runtime.http.port", 0, 65535},
-    {"runtime.http.maxBodyBytes", 0, 64.0 * 1024 * 1024},
-    {"runtime.http.idleTimeoutMs", 0, 3600000},
-    {"runtime.http.requestTimeoutMs", 0, 600000},
-    {"runtime.http.maxConnections", 0, 1000000},
-    {"runtime.store.mapSizeMb", 0, 1048576},
-    {"runtime.store.maxMapSizeMb", 0, 16777216},
-    {"runtime.eventLog.retentionHours", 0, 87600},
-    {"runtime.eventLog.trimIntervalMs", 0, 3600000},
-    {"runtime.eventLog.fetchMaxEvents", 0, 100000},
-    {"runtime.eventLog.fetchMaxBytes", 0, 256.0 * 1024 * 1024},
-    {"runtime.idempotencyHours", 0, 8760},
-    {"runtime.maxBatch", 0, 1000000},
     {"calendar.utcOffsetMinutes", -840, 840},
     {NULL, 0, 0},
 };

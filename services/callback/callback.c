@@ -34,9 +34,6 @@ static const config_bound_t BOUNDS[] = {
     {"maxAttempts", 1, 20},           /* 0 would close before the first call */
     {"claimMinutes", 1, 24 * 60},     /* an agent holds a task at most a day */
     {"calendar.utcOffsetMinutes", -14 * 60, 14 * 60},
-    {"runtime.http.port", 0, 65535},
-    {"runtime.maxBatch", 0, 100000}, /* 0 = the runtime's default */
-    {"runtime.eventLog.retentionHours", 0, 24 * 3650},
     {NULL, 0, 0},
 };
 

@@ -61,19 +61,6 @@ static const char DEFAULTS[] =
 /* Every numeric key. The defaults above set each one, so a 0 here can only come from an
  * operator, and means a mistake rather than "use the built-in default". */
 static const config_bound_t BOUNDS[] = {
-    {"runtime.http.port", 0, 65535},
-    {"runtime.http.maxBodyBytes", 1024, 64.0 * 1024 * 1024},
-    {"runtime.http.idleTimeoutMs", 100, 3600000},
-    {"runtime.http.requestTimeoutMs", 100, 600000},
-    {"runtime.http.maxConnections", 1, 100000},
-    {"runtime.store.mapSizeMb", 1, 1048576},
-    {"runtime.store.maxMapSizeMb", 1, 4194304},
-    {"runtime.eventLog.retentionHours", 1, 87600},
-    {"runtime.eventLog.trimIntervalMs", 100, 3600000},
-    {"runtime.eventLog.fetchMaxEvents", 1, 100000},
-    {"runtime.eventLog.fetchMaxBytes", 4096, 256.0 * 1024 * 1024},
-    {"runtime.idempotencyHours", 1, 8760},
-    {"runtime.maxBatch", 1, 100000},
     {NULL, 0, 0},
 };
 

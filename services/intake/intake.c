@@ -25,7 +25,6 @@ static const config_bound_t BOUNDS[] = {
     {"instance", 1, 99},
     {"repeatWindowMinutes", 0, 525600},
     {"open311.batchBacklogMark", 0, 1000000},
-    {"runtime.http.port", 0, 65535},
     {"calendar.utcOffsetMinutes", -840, 840},
     {NULL, 0, 0},
 };

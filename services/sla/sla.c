@@ -56,19 +56,6 @@ static const char DEFAULTS[] =
  * the port (0 = any free port). Policy limits are inside a repeated field, which the bounds
  * table cannot reach: sla_policies_validate checks them. */
 static const config_bound_t BOUNDS[] = {
-    {"runtime.http.port", 0, 65535},
-    {"runtime.http.maxBodyBytes", 0, 64 << 20},
-    {"runtime.http.idleTimeoutMs", 0, 3600000},
-    {"runtime.http.requestTimeoutMs", 0, 3600000},
-    {"runtime.http.maxConnections", 0, 1000000},
-    {"runtime.store.mapSizeMb", 0, 1 << 20},
-    {"runtime.store.maxMapSizeMb", 0, 1 << 24},
-    {"runtime.eventLog.retentionHours", 0, 24 * 366 * 10},
-    {"runtime.eventLog.trimIntervalMs", 0, 3600000},
-    {"runtime.eventLog.fetchMaxEvents", 0, 100000},
-    {"runtime.eventLog.fetchMaxBytes", 0, 256 << 20},
-    {"runtime.idempotencyHours", 0, 24 * 366},
-    {"runtime.maxBatch", 0, 1000000},
     {"calendar.utcOffsetMinutes", -840, 840},
     {NULL, 0, 0},
 };

@@ -47,8 +47,8 @@ HOTLINE_FALLBACK_UNIT=nobody expect_exit 2 "fallbackUnit: unit 'nobody' is not i
   "${RUN[@]}"
 echo '{"routes": [{"categoryPrefix": "W01"}]}' >"$T/typo.json" # accepted by the schema...
 expect_exit 2 "routes[0].unit: a unit id is required" "${RUN[@]}" --config "$T/typo.json"
-echo '{"runtime": {"maxBatch": 0}}' >"$T/zero.json" # ...and the bounds table (exit 2)
-expect_exit 2 "runtime.maxBatch" "${RUN[@]}" --config "$T/zero.json"
+echo '{"runtime": {"maxBatch": 200000}}' >"$T/zero.json" # ...and the bounds table (exit 2)
+expect_exit 2 "runtime.maxBatch: 200000 is above the maximum 100000" "${RUN[@]}" --config "$T/zero.json"
 "$D" --print-config >"$T/cfg.json"
 [ "$(json_get "$T/cfg.json" fallbackUnit)" = dispatch-desk ] || fail "default fallback"
 [ "$(json_get "$T/cfg.json" runtime.http.port)" = 8081 ] || fail "default HTTP port"
