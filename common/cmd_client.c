@@ -4,6 +4,7 @@
 #include "hclock.h"
 #include "hl_error.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -22,8 +23,11 @@ static int open_sock(cmd_client_t *self)
     self->sock = zmq_socket(self->zctx, ZMQ_DEALER);
     if (!self->sock)
         return HL_EIO;
-    int zero = 0;
+    int zero = 0, send_timeout_ms = 2000;
     zmq_setsockopt(self->sock, ZMQ_LINGER, &zero, sizeof zero);
+    /* A DEALER blocks a send while it has no connection to queue on (after a refused CURVE
+     * handshake, say): bound the wait, the caller gets HL_EAGAIN and decides. */
+    zmq_setsockopt(self->sock, ZMQ_SNDTIMEO, &send_timeout_ms, sizeof send_timeout_ms);
     if (bus_cred_apply(self->sock, &self->cred) != 0 ||
         zmq_connect(self->sock, self->endpoint) != 0) {
         zmq_close(self->sock);
@@ -97,7 +101,8 @@ int cmd_client_send(cmd_client_t *self, Hotline__BusRequest *req, uint64_t *requ
     if (!buf)
         return HL_ENOMEM;
     hotline__bus_request__pack(req, buf);
-    int rc = zmq_send(self->sock, buf, len, 0) < 0 ? HL_EIO : 0;
+    int rc = zmq_send(self->sock, buf, len, 0) < 0 ? (zmq_errno() == EAGAIN ? HL_EAGAIN : HL_EIO)
+                                                   : 0;
     if (buf != stackbuf)
         free(buf);
     if (rc == 0 && request_id)

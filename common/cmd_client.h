@@ -28,7 +28,8 @@ void cmd_client_destroy(cmd_client_t **self);
 int cmd_client_set_cred(cmd_client_t *self, const bus_cred_t *cred);
 int cmd_client_reconnect(cmd_client_t *self);
 
-/* Send a request; *request_id gets its id. Errors: HL_EAGAIN (queue full), HL_EIO. */
+/* Send a request; *request_id gets its id. Errors: HL_EAGAIN (queue full, or no connection to
+ * queue on within 2 s: the peer refused us or is gone), HL_EIO. */
 int cmd_client_send(cmd_client_t *self, Hotline__BusRequest *req, uint64_t *request_id);
 
 /* Wait up to timeout_ms for any reply. *reply is unpacked into arena. HL_ETIMEDOUT when none

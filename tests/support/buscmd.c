@@ -53,7 +53,7 @@ int main(int argc, char **argv)
             if (!r && reply->request_id == id)
                 break;
         }
-        if (r == HL_ETIMEDOUT) {
+        if (r == HL_ETIMEDOUT || r == HL_EAGAIN) { /* no answer, or not even a connection */
             puts("{\"timeout\": true}");
             cmd_client_reconnect(c); /* drop what a dead connection still queues */
             if (cmd_client_set_cred(c, &cred))
