@@ -327,6 +327,7 @@ const char *dispatch_state_name(Hotline__TicketStatus state)
     case HOTLINE__TICKET_STATUS__TICKET_REPLIED: return "REPLIED";
     case HOTLINE__TICKET_STATUS__TICKET_REWORK: return "REWORK";
     case HOTLINE__TICKET_STATUS__TICKET_CLOSED: return "CLOSED";
+    case HOTLINE__TICKET_STATUS__TICKET_LINKED: return "LINKED";
     default: return "UNSPECIFIED";
     }
 }
