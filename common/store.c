@@ -252,14 +252,55 @@ int store_add_u64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, int64
     return rc;
 }
 
-int store_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val)
+int store_put_reserve(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, size_t vlen,
+                      unsigned flags, void **out)
+{
+    MDB_val k = {klen, (void *)key};
+    MDB_val v = {vlen, NULL};
+    int mrc = mdb_put(txn, dbi, &k, &v, flags | MDB_RESERVE);
+    *out = mrc ? NULL : v.mv_data;
+    return hl_error_from_mdb(mrc);
+}
+
+int store_count(MDB_txn *txn, MDB_dbi dbi, uint64_t *out)
+{
+    MDB_stat st;
+    int mrc = mdb_stat(txn, dbi, &st);
+    *out = mrc ? 0 : st.ms_entries;
+    return hl_error_from_mdb(mrc);
+}
+
+/* ---- positions and scans ---- */
+
+/* Put cur on the first entry a walk from at visits (at NULL: the first / last key). Forward:
+ * the first key >= at. Reverse: the last key <= at, or < at when !inclusive. Returns an LMDB
+ * code: callers translate it once. */
+static int seek(MDB_cursor *cur, const MDB_val *at, bool reverse, bool inclusive, MDB_val *k,
+                MDB_val *v)
+{
+    if (!at)
+        return mdb_cursor_get(cur, k, v, reverse ? MDB_LAST : MDB_FIRST);
+    *k = *at;
+    int mrc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+    if (!reverse)
+        return mrc;
+    if (mrc == MDB_NOTFOUND) /* every key is below at */
+        return mdb_cursor_get(cur, k, v, MDB_LAST);
+    bool exact = k->mv_size == at->mv_size && memcmp(k->mv_data, at->mv_data, at->mv_size) == 0;
+    if (mrc == 0 && (!exact || !inclusive))
+        return mdb_cursor_get(cur, k, v, MDB_PREV);
+    return mrc;
+}
+
+int store_seek(MDB_txn *txn, MDB_dbi dbi, const void *at, size_t at_len, bool reverse, MDB_val *key,
+               MDB_val *val)
 {
     MDB_cursor *cur;
     int mrc = mdb_cursor_open(txn, dbi, &cur);
     if (mrc)
         return hl_error_from_mdb(mrc);
-    MDB_val k, v;
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    MDB_val from = {at_len, (void *)at}, k, v;
+    mrc = seek(cur, at ? &from : NULL, reverse, true, &k, &v);
     mdb_cursor_close(cur);
     if (mrc == 0) {
         if (key)
@@ -268,6 +309,86 @@ int store_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val)
             *val = v;
     }
     return hl_error_from_mdb(mrc);
+}
+
+int store_first(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val)
+{
+    return store_seek(txn, dbi, NULL, 0, false, key, val);
+}
+
+int store_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val)
+{
+    return store_seek(txn, dbi, NULL, 0, true, key, val);
+}
+
+/* LMDB's default MDB_MAXKEYSIZE: no stored key is longer. */
+#define KEY_MAX 511
+
+/* The smallest key above every key that begins with prefix: prefix without its trailing 0xFF
+ * bytes, the last byte left plus one. False when there is none (a prefix of only 0xFF). */
+static bool prefix_end(const MDB_val *prefix, uint8_t buf[KEY_MAX], MDB_val *out)
+{
+    const uint8_t *p = prefix->mv_data;
+    size_t n = prefix->mv_size;
+    while (n > 0 && p[n - 1] == 0xFF)
+        n--;
+    if (n == 0)
+        return false;
+    memcpy(buf, p, n);
+    buf[n - 1]++;
+    *out = (MDB_val){n, buf};
+    return true;
+}
+
+static bool has_prefix(const MDB_val *k, const MDB_val *prefix)
+{
+    return prefix->mv_size == 0 || (k->mv_size >= prefix->mv_size &&
+                                    memcmp(k->mv_data, prefix->mv_data, prefix->mv_size) == 0);
+}
+
+int store_scan(MDB_txn *txn, MDB_dbi dbi, const store_range_t *range, store_scan_fn fn, void *ctx)
+{
+    static const store_range_t whole;
+    const store_range_t *r = range ? range : &whole;
+    MDB_val from = {r->from_len, (void *)r->from};
+    MDB_val prefix = {r->prefix ? r->prefix_len : 0, (void *)r->prefix}, end;
+    uint8_t end_buf[KEY_MAX];
+    if (prefix.mv_size > KEY_MAX)
+        return 0; /* no key is that long: nothing to visit */
+    /* Where the walk starts: from, moved into the prefix's keys when it lies outside them on
+     * the side the walk comes from (forward: below them; reverse: above them). */
+    const MDB_val *at = r->from ? &from : NULL;
+    bool inclusive = true;
+    if (prefix.mv_size && !r->reverse && (!at || mdb_cmp(txn, dbi, at, &prefix) < 0)) {
+        at = &prefix;
+    } else if (prefix.mv_size && r->reverse && prefix_end(&prefix, end_buf, &end) &&
+               (!at || mdb_cmp(txn, dbi, at, &end) >= 0)) {
+        at = &end;
+        inclusive = false;
+    }
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, dbi, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    store_entry_t e = {.cursor = cur};
+    int rc = 0;
+    for (mrc = seek(cur, at, r->reverse, inclusive, &e.key, &e.val); mrc == 0;
+         mrc = mdb_cursor_get(cur, &e.key, &e.val, r->reverse ? MDB_PREV : MDB_NEXT)) {
+        if (!has_prefix(&e.key, &prefix))
+            break;
+        rc = fn(ctx, &e);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    return mrc == MDB_NOTFOUND ? 0 : hl_error_from_mdb(mrc);
+}
+
+int store_scan_del(const store_entry_t *e)
+{
+    return hl_error_from_mdb(mdb_cursor_del(e->cursor, 0));
 }
 
 size_t store_map_size(const store_t *self)

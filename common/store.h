@@ -8,7 +8,10 @@
  * Readers left behind by a killed process are cleared at open.
  *
  * Durability modes (store_sync_t) are a setting; see README "Durability".
- * Loop thread only. LMDB values returned by store_get are borrowed until the transaction ends. */
+ * Loop thread only. LMDB values returned by store_get are borrowed until the transaction ends.
+ *
+ * This is the one module that speaks LMDB: services read, write, count and scan through it
+ * (store_scan, store_seek...) and never call mdb_* themselves. */
 #ifndef HOTLINE_STORE_H
 #define HOTLINE_STORE_H
 
@@ -66,6 +69,13 @@ int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const voi
               size_t vlen, unsigned flags);
 int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
 
+/* Put vlen bytes for key without copying a value: *out is where the caller writes them, in
+ * place (packing straight into the page saves a buffer and a copy). *out is borrowed until
+ * the next write in the transaction or its end: fill it before anything else writes. flags
+ * as store_put (not for MDB_DUPSORT databases). Errors: those of store_put; *out is NULL. */
+int store_put_reserve(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, size_t vlen,
+                      unsigned flags, void **out);
+
 /* Counters stored as 8 big-endian bytes. get: *out = the value, 0 when the key is absent.
  * add: adds delta (negative allowed; the result never goes below 0), stores it, and gives the
  * new value in *out (may be NULL). Errors: HL_ECORRUPT (a value that is not 8 bytes) and the
@@ -74,8 +84,61 @@ int store_get_u64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint6
 int store_add_u64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, int64_t delta,
                   uint64_t *out);
 
-/* The last key of a database, if any: HL_ENOTFOUND when empty. */
+/* ---- positions and scans --------------------------------------------------------------
+ * Keys are ordered as LMDB orders them (bytewise by default, a shorter key before a longer one
+ * it begins). key and val results are borrowed until the next write in the transaction or its
+ * end; key and val may be NULL when not wanted. */
+
+/* The first (store_first) or last (store_last) entry of a database: HL_ENOTFOUND when empty. */
+int store_first(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val);
 int store_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val);
+
+/* The entry at `at` or the first after it (reverse: at `at` or the last before it); at NULL:
+ * the first (reverse: last) entry. HL_ENOTFOUND when there is none. */
+int store_seek(MDB_txn *txn, MDB_dbi dbi, const void *at, size_t at_len, bool reverse, MDB_val *key,
+               MDB_val *val);
+
+/* How many entries the database holds (as this transaction sees it). */
+int store_count(MDB_txn *txn, MDB_dbi dbi, uint64_t *out);
+
+/* Which entries store_scan visits, in key order (reverse: backwards). A zeroed range (or
+ * NULL) is the whole database.
+ *   from    forward: start at the first key >= from; reverse: at the last key <= from.
+ *           NULL: at the first (reverse: last) key.
+ *   prefix  only keys that begin with these bytes; the scan ends at the first that does not.
+ *           NULL or length 0: no bound. Bytewise: for databases in the default key order.
+ * With both, the scan visits the keys that begin with prefix and are >= from (reverse: <=). */
+typedef struct store_range {
+    const void *from;
+    size_t from_len;
+    const void *prefix;
+    size_t prefix_len;
+    bool reverse;
+} store_range_t;
+
+/* One entry shown to a scan's callback. key and val are borrowed until the callback returns
+ * (or until store_scan_del). cursor is the scan's own: for store_scan_del only. */
+typedef struct store_entry {
+    MDB_val key;
+    MDB_val val;
+    MDB_cursor *cursor;
+} store_entry_t;
+
+/* A scan callback returns 0 to go on, a positive value to stop the scan there (store_scan
+ * then returns 0: keep in ctx why it stopped if the caller needs to know), or a negative
+ * HL_E* code to abort it (store_scan returns that code). It may read anything and write other
+ * databases in the transaction; this database only through store_scan_del. It must not begin
+ * a child transaction. */
+typedef int (*store_scan_fn)(void *ctx, const store_entry_t *e);
+
+/* Visit the range's entries in order. Returns 0 when the range is exhausted or the callback
+ * stopped it, the callback's negative code, or the store's (HL_ECORRUPT, HL_EIO...). */
+int store_scan(MDB_txn *txn, MDB_dbi dbi, const store_range_t *range, store_scan_fn fn, void *ctx);
+
+/* Inside a write transaction's scan callback: delete the entry e shows. The scan goes on with
+ * the entry after it (reverse: before it). e->key and e->val are no longer valid: copy what is
+ * needed first. Errors: the store's. */
+int store_scan_del(const store_entry_t *e);
 
 /* Current map size and bytes in use (pages used x page size). */
 size_t store_map_size(const store_t *self);

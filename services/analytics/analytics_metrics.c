@@ -104,8 +104,8 @@ static void take(void *ctx, const char *value, unsigned id, uint64_t n)
 
 static double entries(MDB_txn *txn, MDB_dbi dbi)
 {
-    MDB_stat st;
-    return mdb_stat(txn, dbi, &st) == 0 ? (double)st.ms_entries : 0;
+    uint64_t n;
+    return store_count(txn, dbi, &n) == 0 ? (double)n : 0;
 }
 
 int analytics_metrics_refresh(analytics_t *self)

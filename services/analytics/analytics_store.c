@@ -167,11 +167,13 @@ int analytics_ticket_put(analytics_t *self, MDB_txn *txn, const char *id,
 
 /* ---- counters ---- */
 
-static size_t counter_prefix(uint8_t *key, int64_t day, analytics_dim_t dim)
+#define COUNTER_PREFIX 9 /* be64 day + dim letter */
+
+static size_t counter_prefix(uint8_t key[COUNTER_PREFIX], int64_t day, analytics_dim_t dim)
 {
     store_be64_put(key, (uint64_t)day ^ SIGN_BIT);
     key[8] = (uint8_t)dim;
-    return 9;
+    return COUNTER_PREFIX;
 }
 
 static size_t counter_key(uint8_t *key, int64_t day, analytics_dim_t dim, const char *value,
@@ -204,43 +206,38 @@ int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t day, analytic
     return store_add_u64(txn, self->counters, key, klen, (int64_t)delta, NULL);
 }
 
+typedef struct counters_walk {
+    analytics_counter_visit_fn fn;
+    void *ctx;
+} counters_walk_t;
+
+static int counter_visit(void *ctx, const store_entry_t *e)
+{
+    const counters_walk_t *w = ctx;
+    const uint8_t *p = e->key.mv_data;
+    size_t klen = e->key.mv_size;
+    /* value | 0x00 | id: the NUL is the second-to-last byte. */
+    if (klen < COUNTER_PREFIX + 2 || p[klen - 2] != 0 || e->val.mv_size != 8)
+        return HL_ECORRUPT;
+    size_t vlen = klen - COUNTER_PREFIX - 2;
+    char value[ANALYTICS_VALUE_MAX + 1];
+    if (vlen > ANALYTICS_VALUE_MAX)
+        return HL_ECORRUPT;
+    memcpy(value, p + COUNTER_PREFIX, vlen);
+    value[vlen] = '\0';
+    unsigned id = p[klen - 1];
+    if (id < ANALYTICS_NCOUNTERS) /* ids from a newer version are skipped */
+        w->fn(w->ctx, value, id, store_be64_get(e->val.mv_data));
+    return 0;
+}
+
 int analytics_counters_scan(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
                             analytics_counter_visit_fn fn, void *ctx)
 {
-    uint8_t prefix[9];
-    counter_prefix(prefix, day, dim);
-    MDB_cursor *cur;
-    int mrc = mdb_cursor_open(txn, self->counters, &cur);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    MDB_val k = {sizeof prefix, prefix}, v;
-    int rc = 0;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const uint8_t *p = k.mv_data;
-        if (k.mv_size < sizeof prefix || memcmp(p, prefix, sizeof prefix) != 0)
-            break;
-        /* value | 0x00 | id: the NUL is the second-to-last byte. */
-        if (k.mv_size < sizeof prefix + 2 || p[k.mv_size - 2] != 0 || v.mv_size != 8) {
-            rc = HL_ECORRUPT;
-            break;
-        }
-        size_t vlen = k.mv_size - sizeof prefix - 2;
-        char value[ANALYTICS_VALUE_MAX + 1];
-        if (vlen > ANALYTICS_VALUE_MAX) {
-            rc = HL_ECORRUPT;
-            break;
-        }
-        memcpy(value, p + sizeof prefix, vlen);
-        value[vlen] = '\0';
-        unsigned id = p[k.mv_size - 1];
-        if (id < ANALYTICS_NCOUNTERS) /* ids from a newer version are skipped */
-            fn(ctx, value, id, store_be64_get(v.mv_data));
-    }
-    if (!rc && mrc && mrc != MDB_NOTFOUND)
-        rc = hl_error_from_mdb(mrc);
-    mdb_cursor_close(cur);
-    return rc;
+    uint8_t prefix[COUNTER_PREFIX];
+    counters_walk_t w = {fn, ctx};
+    store_range_t r = {.prefix = prefix, .prefix_len = counter_prefix(prefix, day, dim)};
+    return store_scan(txn, self->counters, &r, counter_visit, &w);
 }
 
 uint64_t analytics_satisfied(const analytics_t *self, const uint64_t c[ANALYTICS_NCOUNTERS])
@@ -315,54 +312,47 @@ int analytics_timeline_put(analytics_t *self, MDB_txn *txn, const Hotline__Event
     return rc;
 }
 
+typedef struct timeline_walk {
+    json_t *events;
+    size_t n;
+    bool truncated;
+} timeline_walk_t;
+
+static int timeline_visit(void *ctx, const store_entry_t *e)
+{
+    timeline_walk_t *w = ctx;
+    if (w->n == TIMELINE_MAX_EVENTS) {
+        w->truncated = true;
+        return 1;
+    }
+    Hotline__Event *ev = hotline__event__unpack(NULL, e->val.mv_size, e->val.mv_data);
+    if (!ev)
+        return HL_ECORRUPT;
+    json_t *j = pbjson_encode(&ev->base, false);
+    hotline__event__free_unpacked(ev, NULL);
+    if (!j || json_array_append_new(w->events, j))
+        return HL_ENOMEM;
+    w->n++;
+    return 0;
+}
+
 int analytics_timeline(analytics_t *self, MDB_txn *txn, const char *ticket_id, json_t **out)
 {
     *out = NULL;
     if (!analytics_ticket_id_valid(ticket_id))
         return HL_EINVAL;
     uint8_t prefix[ANALYTICS_ID_MAX + 1];
-    size_t plen = timeline_prefix(prefix, ticket_id);
-    MDB_cursor *cur;
-    int mrc = mdb_cursor_open(txn, self->timeline, &cur);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    json_t *events = json_array();
-    int rc = events ? 0 : HL_ENOMEM;
-    size_t n = 0;
-    bool truncated = false;
-    MDB_val k = {plen, prefix}, v;
-    for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
-            break;
-        if (n == TIMELINE_MAX_EVENTS) {
-            truncated = true;
-            break;
-        }
-        Hotline__Event *ev = hotline__event__unpack(NULL, v.mv_size, v.mv_data);
-        if (!ev) {
-            rc = HL_ECORRUPT;
-            break;
-        }
-        json_t *j = pbjson_encode(&ev->base, false);
-        hotline__event__free_unpacked(ev, NULL);
-        if (!j || json_array_append_new(events, j)) {
-            rc = HL_ENOMEM;
-            break;
-        }
-        n++;
-    }
-    if (!rc && mrc && mrc != MDB_NOTFOUND)
-        rc = hl_error_from_mdb(mrc);
-    mdb_cursor_close(cur);
-    if (!rc && n == 0)
+    store_range_t r = {.prefix = prefix, .prefix_len = timeline_prefix(prefix, ticket_id)};
+    timeline_walk_t w = {json_array(), 0, false};
+    int rc = w.events ? store_scan(txn, self->timeline, &r, timeline_visit, &w) : HL_ENOMEM;
+    if (!rc && w.n == 0)
         rc = HL_ENOTFOUND;
     if (rc) {
-        json_decref(events);
+        json_decref(w.events);
         return rc;
     }
-    *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "events", events);
-    if (*out && truncated)
+    *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "events", w.events);
+    if (*out && w.truncated)
         json_object_set_new(*out, "truncated", json_true());
     return *out ? 0 : HL_ENOMEM;
 }

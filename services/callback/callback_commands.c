@@ -120,6 +120,45 @@ static int own_claim(callback_t *self, MDB_txn *txn, const char *agent, int64_t 
     return rc ? rc : mine;
 }
 
+/* The queue walk of NextCallback: the first task nobody else holds whose caller's number we
+ * know, and why the others were passed over. */
+typedef struct queue_walk {
+    callback_t *self;
+    MDB_txn *txn;
+    const char *agent;
+    int64_t now;
+    unsigned held, no_contact;
+    task_t found; /* when have: cleared by the caller */
+    bool have;
+} queue_walk_t;
+
+static int queue_visit(void *ctx, const store_entry_t *e)
+{
+    queue_walk_t *w = ctx;
+    task_t t;
+    int rc = callback_task_load_indexed(w->self, w->txn, &e->key, &t);
+    if (rc)
+        return rc;
+    if (held_by_other(&t, w->agent, w->now)) {
+        w->held++;
+        callback_task_clear(&t);
+        return 0;
+    }
+    MDB_val cv;
+    rc = store_get(w->txn, w->self->contacts, t.ticket_id, strlen(t.ticket_id), &cv);
+    if (rc == 0) {
+        w->found = t; /* kept: cleared after hand_out */
+        w->have = true;
+        return 1;
+    }
+    if (rc == HL_ENOTFOUND) {
+        w->no_contact++; /* the intake feed has not brought it yet */
+        rc = 0;
+    }
+    callback_task_clear(&t);
+    return rc;
+}
+
 static int next_callback(callback_t *self, MDB_txn *txn, const Hotline__NextCallback *nc,
                          cmd_reply_t *reply)
 {
@@ -131,58 +170,21 @@ static int next_callback(callback_t *self, MDB_txn *txn, const Hotline__NextCall
     if (rc)
         return rc < 0 ? rc : 0;
 
-    /* The queue, earliest due first: the first task nobody else holds whose caller's number
-     * we know. */
-    MDB_cursor *cur;
-    int mrc = mdb_cursor_open(txn, self->due, &cur);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    MDB_val k, v;
-    unsigned held = 0, no_contact = 0;
-    task_t found;
-    bool have = false;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        char id[CALLBACK_ID_MAX + 1];
-        uint32_t round;
-        if (k.mv_size < 8 ||
-            callback_task_key_parse((const uint8_t *)k.mv_data + 8, k.mv_size - 8, id, &round)) {
-            rc = HL_ECORRUPT;
-            break;
-        }
-        task_t t;
-        if ((rc = callback_task_load(self, txn, id, round, &t)))
-            break;
-        MDB_val cv;
-        if (held_by_other(&t, agent, now)) {
-            held++;
-        } else if ((rc = store_get(txn, self->contacts, id, strlen(id), &cv)) == HL_ENOTFOUND) {
-            no_contact++; /* the intake feed has not brought it yet */
-            rc = 0;
-        } else if (rc == 0) {
-            found = t; /* kept: cleared after hand_out */
-            have = true;
-            break;
-        }
-        callback_task_clear(&t);
-        if (rc)
-            break;
-    }
-    mdb_cursor_close(cur);
-    if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = hl_error_from_mdb(mrc);
+    /* The queue, earliest due first. */
+    queue_walk_t w = {.self = self, .txn = txn, .agent = agent, .now = now};
+    rc = store_scan(txn, self->due, NULL, queue_visit, &w);
     if (rc) {
-        if (have)
-            callback_task_clear(&found);
+        if (w.have)
+            callback_task_clear(&w.found);
         return rc;
     }
-    if (!have)
+    if (!w.have)
         return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "",
                           "no callbacks waiting (%u held by other agents, %u waiting for the "
                           "caller's contact from intake)",
-                          held, no_contact);
-    rc = hand_out(self, txn, &found, agent, now, reply);
-    callback_task_clear(&found);
+                          w.held, w.no_contact);
+    rc = hand_out(self, txn, &w.found, agent, now, reply);
+    callback_task_clear(&w.found);
     return rc;
 }
 

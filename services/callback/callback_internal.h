@@ -78,6 +78,9 @@ int callback_task_key_parse(const uint8_t *key, size_t len, char ticket_id[CALLB
 /* Load a task. HL_ENOTFOUND, HL_ECORRUPT, HL_ENOMEM. On success t must be cleared. */
 int callback_task_load(callback_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                        task_t *t);
+/* Load the task an index key names (due or done: time + TASK_KEY). HL_ECORRUPT when the key
+ * is not one; else as callback_task_load. */
+int callback_task_load_indexed(callback_t *self, MDB_txn *txn, const MDB_val *key, task_t *t);
 /* Store t and move its index entries from where they were (old_state 0 for a new task, else
  * the state and due_ms t had when loaded): the queue, the done list and the ticket's pending
  * round follow t's state. */

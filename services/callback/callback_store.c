@@ -235,6 +235,16 @@ int callback_task_load(callback_t *self, MDB_txn *txn, const char *ticket_id, ui
     return rc;
 }
 
+int callback_task_load_indexed(callback_t *self, MDB_txn *txn, const MDB_val *key, task_t *t)
+{
+    char id[CALLBACK_ID_MAX + 1];
+    uint32_t round;
+    if (key->mv_size < 8 ||
+        callback_task_key_parse((const uint8_t *)key->mv_data + 8, key->mv_size - 8, id, &round))
+        return HL_ECORRUPT;
+    return callback_task_load(self, txn, id, round, t);
+}
+
 /* time (be64) + TASK_KEY: a queue or done-list key. */
 static size_t time_key(uint8_t out[8 + TASK_KEY_MAX], int64_t ms, const task_t *t)
 {
@@ -306,32 +316,17 @@ int callback_task_pending_round(callback_t *self, MDB_txn *txn, const char *tick
 
 int callback_task_latest(callback_t *self, MDB_txn *txn, const char *ticket_id, task_t *t)
 {
-    /* Keys of one ticket are id NUL round: the last one below id NUL FFFFFFFF + 1 is the
+    /* Keys of one ticket are id NUL round: the last one at or below id NUL FFFFFFFF is the
      * latest round. */
     uint8_t key[TASK_KEY_MAX];
     size_t klen = callback_task_key(key, ticket_id, UINT32_MAX);
-    MDB_cursor *cur;
-    int mrc = mdb_cursor_open(txn, self->tasks, &cur);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    MDB_val k = {klen, key}, v;
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    if (mrc == 0 && k.mv_size == klen && memcmp(k.mv_data, key, klen) == 0) {
-        /* exactly round UINT32_MAX: that is the latest */
-    } else if (mrc == 0 || mrc == MDB_NOTFOUND) {
-        mrc = mdb_cursor_get(cur, &k, &v, mrc == 0 ? MDB_PREV : MDB_LAST);
-    }
-    int rc = 0;
+    MDB_val k;
+    int rc = store_seek(txn, self->tasks, key, klen, true, &k, NULL);
     char id[CALLBACK_ID_MAX + 1];
     uint32_t round = 0;
-    if (mrc == MDB_NOTFOUND)
-        rc = HL_ENOTFOUND;
-    else if (mrc)
-        rc = hl_error_from_mdb(mrc);
-    else if (callback_task_key_parse(k.mv_data, k.mv_size, id, &round) ||
-             strcmp(id, ticket_id) != 0)
+    if (!rc &&
+        (callback_task_key_parse(k.mv_data, k.mv_size, id, &round) || strcmp(id, ticket_id) != 0))
         rc = HL_ENOTFOUND; /* the key below belongs to another ticket */
-    mdb_cursor_close(cur);
     return rc ? rc : callback_task_load(self, txn, ticket_id, round, t);
 }
 

@@ -106,42 +106,45 @@ static int task_json(callback_t *self, MDB_txn *txn, const task_t *t, int64_t no
     return 0;
 }
 
+/* A walk over task keys that adds each task's JSON to arr. */
+typedef struct list_walk {
+    callback_t *self;
+    MDB_txn *txn;
+    int64_t now;
+    json_t *arr;
+    unsigned n;     /* tasks added */
+    unsigned limit; /* list_index: at most this many */
+    size_t key_len; /* callback_ticket_view: the keys of this length only */
+} list_walk_t;
+
+static int add_task(list_walk_t *w, task_t *t)
+{
+    json_t *j;
+    int rc = task_json(w->self, w->txn, t, w->now, &j);
+    callback_task_clear(t);
+    if (rc)
+        return rc;
+    json_array_append_new(w->arr, j);
+    w->n++;
+    return 0;
+}
+
+static int index_visit(void *ctx, const store_entry_t *e)
+{
+    list_walk_t *w = ctx;
+    if (w->n == w->limit)
+        return 1;
+    task_t t;
+    int rc = callback_task_load_indexed(w->self, w->txn, &e->key, &t);
+    return rc ? rc : add_task(w, &t);
+}
+
 /* Visit the tasks named by an index (due or done: time + TASK_KEY), forward or backward. */
 static int list_index(callback_t *self, MDB_txn *txn, MDB_dbi dbi, bool backward, unsigned limit,
                       json_t *arr)
 {
-    int64_t now = hclock_now_ms(self->clock);
-    MDB_cursor *cur;
-    int mrc = mdb_cursor_open(txn, dbi, &cur);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    MDB_val k, v;
-    int rc = 0;
-    unsigned n = 0;
-    for (mrc = mdb_cursor_get(cur, &k, &v, backward ? MDB_LAST : MDB_FIRST); mrc == 0 && n < limit;
-         mrc = mdb_cursor_get(cur, &k, &v, backward ? MDB_PREV : MDB_NEXT)) {
-        char id[CALLBACK_ID_MAX + 1];
-        uint32_t round;
-        task_t t;
-        json_t *j;
-        if (k.mv_size < 8 ||
-            callback_task_key_parse((const uint8_t *)k.mv_data + 8, k.mv_size - 8, id, &round)) {
-            rc = HL_ECORRUPT;
-            break;
-        }
-        if ((rc = callback_task_load(self, txn, id, round, &t)))
-            break;
-        rc = task_json(self, txn, &t, now, &j);
-        callback_task_clear(&t);
-        if (rc)
-            break;
-        json_array_append_new(arr, j);
-        n++;
-    }
-    mdb_cursor_close(cur);
-    if (!rc && mrc && mrc != MDB_NOTFOUND)
-        rc = hl_error_from_mdb(mrc);
-    return rc;
+    list_walk_t w = {self, txn, hclock_now_ms(self->clock), arr, 0, limit, 0};
+    return store_scan(txn, dbi, &(store_range_t){.reverse = backward}, index_visit, &w);
 }
 
 int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigned limit,
@@ -161,56 +164,41 @@ int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigne
     return *out ? 0 : HL_ENOMEM;
 }
 
+static int round_visit(void *ctx, const store_entry_t *e)
+{
+    list_walk_t *w = ctx;
+    if (e->key.mv_size != w->key_len)
+        return 1;
+    char id[CALLBACK_ID_MAX + 1];
+    uint32_t round;
+    task_t t;
+    int rc = callback_task_key_parse(e->key.mv_data, e->key.mv_size, id, &round);
+    if (!rc)
+        rc = callback_task_load(w->self, w->txn, id, round, &t);
+    return rc ? rc : add_task(w, &t);
+}
+
 int callback_ticket_view(callback_t *self, MDB_txn *txn, const char *ticket_id, json_t **out)
 {
     if (!callback_id_ok(ticket_id))
         return HL_ENOTFOUND;
-    int64_t now = hclock_now_ms(self->clock);
     uint8_t key[TASK_KEY_MAX];
     size_t klen = callback_task_key(key, ticket_id, 0);
-    size_t idlen = klen - 4; /* id and its NUL: every round's key starts so */
-    MDB_cursor *cur;
-    int mrc = mdb_cursor_open(txn, self->tasks, &cur);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    json_t *arr = json_array();
-    MDB_val k = {klen, key}, v;
-    int rc = arr ? 0 : HL_ENOMEM;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         !rc && mrc == 0 && k.mv_size == klen && memcmp(k.mv_data, key, idlen) == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        char id[CALLBACK_ID_MAX + 1];
-        uint32_t round;
-        task_t t;
-        json_t *j;
-        if ((rc = callback_task_key_parse(k.mv_data, k.mv_size, id, &round)))
-            break;
-        if ((rc = callback_task_load(self, txn, id, round, &t)))
-            break;
-        rc = task_json(self, txn, &t, now, &j);
-        callback_task_clear(&t);
-        if (!rc)
-            json_array_append_new(arr, j);
-    }
-    mdb_cursor_close(cur);
-    if (!rc && mrc && mrc != MDB_NOTFOUND)
-        rc = hl_error_from_mdb(mrc);
-    if (!rc && json_array_size(arr) == 0)
+    /* id and its NUL: every round's key starts so. */
+    store_range_t r = {.from = key, .from_len = klen, .prefix = key, .prefix_len = klen - 4};
+    list_walk_t w = {self, txn, hclock_now_ms(self->clock), json_array(), 0, 0, klen};
+    int rc = w.arr ? store_scan(txn, self->tasks, &r, round_visit, &w) : HL_ENOMEM;
+    if (!rc && json_array_size(w.arr) == 0)
         rc = HL_ENOTFOUND;
     if (rc) {
-        json_decref(arr);
+        json_decref(w.arr);
         return rc;
     }
-    *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "callbacks", arr);
+    *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "callbacks", w.arr);
     return *out ? 0 : HL_ENOMEM;
 }
 
 int callback_pending_count(callback_t *self, MDB_txn *txn, uint64_t *out)
 {
-    MDB_stat st;
-    int mrc = mdb_stat(txn, self->due, &st);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    *out = st.ms_entries;
-    return 0;
+    return store_count(txn, self->due, out);
 }

@@ -30,12 +30,13 @@ static int incident_put(dispatch_t *self, MDB_txn *txn, const Hotline__IncidentD
                         bool closed)
 {
     size_t len = hotline__incident_declared__get_packed_size(inc);
-    MDB_val k = {strlen(inc->incident_id), inc->incident_id}, v = {1 + len, NULL};
-    int mrc = mdb_put(txn, self->incidents, &k, &v, MDB_RESERVE);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    ((uint8_t *)v.mv_data)[0] = closed ? 1 : 0;
-    hotline__incident_declared__pack(inc, (uint8_t *)v.mv_data + 1);
+    void *at;
+    int rc = store_put_reserve(txn, self->incidents, inc->incident_id, strlen(inc->incident_id),
+                               1 + len, 0, &at);
+    if (rc)
+        return rc;
+    ((uint8_t *)at)[0] = closed ? 1 : 0;
+    hotline__incident_declared__pack(inc, (uint8_t *)at + 1);
     return 0;
 }
 
@@ -242,6 +243,31 @@ static void on_post(httpd_req_t *req, void *ctx)
     service_http_command(self->svc, req, cmd);
 }
 
+typedef struct list_walk {
+    json_t *list;
+    bool want_all; /* closed ones too */
+} list_walk_t;
+
+/* A stored incident that does not decode is left out of the list, not an error. */
+static int list_visit(void *ctx, const store_entry_t *e)
+{
+    const list_walk_t *w = ctx;
+    const uint8_t *v = e->val.mv_data;
+    if (e->val.mv_size < 1 || (v[0] && !w->want_all))
+        return 0;
+    Hotline__IncidentDeclared *inc =
+        hotline__incident_declared__unpack(NULL, e->val.mv_size - 1, v + 1);
+    if (!inc)
+        return 0;
+    json_t *j = pbjson_encode(&inc->base, false);
+    if (j) {
+        json_object_set_new(j, "closed", json_boolean(v[0] != 0));
+        json_array_append_new(w->list, j);
+    }
+    hotline__incident_declared__free_unpacked(inc, NULL);
+    return 0;
+}
+
 static void on_list(httpd_req_t *req, void *ctx)
 {
     dispatch_t *self = ctx;
@@ -253,30 +279,10 @@ static void on_list(httpd_req_t *req, void *ctx)
         service_http_error(req, 503, NULL, "store unavailable");
         return;
     }
-    json_t *list = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, self->incidents, &cur) == 0) {
-        MDB_val k, v;
-        for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-             mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-            if (v.mv_size < 1 || (((const uint8_t *)v.mv_data)[0] && !want_all))
-                continue;
-            Hotline__IncidentDeclared *inc = hotline__incident_declared__unpack(
-                NULL, v.mv_size - 1, (const uint8_t *)v.mv_data + 1);
-            if (!inc)
-                continue;
-            json_t *j = pbjson_encode(&inc->base, false);
-            if (j) {
-                json_object_set_new(j, "closed",
-                                    json_boolean(((const uint8_t *)v.mv_data)[0] != 0));
-                json_array_append_new(list, j);
-            }
-            hotline__incident_declared__free_unpacked(inc, NULL);
-        }
-        mdb_cursor_close(cur);
-    }
+    list_walk_t w = {json_array(), want_all};
+    store_scan(txn, self->incidents, NULL, list_visit, &w); /* answers with what it read */
     store_read_end(&txn);
-    service_http_json(req, 200, json_pack("{s:o}", "incidents", list));
+    service_http_json(req, 200, json_pack("{s:o}", "incidents", w.list));
 }
 
 /* Only dispatchers declare, update and close incidents; every role may see them (operators

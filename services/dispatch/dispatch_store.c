@@ -221,6 +221,44 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
 
 /* ---- reading queues and counts -------------------------------------------------------- */
 
+typedef struct queue_walk {
+    dispatch_t *self;
+    MDB_txn *txn;
+    const char *start; /* unit NUL state [after]: the prefix, then "after" itself */
+    size_t plen, slen;
+    size_t limit, seen;
+    bool *more;
+    dispatch_visit_fn fn;
+    void *ctx;
+    int fn_rc; /* what fn said when it stopped the walk */
+} queue_walk_t;
+
+static int queue_visit(void *ctx, const store_entry_t *e)
+{
+    queue_walk_t *w = ctx;
+    const MDB_val *k = &e->key;
+    if (k->mv_size <= w->plen)
+        return 1; /* past this unit and state */
+    if (w->slen > w->plen && k->mv_size == w->slen && memcmp(k->mv_data, w->start, w->slen) == 0)
+        return 0; /* "after" itself */
+    if (w->seen == w->limit) {
+        *w->more = true;
+        return 1;
+    }
+    size_t tlen = k->mv_size - w->plen;
+    char id[DISPATCH_TICKET_ID_MAX + 1];
+    if (tlen > DISPATCH_TICKET_ID_MAX)
+        return HL_ECORRUPT;
+    memcpy(id, (const char *)k->mv_data + w->plen, tlen);
+    id[tlen] = '\0';
+    dispatch_assignment_t a;
+    int rc = dispatch_assignment_get(w->self, w->txn, id, &a);
+    if (rc)
+        return rc;
+    w->seen++;
+    return w->fn_rc = w->fn(w->ctx, &a);
+}
+
 int dispatch_queue_list(dispatch_t *self, MDB_txn *txn, const char *unit,
                         Hotline__TicketStatus state, const char *after, size_t limit,
                         dispatch_visit_fn fn, void *ctx, bool *more)
@@ -233,44 +271,10 @@ int dispatch_queue_list(dispatch_t *self, MDB_txn *txn, const char *unit,
     size_t slen = make_key(start, unit, state, after);
     if (!slen)
         return HL_EINVAL;
-    MDB_cursor *cur;
-    int mrc = mdb_cursor_open(txn, self->queue, &cur);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    MDB_val k = {slen, start}, v;
-    int rc = 0;
-    size_t seen = 0;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size <= plen || memcmp(k.mv_data, start, plen) != 0)
-            break; /* past this unit and state */
-        size_t tlen = k.mv_size - plen;
-        if (slen > plen && k.mv_size == slen && memcmp(k.mv_data, start, slen) == 0)
-            continue; /* "after" itself */
-        if (seen == limit) {
-            *more = true;
-            break;
-        }
-        char id[DISPATCH_TICKET_ID_MAX + 1];
-        if (tlen > DISPATCH_TICKET_ID_MAX) {
-            rc = HL_ECORRUPT;
-            break;
-        }
-        memcpy(id, (const char *)k.mv_data + plen, tlen);
-        id[tlen] = '\0';
-        dispatch_assignment_t a;
-        rc = dispatch_assignment_get(self, txn, id, &a);
-        if (rc)
-            break;
-        seen++;
-        rc = fn(ctx, &a);
-        if (rc)
-            break;
-    }
-    if (!rc && mrc && mrc != MDB_NOTFOUND)
-        rc = hl_error_from_mdb(mrc);
-    mdb_cursor_close(cur);
-    return rc;
+    queue_walk_t w = {self, txn, start, plen, slen, limit, 0, more, fn, ctx, 0};
+    store_range_t r = {.from = start, .from_len = slen, .prefix = start, .prefix_len = plen};
+    int rc = store_scan(txn, self->queue, &r, queue_visit, &w);
+    return rc ? rc : w.fn_rc;
 }
 
 int dispatch_unit_count(dispatch_t *self, MDB_txn *txn, const char *unit,
@@ -284,33 +288,32 @@ int dispatch_unit_count(dispatch_t *self, MDB_txn *txn, const char *unit,
     return store_get_u64(txn, self->counts, key, klen, out);
 }
 
+typedef struct counts_walk {
+    dispatch_count_fn fn;
+    void *ctx;
+    int fn_rc; /* what fn said when it stopped the walk */
+} counts_walk_t;
+
+static int counts_visit(void *ctx, const store_entry_t *e)
+{
+    counts_walk_t *w = ctx;
+    const MDB_val *k = &e->key;
+    /* unit NUL state */
+    if (k->mv_size < 3 || k->mv_size - 2 > DISPATCH_UNIT_ID_MAX || e->val.mv_size != 8 ||
+        ((const char *)k->mv_data)[k->mv_size - 2] != '\0')
+        return HL_ECORRUPT;
+    char unit[DISPATCH_UNIT_ID_MAX + 1];
+    memcpy(unit, k->mv_data, k->mv_size - 2);
+    unit[k->mv_size - 2] = '\0';
+    Hotline__TicketStatus st = (Hotline__TicketStatus)((const uint8_t *)k->mv_data)[k->mv_size - 1];
+    return w->fn_rc = w->fn(w->ctx, unit, st, store_be64_get(e->val.mv_data));
+}
+
 int dispatch_counts(dispatch_t *self, MDB_txn *txn, dispatch_count_fn fn, void *ctx)
 {
-    MDB_cursor *cur;
-    int mrc = mdb_cursor_open(txn, self->counts, &cur);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    MDB_val k, v;
-    int rc = 0;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && !rc;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        /* unit NUL state */
-        if (k.mv_size < 3 || k.mv_size - 2 > DISPATCH_UNIT_ID_MAX || v.mv_size != 8 ||
-            ((const char *)k.mv_data)[k.mv_size - 2] != '\0') {
-            rc = HL_ECORRUPT;
-            break;
-        }
-        char unit[DISPATCH_UNIT_ID_MAX + 1];
-        memcpy(unit, k.mv_data, k.mv_size - 2);
-        unit[k.mv_size - 2] = '\0';
-        Hotline__TicketStatus st =
-            (Hotline__TicketStatus)((const uint8_t *)k.mv_data)[k.mv_size - 1];
-        rc = fn(ctx, unit, st, store_be64_get(v.mv_data));
-    }
-    if (!rc && mrc && mrc != MDB_NOTFOUND)
-        rc = hl_error_from_mdb(mrc);
-    mdb_cursor_close(cur);
-    return rc;
+    counts_walk_t w = {fn, ctx, 0};
+    int rc = store_scan(txn, self->counts, NULL, counts_visit, &w);
+    return rc ? rc : w.fn_rc;
 }
 
 /* ---- names and JSON ------------------------------------------------------------------- */
@@ -324,6 +327,7 @@ const char *dispatch_state_name(Hotline__TicketStatus state)
     case HOTLINE__TICKET_STATUS__TICKET_REPLIED: return "REPLIED";
     case HOTLINE__TICKET_STATUS__TICKET_REWORK: return "REWORK";
     case HOTLINE__TICKET_STATUS__TICKET_CLOSED: return "CLOSED";
+    case HOTLINE__TICKET_STATUS__TICKET_LINKED: return "LINKED";
     default: return "UNSPECIFIED";
     }
 }

@@ -37,7 +37,8 @@ int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd
 
 /* intake_door.c: what happens at the door besides recording a new ticket.
  * A repeat call: the open ticket the same caller has about the same matter (category and
- * area) within the window; found -> *open_id (arena) and the view is returned in *view. */
+ * area) within the window. Found: its view, unpacked into arena, in *view; none: 0 with *view
+ * NULL. */
 int intake_repeat_find(intake_t *self, MDB_txn *txn, const Hotline__Ticket *t, int64_t now_ms,
                        arena_t *arena, Hotline__TicketView **view);
 /* Remember the caller's ticket for later repeat calls. */

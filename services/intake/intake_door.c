@@ -167,37 +167,42 @@ static bool incident_covers(const Hotline__IncidentDeclared *inc, const Hotline_
            area_field_matches(a->community, l ? l->community : NULL);
 }
 
+typedef struct incident_walk {
+    const Hotline__Ticket *t;
+    arena_t *arena;
+    Hotline__IncidentDeclared *found;
+} incident_walk_t;
+
+static int incident_visit(void *ctx, const store_entry_t *e)
+{
+    incident_walk_t *w = ctx;
+    Hotline__IncidentDeclared *inc = hotline__incident_declared__unpack(
+        arena_allocator(w->arena), e->val.mv_size, e->val.mv_data);
+    if (!inc || !incident_covers(inc, w->t))
+        return 0;
+    w->found = inc;
+    return 1;
+}
+
 int intake_incident_match(intake_t *self, MDB_txn *txn, const Hotline__Ticket *t,
                           arena_t *arena, Hotline__IncidentDeclared **out)
 {
-    *out = NULL;
-    MDB_cursor *cur;
-    int mrc = mdb_cursor_open(txn, self->incidents, &cur);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    MDB_val k, v;
     /* Active incidents are few (a handful in a surge): a scan is the simple right answer. */
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        Hotline__IncidentDeclared *inc =
-            hotline__incident_declared__unpack(arena_allocator(arena), v.mv_size, v.mv_data);
-        if (inc && incident_covers(inc, t)) {
-            *out = inc;
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
-    return mrc == 0 || mrc == MDB_NOTFOUND ? 0 : hl_error_from_mdb(mrc);
+    incident_walk_t w = {t, arena, NULL};
+    int rc = store_scan(txn, self->incidents, NULL, incident_visit, &w);
+    *out = w.found;
+    return rc;
 }
 
 static int incident_put(intake_t *self, MDB_txn *txn, const Hotline__IncidentDeclared *inc)
 {
     size_t len = hotline__incident_declared__get_packed_size(inc);
-    MDB_val k = {strlen(inc->incident_id), inc->incident_id}, v = {len, NULL};
-    int mrc = mdb_put(txn, self->incidents, &k, &v, MDB_RESERVE);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    hotline__incident_declared__pack(inc, v.mv_data);
+    void *at;
+    int rc = store_put_reserve(txn, self->incidents, inc->incident_id, strlen(inc->incident_id),
+                               len, 0, &at);
+    if (rc)
+        return rc;
+    hotline__incident_declared__pack(inc, at);
     return 0;
 }
 

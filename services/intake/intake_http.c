@@ -101,6 +101,38 @@ static int parse_status(const char *text, Hotline__TicketStatus *out)
     return HL_EINVAL;
 }
 
+#define LIST_SCAN_MAX 100000 /* index entries one list walks at most, whatever it keeps */
+
+typedef struct list_walk {
+    intake_t *self;
+    MDB_txn *txn;
+    json_t *rows;
+    size_t limit;
+    bool by_status;
+    Hotline__TicketStatus want; /* when by_status */
+    unsigned scanned;
+} list_walk_t;
+
+static int list_visit(void *ctx, const store_entry_t *e)
+{
+    list_walk_t *w = ctx;
+    if (json_array_size(w->rows) >= w->limit || w->scanned == LIST_SCAN_MAX)
+        return 1;
+    w->scanned++;
+    const MDB_val *k = &e->key;
+    char id[64];
+    if (k->mv_size <= 8 || k->mv_size - 8 >= sizeof id)
+        return 0;
+    memcpy(id, (const char *)k->mv_data + 8, k->mv_size - 8);
+    id[k->mv_size - 8] = '\0';
+    arena_reset(w->self->scratch);
+    Hotline__TicketView *view;
+    if (intake_view_get(w->self, w->txn, id, w->self->scratch, &view) == 0 &&
+        (!w->by_status || view->status == w->want))
+        json_array_append_new(w->rows, row(view));
+    return 0;
+}
+
 static void on_list(httpd_req_t *req, void *ctx)
 {
     intake_t *self = ctx;
@@ -140,34 +172,15 @@ static void on_list(httpd_req_t *req, void *ctx)
         service_http_error(req, 503, NULL, "store unavailable");
         return;
     }
-    json_t *rows = json_array();
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, self->by_time, &cur) == 0) {
-        uint8_t key[8];
-        store_be64_put(key, before);
-        MDB_val k = {8, key}, v;
-        /* Newest first: start at the first key >= before and walk back. */
-        int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        mrc = mrc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
-                       : mdb_cursor_get(cur, &k, &v, MDB_LAST);
-        unsigned scanned = 0;
-        for (; mrc == 0 && json_array_size(rows) < (size_t)limit && scanned < 100000;
-             mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV), scanned++) {
-            char id[64];
-            if (k.mv_size <= 8 || k.mv_size - 8 >= sizeof id)
-                continue;
-            memcpy(id, (char *)k.mv_data + 8, k.mv_size - 8);
-            id[k.mv_size - 8] = '\0';
-            arena_reset(self->scratch);
-            Hotline__TicketView *view;
-            if (intake_view_get(self, txn, id, self->scratch, &view) == 0 &&
-                (!by_status || view->status == want))
-                json_array_append_new(rows, row(view));
-        }
-        mdb_cursor_close(cur);
-    }
+    uint8_t key[8];
+    store_be64_put(key, before);
+    /* Newest first: back from the last key below before (every key is longer than 8 bytes,
+     * so none equals it). */
+    store_range_t r = {.from = key, .from_len = 8, .reverse = true};
+    list_walk_t w = {self, txn, json_array(), (size_t)limit, by_status, want, 0};
+    store_scan(txn, self->by_time, &r, list_visit, &w); /* answers with what it read */
     store_read_end(&txn);
-    service_http_json(req, 200, json_pack("{s:o}", "tickets", rows));
+    service_http_json(req, 200, json_pack("{s:o}", "tickets", w.rows));
 }
 
 /* Who may call what (DESIGN.md 8): operators record tickets (and channels acting as a

@@ -67,41 +67,50 @@ int intake_view_replace(intake_t *self, MDB_txn *txn, const Hotline__TicketView 
                    0);
     if (rc)
         return rc;
-    size_t len = hotline__ticket_view__get_packed_size(view);
-    MDB_val k = {idlen, (void *)id}, v = {len, NULL};
-    int mrc = mdb_put(txn, self->tickets, &k, &v, MDB_RESERVE);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    hotline__ticket_view__pack(view, v.mv_data);
+    void *at;
+    rc = store_put_reserve(txn, self->tickets, id, idlen,
+                           hotline__ticket_view__get_packed_size(view), 0, &at);
+    if (rc)
+        return rc;
+    hotline__ticket_view__pack(view, at);
     return 0;
+}
+
+typedef struct updates_walk {
+    int64_t to_ms;
+    size_t max, n;
+    intake_update_fn fn;
+    void *ctx;
+    int fn_rc; /* what fn said when it stopped the walk */
+} updates_walk_t;
+
+static int updates_visit(void *ctx, const store_entry_t *e)
+{
+    updates_walk_t *w = ctx;
+    const MDB_val *k = &e->key;
+    if (w->n == w->max)
+        return 1;
+    w->n++;
+    if (k->mv_size <= 8 || k->mv_size > 8 + 64)
+        return 0;
+    int64_t at = (int64_t)store_be64_get(k->mv_data);
+    if (at >= w->to_ms)
+        return 1;
+    char id[65];
+    memcpy(id, (const char *)k->mv_data + 8, k->mv_size - 8);
+    id[k->mv_size - 8] = '\0';
+    return w->fn_rc = w->fn(w->ctx, id, at);
 }
 
 int intake_updates_scan(intake_t *self, MDB_txn *txn, int64_t from_ms, int64_t to_ms,
                         size_t max, intake_update_fn fn, void *ctx)
 {
-    MDB_cursor *cur;
-    int mrc = mdb_cursor_open(txn, self->updates, &cur);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
     uint8_t start[8];
     store_be64_put(start, (uint64_t)(from_ms > 0 ? from_ms : 0));
-    MDB_val k = {8, start}, v;
-    int rc = 0;
-    size_t n = 0;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && n < max && !rc;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
-        if (k.mv_size <= 8 || k.mv_size > 8 + 64)
-            continue;
-        int64_t at = (int64_t)store_be64_get(k.mv_data);
-        if (at >= to_ms)
-            break;
-        char id[65];
-        memcpy(id, (char *)k.mv_data + 8, k.mv_size - 8);
-        id[k.mv_size - 8] = '\0';
-        rc = fn(ctx, id, at);
-    }
-    mdb_cursor_close(cur);
-    return rc;
+    updates_walk_t w = {to_ms, max, 0, fn, ctx, 0};
+    int rc = store_scan(txn, self->updates, &(store_range_t){.from = start, .from_len = 8},
+                        updates_visit, &w);
+    return rc ? rc : w.fn_rc;
 }
 
 static int stage(Hotline__TicketStatus s)

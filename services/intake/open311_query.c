@@ -178,6 +178,50 @@ static void append_view(const open311_t *self, MDB_txn *txn, const char *id, are
         json_array_append_new(list, open311_request_item(self, v, extensions));
 }
 
+/* The walk of a listing over by_time: newest first, filtered, a page at a time. */
+typedef struct query_walk {
+    const open311_t *self;
+    MDB_txn *txn;
+    const open311_query_t *q;
+    arena_t *arena;
+    json_t *list;
+    bool filtered;
+    uint64_t skip; /* matching requests on earlier pages */
+    unsigned scanned;
+} query_walk_t;
+
+static int query_visit(void *ctx, const store_entry_t *e)
+{
+    query_walk_t *w = ctx;
+    const open311_query_t *q = w->q;
+    if (w->scanned == SCAN_MAX || json_array_size(w->list) >= q->page_size)
+        return 1;
+    const MDB_val *k = &e->key;
+    bool usable = k->mv_size > 8 && k->mv_size <= 8 + ID_MAX;
+    if (usable && (int64_t)store_be64_get(k->mv_data) < q->start_ms)
+        return 1; /* past the window's start */
+    w->scanned++;
+    if (!usable)
+        return 0;
+    char id[ID_MAX + 1];
+    memcpy(id, (const char *)k->mv_data + 8, k->mv_size - 8);
+    id[k->mv_size - 8] = '\0';
+    arena_reset(w->arena);
+    Hotline__TicketView *v = NULL;
+    if (w->filtered && (intake_view_get(w->self->intake, w->txn, id, w->arena, &v) != 0 ||
+                        !v->ticket || !matches(q, v)))
+        return 0;
+    if (w->skip) {
+        w->skip--;
+        return 0;
+    }
+    if (v)
+        json_array_append_new(w->list, open311_request_item(w->self, v, q->extensions));
+    else
+        append_view(w->self, w->txn, id, w->arena, w->list, q->extensions);
+    return 0;
+}
+
 json_t *open311_query_run(const open311_t *self, MDB_txn *txn, const open311_query_t *q,
                           arena_t *arena)
 {
@@ -191,51 +235,20 @@ json_t *open311_query_run(const open311_t *self, MDB_txn *txn, const open311_que
         }
         return list;
     }
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, self->intake->by_time, &cur) != 0)
-        return list;
-    bool filtered = q->ncodes || q->want_open != q->want_closed;
-    uint64_t skip = (uint64_t)(q->page - 1) * q->page_size;
-    /* Newest first: from the first key after end_ms, walk back to start_ms. */
+    query_walk_t w = {.self = self, .txn = txn, .q = q, .arena = arena, .list = list};
+    w.filtered = q->ncodes || q->want_open != q->want_closed;
+    w.skip = (uint64_t)(q->page - 1) * q->page_size;
+    /* Newest first: from the last key up to end_ms, walk back to start_ms (every key is
+     * longer than 8 bytes, so none equals end_ms + 1). */
     uint8_t from[8];
     store_be64_put(from, (uint64_t)(q->end_ms + 1 > 0 ? q->end_ms + 1 : 0));
-    MDB_val k = {8, from}, val;
-    int mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
-    mrc = mrc == 0 ? mdb_cursor_get(cur, &k, &val, MDB_PREV)
-                   : mdb_cursor_get(cur, &k, &val, MDB_LAST);
-    unsigned scanned = 0;
-    for (; mrc == 0 && scanned < SCAN_MAX && json_array_size(list) < q->page_size;
-         mrc = mdb_cursor_get(cur, &k, &val, MDB_PREV), scanned++) {
-        if (k.mv_size <= 8 || k.mv_size > 8 + ID_MAX)
-            continue;
-        int64_t at = (int64_t)store_be64_get(k.mv_data);
-        if (at < q->start_ms)
-            break;
-        char id[ID_MAX + 1];
-        memcpy(id, (char *)k.mv_data + 8, k.mv_size - 8);
-        id[k.mv_size - 8] = '\0';
-        arena_reset(arena);
-        Hotline__TicketView *v = NULL;
-        if (filtered) {
-            if (intake_view_get(self->intake, txn, id, arena, &v) != 0 || !v->ticket ||
-                !matches(q, v))
-                continue;
-        }
-        if (skip) {
-            skip--;
-            continue;
-        }
-        if (v)
-            json_array_append_new(list, open311_request_item(self, v, q->extensions));
-        else
-            append_view(self, txn, id, arena, list, q->extensions);
-    }
-    if (scanned == SCAN_MAX)
+    store_range_t r = {.from = from, .from_len = 8, .reverse = true};
+    store_scan(txn, self->intake->by_time, &r, query_visit, &w); /* answers with what it read */
+    if (w.scanned == SCAN_MAX)
         SLOG_WARN("open311_scan_capped",
                   "scanned=%u reason=\"the window holds more requests "
                   "than one query walks\" next=\"answered with what was found\"",
-                  scanned);
-    mdb_cursor_close(cur);
+                  w.scanned);
     return list;
 }
 

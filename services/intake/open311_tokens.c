@@ -176,19 +176,14 @@ int open311_tokens_drain(open311_t *self, MDB_txn *txn, unsigned max, bool *more
     *more = false;
     self->drained_ok = self->drained_refused = 0; /* a re-applied pass counts afresh */
     for (unsigned n = 0;; n++) {
-        /* One short-lived cursor per entry: the submit below runs in a child transaction,
-         * and a parent's cursor must not be used across one. */
-        MDB_cursor *cur;
-        int mrc = mdb_cursor_open(txn, self->inbox, &cur);
-        if (mrc)
-            return hl_error_from_mdb(mrc);
+        /* The first entry afresh each time, not a scan: the submit below runs in a child
+         * transaction, and a parent's cursor must not be used across one. */
         MDB_val k, v;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        mdb_cursor_close(cur);
-        if (mrc == MDB_NOTFOUND)
+        int rc = store_first(txn, self->inbox, &k, &v);
+        if (rc == HL_ENOTFOUND)
             return 0;
-        if (mrc)
-            return hl_error_from_mdb(mrc);
+        if (rc)
+            return rc;
         if (n == max) {
             *more = true;
             return 0;
@@ -196,9 +191,9 @@ int open311_tokens_drain(open311_t *self, MDB_txn *txn, unsigned max, bool *more
         arena_reset(self->drain_arena);
         if (k.mv_size != INBOX_KEY) {
             /* Not ours: drop it rather than stall the inbox behind it. */
-            int rc = mdb_del(txn, self->inbox, &k, NULL);
+            rc = store_del(txn, self->inbox, k.mv_data, k.mv_size);
             if (rc)
-                return hl_error_from_mdb(rc);
+                return rc;
             continue;
         }
         /* Copies: the child transaction may move the pages these point into. */
@@ -208,7 +203,7 @@ int open311_tokens_drain(open311_t *self, MDB_txn *txn, unsigned max, bool *more
         if (!val)
             return HL_ENOMEM;
         memcpy(val, v.mv_data, v.mv_size);
-        int rc = drain_one(self, txn, key, val, v.mv_size);
+        rc = drain_one(self, txn, key, val, v.mv_size);
         if (rc)
             return rc;
     }
@@ -262,12 +257,12 @@ static double inbox_pending(void *ctx)
 {
     open311_t *self = ctx;
     MDB_txn *txn;
-    MDB_stat st;
+    uint64_t n;
     if (store_read_begin(service_store(self->svc), &txn))
         return 0;
-    int mrc = mdb_stat(txn, self->inbox, &st);
+    int rc = store_count(txn, self->inbox, &n);
     store_read_end(&txn);
-    return mrc ? 0 : (double)st.ms_entries;
+    return rc ? 0 : (double)n;
 }
 
 int open311_tokens_init(open311_t *self)

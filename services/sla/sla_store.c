@@ -356,79 +356,68 @@ static int fire_one(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaC
     return rc;
 }
 
+typedef struct fire_walk {
+    sla_t *self;
+    MDB_txn *txn;
+    int64_t now_ms;
+    unsigned max, handled;
+    unsigned *fired;
+    bool *more;
+} fire_walk_t;
+
+/* One due timer: taken off the index, then fired (the event appended). */
+static int fire_visit(void *ctx, const store_entry_t *e)
+{
+    fire_walk_t *w = ctx;
+    const MDB_val *k = &e->key;
+    if (k->mv_size < 8 || (int64_t)store_be64_get(k->mv_data) > w->now_ms)
+        return 1;
+    if (w->handled == w->max) {
+        *w->more = true;
+        return 1;
+    }
+    /* Copy what the key says before deleting it (the key is borrowed). */
+    size_t klen = k->mv_size;
+    long tlen = key_ticket(k, 8, 1 + 4 + 1);
+    char ticket[SLA_TICKET_ID_MAX + 1] = "";
+    Hotline__SlaClock clock = 0;
+    uint32_t round = 0;
+    int kind = 0;
+    if (tlen > 0 && tlen <= SLA_TICKET_ID_MAX) {
+        const uint8_t *p = (const uint8_t *)k->mv_data + 8;
+        memcpy(ticket, p, (size_t)tlen);
+        ticket[tlen] = '\0';
+        clock = (Hotline__SlaClock)p[tlen + 1];
+        round = get_be32(p + tlen + 2);
+        kind = p[tlen + 6];
+    }
+    int rc = store_scan_del(e);
+    if (rc)
+        return rc;
+    w->self->index_dirty = true;
+    w->handled++;
+    if (!ticket[0] || (kind != SLA_FIRE_WARN && kind != SLA_FIRE_BREACH)) {
+        SLOG_WARN("sla_timer_corrupt", "key_bytes=%zu next=\"entry dropped\"", klen);
+        return 0;
+    }
+    return fire_one(w->self, w->txn, ticket, clock, round, kind, w->fired);
+}
+
 int sla_fire_due(sla_t *self, MDB_txn *txn, int64_t now_ms, unsigned max, unsigned *fired,
                  bool *more)
 {
-    if (max == 0)
-        max = SLA_FIRE_PER_PASS;
     *fired = 0;
     *more = false;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, self->timers, &cur);
-    if (rc)
-        return hl_error_from_mdb(rc);
-    unsigned handled = 0;
-    for (;;) {
-        MDB_val k, v;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        if (rc == MDB_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        if (rc) {
-            rc = hl_error_from_mdb(rc);
-            break;
-        }
-        if (k.mv_size < 8 || (int64_t)store_be64_get(k.mv_data) > now_ms)
-            break;
-        if (handled == max) {
-            *more = true;
-            break;
-        }
-        /* Copy what the key says before deleting it (the key is borrowed). */
-        long tlen = key_ticket(&k, 8, 1 + 4 + 1);
-        char ticket[SLA_TICKET_ID_MAX + 1] = "";
-        Hotline__SlaClock clock = 0;
-        uint32_t round = 0;
-        int kind = 0;
-        if (tlen > 0 && tlen <= SLA_TICKET_ID_MAX) {
-            const uint8_t *p = (const uint8_t *)k.mv_data + 8;
-            memcpy(ticket, p, (size_t)tlen);
-            ticket[tlen] = '\0';
-            clock = (Hotline__SlaClock)p[tlen + 1];
-            round = get_be32(p + tlen + 2);
-            kind = p[tlen + 6];
-        }
-        rc = mdb_cursor_del(cur, 0);
-        if (rc) {
-            rc = hl_error_from_mdb(rc);
-            break;
-        }
-        self->index_dirty = true;
-        handled++;
-        if (!ticket[0] || (kind != SLA_FIRE_WARN && kind != SLA_FIRE_BREACH)) {
-            SLOG_WARN("sla_timer_corrupt", "key_bytes=%zu next=\"entry dropped\"", k.mv_size);
-            continue;
-        }
-        rc = fire_one(self, txn, ticket, clock, round, kind, fired);
-        if (rc)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return rc;
+    fire_walk_t w = {self, txn, now_ms, max ? max : SLA_FIRE_PER_PASS, 0, fired, more};
+    return store_scan(txn, self->timers, NULL, fire_visit, &w);
 }
 
 int sla_next_fire(sla_t *self, MDB_txn *txn, int64_t *fire_ms)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, self->timers, &cur);
+    MDB_val k;
+    int rc = store_first(txn, self->timers, &k, NULL);
     if (rc)
-        return hl_error_from_mdb(rc);
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    mdb_cursor_close(cur);
-    if (rc)
-        return hl_error_from_mdb(rc);
+        return rc;
     if (k.mv_size < 8)
         return HL_ECORRUPT;
     *fire_ms = (int64_t)store_be64_get(k.mv_data);
@@ -471,74 +460,82 @@ static json_t *clock_json(sla_t *self, const sla_clock_t *c)
     return o;
 }
 
+typedef struct views_walk {
+    sla_t *self;
+    MDB_txn *txn;
+    json_t *arr;
+    size_t key_len;    /* clocks: the keys of this length only */
+    int64_t before_ms; /* due: clocks due before this */
+    unsigned limit;    /* due: at most this many */
+    bool more;         /* due: more were left */
+} views_walk_t;
+
+static int clock_visit(void *ctx, const store_entry_t *e)
+{
+    views_walk_t *w = ctx;
+    if (e->key.mv_size != w->key_len)
+        return 1;
+    sla_clock_t c;
+    if (decode(&e->val, &c) == 0)
+        json_array_append_new(w->arr, clock_json(w->self, &c));
+    return 0;
+}
+
 int sla_clocks_json(sla_t *self, MDB_txn *txn, const char *ticket_id, json_t **out)
 {
     size_t tlen = strlen(ticket_id);
     if (tlen == 0 || tlen > SLA_TICKET_ID_MAX)
         return HL_ENOTFOUND;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, self->clocks, &cur);
-    if (rc)
-        return hl_error_from_mdb(rc);
-    json_t *arr = json_array();
-    MDB_val k = {tlen + 1, (void *)ticket_id}, v; /* ticket \0 is the prefix of its keys */
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size == tlen + 6 && memcmp(k.mv_data, ticket_id, tlen + 1) == 0) {
-        sla_clock_t c;
-        if (decode(&v, &c) == 0)
-            json_array_append_new(arr, clock_json(self, &c));
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    /* ticket \0 is the prefix of its keys */
+    store_range_t r = {.prefix = ticket_id, .prefix_len = tlen + 1};
+    views_walk_t w = {self, txn, json_array(), tlen + 6, 0, 0, false};
+    int rc = store_scan(txn, self->clocks, &r, clock_visit, &w);
+    if (!rc && json_array_size(w.arr) == 0)
+        rc = HL_ENOTFOUND;
+    if (rc) {
+        json_decref(w.arr);
+        return rc;
     }
-    mdb_cursor_close(cur);
-    if (rc && rc != MDB_NOTFOUND) {
-        json_decref(arr);
-        return hl_error_from_mdb(rc);
+    *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "clocks", w.arr);
+    return 0;
+}
+
+static int due_visit(void *ctx, const store_entry_t *e)
+{
+    views_walk_t *w = ctx;
+    const MDB_val *k = &e->key;
+    if (k->mv_size < 8 || (int64_t)store_be64_get(k->mv_data) >= w->before_ms)
+        return 1;
+    if (json_array_size(w->arr) == w->limit) {
+        w->more = true;
+        return 1;
     }
-    if (json_array_size(arr) == 0) {
-        json_decref(arr);
-        return HL_ENOTFOUND;
+    long tlen = key_ticket(k, 8, 4 + 1);
+    if (tlen <= 0 || tlen > SLA_TICKET_ID_MAX)
+        return 0;
+    const uint8_t *p = (const uint8_t *)k->mv_data + 8;
+    char ticket[SLA_TICKET_ID_MAX + 1];
+    memcpy(ticket, p, (size_t)tlen);
+    ticket[tlen] = '\0';
+    sla_clock_t c;
+    if (sla_clock_get(w->self, w->txn, ticket, get_be32(p + tlen + 1),
+                      (Hotline__SlaClock)p[tlen + 5], &c) == 0) {
+        json_t *o = clock_json(w->self, &c);
+        json_object_set_new(o, "ticketId", json_string(ticket));
+        json_array_append_new(w->arr, o);
     }
-    *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "clocks", arr);
     return 0;
 }
 
 int sla_due_json(sla_t *self, MDB_txn *txn, int64_t before_ms, unsigned limit, json_t **out)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, self->due, &cur);
-    if (rc)
-        return hl_error_from_mdb(rc);
-    json_t *arr = json_array();
-    bool more = false;
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == 0 && k.mv_size >= 8 && (int64_t)store_be64_get(k.mv_data) < before_ms) {
-        if (json_array_size(arr) == limit) {
-            more = true;
-            break;
-        }
-        long tlen = key_ticket(&k, 8, 4 + 1);
-        if (tlen > 0 && tlen <= SLA_TICKET_ID_MAX) {
-            const uint8_t *p = (const uint8_t *)k.mv_data + 8;
-            char ticket[SLA_TICKET_ID_MAX + 1];
-            memcpy(ticket, p, (size_t)tlen);
-            ticket[tlen] = '\0';
-            sla_clock_t c;
-            if (sla_clock_get(self, txn, ticket, get_be32(p + tlen + 1),
-                              (Hotline__SlaClock)p[tlen + 5], &c) == 0) {
-                json_t *o = clock_json(self, &c);
-                json_object_set_new(o, "ticketId", json_string(ticket));
-                json_array_append_new(arr, o);
-            }
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    if (rc && rc != MDB_NOTFOUND) {
-        json_decref(arr);
-        return hl_error_from_mdb(rc);
+    views_walk_t w = {self, txn, json_array(), 0, before_ms, limit, false};
+    int rc = store_scan(txn, self->due, NULL, due_visit, &w);
+    if (rc) {
+        json_decref(w.arr);
+        return rc;
     }
     json_t *before = ms_string(before_ms);
-    *out = json_pack("{s:o, s:o, s:b}", "beforeMs", before, "clocks", arr, "more", more);
+    *out = json_pack("{s:o, s:o, s:b}", "beforeMs", before, "clocks", w.arr, "more", w.more);
     return 0;
 }

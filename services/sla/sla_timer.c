@@ -132,9 +132,9 @@ static void metrics_refresh(sla_t *self)
             metric_set(self->m_running, (const char *const[]){sla_clock_label(clocks[i])},
                        (double)n);
     }
-    MDB_stat st;
-    if (mdb_stat(txn, self->timers, &st) == 0)
-        metric_set(self->m_pending, NULL, (double)st.ms_entries);
+    uint64_t pending;
+    if (store_count(txn, self->timers, &pending) == 0)
+        metric_set(self->m_pending, NULL, (double)pending);
     store_read_end(&txn);
 }
 
