@@ -29,9 +29,11 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *ctx)
     return add;
 }
 
-int cli_http(const cli_t *cli, int service, const char *method, const char *path,
-             json_t *body, json_t **out)
+int cli_http(cli_t *cli, int service, const char *method, const char *path, json_t *body,
+             json_t **out)
 {
+    if (!cli->token_loaded)
+        cli_load_token(cli);
     *out = NULL;
     char url[512];
     int port = cli->port_base + service;
@@ -88,6 +90,7 @@ void cli_load_token(cli_t *cli)
 {
     const char *env = getenv("HOTLINE_TOKEN");
     cli->token[0] = '\0';
+    cli->token_loaded = true;
     if (env && *env) {
         snprintf(cli->token, sizeof cli->token, "%s", env);
         return;
@@ -135,6 +138,13 @@ int cli_finish(const cli_t *cli, int status, json_t *answer)
                 field && *field ? ": " : "", msg ? msg : "the service refused", status);
     }
     return status >= 500 ? CLI_SERVER : CLI_REFUSED;
+}
+
+int64_t cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void cli_time(json_t *ms, char *out, size_t out_size)

@@ -14,7 +14,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,7 +41,7 @@ static const int FOLLOWS[SVC_COUNT][SVC_COUNT + 1] = {
 };
 
 typedef struct up {
-    const cli_t *cli;
+    cli_t *cli;
     char data_dir[PATH_MAX];
     char bin_dir[PATH_MAX];
     bool test_clock;
@@ -329,67 +328,70 @@ static int pid_file(const up_t *u, char *out, size_t size)
     return snprintf(out, size, "%s/hotline.pid", u->data_dir) >= (int)size ? -1 : 0;
 }
 
-static int parse_dir_arg(up_t *u, int argc, char **argv, bool allow_up_opts)
+/* `hotline up`'s own options (--data-dir is a global one): -1 to go on, else the exit code
+ * (0 after --help). */
+static int parse_up_args(up_t *u, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"data-dir", required_argument, NULL, 'd'},
         {"test-clock", no_argument, NULL, 't'},
         {"sync", required_argument, NULL, 's'},
         {"open311-key", required_argument, NULL, 'k'},
         {"plain-bus", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
-    snprintf(u->data_dir, sizeof u->data_dir, "%s", cli_data_dir(u->cli));
     int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'd')
-            snprintf(u->data_dir, sizeof u->data_dir, "%s", optarg);
-        else if (c == 't' && allow_up_opts)
+    while ((c = cli_getopt(u->cli, argc, argv, opts)) >= 0) {
+        if (c == 't')
             u->test_clock = true;
-        else if (c == 's' && allow_up_opts)
+        else if (c == 's')
             u->sync = optarg;
-        else if (c == 'P' && allow_up_opts)
+        else if (c == 'P')
             u->curve = false;
-        else if (c == 'k' && allow_up_opts && u->nkeys < 16 && strlen(optarg) >= 8)
+        else if (u->nkeys < 16 && strlen(optarg) >= 8)
             u->open311_keys[u->nkeys++] = optarg;
-        else if (c == 'k' && allow_up_opts) {
-            fprintf(stderr, "hotline up: --open311-key: at most 16 keys of at least 8 "
-                    "characters\n");
-            return -1;
-        }
         else
-            return -1;
+            return cli_usage_error(u->cli, "--open311-key: at most 16 keys of at least 8 "
+                                   "characters");
     }
-    return optind == argc ? 0 : -1;
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc)
+        return cli_usage_error(u->cli, "unexpected argument '%s'", argv[optind]);
+    snprintf(u->data_dir, sizeof u->data_dir, "%s", cli_data_dir(u->cli));
+    return -1;
+}
+
+/* The pid of the `hotline up` running on u's directory, or 0 when none is. */
+static int running_pid(const up_t *u)
+{
+    char pf[PATH_MAX + 16];
+    pid_file(u, pf, sizeof pf);
+    FILE *f = fopen(pf, "r");
+    int pid = 0;
+    if (f) {
+        if (fscanf(f, "%d", &pid) != 1 || pid <= 0 || kill(pid, 0) != 0)
+            pid = 0;
+        fclose(f);
+    }
+    return pid;
 }
 
 int cli_up(cli_t *cli, int argc, char **argv)
 {
     up_t u = {.cli = cli, .curve = true};
-    if (parse_dir_arg(&u, argc, argv, true)) {
-        fprintf(stderr, "usage: %s up [--data-dir DIR] [--test-clock] "
-                "[--sync full|nometasync|nosync] [--open311-key KEY]... [--plain-bus]\n",
-                cli->prog);
-        return CLI_USAGE;
-    }
+    int rc = parse_up_args(&u, argc, argv);
+    if (rc >= 0)
+        return rc;
     find_bin_dir(&u);
     if (mkdir_p(u.data_dir) != 0) {
         fprintf(stderr, "%s: cannot create %s: %s\n", cli->prog, u.data_dir, strerror(errno));
         return CLI_USAGE;
     }
-    char pf[PATH_MAX + 16];
-    pid_file(&u, pf, sizeof pf);
-    FILE *f = fopen(pf, "r");
-    if (f) {
-        int old = 0;
-        if (fscanf(f, "%d", &old) == 1 && old > 0 && kill(old, 0) == 0) {
-            fprintf(stderr, "%s: a pipeline is already running on %s (pid %d); stop it with "
-                    "`hotline down --data-dir %s`\n", cli->prog, u.data_dir, old, u.data_dir);
-            fclose(f);
-            return CLI_REFUSED;
-        }
-        fclose(f);
+    int old = running_pid(&u);
+    if (old) {
+        fprintf(stderr, "%s: a pipeline is already running on %s (pid %d); stop it with "
+                "`hotline down --data-dir %s`\n", cli->prog, u.data_dir, old, u.data_dir);
+        return CLI_REFUSED;
     }
     if (write_configs(&u))
         return CLI_USAGE;
@@ -399,7 +401,9 @@ int cli_up(cli_t *cli, int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
-    f = fopen(pf, "w");
+    char pf[PATH_MAX + 16];
+    pid_file(&u, pf, sizeof pf);
+    FILE *f = fopen(pf, "w");
     if (f) {
         fprintf(f, "%d\n", (int)getpid());
         fclose(f);
@@ -430,7 +434,7 @@ int cli_up(cli_t *cli, int argc, char **argv)
            all ? "running" : "running, but not every service is ready", u.data_dir);
     fflush(stdout);
 
-    int rc = CLI_OK;
+    rc = CLI_OK;
     for (;;) {
         siginfo_t info;
         int sig = sigwaitinfo(&set, &info);
@@ -479,21 +483,17 @@ int cli_up(cli_t *cli, int argc, char **argv)
 int cli_down(cli_t *cli, int argc, char **argv)
 {
     up_t u = {.cli = cli};
-    if (parse_dir_arg(&u, argc, argv, false)) {
-        fprintf(stderr, "usage: %s down [--data-dir DIR]\n", cli->prog);
-        return CLI_USAGE;
-    }
-    char pf[PATH_MAX + 16];
-    pid_file(&u, pf, sizeof pf);
-    FILE *f = fopen(pf, "r");
-    int pid = 0;
-    if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 0 || kill(pid, 0) != 0) {
-        if (f)
-            fclose(f);
+    int c = cli_getopt(cli, argc, argv, NULL);
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    snprintf(u.data_dir, sizeof u.data_dir, "%s", cli_data_dir(cli));
+    int pid = running_pid(&u);
+    if (!pid) {
         fprintf(stderr, "%s: no pipeline is running on %s\n", cli->prog, u.data_dir);
         return CLI_REFUSED;
     }
-    fclose(f);
     kill(pid, SIGTERM);
     for (int i = 0; i < (STOP_TIMEOUT_S + 10) * 10 && kill(pid, 0) == 0; i++) {
         struct timespec ts = {0, 100 * 1000000};
