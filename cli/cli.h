@@ -87,6 +87,10 @@ void cli_load_token(cli_t *cli);
 int cli_http(cli_t *cli, int service, const char *method, const char *path, json_t *body,
              json_t **out);
 
+/* GET /readyz of a service, quickly and quietly: the HTTP status (200 = ready), or -1 when
+ * it does not answer. reason gets why not: the service's message or the connection error. */
+int cli_readyz(const cli_t *cli, int service, char *reason, size_t reason_size);
+
 /* Turn an answer into an exit code, printing the error message for a refusal. */
 int cli_finish(const cli_t *cli, int status, json_t *answer);
 
@@ -98,6 +102,9 @@ int64_t cli_now_ms(void);
 
 /* "2026-11-25 16:00 +08:00" from UTC ms given as a JSON string or number; "-" when absent. */
 void cli_time(json_t *ms, char *out, size_t out_size);
+
+/* "16:00:07", the time of day of UTC ms in the centre's zone (as cli_time). */
+void cli_clock(int64_t ms, char *out, size_t out_size);
 
 /* ---- commands ---- */
 

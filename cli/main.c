@@ -11,8 +11,11 @@ static const cli_verb_t COMMANDS[] = {
     {"up", cli_up, NULL,
      "up [--data-dir DIR] [--test-clock] [--sync full|nometasync|nosync]\n"
      "   [--open311-key KEY]... [--plain-bus]",
-     "start the five services here, in the foreground; Ctrl-C stops them all; KEY\n"
-     "may post to Open311 (repeatable)",
+     "start the five services here, in the foreground, and keep them running: one\n"
+     "that dies is restarted after a pause that doubles from 0.5 s to 30 s while it\n"
+     "keeps dying, and starts again from 0.5 s once it has stayed up for 60 s\n"
+     "($HOTLINE_RESTART_BACKOFF_MS=FIRST,CAP,STABLE changes these); the others run on.\n"
+     "Ctrl-C stops them all. KEY may post to Open311 (repeatable).",
      "Run the pipeline"},
     {"down", cli_down, NULL, "down [--data-dir DIR]", "stop a pipeline started with up", NULL},
     {"submit", cli_submit, NULL,
