@@ -111,6 +111,7 @@ void cli_clock(int64_t ms, char *out, size_t out_size);
 /* Leaves; argv[0] is the command's name. */
 int cli_up(cli_t *cli, int argc, char **argv);
 int cli_down(cli_t *cli, int argc, char **argv);
+int cli_status(cli_t *cli, int argc, char **argv);
 int cli_submit(cli_t *cli, int argc, char **argv);
 int cli_show(cli_t *cli, int argc, char **argv);
 int cli_list(cli_t *cli, int argc, char **argv);

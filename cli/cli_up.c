@@ -351,8 +351,10 @@ static void print_banner(const up_t *u, bool all)
     printf("  access: bearer tokens in %s/tokens.json (hashes only); the admin token the CLI "
            "uses is %s/admin.token; the bus is %s\n", u->data_dir, u->data_dir,
            u->curve ? "CURVE-encrypted, admitting only the keys in keys/" : "plain (--plain-bus)");
-    printf("hotline: %s; Ctrl-C (or `hotline down --data-dir %s`) stops it\n",
-           all ? "running" : "running, but not every service is ready", u->data_dir);
+    printf("hotline: %s; Ctrl-C (or `hotline down --data-dir %s`) stops it; `hotline status "
+           "--data-dir %s` shows how each service is\n",
+           all ? "running" : "running, but not every service is ready", u->data_dir,
+           u->data_dir);
     fflush(stdout);
 }
 

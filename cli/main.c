@@ -18,6 +18,11 @@ static const cli_verb_t COMMANDS[] = {
      "Ctrl-C stops them all. KEY may post to Open311 (repeatable).",
      "Run the pipeline"},
     {"down", cli_down, NULL, "down [--data-dir DIR]", "stop a pipeline started with up", NULL},
+    {"status", cli_status, NULL, "status [--data-dir DIR] [--json]",
+     "each service's state (ready, not ready or down, and why), pid, restarts and next\n"
+     "restart; exits 0 when all five are ready, 3 when one is down, 4 when one is not\n"
+     "ready",
+     NULL},
     {"submit", cli_submit, NULL,
      "submit --category CODE --description TEXT (--phone NUMBER | --anonymous)\n"
      "       (--district NAME | --address TEXT) [--street S] [--community C]\n"
