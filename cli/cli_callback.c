@@ -2,7 +2,6 @@
 #include "cli.h"
 
 #include <ctype.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +12,12 @@ static int callback_next(cli_t *cli, int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *agent = NULL;
     int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'a')
-            return CLI_USAGE;
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0)
         agent = optarg;
-    }
-    if (optind != argc) {
-        fprintf(stderr, "usage: %s callback next [--agent AGENT]   (the agent of your token)\n",
-                cli->prog);
-        return CLI_USAGE;
-    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
     json_t *body = agent ? json_pack("{s:s}", "agent", agent) : json_object(), *ans;
     int status = cli_http(cli, SVC_CALLBACK, "POST", "/v1/callbacks/next", body,
                                       &ans);
@@ -61,22 +55,21 @@ static int callback_record(cli_t *cli, int argc, char **argv)
     const char *agent = NULL, *rating = NULL, *comment = NULL;
     bool resolved = true, unreachable = false;
     int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
         switch (c) {
         case 'a': agent = optarg; break;
         case 'r': rating = optarg; break;
         case 'n': resolved = false; break;
         case 'c': comment = optarg; break;
         case 'u': unreachable = true; break;
-        default: return CLI_USAGE;
         }
     }
-    if (optind != argc - 1 || (!rating == !unreachable)) {
-        fprintf(stderr, "usage: %s callback record TICKET_ID [--agent AGENT] (--rating LEVEL "
-                "[--unresolved] [--comment TEXT] | --unreachable)\n", cli->prog);
-        return CLI_USAGE;
-    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc - 1)
+        return cli_usage_error(cli, "takes exactly one TICKET_ID");
+    if (!rating == !unreachable)
+        return cli_usage_error(cli, "give either --rating LEVEL or --unreachable");
     json_t *body = json_pack("{s:s}", "outcome",
                              unreachable ? "CALLBACK_UNREACHABLE" : "CALLBACK_RATED");
     if (agent)
@@ -114,17 +107,17 @@ static int callback_record(cli_t *cli, int argc, char **argv)
     return rc;
 }
 
-int cli_callback(cli_t *cli, int argc, char **argv)
-{
-    if (argc >= 2 && strcmp(argv[1], "next") == 0)
-        return callback_next(cli, argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "record") == 0)
-        return callback_record(cli, argc - 1, argv + 1);
-    fprintf(stderr, "usage: %s callback next [--agent AGENT]\n"
-                    "       %s callback record TICKET_ID [--agent AGENT] ...\n",
-            cli->prog, cli->prog);
-    return CLI_USAGE;
-}
+const cli_verb_t cli_callback_verbs[] = {
+    {"next", callback_next, NULL, "callback next [--agent AGENT]",
+     "the next caller to call back (AGENT: the agent of your token)", NULL},
+    {"record", callback_record, NULL,
+     "callback record TICKET_ID [--agent AGENT]\n"
+     "                (--rating LEVEL [--unresolved] [--comment TEXT] | --unreachable)",
+     "the caller's rating; LEVEL: very_satisfied, satisfied, basically_satisfied,\n"
+     "dissatisfied, very_dissatisfied",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
 
 static void print_counts(const char *label, json_t *counts)
 {
@@ -155,17 +148,18 @@ int cli_kpis(cli_t *cli, int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *from = NULL, *to = NULL, *by = NULL;
     int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
         if (c == 'f')
             from = optarg;
         else if (c == 't')
             to = optarg;
-        else if (c == 'b')
-            by = optarg;
         else
-            return CLI_USAGE;
+            by = optarg;
     }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
     char path[256] = "/v1/kpis?";
     if (from)
         snprintf(path + strlen(path), sizeof path - strlen(path), "from=%s&", from);

@@ -29,16 +29,19 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *ctx)
     return add;
 }
 
-int cli_http(const cli_t *cli, int service, const char *method, const char *path,
-             json_t *body, json_t **out)
+/* One request. Returns the HTTP status (*out the parsed answer, or NULL), or -1 with the
+ * connection error in err. */
+static int exchange(const cli_t *cli, int service, const char *method, const char *path,
+                    json_t *body, long timeout_s, json_t **out, char *err, size_t err_size)
 {
     *out = NULL;
     char url[512];
-    int port = cli->port_base + service;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", cli->port_base + service, path);
     CURL *c = curl_easy_init();
-    if (!c)
+    if (!c) {
+        snprintf(err, err_size, "cannot start libcurl");
         return -1;
+    }
     buf_t b = {0};
     char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
@@ -52,18 +55,15 @@ int cli_http(const cli_t *cli, int service, const char *method, const char *path
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 3L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout_s < 3 ? timeout_s : 3L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (payload)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
     CURLcode rc = curl_easy_perform(c);
     long status = -1;
     if (rc != CURLE_OK) {
-        fprintf(stderr, "%s: cannot reach %s at http://127.0.0.1:%d (%s).\n"
-                        "Is the pipeline running? Start it with `hotline up`, or point at it "
-                        "with --port-base N / HOTLINE_PORT_BASE.\n",
-                cli->prog, cli_service_names[service], port, curl_easy_strerror(rc));
+        snprintf(err, err_size, "%s", curl_easy_strerror(rc));
     } else {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         if (b.len) {
@@ -78,6 +78,41 @@ int cli_http(const cli_t *cli, int service, const char *method, const char *path
     return (int)status;
 }
 
+int cli_http(cli_t *cli, int service, const char *method, const char *path, json_t *body,
+             json_t **out)
+{
+    if (!cli->token_loaded)
+        cli_load_token(cli);
+    char err[CURL_ERROR_SIZE];
+    int status = exchange(cli, service, method, path, body, 30, out, err, sizeof err);
+    if (status < 0)
+        fprintf(stderr, "%s: cannot reach %s at http://127.0.0.1:%d (%s).\n"
+                        "Is the pipeline running? Start it with `hotline up`, or point at it "
+                        "with --port-base N / HOTLINE_PORT_BASE.\n",
+                cli->prog, cli_service_names[service], cli->port_base + service, err);
+    return status;
+}
+
+/* The message of an error answer: {"error": {"message": ...}} (or a bare {"message": ...}). */
+static const char *answer_message(json_t *answer)
+{
+    json_t *err = json_object_get(answer, "error");
+    return json_string_value(json_object_get(err ? err : answer, "message"));
+}
+
+int cli_readyz(const cli_t *cli, int service, char *reason, size_t reason_size)
+{
+    json_t *ans;
+    char err[CURL_ERROR_SIZE];
+    int status = exchange(cli, service, "GET", "/readyz", NULL, 2, &ans, err, sizeof err);
+    const char *msg = answer_message(ans);
+    if (reason_size)
+        snprintf(reason, reason_size, "%s", status < 0 ? err : status == 200 ? ""
+                                            : msg ? msg : "not ready");
+    json_decref(ans);
+    return status;
+}
+
 const char *cli_data_dir(const cli_t *cli)
 {
     const char *env = getenv("HOTLINE_DATA_DIR");
@@ -88,6 +123,7 @@ void cli_load_token(cli_t *cli)
 {
     const char *env = getenv("HOTLINE_TOKEN");
     cli->token[0] = '\0';
+    cli->token_loaded = true;
     if (env && *env) {
         snprintf(cli->token, sizeof cli->token, "%s", env);
         return;
@@ -129,12 +165,30 @@ int cli_finish(const cli_t *cli, int status, json_t *answer)
         cli_print_json(answer);
     } else {
         json_t *err = json_object_get(answer, "error");
-        const char *msg = json_string_value(json_object_get(err ? err : answer, "message"));
+        const char *msg = answer_message(answer);
         const char *field = json_string_value(json_object_get(err ? err : answer, "field"));
         fprintf(stderr, "%s: %s%s%s (HTTP %d)\n", cli->prog, field && *field ? field : "",
                 field && *field ? ": " : "", msg ? msg : "the service refused", status);
     }
     return status >= 500 ? CLI_SERVER : CLI_REFUSED;
+}
+
+int64_t cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* UTC ms in the centre's zone (UTC+8 by default; HOTLINE_UTC_OFFSET_MINUTES to change);
+ * returns the offset in minutes. */
+static int centre_tm(long long ms, struct tm *tm)
+{
+    const char *env = getenv("HOTLINE_UTC_OFFSET_MINUTES");
+    int off = env ? atoi(env) : 480;
+    time_t secs = (time_t)(ms / 1000) + off * 60;
+    gmtime_r(&secs, tm);
+    return off;
 }
 
 void cli_time(json_t *ms, char *out, size_t out_size)
@@ -148,14 +202,17 @@ void cli_time(json_t *ms, char *out, size_t out_size)
         snprintf(out, out_size, "-");
         return;
     }
-    /* The centre's zone (UTC+8 by default; HOTLINE_UTC_OFFSET_MINUTES to change). */
-    const char *env = getenv("HOTLINE_UTC_OFFSET_MINUTES");
-    int off = env ? atoi(env) : 480;
-    time_t secs = (time_t)(v / 1000) + off * 60;
     struct tm tm;
-    gmtime_r(&secs, &tm);
+    int off = centre_tm(v, &tm);
     int aoff = off < 0 ? -off : off;
     snprintf(out, out_size, "%04d-%02d-%02d %02d:%02d %c%02d:%02d", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, off < 0 ? '-' : '+', aoff / 60,
              aoff % 60);
+}
+
+void cli_clock(int64_t ms, char *out, size_t out_size)
+{
+    struct tm tm;
+    centre_tm(ms, &tm);
+    snprintf(out, out_size, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
 }

@@ -5,7 +5,6 @@
 #include "slog.h"
 
 #include <ctype.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +34,7 @@ int cli_submit(cli_t *cli, int argc, char **argv)
     };
     json_t *t = json_object();
     int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
         switch (c) {
         case 'c': json_object_set_new(t, "categoryCode", json_string(optarg)); break;
         case 'd': json_object_set_new(t, "description", json_string(optarg)); break;
@@ -53,16 +51,12 @@ int cli_submit(cli_t *cli, int argc, char **argv)
         case 'v': json_object_set_new(t, "vulnerableCaller", json_true()); break;
         case 'x': json_object_set_new(t, "confidential", json_true()); break;
         case 'e': json_object_set_new(t, "externalRef", json_string(optarg)); break;
-        default:
-            json_decref(t);
-            fprintf(stderr, "Try 'hotline --help'.\n");
-            return CLI_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "%s submit: unexpected argument '%s'\n", cli->prog, argv[optind]);
+    if (c != CLI_OPT_END || optind < argc) {
         json_decref(t);
-        return CLI_USAGE;
+        return c != CLI_OPT_END ? cli_opt_exit(c)
+                                : cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
     }
     json_t *ans;
     int status = cli_http(cli, SVC_INTAKE, "POST", "/v1/tickets", t, &ans);
@@ -184,12 +178,14 @@ static void print_event(json_t *ev)
 
 int cli_show(cli_t *cli, int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s show TICKET_ID\n", cli->prog);
-        return CLI_USAGE;
-    }
+    int c = cli_getopt(cli, argc, argv, NULL);
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc - 1)
+        return cli_usage_error(cli, "takes exactly one TICKET_ID");
+    const char *id = argv[optind];
     char path[256];
-    snprintf(path, sizeof path, "/v1/tickets/%s", argv[1]);
+    snprintf(path, sizeof path, "/v1/tickets/%s", id);
     json_t *view;
     int status = cli_http(cli, SVC_INTAKE, "GET", path, NULL, &view);
     int rc = cli_finish(cli, status, view);
@@ -197,7 +193,7 @@ int cli_show(cli_t *cli, int argc, char **argv)
         json_decref(view);
         return rc;
     }
-    snprintf(path, sizeof path, "/v1/tickets/%s/timeline", argv[1]);
+    snprintf(path, sizeof path, "/v1/tickets/%s/timeline", id);
     json_t *tl;
     int tstatus = cli_http(cli, SVC_ANALYTICS, "GET", path, NULL, &tl);
     if (cli->json) {
@@ -233,15 +229,16 @@ int cli_list(cli_t *cli, int argc, char **argv)
     };
     const char *st = NULL, *limit = "20";
     int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
         if (c == 's')
             st = optarg;
-        else if (c == 'l')
-            limit = optarg;
         else
-            return CLI_USAGE;
+            limit = optarg;
     }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
     char path[256];
     snprintf(path, sizeof path, "/v1/tickets?limit=%s%s%s", limit, st ? "&status=" : "",
              st ? st : "");
@@ -303,17 +300,12 @@ int cli_sign(cli_t *cli, int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *unit = NULL;
     int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'u')
-            return CLI_USAGE;
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0)
         unit = optarg;
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, "usage: %s sign TICKET_ID [--unit UNIT]   (the unit of your token)\n",
-                cli->prog);
-        return CLI_USAGE;
-    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc - 1)
+        return cli_usage_error(cli, "takes exactly one TICKET_ID");
     json_t *body = json_object();
     if (unit)
         json_object_set_new(body, "unit", json_string(unit));
@@ -329,22 +321,18 @@ int cli_reply(cli_t *cli, int argc, char **argv)
     const char *unit = NULL, *result = NULL;
     bool resolved = true;
     int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
         if (c == 'u')
             unit = optarg;
         else if (c == 'r')
             result = optarg;
-        else if (c == 'n')
-            resolved = false;
         else
-            return CLI_USAGE;
+            resolved = false;
     }
-    if (optind != argc - 1 || !result) {
-        fprintf(stderr, "usage: %s reply TICKET_ID [--unit UNIT] --result TEXT [--unresolved]\n",
-                cli->prog);
-        return CLI_USAGE;
-    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc - 1 || !result)
+        return cli_usage_error(cli, "needs exactly one TICKET_ID, and --result TEXT");
     json_t *body = json_pack("{s:s, s:b}", "result", result, "resolved", resolved);
     if (unit)
         json_object_set_new(body, "unit", json_string(unit));

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -23,13 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The registry path: --tokens-file, else $HOTLINE_TOKENS_FILE, else DATA_DIR/tokens.json. */
 static void registry_path(const cli_t *cli, const char *given, char *out, size_t size)
@@ -124,7 +116,7 @@ int cli_token_create(const cli_t *cli, const char *path, const char *role_text,
     r->role = role;
     r->subject = strdup(subject);
     r->hash = strdup(hex);
-    r->created_ms = now_ms();
+    r->created_ms = cli_now_ms();
     r->expires_ms = lifetime_ms ? r->created_ms + lifetime_ms : 0;
     reg->tokens[reg->n_tokens++] = r;
     rc = auth_registry_file_write(path, reg, err, sizeof err);
@@ -165,8 +157,7 @@ static int token_create(cli_t *cli, int argc, char **argv)
     const char *role = NULL, *name = NULL, *file = NULL, *out = NULL;
     int64_t lifetime = 0;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
         if (c == 'r')
             role = optarg;
         else if (c == 'n')
@@ -175,20 +166,14 @@ static int token_create(cli_t *cli, int argc, char **argv)
             file = optarg;
         else if (c == 'o')
             out = optarg;
-        else if (c == 'e' && parse_lifetime(optarg, &lifetime) == 0)
-            continue;
-        else if (c == 'e') {
-            fprintf(stderr, "%s: --expires: '%s' must be like 30d, 12h, 90m (up to 10 years) "
-                    "or never\n", cli->prog, optarg);
-            return CLI_USAGE;
-        } else
-            return CLI_USAGE;
+        else if (parse_lifetime(optarg, &lifetime) != 0)
+            return cli_usage_error(cli, "--expires: '%s' must be like 30d, 12h, 90m (up to 10 "
+                                   "years) or never", optarg);
     }
-    if (!role || !name || optind != argc) {
-        fprintf(stderr, "usage: %s token create --role ROLE --name NAME [--expires 30d|12h|never]"
-                " [--out FILE] [--tokens-file F]\n", cli->prog);
-        return CLI_USAGE;
-    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (!role || !name || optind != argc)
+        return cli_usage_error(cli, "needs --role and --name, and no other arguments");
     char path[PATH_MAX], token[AUTH_TOKEN_LEN + 1], id[17];
     registry_path(cli, file, path, sizeof path);
     int rc = cli_token_create(cli, path, role, name, lifetime, token, id);
@@ -226,27 +211,27 @@ static const char *token_state(const Hotline__TokenRecord *t, int64_t now)
     return "active";
 }
 
-/* The only option of list and revoke: --tokens-file F. Returns 0, or -1 for anything else. */
-static int parse_file_opt(int argc, char **argv, const char **file)
+/* The only option of list and revoke: --tokens-file F. Returns CLI_OPT_END, or what
+ * cli_getopt said. */
+static int parse_file_opt(cli_t *cli, int argc, char **argv, const char **file)
 {
     static const struct option opts[] = {{"tokens-file", required_argument, NULL, 'f'},
                                          {NULL, 0, NULL, 0}};
     int c;
     *file = NULL;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'f')
-            return -1;
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0)
         *file = optarg;
-    }
-    return 0;
+    return c;
 }
 
 static int token_list(cli_t *cli, int argc, char **argv)
 {
     const char *file;
-    if (parse_file_opt(argc, argv, &file) || optind != argc)
-        return CLI_USAGE;
+    int c = parse_file_opt(cli, argc, argv, &file);
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
     char path[PATH_MAX], err[512];
     registry_path(cli, file, path, sizeof path);
     Hotline__TokenRegistry *reg;
@@ -255,7 +240,7 @@ static int token_list(cli_t *cli, int argc, char **argv)
         fprintf(stderr, "%s: %s\n", cli->prog, err);
         return CLI_REFUSED;
     }
-    int64_t now = now_ms();
+    int64_t now = cli_now_ms();
     json_t *rows = json_array();
     if (!cli->json)
         printf("%-12s  %-8s  %-22s  %-24s  %-23s  %s\n", "ID", "STATE", "ROLE", "NAME",
@@ -292,12 +277,11 @@ static int token_list(cli_t *cli, int argc, char **argv)
 static int token_revoke(cli_t *cli, int argc, char **argv)
 {
     const char *file;
-    if (parse_file_opt(argc, argv, &file))
-        return CLI_USAGE;
-    if (optind + 1 != argc) {
-        fprintf(stderr, "usage: %s token revoke ID|NAME [--tokens-file F]\n", cli->prog);
-        return CLI_USAGE;
-    }
+    int c = parse_file_opt(cli, argc, argv, &file);
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind + 1 != argc)
+        return cli_usage_error(cli, "takes exactly one ID or NAME");
     const char *which = argv[optind];
     char path[PATH_MAX], err[512];
     registry_path(cli, file, path, sizeof path);
@@ -316,7 +300,7 @@ static int token_revoke(cli_t *cli, int argc, char **argv)
     }
     /* An id names one token; a name may name several (all active ones are revoked). */
     size_t hits = 0;
-    int64_t now = now_ms();
+    int64_t now = cli_now_ms();
     for (size_t i = 0; i < reg->n_tokens; i++) {
         Hotline__TokenRecord *t = reg->tokens[i];
         if ((strcmp(t->id, which) == 0 || strcmp(t->name, which) == 0) && !t->revoked_ms) {
@@ -341,21 +325,19 @@ static int token_revoke(cli_t *cli, int argc, char **argv)
     return CLI_OK;
 }
 
-int cli_token(cli_t *cli, int argc, char **argv)
-{
-    if (argc >= 2 && strcmp(argv[1], "create") == 0)
-        return token_create(cli, argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "list") == 0)
-        return token_list(cli, argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
-        return token_revoke(cli, argc - 1, argv + 1);
-    fprintf(stderr, "usage: %s token create --role ROLE --name NAME [--expires 30d] [--out F]\n"
-            "       %s token list\n"
-            "       %s token revoke ID|NAME\n"
-            "ROLE: operator, dispatcher, unit:<id>, crew:<id>, callback-agent, supervisor, "
-            "admin, service\n", cli->prog, cli->prog, cli->prog);
-    return CLI_USAGE;
-}
+const cli_verb_t cli_token_verbs[] = {
+    {"create", token_create, NULL,
+     "token create --role ROLE --name NAME [--expires 30d|12h|never] [--out FILE]\n"
+     "             [--tokens-file F]",
+     "a new bearer token, shown once; ROLE: operator, dispatcher, unit:<id>,\n"
+     "crew:<id>, callback-agent, supervisor, admin, service",
+     NULL},
+    {"list", token_list, NULL, "token list [--tokens-file F]",
+     "every token: id, state, role, expiry", NULL},
+    {"revoke", token_revoke, NULL, "token revoke ID|NAME [--tokens-file F]",
+     "refused by the services within seconds", NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
 
 /* ---- CURVE keys ---- */
 
@@ -400,17 +382,12 @@ int cli_keys(cli_t *cli, int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *dir = NULL;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'd')
-            return CLI_USAGE;
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0)
         dir = optarg;
-    }
-    if (!dir || optind >= argc) {
-        fprintf(stderr, "usage: %s keys --dir DIR NAME...   (writes DIR/NAME.key, mode 0600, "
-                "and DIR/NAME.pub)\n", cli->prog);
-        return CLI_USAGE;
-    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (!dir || optind >= argc)
+        return cli_usage_error(cli, "needs --dir DIR and at least one NAME");
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "%s: --dir: cannot create %s: %s\n", cli->prog, dir, strerror(errno));
         return CLI_USAGE;

@@ -5,16 +5,15 @@
  * base+10+i, and --feed arguments for the producers it follows. Children run in their own
  * process group, so Ctrl-C reaches only the supervisor, which stops them in order with SIGTERM
  * (each commits what it accepted, then exits); if the supervisor itself is killed, the children
- * get SIGTERM from the kernel (PR_SET_PDEATHSIG). A child that dies is restarted; one that dies
- * twice within seconds of starting stops the pipeline with a pointer to its log. */
+ * get SIGTERM from the kernel (PR_SET_PDEATHSIG). A child that dies is restarted after a pause
+ * that grows while it keeps dying, and the others run on (cli_super.c). */
 #include "cli.h"
+#include "cli_super.h"
 
 #include "auth.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +28,6 @@
 
 extern char **environ;
 
-#define STOP_TIMEOUT_S 30
 #define READY_TIMEOUT_S 60
 
 /* Who follows whom (DESIGN.md section 2): producers each service consumes. */
@@ -42,7 +40,7 @@ static const int FOLLOWS[SVC_COUNT][SVC_COUNT + 1] = {
 };
 
 typedef struct up {
-    const cli_t *cli;
+    cli_t *cli;
     char data_dir[PATH_MAX];
     char bin_dir[PATH_MAX];
     bool test_clock;
@@ -51,9 +49,7 @@ typedef struct up {
     int nkeys;
     bool curve;                   /* CURVE on the bus (default; --plain-bus turns it off) */
     char configs[SVC_COUNT][PATH_MAX + 32]; /* each service's generated configuration */
-    pid_t pids[SVC_COUNT];
-    time_t started[SVC_COUNT];
-    int quick_exits[SVC_COUNT];
+    cli_backoff_t backoff;
 } up_t;
 
 static int mkdir_p(const char *path)
@@ -205,8 +201,10 @@ static int write_configs(up_t *u)
     return 0;
 }
 
-static pid_t spawn(up_t *u, int i)
+/* Start service i (a cli_spawn_fn for the supervisor). */
+static pid_t spawn(void *ctx, int i)
 {
+    up_t *u = ctx;
     const char *name = cli_service_names[i];
     int base = u->cli->port_base;
     char bin[PATH_MAX + 32], data[PATH_MAX + 32], logf[PATH_MAX + 32], port[16], bus[64];
@@ -265,63 +263,7 @@ static pid_t spawn(up_t *u, int i)
         fprintf(stderr, "cannot run %s: %s\n", bin, strerror(errno));
         _exit(127);
     }
-    u->pids[i] = pid;
-    u->started[i] = time(NULL);
     return pid;
-}
-
-static bool ready(const cli_t *cli, int i)
-{
-    int status = -1;
-    CURL *c = curl_easy_init();
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", cli->port_base + i);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 2L);
-    if (curl_easy_perform(c) == CURLE_OK) {
-        long code = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        status = (int)code;
-    }
-    curl_easy_cleanup(c);
-    return status == 200;
-}
-
-static void stop_all(up_t *u)
-{
-    for (int i = SVC_COUNT - 1; i >= 0; i--)
-        if (u->pids[i] > 0)
-            kill(u->pids[i], SIGTERM);
-    time_t deadline = time(NULL) + STOP_TIMEOUT_S;
-    for (;;) {
-        bool any = false;
-        for (int i = 0; i < SVC_COUNT; i++) {
-            if (u->pids[i] <= 0)
-                continue;
-            int st;
-            pid_t r = waitpid(u->pids[i], &st, WNOHANG);
-            if (r == u->pids[i] || (r < 0 && errno == ECHILD)) {
-                u->pids[i] = 0;
-                continue;
-            }
-            any = true;
-        }
-        if (!any)
-            return;
-        if (time(NULL) >= deadline) {
-            for (int i = 0; i < SVC_COUNT; i++) {
-                if (u->pids[i] > 0) {
-                    fprintf(stderr, "hotline: %s did not stop in %d s; killing it\n",
-                            cli_service_names[i], STOP_TIMEOUT_S);
-                    kill(u->pids[i], SIGKILL);
-                }
-            }
-            deadline = time(NULL) + 5;
-        }
-        struct timespec ts = {0, 50 * 1000000};
-        nanosleep(&ts, NULL);
-    }
 }
 
 static int pid_file(const up_t *u, char *out, size_t size)
@@ -329,173 +271,155 @@ static int pid_file(const up_t *u, char *out, size_t size)
     return snprintf(out, size, "%s/hotline.pid", u->data_dir) >= (int)size ? -1 : 0;
 }
 
-static int parse_dir_arg(up_t *u, int argc, char **argv, bool allow_up_opts)
+/* `hotline up`'s own options (--data-dir is a global one): -1 to go on, else the exit code
+ * (0 after --help). */
+static int parse_up_args(up_t *u, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"data-dir", required_argument, NULL, 'd'},
         {"test-clock", no_argument, NULL, 't'},
         {"sync", required_argument, NULL, 's'},
         {"open311-key", required_argument, NULL, 'k'},
         {"plain-bus", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
-    snprintf(u->data_dir, sizeof u->data_dir, "%s", cli_data_dir(u->cli));
     int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'd')
-            snprintf(u->data_dir, sizeof u->data_dir, "%s", optarg);
-        else if (c == 't' && allow_up_opts)
+    while ((c = cli_getopt(u->cli, argc, argv, opts)) >= 0) {
+        if (c == 't')
             u->test_clock = true;
-        else if (c == 's' && allow_up_opts)
+        else if (c == 's')
             u->sync = optarg;
-        else if (c == 'P' && allow_up_opts)
+        else if (c == 'P')
             u->curve = false;
-        else if (c == 'k' && allow_up_opts && u->nkeys < 16 && strlen(optarg) >= 8)
+        else if (u->nkeys < 16 && strlen(optarg) >= 8)
             u->open311_keys[u->nkeys++] = optarg;
-        else if (c == 'k' && allow_up_opts) {
-            fprintf(stderr, "hotline up: --open311-key: at most 16 keys of at least 8 "
-                    "characters\n");
-            return -1;
-        }
         else
-            return -1;
+            return cli_usage_error(u->cli, "--open311-key: at most 16 keys of at least 8 "
+                                   "characters");
     }
-    return optind == argc ? 0 : -1;
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc)
+        return cli_usage_error(u->cli, "unexpected argument '%s'", argv[optind]);
+    const char *env = getenv(CLI_BACKOFF_ENV);
+    if (env && *env && cli_backoff_parse(CLI_BACKOFF_ENV, env, &u->backoff))
+        return CLI_USAGE;
+    snprintf(u->data_dir, sizeof u->data_dir, "%s", cli_data_dir(u->cli));
+    return -1;
+}
+
+/* The pid of the `hotline up` running on u's directory, or 0 when none is. */
+static int running_pid(const up_t *u)
+{
+    char pf[PATH_MAX + 16];
+    pid_file(u, pf, sizeof pf);
+    FILE *f = fopen(pf, "r");
+    int pid = 0;
+    if (f) {
+        if (fscanf(f, "%d", &pid) != 1 || pid <= 0 || kill(pid, 0) != 0)
+            pid = 0;
+        fclose(f);
+    }
+    return pid;
+}
+
+static bool all_ready(const cli_t *cli)
+{
+    for (int i = 0; i < SVC_COUNT; i++)
+        if (cli_readyz(cli, i, NULL, 0) != 200)
+            return false;
+    return true;
+}
+
+/* Wait until every service is ready (at most READY_TIMEOUT_S), supervising meanwhile: a
+ * service can die while the others start, and Ctrl-C must work. False when told to stop. */
+static bool wait_ready(cli_super_t *s, bool *all)
+{
+    time_t deadline = time(NULL) + READY_TIMEOUT_S;
+    while (!(*all = all_ready(s->cli)) && time(NULL) < deadline)
+        if (!cli_super_step(s, 100))
+            return false;
+    return true;
+}
+
+static void print_banner(const up_t *u, bool all)
+{
+    const cli_t *cli = u->cli;
+    for (int i = 0; i < SVC_COUNT; i++)
+        printf("  %-9s http://127.0.0.1:%d  zmq tcp://127.0.0.1:%d  %s\n", cli_service_names[i],
+               cli->port_base + i, cli->port_base + 10 + i,
+               cli_readyz(cli, i, NULL, 0) == 200 ? "ready" : "NOT READY (see its log)");
+    printf("  access: bearer tokens in %s/tokens.json (hashes only); the admin token the CLI "
+           "uses is %s/admin.token; the bus is %s\n", u->data_dir, u->data_dir,
+           u->curve ? "CURVE-encrypted, admitting only the keys in keys/" : "plain (--plain-bus)");
+    printf("hotline: %s; Ctrl-C (or `hotline down --data-dir %s`) stops it; `hotline status "
+           "--data-dir %s` shows how each service is\n",
+           all ? "running" : "running, but not every service is ready", u->data_dir,
+           u->data_dir);
+    fflush(stdout);
 }
 
 int cli_up(cli_t *cli, int argc, char **argv)
 {
-    up_t u = {.cli = cli, .curve = true};
-    if (parse_dir_arg(&u, argc, argv, true)) {
-        fprintf(stderr, "usage: %s up [--data-dir DIR] [--test-clock] "
-                "[--sync full|nometasync|nosync] [--open311-key KEY]... [--plain-bus]\n",
-                cli->prog);
-        return CLI_USAGE;
-    }
+    up_t u = {.cli = cli, .curve = true, .backoff = CLI_BACKOFF_DEFAULT};
+    int rc = parse_up_args(&u, argc, argv);
+    if (rc >= 0)
+        return rc;
     find_bin_dir(&u);
     if (mkdir_p(u.data_dir) != 0) {
         fprintf(stderr, "%s: cannot create %s: %s\n", cli->prog, u.data_dir, strerror(errno));
         return CLI_USAGE;
     }
-    char pf[PATH_MAX + 16];
-    pid_file(&u, pf, sizeof pf);
-    FILE *f = fopen(pf, "r");
-    if (f) {
-        int old = 0;
-        if (fscanf(f, "%d", &old) == 1 && old > 0 && kill(old, 0) == 0) {
-            fprintf(stderr, "%s: a pipeline is already running on %s (pid %d); stop it with "
-                    "`hotline down --data-dir %s`\n", cli->prog, u.data_dir, old, u.data_dir);
-            fclose(f);
-            return CLI_REFUSED;
-        }
-        fclose(f);
+    int old = running_pid(&u);
+    if (old) {
+        fprintf(stderr, "%s: a pipeline is already running on %s (pid %d); stop it with "
+                "`hotline down --data-dir %s`\n", cli->prog, u.data_dir, old, u.data_dir);
+        return CLI_REFUSED;
     }
     if (write_configs(&u))
         return CLI_USAGE;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    f = fopen(pf, "w");
+    cli_super_t s;
+    cli_super_init(&s, cli, u.data_dir, u.backoff, spawn, &u);
+    char pf[PATH_MAX + 16];
+    pid_file(&u, pf, sizeof pf);
+    FILE *f = fopen(pf, "w");
     if (f) {
         fprintf(f, "%d\n", (int)getpid());
         fclose(f);
     }
-    for (int i = 0; i < SVC_COUNT; i++)
-        spawn(&u, i);
+    cli_super_start(&s);
     printf("hotline: starting the pipeline (data in %s, logs in %s/<service>.log)\n",
            u.data_dir, u.data_dir);
-    time_t deadline = time(NULL) + READY_TIMEOUT_S;
-    bool all = false;
-    while (!all && time(NULL) < deadline) {
-        all = true;
-        for (int i = 0; i < SVC_COUNT; i++)
-            all = all && ready(cli, i);
-        if (!all) {
-            struct timespec ts = {0, 100 * 1000000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    for (int i = 0; i < SVC_COUNT; i++)
-        printf("  %-9s http://127.0.0.1:%d  zmq tcp://127.0.0.1:%d  %s\n", cli_service_names[i],
-               cli->port_base + i, cli->port_base + 10 + i,
-               ready(cli, i) ? "ready" : "NOT READY (see its log)");
-    printf("  access: bearer tokens in %s/tokens.json (hashes only); the admin token the CLI "
-           "uses is %s/admin.token; the bus is %s\n", u.data_dir, u.data_dir,
-           u.curve ? "CURVE-encrypted, admitting only the keys in keys/" : "plain (--plain-bus)");
-    printf("hotline: %s; Ctrl-C (or `hotline down --data-dir %s`) stops it\n",
-           all ? "running" : "running, but not every service is ready", u.data_dir);
     fflush(stdout);
-
-    int rc = CLI_OK;
-    for (;;) {
-        siginfo_t info;
-        int sig = sigwaitinfo(&set, &info);
-        if (sig == SIGINT || sig == SIGTERM)
-            break;
-        if (sig != SIGCHLD)
-            continue;
-        int st;
-        pid_t pid;
-        bool give_up = false;
-        while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-            for (int i = 0; i < SVC_COUNT; i++) {
-                if (u.pids[i] != pid)
-                    continue;
-                bool quick = time(NULL) - u.started[i] < 5;
-                u.quick_exits[i] = quick ? u.quick_exits[i] + 1 : 0;
-                char how[64];
-                if (WIFSIGNALED(st))
-                    snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(st));
-                else
-                    snprintf(how, sizeof how, "exited with %d", WEXITSTATUS(st));
-                if (u.quick_exits[i] >= 2) {
-                    fprintf(stderr, "hotline: %s %s right after starting, twice; stopping. "
-                            "See %s/%s.log\n", cli_service_names[i], how, u.data_dir,
-                            cli_service_names[i]);
-                    u.pids[i] = 0;
-                    give_up = true;
-                } else {
-                    fprintf(stderr, "hotline: %s %s; restarting it\n", cli_service_names[i], how);
-                    spawn(&u, i);
-                }
-            }
-        }
-        if (give_up) {
-            rc = CLI_SERVER;
-            break;
-        }
+    bool all;
+    if (wait_ready(&s, &all)) {
+        print_banner(&u, all);
+        while (cli_super_step(&s, -1))
+            ;
     }
     printf("hotline: stopping\n");
-    stop_all(&u);
+    fflush(stdout);
+    cli_super_stop(&s);
     unlink(pf);
     printf("hotline: stopped\n");
-    return rc;
+    return CLI_OK;
 }
 
 int cli_down(cli_t *cli, int argc, char **argv)
 {
     up_t u = {.cli = cli};
-    if (parse_dir_arg(&u, argc, argv, false)) {
-        fprintf(stderr, "usage: %s down [--data-dir DIR]\n", cli->prog);
-        return CLI_USAGE;
-    }
-    char pf[PATH_MAX + 16];
-    pid_file(&u, pf, sizeof pf);
-    FILE *f = fopen(pf, "r");
-    int pid = 0;
-    if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 0 || kill(pid, 0) != 0) {
-        if (f)
-            fclose(f);
+    int c = cli_getopt(cli, argc, argv, NULL);
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    snprintf(u.data_dir, sizeof u.data_dir, "%s", cli_data_dir(cli));
+    int pid = running_pid(&u);
+    if (!pid) {
         fprintf(stderr, "%s: no pipeline is running on %s\n", cli->prog, u.data_dir);
         return CLI_REFUSED;
     }
-    fclose(f);
     kill(pid, SIGTERM);
-    for (int i = 0; i < (STOP_TIMEOUT_S + 10) * 10 && kill(pid, 0) == 0; i++) {
+    for (int i = 0; i < (CLI_STOP_TIMEOUT_S + 10) * 10 && kill(pid, 0) == 0; i++) {
         struct timespec ts = {0, 100 * 1000000};
         nanosleep(&ts, NULL);
     }
