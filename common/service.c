@@ -136,7 +136,7 @@ static void write_port_file(service_t *svc)
     snprintf(tmp, sizeof tmp, "%s.tmp", svc->port_file);
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        SLOG_WARN("port_file_not_written", "path=%s", svc->port_file);
+        SLOG_WARN("port_file_not_written", "path=%s", SLOG_Q(svc->port_file));
         return;
     }
     fprintf(f, "{\"http\": %u, \"bus\": \"%s\", \"pid\": %d}\n", httpd_port(svc->http),
@@ -355,8 +355,8 @@ static void maintenance_done(txq_item_t *item, int rc)
     if (rc == 0 && svc->maintenance_trimmed)
         metric_add(svc->m.trimmed, NULL, svc->maintenance_trimmed);
     if (rc)
-        SLOG_WARN("maintenance_failed", "reason=\"%s\" next=\"retry at the next interval\"",
-                  hl_strerror(rc));
+        SLOG_WARN("maintenance_failed", "reason=%s next=\"retry at the next interval\"",
+                  SLOG_Q(hl_strerror(rc)));
     else if (svc->maintenance_more && !svc->stopping)
         /* More to trim than one pass takes: keep going, one pass per loop turn. */
         uv_timer_start(&svc->maintenance, on_maintenance, 0, svc->maintenance_every_ms);
@@ -423,8 +423,8 @@ static int open_runtime(service_t *svc)
     rc = bus_create(&svc->bus, &svc->loop, svc->zctx, rt->bus_endpoint,
                     service_auth_curve_secret(svc), &bh);
     if (rc) {
-        SLOG_ERROR("bus_bind_failed", "endpoint=%s reason=\"%s\"", rt->bus_endpoint,
-                   hl_strerror(rc));
+        SLOG_ERROR("bus_bind_failed", "endpoint=%s reason=%s", SLOG_Q(rt->bus_endpoint),
+                   SLOG_Q(hl_strerror(rc)));
         return rc;
     }
     feed_server_opts_t fo = {
@@ -446,8 +446,8 @@ static int open_runtime(service_t *svc)
     };
     rc = httpd_create(&svc->http, &svc->loop, &ho);
     if (rc) {
-        SLOG_ERROR("http_listen_failed", "address=%s port=%u reason=\"%s\"", ho.listen,
-                   (unsigned)ho.port, hl_strerror(rc));
+        SLOG_ERROR("http_listen_failed", "address=%s port=%u reason=%s", SLOG_Q(ho.listen),
+                   (unsigned)ho.port, SLOG_Q(hl_strerror(rc)));
         return rc;
     }
     return service_http_start(svc);
@@ -476,7 +476,7 @@ static void begin_stop(service_t *svc, const char *why)
     if (svc->stopping)
         return;
     svc->stopping = true;
-    SLOG_INFO("stopping", "reason=\"%s\" head_seq=%llu", why,
+    SLOG_INFO("stopping", "reason=%s head_seq=%llu", SLOG_Q(why),
               (unsigned long long)evlog_head(svc->log));
     bus_pause(svc->bus);
     for (int i = 0; i < svc->nfeeds; i++)
@@ -579,7 +579,7 @@ int service_main(int argc, char **argv, const service_desc_t *desc)
     if (!rc && desc->init)
         rc = desc->init(svc, &svc->state);
     if (rc) {
-        SLOG_ERROR("start_failed", "reason=\"%s\"", hl_strerror(rc));
+        SLOG_ERROR("start_failed", "reason=%s", SLOG_Q(hl_strerror(rc)));
         abort_start(svc);
         exit_code = 1;
     } else {

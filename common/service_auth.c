@@ -52,7 +52,7 @@ static void reload(service_auth_t *a, bool at_start)
     auth_registry_t *reg;
     int rc = auth_registry_load(&reg, a->tokens_path, true, err, sizeof err);
     if (rc) {
-        SLOG_ERROR("token_registry_not_loaded", "reason=\"%s\" next=\"%s\"", err,
+        SLOG_ERROR("token_registry_not_loaded", "reason=%s next=\"%s\"", SLOG_Q(err),
                    at_start ? "refusing every token until the file is mended"
                             : "keeping the tokens loaded before");
         return;
@@ -60,7 +60,7 @@ static void reload(service_auth_t *a, bool at_start)
     auth_registry_destroy(&a->reg);
     a->reg = reg;
     metric_set(a->tokens, NULL, (double)auth_registry_count(reg));
-    SLOG_INFO("token_registry_loaded", "path=%s tokens_count=%zu", a->tokens_path,
+    SLOG_INFO("token_registry_loaded", "path=%s tokens_count=%zu", SLOG_Q(a->tokens_path),
               auth_registry_count(reg));
 }
 
@@ -71,8 +71,8 @@ static void on_registry_change(uv_fs_poll_t *h, int status, const uv_stat_t *pre
     (void)curr;
     service_auth_t *a = h->data;
     if (status < 0 && status != UV_ENOENT)
-        SLOG_WARN("token_registry_unreadable", "path=%s reason=\"%s\"", a->tokens_path,
-                  uv_strerror(status));
+        SLOG_WARN("token_registry_unreadable", "path=%s reason=%s", SLOG_Q(a->tokens_path),
+                  SLOG_Q(uv_strerror(status)));
     reload(a, false);
 }
 
