@@ -15,14 +15,6 @@ extern char **environ;
 
 #define MIB ((uint64_t)1 << 20)
 
-/* Runtime defaults under every service's own defaults: a service's JSON sets what differs. */
-static void runtime_fill_defaults(Hotline__RuntimeConfig *rt, const char *name)
-{
-    (void)name;
-    if (!rt->log_level || !*rt->log_level)
-        rt->log_level = strdup("info");
-}
-
 static int load_config(service_t *svc, const service_args_t *args, int argc, char **argv)
 {
     (void)argc;
@@ -92,7 +84,11 @@ static int load_config(service_t *svc, const service_args_t *args, int argc, cha
         dst->endpoint = strdup(ep);
     }
     json_decref(feeds);
-    runtime_fill_defaults(svc->rt, svc->desc->name);
+    rc = service_runtime_defaults(svc->rt, svc->desc->name);
+    if (rc) {
+        fprintf(stderr, "%s: configuration: runtime defaults: %s\n", argv[0], hl_strerror(rc));
+        return rc;
+    }
     if (args->port_file)
         snprintf(svc->port_file, sizeof svc->port_file, "%s", args->port_file);
     return 0;
@@ -107,7 +103,7 @@ static int check_runtime(service_t *svc, const char *prog)
                 "info, debug\n", prog, rt->log_level);
         return HL_EINVAL;
     }
-    slog_init(rt->name && *rt->name ? rt->name : svc->desc->name, lvl);
+    slog_init(rt->name, lvl);
     if (!rt->data_dir || !*rt->data_dir) {
         fprintf(stderr, "%s: configuration: runtime.dataDir is empty: give --data-dir DIR\n",
                 prog);
@@ -384,12 +380,14 @@ static int open_runtime(service_t *svc)
     svc->zctx = zmq_ctx_new();
     if (!svc->zctx)
         return HL_EIO;
+    /* Every value below is the effective one: service_runtime_defaults filled what no layer
+     * set, so the modules' own fallbacks never decide for a service. */
     const Hotline__StoreConfig *sc = rt->store;
     store_opts_t so = {
         .path = rt->data_dir,
-        .map_size = sc && sc->map_size_mb ? sc->map_size_mb * MIB : 0,
-        .max_map_size = sc && sc->max_map_size_mb ? sc->max_map_size_mb * MIB : 0,
-        .sync = sc ? (store_sync_t)sc->sync : STORE_SYNC_FULL,
+        .map_size = sc->map_size_mb * MIB,
+        .max_map_size = sc->max_map_size_mb * MIB,
+        .sync = (store_sync_t)sc->sync,
     };
     rc = store_open(&svc->store, &so);
     if (rc)
@@ -397,10 +395,9 @@ static int open_runtime(service_t *svc)
     const Hotline__EventLogConfig *lc = rt->event_log;
     evlog_opts_t lo = {
         .source = svc->desc->name,
-        .retention_ms = (int64_t)(lc && lc->retention_hours ? lc->retention_hours : 168) *
-                        3600 * 1000,
-        .consumers = lc ? (const char *const *)lc->consumers : NULL,
-        .nconsumers = lc ? lc->n_consumers : 0,
+        .retention_ms = (int64_t)lc->retention_hours * 3600 * 1000,
+        .consumers = (const char *const *)lc->consumers,
+        .nconsumers = lc->n_consumers,
     };
     rc = evlog_open(&svc->log, svc->store, svc->clock, &lo);
     if (!rc)
@@ -428,21 +425,21 @@ static int open_runtime(service_t *svc)
         return rc;
     }
     feed_server_opts_t fo = {
-        .max_events = lc ? lc->fetch_max_events : 0,
-        .max_bytes = lc ? lc->fetch_max_bytes : 0,
+        .max_events = lc->fetch_max_events,
+        .max_bytes = lc->fetch_max_bytes,
     };
     rc = feed_server_create(&svc->feeds_out, &svc->loop, svc->store, svc->log, svc->bus, &fo);
     if (rc)
         return rc;
     const Hotline__HttpConfig *hc = rt->http;
     httpd_opts_t ho = {
-        .listen = hc && hc->listen && *hc->listen ? hc->listen : "127.0.0.1",
-        .port = hc ? (uint16_t)hc->port : 0,
-        .max_body_bytes = hc ? hc->max_body_bytes : 0,
-        .idle_timeout_ms = hc ? hc->idle_timeout_ms : 0,
-        .request_timeout_ms = hc ? hc->request_timeout_ms : 0,
-        .max_connections = hc ? hc->max_connections : 0,
-        .max_per_address = hc ? hc->max_connections_per_address : 0,
+        .listen = hc->listen,
+        .port = (uint16_t)hc->port,
+        .max_body_bytes = hc->max_body_bytes,
+        .idle_timeout_ms = hc->idle_timeout_ms,
+        .request_timeout_ms = hc->request_timeout_ms,
+        .max_connections = hc->max_connections,
+        .max_per_address = hc->max_connections_per_address,
     };
     rc = httpd_create(&svc->http, &svc->loop, &ho);
     if (rc) {
@@ -512,7 +509,7 @@ static void close_runtime(service_t *svc)
         free(g);
     }
     evlog_close(&svc->log);
-    if (svc->store && svc->rt->store && svc->rt->store->sync != HOTLINE__SYNC_MODE__SYNC_FULL)
+    if (svc->store && svc->rt->store->sync != HOTLINE__SYNC_MODE__SYNC_FULL)
         store_sync(svc->store);
     store_close(&svc->store);
     metrics_destroy(&svc->metrics);
@@ -592,19 +589,16 @@ int service_main(int argc, char **argv, const service_desc_t *desc)
         uv_signal_start(&svc->sigterm, on_signal, SIGTERM);
         uv_timer_init(&svc->loop, &svc->maintenance);
         svc->maintenance.data = svc;
-        unsigned every = svc->rt->event_log && svc->rt->event_log->trim_interval_ms
-                             ? svc->rt->event_log->trim_interval_ms
-                             : 10000;
+        unsigned every = svc->rt->event_log->trim_interval_ms;
         svc->maintenance_every_ms = every;
         uv_timer_start(&svc->maintenance, on_maintenance, every, every);
         write_port_file(svc);
         SLOG_INFO("started", "http_port=%u bus=%s data_dir=%s head_seq=%llu sync=%s",
                   httpd_port(svc->http), bus_endpoint(svc->bus), svc->rt->data_dir,
                   (unsigned long long)evlog_head(svc->log),
-                  svc->rt->store ? (svc->rt->store->sync == 0   ? "full"
-                                    : svc->rt->store->sync == 1 ? "nometasync"
-                                                                : "nosync")
-                                 : "full");
+                  svc->rt->store->sync == 0   ? "full"
+                  : svc->rt->store->sync == 1 ? "nometasync"
+                                              : "nosync");
         uv_run(&svc->loop, UV_RUN_DEFAULT);
         SLOG_INFO("stopped", "head_seq=%llu", (unsigned long long)evlog_head(svc->log));
     }
@@ -652,7 +646,7 @@ int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, vo
         .cred = &cred,
         .producer = src->name,
         .endpoint = src->endpoint,
-        .consumer = svc->rt->name && *svc->rt->name ? svc->rt->name : svc->desc->name,
+        .consumer = svc->rt->name,
         .batch_max = src->batch_max,
         .wait_ms = src->wait_ms,
     };

@@ -13,7 +13,6 @@
 #include <time.h>
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define RELOAD_MS_DEFAULT 1000
 
 struct service_auth {
     service_t *svc;
@@ -181,10 +180,7 @@ int service_auth_open(service_t *svc)
                                   "reason");
     a->tokens = metrics_gauge(svc->metrics, "hotline_auth_tokens",
                               "Tokens in the registry snapshot in use (any state).", NULL);
-    const Hotline__AuthConfig *cfg = svc->rt->auth;
-    static const Hotline__AuthConfig none = HOTLINE__AUTH_CONFIG__INIT;
-    if (!cfg)
-        cfg = &none;
+    const Hotline__AuthConfig *cfg = svc->rt->auth; /* always set: service_runtime_defaults */
     if (cfg->curve && cfg->curve->secret_key_file && *cfg->curve->secret_key_file) {
         int rc = open_curve(a, cfg);
         if (rc)
@@ -214,8 +210,7 @@ int service_auth_open(service_t *svc)
     reload(a, true);
     uv_fs_poll_init(&svc->loop, &a->poll);
     a->poll.data = a;
-    uv_fs_poll_start(&a->poll, on_registry_change, a->tokens_path,
-                     cfg->reload_ms ? cfg->reload_ms : RELOAD_MS_DEFAULT);
+    uv_fs_poll_start(&a->poll, on_registry_change, a->tokens_path, cfg->reload_ms);
     a->polling = true;
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", a->tokens_path);

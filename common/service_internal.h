@@ -90,6 +90,11 @@ void service_auth_forbidden(service_t *svc, const auth_principal_t *who, uint32_
 /* The HTTP door: false when the request was answered 401 / 403. */
 bool service_auth_http(service_t *svc, httpd_req_t *req, uint32_t roles, auth_principal_t *who);
 
+/* service_defaults.c: fill every runtime key no layer set with its effective default (the one
+ * table of them), so --print-config shows what runs. Errors: HL_ENOMEM, HL_EINTERNAL (a bad
+ * row in the table). */
+int service_runtime_defaults(Hotline__RuntimeConfig *rt, const char *service_name);
+
 /* service_http.c: the built-in routes and metrics. */
 int service_http_start(service_t *svc);
 void service_metrics_init(service_t *svc);
