@@ -650,6 +650,11 @@ int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, vo
         .batch_max = src->batch_max,
         .wait_ms = src->wait_ms,
     };
-    return feed_client_create(&svc->feeds_in[svc->nfeeds++], &svc->loop, svc->zctx, svc->store,
-                              svc->txq, cursors, &fo, apply, ctx);
+    int i = svc->nfeeds;
+    svc->feeds_seen[i] = (service_feed_t){.svc = svc, .index = i, .apply = apply, .ctx = ctx};
+    rc = feed_client_create(&svc->feeds_in[i], &svc->loop, svc->zctx, svc->store, svc->txq,
+                            cursors, &fo, service_feed_apply, &svc->feeds_seen[i]);
+    if (!rc)
+        svc->nfeeds++;
+    return rc;
 }
