@@ -96,7 +96,10 @@ http POST "$P/v1/commands" '{"testAppend": {"count": "5"}}' >/dev/null
 http POST "$P/v1/commands" '{"nothing": 1}' >/dev/null   # 400
 http GET "$P/no/such/path" >/dev/null                        # 404, unmatched
 http GET "$P/metrics" >/dev/null
-caught_up() { curl -sf "$C/metrics" | grep -q '^hotline_feed_cursor_seq{producer="producer"} 5$'; }
+caught_up() {
+    curl -sf "$C/metrics" >"$T/c.metrics" &&
+        grep -q '^hotline_feed_cursor_seq{producer="producer"} 5$' "$T/c.metrics"
+}
 wait_until 20 caught_up
 for side in producer consumer; do
     url=$P; [ "$side" = consumer ] && url=$C
