@@ -45,6 +45,7 @@ static void server_maybe_free(httpd_t *s)
     for (size_t i = 0; i < s->nroutes; i++) {
         free(s->routes[i].method);
         free(s->routes[i].path);
+        free(s->routes[i].pattern);
     }
     free(s->routes);
     for (size_t i = 0; i < s->by_addr_buckets; i++)
@@ -203,9 +204,11 @@ int httpd_route(httpd_t *self, const char *method, const char *path, httpd_handl
     size_t len = strlen(path);
     r->prefix = path[len - 1] == '*';
     r->path = strndup(path, r->prefix ? len - 1 : len);
+    r->pattern = strdup(path);
     r->method = method ? strdup(method) : NULL;
-    if (!r->path || (method && !r->method)) {
+    if (!r->path || !r->pattern || (method && !r->method)) {
         free(r->path);
+        free(r->pattern);
         free(r->method);
         return HL_ENOMEM;
     }
@@ -214,6 +217,12 @@ int httpd_route(httpd_t *self, const char *method, const char *path, httpd_handl
     r->ctx = ctx;
     self->nroutes++;
     return 0;
+}
+
+void httpd_on_answer(httpd_t *self, httpd_answer_fn fn, void *ctx)
+{
+    self->answer_fn = fn;
+    self->answer_ctx = ctx;
 }
 
 uint16_t httpd_port(const httpd_t *self)

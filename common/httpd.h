@@ -58,6 +58,19 @@ int httpd_create(httpd_t **out, uv_loop_t *loop, const httpd_opts_t *opts);
 int httpd_route(httpd_t *self, const char *method, const char *path, httpd_handler_fn handler,
                 void *ctx);
 
+/* Told of every answer, once per request: handlers' answers (also those dropped because the
+ * client went away) and httpd's own (400, 404, 405, 408, 413, 414, 431, 503). route is the
+ * pattern of the route that took the request, as given to httpd_route (a trailing '*'
+ * included), or NULL when none did (no route matched, or httpd refused the request before routing); method
+ * is the request's ("GET"; "" when httpd refused it before its headers were read); seconds
+ * runs from the moment the whole request had arrived to its answer (0 for a refusal of a
+ * request that never arrived whole). The strings are valid during the call only. */
+typedef void (*httpd_answer_fn)(void *ctx, const char *method, const char *route, int status,
+                                double seconds);
+
+/* Set (or with fn NULL clear) the answer observer: for metrics. */
+void httpd_on_answer(httpd_t *self, httpd_answer_fn fn, void *ctx);
+
 /* The bound TCP port. */
 uint16_t httpd_port(const httpd_t *self);
 

@@ -160,6 +160,16 @@ bool httpd_conn_throttled(httpd_conn_t *c)
 
 /* ---- answers ---- */
 
+/* Tell the observer about this answer (metrics); status is the one that goes out. */
+static void req_observe(const httpd_req_t *req, int status)
+{
+    const httpd_t *s = req->conn->server;
+    if (!s->answer_fn)
+        return;
+    double seconds = req->arrived_ns ? (double)(uv_hrtime() - req->arrived_ns) / 1e9 : 0;
+    s->answer_fn(s->answer_ctx, req->method, req->route, status, seconds);
+}
+
 static void serialise(httpd_req_t *req, int status, const char *content_type, const char *body,
                       size_t len)
 {
@@ -205,6 +215,7 @@ static void req_answer(httpd_req_t *req, int status, const char *content_type, c
 
 static void req_answer_error(httpd_req_t *req, int status, const char *message)
 {
+    req_observe(req, status);
     httpd_buf_t body = {0};
     if (httpd_error_json(&body, status, message) != 0)
         httpd_buf_free(&body);
@@ -257,6 +268,8 @@ void httpd_conn_fail(httpd_conn_t *c, int status, const char *message)
 {
     if (c->closing || c->write_done)
         return;
+    /* The method, for the observer, only if the request got that far. */
+    const char *method = c->cur && c->cur->headers_done ? c->cur->method : "";
     /* Never called from inside a parser callback, so the request in progress can go. */
     httpd_conn_drop_cur(c);
     c->read_closed = true;
@@ -281,6 +294,7 @@ void httpd_conn_fail(httpd_conn_t *c, int status, const char *message)
     if (!req)
         return;               /* the connection closes once the queue drains */
     req->state = REQ_HANDLER; /* not counted as pending: it never reaches a handler */
+    req->method = method;
     req->close_after = true;
     queue_push(c, req);
     req_answer_error(req, status, message);
@@ -294,6 +308,12 @@ void httpd_respond(httpd_req_t *req, int status, const char *content_type, const
     httpd_t *s = c->server;
     if (s->npending > 0)
         s->npending--;
+    if (status < 200 || status > 599) {
+        SLOG_ERROR("http_bad_status", "status=%d method=%s next=answering_500", status,
+                   req->method);
+        status = 500;
+    }
+    req_observe(req, status);
     if (c->closing || c->write_done) {
         /* The client is gone or the connection ends before this answer: drop it. */
         queue_remove(c, req);
@@ -303,11 +323,6 @@ void httpd_respond(httpd_req_t *req, int status, const char *content_type, const
         else
             httpd_conn_update(c);
         return;
-    }
-    if (status < 200 || status > 599) {
-        SLOG_ERROR("http_bad_status", "status=%d method=%s next=answering_500", status,
-                   req->method);
-        status = 500;
     }
     req_answer(req, status, content_type, body ? body : "", body ? len : 0);
     httpd_conn_update(c);
@@ -345,6 +360,7 @@ static void route(httpd_conn_t *c, httpd_req_t *req)
             (req->is_head && strcmp(r->method, "GET") == 0)) {
             httpd_buf_free(&allow);
             req->state = REQ_HANDLER;
+            req->route = r->pattern;
             s->npending++;
             /* The handler may answer (and so free req) before it returns. */
             r->handler(req, r->ctx);
@@ -552,6 +568,7 @@ static int on_message_complete(http_parser *p)
         req->keep_alive_header = true;
     }
     req->state = REQ_HANDLER;
+    req->arrived_ns = uv_hrtime();
     queue_push(c, req);
     int rc = parse_target(req, p->method == HTTP_CONNECT);
     if (rc != 0) {

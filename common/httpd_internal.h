@@ -34,6 +34,7 @@ typedef struct httpd_buf {
 typedef struct httpd_route_entry {
     char *method;    /* NULL = any method */
     char *path;      /* without the trailing '*' of a prefix route */
+    char *pattern;   /* as given, '*' included: the route's name for the answer observer */
     size_t path_len; /* strlen(path) */
     bool prefix;     /* path ended in '*' */
     httpd_handler_fn handler;
@@ -64,6 +65,8 @@ struct httpd {
     struct httpd_addr_count **by_addr; /* open connections per client address (hash table) */
     size_t by_addr_buckets;
     uint64_t refused_per_address; /* connections refused for their address's limit */
+    httpd_answer_fn answer_fn;    /* told of every answer (httpd_on_answer), or NULL */
+    void *answer_ctx;
     char rbuf[64 * 1024];    /* read buffer: libuv calls alloc_cb and read_cb back to
                               * back on the loop thread, so one buffer serves all */
     time_t date_sec;         /* second that date_text was formatted for */
@@ -88,6 +91,8 @@ struct httpd_req {
     bool in_header_value; /* last header callback was a value */
     bool headers_done;    /* further header callbacks are chunked trailers */
     const char *method;   /* static string from http_method_str */
+    const char *route;    /* pattern of the route that took it (owned by the server), or NULL */
+    uint64_t arrived_ns;  /* uv_hrtime() when the request was complete, 0 before */
     httpd_buf_t url;      /* raw request target */
     httpd_buf_t hdrs;     /* "name\0value\0name\0value\0..." */
     size_t nhdrs;         /* complete name/value pairs in hdrs */

@@ -15,14 +15,6 @@ extern char **environ;
 
 #define MIB ((uint64_t)1 << 20)
 
-/* Runtime defaults under every service's own defaults: a service's JSON sets what differs. */
-static void runtime_fill_defaults(Hotline__RuntimeConfig *rt, const char *name)
-{
-    (void)name;
-    if (!rt->log_level || !*rt->log_level)
-        rt->log_level = strdup("info");
-}
-
 /* The bounds of the runtime part, the same for every service (0 is "the default" wherever a
  * default exists). A service's own table adds its own keys. */
 static const config_bound_t RUNTIME_BOUNDS[] = {
@@ -132,7 +124,11 @@ static int load_config(service_t *svc, const service_args_t *args, int argc, cha
         dst->endpoint = strdup(ep);
     }
     json_decref(feeds);
-    runtime_fill_defaults(svc->rt, svc->desc->name);
+    rc = service_runtime_defaults(svc->rt, svc->desc->name);
+    if (rc) {
+        fprintf(stderr, "%s: configuration: runtime defaults: %s\n", argv[0], hl_strerror(rc));
+        return rc;
+    }
     if (args->port_file)
         snprintf(svc->port_file, sizeof svc->port_file, "%s", args->port_file);
     return 0;
@@ -147,7 +143,7 @@ static int check_runtime(service_t *svc, const char *prog)
                 "info, debug\n", prog, rt->log_level);
         return HL_EINVAL;
     }
-    slog_init(rt->name && *rt->name ? rt->name : svc->desc->name, lvl);
+    slog_init(rt->name, lvl);
     if (!rt->data_dir || !*rt->data_dir) {
         fprintf(stderr, "%s: configuration: runtime.dataDir is empty: give --data-dir DIR\n",
                 prog);
@@ -176,7 +172,7 @@ static void write_port_file(service_t *svc)
     snprintf(tmp, sizeof tmp, "%s.tmp", svc->port_file);
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        SLOG_WARN("port_file_not_written", "path=%s", svc->port_file);
+        SLOG_WARN("port_file_not_written", "path=%s", SLOG_Q(svc->port_file));
         return;
     }
     fprintf(f, "{\"http\": %u, \"bus\": \"%s\", \"pid\": %d}\n", httpd_port(svc->http),
@@ -395,8 +391,8 @@ static void maintenance_done(txq_item_t *item, int rc)
     if (rc == 0 && svc->maintenance_trimmed)
         metric_add(svc->m.trimmed, NULL, svc->maintenance_trimmed);
     if (rc)
-        SLOG_WARN("maintenance_failed", "reason=\"%s\" next=\"retry at the next interval\"",
-                  hl_strerror(rc));
+        SLOG_WARN("maintenance_failed", "reason=%s next=\"retry at the next interval\"",
+                  SLOG_Q(hl_strerror(rc)));
     else if (svc->maintenance_more && !svc->stopping)
         /* More to trim than one pass takes: keep going, one pass per loop turn. */
         uv_timer_start(&svc->maintenance, on_maintenance, 0, svc->maintenance_every_ms);
@@ -424,12 +420,14 @@ static int open_runtime(service_t *svc)
     svc->zctx = zmq_ctx_new();
     if (!svc->zctx)
         return HL_EIO;
+    /* Every value below is the effective one: service_runtime_defaults filled what no layer
+     * set, so the modules' own fallbacks never decide for a service. */
     const Hotline__StoreConfig *sc = rt->store;
     store_opts_t so = {
         .path = rt->data_dir,
-        .map_size = sc && sc->map_size_mb ? sc->map_size_mb * MIB : 0,
-        .max_map_size = sc && sc->max_map_size_mb ? sc->max_map_size_mb * MIB : 0,
-        .sync = sc ? (store_sync_t)sc->sync : STORE_SYNC_FULL,
+        .map_size = sc->map_size_mb * MIB,
+        .max_map_size = sc->max_map_size_mb * MIB,
+        .sync = (store_sync_t)sc->sync,
     };
     rc = store_open(&svc->store, &so);
     if (rc)
@@ -437,10 +435,9 @@ static int open_runtime(service_t *svc)
     const Hotline__EventLogConfig *lc = rt->event_log;
     evlog_opts_t lo = {
         .source = svc->desc->name,
-        .retention_ms = (int64_t)(lc && lc->retention_hours ? lc->retention_hours : 168) *
-                        3600 * 1000,
-        .consumers = lc ? (const char *const *)lc->consumers : NULL,
-        .nconsumers = lc ? lc->n_consumers : 0,
+        .retention_ms = (int64_t)lc->retention_hours * 3600 * 1000,
+        .consumers = (const char *const *)lc->consumers,
+        .nconsumers = lc->n_consumers,
     };
     rc = evlog_open(&svc->log, svc->store, svc->clock, &lo);
     if (!rc)
@@ -463,31 +460,31 @@ static int open_runtime(service_t *svc)
     rc = bus_create(&svc->bus, &svc->loop, svc->zctx, rt->bus_endpoint,
                     service_auth_curve_secret(svc), &bh);
     if (rc) {
-        SLOG_ERROR("bus_bind_failed", "endpoint=%s reason=\"%s\"", rt->bus_endpoint,
-                   hl_strerror(rc));
+        SLOG_ERROR("bus_bind_failed", "endpoint=%s reason=%s", SLOG_Q(rt->bus_endpoint),
+                   SLOG_Q(hl_strerror(rc)));
         return rc;
     }
     feed_server_opts_t fo = {
-        .max_events = lc ? lc->fetch_max_events : 0,
-        .max_bytes = lc ? lc->fetch_max_bytes : 0,
+        .max_events = lc->fetch_max_events,
+        .max_bytes = lc->fetch_max_bytes,
     };
     rc = feed_server_create(&svc->feeds_out, &svc->loop, svc->store, svc->log, svc->bus, &fo);
     if (rc)
         return rc;
     const Hotline__HttpConfig *hc = rt->http;
     httpd_opts_t ho = {
-        .listen = hc && hc->listen && *hc->listen ? hc->listen : "127.0.0.1",
-        .port = hc ? (uint16_t)hc->port : 0,
-        .max_body_bytes = hc ? hc->max_body_bytes : 0,
-        .idle_timeout_ms = hc ? hc->idle_timeout_ms : 0,
-        .request_timeout_ms = hc ? hc->request_timeout_ms : 0,
-        .max_connections = hc ? hc->max_connections : 0,
-        .max_per_address = hc ? hc->max_connections_per_address : 0,
+        .listen = hc->listen,
+        .port = (uint16_t)hc->port,
+        .max_body_bytes = hc->max_body_bytes,
+        .idle_timeout_ms = hc->idle_timeout_ms,
+        .request_timeout_ms = hc->request_timeout_ms,
+        .max_connections = hc->max_connections,
+        .max_per_address = hc->max_connections_per_address,
     };
     rc = httpd_create(&svc->http, &svc->loop, &ho);
     if (rc) {
-        SLOG_ERROR("http_listen_failed", "address=%s port=%u reason=\"%s\"", ho.listen,
-                   (unsigned)ho.port, hl_strerror(rc));
+        SLOG_ERROR("http_listen_failed", "address=%s port=%u reason=%s", SLOG_Q(ho.listen),
+                   (unsigned)ho.port, SLOG_Q(hl_strerror(rc)));
         return rc;
     }
     return service_http_start(svc);
@@ -516,7 +513,7 @@ static void begin_stop(service_t *svc, const char *why)
     if (svc->stopping)
         return;
     svc->stopping = true;
-    SLOG_INFO("stopping", "reason=\"%s\" head_seq=%llu", why,
+    SLOG_INFO("stopping", "reason=%s head_seq=%llu", SLOG_Q(why),
               (unsigned long long)evlog_head(svc->log));
     bus_pause(svc->bus);
     for (int i = 0; i < svc->nfeeds; i++)
@@ -556,7 +553,7 @@ static void close_runtime(service_t *svc)
         free(g);
     }
     evlog_close(&svc->log);
-    if (svc->store && svc->rt->store && svc->rt->store->sync != HOTLINE__SYNC_MODE__SYNC_FULL)
+    if (svc->store && svc->rt->store->sync != HOTLINE__SYNC_MODE__SYNC_FULL)
         store_sync(svc->store);
     store_close(&svc->store);
     metrics_destroy(&svc->metrics);
@@ -625,7 +622,7 @@ int service_main(int argc, char **argv, const service_desc_t *desc)
     if (!rc && desc->init)
         rc = desc->init(svc, &svc->state);
     if (rc) {
-        SLOG_ERROR("start_failed", "reason=\"%s\"", hl_strerror(rc));
+        SLOG_ERROR("start_failed", "reason=%s", SLOG_Q(hl_strerror(rc)));
         abort_start(svc);
         exit_code = 1;
     } else {
@@ -640,19 +637,16 @@ int service_main(int argc, char **argv, const service_desc_t *desc)
         uv_signal_start(&svc->sigterm, on_signal, SIGTERM);
         uv_timer_init(&svc->loop, &svc->maintenance);
         svc->maintenance.data = svc;
-        unsigned every = svc->rt->event_log && svc->rt->event_log->trim_interval_ms
-                             ? svc->rt->event_log->trim_interval_ms
-                             : 10000;
+        unsigned every = svc->rt->event_log->trim_interval_ms;
         svc->maintenance_every_ms = every;
         uv_timer_start(&svc->maintenance, on_maintenance, every, every);
         write_port_file(svc);
         SLOG_INFO("started", "http_port=%u bus=%s data_dir=%s head_seq=%llu sync=%s",
                   httpd_port(svc->http), bus_endpoint(svc->bus), svc->rt->data_dir,
                   (unsigned long long)evlog_head(svc->log),
-                  svc->rt->store ? (svc->rt->store->sync == 0   ? "full"
-                                    : svc->rt->store->sync == 1 ? "nometasync"
-                                                                : "nosync")
-                                 : "full");
+                  svc->rt->store->sync == 0   ? "full"
+                  : svc->rt->store->sync == 1 ? "nometasync"
+                                              : "nosync");
         uv_run(&svc->loop, UV_RUN_DEFAULT);
         SLOG_INFO("stopped", "head_seq=%llu", (unsigned long long)evlog_head(svc->log));
     }
@@ -713,10 +707,15 @@ int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, vo
         .cred = &cred,
         .producer = src->name,
         .endpoint = src->endpoint,
-        .consumer = svc->rt->name && *svc->rt->name ? svc->rt->name : svc->desc->name,
+        .consumer = svc->rt->name,
         .batch_max = src->batch_max,
         .wait_ms = src->wait_ms,
     };
-    return feed_client_create(&svc->feeds_in[svc->nfeeds++], &svc->loop, svc->zctx, svc->store,
-                              svc->txq, cursors, &fo, apply, ctx);
+    int i = svc->nfeeds;
+    svc->feeds_seen[i] = (service_feed_t){.svc = svc, .index = i, .apply = apply, .ctx = ctx};
+    rc = feed_client_create(&svc->feeds_in[i], &svc->loop, svc->zctx, svc->store, svc->txq,
+                            cursors, &fo, service_feed_apply, &svc->feeds_seen[i]);
+    if (!rc)
+        svc->nfeeds++;
+    return rc;
 }

@@ -138,7 +138,7 @@ int service_args_parse(int argc, char **argv, const service_desc_t *desc, servic
             out->overrides = NULL;
             return 1;
         case 'V':
-            printf("%s (hotline) 0.1.0\n", prog);
+            printf("%s (hotline) %s\n", prog, SERVICE_VERSION);
             json_decref(feeds);
             json_decref(out->overrides);
             out->overrides = NULL;

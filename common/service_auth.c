@@ -13,7 +13,6 @@
 #include <time.h>
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define RELOAD_MS_DEFAULT 1000
 
 struct service_auth {
     service_t *svc;
@@ -52,7 +51,7 @@ static void reload(service_auth_t *a, bool at_start)
     auth_registry_t *reg;
     int rc = auth_registry_load(&reg, a->tokens_path, true, err, sizeof err);
     if (rc) {
-        SLOG_ERROR("token_registry_not_loaded", "reason=\"%s\" next=\"%s\"", err,
+        SLOG_ERROR("token_registry_not_loaded", "reason=%s next=\"%s\"", SLOG_Q(err),
                    at_start ? "refusing every token until the file is mended"
                             : "keeping the tokens loaded before");
         return;
@@ -60,7 +59,7 @@ static void reload(service_auth_t *a, bool at_start)
     auth_registry_destroy(&a->reg);
     a->reg = reg;
     metric_set(a->tokens, NULL, (double)auth_registry_count(reg));
-    SLOG_INFO("token_registry_loaded", "path=%s tokens_count=%zu", a->tokens_path,
+    SLOG_INFO("token_registry_loaded", "path=%s tokens_count=%zu", SLOG_Q(a->tokens_path),
               auth_registry_count(reg));
 }
 
@@ -71,8 +70,8 @@ static void on_registry_change(uv_fs_poll_t *h, int status, const uv_stat_t *pre
     (void)curr;
     service_auth_t *a = h->data;
     if (status < 0 && status != UV_ENOENT)
-        SLOG_WARN("token_registry_unreadable", "path=%s reason=\"%s\"", a->tokens_path,
-                  uv_strerror(status));
+        SLOG_WARN("token_registry_unreadable", "path=%s reason=%s", SLOG_Q(a->tokens_path),
+                  SLOG_Q(uv_strerror(status)));
     reload(a, false);
 }
 
@@ -181,10 +180,7 @@ int service_auth_open(service_t *svc)
                                   "reason");
     a->tokens = metrics_gauge(svc->metrics, "hotline_auth_tokens",
                               "Tokens in the registry snapshot in use (any state).", NULL);
-    const Hotline__AuthConfig *cfg = svc->rt->auth;
-    static const Hotline__AuthConfig none = HOTLINE__AUTH_CONFIG__INIT;
-    if (!cfg)
-        cfg = &none;
+    const Hotline__AuthConfig *cfg = svc->rt->auth; /* always set: service_runtime_defaults */
     if (cfg->curve && cfg->curve->secret_key_file && *cfg->curve->secret_key_file) {
         int rc = open_curve(a, cfg);
         if (rc)
@@ -214,8 +210,7 @@ int service_auth_open(service_t *svc)
     reload(a, true);
     uv_fs_poll_init(&svc->loop, &a->poll);
     a->poll.data = a;
-    uv_fs_poll_start(&a->poll, on_registry_change, a->tokens_path,
-                     cfg->reload_ms ? cfg->reload_ms : RELOAD_MS_DEFAULT);
+    uv_fs_poll_start(&a->poll, on_registry_change, a->tokens_path, cfg->reload_ms);
     a->polling = true;
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", a->tokens_path);

@@ -9,6 +9,10 @@
 #define SERVICE_MAX_FEEDS 16
 #define SERVICE_MAX_SCHEDS 8
 
+/* The version every binary reports (--version, hotline_build_info): the project's version in
+ * CMakeLists.txt. */
+#define SERVICE_VERSION "0.1.0"
+
 typedef struct service_auth service_auth_t;
 
 /* A route behind the access check (service_routes); the httpd keeps a pointer to it. */
@@ -18,6 +22,20 @@ typedef struct service_guard {
     const service_route_t *route;
     void *ctx;
 } service_guard_t;
+
+/* A followed feed as the skeleton sees it: the service's apply, wrapped to note the events on
+ * their way in, for hotline_feed_lag_seconds (service_metrics.c). */
+typedef struct service_feed {
+    service_t *svc;
+    int index;           /* in feeds_in */
+    feed_apply_fn apply; /* the service's own */
+    void *ctx;
+    uint64_t oldest_seq; /* first event of the batch being applied: not applied while it is
+                          * above the committed cursor */
+    int64_t oldest_ms;   /* its time (the producer's clock) */
+    uint64_t newest_seq; /* last event handed to apply */
+    int64_t newest_ms;
+} service_feed_t;
 
 struct service {
     const service_desc_t *desc;
@@ -35,6 +53,7 @@ struct service {
     bus_t *bus;
     feed_server_t *feeds_out;
     feed_client_t *feeds_in[SERVICE_MAX_FEEDS];
+    service_feed_t feeds_seen[SERVICE_MAX_FEEDS]; /* beside feeds_in, same index */
     int nfeeds;
     httpd_t *http;
     metrics_t *metrics;
@@ -57,6 +76,7 @@ struct service {
         metric_t *feed_cursor, *feed_lag, *feed_reconnects, *feed_skipped, *feed_gaps;
         metric_t *store_map, *store_used, *store_full, *bus_malformed, *bus_unroutable;
         metric_t *fetches, *events_sent, *trimmed, *http_requests, *events, *addr_refused;
+        metric_t *http_seconds, *feed_lag_seconds;
         uint64_t last_addr_refused;
         uint64_t last_commits, last_malformed, last_unroutable, last_fetches, last_sent;
         uint64_t last_reconnects[SERVICE_MAX_FEEDS], last_skipped[SERVICE_MAX_FEEDS];
@@ -93,9 +113,22 @@ void service_auth_forbidden(service_t *svc, const auth_principal_t *who, uint32_
 /* The HTTP door: false when the request was answered 401 / 403. */
 bool service_auth_http(service_t *svc, httpd_req_t *req, uint32_t roles, auth_principal_t *who);
 
-/* service_http.c: the built-in routes and metrics. */
+/* service_defaults.c: fill every runtime key no layer set with its effective default (the one
+ * table of them), so --print-config shows what runs. Errors: HL_ENOMEM, HL_EINTERNAL (a bad
+ * row in the table). */
+int service_runtime_defaults(Hotline__RuntimeConfig *rt, const char *service_name);
+
+/* service_http.c: the built-in routes. */
 int service_http_start(service_t *svc);
+
+/* service_metrics.c: the runtime's metrics. */
 void service_metrics_init(service_t *svc);
 void service_metrics_refresh(service_t *svc);
+/* httpd's answer observer (httpd_on_answer): requests by route and status, durations. */
+void service_metrics_http_answer(void *ctx, const char *method, const char *route, int status,
+                                 double seconds);
+/* The feed_apply_fn given to the feed client: notes the event, then runs the service's apply
+ * (ctx: the feed's service_feed_t). */
+int service_feed_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
 #endif

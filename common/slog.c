@@ -5,6 +5,7 @@
 #include "mask.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +15,8 @@ static struct {
     char service[48];
     slog_level_t level;
 } g_slog = {"hotline", SLOG_INFO};
+
+#define LINE_BYTES 4096 /* one line at most, newline included */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -53,6 +56,101 @@ static bool key_is_counter(const char *key, size_t len)
     return false;
 }
 
+/* The escaped form of byte c into esc (at least 5 bytes): its length. */
+static size_t escape_byte(unsigned char c, char *esc)
+{
+    static const char hex[] = "0123456789abcdef";
+    switch (c) {
+    case '"': memcpy(esc, "\\\"", 2); return 2;
+    case '\\': memcpy(esc, "\\\\", 2); return 2;
+    case '\n': memcpy(esc, "\\n", 2); return 2;
+    case '\r': memcpy(esc, "\\r", 2); return 2;
+    case '\t': memcpy(esc, "\\t", 2); return 2;
+    default: break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        esc[0] = '\\';
+        esc[1] = 'x';
+        esc[2] = hex[c >> 4];
+        esc[3] = hex[c & 15];
+        return 4;
+    }
+    esc[0] = (char)c;
+    return 1;
+}
+
+/* Length of the escaped text of s, without quotes. */
+static size_t escaped_len(const unsigned char *s)
+{
+    char esc[5];
+    size_t n = 0;
+    for (; *s; s++)
+        n += escape_byte(*s, esc);
+    return n;
+}
+
+/* Drop a UTF-8 sequence left incomplete at the end of out[start, *n): a cut value must stay
+ * valid text. */
+static void trim_partial_utf8(const char *out, size_t start, size_t *n)
+{
+    size_t i = *n, cont = 0;
+    while (i > start && ((unsigned char)out[i - 1] & 0xC0) == 0x80 && cont < 3) {
+        i--;
+        cont++;
+    }
+    if (i == start || (unsigned char)out[i - 1] < 0xC0)
+        return; /* no lead byte before the continuation bytes: leave them */
+    unsigned char lead = (unsigned char)out[i - 1];
+    size_t want = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : 1;
+    if (cont < want)
+        *n = i - 1;
+}
+
+const char *slog_quote(char *out, size_t out_size, const char *value)
+{
+    if (!out)
+        return "";
+    if (out_size < 8) {
+        if (out_size)
+            out[0] = '\0';
+        return out;
+    }
+    const unsigned char *p = (const unsigned char *)(value ? value : "");
+    bool whole = escaped_len(p) + 3 <= out_size; /* quotes and NUL */
+    size_t limit = whole ? out_size - 2 : out_size - 2 - 3; /* room left for "..." */
+    size_t n = 0;
+    out[n++] = '"';
+    for (; *p; p++) {
+        char esc[5];
+        size_t len = escape_byte(*p, esc);
+        if (n + len > limit)
+            break;
+        memcpy(out + n, esc, len);
+        n += len;
+    }
+    if (!whole) {
+        trim_partial_utf8(out, 1, &n);
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+    return out;
+}
+
+/* Past a value in double quotes starting at p (a backslash escapes the next byte): the byte
+ * after the closing quote, or the end of the text when it has none. */
+static char *skip_quoted(char *p)
+{
+    for (p++; *p; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return p;
+}
+
 /* Where the next " key=" starts at or after p (a space, then a key, then '='), or the end. */
 static char *next_pair(char *p, char **key, size_t *key_len)
 {
@@ -82,7 +180,7 @@ size_t slog_mask_phones(char *text)
     masked += mask_phones_n(text, (size_t)(pair - text)); /* text before the first key */
     while (key) {
         char *value = key + key_len + 1;
-        char *next = next_pair(value, &next_key, &next_len);
+        char *next = next_pair(*value == '"' ? skip_quoted(value) : value, &next_key, &next_len);
         if (!key_is_counter(key, key_len))
             masked += mask_phones_n(value, (size_t)(next - value));
         key = next_key;
@@ -91,9 +189,35 @@ size_t slog_mask_phones(char *text)
     return masked;
 }
 
+/* A value formatted by hand may hold a newline or another control byte: written raw, it would
+ * split the event over two lines. Escape them in place as slog_quote does, cutting the text
+ * where the escapes no longer fit in size bytes (NUL included). */
+static void escape_controls(char *text, size_t size)
+{
+    size_t len = strlen(text);
+    bool any = false;
+    for (size_t i = 0; i < len && !any; i++)
+        any = (unsigned char)text[i] < 0x20 || text[i] == 0x7f;
+    if (!any)
+        return;
+    char copy[LINE_BYTES];
+    memcpy(copy, text, len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)copy[i];
+        char esc[5] = {(char)c};
+        size_t k = c < 0x20 || c == 0x7f ? escape_byte(c, esc) : 1;
+        if (n + k + 1 > size)
+            break;
+        memcpy(text + n, esc, k);
+        n += k;
+    }
+    text[n] = '\0';
+}
+
 void slog_write(slog_level_t level, const char *event, const char *fmt, ...)
 {
-    char line[4096];
+    char line[LINE_BYTES];
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -110,8 +234,9 @@ void slog_write(slog_level_t level, const char *event, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line + head, sizeof line - head - 1, fmt, ap);
     va_end(ap);
+    escape_controls(line + head, sizeof line - head - 1);
     /* Mask from the space before the key=value part, so the first key is seen as a token. */
-    slog_mask_phones(line + head - 1);
+    slog_mask_phones(head ? line + head - 1 : line);
     size_t len = strlen(line);
     while (len > 0 && line[len - 1] == ' ')
         len--;

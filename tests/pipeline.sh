@@ -4,7 +4,7 @@
 #   view ID KEY             a field of the ticket's status view (intake), "" when absent
 #   wait_view ID KEY VALUE  wait until the view's KEY is VALUE
 #   svc_url NAME            http://127.0.0.1:<port> of a service
-#   events_count NAME KIND  hotline_events_appended{kind=KIND} on NAME's /metrics (0 if none)
+#   events_count NAME KIND  hotline_events_appended_total{kind=KIND} on NAME's /metrics (0 if none)
 #   token_for ROLE[@NAME]   a bearer token of that role (made once, cached; the services
 #                           accept it before this returns): operator, unit:water-supply,
 #                           callback-agent@agent-1, service, admin, ...
@@ -58,7 +58,7 @@ wait_view() {
 
 events_count() {
   local n
-  n=$(curl -sf "$(svc_url "$1")/metrics" | awk -v k="hotline_events_appended{kind=\"$2\"}" '$1 == k {print $2}')
+  n=$(curl -sf "$(svc_url "$1")/metrics" | awk -v k="hotline_events_appended_total{kind=\"$2\"}" '$1 == k {print $2}')
   echo "${n:-0}"
 }
 

@@ -8,10 +8,12 @@
 # of the tickets are in and at the peak, and file-backed RSS (LMDB pages the kernel keeps
 # mapped; reclaimable).
 # Usage: HOTLINE_BIN=build/release/bin tests/bench/bench_intake.sh [TICKETS]
+#   HOTLINE_SRC (default: this checkout) is where the wrk script tests/bench/post_ticket.lua is;
 #   ROUNDS=N (default 2) alternations of tokens on / off; SYNC=SYNC_NOSYNC takes the disk out
 #   (to see the CPU cost of a change alone); PER_TICKET=0 skips the commit-per-ticket run.
 source "$(dirname "$0")/../lib.sh"
 N=${1:-${N:-200000}}
+HOTLINE_SRC=${HOTLINE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 LUA=$HOTLINE_SRC/tests/bench/post_ticket.lua
 command -v wrk >/dev/null || fail "wrk is not installed (scripts/deps.sh installs it)"
 

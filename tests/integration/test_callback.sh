@@ -182,7 +182,7 @@ assert rated["satisfied"] and rated["agent"] == "a1" and rated["rating"] == "RAT
 assert evs[2]["ticketClosed"]["reason"] == "rated satisfied"
 PY
   curl -sf "$C/metrics" > "$T/metrics.txt"
-  grep -q '^hotline_events_appended{kind="ticket_closed"} 1$' "$T/metrics.txt" ||
+  grep -q '^hotline_events_appended_total{kind="ticket_closed"} 1$' "$T/metrics.txt" ||
     fail "events_appended{kind=ticket_closed}"
   grep -q '^hotline_callback_pending 0$' "$T/metrics.txt" || fail "pending gauge after closing"
   stop_term dispatch

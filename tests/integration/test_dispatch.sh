@@ -213,7 +213,7 @@ grep -q '^hotline_dispatch_open_tickets{unit="repair-crew-north",state="REPLIED"
   "$T/m.txt" || fail "open tickets gauge: $(grep open_tickets "$T/m.txt")"
 grep -q '^hotline_dispatch_open_tickets{unit="repair-crew-north",state="DISPATCHED"} 2$' \
   "$T/m.txt" || fail "open tickets gauge: $(grep open_tickets "$T/m.txt")"
-grep -q '^hotline_events_appended{kind="ticket_replied"} 1$' "$T/m.txt" ||
+grep -q '^hotline_events_appended_total{kind="ticket_replied"} 1$' "$T/m.txt" ||
   fail "events_appended: $(grep events_appended "$T/m.txt")"
 intake_has_read() { # intake follows dispatch: its cursor reaches dispatch's five events
   curl -sf "$I/v1/status" | python3 -c 'import json,sys

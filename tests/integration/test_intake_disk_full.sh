@@ -63,7 +63,10 @@ N=$(wc -l < "$T/acked")
 http GET "http://127.0.0.1:$PORT/readyz" > "$T/ready.json"
 [ "$HTTP_STATUS" = 503 ] || fail "/readyz says $HTTP_STATUS while full"
 log "/readyz while full: $(cat "$T/ready.json")"
-curl -sf "http://127.0.0.1:$PORT/metrics" | grep -q '^hotline_store_full 1$' || fail "hotline_store_full is not 1"
+# Into a file first: grep -q would stop reading at the match, and curl, still writing a long
+# /metrics, would fail the pipeline (pipefail) with a broken pipe.
+curl -sf "http://127.0.0.1:$PORT/metrics" >"$T/full.metrics"
+grep -q '^hotline_store_full 1$' "$T/full.metrics" || fail "hotline_store_full is not 1"
 
 all_there() { # every acknowledged ticket answers 200
   python3 - "$PORT" "$T/acked" <<'PY'

@@ -7,20 +7,14 @@
 # from names we chose to follow the conventions promtool checks (HELP text, _total on counters,
 # base units, snake_case, no _count/_sum/_bucket on non-histograms), so a lint line means the
 # module wrote something wrong, never noise. A control run first shows this promtool does
-# report lint problems and parse errors, so a clean result is not vacuous.
+# report lint problems and parse errors, so a clean result is not vacuous. Then the same for a
+# running service's own families (the skeleton's: HTTP requests by route, durations, build
+# info, events appended, feed lag), on a producer and a consumer of the runtime's test pair.
 #
 # Env: HOTLINE_BIN (directory with metrics_dump), PROMTOOL (default /usr/bin/promtool).
-set -euo pipefail
-
-: "${HOTLINE_BIN:?HOTLINE_BIN must name the bin directory of the build}"
+source "$(dirname "$0")/../lib.sh"
 PROMTOOL=${PROMTOOL:-/usr/bin/promtool}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+tmp=$T
 
 [ -x "$PROMTOOL" ] || fail "promtool not found at $PROMTOOL (install Debian's prometheus package)"
 
@@ -88,3 +82,53 @@ if [ "$rc" -ne 0 ] || [ -s "$tmp/promtool.out" ]; then
 fi
 echo "PASS: promtool check metrics accepted $(grep -c '^# TYPE' "$tmp/metrics.txt") families" \
     "($(grep -vc '^#' "$tmp/metrics.txt") samples)"
+
+# ---- a running service's families ----
+start producer "$BIN/testproducer" --data-dir "$T/p" --bus 'tcp://127.0.0.1:*' --http-port 0 \
+    --port-file "$T/p.json"
+wait_port_file "$T/p.json"
+P="http://127.0.0.1:$(json_get "$T/p.json" http)"
+start consumer "$BIN/testconsumer" --data-dir "$T/c" --bus 'tcp://127.0.0.1:*' --http-port 0 \
+    --feed "producer=$(json_get "$T/p.json" bus)" --port-file "$T/c.json"
+wait_port_file "$T/c.json"
+C="http://127.0.0.1:$(json_get "$T/c.json" http)"
+http POST "$P/v1/commands" '{"testAppend": {"count": "5"}}' >/dev/null
+http POST "$P/v1/commands" '{"nothing": 1}' >/dev/null   # 400
+http GET "$P/no/such/path" >/dev/null                        # 404, unmatched
+http GET "$P/metrics" >/dev/null
+caught_up() {
+    curl -sf "$C/metrics" >"$T/c.metrics" &&
+        grep -q '^hotline_feed_cursor_seq{producer="producer"} 5$' "$T/c.metrics"
+}
+wait_until 20 caught_up
+for side in producer consumer; do
+    url=$P; [ "$side" = consumer ] && url=$C
+    curl -sf "$url/metrics" >"$T/$side.txt"
+    rc=0
+    "$PROMTOOL" check metrics <"$T/$side.txt" >"$T/$side.out" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ] || [ -s "$T/$side.out" ]; then
+        cat "$T/$side.out" >&2
+        fail "promtool check metrics reported problems on the $side's /metrics (exit $rc)"
+    fi
+    for want in \
+        '# TYPE hotline_http_requests_total counter' \
+        '# TYPE hotline_http_request_duration_seconds histogram' \
+        'hotline_http_requests_total{method="GET",route="/metrics",status="200"} [1-9][0-9]*' \
+        'hotline_http_request_duration_seconds_bucket{method="GET",route="/metrics",le="+Inf"} [1-9][0-9]*' \
+        "hotline_build_info{version=\"0.1.0\",service=\"$side\"} 1"; do
+        grep -qx -- "$want" "$T/$side.txt" || fail "the $side's /metrics lacks: $want"
+    done
+done
+for want in \
+    'hotline_http_requests_total{method="POST",route="/v1/commands",status="200"} 1' \
+    'hotline_http_requests_total{method="POST",route="/v1/commands",status="400"} 1' \
+    'hotline_http_requests_total{method="GET",route="unmatched",status="404"} 1' \
+    '# TYPE hotline_events_appended_total counter' \
+    'hotline_events_appended_total{kind="test"} 5'; do
+    grep -qxF -- "$want" "$T/producer.txt" || fail "the producer's /metrics lacks: $want"
+done
+for want in '# TYPE hotline_feed_lag_seconds gauge' \
+    'hotline_feed_lag_seconds{producer="producer"} 0'; do
+    grep -qxF -- "$want" "$T/consumer.txt" || fail "the consumer's /metrics lacks: $want"
+done
+echo "PASS: a running producer's and consumer's /metrics are promtool-clean with the new families"

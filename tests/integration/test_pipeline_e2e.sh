@@ -90,12 +90,39 @@ ev_expect callback ticket_closed "$(k closed)"
 ev_expect callback rework_requested "$(k reworkRequested)"
 a_closed=$(curl -sf "$(svc_url analytics)/metrics" | awk '$1 == "hotline_tickets_total{stage=\"closed\"}" {print $2}')
 [ "$a_closed" = 2 ] || fail "analytics /metrics closed = $a_closed"
+# HTTP requests are counted by route pattern, refusals included: one refused for want of a
+# token (401, on the route) and one no route takes (under the fixed label "unmatched").
+code=$(curl -s -o /dev/null -w '%{http_code}' "$(svc_url intake)/v1/tickets/$A")
+[ "$code" = 401 ] || fail "GET /v1/tickets/$A without a token answered $code, not 401"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$(svc_url intake)/no/such/path/$A")
+[ "$code" = 404 ] || fail "an unknown path answered $code, not 404"
 for s in "${SERVICES[@]}"; do
   curl -sf "$(svc_url "$s")/metrics" > "$T/$s.metrics"
   promtool check metrics < "$T/$s.metrics" > "$T/$s.promtool" 2>&1 ||
     fail "promtool rejects $s /metrics: $(cat "$T/$s.promtool")"
   [ ! -s "$T/$s.promtool" ] || fail "promtool lint on $s /metrics: $(cat "$T/$s.promtool")"
+  for want in '# TYPE hotline_http_requests_total counter' \
+              '# TYPE hotline_http_request_duration_seconds histogram' \
+              '# TYPE hotline_feed_lag_seconds gauge' \
+              "hotline_build_info{version=\"0.1.0\",service=\"$s\"} 1"; do
+    grep -qxF -- "$want" "$T/$s.metrics" || fail "$s /metrics lacks the line: $want"
+  done
+  grep -q '^hotline_http_requests_total{method="GET",route="/metrics",status="200"} ' \
+    "$T/$s.metrics" || fail "$s /metrics does not count its own scrapes"
+  grep -q '^hotline_http_request_duration_seconds_count{method="GET",route="/metrics"} [1-9]' \
+    "$T/$s.metrics" || fail "$s /metrics has no duration for its scrapes"
+  ! grep -q '^hotline_events_appended{' "$T/$s.metrics" || fail "$s still has the old gauge"
+  # Analytics appends no events of its own, so it has no series of this family.
+  [ "$s" = analytics ] || grep -qxF '# TYPE hotline_events_appended_total counter' "$T/$s.metrics" ||
+    fail "$s /metrics has no hotline_events_appended_total"
 done
+grep -q '^hotline_http_requests_total{method="GET",route="/v1/tickets/\*",status="401"} 1$' \
+  "$T/intake.metrics" || fail "the 401 is not counted on its route: $(grep http_req "$T/intake.metrics")"
+grep -q '^hotline_http_requests_total{method="GET",route="unmatched",status="404"} [1-9]' \
+  "$T/intake.metrics" || fail "the 404 is not counted as unmatched"
+if grep -h '^hotline_http_requests_total' "$T"/*.metrics | grep -q "$A"; then
+  fail "a raw path (with a ticket id) became a label value"
+fi
 log "kpis, /metrics of all five and promtool agree"
 
 # ---- the timeline of B, across all five services, in order ----

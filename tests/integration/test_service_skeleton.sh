@@ -28,6 +28,17 @@ HOTLINE_RUNTIME_HTTP_PORT=abc expect_exit 2 "HOTLINE_RUNTIME_HTTP_PORT" "$PROD"
 HOTLINE_RUNTIME_STORE_SYNC=SYNC_NOSYNC "$PROD" --print-config --data-dir /x >"$T/cfg.json"
 [ "$(json_get "$T/cfg.json" runtime.store.sync)" = SYNC_NOSYNC ] || fail "env override not applied"
 [ "$(json_get "$T/cfg.json" runtime.dataDir)" = /x ] || fail "command line not applied"
+# --print-config shows the effective values, also of keys no layer set.
+for kv in runtime.http.maxConnections=4096 runtime.http.maxConnectionsPerAddress=512 \
+          runtime.http.listen=127.0.0.1 runtime.store.maxMapSizeMb=65536 \
+          runtime.eventLog.retentionHours=168 runtime.maxBatch=10000 runtime.auth.reloadMs=1000 \
+          runtime.logLevel=info runtime.name=producer; do
+  [ "$(json_get "$T/cfg.json" "${kv%%=*}")" = "${kv#*=}" ] ||
+    fail "--print-config ${kv%%=*} = $(json_get "$T/cfg.json" "${kv%%=*}"), not ${kv#*=}"
+done
+HOTLINE_RUNTIME_HTTP_MAX_CONNECTIONS=100 "$PROD" --print-config >"$T/cfg100.json"
+[ "$(json_get "$T/cfg100.json" runtime.http.maxConnectionsPerAddress)" = 12 ] ||
+  fail "maxConnectionsPerAddress does not follow maxConnections"
 
 start producer "$PROD" --data-dir "$T/p" --bus 'tcp://127.0.0.1:*' --http-port 0 \
   --port-file "$T/p.json"

@@ -174,7 +174,7 @@ assert got == want, got
 PY
   check_metrics
   grep -q '^hotline_sla_running_clocks{clock="reply"} 1$' "$T/metrics.txt" || fail "reply gauge"
-  grep -q '^hotline_events_appended{kind="sla_breached"} 1$' "$T/metrics.txt" || fail "breach count"
+  grep -q '^hotline_events_appended_total{kind="sla_breached"} 1$' "$T/metrics.txt" || fail "breach count"
   stop_term intake
   stop_term dispatch
   covered="standalone + one ticket through intake and dispatch"
