@@ -233,8 +233,8 @@ W=(-H "Authorization: Bearer $(token_for unit:water-supply)")
 [ "$(code "${W[@]}" "$D/v1/assignments/$UID_")" = 403 ] || fail "water-supply read billing's ticket"
 [ "$(code "${W[@]}" "$D/v1/units/billing/tickets")" = 403 ] || fail "water-supply listed billing's queue"
 [ "$(code "${W[@]}" "$(svc_url sla)/v1/clocks/$UID_")" = 403 ] || fail "water-supply read billing's clocks"
-curl -s "${W[@]}" "$D/v1/units/water-supply/tickets" | grep -q "$TID" || fail "water-supply cannot list its own"
-curl -s "${W[@]}" "$D/v1/units/water-supply/tickets" | grep -q "$UID_" && fail "billing's ticket in water-supply's list"
+grep -q "$TID" <<<"$(curl -s "${W[@]}" "$D/v1/units/water-supply/tickets")" || fail "water-supply cannot list its own"
+grep -q "$UID_" <<<"$(curl -s "${W[@]}" "$D/v1/units/water-supply/tickets")" && fail "billing's ticket in water-supply's list"
 hl_as unit:water-supply sign "$UID_" 2>"$T/sign.err" && fail "water-supply signed billing's ticket"
 grep -q "is not with unit water-supply" "$T/sign.err" || fail "sign refusal: $(cat "$T/sign.err")"
 grep -q "held by\|billing" "$T/sign.err" && fail "the refusal names the holder: $(cat "$T/sign.err")"
@@ -245,10 +245,10 @@ hl_as unit:billing sign "$UID_" >/dev/null || fail "billing cannot sign its own 
 log "unit isolation: water-supply cannot read, list, sign or reply to billing's ticket"
 
 # The holding unit sees its caller; a supervisor sees the ticket with the caller masked.
-curl -s "${W[@]}" "$D/v1/assignments/$TID" | grep -q 13800138000 || fail "the holder lacks the caller"
-curl_as supervisor -s "$D/v1/assignments/$TID" | grep -q 13800138000 && fail "a supervisor saw the caller"
-curl_as supervisor -s "$(svc_url intake)/v1/tickets/$TID" | grep -q 13800138000 && fail "intake showed a supervisor the caller"
-curl_as operator -s "$(svc_url intake)/v1/tickets/$TID" | grep -q 13800138000 || fail "the operator lacks the caller"
+grep -q 13800138000 <<<"$(curl -s "${W[@]}" "$D/v1/assignments/$TID")" || fail "the holder lacks the caller"
+grep -q 13800138000 <<<"$(curl_as supervisor -s "$D/v1/assignments/$TID")" && fail "a supervisor saw the caller"
+grep -q 13800138000 <<<"$(curl_as supervisor -s "$(svc_url intake)/v1/tickets/$TID")" && fail "intake showed a supervisor the caller"
+grep -q 13800138000 <<<"$(curl_as operator -s "$(svc_url intake)/v1/tickets/$TID")" || fail "the operator lacks the caller"
 
 # A callback agent rates only a call it took from the queue.
 # (the walk above may have signed and replied T already, as water-supply)
