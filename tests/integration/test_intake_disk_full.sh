@@ -52,10 +52,19 @@ for n in range(1, 100000):
     break
 else:
     sys.exit("the disk never filled")
-# While full, every new ticket gets the same clear refusal.
+# While full, new tickets get the same clear refusal. A small write can still fit into pages
+# LMDB freed within its file (the refused batch left them), so an answer may also be 200: such a
+# ticket is acknowledged and must be kept like the others.
+refused = 0
 for n in range(100000, 100010):
     status, ans = submit(n)
-    assert status == 503, (status, ans)
+    if status == 200:
+        acked.append(ans["submitTicket"]["ticketId"])
+        continue
+    assert status == 503 and "nothing was stored" in ans["error"]["message"], (status, ans)
+    refused += 1
+assert refused > 0, "no ticket refused while the disk is full"
+print("while full: %d of 10 refused" % refused)
 open(acked_path, "w").write("\n".join(acked) + "\n")
 PY
 N=$(wc -l < "$T/acked")
@@ -63,10 +72,25 @@ N=$(wc -l < "$T/acked")
 http GET "http://127.0.0.1:$PORT/readyz" > "$T/ready.json"
 [ "$HTTP_STATUS" = 503 ] || fail "/readyz says $HTTP_STATUS while full"
 log "/readyz while full: $(cat "$T/ready.json")"
-# Into a file first: grep -q would stop reading at the match, and curl, still writing a long
-# /metrics, would fail the pipeline (pipefail) with a broken pipe.
-curl -sf "http://127.0.0.1:$PORT/metrics" >"$T/full.metrics"
-grep -q '^hotline_store_full 1$' "$T/full.metrics" || fail "hotline_store_full is not 1"
+# The gauge right after a refusal says full (any write that fits, a trim for one, sets it back
+# to 0, so it is read straight after a 503). Into a file first: grep -q would stop reading at the
+# match and curl, still writing a long /metrics, would fail the pipeline (pipefail).
+gauge_full() {
+  local i
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    http POST "http://127.0.0.1:$PORT/v1/tickets" \
+      '{"categoryCode":"W01","description":"'"$(printf 'x%.0s' {1..3000})"'","contact":{"phone":"13900000000"},"location":{"district":"Gulou"}}' \
+      > "$T/probe.json"
+    if [ "$HTTP_STATUS" = 200 ]; then
+      json_get "$T/probe.json" submitTicket.ticketId >> "$T/acked"
+      continue
+    fi
+    curl -sf "http://127.0.0.1:$PORT/metrics" > "$T/full.metrics"
+    grep -q '^hotline_store_full 1$' "$T/full.metrics" && return 0
+  done
+  return 1
+}
+gauge_full || fail "hotline_store_full is not 1 after a refusal"
 
 all_there() { # every acknowledged ticket answers 200
   python3 - "$PORT" "$T/acked" <<'PY'
