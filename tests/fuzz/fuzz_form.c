@@ -1,4 +1,4 @@
-/* fuzz_form: arbitrary bytes as an Open311 POST body: the form decoder (common/form.c), then
+/* fuzz_form: arbitrary bytes as an Open311 POST body: the form decoder (common/data/form.c), then
  * the request -> hotline.Ticket mapping (services/intake/open311_decode.c) against the
  * embedded water catalogue or, when the first byte is odd, a configured one with every
  * datatype.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_httpd: common/httpd through a real process (tests/support/httpd_echo) on 127.0.0.1,
+# test_httpd: common/http/httpd through a real process (tests/support/httpd_echo) on 127.0.0.1,
 # driven with curl and raw bash /dev/tcp sockets: keep-alive, pipelining in request order,
 # chunked upload, body limit, idle and request timeouts, 404/405/400, connection limit and a
 # clean SIGTERM exit. Every wait has a deadline.

@@ -1,4 +1,4 @@
-/* httpd_echo: a small HTTP server for the integration tests of common/httpd.
+/* httpd_echo: a small HTTP server for the integration tests of common/http/httpd.
  *
  *   httpd_echo PORT_FILE [--max-body N] [--idle-ms N] [--request-ms N] [--max-conns N]
  *                        [--max-header N]

@@ -1,4 +1,4 @@
-/* Unit tests for common/metrics: values, labels, escaping, histogram buckets, the cardinality
+/* Unit tests for common/ops/metrics: values, labels, escaping, histogram buckets, the cardinality
  * cap, exact rendering, callbacks and process metrics. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -58,6 +58,10 @@ void txq_flush(txq_t *self);
 /* Be told after each successful commit (before items' done()), e.g. to wake feed readers. */
 int txq_on_commit(txq_t *self, txq_commit_fn fn, void *ctx);
 
+/* Stop telling fn (the pair given to txq_on_commit; nothing when it is not listening). Not from
+ * inside a commit listener. */
+void txq_unlisten(txq_t *self, txq_commit_fn fn, void *ctx);
+
 /* Items waiting, and true while the store cannot write (disk full or failing, or at its size
  * limit): the last batch failed with HL_ENOSPC or HL_EIO. */
 unsigned txq_waiting(const txq_t *self);

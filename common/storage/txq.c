@@ -6,6 +6,7 @@
 #include "slog.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define TXQ_MAX_LISTENERS 8
 
@@ -73,6 +74,18 @@ int txq_on_commit(txq_t *self, txq_commit_fn fn, void *ctx)
     self->listeners[self->nlisteners].ctx = ctx;
     self->nlisteners++;
     return 0;
+}
+
+void txq_unlisten(txq_t *self, txq_commit_fn fn, void *ctx)
+{
+    for (int i = 0; i < self->nlisteners; i++) {
+        if (self->listeners[i].fn == fn && self->listeners[i].ctx == ctx) {
+            memmove(&self->listeners[i], &self->listeners[i + 1],
+                    (size_t)(self->nlisteners - i - 1) * sizeof self->listeners[0]);
+            self->nlisteners--;
+            return;
+        }
+    }
 }
 
 /* Apply n items from list inside one transaction; rcs[i] gets each item's own outcome.

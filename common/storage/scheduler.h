@@ -86,8 +86,10 @@ int scheduler_next(scheduler_t *self, MDB_txn *txn, int64_t *due_ms);
 
 const scheduler_stats_t *scheduler_stats(const scheduler_t *self);
 
-/* Close the timer (shutdown begins): no pass is started after this; one in flight finishes
- * with the txq. The loop must run afterwards. */
+/* Close the timer and stop listening to the txq and the clock (shutdown begins, or a start-up
+ * that failed after scheduler_create): no pass is started after this; one in flight finishes
+ * with the txq. Call it before the txq and clock go, started or not. The loop must run
+ * afterwards. */
 void scheduler_stop(scheduler_t *self);
 
 /* Free (after the txq is gone). Nulls *self. */

@@ -26,6 +26,7 @@ struct scheduler {
     MDB_dbi ids; /* id -> be64 due_ms */
     uv_timer_t timer;
     bool timer_open;
+    bool stopped; /* scheduler_stop ran: listeners removed */
     bool pass_busy;     /* a pass is in the txq */
     bool pass_more;     /* the last pass hit per_pass: go on at once */
     int64_t put_min_ms; /* earliest due put since the last commit (INT64_MAX: none) */
@@ -397,8 +398,11 @@ int scheduler_create(scheduler_t **out, uv_loop_t *loop, store_t *store, txq_t *
         rc = store_db(store, db, 0, &self->ids);
     if (!rc)
         rc = txq_on_commit(txq, after_commit, self);
-    if (!rc)
+    if (!rc) {
         rc = hclock_listen(clock, on_clock_moved, self);
+        if (rc)
+            txq_unlisten(txq, after_commit, self);
+    }
     if (rc) {
         free(self);
         return rc;
@@ -439,10 +443,14 @@ const scheduler_stats_t *scheduler_stats(const scheduler_t *self)
 
 void scheduler_stop(scheduler_t *self)
 {
-    if (!self || !self->timer_open)
+    if (!self || self->stopped)
+        return;
+    self->stopped = true; /* also when never started: the listeners go either way */
+    txq_unlisten(self->txq, after_commit, self);
+    hclock_unlisten(self->clock, on_clock_moved, self);
+    if (!self->timer_open)
         return;
     self->timer_open = false;
-    hclock_unlisten(self->clock, on_clock_moved, self);
     uv_timer_stop(&self->timer);
     uv_close((uv_handle_t *)&self->timer, NULL);
 }
