@@ -1,4 +1,5 @@
-/* sla: service descriptor, embedded configuration, start-up and stop. Loop thread. */
+/* sla: service descriptor, embedded configuration, start-up and stop, and the gauges. Loop
+ * thread. */
 #include "sla_internal.h"
 
 #include "hl_error.h"
@@ -62,6 +63,51 @@ static const config_bound_t BOUNDS[] = {
 
 /* ---- the core's life cycle ---- */
 
+/* Copy the running counts and the pending steps from LMDB into the gauges. */
+static void metrics_refresh(sla_t *self)
+{
+    if (!self->m_running)
+        return;
+    MDB_txn *txn;
+    if (store_read_begin(self->store, &txn) != 0)
+        return;
+    static const Hotline__SlaClock clocks[] = {HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
+                                               HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY};
+    for (size_t i = 0; i < 2; i++) {
+        uint64_t n;
+        if (sla_running_count(self, txn, clocks[i], &n) == 0)
+            metric_set(self->m_running, (const char *const[]){sla_clock_label(clocks[i])},
+                       (double)n);
+    }
+    uint64_t pending;
+    if (scheduler_count(self->steps, txn, &pending) == 0)
+        metric_set(self->m_pending, NULL, (double)pending);
+    store_read_end(&txn);
+}
+
+/* After every commit (feed applies and scheduler passes alike): the gauges follow the store. */
+static void after_commit(void *ctx)
+{
+    sla_t *self = ctx;
+    if (self->dirty)
+        metrics_refresh(self);
+    self->dirty = false;
+}
+
+/* The steps' scheduler: the service's, or (tests) one of sla's own, started at once. */
+static int steps_create(sla_t *self, const sla_opts_t *opts)
+{
+    scheduler_opts_t so = {.name = SLA_STEPS_NAME, .fire = sla_store_fire, .ctx = self};
+    if (opts->svc)
+        return service_scheduler(opts->svc, &so, &self->steps);
+    so.metrics = opts->metrics;
+    int rc = scheduler_create(&self->steps, opts->loop, self->store, opts->txq, self->clock, &so);
+    if (rc)
+        return rc;
+    self->own_steps = true;
+    return scheduler_start(self->steps);
+}
+
 int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
 {
     *out = NULL;
@@ -81,8 +127,7 @@ int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
         size_t offset;
     } dbs[] = {
         {"sla_clocks", offsetof(sla_t, clocks)}, {"sla_tickets", offsetof(sla_t, tickets)},
-        {"sla_timers", offsetof(sla_t, timers)}, {"sla_due", offsetof(sla_t, due)},
-        {"sla_meta", offsetof(sla_t, meta)},
+        {"sla_due", offsetof(sla_t, due)}, {"sla_meta", offsetof(sla_t, meta)},
     };
     for (size_t i = 0; !rc && i < sizeof dbs / sizeof dbs[0]; i++) {
         rc = store_db(self->store, dbs[i].name, 0, (MDB_dbi *)((char *)self + dbs[i].offset));
@@ -90,18 +135,43 @@ int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
             snprintf(err, err_size, "cannot open sub-database %s: %s", dbs[i].name,
                      hl_strerror(rc));
     }
+    /* The listener first: a scheduler of sla's own owns a handle once made. */
+    if (!rc && (rc = txq_on_commit(opts->txq, after_commit, self)) != 0)
+        snprintf(err, err_size, "cannot follow the group commit: %s", hl_strerror(rc));
+    if (!rc && (rc = steps_create(self, opts)) != 0)
+        snprintf(err, err_size, "cannot make the %s scheduler: %s", SLA_STEPS_NAME,
+                 hl_strerror(rc));
     if (rc) {
         sla_destroy(&self);
         return rc;
     }
+    if (opts->metrics) {
+        /* Counts are kept in LMDB with the clocks (exact across crashes) and copied into the
+         * gauges after each commit that changed them: no scan at scrape time. */
+        self->m_running = metrics_gauge(opts->metrics, "hotline_sla_running_clocks",
+                                        "Clocks started and not yet stopped, by clock (sign, "
+                                        "reply); breached ones included.", "clock");
+        self->m_pending = metrics_gauge(opts->metrics, "hotline_sla_pending_timers",
+                                        "Warnings and breaches scheduled and not yet fired.",
+                                        NULL);
+        metrics_refresh(self);
+    }
     *out = self;
     return 0;
+}
+
+void sla_stop(sla_t *self)
+{
+    if (self && self->own_steps)
+        scheduler_stop(self->steps);
 }
 
 void sla_destroy(sla_t **self)
 {
     if (!self || !*self)
         return;
+    if ((*self)->own_steps)
+        scheduler_destroy(&(*self)->steps);
     calendar_destroy(&(*self)->cal);
     free(*self);
     *self = NULL;
@@ -111,6 +181,7 @@ const calendar_t *sla_calendar(const sla_t *self) { return self->cal; }
 const Hotline__SlaConfig *sla_config(const sla_t *self) { return self->cfg; }
 store_t *sla_store(const sla_t *self) { return self->store; }
 hclock_t *sla_clock(const sla_t *self) { return self->clock; }
+scheduler_t *sla_steps(const sla_t *self) { return self->steps; }
 
 /* ---- the service ---- */
 
@@ -136,6 +207,9 @@ static int init(service_t *svc, void **state)
         .log = service_log(svc),
         .clock = service_clock(svc),
         .cfg = cfg,
+        .txq = service_txq(svc),
+        .metrics = service_metrics(svc),
+        .svc = svc,
     };
     char err[512];
     sla_t *self;
@@ -147,8 +221,6 @@ static int init(service_t *svc, void **state)
     rc = sla_http_routes(self, svc);
     if (!rc)
         rc = service_follow(svc, "dispatch", sla_apply, self);
-    if (!rc)
-        rc = sla_start(self, service_loop(svc), svc, NULL, NULL); /* last: it owns a handle */
     if (rc) {
         sla_destroy(&self);
         return rc;
@@ -157,12 +229,6 @@ static int init(service_t *svc, void **state)
               calendar_offset_minutes(self->cal));
     *state = self;
     return 0;
-}
-
-/* Shutdown begins: close the timer so the loop can end (its close runs in the loop). */
-static void stop(void *state)
-{
-    sla_stop(state);
 }
 
 static void fini(void *state)
@@ -181,6 +247,5 @@ const service_desc_t sla_service = {
     .check_config = check_config,
     .init = init,
     .command = NULL, /* sla takes no commands yet (policy admin is a later issue) */
-    .stop = stop,
     .fini = fini,
 };

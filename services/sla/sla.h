@@ -7,11 +7,13 @@
  * State (one LMDB environment, sub-databases):
  *   sla_clocks   ticket \0 round(BE32) clock(u8) -> clock record (sla_store.c)
  *   sla_tickets  ticket -> packed TicketDispatched: what a rework round needs (policy inputs)
- *   sla_timers   fire_ms(BE64) ticket \0 clock(u8) round(BE32) kind(u8) -> "" : pending
- *                warnings and breaches, earliest first
  *   sla_due      due_ms(BE64) ticket \0 round(BE32) clock(u8) -> "" : running clocks by due
+ *                (the /v1/due view: breached clocks still running included)
  *   sla_meta     "running.sign" / "running.reply" -> BE64 counts of running clocks
- * Every change and the events it produces commit in one transaction (feed apply or timer pass).
+ *   sla_steps.*  the shared scheduler's entries (common/scheduler.h), one per pending warning
+ *                and breach: id ticket \0 clock(u8) round(BE32) step(u8), no payload
+ * Every change and the events it produces commit in one transaction (a feed apply, or a
+ * scheduler pass that fires a step and removes its entry together).
  *
  * Decisions: a warning that would fall at or before the clock's start (a 1-working-day limit
  * started on a weekend, warned 1 working day before) is not raised (warn_ms 0); a breached
@@ -19,10 +21,9 @@
  * left running. Not yet: the escalation ladder past the breach (supervision notice), pauses
  * and extensions that move a due time, a new sign clock for a re-dispatch within a round.
  *
- * Files: sla.c (service descriptor, configuration, start and stop), sla_policy.c (policy table:
- * validation, matching, JSON), sla_store.c (clock records, indexes, start / stop / fire),
- * sla_apply.c (dispatch feed events), sla_timer.c (the uv timer and its txq pass),
- * sla_http.c (routes). Loop thread only. */
+ * Files: sla.c (service descriptor, configuration, start, stop and gauges), sla_policy.c
+ * (policy table: validation, matching, JSON), sla_store.c (clock records, indexes, start /
+ * stop / fire), sla_apply.c (dispatch feed events), sla_http.c (routes). Loop thread only. */
 #ifndef HOTLINE_SLA_H
 #define HOTLINE_SLA_H
 
@@ -59,60 +60,53 @@ const Hotline__SlaPolicy *sla_policy_match(const Hotline__SlaConfig *cfg,
 json_t *sla_policies_json(const Hotline__SlaConfig *cfg);
 json_t *sla_policy_json(const Hotline__SlaPolicy *p);
 
-/* ---- the core (sla_store.c, sla_apply.c, sla_timer.c) ---- */
+/* ---- the core (sla.c, sla_store.c, sla_apply.c) ---- */
 
 typedef struct sla sla_t;
+
+#define SLA_STEPS_NAME "sla_steps" /* the scheduler holding the warnings and breaches */
 
 typedef struct sla_opts {
     store_t *store;
     evlog_t *log;
     hclock_t *clock;
     const Hotline__SlaConfig *cfg; /* borrowed: must outlive the sla_t */
+    txq_t *txq;                    /* the group commit: the gauges follow its commits */
+    metrics_t *metrics;            /* NULL: no gauges */
+    /* Where the warnings and breaches are scheduled. With svc, a scheduler of the service
+     * (service_scheduler: the skeleton starts, stops and frees it). Without (tests), one of
+     * sla's own on loop and txq, started at once, stopped by sla_stop, freed by sla_destroy. */
+    service_t *svc;
+    uv_loop_t *loop;
 } sla_opts_t;
 
-/* Validate the policy table, load the calendar and open the sub-databases (start-up only).
- * On failure err names the key or the file. Errors: HL_EINVAL (configuration), HL_ENOMEM,
+/* Validate the policy table, load the calendar, open the sub-databases and make the steps'
+ * scheduler (start-up only). On failure err names the key or the file. Errors: HL_EINVAL
+ * (configuration), HL_ENOMEM, HL_ETOOBIG (no room for another scheduler or commit listener),
  * store errors. */
 int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size);
 
-/* Start firing warnings and breaches on loop: a timer armed for the earliest pending entry,
- * re-armed after commits that change the index and whenever the clock moves; each firing runs
- * one pass through the group commit. With svc the txq (and metrics) are taken from it each
- * time (NULL once the skeleton has destroyed it); without, txq (and metrics, may be NULL) are
- * used as given (tests). The timer does not keep the loop alive. Errors: HL_ETOOBIG (no room
- * for another commit or clock listener). */
-int sla_start(sla_t *self, uv_loop_t *loop, service_t *svc, txq_t *txq, metrics_t *metrics);
-
-/* Close the timer (the loop must run afterwards for its close callback). Idempotent. */
+/* Close the timer of sla's own scheduler (the loop must run afterwards, before sla_destroy);
+ * nothing for a service's. Idempotent. */
 void sla_stop(sla_t *self);
 
-/* Free (after sla_stop and a loop run). Nulls *self. */
+/* Free (after sla_stop and a loop run, and after the txq). Nulls *self. */
 void sla_destroy(sla_t **self);
 
 const calendar_t *sla_calendar(const sla_t *self);
 const Hotline__SlaConfig *sla_config(const sla_t *self);
 store_t *sla_store(const sla_t *self);
 hclock_t *sla_clock(const sla_t *self);
+/* The scheduler of the warnings and breaches: its scheduler_next is the next step due. */
+scheduler_t *sla_steps(const sla_t *self);
 
 /* Feed apply for the dispatch feed (a feed_apply_fn; ctx is the sla_t): TicketDispatched and
- * TicketReopened start a round's clocks, TicketSigned stops SIGN, TicketReplied stops REPLY
- * (and SIGN if the unit replied without signing). Other events are ignored. Each start and
- * stop happens at most once per (ticket, clock, round), however often an event is applied.
- * Returns store errors only: a malformed event is logged and skipped. */
+ * TicketReopened start a round's clocks and schedule their steps, TicketSigned stops SIGN,
+ * TicketReplied stops REPLY (and SIGN if the unit replied without signing); a stop cancels the
+ * clock's pending steps. Other events are ignored. Each start and stop happens at most once
+ * per (ticket, clock, round), however often an event is applied. Returns store errors only: a
+ * malformed event is logged and skipped. */
 int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
-
-/* Fire every pending entry with fire time <= now_ms, at most max of them (0 = 5000): a
- * warning or breach for a clock still running (appending SlaWarning / SlaBreached), nothing
- * for a stopped one; each entry is deleted as it is handled. *fired counts events appended,
- * *more is true when the cap was reached with entries left. */
-int sla_fire_due(sla_t *self, MDB_txn *txn, int64_t now_ms, unsigned max, unsigned *fired,
-                 bool *more);
-
-/* The earliest pending fire time. Errors: HL_ENOTFOUND (none pending), store errors. */
-int sla_next_fire(sla_t *self, MDB_txn *txn, int64_t *fire_ms);
-
-/* Re-arm the timer now (after a commit made outside the txq, e.g. in tests). */
-void sla_arm(sla_t *self);
 
 /* Running clocks of one kind (SIGN / REPLY), kept in the same transactions as the clocks. */
 int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64_t *out);

@@ -1,8 +1,9 @@
 /* sla_store: clock records and their indexes, and the three things that change them: a round's
- * clocks start, a clock stops, a pending warning or breach fires. Each runs inside the caller's
- * write transaction and appends its event in it, so state and events commit together; each is
+ * clocks start (their warning and breach put on the scheduler), a clock stops (its pending
+ * steps cancelled), a step fires (called by the scheduler). Each runs inside the caller's write
+ * transaction and appends its event in it, so state, steps and events commit together; each is
  * guarded by the stored state (started once, stopped once, fired once), so applying an event
- * twice or re-running a pass changes nothing. Loop thread.
+ * twice changes nothing. Loop thread.
  *
  * Clock record (value of sla_clocks), fixed header then the clock as an SlaClockStarted:
  *   [0] version (1)  [1] flags (SLA_F_*)  [2..4) reserved  [4..12) start_ms BE64
@@ -21,7 +22,8 @@ enum { SLA_F_STOPPED = 1, SLA_F_ON_TIME = 2, SLA_F_WARNED = 4, SLA_F_BREACHED = 
 #define REC_VERSION 1
 #define REC_HEADER 20
 #define REC_MAX 1024 /* strings are bounded (sla_clock_t), so a record always fits */
-#define KEY_MAX (8 + SLA_TICKET_ID_MAX + 1 + 1 + 4 + 1)
+#define KEY_MAX (8 + SLA_TICKET_ID_MAX + 1 + 4 + 1) /* the largest key: sla_due's */
+#define STEP_TAIL (1 + 4 + 1)                        /* a step id after ticket \0 */
 
 static const char *const RUNNING_KEY[] = {NULL, "running.sign", "running.reply"};
 
@@ -66,17 +68,16 @@ static size_t clock_key(uint8_t *out, const char *ticket, uint32_t round, Hotlin
     return n;
 }
 
-/* fire_ms ticket \0 clock round kind: the earliest entry sorts first. */
-static size_t timer_key(uint8_t *out, int64_t fire_ms, const char *ticket, Hotline__SlaClock c,
-                        uint32_t round, int kind)
+/* A step's scheduler id: ticket \0 clock round step. */
+static size_t step_id(uint8_t *out, const char *ticket, Hotline__SlaClock c, uint32_t round,
+                      int step)
 {
-    store_be64_put(out, (uint64_t)fire_ms);
-    size_t n = 8, t = strlen(ticket);
-    memcpy(out + n, ticket, t + 1);
-    n += t + 1;
+    size_t n = strlen(ticket);
+    memcpy(out, ticket, n + 1);
+    n += 1;
     out[n++] = (uint8_t)c;
     n += put_be32(out + n, round);
-    out[n++] = (uint8_t)kind;
+    out[n++] = (uint8_t)step;
     return n;
 }
 
@@ -167,7 +168,6 @@ static int set_flags(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen,
 static int count_add(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, int delta)
 {
     const char *k = RUNNING_KEY[clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY ? 2 : 1];
-    self->counts_dirty = true;
     return store_add_u64(txn, self->meta, k, strlen(k), delta < 0 ? -1 : 1, NULL);
 }
 
@@ -177,9 +177,20 @@ int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64
     return store_get_u64(txn, self->meta, k, strlen(k), out);
 }
 
-static int del_quiet(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+static int step_put(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaClock clock,
+                    uint32_t round, int step, int64_t at_ms)
 {
-    int rc = store_del(txn, dbi, key, klen);
+    uint8_t id[SLA_TICKET_ID_MAX + 1 + STEP_TAIL];
+    return scheduler_put(self->steps, txn, id, step_id(id, ticket, clock, round, step), at_ms,
+                         NULL, 0);
+}
+
+/* Cancel a step; one already fired (or never put) is not an error. */
+static int step_cancel(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaClock clock,
+                       uint32_t round, int step)
+{
+    uint8_t id[SLA_TICKET_ID_MAX + 1 + STEP_TAIL];
+    int rc = scheduler_cancel(self->steps, txn, id, step_id(id, ticket, clock, round, step));
     return rc == HL_ENOTFOUND ? 0 : rc;
 }
 
@@ -231,23 +242,19 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     store_be64_put(rec + 4, (uint64_t)in->start_ms);
     hotline__sla_clock_started__pack(&st, rec + REC_HEADER);
     rc = store_put(txn, self->clocks, key, klen, rec, REC_HEADER + packed, 0);
-    uint8_t tk[KEY_MAX];
     if (!rc && warn)
-        rc = store_put(txn, self->timers, tk,
-                       timer_key(tk, warn, in->ticket_id, clock, in->round, SLA_FIRE_WARN), "",
-                       0, 0);
+        rc = step_put(self, txn, in->ticket_id, clock, in->round, SLA_STEP_WARN, warn);
     if (!rc)
-        rc = store_put(txn, self->timers, tk,
-                       timer_key(tk, due, in->ticket_id, clock, in->round, SLA_FIRE_BREACH), "",
-                       0, 0);
+        rc = step_put(self, txn, in->ticket_id, clock, in->round, SLA_STEP_BREACH, due);
+    uint8_t dk[KEY_MAX];
     if (!rc)
-        rc = store_put(txn, self->due, tk, due_key(tk, due, in->ticket_id, in->round, clock), "",
+        rc = store_put(txn, self->due, dk, due_key(dk, due, in->ticket_id, in->round, clock), "",
                        0, 0);
     if (!rc)
         rc = count_add(self, txn, clock, +1);
     if (rc)
         return rc;
-    self->index_dirty = true;
+    self->dirty = true;
     Hotline__Event ev = HOTLINE__EVENT__INIT;
     ev.ticket_id = (char *)in->ticket_id;
     ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED;
@@ -278,23 +285,23 @@ int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t ro
     if (c.stopped)
         return 0; /* stopped before: a replayed sign / reply changes nothing */
     bool on_time = at_ms <= c.due_ms;
-    uint8_t key[KEY_MAX], tk[KEY_MAX];
+    uint8_t key[KEY_MAX], dk[KEY_MAX];
     size_t klen = clock_key(key, ticket_id, round, clock);
     rc = set_flags(self, txn, key, klen, SLA_F_STOPPED | (on_time ? SLA_F_ON_TIME : 0), at_ms);
-    /* A stopped clock never warns or breaches: its pending entries go with it. */
+    /* A stopped clock never warns or breaches: its pending steps go with it. */
     if (!rc && c.warn_ms)
-        rc = del_quiet(txn, self->timers, tk,
-                       timer_key(tk, c.warn_ms, ticket_id, clock, round, SLA_FIRE_WARN));
+        rc = step_cancel(self, txn, ticket_id, clock, round, SLA_STEP_WARN);
     if (!rc)
-        rc = del_quiet(txn, self->timers, tk,
-                       timer_key(tk, c.due_ms, ticket_id, clock, round, SLA_FIRE_BREACH));
-    if (!rc)
-        rc = del_quiet(txn, self->due, tk, due_key(tk, c.due_ms, ticket_id, round, clock));
+        rc = step_cancel(self, txn, ticket_id, clock, round, SLA_STEP_BREACH);
+    if (!rc) {
+        rc = store_del(txn, self->due, dk, due_key(dk, c.due_ms, ticket_id, round, clock));
+        rc = rc == HL_ENOTFOUND ? 0 : rc;
+    }
     if (!rc)
         rc = count_add(self, txn, clock, -1);
     if (rc)
         return rc;
-    self->index_dirty = true;
+    self->dirty = true;
     Hotline__SlaClockStopped sp = HOTLINE__SLA_CLOCK_STOPPED__INIT;
     sp.clock = clock;
     sp.on_time = on_time;
@@ -309,29 +316,54 @@ int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t ro
 
 /* ---- fire ---- */
 
-static int fire_one(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaClock clock,
-                    uint32_t round, int kind, unsigned *fired)
+/* A step's id, taken apart; false when it is not one sla wrote. */
+static bool step_parse(const scheduler_entry_t *e, char *ticket, Hotline__SlaClock *clock,
+                       uint32_t *round, int *step)
 {
+    MDB_val k = {.mv_size = e->id_len, .mv_data = (void *)e->id};
+    long tlen = key_ticket(&k, 0, STEP_TAIL);
+    if (tlen <= 0 || tlen > SLA_TICKET_ID_MAX)
+        return false;
+    const uint8_t *p = e->id;
+    memcpy(ticket, p, (size_t)tlen + 1);
+    *clock = (Hotline__SlaClock)p[tlen + 1];
+    *round = get_be32(p + tlen + 2);
+    *step = p[tlen + 6];
+    return *step == SLA_STEP_WARN || *step == SLA_STEP_BREACH;
+}
+
+int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
+{
+    sla_t *self = ctx;
+    char ticket[SLA_TICKET_ID_MAX + 1];
+    Hotline__SlaClock clock;
+    uint32_t round;
+    int step;
+    self->dirty = true; /* the entry is gone: the pending gauge follows */
+    if (!step_parse(e, ticket, &clock, &round, &step)) {
+        SLOG_WARN("sla_step_corrupt", "id_bytes=%zu next=\"entry dropped\"", e->id_len);
+        return 0;
+    }
     sla_clock_t c;
     int rc = sla_clock_get(self, txn, ticket, round, clock, &c);
     if (rc == HL_ENOTFOUND || rc == HL_ECORRUPT) {
-        SLOG_WARN("sla_timer_orphan", "ticket=%s round=%u clock=%s reason=\"%s\" "
+        SLOG_WARN("sla_step_orphan", "ticket=%s round=%u clock=%s reason=\"%s\" "
                   "next=\"entry dropped\"", ticket, round, sla_clock_label(clock),
                   hl_strerror(rc));
         return 0;
     }
     if (rc)
         return rc;
-    bool warn = kind == SLA_FIRE_WARN;
+    bool warn = step == SLA_STEP_WARN;
     if (c.stopped || (warn ? c.warned : c.breached))
-        return 0;
+        return 0; /* a stop cancels its steps: only a store from elsewhere gets here */
     uint8_t key[KEY_MAX];
     rc = set_flags(self, txn, key, clock_key(key, ticket, round, clock),
                    warn ? SLA_F_WARNED : SLA_F_BREACHED, 0);
     if (rc)
         return rc;
     Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.ticket_id = (char *)ticket;
+    ev.ticket_id = ticket;
     Hotline__SlaWarning w = HOTLINE__SLA_WARNING__INIT;
     Hotline__SlaBreached b = HOTLINE__SLA_BREACHED__INIT;
     if (warn) {
@@ -342,7 +374,8 @@ static int fire_one(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaC
         ev.body_case = HOTLINE__EVENT__BODY_SLA_WARNING;
         ev.sla_warning = &w;
     } else {
-        /* The escalation ladder past the red card (supervision notice) is a later issue. */
+        /* The escalation ladder past the red card (supervision notice) is a later issue: a
+         * further step of the clock, put again from here. */
         b.clock = clock;
         b.due_ms = c.due_ms;
         b.round = round;
@@ -350,78 +383,7 @@ static int fire_one(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaC
         ev.body_case = HOTLINE__EVENT__BODY_SLA_BREACHED;
         ev.sla_breached = &b;
     }
-    rc = evlog_append(self->log, txn, &ev);
-    if (!rc)
-        (*fired)++;
-    return rc;
-}
-
-typedef struct fire_walk {
-    sla_t *self;
-    MDB_txn *txn;
-    int64_t now_ms;
-    unsigned max, handled;
-    unsigned *fired;
-    bool *more;
-} fire_walk_t;
-
-/* One due timer: taken off the index, then fired (the event appended). */
-static int fire_visit(void *ctx, const store_entry_t *e)
-{
-    fire_walk_t *w = ctx;
-    const MDB_val *k = &e->key;
-    if (k->mv_size < 8 || (int64_t)store_be64_get(k->mv_data) > w->now_ms)
-        return 1;
-    if (w->handled == w->max) {
-        *w->more = true;
-        return 1;
-    }
-    /* Copy what the key says before deleting it (the key is borrowed). */
-    size_t klen = k->mv_size;
-    long tlen = key_ticket(k, 8, 1 + 4 + 1);
-    char ticket[SLA_TICKET_ID_MAX + 1] = "";
-    Hotline__SlaClock clock = 0;
-    uint32_t round = 0;
-    int kind = 0;
-    if (tlen > 0 && tlen <= SLA_TICKET_ID_MAX) {
-        const uint8_t *p = (const uint8_t *)k->mv_data + 8;
-        memcpy(ticket, p, (size_t)tlen);
-        ticket[tlen] = '\0';
-        clock = (Hotline__SlaClock)p[tlen + 1];
-        round = get_be32(p + tlen + 2);
-        kind = p[tlen + 6];
-    }
-    int rc = store_scan_del(e);
-    if (rc)
-        return rc;
-    w->self->index_dirty = true;
-    w->handled++;
-    if (!ticket[0] || (kind != SLA_FIRE_WARN && kind != SLA_FIRE_BREACH)) {
-        SLOG_WARN("sla_timer_corrupt", "key_bytes=%zu next=\"entry dropped\"", klen);
-        return 0;
-    }
-    return fire_one(w->self, w->txn, ticket, clock, round, kind, w->fired);
-}
-
-int sla_fire_due(sla_t *self, MDB_txn *txn, int64_t now_ms, unsigned max, unsigned *fired,
-                 bool *more)
-{
-    *fired = 0;
-    *more = false;
-    fire_walk_t w = {self, txn, now_ms, max ? max : SLA_FIRE_PER_PASS, 0, fired, more};
-    return store_scan(txn, self->timers, NULL, fire_visit, &w);
-}
-
-int sla_next_fire(sla_t *self, MDB_txn *txn, int64_t *fire_ms)
-{
-    MDB_val k;
-    int rc = store_first(txn, self->timers, &k, NULL);
-    if (rc)
-        return rc;
-    if (k.mv_size < 8)
-        return HL_ECORRUPT;
-    *fire_ms = (int64_t)store_be64_get(k.mv_data);
-    return 0;
+    return evlog_append(self->log, txn, &ev);
 }
 
 /* ---- views ---- */
