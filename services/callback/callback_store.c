@@ -247,11 +247,14 @@ int callback_task_save(callback_t *self, MDB_txn *txn, uint8_t old_state, int64_
     free(rec);
     if (rc)
         return rc;
-    /* A new instant, or the end: out of the queue (or off the scheduler) it was in. */
+    /* Out of the queue when its instant moves or it ends; off the scheduler when it ends (a
+     * new instant moves its entry there). */
     bool moved = old_state != TASK_PENDING || old_due_ms != t->due_ms;
-    if (old_state == TASK_PENDING && (t->state != TASK_PENDING || moved) &&
-        ((rc = callback_queue_del(self, txn, t, old_due_ms)) ||
-         (rc = callback_sched_cancel(self, txn, t))))
+    bool ends = old_state == TASK_PENDING && t->state != TASK_PENDING;
+    if (old_state == TASK_PENDING && (ends || moved) &&
+        (rc = callback_queue_del(self, txn, t, old_due_ms)))
+        return rc;
+    if (ends && (rc = callback_sched_cancel(self, txn, t)))
         return rc;
     if (t->state == TASK_PENDING) {
         /* Even an instant already past goes through the scheduler: one way into the queue. */
