@@ -100,7 +100,8 @@ print(c["dueMs"], str(c["due"]).lower())'
   wait_until 30 pending_due
   due=$(pending_due | cut -d' ' -f1)
   now=$(curl_as admin -sf -X POST -d '{"advanceMs": 0}' "$url/admin/clock" | json_get - nowMs)
-  [ "$due" -le "$now" ] || curl_as admin -sf -X POST -d "{\"nowMs\": $due}" "$url/admin/clock" >/dev/null
+  [ "$due" -le "$now" ] ||
+    curl_as admin -sf -X POST -d "{\"nowMs\": $due}" "$url/admin/clock" >/dev/null
   is_due() { [ "$(pending_due | cut -d' ' -f2)" = true ]; }
   wait_until 10 is_due
 }

@@ -174,7 +174,10 @@ else
   http POST "$C/v1/callbacks/next" '{"agent": "a1"}' > "$T/r.json"
   expect_body 404 error.code NOT_FOUND "$T/r.json"
   grep -q "1 not yet due" "$T/r.json" || fail "after kill -9: $(cat "$T/r.json")"
-  clock_to() { http POST "$C/admin/clock" "{\"nowMs\": $1}" >/dev/null; [ "$HTTP_STATUS" = 200 ] || fail "clock"; }
+  clock_to() {
+    http POST "$C/admin/clock" "{\"nowMs\": $1}" >/dev/null
+    [ "$HTTP_STATUS" = 200 ] || fail "the test clock did not move ($HTTP_STATUS)"
+  }
   clock_to $(( DUE - 60000 ))
   http POST "$C/v1/callbacks/next" '{"agent": "a1"}' > "$T/r.json"
   expect_body 404 error.code NOT_FOUND "$T/r.json"

@@ -109,8 +109,10 @@ for tid in ids[:3]:
     wait(lambda: view(tid).get("callbackDueMs"))
     # due the working day after the reply: callback's test clock goes there (never back)
     now = json.loads(curl("POST", C + "/admin/clock", tok("admin"), {"advanceMs": 0}))["nowMs"]
-    curl("POST", C + "/admin/clock", tok("admin"), {"nowMs": max(now, int(view(tid)["callbackDueMs"]))})
-    wait(lambda: json.loads(curl("GET", C + "/v1/callbacks/" + tid, tok("supervisor")))["callbacks"][-1].get("due"))
+    due = int(view(tid)["callbackDueMs"])
+    curl("POST", C + "/admin/clock", tok("admin"), {"nowMs": max(now, due)})
+    cbs = lambda: json.loads(curl("GET", C + "/v1/callbacks/" + tid, tok("supervisor")))["callbacks"]
+    wait(lambda: cbs()[-1].get("due"))
     task = json.loads(curl("POST", C + "/v1/callbacks/next", tok("callback_agent"), {}))
     curl("POST", C + "/v1/callbacks/" + task["callbackTask"]["ticketId"], tok("callback_agent"),
          {"outcome": "CALLBACK_RATED", "rating": "RATING_SATISFIED",
