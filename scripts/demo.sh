@@ -2,8 +2,10 @@
 # The quick start: install what is missing, build, start the five services on loopback with
 # their embedded defaults (`hotline up`), and walk a few demo tickets through the whole path:
 # recorded -> dispatched by the catalogue -> signed -> replied -> called back -> rated -> closed,
-# one of them via an unsatisfied rating and a rework round. Then it keeps the pipeline running
-# in the foreground until Ctrl-C.
+# one of them via an unsatisfied rating and a rework round. Callbacks fall due the working day
+# after the reply, so the services run with --test-clock and the demo moves callback's clock on
+# to that morning (the others keep real time). Then it keeps the pipeline running in the
+# foreground until Ctrl-C.
 #   scripts/demo.sh             demo, then keep running
 #   scripts/demo.sh --once      demo, then stop
 # HOTLINE_PORT_BASE (default 8080) moves the ports; HOTLINE_DATA_DIR the data (var/demo).
@@ -22,7 +24,7 @@ mkdir -p "$DATA"
 [ -s "$DATA/open311.key" ] || head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DATA/open311.key"
 KEY=$(cat "$DATA/open311.key")
 
-"$BIN/hotline" up --data-dir "$DATA" --open311-key "$KEY" &
+"$BIN/hotline" up --data-dir "$DATA" --open311-key "$KEY" --test-clock &
 UP=$!
 trap 'kill -TERM $UP 2>/dev/null; wait $UP 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do
@@ -61,6 +63,23 @@ next_task() { # the agent's next callback, waiting for the ticket's to be schedu
   echo "no callback for $2"; exit 1
 }
 
+CB_URL="http://127.0.0.1:$(( HOTLINE_PORT_BASE + 3 ))"
+admin_curl() { curl -sf -H "Authorization: Bearer $(cat "$DATA/admin.token")" "$@"; }
+field() { python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"; }
+callback_clock() { admin_curl -X POST -d '{"advanceMs": 0}' "$CB_URL/admin/clock" | field nowMs; }
+callback_morning() { # callback's clock on to when ticket $1's callback is due (never back)
+  local due=""
+  for _ in $(seq 1 100); do
+    due=$(admin_curl "$CB_URL/v1/callbacks/$1" | python3 -c 'import json,sys
+print(next((c["dueMs"] for c in json.load(sys.stdin)["callbacks"] if c["state"] == "pending"), ""))' 2>/dev/null) &&
+      [ -n "$due" ] && break
+    sleep 0.1
+  done
+  [ -n "$due" ] || { echo "no callback scheduled for $1"; exit 1; }
+  [ "$due" -le "$(callback_clock)" ] ||
+    admin_curl -X POST -d "{\"nowMs\": $due}" "$CB_URL/admin/clock" >/dev/null
+}
+
 echo
 echo "== three citizens call"
 A=$(as operator@desk-1 submit --category W01 --description "No water since 7am in building 3" \
@@ -86,7 +105,8 @@ as "unit:$(unit "$B")" reply "$B" --result "Main isolated and repaired; road reo
 as "unit:$(unit "$C")" sign "$C"
 as "unit:$(unit "$C")" reply "$C" --result "Meter read again; bill corrected" --unresolved
 
-echo "== callback agents call the citizens back"
+echo "== the working day after the replies, 09:00 (callback's clock moved there): agents call back"
+for id in "$A" "$B" "$C"; do callback_morning "$id"; done
 next_task agent-1 "$A"; as callback-agent@agent-1 callback record "$A" --rating very_satisfied
 next_task agent-1 "$B"; as callback-agent@agent-1 callback record "$B" --rating satisfied
 next_task agent-2 "$C"; as callback-agent@agent-2 callback record "$C" --rating dissatisfied \
@@ -95,6 +115,7 @@ wait_status "$C" TICKET_REWORK
 echo "== $C was rated unsatisfied: back at $(unit "$C") for rework"
 as "unit:$(unit "$C")" sign "$C"
 as "unit:$(unit "$C")" reply "$C" --result "Last month refunded to the account"
+callback_morning "$C"
 next_task agent-2 "$C"; as callback-agent@agent-2 callback record "$C" --rating satisfied
 for id in "$A" "$B" "$C"; do wait_status "$id" TICKET_CLOSED; done
 
@@ -109,10 +130,15 @@ echo
 echo
 hl show "$C"
 echo
-hl kpis
+# From today to callback's day: its events carry the time of its (moved) clock.
+TODAY=$(hl --json kpis | field from)
+OFFSET_S=$(( $(hl --json kpis | field utcOffsetMinutes) * 60 ))
+hl kpis --from "$TODAY" --to "$(date -u -d "@$(( $(callback_clock) / 1000 + OFFSET_S ))" +%F)"
 cat <<TXT
 
-All three tickets are closed and rated. The pipeline is running on 127.0.0.1:
+All three tickets are closed and rated. The pipeline is running on 127.0.0.1 (with
+--test-clock: callback's clock stands at the callbacks' morning, so a new reply's callback is
+due at once; an admin token moves a clock with POST /admin/clock):
   intake :$HOTLINE_PORT_BASE  dispatch :$((HOTLINE_PORT_BASE+1))  sla :$((HOTLINE_PORT_BASE+2))  callback :$((HOTLINE_PORT_BASE+3))  analytics :$((HOTLINE_PORT_BASE+4))
   data and logs: $DATA
 Everyone acts with a token of their role: hotline commands here use the admin token in

@@ -10,6 +10,9 @@
 #                           callback-agent@agent-1, service, admin, ...
 #   hl_as ROLE[@NAME] ARGS  the CLI with that role's token (hl alone uses the admin token)
 #   curl_as ROLE[@NAME] ARGS  curl with that role's token
+#   callback_due ID         move callback's test clock (pipeline_up --test-clock) on to the
+#                           instant ID's pending callback is due (never back) and wait until
+#                           it is in the agents' queue: callback hands out no task before then
 SERVICES=(intake dispatch sla callback analytics)
 
 free_base() {
@@ -85,3 +88,20 @@ token_for() {
 
 hl_as() { local spec=$1; shift; HOTLINE_TOKEN=$(token_for "$spec") hl "$@"; }
 curl_as() { local spec=$1; shift; curl -H "Authorization: Bearer $(token_for "$spec")" "$@"; }
+
+callback_due() {
+  local id=$1 url due now
+  url=$(svc_url callback)
+  pending_due() { # the pending task's dueMs, and whether it is due
+    curl_as admin -sf "$url/v1/callbacks/$id" | python3 -c 'import json,sys
+c=[c for c in json.load(sys.stdin)["callbacks"] if c["state"] == "pending"][0]
+print(c["dueMs"], str(c["due"]).lower())'
+  }
+  wait_until 30 pending_due
+  due=$(pending_due | cut -d' ' -f1)
+  now=$(curl_as admin -sf -X POST -d '{"advanceMs": 0}' "$url/admin/clock" | json_get - nowMs)
+  [ "$due" -le "$now" ] ||
+    curl_as admin -sf -X POST -d "{\"nowMs\": $due}" "$url/admin/clock" >/dev/null
+  is_due() { [ "$(pending_due | cut -d' ' -f2)" = true ]; }
+  wait_until 10 is_due
+}

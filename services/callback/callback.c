@@ -1,6 +1,7 @@
 /* callback: the service's life cycle. Embedded defaults and the bounds table, the logic object
- * (callback_create: sub-databases and calendar), and its wiring into the skeleton: the intake
- * and dispatch feeds, the HTTP routes, the pending gauge. Loop thread. */
+ * (callback_create: sub-databases and calendar), and its wiring into the skeleton: the
+ * scheduler that holds tasks until they are due, the intake and dispatch feeds, the HTTP
+ * routes, the pending and due gauges. Loop thread. */
 #include "callback_internal.h"
 
 #include "hl_error.h"
@@ -75,19 +76,43 @@ void callback_destroy(callback_t **self)
     *self = NULL;
 }
 
-/* The gauge is derived from LMDB after each commit (never counted in handlers, which may be
+/* The gauges are derived from LMDB after each commit (never counted in handlers, which may be
  * re-run or rolled back). */
 static void refresh_pending(void *ctx)
 {
     callback_t *self = ctx;
     MDB_txn *txn;
-    uint64_t n = 0;
+    uint64_t n = 0, due = 0;
     if (store_read_begin(self->store, &txn) != 0)
         return;
     int rc = callback_pending_count(self, txn, &n);
-    store_read_end(&txn);
     if (!rc)
+        rc = callback_due_count(self, txn, &due);
+    store_read_end(&txn);
+    if (!rc) {
         metric_set(self->pending_gauge, NULL, (double)n);
+        metric_set(self->due_gauge, NULL, (double)due);
+    }
+}
+
+/* The scheduler that holds the tasks until they are due, and the tasks a queue of an earlier
+ * start holds too early put back on it (before the skeleton arms it, after init). */
+static int attach_scheduler(callback_t *self)
+{
+    scheduler_opts_t o = callback_scheduler_opts(self);
+    scheduler_t *sched;
+    MDB_txn *txn;
+    int rc = service_scheduler(self->svc, &o, &sched);
+    if (!rc)
+        rc = store_write_begin(self->store, &txn);
+    if (rc)
+        return rc;
+    rc = callback_attach(self, sched, txn);
+    if (!rc)
+        rc = store_write_commit(self->store, &txn);
+    else
+        store_write_abort(&txn);
+    return rc;
 }
 
 static int on_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply)
@@ -122,8 +147,13 @@ static int init(service_t *svc, void **state)
     self->svc = svc;
     self->pending_gauge =
         metrics_gauge(service_metrics(svc), "hotline_callback_pending",
-                      "Callback tasks waiting for a call (claimed or not).", NULL);
-    rc = callback_http_routes(self);
+                      "Callback tasks waiting for a call, due or not (claimed or not).", NULL);
+    self->due_gauge =
+        metrics_gauge(service_metrics(svc), "hotline_callback_due",
+                      "Callback tasks due and waiting for an agent (claimed or not).", NULL);
+    rc = attach_scheduler(self);
+    if (!rc)
+        rc = callback_http_routes(self);
     if (!rc)
         rc = txq_on_commit(service_txq(svc), refresh_pending, self);
     if (!rc)

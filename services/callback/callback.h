@@ -6,10 +6,13 @@
  *     and dispatch (TicketReplied: schedules one callback task per ticket and round, due at
  *     callHour local time on the next working day; TicketReopened: cancels a pending task of
  *     an earlier round, whose reply is no longer what the citizen would rate);
- *   - hands tasks to agents (NextCallback: earliest due first, claimed for claimMinutes) and
- *     records what they heard (RecordCallback: a rating closes the ticket or sends it back for
- *     rework; an unreachable citizen is tried again after retryMinutes, at most maxAttempts
- *     times, then the ticket closes as unreachable).
+ *   - keeps each task on the shared scheduler (common/scheduler.h) until its instant, when it
+ *     enters the due queue;
+ *   - hands due tasks to agents (NextCallback: earliest due first, claimed for claimMinutes;
+ *     a task whose instant has not come is never handed out) and records what they heard
+ *     (RecordCallback: a rating closes the ticket or sends it back for rework; an unreachable
+ *     citizen goes back on the scheduler for retryMinutes later, at most maxAttempts times,
+ *     then the ticket closes as unreachable).
  * Events it appends: CallbackScheduled, CallbackAttempted, CallbackRated, ReworkRequested,
  * TicketClosed.
  *
@@ -59,8 +62,19 @@ typedef struct callback callback_t;
  * Errors: HL_ENOMEM, store_db errors. On error *cal is still the caller's. */
 int callback_create(callback_t **out, store_t *store, evlog_t *log, hclock_t *clock,
                     calendar_t **cal, const callback_settings_t *settings);
-/* Frees the object and its calendar. Nulls *self. */
+/* Frees the object and its calendar (not the scheduler). Nulls *self. */
 void callback_destroy(callback_t **self);
+
+/* The options of the scheduler that holds the tasks until they are due (its name, and a fire
+ * function that moves a task into the due queue, ctx = self): give them to service_scheduler
+ * or scheduler_create, then the scheduler to callback_attach. */
+scheduler_opts_t callback_scheduler_opts(callback_t *self);
+
+/* Use sched (not owned: it must outlive the object) from now on, and inside the write
+ * transaction txn put back on it every queued task whose instant has not come (queued by a
+ * version that handed out tasks early, or before a test clock was set back). Call once,
+ * before anything else schedules. Errors: the store's. */
+int callback_attach(callback_t *self, scheduler_t *sched, MDB_txn *txn);
 
 /* feed_apply_fn for both the intake and the dispatch feed (ctx = callback_t): TicketReceived,
  * TicketReplied and TicketReopened change state; every other event is ignored. Malformed
@@ -81,8 +95,9 @@ const char *callback_rating_words(Hotline__Rating rating);
 /* ---- read-only views (HTTP GET), inside a read (or write) transaction ---- */
 
 typedef enum {
-    CALLBACK_LIST_PENDING = 0, /* waiting for a call, earliest due first */
+    CALLBACK_LIST_PENDING = 0, /* waiting for a call, due or not, by ticket id */
     CALLBACK_LIST_DONE = 1,    /* finished (rated, unreachable, cancelled), latest first */
+    CALLBACK_LIST_DUE = 2,     /* due now: the agents' queue, in the order they get it */
 } callback_list_t;
 
 /* A JSON object {"state": ..., "count": n, "callbacks": [task...]} of at most limit tasks.
@@ -93,7 +108,9 @@ int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigne
 /* {"ticketId": id, "callbacks": [task per round...]}. HL_ENOTFOUND when the ticket has no
  * callback task. Masked like callback_list. */
 int callback_ticket_view(callback_t *self, MDB_txn *txn, const char *ticket_id, json_t **out);
-/* Tasks waiting for a call (pending), for the hotline_callback_pending gauge. */
+/* Tasks waiting for a call (pending, due or not) and those of them that are due, for the
+ * hotline_callback_pending and hotline_callback_due gauges. */
 int callback_pending_count(callback_t *self, MDB_txn *txn, uint64_t *out);
+int callback_due_count(callback_t *self, MDB_txn *txn, uint64_t *out);
 
 #endif

@@ -1,5 +1,5 @@
-/* callback_commands: the agents' commands. NextCallback hands out (claims) the task to call
- * next; RecordCallback records what the call gave: a rating (closing the ticket or sending it
+/* callback_commands: the agents' commands. NextCallback hands out (claims) the due task to
+ * call next; RecordCallback records what the call gave: a rating (closing the ticket or sending it
  * back for rework) or an unreachable citizen (another attempt later, or closing after the
  * last). Both run inside the group-commit transaction; a refusal rolls back every write, so
  * inputs are checked before anything is written. Loop thread. */
@@ -7,6 +7,7 @@
 
 #include "hl_error.h"
 #include "slog.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -159,6 +160,29 @@ static int queue_visit(void *ctx, const store_entry_t *e)
     return rc;
 }
 
+/* Nothing to hand out: say why, and when the next task falls due. */
+static int refuse_none_due(callback_t *self, MDB_txn *txn, const queue_walk_t *w,
+                           cmd_reply_t *reply)
+{
+    uint64_t later = 0;
+    int64_t next_ms = 0;
+    int rc = scheduler_count(self->sched, txn, &later);
+    if (!rc && later)
+        rc = scheduler_next(self->sched, txn, &next_ms);
+    if (rc)
+        return rc;
+    char when[64] = "";
+    if (later) {
+        char local[48];
+        calendar_format_local(self->cal, next_ms, local, sizeof local);
+        snprintf(when, sizeof when, ", the next at %s", local);
+    }
+    return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "",
+                      "no callbacks waiting (%u held by other agents, %u waiting for the "
+                      "caller's contact from intake; %llu not yet due%s)",
+                      w->held, w->no_contact, (unsigned long long)later, when);
+}
+
 static int next_callback(callback_t *self, MDB_txn *txn, const Hotline__NextCallback *nc,
                          cmd_reply_t *reply)
 {
@@ -170,7 +194,7 @@ static int next_callback(callback_t *self, MDB_txn *txn, const Hotline__NextCall
     if (rc)
         return rc < 0 ? rc : 0;
 
-    /* The queue, earliest due first. */
+    /* The due queue, earliest due first: only tasks whose instant has come are in it. */
     queue_walk_t w = {.self = self, .txn = txn, .agent = agent, .now = now};
     rc = store_scan(txn, self->due, NULL, queue_visit, &w);
     if (rc) {
@@ -179,10 +203,7 @@ static int next_callback(callback_t *self, MDB_txn *txn, const Hotline__NextCall
         return rc;
     }
     if (!w.have)
-        return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "",
-                          "no callbacks waiting (%u held by other agents, %u waiting for the "
-                          "caller's contact from intake)",
-                          w.held, w.no_contact);
+        return refuse_none_due(self, txn, &w, reply);
     rc = hand_out(self, txn, &w.found, agent, now, reply);
     callback_task_clear(&w.found);
     return rc;
@@ -229,7 +250,7 @@ static int check_record(const Hotline__RecordCallback *rec, cmd_reply_t *reply)
         return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "rating",
                           "a CALLBACK_UNREACHABLE call has no rating: leave rating out, or "
                           "use outcome CALLBACK_RATED");
-    long chars = callback_utf8_chars(rec->comment ? rec->comment : "");
+    long chars = utf8_chars(rec->comment ? rec->comment : "");
     if (chars < 0)
         return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "comment", "must be valid UTF-8");
     if (chars > CALLBACK_COMMENT_MAX)
@@ -332,7 +353,7 @@ static int record_unreachable(callback_t *self, MDB_txn *txn, task_t *t,
     if (rc)
         return rc;
     if (again) {
-        /* Back in the queue at the retry time, for any agent. */
+        /* Back on the scheduler until the retry time, then in the queue for any agent. */
         uint8_t old_state = t->state;
         int64_t old_due = t->due_ms;
         if ((rc = callback_claim_drop(self, txn, t->claim_agent, t)) ||
@@ -419,8 +440,7 @@ static int record_callback(callback_t *self, MDB_txn *txn, const Hotline__Record
 
 /* The agent acting: a callback agent's token names it (an agent field, when given, must say
  * the same); the field itself only when access checks are off. NULL: refused. */
-static const char *acting_agent(const Hotline__Command *cmd, const char *field,
-                                cmd_reply_t *reply)
+static const char *acting_agent(const Hotline__Command *cmd, const char *field, cmd_reply_t *reply)
 {
     const char *given = field ? field : "";
     if (!cmd->by || cmd->by->role != HOTLINE__ROLE__ROLE_CALLBACK_AGENT)
@@ -428,7 +448,8 @@ static const char *acting_agent(const Hotline__Command *cmd, const char *field,
     if (*given && strcmp(given, cmd->by->name) != 0) {
         cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, "agent",
                    "your token is agent %s's, not %.64s: leave agent out, or use that "
-                   "agent's token", cmd->by->name, given);
+                   "agent's token",
+                   cmd->by->name, given);
         return NULL;
     }
     return cmd->by->name;

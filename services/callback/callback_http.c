@@ -3,7 +3,9 @@
  *   POST /v1/callbacks/next          {"agent": "a1"}           -> command NextCallback
  *   POST /v1/callbacks/{ticketId}    {"outcome", "rating", "resolved", "comment", "agent"}
  *                                                              -> command RecordCallback
- *   GET  /v1/callbacks?state=pending|done&limit=N              -> the queue / finished tasks
+ *   GET  /v1/callbacks?state=pending|due|done&limit=N          -> waiting tasks (due or not,
+ *                                                                 by ticket id) / the due
+ *                                                                 queue / finished tasks
  *   GET  /v1/callbacks/{ticketId}                              -> the ticket's tasks
  *
  * The POSTs build the same hotline.Command that POST /v1/commands and the bus take, so HTTP
@@ -128,8 +130,10 @@ static void on_list(httpd_req_t *req, void *ctx)
     callback_list_t which = CALLBACK_LIST_PENDING;
     if (n >= 0 && strcmp(state, "done") == 0)
         which = CALLBACK_LIST_DONE;
+    else if (n >= 0 && strcmp(state, "due") == 0)
+        which = CALLBACK_LIST_DUE;
     else if (n != HL_ENOTFOUND && (n < 0 || strcmp(state, "pending") != 0)) {
-        service_http_error(req, 400, "state", "must be pending or done");
+        service_http_error(req, 400, "state", "must be pending, due or done");
         return;
     }
     unsigned limit;

@@ -3,12 +3,17 @@
  *
  * Sub-databases (keys that sort by time are big-endian):
  *   tasks     TASK_KEY = ticket id, NUL, round (be32)  -> task record (callback_store.c)
- *   due       due_ms (be64) + TASK_KEY                  -> ""   pending tasks, the queue
+ *   due       due_ms (be64) + TASK_KEY                  -> ""   pending tasks whose instant has
+ *                                                          come: the agents' queue, earliest
+ *                                                          first, then by ticket id and round
  *   done      done_ms (be64) + TASK_KEY                 -> ""   finished tasks, for the list
  *   pending   ticket id                                 -> round (be32) of its pending task
  *   claims    agent                                     -> TASK_KEY the agent holds
  *   contacts  ticket id                                 -> packed hotline.Ticket holding only
  *                                                          id, contact, confidential
+ * and the shared scheduler's callback_calls.* (common/scheduler.h), entry id = TASK_KEY, which
+ * holds each pending task until its instant (callback_sched.c). A pending task is in exactly
+ * one of the two: on the scheduler while it is not due, in `due` once it is.
  * A ticket has at most one pending task: a newer round's reply or a reopening ends the older
  * one (state cancelled). */
 #ifndef HOTLINE_CALLBACK_INTERNAL_H
@@ -21,6 +26,8 @@
 struct callback {
     service_t *svc;          /* NULL when run in-process by tests */
     metric_t *pending_gauge; /* hotline_callback_pending, NULL in tests */
+    metric_t *due_gauge;     /* hotline_callback_due, NULL in tests */
+    scheduler_t *sched;      /* holds tasks until they are due (not owned) */
     store_t *store;
     evlog_t *log;
     hclock_t *clock;
@@ -82,8 +89,9 @@ int callback_task_load(callback_t *self, MDB_txn *txn, const char *ticket_id, ui
  * is not one; else as callback_task_load. */
 int callback_task_load_indexed(callback_t *self, MDB_txn *txn, const MDB_val *key, task_t *t);
 /* Store t and move its index entries from where they were (old_state 0 for a new task, else
- * the state and due_ms t had when loaded): the queue, the done list and the ticket's pending
- * round follow t's state. */
+ * the state and due_ms t had when loaded): a pending task with a new instant goes on the
+ * scheduler (out of the queue), a finished one leaves both, and the done list and the
+ * ticket's pending round follow t's state. */
 int callback_task_save(callback_t *self, MDB_txn *txn, uint8_t old_state, int64_t old_due_ms,
                        const task_t *t);
 
@@ -112,13 +120,22 @@ int callback_contact_get(callback_t *self, MDB_txn *txn, const char *ticket_id,
 int callback_contact_put(callback_t *self, MDB_txn *txn, const char *ticket_id,
                          const Hotline__Ticket *ticket);
 
-/* Characters (code points) of a NUL-terminated UTF-8 string; -1 when it is not valid UTF-8
- * (overlong forms, surrogates and truncated sequences included). */
-long callback_utf8_chars(const char *s);
-
 /* Is s a usable id (ticket id, agent): 1..CALLBACK_ID_MAX bytes of valid UTF-8, no control
  * characters, no space at either end? */
 bool callback_id_ok(const char *s);
+
+/* The due queue: put t there (its instant has come) or take it out; due_ms is the instant
+ * it was queued at. callback_queued: 1 when t is in the queue, 0 when not, or a store error. */
+int callback_queue_put(callback_t *self, MDB_txn *txn, const task_t *t);
+int callback_queue_del(callback_t *self, MDB_txn *txn, const task_t *t, int64_t due_ms);
+int callback_queued(callback_t *self, MDB_txn *txn, const task_t *t);
+
+/* ---- callback_sched.c ---- */
+
+/* Put t on the scheduler for t->due_ms (moving it if it is there), or take it off (quiet when
+ * it is not there). */
+int callback_sched_put(callback_t *self, MDB_txn *txn, const task_t *t);
+int callback_sched_cancel(callback_t *self, MDB_txn *txn, const task_t *t);
 
 /* ---- callback_http.c ---- */
 

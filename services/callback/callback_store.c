@@ -10,6 +10,7 @@
 #include "callback_internal.h"
 
 #include "hl_error.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,36 +22,10 @@
 #define FLAG_RATED_RESOLVED 2u
 #define FLAG_SATISFIED 4u
 
-long callback_utf8_chars(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    long n = 0;
-    while (*p) {
-        int extra = *p < 0x80             ? 0
-                    : (*p & 0xE0) == 0xC0 ? 1
-                    : (*p & 0xF0) == 0xE0 ? 2
-                    : (*p & 0xF8) == 0xF0 ? 3
-                                          : -1;
-        if (extra < 0 || (extra == 1 && *p < 0xC2) || *p > 0xF4)
-            return -1;
-        for (int i = 1; i <= extra; i++)
-            if ((p[i] & 0xC0) != 0x80)
-                return -1;
-        /* overlong three- and four-byte forms, surrogates, beyond U+10FFFF */
-        if ((*p == 0xE0 && p[1] < 0xA0) || (*p == 0xED && p[1] > 0x9F) ||
-            (*p == 0xF0 && p[1] < 0x90) || (*p == 0xF4 && p[1] > 0x8F))
-            return -1;
-        p += 1 + extra;
-        n++;
-    }
-    return n;
-}
-
 bool callback_id_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > CALLBACK_ID_MAX || s[0] == ' ' || s[n - 1] == ' ' ||
-        callback_utf8_chars(s) < 0)
+    if (n == 0 || n > CALLBACK_ID_MAX || s[0] == ' ' || s[n - 1] == ' ' || !utf8_valid(s, n))
         return false;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -272,14 +247,18 @@ int callback_task_save(callback_t *self, MDB_txn *txn, uint8_t old_state, int64_
     free(rec);
     if (rc)
         return rc;
-    if (old_state == TASK_PENDING && (t->state != TASK_PENDING || old_due_ms != t->due_ms)) {
-        ilen = time_key(ikey, old_due_ms, t);
-        if ((rc = del_quiet(txn, self->due, ikey, ilen)))
-            return rc;
-    }
+    /* Out of the queue when its instant moves or it ends; off the scheduler when it ends (a
+     * new instant moves its entry there). */
+    bool moved = old_state != TASK_PENDING || old_due_ms != t->due_ms;
+    bool ends = old_state == TASK_PENDING && t->state != TASK_PENDING;
+    if (old_state == TASK_PENDING && (ends || moved) &&
+        (rc = callback_queue_del(self, txn, t, old_due_ms)))
+        return rc;
+    if (ends && (rc = callback_sched_cancel(self, txn, t)))
+        return rc;
     if (t->state == TASK_PENDING) {
-        ilen = time_key(ikey, t->due_ms, t);
-        if ((rc = store_put(txn, self->due, ikey, ilen, "", 0, 0)))
+        /* Even an instant already past goes through the scheduler: one way into the queue. */
+        if (moved && (rc = callback_sched_put(self, txn, t)))
             return rc;
         uint8_t r[4], *p = r;
         put32(&p, t->round);
@@ -299,6 +278,26 @@ int callback_task_save(callback_t *self, MDB_txn *txn, uint8_t old_state, int64_
         return rc;
     return round == t->round ? del_quiet(txn, self->pending, t->ticket_id, strlen(t->ticket_id))
                              : 0;
+}
+
+int callback_queue_put(callback_t *self, MDB_txn *txn, const task_t *t)
+{
+    uint8_t key[8 + TASK_KEY_MAX];
+    return store_put(txn, self->due, key, time_key(key, t->due_ms, t), "", 0, 0);
+}
+
+int callback_queue_del(callback_t *self, MDB_txn *txn, const task_t *t, int64_t due_ms)
+{
+    uint8_t key[8 + TASK_KEY_MAX];
+    return del_quiet(txn, self->due, key, time_key(key, due_ms, t));
+}
+
+int callback_queued(callback_t *self, MDB_txn *txn, const task_t *t)
+{
+    uint8_t key[8 + TASK_KEY_MAX];
+    MDB_val v;
+    int rc = store_get(txn, self->due, key, time_key(key, t->due_ms, t), &v);
+    return rc == 0 ? 1 : rc == HL_ENOTFOUND ? 0 : rc;
 }
 
 int callback_task_pending_round(callback_t *self, MDB_txn *txn, const char *ticket_id,

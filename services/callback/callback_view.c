@@ -62,8 +62,15 @@ static int task_json(callback_t *self, MDB_txn *txn, const task_t *t, int64_t no
     json_object_set_new(o, "round", json_integer(t->round));
     set_str(o, "state", callback_task_state_name(t->state));
     set_ms(o, "dueMs", t->due_ms);
-    if (t->state == TASK_PENDING)
-        json_object_set_new(o, "due", json_boolean(now >= t->due_ms));
+    if (t->state == TASK_PENDING) {
+        /* due: in the queue, which is what NextCallback hands out from */
+        int queued = callback_queued(self, txn, t);
+        if (queued < 0) {
+            json_decref(o);
+            return queued;
+        }
+        json_object_set_new(o, "due", json_boolean(queued));
+    }
     set_str(o, "unit", t->unit);
     set_text(o, "replyText", t->reply_text);
     json_object_set_new(o, "unitResolved", json_boolean(t->unit_resolved));
@@ -139,12 +146,24 @@ static int index_visit(void *ctx, const store_entry_t *e)
     return rc ? rc : add_task(w, &t);
 }
 
-/* Visit the tasks named by an index (due or done: time + TASK_KEY), forward or backward. */
-static int list_index(callback_t *self, MDB_txn *txn, MDB_dbi dbi, bool backward, unsigned limit,
-                      json_t *arr)
+/* The ticket's pending task (pending: ticket id -> round). */
+static int pending_visit(void *ctx, const store_entry_t *e)
 {
-    list_walk_t w = {self, txn, hclock_now_ms(self->clock), arr, 0, limit, 0};
-    return store_scan(txn, dbi, &(store_range_t){.reverse = backward}, index_visit, &w);
+    list_walk_t *w = ctx;
+    if (w->n == w->limit)
+        return 1;
+    char id[CALLBACK_ID_MAX + 1];
+    uint32_t round;
+    if (e->key.mv_size > CALLBACK_ID_MAX)
+        return HL_ECORRUPT;
+    memcpy(id, e->key.mv_data, e->key.mv_size);
+    id[e->key.mv_size] = '\0';
+    int rc = callback_task_pending_round(w->self, w->txn, id, &round);
+    if (rc)
+        return rc;
+    task_t t;
+    rc = callback_task_load(w->self, w->txn, id, round, &t);
+    return rc ? rc : add_task(w, &t);
 }
 
 int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigned limit,
@@ -153,14 +172,22 @@ int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigne
     json_t *arr = json_array();
     if (!arr)
         return HL_ENOMEM;
-    bool done = which == CALLBACK_LIST_DONE;
-    int rc = list_index(self, txn, done ? self->done : self->due, done, limit, arr);
+    list_walk_t w = {self, txn, hclock_now_ms(self->clock), arr, 0, limit, 0};
+    /* done: latest first; due: the queue's order; pending: by ticket id (the tasks not yet
+     * due wait on the scheduler, whose order is its own). */
+    int rc = which == CALLBACK_LIST_DONE
+                 ? store_scan(txn, self->done, &(store_range_t){.reverse = true}, index_visit, &w)
+             : which == CALLBACK_LIST_DUE ? store_scan(txn, self->due, NULL, index_visit, &w)
+                                          : store_scan(txn, self->pending, NULL, pending_visit, &w);
     if (rc) {
         json_decref(arr);
         return rc;
     }
-    *out = json_pack("{s:s, s:I, s:o}", "state", done ? "done" : "pending", "count",
-                     (json_int_t)json_array_size(arr), "callbacks", arr);
+    const char *state = which == CALLBACK_LIST_DONE  ? "done"
+                        : which == CALLBACK_LIST_DUE ? "due"
+                                                     : "pending";
+    *out = json_pack("{s:s, s:I, s:o}", "state", state, "count", (json_int_t)json_array_size(arr),
+                     "callbacks", arr);
     return *out ? 0 : HL_ENOMEM;
 }
 
@@ -199,6 +226,11 @@ int callback_ticket_view(callback_t *self, MDB_txn *txn, const char *ticket_id, 
 }
 
 int callback_pending_count(callback_t *self, MDB_txn *txn, uint64_t *out)
+{
+    return store_count(txn, self->pending, out);
+}
+
+int callback_due_count(callback_t *self, MDB_txn *txn, uint64_t *out)
 {
     return store_count(txn, self->due, out);
 }

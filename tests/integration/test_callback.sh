@@ -3,9 +3,11 @@
 # default, the agents' HTTP surface (an empty queue is a 404 that says so, bad bodies are 400s
 # naming the field, an unknown ticket is a 404), promtool-clean /metrics with the pending gauge,
 # and a clean stop. When hotline-intake and hotline-dispatch are built too, one ticket goes from
-# submit through sign and reply to the callback: scheduled, handed to one agent only (the
-# number whole for that agent, masked in the list), rated satisfied, closed; no phone number in
-# the log.
+# submit through sign and reply to the callback: scheduled, not handed out before it is due
+# (also after callback is killed -9 and restarted), due once the test clock reaches its
+# instant, handed to one agent only (the number whole for that agent, masked in the list),
+# unreachable and back only after retryMinutes, rated satisfied, closed; no phone number in the
+# log.
 source "$(dirname "$0")/../lib.sh"
 CB="$BIN/hotline-callback"
 [ -x "$CB" ] || fail "$CB is not built"
@@ -153,8 +155,47 @@ else
   expect_body 200 callbacks.0.phone '138****5678' "$T/list.json"
   ! grep -q 13812345678 "$T/list.json" || fail "the list shows a whole phone number"
   expect_body 200 callbacks.0.unit "$UNIT" "$T/list.json"
+  expect_body 200 callbacks.0.due false "$T/list.json"
   curl -sf "$C/metrics" > "$T/metrics.txt"
   grep -q '^hotline_callback_pending 1$' "$T/metrics.txt" || fail "pending gauge while waiting"
+  grep -q '^hotline_callback_due 0$' "$T/metrics.txt" || fail "due gauge before the instant"
+
+  # Due the working day after the reply: not handed out before, not after a kill -9 either.
+  DUE=$(json_get "$T/list.json" callbacks.0.dueMs)
+  http POST "$C/v1/callbacks/next" '{"agent": "a1"}' > "$T/r.json"
+  expect_body 404 error.code NOT_FOUND "$T/r.json"
+  grep -q "1 not yet due" "$T/r.json" || fail "not-yet-due refusal: $(cat "$T/r.json")"
+  stop9 callback
+  rm -f "$T/cb.port"
+  start callback "$CB" --data-dir "$T/cb" --http-port 0 --bus "$CB_BUS" --port-file "$T/cb.port" \
+    --test-clock "${CB_FEEDS[@]}"
+  wait_port_file "$T/cb.port"
+  C="http://127.0.0.1:$(json_get "$T/cb.port" http)"
+  http POST "$C/v1/callbacks/next" '{"agent": "a1"}' > "$T/r.json"
+  expect_body 404 error.code NOT_FOUND "$T/r.json"
+  grep -q "1 not yet due" "$T/r.json" || fail "after kill -9: $(cat "$T/r.json")"
+  clock_to() {
+    http POST "$C/admin/clock" "{\"nowMs\": $1}" >/dev/null
+    [ "$HTTP_STATUS" = 200 ] || fail "the test clock did not move ($HTTP_STATUS)"
+  }
+  clock_to $(( DUE - 60000 ))
+  http POST "$C/v1/callbacks/next" '{"agent": "a1"}' > "$T/r.json"
+  expect_body 404 error.code NOT_FOUND "$T/r.json"
+  clock_to "$DUE"
+  is_due() { [ "$(curl -sf "$C/v1/callbacks?state=due" | json_get - count)" = 1 ]; }
+  wait_until 10 is_due
+
+  # Unreachable: back after retryMinutes (120 by default), not before.
+  http POST "$C/v1/callbacks/next" '{"agent": "a1"}' > "$T/task.json"
+  expect_body 200 callbackTask.ticketId "$ID" "$T/task.json"
+  rec "$ID" '{"outcome": "CALLBACK_UNREACHABLE", "agent": "a1"}'
+  expect_body 200 recordCallback.status TICKET_REPLIED "$T/r.json"
+  RETRY=$(json_get "$T/r.json" recordCallback.nextDueMs)
+  [ $(( RETRY - DUE )) -ge 7200000 ] || fail "retry at $RETRY, due was $DUE"
+  http POST "$C/v1/callbacks/next" '{"agent": "a1"}' > "$T/r.json"
+  expect_body 404 error.code NOT_FOUND "$T/r.json"
+  clock_to "$RETRY"
+  wait_until 10 is_due
 
   http POST "$C/v1/callbacks/next" '{"agent": "a1"}' > "$T/task.json"
   expect_body 200 callbackTask.ticketId "$ID" "$T/task.json"
@@ -175,11 +216,12 @@ else
 import json, sys
 evs = [e for e in json.load(open(sys.argv[1]))["events"] if e.get("ticketId") == sys.argv[2]]
 kinds = [k for e in evs for k in e if k in
-         ("callbackScheduled", "callbackRated", "ticketClosed", "reworkRequested")]
-assert kinds == ["callbackScheduled", "callbackRated", "ticketClosed"], kinds
-rated = evs[1]["callbackRated"]
+         ("callbackScheduled", "callbackAttempted", "callbackRated", "ticketClosed",
+          "reworkRequested")]
+assert kinds == ["callbackScheduled", "callbackAttempted", "callbackRated", "ticketClosed"], kinds
+rated = evs[2]["callbackRated"]
 assert rated["satisfied"] and rated["agent"] == "a1" and rated["rating"] == "RATING_SATISFIED"
-assert evs[2]["ticketClosed"]["reason"] == "rated satisfied"
+assert evs[3]["ticketClosed"]["reason"] == "rated satisfied"
 PY
   curl -sf "$C/metrics" > "$T/metrics.txt"
   grep -q '^hotline_events_appended_total{kind="ticket_closed"} 1$' "$T/metrics.txt" ||

@@ -8,7 +8,7 @@
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
 KEY=open311-test-key-1
-pipeline_up --open311-key "$KEY"
+pipeline_up --open311-key "$KEY" --test-clock
 export I=$(svc_url intake) D=$(svc_url dispatch) C=$(svc_url callback) A=$(svc_url analytics)
 export KEY T BASE
 for spec in operator dispatcher unit:water-supply callback-agent@agent-1 supervisor admin; do
@@ -107,6 +107,12 @@ for tid in ids[:3]:
     curl("POST", D + "/v1/tickets/%s/reply" % tid, tok("unit_water_supply"),
          {"result": phone_text("fixed; the crew lead is on %s"), "resolved": True})
     wait(lambda: view(tid).get("callbackDueMs"))
+    # due the working day after the reply: callback's test clock goes there (never back)
+    now = json.loads(curl("POST", C + "/admin/clock", tok("admin"), {"advanceMs": 0}))["nowMs"]
+    due = int(view(tid)["callbackDueMs"])
+    curl("POST", C + "/admin/clock", tok("admin"), {"nowMs": max(now, due)})
+    cbs = lambda: json.loads(curl("GET", C + "/v1/callbacks/" + tid, tok("supervisor")))["callbacks"]
+    wait(lambda: cbs()[-1].get("due"))
     task = json.loads(curl("POST", C + "/v1/callbacks/next", tok("callback_agent"), {}))
     curl("POST", C + "/v1/callbacks/" + task["callbackTask"]["ticketId"], tok("callback_agent"),
          {"outcome": "CALLBACK_RATED", "rating": "RATING_SATISFIED",

@@ -2,10 +2,11 @@
 # The five real services under `hotline up`, driven with the CLI: one ticket from submission to
 # a satisfied callback and closed; a second rated unsatisfied goes back to its unit for rework
 # and closes on the second round. Then `hotline kpis`, every service's /metrics (counts that
-# match) and promtool on all five.
+# match) and promtool on all five. Callbacks are due the working day after the reply: callback's
+# test clock is moved there, so the KPIs span from today to a fortnight on.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
-pipeline_up
+pipeline_up --test-clock
 
 # ---- ticket A: the happy path ----
 A=$(hl_as operator submit --category W01 --description "no water since 7am" --phone 13812345678 \
@@ -23,6 +24,7 @@ hl_as unit:water-supply reply "$A" --result "valve reopened, supply back at 10:4
 wait_view "$A" status TICKET_REPLIED
 has_callback() { [ -n "$(view "$A" callbackDueMs)" ]; }
 wait_until 30 has_callback
+callback_due "$A"
 task=$(hl_as callback-agent@agent-1 --json callback next)
 [ "$(json_get - callbackTask.ticketId <<<"$task")" = "$A" ] || fail "callback next gave: $task"
 [ "$(json_get - callbackTask.phone <<<"$task")" = 13812345678 ] || fail "the agent needs the number"
@@ -43,6 +45,7 @@ hl_as "unit:$UNIT" reply "$B" --result "too early" >/dev/null 2>&1 && fail "repl
 hl_as "unit:$UNIT" sign "$B" >/dev/null
 hl_as "unit:$UNIT" reply "$B" --result "patched" --unresolved >/dev/null
 wait_view "$B" status TICKET_REPLIED
+callback_due "$B"
 has_task() { [ "$(hl_as callback-agent@agent-2 --json callback next | json_get - callbackTask.ticketId)" = "$B" ]; }
 wait_until 30 has_task
 hl_as callback-agent@agent-2 callback record "$B" --rating dissatisfied --unresolved >/dev/null
@@ -57,22 +60,26 @@ wait_until 30 has_new_clock
 hl_as "unit:$UNIT" sign "$B" >/dev/null
 hl_as "unit:$UNIT" reply "$B" --result "main replaced" >/dev/null
 wait_view "$B" status TICKET_REPLIED
+callback_due "$B"
 wait_until 30 has_task
 hl_as callback-agent@agent-2 callback record "$B" --rating very_satisfied >/dev/null
 wait_view "$B" status TICKET_CLOSED
 
 # ---- the figures agree ----
-kpis_ready() { [ "$(hl --json kpis | json_get - totals.closed)" = 2 ]; }
+DAY0=$(hl --json kpis | json_get - from)
+SPAN=(--from "$DAY0" --to "$(date -d "$DAY0 +14 days" +%F)")
+kpis_ready() { [ "$(hl --json kpis "${SPAN[@]}" | json_get - totals.closed)" = 2 ]; }
 wait_until 30 kpis_ready
-hl --json kpis > "$T/kpis.json"
+hl --json kpis "${SPAN[@]}" > "$T/kpis.json"
 k() { json_get "$T/kpis.json" "totals.$1"; }
 log "kpis: $(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print({k: v for k, v in t.items() if v})' "$T/kpis.json")"
 expect() { [ "$(k "$1")" = "$2" ] || fail "kpis $1 = $(k "$1"), expected $2"; }
 expect received 2; expect dispatched 2; expect signed 3; expect replied 3; expect rated 3
 expect reworked 1; expect closed 2; expect callbacksDone 3; expect signDue 3; expect replyDue 3
 expect satisfied 2; expect signedOnTime 3; expect repliedOnTime 3
-hl kpis | grep -q "satisfactionRate .*66.7%" || fail "satisfaction rate is not 2/3: $(hl kpis)"
-hl kpis --by unit > "$T/by_unit.txt"
+hl kpis "${SPAN[@]}" | grep -q "satisfactionRate .*66.7%" ||
+  fail "satisfaction rate is not 2/3: $(hl kpis "${SPAN[@]}")"
+hl kpis --by unit "${SPAN[@]}" > "$T/by_unit.txt"
 grep -q "unit water-supply" "$T/by_unit.txt" || fail "kpis by unit lack water-supply"
 
 m() { events_count "$1" "$2"; }

@@ -1,10 +1,12 @@
 /* callback: scheduling on the working day after a reply (across weekends, holidays and make-up
- * days), no double scheduling on replay, the agents' queue (earliest due first, claims that
- * keep a task from a second agent until they lapse, contacts arriving after the reply),
- * recorded outcomes (satisfied closes, dissatisfied sends back for rework, "basically
- * satisfied" under both policies, unreachable retried then closed), cancellation by a newer
- * round, refusals naming the field, and the masked views. In-process: a temporary store, the
- * real event log and a settable clock. */
+ * days), no double scheduling on replay, tasks held on the shared scheduler until their instant
+ * (never handed out early, cancelled with the task, kept across a restart), the agents' queue
+ * of due tasks (earliest due first, claims that keep a task from a second agent until they
+ * lapse, contacts arriving after the reply), recorded outcomes (satisfied closes, dissatisfied
+ * sends back for rework, "basically satisfied" under both policies, unreachable retried after
+ * its delay then closed), cancellation by a newer round, refusals naming the field, and the
+ * masked views. In-process: a temporary store, the real event log, the scheduler on a loop
+ * with the group commit, and a settable clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +25,12 @@ typedef struct fixture {
     hclock_t *clock;
     evlog_t *log;
     callback_t *cb;
+    uv_loop_t loop;
+    uv_timer_t keep; /* the scheduler's timer is unref'd: this keeps UV_RUN_ONCE polling */
+    txq_t *txq;
+    scheduler_t *sched;
     arena_t *arena;
+    bool basically_counts;
     Hotline__CommandReply *reply; /* the last command's, in arena */
 } fixture_t;
 
@@ -38,10 +45,15 @@ static int64_t local_ms(int y, int m, int d, int hh, int mm)
     return (calendar_day_from_ymd(y, m, d) * 86400000LL) - 8 * HOUR_MS + hh * HOUR_MS + mm * MIN_MS;
 }
 
-static int setup_policy(void **state, bool basically_counts)
+static void keepalive_cb(uv_timer_t *h)
 {
-    fixture_t *f = calloc(1, sizeof *f);
-    f->dir = unit_tmpdir();
+    (void)h;
+}
+
+/* Open the store, the logic and its scheduler on a loop with the group commit, as the
+ * skeleton does (again after close_all: a restart). */
+static int open_all(fixture_t *f)
+{
     store_opts_t so = {.path = f->dir};
     evlog_opts_t lo = {.source = "callback", .retention_ms = 24 * HOUR_MS};
     char err[256];
@@ -50,11 +62,44 @@ static int setup_policy(void **state, bool basically_counts)
                              .retry_minutes = 120,
                              .max_attempts = 3,
                              .claim_minutes = 15,
-                             .basically_satisfied_counts = basically_counts};
-    if (store_open(&f->store, &so) || hclock_create(&f->clock, true) ||
-        hclock_set_ms(f->clock, T0) || evlog_open(&f->log, f->store, f->clock, &lo) ||
+                             .basically_satisfied_counts = f->basically_counts};
+    MDB_txn *txn;
+    if (store_open(&f->store, &so) || evlog_open(&f->log, f->store, f->clock, &lo) ||
         calendar_load(&cal, NULL, err, sizeof err) ||
-        callback_create(&f->cb, f->store, f->log, f->clock, &cal, &s) || arena_create(&f->arena))
+        callback_create(&f->cb, f->store, f->log, f->clock, &cal, &s))
+        return -1;
+    uv_loop_init(&f->loop);
+    uv_timer_init(&f->loop, &f->keep);
+    uv_timer_start(&f->keep, keepalive_cb, 5, 5);
+    scheduler_opts_t o = callback_scheduler_opts(f->cb);
+    if (txq_create(&f->txq, &f->loop, f->store, 0) ||
+        scheduler_create(&f->sched, &f->loop, f->store, f->txq, f->clock, &o) ||
+        store_write_begin(f->store, &txn) || callback_attach(f->cb, f->sched, txn) ||
+        store_write_commit(f->store, &txn) || scheduler_start(f->sched))
+        return -1;
+    return 0;
+}
+
+static void close_all(fixture_t *f)
+{
+    scheduler_stop(f->sched);
+    txq_destroy(&f->txq);
+    uv_close((uv_handle_t *)&f->keep, NULL);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    scheduler_destroy(&f->sched);
+    callback_destroy(&f->cb);
+    evlog_close(&f->log);
+    store_close(&f->store);
+}
+
+static int setup_policy(void **state, bool basically_counts)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    f->dir = unit_tmpdir();
+    f->basically_counts = basically_counts;
+    if (hclock_create(&f->clock, true) || hclock_set_ms(f->clock, T0) || open_all(f) ||
+        arena_create(&f->arena))
         return -1;
     *state = f;
     return 0;
@@ -73,14 +118,55 @@ static int setup_strict(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    callback_destroy(&f->cb);
-    evlog_close(&f->log);
-    store_close(&f->store);
+    close_all(f);
     hclock_destroy(&f->clock);
     arena_destroy(&f->arena);
     unit_tmpdir_cleanup(f->dir);
     free(f);
     return 0;
+}
+
+/* Entries on the scheduler, and whether one of them is due by now. */
+static uint64_t scheduled(fixture_t *f, bool *due_left)
+{
+    MDB_txn *txn;
+    uint64_t n = 0;
+    int64_t next_ms = 0;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(scheduler_count(f->sched, txn, &n), 0);
+    int rc = scheduler_next(f->sched, txn, &next_ms);
+    store_read_end(&txn);
+    if (due_left)
+        *due_left = rc == 0 && next_ms <= hclock_now_ms(f->clock);
+    return n;
+}
+
+/* Run the loop until the scheduler has fired everything due by now. Commits made outside the
+ * group commit (as these tests make them) are announced to it the way a clock move is. */
+static void settle(fixture_t *f)
+{
+    hclock_advance_ms(f->clock, 0);
+    for (int turn = 0; turn < 2000; turn++) {
+        bool due_left;
+        scheduled(f, &due_left);
+        if (!due_left && txq_waiting(f->txq) == 0)
+            return;
+        uv_run(&f->loop, UV_RUN_ONCE);
+    }
+    fail_msg("the scheduler did not fire what is due");
+}
+
+/* The clock at ms, and whatever is due by then fired. */
+static void clock_at(fixture_t *f, int64_t ms)
+{
+    hclock_set_ms(f->clock, ms);
+    settle(f);
+}
+
+static void clock_advance(fixture_t *f, int64_t ms)
+{
+    hclock_advance_ms(f->clock, ms);
+    settle(f);
 }
 
 /* ---- driving the logic the way the skeleton does ---- */
@@ -93,6 +179,7 @@ static void apply(fixture_t *f, Hotline__Event *ev)
     assert_int_equal(callback_apply(f->cb, txn, ev), 0);
     assert_int_equal(store_write_commit(f->store, &txn), 0);
     evlog_committed(f->log);
+    settle(f);
 }
 
 static void received(fixture_t *f, const char *id, const char *phone, const char *name,
@@ -163,6 +250,7 @@ static Hotline__Status run(fixture_t *f, Hotline__Command *cmd)
     else
         store_write_abort(&txn);
     evlog_committed(f->log);
+    settle(f);
     return f->reply->status;
 }
 
@@ -321,11 +409,103 @@ static void test_replay_schedules_once(void **state)
     /* Contacts replayed are harmless too. */
     received(f, "T-1", "13812345678", "Li", false);
     received(f, "T-1", "13812345678", "Li", false);
+    assert_int_equal(scheduled(f, NULL), 1);
+    clock_at(f, local_ms(2026, 11, 26, 9, 0));
     assert_string_equal(next_id(f, "a1"), "T-1");
     assert_int_equal(head(f), 1);
     /* An event with no usable ticket id is skipped, not fatal. */
     replied(f, "", 0, T0);
     assert_int_equal(head(f), 1);
+}
+
+/* ---- the scheduler ---- */
+
+/* A task waits on the scheduler and is handed out only once its instant has come. */
+static void test_not_due_until_its_instant(void **state)
+{
+    fixture_t *f = *state;
+    int64_t due = local_ms(2026, 11, 26, 9, 0);
+    replied(f, "T-wait", 0, local_ms(2026, 11, 25, 11, 0));
+    received(f, "T-wait", "13812345678", "Li", false);
+    assert_int_equal(pending(f), 1);
+    assert_int_equal(scheduled(f, NULL), 1);
+    expect_refusal(f, next(f, "a1"), HOTLINE__STATUS__NOT_FOUND, "", "no callbacks waiting");
+    assert_non_null(
+        strstr(f->reply->message, "1 not yet due, the next at 2026-11-26 09:00 +08:00"));
+    json_t *l = list(f, CALLBACK_LIST_DUE);
+    assert_int_equal(json_integer_value(json_object_get(l, "count")), 0);
+    json_decref(l);
+    /* Not a rating either: nobody could have taken it. */
+    expect_refusal(f,
+                   record(f, "T-wait", HOTLINE__CALLBACK_OUTCOME__CALLBACK_RATED,
+                          HOTLINE__RATING__RATING_SATISFIED, "", "a1"),
+                   HOTLINE__STATUS__CONFLICT, "ticketId", "not claimed by agent a1");
+
+    clock_at(f, due - 2000); /* the settable clock runs on meanwhile */
+    expect_refusal(f, next(f, "a1"), HOTLINE__STATUS__NOT_FOUND, "", "1 not yet due");
+    clock_at(f, due);
+    assert_int_equal(scheduled(f, NULL), 0);
+    assert_string_equal(next_id(f, "a1"), "T-wait");
+    assert_true(f->reply->callback_task->due);
+    assert_int_equal(f->reply->callback_task->due_ms, due);
+    assert_int_equal(record(f, "T-wait", HOTLINE__CALLBACK_OUTCOME__CALLBACK_RATED,
+                            HOTLINE__RATING__RATING_SATISFIED, "", "a1"),
+                     HOTLINE__STATUS__OK);
+    assert_int_equal(pending(f), 0);
+    l = list(f, CALLBACK_LIST_DUE);
+    assert_int_equal(json_integer_value(json_object_get(l, "count")), 0);
+    json_decref(l);
+}
+
+/* A task that ends before it is due leaves the scheduler: nothing fires for it later. */
+static void test_cancel_leaves_the_scheduler(void **state)
+{
+    fixture_t *f = *state;
+    replied(f, "T-c", 0, local_ms(2026, 11, 25, 11, 0));
+    received(f, "T-c", "13812345678", "Li", false);
+    assert_int_equal(scheduled(f, NULL), 1);
+    reopened(f, "T-c", 1);
+    assert_int_equal(scheduled(f, NULL), 0);
+    assert_int_equal(pending(f), 0);
+    /* Round 1's reply schedules round 1; round 2's supersedes it before it is due. */
+    replied(f, "T-c", 1, local_ms(2026, 11, 25, 12, 0));
+    replied(f, "T-c", 2, local_ms(2026, 11, 26, 12, 0));
+    assert_int_equal(scheduled(f, NULL), 1);
+    clock_at(f, local_ms(2026, 11, 27, 9, 0));
+    assert_int_equal(scheduled(f, NULL), 0);
+    assert_string_equal(next_id(f, "a1"), "T-c");
+    assert_int_equal(f->reply->callback_task->round, 2);
+    expect_refusal(f, next(f, "a2"), HOTLINE__STATUS__NOT_FOUND, "", "1 held by other agents");
+}
+
+/* What is scheduled survives a restart (the store is all there is), and a queue that holds a
+ * task before its instant (the clock was set back) gives it back to the scheduler. */
+static void test_restart_keeps_the_schedule(void **state)
+{
+    fixture_t *f = *state;
+    int64_t due = local_ms(2026, 11, 26, 9, 0);
+    replied(f, "T-s", 0, local_ms(2026, 11, 25, 11, 0));
+    received(f, "T-s", "13812345678", "Li", false);
+    close_all(f);
+    assert_int_equal(open_all(f), 0);
+    assert_int_equal(scheduled(f, NULL), 1);
+    expect_refusal(f, next(f, "a1"), HOTLINE__STATUS__NOT_FOUND, "", "1 not yet due");
+    /* Stopped before its instant, started after it: it fires at start. */
+    close_all(f);
+    hclock_set_ms(f->clock, due + HOUR_MS);
+    assert_int_equal(open_all(f), 0);
+    settle(f);
+    assert_int_equal(scheduled(f, NULL), 0);
+    assert_int_equal(pending(f), 1);
+    /* Started again with the clock before its instant: back to waiting. */
+    close_all(f);
+    hclock_set_ms(f->clock, due - HOUR_MS);
+    assert_int_equal(open_all(f), 0);
+    assert_int_equal(scheduled(f, NULL), 1);
+    expect_refusal(f, next(f, "a1"), HOTLINE__STATUS__NOT_FOUND, "", "1 not yet due");
+    clock_at(f, due);
+    assert_string_equal(next_id(f, "a1"), "T-s");
+    assert_int_equal(f->reply->callback_task->due_ms, due);
 }
 
 /* ---- the agents' queue ---- */
@@ -341,10 +521,17 @@ static void test_next_order_and_claims(void **state)
     received(f, "T-fri", "13900001111", "", true);
     received(f, "T-mon", "021-5555-0101", "Zhao", false);
 
-    /* Now is Wednesday 10:00: nothing is due yet, but the earliest is handed out. */
+    /* Now is Wednesday 10:00: nothing is due yet, so nothing is handed out. */
+    expect_refusal(f, next(f, "a1"), HOTLINE__STATUS__NOT_FOUND, "", "no callbacks waiting");
+    assert_non_null(strstr(f->reply->message, "3 not yet due, the next at 2026-11-26 09:00"));
+    assert_int_equal(scheduled(f, NULL), 3);
+
+    /* Thursday 09:00: the first is due, and only that one. */
+    clock_at(f, local_ms(2026, 11, 26, 9, 0));
+    assert_int_equal(scheduled(f, NULL), 2);
     assert_string_equal(next_id(f, "a1"), "T-thu");
     Hotline__CallbackTask *ct = f->reply->callback_task;
-    assert_false(ct->due);
+    assert_true(ct->due);
     assert_int_equal(ct->due_ms, local_ms(2026, 11, 26, 9, 0));
     assert_string_equal(ct->phone, "13812345678"); /* the agent must dial it */
     assert_string_equal(ct->name, "Wang Fang");
@@ -352,32 +539,36 @@ static void test_next_order_and_claims(void **state)
     assert_string_equal(ct->reply_text, "main repaired, supply restored at 16:40");
     assert_int_equal(ct->round, 0);
     assert_int_equal(ct->attempts, 0);
+    expect_refusal(f, next(f, "a2"), HOTLINE__STATUS__NOT_FOUND, "", "1 held by other agents");
 
-    /* A second agent does not get a claimed task; asking again returns the one held. */
-    assert_string_equal(next_id(f, "a2"), "T-fri");
+    /* Monday 09:00 (past the weekend): all three are due, earliest first. A second agent does
+     * not get a claimed task; asking again returns the one held. */
+    clock_at(f, local_ms(2026, 11, 30, 9, 0));
+    assert_int_equal(scheduled(f, NULL), 0);
+    assert_string_equal(next_id(f, "a2"), "T-thu"); /* a1's claim lapsed over the weekend */
+    assert_string_equal(next_id(f, "a1"), "T-fri");
     assert_string_equal(f->reply->callback_task->name, ""); /* anonymous caller */
-    assert_string_equal(next_id(f, "a1"), "T-thu");
+    assert_string_equal(next_id(f, "a2"), "T-thu");
     assert_string_equal(next_id(f, "a3"), "T-mon");
     expect_refusal(f, next(f, "a4"), HOTLINE__STATUS__NOT_FOUND, "", "no callbacks waiting");
     assert_non_null(strstr(f->reply->message, "3 held by other agents"));
+    assert_non_null(strstr(f->reply->message, "0 not yet due)"));
     /* A claimed task cannot be recorded by someone else while the claim holds. */
-    expect_refusal(f, rate(f, "T-fri", HOTLINE__RATING__RATING_SATISFIED),
-                   HOTLINE__STATUS__CONFLICT, "agent", "another agent is calling ticket T-fri");
-    json_t *l = list(f, CALLBACK_LIST_PENDING);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(l, "callbacks"), 0), "claimedBy")),
-                        "a1");
-    json_decref(l);
-
-    /* Claims lapse after claimMinutes: the tasks go round again, earliest first, and it is
-     * Thursday 09:00 now, so the first is due. */
-    hclock_set_ms(f->clock, local_ms(2026, 11, 26, 9, 0));
-    assert_string_equal(next_id(f, "a4"), "T-thu");
-    assert_true(f->reply->callback_task->due);
-    assert_string_equal(next_id(f, "a1"), "T-fri"); /* a1's lapsed claim went to a4 */
     expect_refusal(f, rate(f, "T-thu", HOTLINE__RATING__RATING_SATISFIED),
                    HOTLINE__STATUS__CONFLICT, "agent", "another agent is calling ticket T-thu");
-    hclock_advance_ms(f->clock, 14 * MIN_MS);
+    json_t *l = list(f, CALLBACK_LIST_DUE);
+    json_t *first = json_array_get(json_object_get(l, "callbacks"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "ticketId")), "T-thu");
+    assert_string_equal(json_string_value(json_object_get(first, "claimedBy")), "a2");
+    json_decref(l);
+
+    /* Claims lapse after claimMinutes: the tasks go round again, earliest first. */
+    clock_advance(f, 16 * MIN_MS);
+    assert_string_equal(next_id(f, "a4"), "T-thu");
+    assert_string_equal(next_id(f, "a1"), "T-fri"); /* still a1's: nobody took it */
+    expect_refusal(f, rate(f, "T-thu", HOTLINE__RATING__RATING_SATISFIED),
+                   HOTLINE__STATUS__CONFLICT, "agent", "another agent is calling ticket T-thu");
+    clock_advance(f, 14 * MIN_MS);
     assert_string_equal(next_id(f, "a2"), "T-mon"); /* a4 and a1 still hold theirs */
 }
 
@@ -466,6 +657,8 @@ static void test_dissatisfied_requests_rework(void **state)
     assert_int_equal(ev->callback_scheduled->round, 1);
     assert_int_equal(ev->callback_scheduled->due_ms, local_ms(2026, 11, 26, 9, 0));
     hotline__event__free_unpacked(ev, NULL);
+    expect_refusal(f, next(f, "a1"), HOTLINE__STATUS__NOT_FOUND, "", "1 not yet due");
+    clock_at(f, local_ms(2026, 11, 26, 9, 0));
     assert_string_equal(next_id(f, "a1"), "T-bad");
     assert_int_equal(f->reply->callback_task->round, 1);
     assert_int_equal(rate(f, "T-bad", HOTLINE__RATING__RATING_SATISFIED), HOTLINE__STATUS__OK);
@@ -552,14 +745,18 @@ static void test_unreachable_retried_then_closed(void **state)
         assert_int_equal(ev->callback_attempted->next_due_ms, next_due);
         hotline__event__free_unpacked(ev, NULL);
         assert_int_equal(pending(f), 1);
-        /* The claim is released: the retry is for whoever is free when it is due. */
+        /* Back on the scheduler: nobody gets it before the retry delay is over... */
+        assert_int_equal(scheduled(f, NULL), 1);
+        expect_refusal(f, next(f, "a2"), HOTLINE__STATUS__NOT_FOUND, "", "1 not yet due");
+        clock_at(f, next_due - 2000);
+        expect_refusal(f, next(f, "a1"), HOTLINE__STATUS__NOT_FOUND, "", "1 not yet due");
+        /* ...and then the claim is released: it is for whoever is free. */
+        clock_at(f, next_due);
+        assert_int_equal(scheduled(f, NULL), 0);
         assert_string_equal(next_id(f, "a2"), "T-away");
         assert_int_equal(f->reply->callback_task->due_ms, next_due);
-        assert_false(f->reply->callback_task->due);
-        hclock_advance_ms(f->clock, 121 * MIN_MS);
-        assert_string_equal(next_id(f, "a2"), "T-away");
         assert_true(f->reply->callback_task->due);
-        hclock_advance_ms(f->clock, 16 * MIN_MS); /* a2's claim lapses */
+        clock_advance(f, 16 * MIN_MS); /* a2's claim lapses */
     }
     uint64_t seq = head(f);
     assert_int_equal(unreachable(f, "T-away", "a3"), HOTLINE__STATUS__OK);
@@ -668,8 +865,8 @@ static void test_refusals_name_the_field(void **state)
     for (int i = 0; i < CALLBACK_COMMENT_MAX; i++)
         strcat(long_comment, "\xE6\xB0\xB4"); /* 水 */
     /* No rating for a call nobody took from the queue: made-up ratings are refused. */
-    expect_refusal(f, record(f, "T-x", RATED, 1, "", "a1"), HOTLINE__STATUS__CONFLICT,
-                   "ticketId", "not claimed by agent a1");
+    expect_refusal(f, record(f, "T-x", RATED, 1, "", "a1"), HOTLINE__STATUS__CONFLICT, "ticketId",
+                   "not claimed by agent a1");
     claim(f, "T-x", "a1");
     assert_int_equal(record(f, "T-x", RATED, 2, long_comment, "a1"), HOTLINE__STATUS__OK);
 }
@@ -695,10 +892,16 @@ static void test_views_mask_phones(void **state)
     assert_string_equal(json_string_value(json_object_get(first, "dueMs")), "1795568400000");
     json_t *second = json_array_get(json_object_get(l, "callbacks"), 1);
     assert_true(json_is_false(json_object_get(second, "contactKnown")));
+    assert_true(json_is_false(json_object_get(second, "due"))); /* not before Thursday 09:00 */
+    json_decref(l);
+    l = list(f, CALLBACK_LIST_DUE);
+    assert_int_equal(json_integer_value(json_object_get(l, "count")), 1);
+    assert_string_equal(json_string_value(json_object_get(l, "state")), "due");
     json_decref(l);
 
-    /* a2 takes T-1; a1 then gets T-2 (its contact has arrived) and rates it first. */
+    /* Thursday: a2 takes T-1; a1 then gets T-2 (its contact has arrived) and rates it first. */
     received(f, "T-2", "13900000000", "Wang", false);
+    clock_at(f, local_ms(2026, 11, 26, 9, 0));
     claim(f, "T-1", "a2");
     assert_int_equal(rate(f, "T-2", HOTLINE__RATING__RATING_SATISFIED), HOTLINE__STATUS__OK);
     hclock_advance_ms(f->clock, 1000);
@@ -736,6 +939,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schedule_next_working_day, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_schedules_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_due_until_its_instant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_leaves_the_scheduler, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_keeps_the_schedule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_order_and_claims, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contact_arrives_after_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rated_satisfied_closes, setup, teardown),
