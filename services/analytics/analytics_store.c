@@ -16,6 +16,7 @@
 #include "pbjson.h"
 #include "mask.h"
 #include "slog.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,13 +68,7 @@ const char *analytics_counter_name(analytics_counter_t id)
 
 void analytics_value_copy(char *dst, const char *src)
 {
-    size_t n = src ? strlen(src) : 0;
-    if (n > ANALYTICS_VALUE_MAX) {
-        n = ANALYTICS_VALUE_MAX;
-        /* Do not leave half a UTF-8 character: back off continuation bytes. */
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;
-    }
+    size_t n = src ? utf8_cut(src, strlen(src), ANALYTICS_VALUE_MAX) : 0;
     if (n)
         memcpy(dst, src, n);
     dst[n] = '\0';

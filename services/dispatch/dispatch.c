@@ -56,11 +56,13 @@ static const char DEFAULTS[] =
     "  {\"id\": \"network-works\", \"name\": \"Connections and network works\"},"
     "  {\"id\": \"customer-service\", \"name\": \"Customer service quality\"},"
     "  {\"id\": \"drainage\", \"name\": \"Drainage\"},"
-    "  {\"id\": \"dispatch-desk\", \"name\": \"Dispatch desk (routes by hand)\"}]}";
+    "  {\"id\": \"dispatch-desk\", \"name\": \"Dispatch desk (routes by hand)\"}],"
+    " \"calendar\": {\"utcOffsetMinutes\": 480}}";
 
 /* Every numeric key. The defaults above set each one, so a 0 here can only come from an
  * operator, and means a mistake rather than "use the built-in default". */
 static const config_bound_t BOUNDS[] = {
+    {"calendar.utcOffsetMinutes", -840, 840},
     {NULL, 0, 0},
 };
 
@@ -78,6 +80,11 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
     int rc = dispatch_catalogue_create(&self->cat, cfg, err, err_size);
     if (rc) {
         free(self);
+        return rc;
+    }
+    rc = calendar_load(&self->cal, cfg->calendar, err, err_size);
+    if (rc) {
+        dispatch_destroy(&self);
         return rc;
     }
     rc = store_db(store, "assignments", 0, &self->assignments);
@@ -103,6 +110,7 @@ void dispatch_destroy(dispatch_t **self)
     if (!self || !*self)
         return;
     dispatch_catalogue_destroy(&(*self)->cat);
+    calendar_destroy(&(*self)->cal);
     free(*self);
     *self = NULL;
 }
@@ -187,13 +195,19 @@ static void fini(void *state)
     dispatch_destroy(&self);
 }
 
-/* The catalogue is checked before anything opens, so a bad one stops start-up with exit 2. */
-static int check_config(const ProtobufCMessage *cfg, char *err, size_t err_size)
+/* The catalogue and the calendar are checked before anything opens, so a bad one stops
+ * start-up with exit 2. */
+static int check_config(const ProtobufCMessage *msg, char *err, size_t err_size)
 {
+    const Hotline__DispatchConfig *cfg = (const Hotline__DispatchConfig *)msg;
     dispatch_catalogue_t *cat;
-    int rc = dispatch_catalogue_create(&cat, (const Hotline__DispatchConfig *)cfg, err, err_size);
-    if (rc == 0)
-        dispatch_catalogue_destroy(&cat);
+    int rc = dispatch_catalogue_create(&cat, cfg, err, err_size);
+    if (rc)
+        return rc;
+    dispatch_catalogue_destroy(&cat);
+    calendar_t *cal;
+    rc = calendar_load(&cal, cfg->calendar, err, err_size);
+    calendar_destroy(&cal);
     return rc;
 }
 

@@ -107,9 +107,10 @@ json_t *dispatch_assignment_json(const dispatch_assignment_t *a, bool caller_who
 
 typedef struct dispatch dispatch_t;
 
-/* Build the catalogue from cfg (errors as dispatch_catalogue_create, err naming the key) and
- * open the sub-databases "assignments", "unit_queue" and "unit_counts" (a start-up step:
- * before any other transaction). store, log and clock are borrowed and must outlive it; cfg
+/* Build the catalogue from cfg (errors as dispatch_catalogue_create, err naming the key), load
+ * cfg's calendar for the centre's zone (errors as calendar_load) and open the sub-databases
+ * "assignments", "unit_queue", "unit_counts", "incidents" and "incident_seq" (a start-up
+ * step: before any other transaction). store, log and clock are borrowed and must outlive it; cfg
  * is borrowed too (GET /v1/catalogue shows it). */
 int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *clock,
                     const Hotline__DispatchConfig *cfg, char *err, size_t err_size);

@@ -11,6 +11,7 @@
 #include "hl_error.h"
 #include "pbjson.h"
 #include "slog.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,43 +21,6 @@ enum { REFUSED = 1 }; /* a check answered the command; the handler returns 0 */
 static const char *str_or_empty(const char *s)
 {
     return s ? s : "";
-}
-
-/* Characters in s when it is valid UTF-8 (no overlong forms, surrogates or code points past
- * U+10FFFF), else -1. Protobuf-c does not check strings on unpack, and the reply text is
- * read out to citizens and shown on web pages. */
-static long utf8_chars(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    long n = 0;
-    while (*p) {
-        unsigned c = *p, cp, min;
-        size_t len;
-        if (c < 0x80) {
-            p++;
-            n++;
-            continue;
-        }
-        if ((c & 0xE0) == 0xC0) {
-            len = 2, cp = c & 0x1F, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3, cp = c & 0x0F, min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return -1;
-        }
-        for (size_t i = 1; i < len; i++) {
-            if ((p[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
-                return -1;
-            cp = cp << 6 | (p[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return -1;
-        p += len;
-        n++;
-    }
-    return n;
 }
 
 static bool blank(const char *s)
@@ -210,6 +174,8 @@ static int reply_ticket(dispatch_t *self, MDB_txn *txn, const Hotline__Command *
     const Hotline__ReplyTicket *rt = cmd->reply_ticket;
     const char *id = str_or_empty(rt->ticket_id), *unit = str_or_empty(rt->unit);
     const char *result = str_or_empty(rt->result);
+    /* Protobuf-c does not check strings on unpack, and the reply text is read out to
+     * citizens and shown on web pages. */
     long chars = utf8_chars(result);
     if (chars < 0)
         return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "replyTicket.result",

@@ -92,12 +92,10 @@ static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__DeclareInciden
         return cmd_refuse(reply, INVALID, "declareIncident.unit",
                           "unit '%s' is not in the catalogue", unit);
     }
-    /* INC-20261125-001: readable on the phone, like ticket ids (the date at the default
-     * centre offset: dispatch keeps no calendar of its own). */
+    /* INC-20261125-001: readable on the phone, like ticket ids, and dated like them: the
+     * local day in the centre's configured zone, the one every service reads. */
     int y, mo, da;
-    int64_t local = now + (int64_t)CALENDAR_DEFAULT_OFFSET_MIN * 60000;
-    calendar_ymd_from_day(local >= 0 ? local / 86400000 : (local - 86399999) / 86400000, &y, &mo,
-                          &da);
+    calendar_ymd_from_day(calendar_local_day(self->cal, now), &y, &mo, &da);
     char date[16];
     snprintf(date, sizeof date, "%04d%02d%02d", y, mo, da);
     uint64_t seq;

@@ -4,12 +4,15 @@
 
 #include "dispatch.h"
 
+#include "calendar.h"
+
 struct dispatch {
     store_t *store;                     /* borrowed: the service's environment */
     evlog_t *log;                       /* borrowed: where TicketDispatched & co. go */
     hclock_t *clock;                    /* borrowed: every "now" */
     const Hotline__DispatchConfig *cfg; /* borrowed: shown by GET /v1/catalogue */
     dispatch_catalogue_t *cat;
+    calendar_t *cal;     /* the centre's zone, for the local date in incident ids */
     MDB_dbi assignments; /* ticket id -> encoded dispatch_assignment_t */
     MDB_dbi queue;       /* unit NUL state-byte ticket-id -> "" (a unit's tickets by state) */
     MDB_dbi counts;      /* unit NUL state-byte -> BE u64 (tickets the unit holds in it) */

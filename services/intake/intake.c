@@ -1,5 +1,5 @@
 /* intake: service descriptor, configuration and start-up. */
-#include "intake.h"
+#include "intake_internal.h"
 
 #include "hl_error.h"
 #include "slog.h"

@@ -5,8 +5,11 @@
  * subtree, same community or district) within the window is linked to that ticket and the
  * caller hears its status; a new ticket inside an active incident's category and area joins
  * the incident and the caller hears its ETA. Both are decided inside the submit transaction,
- * so a link and its event commit together. */
-#include "intake.h"
+ * so a link and its event commit together. The incidents it matches are the ones
+ * intake_apply.c keeps from dispatch's feed. */
+#include "intake_door.h"
+
+#include "intake_status.h"
 
 #include "hl_error.h"
 #include "slog.h"
@@ -16,14 +19,6 @@
 
 #define PHONE_MAX 24
 #define REPEAT_KEY_MAX (PHONE_MAX + 8 + 2 * 201)
-
-bool intake_status_final(Hotline__TicketStatus s)
-{
-    return s == HOTLINE__TICKET_STATUS__TICKET_CLOSED ||
-           s == HOTLINE__TICKET_STATUS__TICKET_ANSWERED ||
-           s == HOTLINE__TICKET_STATUS__TICKET_REFERRED ||
-           s == HOTLINE__TICKET_STATUS__TICKET_NOT_ACCEPTED;
-}
 
 /* Digits only, without the country code: +86 138-1234-5678 and 13812345678 are one caller. */
 static size_t phone_digits(const char *phone, char *out)
@@ -192,58 +187,4 @@ int intake_incident_match(intake_t *self, MDB_txn *txn, const Hotline__Ticket *t
     int rc = store_scan(txn, self->incidents, NULL, incident_visit, &w);
     *out = w.found;
     return rc;
-}
-
-static int incident_put(intake_t *self, MDB_txn *txn, const Hotline__IncidentDeclared *inc)
-{
-    size_t len = hotline__incident_declared__get_packed_size(inc);
-    void *at;
-    int rc = store_put_reserve(txn, self->incidents, inc->incident_id, strlen(inc->incident_id),
-                               len, 0, &at);
-    if (rc)
-        return rc;
-    hotline__incident_declared__pack(inc, at);
-    return 0;
-}
-
-int intake_incident_apply(intake_t *self, MDB_txn *txn, const Hotline__Event *ev)
-{
-    switch (ev->body_case) {
-    case HOTLINE__EVENT__BODY_INCIDENT_DECLARED:
-        if (!ev->incident_declared->incident_id || !*ev->incident_declared->incident_id)
-            return 0;
-        SLOG_INFO("incident_known", "incident=%s category=%s",
-                  ev->incident_declared->incident_id, ev->incident_declared->category_prefix);
-        return incident_put(self, txn, ev->incident_declared);
-    case HOTLINE__EVENT__BODY_INCIDENT_UPDATED: {
-        const Hotline__IncidentUpdated *u = ev->incident_updated;
-        if (!u->incident_id || !*u->incident_id)
-            return 0;
-        MDB_val v;
-        int rc = store_get(txn, self->incidents, u->incident_id, strlen(u->incident_id), &v);
-        if (rc == HL_ENOTFOUND)
-            return 0; /* closed already */
-        if (rc)
-            return rc;
-        arena_reset(self->scratch);
-        Hotline__IncidentDeclared *inc = hotline__incident_declared__unpack(
-            arena_allocator(self->scratch), v.mv_size, v.mv_data);
-        if (!inc)
-            return HL_ECORRUPT;
-        if (u->eta_ms) /* 0 = unchanged */
-            inc->eta_ms = u->eta_ms;
-        if (u->summary && *u->summary)
-            inc->summary = u->summary;
-        return incident_put(self, txn, inc);
-    }
-    case HOTLINE__EVENT__BODY_INCIDENT_CLOSED: {
-        const char *id = ev->incident_closed->incident_id;
-        if (!id || !*id)
-            return 0;
-        int rc = store_del(txn, self->incidents, id, strlen(id));
-        return rc == HL_ENOTFOUND ? 0 : rc;
-    }
-    default:
-        return 0;
-    }
 }

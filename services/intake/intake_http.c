@@ -3,7 +3,9 @@
  *   GET  /v1/tickets/{id}     the status view (hotline.TicketView)
  *   GET  /v1/tickets?status=TICKET_DISPATCHED&limit=50&beforeMs=...   newest first
  */
-#include "intake.h"
+#include "intake_internal.h"
+
+#include "intake_status.h"
 
 #include "hl_error.h"
 #include "mask.h"

@@ -1,13 +1,9 @@
-/* intake_status: the status view, kept from the dispatch, sla and callback feeds.
- *
- * The three feeds are independent, so their events can arrive in any order relative to each
- * other (a callback's TicketClosed before dispatch's TicketReplied, say). The view's status
- * therefore only moves forward: by rework round first, then by stage within a round, and
- * CLOSED is final. Fields (due times, texts) are filled whatever the order. */
-#include "intake.h"
+/* intake_status: the stored status views and their index by last change. The feeds that
+ * change the views are applied in intake_apply.c; the door reads them in intake_door.c.
+ * Loop thread. */
+#include "intake_status.h"
 
 #include "hl_error.h"
-#include "slog.h"
 
 #include <string.h>
 
@@ -113,151 +109,10 @@ int intake_updates_scan(intake_t *self, MDB_txn *txn, int64_t from_ms, int64_t t
     return rc ? rc : w.fn_rc;
 }
 
-static int stage(Hotline__TicketStatus s)
+bool intake_status_final(Hotline__TicketStatus s)
 {
-    switch (s) {
-    case HOTLINE__TICKET_STATUS__TICKET_RECEIVED: return 1;
-    case HOTLINE__TICKET_STATUS__TICKET_DISPATCHED: return 2;
-    case HOTLINE__TICKET_STATUS__TICKET_REWORK: return 2; /* back at the unit */
-    case HOTLINE__TICKET_STATUS__TICKET_SIGNED: return 3;
-    case HOTLINE__TICKET_STATUS__TICKET_REPLIED: return 4;
-    case HOTLINE__TICKET_STATUS__TICKET_CLOSED: return 9;
-    default: return 0;
-    }
-}
-
-/* Move the status forward only: (round, stage) must grow; CLOSED never changes. */
-static bool advance(Hotline__TicketView *v, uint32_t round, Hotline__TicketStatus status)
-{
-    if (v->status == HOTLINE__TICKET_STATUS__TICKET_CLOSED)
-        return false;
-    if (status != HOTLINE__TICKET_STATUS__TICKET_CLOSED &&
-        (round < v->rework_round || (round == v->rework_round && stage(status) <= stage(v->status))))
-        return false;
-    if (round > v->rework_round) {
-        /* A new round: what the previous one signed and replied no longer applies. */
-        v->rework_round = round;
-        v->signed_ms = v->replied_ms = 0;
-        v->sign_due_ms = v->reply_due_ms = 0;
-        v->sign_breached = v->reply_breached = false;
-        v->callback_due_ms = 0;
-    }
-    v->status = status;
-    return true;
-}
-
-/* An event of a later round than the view knows means the ticket was reopened for that
- * round, even if dispatch's TicketReopened has not arrived yet on its feed. */
-static bool same_round(Hotline__TicketView *v, uint32_t round)
-{
-    if (round > v->rework_round)
-        advance(v, round, HOTLINE__TICKET_STATUS__TICKET_REWORK);
-    return round == v->rework_round;
-}
-
-static void apply_sla(Hotline__TicketView *v, const Hotline__Event *ev)
-{
-    switch (ev->body_case) {
-    case HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED: {
-        const Hotline__SlaClockStarted *e = ev->sla_clock_started;
-        if (!same_round(v, e->round))
-            break;
-        if (e->clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN)
-            v->sign_due_ms = e->due_ms;
-        else if (e->clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY)
-            v->reply_due_ms = e->due_ms;
-        break;
-    }
-    case HOTLINE__EVENT__BODY_SLA_BREACHED: {
-        const Hotline__SlaBreached *e = ev->sla_breached;
-        if (!same_round(v, e->round))
-            break;
-        if (e->clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN)
-            v->sign_breached = true;
-        else if (e->clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY)
-            v->reply_breached = true;
-        break;
-    }
-    default:
-        break;
-    }
-}
-
-static void apply_event(Hotline__TicketView *v, const Hotline__Event *ev)
-{
-    switch (ev->body_case) {
-    case HOTLINE__EVENT__BODY_TICKET_DISPATCHED: {
-        const Hotline__TicketDispatched *e = ev->ticket_dispatched;
-        if (advance(v, e->round, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED) ||
-            e->round == v->rework_round) {
-            v->unit = e->unit;
-            v->dispatched_ms = ev->time_ms;
-        }
-        break;
-    }
-    case HOTLINE__EVENT__BODY_TICKET_SIGNED:
-        advance(v, ev->ticket_signed->round, HOTLINE__TICKET_STATUS__TICKET_SIGNED);
-        if (ev->ticket_signed->round == v->rework_round)
-            v->signed_ms = ev->time_ms;
-        break;
-    case HOTLINE__EVENT__BODY_TICKET_REPLIED: {
-        const Hotline__TicketReplied *e = ev->ticket_replied;
-        advance(v, e->round, HOTLINE__TICKET_STATUS__TICKET_REPLIED);
-        if (e->round == v->rework_round) {
-            v->replied_ms = ev->time_ms;
-            v->reply_text = e->result;
-            v->resolved = e->resolved;
-        }
-        break;
-    }
-    case HOTLINE__EVENT__BODY_TICKET_REOPENED:
-        advance(v, ev->ticket_reopened->round, HOTLINE__TICKET_STATUS__TICKET_REWORK);
-        break;
-    case HOTLINE__EVENT__BODY_CALLBACK_SCHEDULED:
-        if (same_round(v, ev->callback_scheduled->round))
-            v->callback_due_ms = ev->callback_scheduled->due_ms;
-        break;
-    case HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED:
-        v->callback_due_ms = ev->callback_attempted->next_due_ms;
-        break;
-    case HOTLINE__EVENT__BODY_CALLBACK_RATED:
-        same_round(v, ev->callback_rated->round);
-        v->rating = ev->callback_rated->rating;
-        v->rated_resolved = ev->callback_rated->resolved;
-        break;
-    case HOTLINE__EVENT__BODY_TICKET_CLOSED:
-        advance(v, v->rework_round, HOTLINE__TICKET_STATUS__TICKET_CLOSED);
-        v->closed_ms = ev->time_ms;
-        break;
-    default:
-        apply_sla(v, ev);
-        break;
-    }
-}
-
-int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
-{
-    intake_t *self = ctx;
-    if (ev->body_case == HOTLINE__EVENT__BODY_INCIDENT_DECLARED ||
-        ev->body_case == HOTLINE__EVENT__BODY_INCIDENT_UPDATED ||
-        ev->body_case == HOTLINE__EVENT__BODY_INCIDENT_CLOSED)
-        return intake_incident_apply(self, txn, ev);
-    if (!ev->ticket_id || !*ev->ticket_id)
-        return 0;
-    arena_reset(self->scratch);
-    Hotline__TicketView *v;
-    int rc = intake_view_get(self, txn, ev->ticket_id, self->scratch, &v);
-    if (rc == HL_ENOTFOUND) {
-        /* Not one of ours (another intake instance's ticket): nothing to show here. */
-        SLOG_DEBUG("status_event_unknown_ticket", "ticket=%s source=%s", ev->ticket_id,
-                   ev->source);
-        return 0;
-    }
-    if (rc)
-        return rc;
-    int64_t prev_updated = v->updated_ms;
-    apply_event(v, ev);
-    if (ev->time_ms > v->updated_ms)
-        v->updated_ms = ev->time_ms;
-    return intake_view_replace(self, txn, v, prev_updated);
+    return s == HOTLINE__TICKET_STATUS__TICKET_CLOSED ||
+           s == HOTLINE__TICKET_STATUS__TICKET_ANSWERED ||
+           s == HOTLINE__TICKET_STATUS__TICKET_REFERRED ||
+           s == HOTLINE__TICKET_STATUS__TICKET_NOT_ACCEPTED;
 }

@@ -1,5 +1,8 @@
 /* intake_submit: the ticket model's rules at the door, ticket ids, and recording a ticket. */
-#include "intake.h"
+#include "intake_internal.h"
+
+#include "intake_door.h"
+#include "intake_status.h"
 
 #include "category.h"
 #include "hl_error.h"

@@ -1,5 +1,5 @@
 /* fuzz_form: arbitrary bytes as an Open311 POST body: the form decoder (common/data/form.c), then
- * the request -> hotline.Ticket mapping (services/intake/open311_decode.c) against the
+ * the request -> hotline.Ticket mapping (services/intake/open311/open311_decode.c) against the
  * embedded water catalogue or, when the first byte is odd, a configured one with every
  * datatype.
  *
@@ -11,7 +11,7 @@
  * renders as JSON.
  *
  * The fuzz targets link every service library, as the unit tests do. */
-#include "open311.h"
+#include "open311/open311.h"
 
 #include "hl_error.h"
 

@@ -49,7 +49,12 @@ echo '{"routes": [{"categoryPrefix": "W01"}]}' >"$T/typo.json" # accepted by the
 expect_exit 2 "routes[0].unit: a unit id is required" "${RUN[@]}" --config "$T/typo.json"
 echo '{"runtime": {"maxBatch": 200000}}' >"$T/zero.json" # ...and the bounds table (exit 2)
 expect_exit 2 "runtime.maxBatch: 200000 is above the maximum 100000" "${RUN[@]}" --config "$T/zero.json"
+# The centre's zone (the date in incident ids): the key and bounds intake and sla have.
+HOTLINE_CALENDAR_UTC_OFFSET_MINUTES=9999 expect_exit 2 "calendar.utcOffsetMinutes" "${RUN[@]}"
+echo '{"calendar": {"utcOffset": "+8"}}' >"$T/bad_zone.json"
+expect_exit 2 "calendar.utcOffset" "${RUN[@]}" --config "$T/bad_zone.json"
 "$D" --print-config >"$T/cfg.json"
+[ "$(json_get "$T/cfg.json" calendar.utcOffsetMinutes)" = 480 ] || fail "default zone"
 [ "$(json_get "$T/cfg.json" fallbackUnit)" = dispatch-desk ] || fail "default fallback"
 [ "$(json_get "$T/cfg.json" runtime.http.port)" = 8081 ] || fail "default HTTP port"
 [ "$(json_get "$T/cfg.json" runtime.feeds.0.name)" = intake ] || fail "default feeds"

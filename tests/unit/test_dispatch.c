@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include "dispatch.h"
-#include "dispatch_internal.h" /* the incidents sub-database */
 #include "hl_error.h"
 #include "pbjson.h"
 #include "unit.h"
@@ -153,6 +152,7 @@ typedef struct answer {
     Hotline__TicketStatus result_status;
     uint32_t result_round;
     char result_unit[80];
+    char incident_id[64]; /* what declareIncident answered */
 } answer_t;
 
 static answer_t run(fixture_t *f, Hotline__Command *cmd)
@@ -174,7 +174,9 @@ static answer_t run(fixture_t *f, Hotline__Command *cmd)
     snprintf(a.field, sizeof a.field, "%s", msg.field ? msg.field : "");
     snprintf(a.message, sizeof a.message, "%s", msg.message ? msg.message : "");
     if (msg.status == HOTLINE__STATUS__OK &&
-        msg.result_case != HOTLINE__COMMAND_REPLY__RESULT_INCIDENT) {
+        msg.result_case == HOTLINE__COMMAND_REPLY__RESULT_INCIDENT) {
+        snprintf(a.incident_id, sizeof a.incident_id, "%s", msg.incident->incident_id);
+    } else if (msg.status == HOTLINE__STATUS__OK) {
         assert_int_equal(msg.result_case, HOTLINE__COMMAND_REPLY__RESULT_TICKET_ACTION);
         a.result_status = msg.ticket_action->status;
         a.result_round = msg.ticket_action->round;
@@ -660,27 +662,23 @@ static answer_t incident_cmd(fixture_t *f, uint32_t body_case, ProtobufCMessage 
     return run(f, &cmd);
 }
 
-static void test_incident_links(void **state)
+static answer_t declare_riverside(fixture_t *f)
 {
-    fixture_t *f = *state;
     Hotline__IncidentArea area = HOTLINE__INCIDENT_AREA__INIT;
     area.community = "Riverside";
     Hotline__DeclareIncident d = HOTLINE__DECLARE_INCIDENT__INIT;
     d.category_prefix = "W01";
     d.area = &area;
     d.summary = "main repair";
-    answer_t a = incident_cmd(f, HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, &d.base);
+    return incident_cmd(f, HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, &d.base);
+}
+
+static void test_incident_links(void **state)
+{
+    fixture_t *f = *state;
+    answer_t a = declare_riverside(f);
     assert_int_equal(a.status, HOTLINE__STATUS__OK);
-    char inc[64];
-    MDB_txn *txn;
-    assert_int_equal(store_read_begin(f->store, &txn), 0);
-    MDB_cursor *cur;
-    MDB_val k, v;
-    assert_int_equal(mdb_cursor_open(txn, f->d->incidents, &cur), 0);
-    assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
-    snprintf(inc, sizeof inc, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
-    mdb_cursor_close(cur);
-    store_read_end(&txn);
+    char *inc = a.incident_id;
 
     incident_ticket(f, "T-LINKED", inc);
     snap_t s;
@@ -703,6 +701,48 @@ static void test_incident_links(void **state)
     assert_int_equal(a.status, HOTLINE__STATUS__CONFLICT);
 }
 
+/* Incident ids carry the local date in the zone of calendar.utcOffsetMinutes / utcOffset, the
+ * key every service reads, not a fixed UTC+8: near midnight the two disagree. */
+static void test_incident_date_in_zone(void **state)
+{
+    fixture_t *f = *state;
+    hclock_set_ms(f->clock, T0 - 8 * 3600000 - 30 * 60000); /* 2025-11-24T15:30Z */
+    /* 23:30 at the default UTC+8 */
+    answer_t a = declare_riverside(f);
+    assert_int_equal(a.status, HOTLINE__STATUS__OK);
+    assert_string_equal(a.incident_id, "INC-20251124-001");
+
+    /* The same instant at UTC+9 is 00:30 on the 25th: a new day, so its own sequence. */
+    dispatch_destroy(&f->d);
+    f->cfg->calendar->utc_offset_minutes = 540;
+    char err[256];
+    assert_int_equal(dispatch_create(&f->d, f->store, f->log, f->clock, f->cfg, err, sizeof err),
+                     0);
+    a = declare_riverside(f);
+    assert_int_equal(a.status, HOTLINE__STATUS__OK);
+    assert_string_equal(a.incident_id, "INC-20251125-001");
+
+    /* At UTC-5 (written the other way, which wins over the minutes) 00:30Z on the 25th is
+     * still the 24th: the 24th's second incident. */
+    dispatch_destroy(&f->d);
+    f->cfg->calendar->utc_offset = strdup("-05:00");
+    assert_int_equal(dispatch_create(&f->d, f->store, f->log, f->clock, f->cfg, err, sizeof err),
+                     0);
+    hclock_set_ms(f->clock, T0 + 30 * 60000);
+    a = declare_riverside(f);
+    assert_int_equal(a.status, HOTLINE__STATUS__OK);
+    assert_string_equal(a.incident_id, "INC-20251124-002");
+
+    /* A zone that is no zone stops dispatch_create, naming the key. */
+    dispatch_destroy(&f->d);
+    free(f->cfg->calendar->utc_offset);
+    f->cfg->calendar->utc_offset = strdup("+8");
+    assert_int_equal(dispatch_create(&f->d, f->store, f->log, f->clock, f->cfg, err, sizeof err),
+                     HL_EINVAL);
+    assert_null(f->d);
+    assert_non_null(strstr(err, "calendar.utcOffset"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -713,6 +753,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rework_guards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incident_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incident_date_in_zone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,8 @@
 
 #include "hl_error.h"
 #include "intake.h"
+#include "intake_internal.h" /* a fixture with only the status sub-databases */
+#include "intake_status.h"
 #include "unit.h"
 
 #include <string.h>

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 
 #include "hl_error.h"
-#include "open311.h"
+#include "open311/open311.h"
 #include "pbjson.h"
 #include "unit.h"
 

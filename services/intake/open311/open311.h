@@ -1,6 +1,6 @@
 /* open311: Open311 GeoReport v2 on intake's HTTP port, under /open311/v2/ (OPEN311.md).
  * What the open311*.c files share; not for the rest of intake, which knows only
- * intake_open311_init / intake_open311_fini (intake.h).
+ * intake_open311_init / intake_open311_stop / intake_open311_fini (intake_internal.h).
  *
  *   open311.c          life cycle, the router, discovery, services, services/{code}
  *   open311_catalog.c  the services offered (configuration, or the embedded water defaults)
@@ -19,7 +19,8 @@
 #define HOTLINE_INTAKE_OPEN311_H
 
 #include "form.h"
-#include "intake.h"
+#include "intake_internal.h"
+#include "intake_status.h"
 #include "slog.h"
 
 #include <jansson.h>

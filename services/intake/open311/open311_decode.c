@@ -6,6 +6,7 @@
 #include "open311.h"
 
 #include "hl_error.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -45,14 +46,6 @@ enum {
     P_DESCRIPTION,
     P_MEDIA_URL
 };
-
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
 
 /* A decimal number, nothing else (strtod would also take "nan", "inf" and hex). */
 static bool parse_number(const char *s, double *out)
@@ -224,7 +217,7 @@ static int read_attribute(const Hotline__Open311Service *s, const char *name, co
         }
     } else {
         size_t max = strcmp(a->datatype, "text") == 0 ? ATTR_TEXT_MAX : ATTR_STRING_MAX;
-        if (utf8_chars(value) > max) {
+        if (utf8_chars(value) > (long)max) {
             ans->broken = true;
             open311_error_add(errs, 400, 400, "attribute[%s]: longer than %zu characters", a->code,
                               max);
@@ -257,7 +250,7 @@ int open311_decode_request(const form_t *form, const open311_catalog_t *cat, are
             open311_error_add(errs, 400, 400, "%s: given %zu times: send it once", PARAMS[i].name,
                               n);
             p[i] = NULL;
-        } else if (p[i] && utf8_chars(p[i]) > PARAMS[i].max_chars) {
+        } else if (p[i] && utf8_chars(p[i]) > (long)PARAMS[i].max_chars) {
             open311_error_add(errs, 400, 400, "%s: longer than %zu characters", PARAMS[i].name,
                               PARAMS[i].max_chars);
             p[i] = NULL;

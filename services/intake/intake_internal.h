@@ -1,0 +1,42 @@
+/* intake's private parts, shared by the .c files of services/intake (and open311/) only.
+ * The status views have their own header (intake_status.h), as do the door's decisions
+ * (intake_door.h): the files that use them include them, so the includes show who depends
+ * on whom. */
+#ifndef HOTLINE_INTAKE_INTERNAL_H
+#define HOTLINE_INTAKE_INTERNAL_H
+
+#include "intake.h"
+
+#include "calendar.h"
+
+struct intake {
+    service_t *svc;
+    calendar_t *cal;  /* for the local date in ticket ids */
+    unsigned instance;
+    MDB_dbi tickets, ticket_seq, by_time;
+    MDB_dbi updates;  /* updated ms (BE) + id -> "": views by last change, for update feeds */
+    MDB_dbi repeats;  /* phone + category + area -> id of the caller's latest ticket */
+    MDB_dbi incidents; /* incident id -> packed IncidentDeclared (active ones, kept current) */
+    int64_t repeat_window_ms; /* 0: repeat calls are never linked */
+    arena_t *scratch; /* per event / per query scratch memory, reset each use */
+    void *open311;    /* open311.c's state */
+};
+
+/* intake_submit.c: record a new ticket inside txn: id, TicketReceived, status view. */
+int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd,
+                  cmd_reply_t *reply);
+
+/* intake_apply.c: feed events from dispatch, sla and callback: status changes applied to the
+ * view, and dispatch's incidents kept for the door. */
+int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+
+/* intake_http.c */
+int intake_http_init(intake_t *self);
+
+/* open311/open311.c: Open311 GeoReport v2 under /open311/v2/. */
+int intake_open311_init(intake_t *self);
+/* Shutdown began: no new group-commit work from Open311 (tokens, drain passes). */
+void intake_open311_stop(intake_t *self);
+void intake_open311_fini(intake_t *self);
+
+#endif

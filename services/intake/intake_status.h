@@ -1,0 +1,31 @@
+/* intake_status: the stored status views ("tickets") and their index by last change
+ * ("updates"). Depends on nothing else in intake; everything that reads or writes a view
+ * goes through it. Loop thread only. */
+#ifndef HOTLINE_INTAKE_STATUS_H
+#define HOTLINE_INTAKE_STATUS_H
+
+#include "intake_internal.h"
+
+#include <stdbool.h>
+
+/* Read one view; *out is unpacked into arena. HL_ENOTFOUND. */
+int intake_view_get(intake_t *self, MDB_txn *txn, const char *id, arena_t *arena,
+                    Hotline__TicketView **out);
+/* Write one view (reads the previous one to move its updates entry). */
+int intake_view_put(intake_t *self, MDB_txn *txn, const Hotline__TicketView *view);
+/* The same when the caller knows the view's previous updated_ms (INTAKE_VIEW_NEW for a view
+ * that did not exist): saves reading the old one again. */
+#define INTAKE_VIEW_NEW INT64_MIN
+int intake_view_replace(intake_t *self, MDB_txn *txn, const Hotline__TicketView *view,
+                        int64_t prev_updated_ms);
+
+/* Visit the ids of views changed in [from_ms, to_ms), oldest change first, at most max.
+ * fn returns 0 to go on. */
+typedef int (*intake_update_fn)(void *ctx, const char *id, int64_t updated_ms);
+int intake_updates_scan(intake_t *self, MDB_txn *txn, int64_t from_ms, int64_t to_ms,
+                        size_t max, intake_update_fn fn, void *ctx);
+
+/* True for the statuses a ticket leaves only by closing (open = anything else). */
+bool intake_status_final(Hotline__TicketStatus s);
+
+#endif
