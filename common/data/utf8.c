@@ -53,15 +53,21 @@ bool utf8_valid(const char *s, size_t len)
     return true;
 }
 
-void utf8_trim_cut(char *s)
+size_t utf8_trim_len(const char *s, size_t n)
 {
-    size_t n = strlen(s), start = n;
+    size_t start = n;
     while (start > 0 && ((unsigned char)s[start - 1] & 0xC0) == 0x80 && n - start < 3)
         start--;
     if (start > 0 && (unsigned char)s[start - 1] >= 0xC0)
         start--;
     if (start < n && utf8_seq((const unsigned char *)s + start, n - start, NULL) != n - start)
-        s[start] = '\0';
+        return start;
+    return n;
+}
+
+void utf8_trim_cut(char *s)
+{
+    s[utf8_trim_len(s, strlen(s))] = '\0';
 }
 
 long utf8_chars(const char *s)

@@ -17,6 +17,9 @@ bool utf8_valid(const char *s, size_t len);
 /* Drop a sequence cut short at the end of s (as snprintf truncation leaves it). */
 void utf8_trim_cut(char *s);
 
+/* The same for n bytes at s that need not end in NUL: the length without the cut sequence. */
+size_t utf8_trim_len(const char *s, size_t n);
+
 /* Characters in the NUL-terminated s when it is valid UTF-8, else -1. */
 long utf8_chars(const char *s);
 

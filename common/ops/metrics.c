@@ -68,31 +68,6 @@ static bool utf8_valid_str(const char *s)
     return utf8_valid(s, strlen(s));
 }
 
-/* A copy of s with each byte that starts no valid UTF-8 sequence replaced by U+FFFD. */
-static char *utf8_sanitize(const char *s)
-{
-    char *out = malloc(strlen(s) * 3 + 1);
-    if (out == NULL)
-        return NULL;
-    char *w = out;
-    const unsigned char *end = (const unsigned char *)s + strlen(s);
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t n = utf8_seq(p, (size_t)(end - p), NULL);
-        if (n == 0) {
-            memcpy(w, "\xef\xbf\xbd", 3);
-            w += 3;
-            p++;
-        } else {
-            memcpy(w, p, n);
-            w += n;
-            p += n;
-        }
-    }
-    *w = '\0';
-    return out;
-}
-
-
 /* FNV-1a over the values with a separator byte that valid UTF-8 never holds, seeded per
  * registry and finished with a 64-bit mixer. Sets *high when a byte >= 0x80 was seen, so the
  * caller validates UTF-8 only for values that are not plain ASCII. */
@@ -229,7 +204,7 @@ static series_t *series_get(metric_t *f, const char *const *label_values, bool c
         for (size_t i = 0; i < f->nlabels; i++) {
             const char *v = label_values[i] ? label_values[i] : "";
             if (!utf8_valid_str(v)) {
-                if ((owned[i] = utf8_sanitize(v)) == NULL)
+                if ((owned[i] = utf8_repair(v)) == NULL)
                     goto done;
                 v = owned[i];
             }

@@ -3,6 +3,7 @@
 
 #include "hl_error.h"
 #include "mask.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -89,23 +90,6 @@ static size_t escaped_len(const unsigned char *s)
     return n;
 }
 
-/* Drop a UTF-8 sequence left incomplete at the end of out[start, *n): a cut value must stay
- * valid text. */
-static void trim_partial_utf8(const char *out, size_t start, size_t *n)
-{
-    size_t i = *n, cont = 0;
-    while (i > start && ((unsigned char)out[i - 1] & 0xC0) == 0x80 && cont < 3) {
-        i--;
-        cont++;
-    }
-    if (i == start || (unsigned char)out[i - 1] < 0xC0)
-        return; /* no lead byte before the continuation bytes: leave them */
-    unsigned char lead = (unsigned char)out[i - 1];
-    size_t want = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : 1;
-    if (cont < want)
-        *n = i - 1;
-}
-
 const char *slog_quote(char *out, size_t out_size, const char *value)
 {
     if (!out)
@@ -129,7 +113,7 @@ const char *slog_quote(char *out, size_t out_size, const char *value)
         n += len;
     }
     if (!whole) {
-        trim_partial_utf8(out, 1, &n);
+        n = 1 + utf8_trim_len(out + 1, n - 1); /* a cut value stays valid text */
         memcpy(out + n, "...", 3);
         n += 3;
     }

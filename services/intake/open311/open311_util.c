@@ -12,33 +12,15 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A lead byte followed only by continuation bytes, fewer than it announces. */
-static bool incomplete_tail(const unsigned char *s, size_t avail)
-{
-    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4   ? 4
-               : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
-               : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
-                                              : 0;
-    if (avail >= n)
-        return false;
-    for (size_t i = 1; i < avail; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return false;
-    return true;
-}
-
-/* Make s valid UTF-8 in place: invalid bytes and control characters become '?', and a
- * sequence cut at the end (by snprintf) is dropped. */
+/* Make s valid UTF-8 in place: a sequence cut at the end (by snprintf) is dropped, then
+ * invalid bytes and control characters become '?'. */
 static void utf8_clean(char *s)
 {
+    utf8_trim_cut(s);
     unsigned char *p = (unsigned char *)s;
     size_t len = strlen(s);
     for (size_t i = 0; i < len;) {
         size_t k = utf8_seq(p + i, len - i, NULL);
-        if (k == 0 && incomplete_tail(p + i, len - i)) {
-            p[i] = '\0'; /* a last character cut short */
-            return;
-        }
         if (k == 0 || p[i] < 0x20 || p[i] == 0x7f) {
             p[i++] = '?';
             continue;
