@@ -30,7 +30,7 @@ extern char **environ;
 
 #define READY_TIMEOUT_S 60
 
-/* Who follows whom (DESIGN.md section 2): producers each service consumes. */
+/* Who follows whom (docs/architecture.md): producers each service consumes. */
 static const int FOLLOWS[SVC_COUNT][SVC_COUNT + 1] = {
     [SVC_INTAKE] = {SVC_DISPATCH, SVC_SLA, SVC_CALLBACK, -1},
     [SVC_DISPATCH] = {SVC_INTAKE, SVC_CALLBACK, -1},

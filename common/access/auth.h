@@ -1,6 +1,6 @@
 /* auth: who is calling, and what a role may do.
  *
- * Roles (DESIGN.md section 8) are hotline.Role values; a principal is a role, a subject (the
+ * Roles (docs/architecture.md) are hotline.Role values; a principal is a role, a subject (the
  * unit or crew id for those roles) and a name (whose token it is). Bearer tokens are 256
  * random bits written "hlt_" + 43 base64url characters; only their BLAKE2b-256 hash is ever
  * stored, in a token registry (hotline.TokenRegistry as JSON, one file every service reads).

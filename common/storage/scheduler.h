@@ -1,6 +1,6 @@
-/* scheduler: durable "do this at instant T" for a service (DESIGN.md 5): SLA ladder steps, callback
- * attempts, webhook retries, appeal and hotspot windows all use it, none keeps a timer of its
- * own.
+/* scheduler: durable "do this at instant T" for a service (docs/architecture.md): SLA ladder
+ * steps, callback attempts, webhook retries, appeal and hotspot windows all use it, none keeps a
+ * timer of its own.
  *
  * Entries live in the owning service's LMDB: an index keyed by big-endian due time and the
  * entry's stable id (its payload beside it), and an id -> due time index, so that putting,

@@ -17,7 +17,7 @@ struct analytics {
     MDB_dbi timeline;         /* ticket id + time + source + seq -> packed Event */
     calendar_t *cal;          /* the centre's zone: periods are its local days */
     hclock_t *clock;          /* "today" (not owned) */
-    bool basically_satisfied; /* satisfaction policy switch (DOMAIN.md KPIs) */
+    bool basically_satisfied; /* satisfaction policy switch (docs/domain.md KPIs) */
     /* Business metrics: families and the totals already added to them. */
     metrics_t *metrics;
     metric_t *m_tickets, *m_clocks, *m_callbacks, *m_ratings, *m_resolved, *m_rework;

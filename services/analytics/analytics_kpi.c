@@ -1,6 +1,6 @@
 /* analytics_kpi: GET /v1/kpis as a pure function of the stored counters: parse and check
  * the query, add up the days of the period (per dimension value when asked), and derive
- * the rates (DOMAIN.md "KPIs"). Loop thread, inside a read transaction. */
+ * the rates (docs/domain.md "KPIs"). Loop thread, inside a read transaction. */
 #include "analytics_internal.h"
 
 #include "hl_error.h"
@@ -269,7 +269,7 @@ static int fill_block(const analytics_t *self, json_t *obj, const uint64_t c[ANA
         json_integer((json_int_t)(c[ANALYTICS_SIGN_BREACHED] + c[ANALYTICS_REPLY_BREACHED])));
     bad |= json_object_set_new(obj, "satisfied", json_integer((json_int_t)satisfied));
     /* On-time rates: clocks stopped on time in the period / clocks started in the period
-     * (DOMAIN.md "signed within limit / due for signing", with "due" read as "became due
+     * (docs/domain.md "signed within limit / due for signing", with "due" read as "became due
      * for signing", i.e. the clock started). Counting both sides by event day keeps every
      * period's figures final once the day is over; a clock started late in a period and
      * stopped in the next counts in each on its own day. */

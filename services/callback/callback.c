@@ -14,7 +14,7 @@
  * (8091) and intake (8090); intake, dispatch and analytics follow it, so its log is kept for
  * them from seq 0.
  * basicallySatisfiedCounts is a proto3 bool, false when absent: the product's default policy
- * ("very satisfied + satisfied + basically satisfied" count as satisfied, DOMAIN.md) is
+ * ("very satisfied + satisfied + basically satisfied" count as satisfied, docs/domain.md) is
  * therefore written here as true, and a configuration turns it off with false. */
 static const char DEFAULTS[] =
     "{\"runtime\": {\"name\": \"callback\", \"dataDir\": \"var/callback\","

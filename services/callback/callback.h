@@ -1,7 +1,7 @@
-/* callback: the callback agents' service (DESIGN.md section 4 step 4).
+/* callback: the callback agents' service (docs/architecture.md, "The five services").
  *
  * After a unit replies to a ticket, the citizen is called back on the working day after the
- * reply (DOMAIN.md "callback") and rates the result. This service:
+ * reply (docs/domain.md "callback") and rates the result. This service:
  *   - follows intake (TicketReceived: keeps the caller's contact, the number the agent dials)
  *     and dispatch (TicketReplied: schedules one callback task per ticket and round, due at
  *     callHour local time on the next working day; TicketReopened: cancels a pending task of
@@ -87,7 +87,7 @@ int callback_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 int callback_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply);
 
 /* The policy: does a rating count as satisfied? "Basically satisfied" counts only when
- * basically_counts is set (DOMAIN.md, KPIs). */
+ * basically_counts is set (docs/domain.md, KPIs). */
 bool callback_rating_satisfied(Hotline__Rating rating, bool basically_counts);
 /* "very satisfied", ..., "very dissatisfied"; "unrated" for anything else. Static. */
 const char *callback_rating_words(Hotline__Rating rating);

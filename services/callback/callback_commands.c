@@ -309,7 +309,7 @@ static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
         snprintf(why, sizeof why, "rated %s: closed", callback_rating_words(rec->rating));
         res->status = HOTLINE__TICKET_STATUS__TICKET_CLOSED;
     } else {
-        /* Dispatch turns this into the rework round. (DOMAIN.md: a second unsatisfied result
+        /* Dispatch turns this into the rework round. (docs/domain.md: a second unsatisfied result
          * escalates to supervision; not decided here yet.) */
         char reason[64];
         snprintf(reason, sizeof reason, "rated %s at callback", callback_rating_words(rec->rating));

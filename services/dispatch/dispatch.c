@@ -1,5 +1,5 @@
 /* dispatch: the service object: embedded configuration (with the demo water-utility
- * catalogue of DOMAIN.md), start-up (catalogue check, sub-databases, routes, feeds), the
+ * catalogue of docs/domain.md), start-up (catalogue check, sub-databases, routes, feeds), the
  * per-unit gauges, and orderly release. Loop thread. */
 #include "dispatch_internal.h"
 

@@ -2,7 +2,7 @@
  * keeps the unit's side of the ticket's life: sign for it, reply, take it back for rework,
  * see it closed.
  *
- * A state machine over its own LMDB (DESIGN.md section 4, step 2):
+ * A state machine over its own LMDB (docs/architecture.md, "The five services"):
  *   intake   TicketReceived            -> route by the catalogue, store the assignment,
  *                                         append TicketDispatched (round 0), exactly once
  *   command  SignTicket                -> DISPATCHED / REWORK -> SIGNED, TicketSigned

@@ -399,7 +399,7 @@ json_t *dispatch_assignment_json(const dispatch_assignment_t *a, bool caller_who
         json_object_set_new(o, "resolved", json_boolean(a->resolved));
     set_str(o, "reworkReason", a->reason);
     set_str(o, "incidentId", a->incident_id);
-    /* The unit contacts the citizen, except on a confidential ticket (DESIGN.md section 8). */
+    /* The unit contacts the citizen, except on a confidential ticket (docs/architecture.md). */
     if (a->confidential)
         json_object_set_new(o, "caller", json_pack("{s:b}", "confidential", 1));
     else if ((*str_or_empty(a->caller_phone) || *str_or_empty(a->caller_name)) && caller_whole)

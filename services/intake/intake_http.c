@@ -58,7 +58,7 @@ static void on_get(httpd_req_t *req, void *ctx)
     rc = intake_view_get(self, txn, id, self->scratch, &v);
     const auth_principal_t *who = service_req_principal(req);
     if (rc == 0 && !who->trusted && who->role != HOTLINE__ROLE__ROLE_OPERATOR) {
-        /* Only operators see the caller; everyone else the masked view (DESIGN.md 8). */
+        /* Only operators see the caller; everyone else the masked view (docs/architecture.md). */
         mask_message(&v->base);
     }
     if (rc == 0)
@@ -185,7 +185,7 @@ static void on_list(httpd_req_t *req, void *ctx)
     service_http_json(req, 200, json_pack("{s:o}", "tickets", w.rows));
 }
 
-/* Who may call what (DESIGN.md 8): operators record tickets (and channels acting as a
+/* Who may call what (docs/architecture.md): operators record tickets (and channels acting as a
  * service); the status views are read by operators (with the caller), dispatchers,
  * supervisors and admins (the caller masked). Units read their tickets at dispatch. */
 #define READERS (AUTH_OPERATOR | AUTH_DISPATCHER | AUTH_SUPERVISOR | AUTH_ADMIN)

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* The demo water utility's defaults (DOMAIN.md "Default time limits"), one policy per row.
+/* The demo water utility's defaults (docs/domain.md "Default time limits"), one policy per row.
  * The most specific row wins: longest categoryPrefix, then a named urgency over "any". */
 static const char DEFAULTS[] =
     "{\"runtime\": {"

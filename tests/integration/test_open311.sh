@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Open311 GeoReport v2 on intake (OPEN311.md), with curl only, against hotline-intake alone:
+# Open311 GeoReport v2 on intake (docs/open311.md), with curl only, against hotline-intake alone:
 # every endpoint in JSON and XML (XML checked well-formed), every error of the standard (403
 # without or with a wrong api_key, 400 without a location, 404 for an unknown service code
 # or request, several errors at once), string ids, the default window (with the test clock),

@@ -556,7 +556,7 @@ static void test_timeline(void **state)
         assert_non_null(json_object_get(e, kinds[i]));
         assert_string_equal(json_string_value(json_object_get(e, "source")), sources[i]);
     }
-    /* Personal data is masked in what analytics keeps (DESIGN.md 8). */
+    /* Personal data is masked in what analytics keeps (docs/architecture.md, "Who may do what"). */
     char *text = json_dumps(events, JSON_COMPACT);
     assert_null(strstr(text, "13812345678"));
     assert_null(strstr(text, "13987654321"));

@@ -60,7 +60,7 @@ static void test_shipped_years(void **state)
     (void)state;
     assert_true(calendar_has_year(cal, 2025));
     assert_true(calendar_has_year(cal, 2026));
-    /* 2025 (DOMAIN.md): Spring Festival 28 Jan - 4 Feb off, Sun 26 Jan and Sat 8 Feb work. */
+    /* 2025 (docs/domain.md): Spring Festival 28 Jan - 4 Feb off, Sun 26 Jan and Sat 8 Feb work. */
     assert_false(calendar_is_working_day(cal, calendar_day_from_ymd(2025, 1, 28)));
     assert_false(calendar_is_working_day(cal, calendar_day_from_ymd(2025, 2, 4)));
     assert_true(calendar_is_working_day(cal, calendar_day_from_ymd(2025, 1, 26)));

@@ -1,4 +1,4 @@
-/* sla policy table: the embedded defaults (DOMAIN.md), which row applies to a ticket (longest
+/* sla policy table: the embedded defaults (docs/domain.md), which row applies to a ticket (longest
  * prefix, then a named urgency over "any"), and validation errors that name the key. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,7 +57,7 @@ static void test_defaults_are_valid_and_match(void **state)
     /* W08 is the longer prefix: it beats the urgency rows of "W". */
     assert_string_equal(match(cfg, "W08", U_VERY), "water-service-complaint");
     assert_string_equal(match(cfg, "W0801", U_NORMAL), "water-service-complaint");
-    /* The limits DOMAIN.md gives. */
+    /* The limits docs/domain.md gives. */
     const Hotline__SlaPolicy *p = sla_policy_match(cfg, "W08", U_NORMAL);
     assert_int_equal(p->reply->value, 15);
     assert_int_equal(p->reply->unit, HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS);

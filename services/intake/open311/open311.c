@@ -1,4 +1,4 @@
-/* open311: Open311 GeoReport v2 under /open311/v2/ (OPEN311.md): life cycle, the router, and
+/* open311: Open311 GeoReport v2 under /open311/v2/ (docs/open311.md): life cycle, the router, and
  * the catalogue endpoints (discovery, services, services/{code}). The other endpoints are in
  * open311_post.c, open311_tokens.c and open311_query.c (map in open311.h).
  *

@@ -1,4 +1,4 @@
-/* open311: Open311 GeoReport v2 on intake's HTTP port, under /open311/v2/ (OPEN311.md).
+/* open311: Open311 GeoReport v2 on intake's HTTP port, under /open311/v2/ (docs/open311.md).
  * What the open311*.c files share; not for the rest of intake, which knows only
  * intake_open311_init / intake_open311_stop / intake_open311_fini (intake_internal.h).
  *

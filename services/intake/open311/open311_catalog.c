@@ -1,6 +1,6 @@
 /* open311_catalog: the services offered through Open311, from IntakeConfig.open311.services,
  * or, when that list is empty, the embedded defaults below: the demo water utility's
- * categories (DOMAIN.md), so a fresh install answers GET services with something real.
+ * categories (docs/domain.md), so a fresh install answers GET services with something real.
  * Uses only common/ (the fuzz target compiles it alone). */
 #include "open311.h"
 
