@@ -19,9 +19,9 @@
  *   POST /admin/clock        move the test clock (only with --test-clock)    admin
  *
  * Access (docs/architecture.md): every HTTP route and every command is in a table of the
- * roles that may call it, checked here before any handler runs: no credentials or unknown / expired / revoked
- * ones get 401 (UNAUTHENTICATED), a role not in the table 403 (FORBIDDEN); both name what is
- * needed. Handlers then see who is calling (service_req_principal, Command.by) and narrow
+ * roles that may call it, checked here before any handler runs: no credentials or unknown /
+ * expired / revoked ones get 401 (UNAUTHENTICATED), a role not in the table 403 (FORBIDDEN);
+ * both name what is needed. Handlers then see who is calling (service_req_principal, Command.by) and narrow
  * further by data: a unit token reads and acts only on its own tickets.
  *
  * A service's main.c fills a service_desc_t and calls service_main(). Loop thread only. */
