@@ -116,6 +116,8 @@ int cli_submit(cli_t *cli, int argc, char **argv);
 int cli_show(cli_t *cli, int argc, char **argv);
 int cli_list(cli_t *cli, int argc, char **argv);
 int cli_sign(cli_t *cli, int argc, char **argv);
+int cli_contact(cli_t *cli, int argc, char **argv);
+int cli_note(cli_t *cli, int argc, char **argv);
 int cli_reply(cli_t *cli, int argc, char **argv);
 int cli_kpis(cli_t *cli, int argc, char **argv);
 int cli_keys(cli_t *cli, int argc, char **argv);

@@ -270,8 +270,10 @@ int cli_list(cli_t *cli, int argc, char **argv)
     return rc;
 }
 
-/* sign and reply: POST dispatch /v1/tickets/{id}/{action}. */
-static int unit_action(cli_t *cli, const char *id, const char *action, json_t *body)
+/* sign, contact, note and reply: POST dispatch /v1/tickets/{id}/{action}. */
+/* said: what to print ("contact recorded"); NULL prints the ticket's new status. */
+static int unit_action(cli_t *cli, const char *id, const char *action, const char *said,
+                       json_t *body)
 {
     char path[256];
     snprintf(path, sizeof path, "/v1/tickets/%s/%s", id, action);
@@ -285,7 +287,7 @@ static int unit_action(cli_t *cli, const char *id, const char *action, json_t *b
         } else {
             json_t *r = json_object_get(ans, "ticketAction");
             char s[32];
-            snprintf(s, sizeof s, "%s", status_name(json_object_get(r, "status")));
+            snprintf(s, sizeof s, "%s", said ? said : status_name(json_object_get(r, "status")));
             lower(s);
             printf("%s %s by %s\n", id, s, json_string_value(json_object_get(r, "unit")));
         }
@@ -309,7 +311,45 @@ int cli_sign(cli_t *cli, int argc, char **argv)
     json_t *body = json_object();
     if (unit)
         json_object_set_new(body, "unit", json_string(unit));
-    return unit_action(cli, argv[optind], "sign", body);
+    return unit_action(cli, argv[optind], "sign", NULL, body);
+}
+
+/* contact and note: one TICKET_ID, --unit, and one free-text option into field. */
+static int text_action(cli_t *cli, int argc, char **argv, const char *action, const char *said,
+                       const char *opt, const char *field, bool required)
+{
+    const struct option opts[] = {{"unit", required_argument, NULL, 'u'},
+                                  {opt, required_argument, NULL, 't'},
+                                  {NULL, 0, NULL, 0}};
+    const char *unit = NULL, *text = NULL;
+    int c;
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
+        if (c == 'u')
+            unit = optarg;
+        else
+            text = optarg;
+    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc - 1 || (required && !text))
+        return cli_usage_error(cli, "needs exactly one TICKET_ID%s%s%s", required ? ", and --" : "",
+                               required ? opt : "", required ? " TEXT" : "");
+    json_t *body = json_object();
+    if (unit)
+        json_object_set_new(body, "unit", json_string(unit));
+    if (text)
+        json_object_set_new(body, field, json_string(text));
+    return unit_action(cli, argv[optind], action, said, body);
+}
+
+int cli_contact(cli_t *cli, int argc, char **argv)
+{
+    return text_action(cli, argc, argv, "contact", "contact recorded", "note", "note", false);
+}
+
+int cli_note(cli_t *cli, int argc, char **argv)
+{
+    return text_action(cli, argc, argv, "notes", "note added", "text", "text", true);
 }
 
 int cli_reply(cli_t *cli, int argc, char **argv)
@@ -336,5 +376,5 @@ int cli_reply(cli_t *cli, int argc, char **argv)
     json_t *body = json_pack("{s:s, s:b}", "result", result, "resolved", resolved);
     if (unit)
         json_object_set_new(body, "unit", json_string(unit));
-    return unit_action(cli, argv[optind], "reply", body);
+    return unit_action(cli, argv[optind], "reply", NULL, body);
 }

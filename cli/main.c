@@ -35,6 +35,11 @@ static const cli_verb_t COMMANDS[] = {
      NULL},
     {"sign", cli_sign, NULL, "sign TICKET_ID [--unit UNIT]",
      "the unit takes the ticket (UNIT: the unit of your token)", "Units"},
+    {"contact", cli_contact, NULL, "contact TICKET_ID [--unit UNIT] [--note TEXT]",
+     "the unit has reached the citizen (the first contact of a round stops the response "
+     "clock)", NULL},
+    {"note", cli_note, NULL, "note TICKET_ID [--unit UNIT] --text TEXT",
+     "a progress note on a ticket the unit holds", NULL},
     {"reply", cli_reply, NULL, "reply TICKET_ID [--unit UNIT] --result TEXT [--unresolved]",
      "the unit's answer to the caller", NULL},
     {"callback", NULL, cli_callback_verbs, NULL, "calling callers back to rate the answer",

@@ -93,7 +93,8 @@ echo "   $A  W01 no water        -> $(unit "$A")"
 echo "   $B  W0402 main burst    -> $(unit "$B")"
 echo "   $C  W06 billing         -> $(unit "$C")"
 
-echo "== each unit signs for its own ticket and replies; another unit is refused"
+echo "== each unit signs for its own ticket (the crew also calls back and notes its progress) and"
+echo "   replies; another unit is refused"
 if as "unit:$(unit "$C")" sign "$A" 2>"$DATA/demo/refused.txt"; then
   echo "unit $(unit "$C") could sign $A: access is broken"; exit 1
 fi
@@ -101,6 +102,8 @@ echo "   $(unit "$C") tried $A: $(sed 's/^hotline: //' "$DATA/demo/refused.txt")
 as "unit:$(unit "$A")" sign "$A"
 as "unit:$(unit "$A")" reply "$A" --result "Valve reopened at Sunshine; supply back at 10:40"
 as "unit:$(unit "$B")" sign "$B"
+as "unit:$(unit "$B")" contact "$B" --note "Called the reporter: the road is closed off"
+as "unit:$(unit "$B")" note "$B" --text "Crew on site, main isolated at the valve"
 as "unit:$(unit "$B")" reply "$B" --result "Main isolated and repaired; road reopened"
 as "unit:$(unit "$C")" sign "$C"
 as "unit:$(unit "$C")" reply "$C" --result "Meter read again; bill corrected" --unresolved

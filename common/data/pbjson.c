@@ -44,6 +44,12 @@ static const pbjson_field_limit_t hotline_field_limits[] = {
     {"hotline.TicketView.reply_text", 2000},
     {"hotline.SignTicket.unit", 64},
     {"hotline.ReplyTicket.unit", 64},
+    {"hotline.ContactCitizen.note", 2000},   /* how the unit reached the citizen */
+    {"hotline.CitizenContacted.note", 2000},
+    {"hotline.ContactCitizen.unit", 64},
+    {"hotline.AddTicketNote.text", 2000},    /* a progress note */
+    {"hotline.TicketNoted.text", 2000},
+    {"hotline.AddTicketNote.unit", 64},
     {"hotline.RecordCallback.comment", 1000},
     {"hotline.CallbackRated.comment", 1000},
     {"hotline.RecordCallback.agent", 64},

@@ -214,6 +214,8 @@ static int check_config(const ProtobufCMessage *msg, char *err, size_t err_size)
 /* Who may run dispatch's commands: units act on their tickets, dispatchers run incidents. */
 static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_SIGN_TICKET, AUTH_UNIT},
+    {HOTLINE__COMMAND__BODY_CONTACT_CITIZEN, AUTH_UNIT},
+    {HOTLINE__COMMAND__BODY_ADD_TICKET_NOTE, AUTH_UNIT},
     {HOTLINE__COMMAND__BODY_REPLY_TICKET, AUTH_UNIT},
     {HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_UPDATE_INCIDENT, AUTH_DISPATCHER},

@@ -34,6 +34,7 @@ extern const service_desc_t dispatch_service;
 #define DISPATCH_TICKET_ID_MAX 64
 #define DISPATCH_UNIT_ID_MAX 64
 #define DISPATCH_RESULT_MAX_CHARS 2000 /* ReplyTicket.result, in characters (code points) */
+#define DISPATCH_NOTE_MAX_CHARS 2000   /* ContactCitizen.note, AddTicketNote.text */
 
 /* ---- the routing catalogue (dispatch_route.c) ---------------------------------------- */
 
@@ -86,7 +87,9 @@ typedef struct dispatch_assignment {
     bool resolved;       /* the unit's own word in its last reply */
     int64_t received_ms; /* by intake; the others by dispatch's clock */
     int64_t dispatched_ms;
-    int64_t signed_ms;  /* of the current round, 0 until signed */
+    int64_t signed_ms;    /* of the current round, 0 until signed */
+    int64_t contacted_ms; /* first contact with the citizen in the current round, 0 = none */
+    uint32_t notes;       /* progress notes added (all rounds) */
     int64_t replied_ms; /* of the current round, 0 until replied */
     int64_t reopened_ms;
     int64_t closed_ms;

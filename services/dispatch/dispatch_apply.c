@@ -187,6 +187,7 @@ static int on_rework(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
     a.reopened_ms = now;
     a.signed_ms = 0; /* the new round has to be signed for and replied to again */
     a.replied_ms = 0;
+    a.contacted_ms = 0; /* and the citizen contacted again */
     a.updated_ms = now;
     rc = dispatch_assignment_put(self, txn, &a, &old);
     if (rc)

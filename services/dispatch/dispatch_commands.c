@@ -1,4 +1,5 @@
-/* dispatch_commands: what a unit does with a ticket it holds: sign for it (签收), reply.
+/* dispatch_commands: what a unit does with a ticket it holds: sign for it (签收), reply; and
+ * the command switch (contact and notes: dispatch_workflow.c, incidents: dispatch_incident.c).
  *
  * Runs inside the group-commit transaction (cmdexec). Every check happens before the first
  * write, and a refusal names the field and what would make the command acceptable; cmdexec
@@ -16,14 +17,13 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { REFUSED = 1 }; /* a check answered the command; the handler returns 0 */
 
 static const char *str_or_empty(const char *s)
 {
     return s ? s : "";
 }
 
-static bool blank(const char *s)
+bool dispatch_blank(const char *s)
 {
     for (; *s; s++)
         if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
@@ -31,12 +31,35 @@ static bool blank(const char *s)
     return true;
 }
 
-/* The checks sign and reply share: the ids are given and sane, the acting unit is the
- * token's (a unit field, when given, must name it), the ticket exists and the unit holds it.
- * *unitp becomes the acting unit. Fills *a on success. */
-static int load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd, const char *name,
-                     const char *ticket_id, const char **unitp, cmd_reply_t *reply,
-                     dispatch_assignment_t *a)
+bool dispatch_text_ok(cmd_reply_t *reply, const char *field, const char *text, long max_chars,
+                      const char *required)
+{
+    long chars = utf8_chars(text);
+    if (chars < 0)
+        cmd_refuse(reply, HOTLINE__STATUS__INVALID, field, "is not valid UTF-8");
+    else if (required && dispatch_blank(text))
+        cmd_refuse(reply, HOTLINE__STATUS__INVALID, field, "required: %s", required);
+    else if (chars > max_chars)
+        cmd_refuse(reply, HOTLINE__STATUS__INVALID, field, "is %ld characters long; at most %ld",
+                   chars, max_chars);
+    else
+        return true;
+    return false;
+}
+
+int dispatch_refuse_unsigned(cmd_reply_t *reply, const char *name, const char *ticket_id,
+                             const dispatch_assignment_t *a)
+{
+    char field[48];
+    snprintf(field, sizeof field, "%s.ticketId", name);
+    return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, field,
+                      "ticket %s is %s (round %u): sign for it first", ticket_id,
+                      dispatch_state_name(a->state), (unsigned)a->round);
+}
+
+int dispatch_load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                       const char *name, const char *ticket_id, const char **unitp,
+                       cmd_reply_t *reply, dispatch_assignment_t *a)
 {
     char fid[48], funit[48];
     snprintf(fid, sizeof fid, "%s.ticketId", name);
@@ -47,7 +70,7 @@ static int load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd
             cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, funit,
                        "your token acts for unit %s, not %.64s: leave unit out, or use a "
                        "token of that unit", by->subject, *unitp);
-            return REFUSED;
+            return DISPATCH_REFUSED;
         }
         *unitp = by->subject;
     }
@@ -56,24 +79,24 @@ static int load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd
         cmd_refuse(reply, HOTLINE__STATUS__INVALID, fid,
                    "required: the id of the ticket, as intake gave it "
                    "(e.g. 20261125-1-000123)");
-        return REFUSED;
+        return DISPATCH_REFUSED;
     }
     if (strlen(ticket_id) > DISPATCH_TICKET_ID_MAX) {
         cmd_refuse(reply, HOTLINE__STATUS__INVALID, fid,
                    "longer than %d bytes: no ticket has such an id", DISPATCH_TICKET_ID_MAX);
-        return REFUSED;
+        return DISPATCH_REFUSED;
     }
     if (!*unit) {
         cmd_refuse(reply, HOTLINE__STATUS__INVALID, funit,
                    "required: the id of the unit acting, which must hold the ticket");
-        return REFUSED;
+        return DISPATCH_REFUSED;
     }
     if (strlen(unit) > DISPATCH_UNIT_ID_MAX) {
         cmd_refuse(reply, HOTLINE__STATUS__INVALID, funit,
                    "longer than %d bytes: no unit has such an id "
                    "(GET /v1/catalogue lists them)",
                    DISPATCH_UNIT_ID_MAX);
-        return REFUSED;
+        return DISPATCH_REFUSED;
     }
     /* With access checks off (tests of the runtime), an actor that says it is a unit may at
      * least not act for another one. */
@@ -81,7 +104,7 @@ static int load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd
     if (strncmp(actor, "unit:", 5) == 0 && strcmp(actor + 5, unit) != 0) {
         cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, "actor",
                    "actor %.80s may not act for unit %s", actor, unit);
-        return REFUSED;
+        return DISPATCH_REFUSED;
     }
     int rc = dispatch_assignment_get(self, txn, ticket_id, a);
     if (rc == HL_ENOTFOUND) {
@@ -89,7 +112,7 @@ static int load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd
                    "ticket %s is not at dispatch: check the id (a ticket just "
                    "submitted to intake arrives here within moments)",
                    ticket_id);
-        return REFUSED;
+        return DISPATCH_REFUSED;
     }
     if (rc)
         return rc;
@@ -98,13 +121,13 @@ static int load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd
         cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, funit,
                    "ticket %s is not with unit %s: a unit acts only on the tickets it holds",
                    ticket_id, unit);
-        return REFUSED;
+        return DISPATCH_REFUSED;
     }
     return 0;
 }
 
-static int answer(cmd_reply_t *reply, const char *ticket_id, const char *unit,
-                  Hotline__TicketStatus status, uint32_t round)
+int dispatch_action_answer(cmd_reply_t *reply, const char *ticket_id, const char *unit,
+                           Hotline__TicketStatus status, uint32_t round)
 {
     Hotline__TicketActionResult *res = arena_alloc(reply->arena, sizeof *res);
     if (!res)
@@ -126,9 +149,9 @@ static int sign(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd, cmd
     const Hotline__SignTicket *st = cmd->sign_ticket;
     const char *id = str_or_empty(st->ticket_id), *unit = str_or_empty(st->unit);
     dispatch_assignment_t old;
-    int rc = load_held(self, txn, cmd, "signTicket", id, &unit, reply, &old);
+    int rc = dispatch_load_held(self, txn, cmd, "signTicket", id, &unit, reply, &old);
     if (rc)
-        return rc == REFUSED ? 0 : rc;
+        return rc == DISPATCH_REFUSED ? 0 : rc;
     switch (old.state) {
     case HOTLINE__TICKET_STATUS__TICKET_DISPATCHED:
     case HOTLINE__TICKET_STATUS__TICKET_REWORK: break;
@@ -164,7 +187,7 @@ static int sign(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd, cmd
     ev.ticket_signed = &ts;
     rc = evlog_append(self->log, txn, &ev);
     if (!rc)
-        rc = answer(reply, id, unit, a.state, a.round);
+        rc = dispatch_action_answer(reply, id, unit, a.state, a.round);
     return rc;
 }
 
@@ -176,27 +199,18 @@ static int reply_ticket(dispatch_t *self, MDB_txn *txn, const Hotline__Command *
     const char *result = str_or_empty(rt->result);
     /* Protobuf-c does not check strings on unpack, and the reply text is read out to
      * citizens and shown on web pages. */
-    long chars = utf8_chars(result);
-    if (chars < 0)
-        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "replyTicket.result",
-                          "is not valid UTF-8");
-    if (blank(result))
-        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "replyTicket.result",
-                          "required: say what was done, in words the citizen is told");
-    if (chars > DISPATCH_RESULT_MAX_CHARS)
-        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "replyTicket.result",
-                          "is %ld characters long; at most %d", chars, DISPATCH_RESULT_MAX_CHARS);
+    if (!dispatch_text_ok(reply, "replyTicket.result", result, DISPATCH_RESULT_MAX_CHARS,
+                          "say what was done, in words the citizen is told"))
+        return 0;
     dispatch_assignment_t old;
-    int rc = load_held(self, txn, cmd, "replyTicket", id, &unit, reply, &old);
+    int rc = dispatch_load_held(self, txn, cmd, "replyTicket", id, &unit, reply, &old);
     if (rc)
-        return rc == REFUSED ? 0 : rc;
+        return rc == DISPATCH_REFUSED ? 0 : rc;
     switch (old.state) {
     case HOTLINE__TICKET_STATUS__TICKET_SIGNED: break;
     case HOTLINE__TICKET_STATUS__TICKET_DISPATCHED:
     case HOTLINE__TICKET_STATUS__TICKET_REWORK:
-        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "replyTicket.ticketId",
-                          "ticket %s is %s (round %u): sign for it first", id,
-                          dispatch_state_name(old.state), (unsigned)old.round);
+        return dispatch_refuse_unsigned(reply, "replyTicket", id, &old);
     case HOTLINE__TICKET_STATUS__TICKET_REPLIED:
         return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "replyTicket.ticketId",
                           "ticket %s is already REPLIED in round %u; "
@@ -228,7 +242,7 @@ static int reply_ticket(dispatch_t *self, MDB_txn *txn, const Hotline__Command *
     ev.ticket_replied = &tr;
     rc = evlog_append(self->log, txn, &ev);
     if (!rc)
-        rc = answer(reply, id, unit, a.state, a.round);
+        rc = dispatch_action_answer(reply, id, unit, a.state, a.round);
     return rc;
 }
 
@@ -239,6 +253,10 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         return sign(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_REPLY_TICKET && cmd->reply_ticket)
         return reply_ticket(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_CONTACT_CITIZEN && cmd->contact_citizen)
+        return dispatch_contact(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_ADD_TICKET_NOTE && cmd->add_ticket_note)
+        return dispatch_note(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_DECLARE_INCIDENT ||
         cmd->body_case == HOTLINE__COMMAND__BODY_UPDATE_INCIDENT ||
         cmd->body_case == HOTLINE__COMMAND__BODY_CLOSE_INCIDENT)
@@ -249,8 +267,8 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
     if (f)
         pbjson_json_name(f->name, name, sizeof name);
     return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "body",
-                      "dispatch takes signTicket, replyTicket, declareIncident, updateIncident "
-                      "and closeIncident, not %s (PROTOCOL.md says "
+                      "dispatch takes signTicket, replyTicket, contactCitizen, addTicketNote, "
+                      "declareIncident, updateIncident and closeIncident, not %s (PROTOCOL.md says "
                       "which service takes which command)",
                       name);
 }

@@ -80,33 +80,52 @@ static bool take_path_id(httpd_req_t *req, char **field, const char *id)
     return true;
 }
 
+/* The unit actions under POST /v1/tickets/{id}/ACTION: the body is the command's message
+ * without the ticket id, which the path gives. */
+typedef struct ticket_action {
+    const char *name;
+    const ProtobufCMessageDescriptor *body;
+    Hotline__Command__BodyCase command;
+} ticket_action_t;
+
+static const ticket_action_t ACTIONS[] = {
+    {"sign", &hotline__sign_ticket__descriptor, HOTLINE__COMMAND__BODY_SIGN_TICKET},
+    {"contact", &hotline__contact_citizen__descriptor, HOTLINE__COMMAND__BODY_CONTACT_CITIZEN},
+    {"notes", &hotline__add_ticket_note__descriptor, HOTLINE__COMMAND__BODY_ADD_TICKET_NOTE},
+    {"reply", &hotline__reply_ticket__descriptor, HOTLINE__COMMAND__BODY_REPLY_TICKET},
+};
+#define NACTIONS (sizeof ACTIONS / sizeof *ACTIONS)
+
 static void on_ticket_action(httpd_req_t *req, void *ctx)
 {
     dispatch_t *self = ctx;
-    static const char usage[] = "POST /v1/tickets/{id}/sign or POST /v1/tickets/{id}/reply";
-    char id[DISPATCH_TICKET_ID_MAX + 1], action[8];
+    static const char usage[] =
+        "POST /v1/tickets/{id}/ACTION, ACTION one of sign, contact, notes, reply";
+    char id[DISPATCH_TICKET_ID_MAX + 1], name[16];
     if (!segment(req, 2, "ticketId", id, sizeof id))
         return;
-    int rc = service_path_segment(req, 3, action, sizeof action);
-    if (rc <= 0 || (strcmp(action, "sign") != 0 && strcmp(action, "reply") != 0)) {
+    const ticket_action_t *action = NULL;
+    if (service_path_segment(req, 3, name, sizeof name) > 0)
+        for (size_t i = 0; i < NACTIONS && !action; i++)
+            if (strcmp(name, ACTIONS[i].name) == 0)
+                action = &ACTIONS[i];
+    if (!action) {
         service_http_error(req, 404, NULL, "no such action; use %s", usage);
         return;
     }
     if (!no_more_segments(req, 4, usage))
         return;
-    bool is_sign = strcmp(action, "sign") == 0;
-    ProtobufCMessage *body = service_http_body(req, is_sign ? &hotline__sign_ticket__descriptor
-                                                            : &hotline__reply_ticket__descriptor);
+    ProtobufCMessage *body = service_http_body(req, action->body);
     if (!body)
         return; /* answered: 400 naming the field */
-    char **field = is_sign ? &((Hotline__SignTicket *)body)->ticket_id
-                           : &((Hotline__ReplyTicket *)body)->ticket_id;
-    if (!take_path_id(req, field, id)) {
+    /* Every action's message has ticket_id (field 1) as a string. */
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(action->body, "ticket_id");
+    if (!take_path_id(req, (char **)((char *)body + f->offset), id)) {
         protobuf_c_message_free_unpacked(body, NULL);
         return;
     }
-    Hotline__Command *cmd = service_command_new(
-        is_sign ? HOTLINE__COMMAND__BODY_SIGN_TICKET : HOTLINE__COMMAND__BODY_REPLY_TICKET, body);
+    Hotline__Command *cmd = service_command_new(action->command, body);
     if (!cmd) {
         service_http_error(req, 500, NULL, "out of memory");
         return;

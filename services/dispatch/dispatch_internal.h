@@ -26,6 +26,35 @@ struct dispatch {
     metric_t *open_gauge; /* hotline_dispatch_open_tickets{unit,state} */
 };
 
+/* dispatch_commands.c: what the unit actions share. A check that answered the command (with
+ * cmd_refuse) returns DISPATCH_REFUSED; its handler then returns 0. */
+enum { DISPATCH_REFUSED = 1 };
+/* The checks every unit action shares: the ids are given and sane, the acting unit is the
+ * token's (a unit field, when given, must name it), the ticket exists and the unit holds it.
+ * name is the command's JSON name, for the fields refusals name. *unitp becomes the acting
+ * unit. Fills *a on success. */
+int dispatch_load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                       const char *name, const char *ticket_id, const char **unitp,
+                       cmd_reply_t *reply, dispatch_assignment_t *a);
+/* The TicketActionResult answer of a unit action. */
+int dispatch_action_answer(cmd_reply_t *reply, const char *ticket_id, const char *unit,
+                           Hotline__TicketStatus status, uint32_t round);
+/* True when s has nothing but white space. */
+bool dispatch_blank(const char *s);
+/* Free text from a unit: valid UTF-8, at most max_chars, and, when required is not NULL, not
+ * blank (required says what to write). False when it is not: the command is answered. */
+bool dispatch_text_ok(cmd_reply_t *reply, const char *field, const char *text, long max_chars,
+                      const char *required);
+/* Refuse an action that needs the ticket signed (it is DISPATCHED or in REWORK). */
+int dispatch_refuse_unsigned(cmd_reply_t *reply, const char *name, const char *ticket_id,
+                             const dispatch_assignment_t *a);
+
+/* dispatch_workflow.c: first contact with the citizen, progress notes. */
+int dispatch_contact(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                     cmd_reply_t *reply);
+int dispatch_note(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                  cmd_reply_t *reply);
+
 /* dispatch_incident.c: declare, update and close incidents (commands), and look one up. */
 int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                               cmd_reply_t *reply);

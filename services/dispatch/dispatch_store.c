@@ -13,7 +13,10 @@
  *   8..63 received, dispatched, signed, replied, reopened, closed, updated (int64 ms),
  *   then ticket_id, unit, category_code, district, route, result, reason, each NUL-ended;
  *   version 2 adds caller_name, caller_phone, incident_id (NUL-ended) and flags bit 1
- *   (confidential); version 1 records are read with those empty.
+ *   (confidential); version 1 records are read with those empty;
+ *   version 3 adds, after the strings, contacted (int64 ms, the first contact with the citizen
+ *   in the current round, 0 = none yet) and notes (u32, progress notes so far); older records
+ *   are read with both 0.
  * Later fields are appended after these; a reader ignores bytes it does not know.
  * Loop thread. */
 #include "dispatch_internal.h"
@@ -26,7 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RECORD_VERSION 2 /* 1: without caller and incident (still read) */
+#define RECORD_VERSION 3 /* 1: without caller and incident; 2: without contact and notes */
+#define TAIL_BYTES_V3 12  /* contacted (8), notes (4) */
 #define HEADER_BYTES 64
 #define NSTRINGS 10
 #define NSTRINGS_V1 7 /* records written before caller and incident were kept */
@@ -70,7 +74,7 @@ size_t dispatch_assignment_size(const dispatch_assignment_t *a)
     size_t n = HEADER_BYTES;
     for (int i = 0; i < NSTRINGS; i++)
         n += strlen(s[i]) + 1;
-    return n;
+    return n + TAIL_BYTES_V3;
 }
 
 void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
@@ -95,6 +99,11 @@ void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
         memcpy(p, s[i], n);
         p += n;
     }
+    store_be64_put(p, (uint64_t)a->contacted_ms);
+    p[8] = (uint8_t)(a->notes >> 24);
+    p[9] = (uint8_t)(a->notes >> 16);
+    p[10] = (uint8_t)(a->notes >> 8);
+    p[11] = (uint8_t)a->notes;
 }
 
 int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment_t *out)
@@ -129,6 +138,13 @@ int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment
             return HL_ECORRUPT;
         *s[i] = (const char *)b + off;
         off = (size_t)(nul - b) + 1;
+    }
+    if (b[0] >= 3) {
+        if (len - off < TAIL_BYTES_V3)
+            return HL_ECORRUPT;
+        const uint8_t *p = b + off;
+        out->contacted_ms = (int64_t)store_be64_get(p);
+        out->notes = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
     }
     return 0;
 }
@@ -397,6 +413,8 @@ json_t *dispatch_assignment_json(const dispatch_assignment_t *a, bool caller_who
     }
     if (a->replied_ms)
         json_object_set_new(o, "resolved", json_boolean(a->resolved));
+    if (a->notes)
+        json_object_set_new(o, "notes", json_integer(a->notes));
     set_str(o, "reworkReason", a->reason);
     set_str(o, "incidentId", a->incident_id);
     /* The unit contacts the citizen, except on a confidential ticket (docs/architecture.md). */
@@ -417,6 +435,7 @@ json_t *dispatch_assignment_json(const dispatch_assignment_t *a, bool caller_who
     set_ms(o, "receivedMs", a->received_ms);
     set_ms(o, "dispatchedMs", a->dispatched_ms);
     set_ms(o, "signedMs", a->signed_ms);
+    set_ms(o, "contactedMs", a->contacted_ms);
     set_ms(o, "repliedMs", a->replied_ms);
     set_ms(o, "reopenedMs", a->reopened_ms);
     set_ms(o, "closedMs", a->closed_ms);

@@ -112,6 +112,7 @@ ROUTES = {
 COMMANDS = {  # the commands each service takes, and who may run them
     "intake": {"submitTicket": {"operator", "service"}},
     "dispatch": {"signTicket": {"unit"}, "replyTicket": {"unit"},
+                 "contactCitizen": {"unit"}, "addTicketNote": {"unit"},
                  "declareIncident": {"dispatcher"}, "updateIncident": {"dispatcher"},
                  "closeIncident": {"dispatcher"}},
     "sla": {},
@@ -123,6 +124,7 @@ EXAMPLES = {  # a body for every command kind
                                 "contact": {"phone": "13900000001"},
                                 "location": {"district": "Gulou"}}},
     "signTicket": {"ticketId": TID}, "replyTicket": {"ticketId": TID, "result": "done"},
+    "contactCitizen": {"ticketId": TID}, "addTicketNote": {"ticketId": TID, "text": "on site"},
     "declareIncident": {"categoryPrefix": "W09", "area": {"community": "Bus"}, "summary": "x"},
     "updateIncident": {"incidentId": "INC-none", "summary": "y"},
     "closeIncident": {"incidentId": "INC-none"},
@@ -239,10 +241,12 @@ hl_as unit:water-supply sign "$UID_" 2>"$T/sign.err" && fail "water-supply signe
 grep -q "is not with unit water-supply" "$T/sign.err" || fail "sign refusal: $(cat "$T/sign.err")"
 grep -q "held by\|billing" "$T/sign.err" && fail "the refusal names the holder: $(cat "$T/sign.err")"
 hl_as unit:water-supply reply "$UID_" --result x 2>/dev/null && fail "water-supply replied to billing's ticket"
+hl_as unit:water-supply contact "$UID_" 2>/dev/null && fail "water-supply recorded contact on billing's ticket"
+hl_as unit:water-supply note "$UID_" --text x 2>/dev/null && fail "water-supply noted billing's ticket"
 hl_as unit:water-supply sign "$UID_" --unit billing 2>"$T/sign2.err" && fail "a unit acted as another by naming it"
 grep -q "your token acts for unit water-supply" "$T/sign2.err" || fail "$(cat "$T/sign2.err")"
 hl_as unit:billing sign "$UID_" >/dev/null || fail "billing cannot sign its own ticket"
-log "unit isolation: water-supply cannot read, list, sign or reply to billing's ticket"
+log "unit isolation: water-supply cannot read, list, sign, contact, note or reply to billing's ticket"
 
 # The holding unit sees its caller; a supervisor sees the ticket with the caller masked.
 grep -q 13800138000 <<<"$(curl -s "${W[@]}" "$D/v1/assignments/$TID")" || fail "the holder lacks the caller"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Caller data stays private (property test): generated phone numbers, in every common written
 # form (spaces, dashes, dots, brackets, +86 / 0086), are written into every public text field
-# (ticket description and address, Open311 description and address, the unit's reply, the
-# callback comment, an incident's notice, a direct answer at the door) and as callers' phones;
+# (ticket description and address, Open311 description and address, the unit's contact note,
+# progress note and reply, the callback comment, an incident's notice, a direct answer at the
+# door) and as callers' phones;
 # then none of them can be read whole in Open311 GETs (JSON and XML), analytics timelines,
 # status views shown to non-operators, any service's log or any service's /metrics.
 source "$(dirname "$0")/../lib.sh"
@@ -104,6 +105,10 @@ def view(i):
 for tid in ids[:3]:
     wait(lambda: view(tid).get("status") == "TICKET_DISPATCHED")
     curl("POST", D + "/v1/tickets/%s/sign" % tid, tok("unit_water_supply"), {})
+    for action, body in (("contact", {"note": phone_text("reached the neighbour on %s")}),
+                         ("notes", {"text": phone_text("crew lead on site, reachable on %s")})):
+        ans = curl("POST", D + "/v1/tickets/%s/%s" % (tid, action), tok("unit_water_supply"), body)
+        assert '"ticketAction"' in ans, (action, ans)
     curl("POST", D + "/v1/tickets/%s/reply" % tid, tok("unit_water_supply"),
          {"result": phone_text("fixed; the crew lead is on %s"), "resolved": True})
     wait(lambda: view(tid).get("callbackDueMs"))

@@ -90,7 +90,7 @@ expect_status 400 replyTicket.result "required" "$T/e.json"
 http POST "$H/v1/tickets/$ID/sign" '{"unit": 7}' >"$T/e.json"
 expect_status 400 unit "expected a string" "$T/e.json"
 http POST "$H/v1/tickets/$ID/return" '{}' >"$T/e.json"
-expect_status 404 "" "use POST /v1/tickets/{id}/sign" "$T/e.json"
+expect_status 404 "" "ACTION one of sign, contact, notes, reply" "$T/e.json"
 http POST "$H/v1/commands" '{"submitTicket": {"ticket": {"categoryCode": "W01"}}}' >"$T/e.json"
 expect_status 404 body "takes no submit_ticket command" "$T/e.json"
 http GET "$H/v1/assignments/$ID" >"$T/e.json"
@@ -154,6 +154,8 @@ wait_until 20 dispatched
 http POST "$H/v1/tickets/$ID/reply" '{"unit": "repair-crew-north", "result": "fixed"}' \
   >"$T/e.json"
 expect_status 409 replyTicket.ticketId "sign for it first" "$T/e.json"
+http POST "$H/v1/tickets/$ID/contact" '{"unit": "repair-crew-north"}' >"$T/e.json"
+expect_status 409 contactCitizen.ticketId "sign for it first" "$T/e.json"
 http POST "$H/v1/tickets/$ID/sign" '{"unit": "repair-crew"}' >"$T/e.json"
 expect_status 403 signTicket.unit "is not with unit" "$T/e.json"
 http POST "$H/v1/tickets/$ID/sign" '{"unit": "repair-crew-north"}' >"$T/s.json"
@@ -161,6 +163,32 @@ http POST "$H/v1/tickets/$ID/sign" '{"unit": "repair-crew-north"}' >"$T/s.json"
 [ "$(json_get "$T/s.json" ticketAction.status)" = TICKET_SIGNED ] || fail "sign answer"
 http POST "$H/v1/tickets/$ID/sign" '{"unit": "repair-crew-north"}' >"$T/e.json"
 expect_status 409 signTicket.ticketId "already SIGNED" "$T/e.json"
+
+# Between signing and replying: the first contact with the citizen (it stops the response
+# clock; a later one is recorded but moves nothing) and progress notes.
+http POST "$H/v1/tickets/$ID/contact" '{"unit": "repair-crew-north", "note": "called back"}' \
+  >"$T/c.json"
+[ "$HTTP_STATUS" = 200 ] || fail "contact: $HTTP_STATUS $(cat "$T/c.json")"
+curl -sf "$H/v1/assignments/$ID" >"$T/a.json"
+FIRST=$(json_get "$T/a.json" contactedMs) || fail "no contactedMs: $(cat "$T/a.json")"
+sleep 0.01
+http POST "$H/v1/tickets/$ID/contact" '{"unit": "repair-crew-north"}' >"$T/c.json"
+[ "$HTTP_STATUS" = 200 ] || fail "second contact: $HTTP_STATUS $(cat "$T/c.json")"
+curl -sf "$H/v1/assignments/$ID" >"$T/a.json"
+[ "$(json_get "$T/a.json" contactedMs)" = "$FIRST" ] || fail "the first contact moved"
+http POST "$H/v1/tickets/$ID/notes" '{"unit": "repair-crew-north", "text": " "}' >"$T/e.json"
+expect_status 400 addTicketNote.text "required" "$T/e.json"
+LONG=$(python3 -c 'print("x" * 2001)')
+http POST "$H/v1/tickets/$ID/notes" '{"unit": "repair-crew-north", "text": "'"$LONG"'"}' \
+  >"$T/e.json"
+expect_status 400 text "longer than 2000 characters" "$T/e.json"
+http POST "$H/v1/tickets/$ID/notes" '{"unit": "billing", "text": "not ours"}' >"$T/e.json"
+expect_status 403 addTicketNote.unit "is not with unit" "$T/e.json"
+http POST "$H/v1/tickets/$ID/notes" '{"unit": "repair-crew-north", "text": "crew on site"}' \
+  >"$T/n.json"
+[ "$HTTP_STATUS" = 200 ] || fail "note: $HTTP_STATUS $(cat "$T/n.json")"
+curl -sf "$H/v1/assignments/$ID" >"$T/a.json"
+[ "$(json_get "$T/a.json" notes)" = 1 ] || fail "notes: $(cat "$T/a.json")"
 
 reply_with_key() { # an HTTP reply carrying an Idempotency-Key
   curl -sS -o "$T/r.json" -w '%{http_code}' -H 'Idempotency-Key: reply-1' \
@@ -182,12 +210,18 @@ http GET "$H/v1/events" >"$T/ev.json"
 python3 - "$T/ev.json" "$ID" <<'EOF' || fail "dispatch's events: $(cat "$T/ev.json")"
 import json, sys
 evs = json.load(open(sys.argv[1]))["events"]
-body = ("ticketDispatched", "ticketSigned", "ticketReplied", "ticketReopened")
+body = ("ticketDispatched", "ticketSigned", "ticketReplied", "ticketReopened",
+        "citizenContacted", "ticketNoted")
 kinds = [next((k for k in e if k in body), None) for e in evs]
-assert kinds == ["ticketDispatched", "ticketSigned", "ticketReplied"], kinds
+assert kinds == ["ticketDispatched", "ticketSigned", "citizenContacted", "citizenContacted",
+                 "ticketNoted", "ticketReplied"], kinds
 assert all(e["ticketId"] == sys.argv[2] for e in evs)
 assert evs[0]["ticketDispatched"]["unit"] == "repair-crew-north"
-assert evs[2]["ticketReplied"]["result"] == "Valve replaced", evs[2]
+assert evs[2]["citizenContacted"] == {"unit": "repair-crew-north", "note": "called back",
+                                      "first": True}, evs[2]
+assert "first" not in evs[3]["citizenContacted"], evs[3]
+assert evs[4]["ticketNoted"]["text"] == "crew on site", evs[4]
+assert evs[5]["ticketReplied"]["result"] == "Valve replaced", evs[5]
 EOF
 # Two more tickets for the same crew (two callers: one caller twice would be a repeat call,
 # linked to the first ticket): the queue lists open states in turn and pages.

@@ -32,6 +32,8 @@ static void test_record_format(void **state)
         .received_ms = T0,
         .dispatched_ms = T0 + 1,
         .signed_ms = -5,
+        .contacted_ms = T0 + 3,
+        .notes = 70001,
         .updated_ms = T0 + 9,
     };
     size_t n = dispatch_assignment_size(&a);
@@ -52,6 +54,17 @@ static void test_record_format(void **state)
     assert_int_equal(b.dispatched_ms, T0 + 1);
     assert_int_equal(b.signed_ms, -5);
     assert_int_equal(b.updated_ms, T0 + 9);
+    assert_int_equal(b.contacted_ms, T0 + 3);
+    assert_int_equal(b.notes, 70001);
+    /* A version 2 record (no contact, no notes: the 12 bytes after the strings) still reads,
+     * with those 0; version 3 without them is damage. */
+    buf[0] = 2;
+    assert_int_equal(dispatch_assignment_decode(buf, n - 12, &b), 0);
+    assert_int_equal(b.contacted_ms, 0);
+    assert_int_equal(b.notes, 0);
+    assert_string_equal(b.reason, "");
+    buf[0] = 3;
+    assert_int_equal(dispatch_assignment_decode(buf, n - 12, &b), HL_ECORRUPT);
     /* Bytes appended by a later version are ignored. */
     memcpy(buf + n, "new", 4);
     assert_int_equal(dispatch_assignment_decode(buf, n + 4, &b), 0);
