@@ -11,5 +11,6 @@ cmake --build build/release -j"$(nproc)" >/dev/null
 echo "# $(nproc) cores, $(awk '/MemTotal/ {print int($2/1048576) " GiB"}' /proc/meminfo), disk of $DIR: $(df -h "$DIR" | awk 'NR==2 {print $1}')"
 build/release/bin/bench_fsync "$DIR" 3
 build/release/bin/bench_commit "$DIR" 3 200
+build/release/bin/bench_scheduler "$DIR" 1000000
 HOTLINE_BIN=$PWD/build/release/bin bash tests/bench/bench_feed.sh
 HOTLINE_BIN=$PWD/build/release/bin HOTLINE_SRC=$PWD bash tests/bench/bench_intake.sh 200000

@@ -3,14 +3,17 @@
  * 100,000 reschedules and 100,000 cancels at that size, and prints the resident memory. Then a
  * firing storm on the real clock: 100,000 entries due evenly over 2 s on top of the open ones;
  * prints the fire rate and how late entries fired (p50 / p99 / max). JSON lines.
- * Usage: bench_scheduler [DIR] [OPEN_ENTRIES] */
+ * Usage: bench_scheduler [DIR] [OPEN_ENTRIES]: the store goes in a new directory under DIR
+ * (default /tmp), removed at the end. */
 #include "hl_error.h"
 #include "scheduler.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STORM 100000
 #define CHUNK 10000
@@ -99,15 +102,37 @@ static void keep_cb(uv_timer_t *h)
     (void)h;
 }
 
+/* The store's two files and its directory (made by mkdtemp above: nothing else is in it). */
+static void remove_store(const char *dir)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 3 || (argc > 1 && argv[1][0] == '-')) {
+        fprintf(stderr, "usage: bench_scheduler [DIR] [OPEN_ENTRIES]\n");
+        return 2;
+    }
     char dir[256];
-    snprintf(dir, sizeof dir, "%s", argc > 1 ? argv[1] : "/tmp/hotline-bench-scheduler");
-    unsigned open = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 1000000;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
-    if (system(cmd) != 0)
+    snprintf(dir, sizeof dir, "%s/hotline-bench-scheduler.XXXXXX", argc > 1 ? argv[1] : "/tmp");
+    char *end = NULL;
+    unsigned long arg = argc > 2 ? strtoul(argv[2], &end, 10) : 1000000;
+    if ((end && *end) || arg < 1 || arg > 10000000) {
+        fprintf(stderr, "bench_scheduler: OPEN_ENTRIES must be 1 to 10000000\n");
+        return 2;
+    }
+    unsigned open = (unsigned)arg;
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "bench_scheduler: cannot make a directory in %s: %s\n",
+                argc > 1 ? argv[1] : "/tmp", strerror(errno));
         return 1;
+    }
     bench_t b = {0};
     b.late_ms = calloc(STORM, sizeof *b.late_ms);
     store_opts_t so = {.path = dir, .sync = STORE_SYNC_FULL, .map_size = (size_t)1 << 30};
@@ -166,5 +191,6 @@ int main(int argc, char **argv)
     store_close(&b.store);
     hclock_destroy(&b.clock);
     free(b.late_ms);
+    remove_store(dir);
     return b.nlate == STORM ? 0 : 1;
 }
