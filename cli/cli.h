@@ -118,6 +118,7 @@ int cli_list(cli_t *cli, int argc, char **argv);
 int cli_sign(cli_t *cli, int argc, char **argv);
 int cli_contact(cli_t *cli, int argc, char **argv);
 int cli_note(cli_t *cli, int argc, char **argv);
+int cli_redirect(cli_t *cli, int argc, char **argv);
 int cli_reply(cli_t *cli, int argc, char **argv);
 int cli_kpis(cli_t *cli, int argc, char **argv);
 int cli_keys(cli_t *cli, int argc, char **argv);

@@ -352,6 +352,45 @@ int cli_note(cli_t *cli, int argc, char **argv)
     return text_action(cli, argc, argv, "notes", "note added", "text", "text", true);
 }
 
+int cli_redirect(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"to", required_argument, NULL, 't'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {"designated", no_argument, NULL, 'd'},
+                                         {NULL, 0, NULL, 0}};
+    const char *to = NULL, *reason = NULL;
+    bool designated = false;
+    int c;
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
+        if (c == 't')
+            to = optarg;
+        else if (c == 'r')
+            reason = optarg;
+        else
+            designated = true;
+    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc - 1 || !to || !reason)
+        return cli_usage_error(cli, "needs exactly one TICKET_ID, --to UNIT and --reason TEXT");
+    char path[256];
+    snprintf(path, sizeof path, "/v1/redirects/%s", argv[optind]);
+    json_t *body = json_pack("{s:s, s:s, s:b}", "toUnit", to, "reason", reason, "designated",
+                             designated);
+    json_t *ans;
+    int status = cli_http(cli, SVC_DISPATCH, "POST", path, body, &ans);
+    json_decref(body);
+    int rc = cli_finish(cli, status, ans);
+    if (rc == CLI_OK) {
+        if (cli->json)
+            cli_print_json(ans);
+        else
+            printf("%s now with %s%s\n", argv[optind], to, designated ? " (designated)" : "");
+    }
+    json_decref(ans);
+    return rc;
+}
+
 int cli_reply(cli_t *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"unit", required_argument, NULL, 'u'},

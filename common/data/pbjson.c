@@ -50,6 +50,9 @@ static const pbjson_field_limit_t hotline_field_limits[] = {
     {"hotline.AddTicketNote.text", 2000},    /* a progress note */
     {"hotline.TicketNoted.text", 2000},
     {"hotline.AddTicketNote.unit", 64},
+    {"hotline.RedirectTicket.to_unit", 64},
+    {"hotline.RedirectTicket.reason", 2000},   /* why the ticket changes unit */
+    {"hotline.TicketRedirected.reason", 2000},
     {"hotline.RecordCallback.comment", 1000},
     {"hotline.CallbackRated.comment", 1000},
     {"hotline.RecordCallback.agent", 64},

@@ -81,6 +81,7 @@ typedef struct dispatch_assignment {
     const char *caller_phone;
     const char *incident_id;     /* LINKED: the incident the ticket joined at the door */
     bool confidential;           /* the caller is hidden from the unit */
+    bool designated;             /* a dispatcher named the unit (指定): no return */
     Hotline__TicketStatus state; /* DISPATCHED, SIGNED, REPLIED, REWORK, CLOSED or LINKED */
     Hotline__Urgency urgency;
     uint32_t round;      /* 0 on the first pass, n in rework round n */

@@ -257,6 +257,8 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         return dispatch_contact(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_ADD_TICKET_NOTE && cmd->add_ticket_note)
         return dispatch_note(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_REDIRECT_TICKET && cmd->redirect_ticket)
+        return dispatch_redirect(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_DECLARE_INCIDENT ||
         cmd->body_case == HOTLINE__COMMAND__BODY_UPDATE_INCIDENT ||
         cmd->body_case == HOTLINE__COMMAND__BODY_CLOSE_INCIDENT)
@@ -268,7 +270,8 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         pbjson_json_name(f->name, name, sizeof name);
     return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "body",
                       "dispatch takes signTicket, replyTicket, contactCitizen, addTicketNote, "
-                      "declareIncident, updateIncident and closeIncident, not %s (PROTOCOL.md says "
+                      "redirectTicket, declareIncident, updateIncident and closeIncident, "
+                      "not %s (PROTOCOL.md says "
                       "which service takes which command)",
                       name);
 }

@@ -96,6 +96,28 @@ static const ticket_action_t ACTIONS[] = {
 };
 #define NACTIONS (sizeof ACTIONS / sizeof *ACTIONS)
 
+/* The action's body (its message without the ticket id, which the path gives) as a command. */
+static void run_action(dispatch_t *self, httpd_req_t *req, const char *id,
+                       const ticket_action_t *action)
+{
+    ProtobufCMessage *body = service_http_body(req, action->body);
+    if (!body)
+        return; /* answered: 400 naming the field */
+    /* Every action's message has ticket_id as a string. */
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(action->body, "ticket_id");
+    if (!take_path_id(req, (char **)((char *)body + f->offset), id)) {
+        protobuf_c_message_free_unpacked(body, NULL);
+        return;
+    }
+    Hotline__Command *cmd = service_command_new(action->command, body);
+    if (!cmd) {
+        service_http_error(req, 500, NULL, "out of memory");
+        return;
+    }
+    service_http_command(self->svc, req, cmd);
+}
+
 static void on_ticket_action(httpd_req_t *req, void *ctx)
 {
     dispatch_t *self = ctx;
@@ -113,24 +135,20 @@ static void on_ticket_action(httpd_req_t *req, void *ctx)
         service_http_error(req, 404, NULL, "no such action; use %s", usage);
         return;
     }
-    if (!no_more_segments(req, 4, usage))
-        return;
-    ProtobufCMessage *body = service_http_body(req, action->body);
-    if (!body)
-        return; /* answered: 400 naming the field */
-    /* Every action's message has ticket_id (field 1) as a string. */
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(action->body, "ticket_id");
-    if (!take_path_id(req, (char **)((char *)body + f->offset), id)) {
-        protobuf_c_message_free_unpacked(body, NULL);
-        return;
-    }
-    Hotline__Command *cmd = service_command_new(action->command, body);
-    if (!cmd) {
-        service_http_error(req, 500, NULL, "out of memory");
-        return;
-    }
-    service_http_command(self->svc, req, cmd);
+    if (no_more_segments(req, 4, usage))
+        run_action(self, req, id, action);
+}
+
+/* POST /v1/redirects/{id} {"toUnit","reason","designated"}: a dispatcher's, so a route (and a
+ * row in the access table) of its own. */
+static void on_redirect(httpd_req_t *req, void *ctx)
+{
+    static const ticket_action_t redirect = {"redirect", &hotline__redirect_ticket__descriptor,
+                                             HOTLINE__COMMAND__BODY_REDIRECT_TICKET};
+    char id[DISPATCH_TICKET_ID_MAX + 1];
+    if (segment(req, 2, "ticketId", id, sizeof id) &&
+        no_more_segments(req, 3, "POST /v1/redirects/{ticketId}"))
+        run_action(ctx, req, id, &redirect);
 }
 
 /* ---- assignments ------------------------------------------------------------------------- */
@@ -381,6 +399,7 @@ static void on_match(httpd_req_t *req, void *ctx)
 #define TICKET_READERS (AUTH_UNIT | AUTH_DISPATCHER | AUTH_SUPERVISOR | AUTH_ADMIN)
 static const service_route_t ROUTES[] = {
     {"POST", "/v1/tickets/*", AUTH_UNIT, on_ticket_action},
+    {"POST", "/v1/redirects/*", AUTH_DISPATCHER, on_redirect},
     {"GET", "/v1/assignments/*", TICKET_READERS, on_assignment},
     {"GET", "/v1/units/*", TICKET_READERS, on_unit_tickets},
     {"GET", "/v1/catalogue", AUTH_ANY_ROLE, on_catalogue},

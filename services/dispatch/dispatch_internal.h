@@ -55,6 +55,10 @@ int dispatch_contact(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd
 int dispatch_note(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                   cmd_reply_t *reply);
 
+/* dispatch_redirect.c: a dispatcher sends an unsigned ticket to another unit. */
+int dispatch_redirect(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                      cmd_reply_t *reply);
+
 /* dispatch_incident.c: declare, update and close incidents (commands), and look one up. */
 int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                               cmd_reply_t *reply);

@@ -16,7 +16,8 @@
  *   (confidential); version 1 records are read with those empty;
  *   version 3 adds, after the strings, contacted (int64 ms, the first contact with the citizen
  *   in the current round, 0 = none yet) and notes (u32, progress notes so far); older records
- *   are read with both 0.
+ *   are read with both 0. Flags bit 2 (designated: a dispatcher named the unit, which may not
+ *   return the ticket) came with version 3 too; older records have it clear.
  * Later fields are appended after these; a reader ignores bytes it does not know.
  * Loop thread. */
 #include "dispatch_internal.h"
@@ -82,7 +83,7 @@ void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
     out[0] = RECORD_VERSION;
     out[1] = (uint8_t)a->state;
     out[2] = (uint8_t)a->urgency;
-    out[3] = (a->resolved ? 1 : 0) | (a->confidential ? 2 : 0);
+    out[3] = (a->resolved ? 1 : 0) | (a->confidential ? 2 : 0) | (a->designated ? 4 : 0);
     out[4] = (uint8_t)(a->round >> 24);
     out[5] = (uint8_t)(a->round >> 16);
     out[6] = (uint8_t)(a->round >> 8);
@@ -119,6 +120,7 @@ int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment
     out->urgency = (Hotline__Urgency)b[2];
     out->resolved = (b[3] & 1) != 0;
     out->confidential = (b[3] & 2) != 0;
+    out->designated = (b[3] & 4) != 0;
     out->round = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
     int64_t *t[NTIMES] = {&out->received_ms, &out->dispatched_ms, &out->signed_ms, &out->replied_ms,
                           &out->reopened_ms, &out->closed_ms,     &out->updated_ms};
@@ -415,6 +417,8 @@ json_t *dispatch_assignment_json(const dispatch_assignment_t *a, bool caller_who
         json_object_set_new(o, "resolved", json_boolean(a->resolved));
     if (a->notes)
         json_object_set_new(o, "notes", json_integer(a->notes));
+    if (a->designated)
+        json_object_set_new(o, "designated", json_true());
     set_str(o, "reworkReason", a->reason);
     set_str(o, "incidentId", a->incident_id);
     /* The unit contacts the citizen, except on a confidential ticket (docs/architecture.md). */

@@ -97,6 +97,10 @@ static void apply_event(Hotline__TicketView *v, const Hotline__Event *ev)
         }
         break;
     }
+    case HOTLINE__EVENT__BODY_TICKET_REDIRECTED:
+        if (ev->ticket_redirected->round == v->rework_round)
+            v->unit = ev->ticket_redirected->to_unit; /* the caller is told who has it now */
+        break;
     case HOTLINE__EVENT__BODY_TICKET_SIGNED:
         advance(v, ev->ticket_signed->round, HOTLINE__TICKET_STATUS__TICKET_SIGNED);
         if (ev->ticket_signed->round == v->rework_round)

@@ -254,6 +254,40 @@ grep -q '^hotline_dispatch_open_tickets{unit="repair-crew-north",state="DISPATCH
   "$T/m.txt" || fail "open tickets gauge: $(grep open_tickets "$T/m.txt")"
 grep -q '^hotline_events_appended_total{kind="ticket_replied"} 1$' "$T/m.txt" ||
   fail "events_appended: $(grep events_appended "$T/m.txt")"
+# A dispatcher redirects a ticket not yet signed for (改派), optionally designated (指定).
+redirect() { http POST "$H/v1/redirects/$1" "$2" >"$T/e.json"; }
+redirect "$ID3" '{"toUnit": "nowhere", "reason": "x"}'
+expect_status 400 redirectTicket.toUnit "not in the catalogue" "$T/e.json"
+redirect "$ID3" '{"toUnit": "repair-crew-south"}'
+expect_status 400 redirectTicket.reason "required" "$T/e.json"
+redirect "$ID3" '{"toUnit": "repair-crew-north", "reason": "x"}'
+expect_status 409 redirectTicket.toUnit "already with unit repair-crew-north" "$T/e.json"
+redirect "$ID" '{"toUnit": "repair-crew-south", "reason": "x"}'
+expect_status 409 redirectTicket.ticketId "only a ticket waiting to be signed for" "$T/e.json"
+http POST "$H/v1/tickets/$ID2/sign" '{"unit": "repair-crew-north"}' >/dev/null
+redirect "$ID2" '{"toUnit": "repair-crew-south", "reason": "x"}'
+expect_status 409 redirectTicket.ticketId "asks to return it" "$T/e.json"
+redirect "$ID3" '{"toUnit": "repair-crew-south", "reason": "south of the river", "designated": true}'
+[ "$HTTP_STATUS" = 200 ] || fail "redirect: $HTTP_STATUS $(cat "$T/e.json")"
+curl -sf "$H/v1/assignments/$ID3" >"$T/a.json"
+[ "$(json_get "$T/a.json" unit)" = repair-crew-south ] || fail "redirected to: $(cat "$T/a.json")"
+[ "$(json_get "$T/a.json" designated)" = true ] || fail "designated: $(cat "$T/a.json")"
+[ "$(json_get "$T/a.json" status)" = TICKET_DISPATCHED ] || fail "status: $(cat "$T/a.json")"
+http GET "$H/v1/units/repair-crew-south/tickets" >"$T/q.json"
+[ "$(json_get "$T/q.json" tickets.0.ticketId)" = "$ID3" ] || fail "south's queue: $(cat "$T/q.json")"
+http GET "$H/v1/units/repair-crew-north/tickets?state=dispatched" >"$T/q.json"
+grep -q "$ID3" "$T/q.json" && fail "north still lists $ID3: $(cat "$T/q.json")"
+http GET "$H/v1/events" >"$T/ev.json"
+python3 - "$T/ev.json" "$ID3" <<'EOF' || fail "the redirect event: $(cat "$T/ev.json")"
+import json, sys
+evs = [e for e in json.load(open(sys.argv[1]))["events"] if "ticketRedirected" in e]
+assert len(evs) == 1 and evs[0]["ticketId"] == sys.argv[2], evs
+r = evs[0]["ticketRedirected"]
+assert (r["fromUnit"], r["toUnit"], r["reason"], r["designated"]) == \
+    ("repair-crew-north", "repair-crew-south", "south of the river", True), r
+EOF
+intake_unit() { [ "$(curl -sf "$I/v1/tickets/$ID3" | json_get - unit)" = repair-crew-south ]; }
+wait_until 20 intake_unit
 intake_has_read() { # intake follows dispatch: its cursor reaches dispatch's five events
   curl -sf "$I/v1/status" | python3 -c 'import json,sys
 f=[x for x in json.load(sys.stdin)["feeds"] if x["producer"]=="dispatch"]

@@ -34,6 +34,7 @@ static void test_record_format(void **state)
         .signed_ms = -5,
         .contacted_ms = T0 + 3,
         .notes = 70001,
+        .designated = true,
         .updated_ms = T0 + 9,
     };
     size_t n = dispatch_assignment_size(&a);
@@ -56,6 +57,8 @@ static void test_record_format(void **state)
     assert_int_equal(b.updated_ms, T0 + 9);
     assert_int_equal(b.contacted_ms, T0 + 3);
     assert_int_equal(b.notes, 70001);
+    assert_true(b.designated);
+    assert_false(b.confidential);
     /* A version 2 record (no contact, no notes: the 12 bytes after the strings) still reads,
      * with those 0; version 3 without them is damage. */
     buf[0] = 2;
