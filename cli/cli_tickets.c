@@ -352,6 +352,85 @@ int cli_note(cli_t *cli, int argc, char **argv)
     return text_action(cli, argc, argv, "notes", "note added", "text", "text", true);
 }
 
+int cli_return(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"unit", required_argument, NULL, 'u'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {"basis", required_argument, NULL, 'b'},
+                                         {NULL, 0, NULL, 0}};
+    const char *unit = NULL, *reason = NULL, *basis = NULL;
+    int c;
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
+        if (c == 'u')
+            unit = optarg;
+        else if (c == 'r')
+            reason = optarg;
+        else
+            basis = optarg;
+    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc - 1 || !reason || !basis)
+        return cli_usage_error(cli, "needs exactly one TICKET_ID, --reason TEXT and --basis TEXT");
+    json_t *body = json_pack("{s:s, s:s}", "reason", reason, "basis", basis);
+    if (unit)
+        json_object_set_new(body, "unit", json_string(unit));
+    return unit_action(cli, argv[optind], "return", "return asked", body);
+}
+
+/* A dispatcher's POST to dispatch, printing said on success. */
+static int dispatcher_post(cli_t *cli, const char *path, json_t *body, const char *said)
+{
+    json_t *ans;
+    int status = cli_http(cli, SVC_DISPATCH, "POST", path, body, &ans);
+    json_decref(body);
+    int rc = cli_finish(cli, status, ans);
+    if (rc == CLI_OK) {
+        if (cli->json)
+            cli_print_json(ans);
+        else
+            printf("%s\n", said);
+    }
+    json_decref(ans);
+    return rc;
+}
+
+int cli_review_return(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"approve", no_argument, NULL, 'a'},
+                                         {"reject", no_argument, NULL, 'x'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"note", required_argument, NULL, 'n'},
+                                         {NULL, 0, NULL, 0}};
+    const char *to = NULL, *note = NULL;
+    int approve = -1;
+    int c;
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
+        if (c == 'a' || c == 'x')
+            approve = c == 'a';
+        else if (c == 't')
+            to = optarg;
+        else
+            note = optarg;
+    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc - 1 || approve < 0 || (approve && !to) || (!approve && !note))
+        return cli_usage_error(cli, "needs one TICKET_ID and either --approve --to UNIT or "
+                               "--reject --note TEXT");
+    char path[256], said[300];
+    snprintf(path, sizeof path, "/v1/returns/%s", argv[optind]);
+    json_t *body = json_pack("{s:b}", "approve", approve);
+    if (to)
+        json_object_set_new(body, "toUnit", json_string(to));
+    if (note)
+        json_object_set_new(body, "note", json_string(note));
+    snprintf(said, sizeof said, approve ? "%s returned: now with %s (designated)"
+                                        : "%s return rejected: it stays with its unit",
+             argv[optind], to ? to : "");
+    return dispatcher_post(cli, path, body, said);
+}
+
 int cli_redirect(cli_t *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"to", required_argument, NULL, 't'},
@@ -373,22 +452,13 @@ int cli_redirect(cli_t *cli, int argc, char **argv)
         return cli_opt_exit(c);
     if (optind != argc - 1 || !to || !reason)
         return cli_usage_error(cli, "needs exactly one TICKET_ID, --to UNIT and --reason TEXT");
-    char path[256];
+    char path[256], said[300];
     snprintf(path, sizeof path, "/v1/redirects/%s", argv[optind]);
     json_t *body = json_pack("{s:s, s:s, s:b}", "toUnit", to, "reason", reason, "designated",
                              designated);
-    json_t *ans;
-    int status = cli_http(cli, SVC_DISPATCH, "POST", path, body, &ans);
-    json_decref(body);
-    int rc = cli_finish(cli, status, ans);
-    if (rc == CLI_OK) {
-        if (cli->json)
-            cli_print_json(ans);
-        else
-            printf("%s now with %s%s\n", argv[optind], to, designated ? " (designated)" : "");
-    }
-    json_decref(ans);
-    return rc;
+    snprintf(said, sizeof said, "%s now with %s%s", argv[optind], to,
+             designated ? " (designated)" : "");
+    return dispatcher_post(cli, path, body, said);
 }
 
 int cli_reply(cli_t *cli, int argc, char **argv)

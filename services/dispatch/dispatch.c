@@ -57,12 +57,14 @@ static const char DEFAULTS[] =
     "  {\"id\": \"customer-service\", \"name\": \"Customer service quality\"},"
     "  {\"id\": \"drainage\", \"name\": \"Drainage\"},"
     "  {\"id\": \"dispatch-desk\", \"name\": \"Dispatch desk (routes by hand)\"}],"
-    " \"calendar\": {\"utcOffsetMinutes\": 480}}";
+    " \"calendar\": {\"utcOffsetMinutes\": 480},"
+    " \"returnWindow\": {\"value\": 2, \"unit\": \"DURATION_WORKING_DAYS\"}}";
 
 /* Every numeric key. The defaults above set each one, so a 0 here can only come from an
  * operator, and means a mistake rather than "use the built-in default". */
 static const config_bound_t BOUNDS[] = {
     {"calendar.utcOffsetMinutes", -840, 840},
+    {"returnWindow.value", 0, 1000},
     {NULL, 0, 0},
 };
 
@@ -96,6 +98,8 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
         rc = store_db(store, "incidents", 0, &self->incidents);
     if (!rc)
         rc = store_db(store, "incident_seq", 0, &self->incident_seq);
+    if (!rc)
+        rc = store_db(store, "returns", 0, &self->returns);
     if (rc) {
         snprintf(err, err_size, "cannot open dispatch's sub-databases: %s", hl_strerror(rc));
         dispatch_destroy(&self);
@@ -217,6 +221,8 @@ static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_CONTACT_CITIZEN, AUTH_UNIT},
     {HOTLINE__COMMAND__BODY_ADD_TICKET_NOTE, AUTH_UNIT},
     {HOTLINE__COMMAND__BODY_REPLY_TICKET, AUTH_UNIT},
+    {HOTLINE__COMMAND__BODY_REQUEST_RETURN, AUTH_UNIT},
+    {HOTLINE__COMMAND__BODY_REVIEW_RETURN, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_REDIRECT_TICKET, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_UPDATE_INCIDENT, AUTH_DISPATCHER},

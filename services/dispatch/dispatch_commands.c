@@ -31,6 +31,12 @@ bool dispatch_blank(const char *s)
     return true;
 }
 
+int dispatch_append(dispatch_t *self, MDB_txn *txn, const char *ticket_id, Hotline__Event *ev)
+{
+    ev->ticket_id = (char *)ticket_id;
+    return evlog_append(self->log, txn, ev);
+}
+
 bool dispatch_text_ok(cmd_reply_t *reply, const char *field, const char *text, long max_chars,
                       const char *required)
 {
@@ -257,6 +263,10 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         return dispatch_contact(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_ADD_TICKET_NOTE && cmd->add_ticket_note)
         return dispatch_note(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_REQUEST_RETURN && cmd->request_return)
+        return dispatch_request_return(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_REVIEW_RETURN && cmd->review_return)
+        return dispatch_review_return(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_REDIRECT_TICKET && cmd->redirect_ticket)
         return dispatch_redirect(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_DECLARE_INCIDENT ||
@@ -270,7 +280,7 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         pbjson_json_name(f->name, name, sizeof name);
     return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "body",
                       "dispatch takes signTicket, replyTicket, contactCitizen, addTicketNote, "
-                      "redirectTicket, declareIncident, updateIncident and closeIncident, "
+                      "requestReturn, reviewReturn, redirectTicket, declareIncident, updateIncident and closeIncident, "
                       "not %s (PROTOCOL.md says "
                       "which service takes which command)",
                       name);

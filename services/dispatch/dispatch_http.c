@@ -92,6 +92,7 @@ static const ticket_action_t ACTIONS[] = {
     {"sign", &hotline__sign_ticket__descriptor, HOTLINE__COMMAND__BODY_SIGN_TICKET},
     {"contact", &hotline__contact_citizen__descriptor, HOTLINE__COMMAND__BODY_CONTACT_CITIZEN},
     {"notes", &hotline__add_ticket_note__descriptor, HOTLINE__COMMAND__BODY_ADD_TICKET_NOTE},
+    {"return", &hotline__request_return__descriptor, HOTLINE__COMMAND__BODY_REQUEST_RETURN},
     {"reply", &hotline__reply_ticket__descriptor, HOTLINE__COMMAND__BODY_REPLY_TICKET},
 };
 #define NACTIONS (sizeof ACTIONS / sizeof *ACTIONS)
@@ -122,7 +123,7 @@ static void on_ticket_action(httpd_req_t *req, void *ctx)
 {
     dispatch_t *self = ctx;
     static const char usage[] =
-        "POST /v1/tickets/{id}/ACTION, ACTION one of sign, contact, notes, reply";
+        "POST /v1/tickets/{id}/ACTION, ACTION one of sign, contact, notes, return, reply";
     char id[DISPATCH_TICKET_ID_MAX + 1], name[16];
     if (!segment(req, 2, "ticketId", id, sizeof id))
         return;
@@ -139,16 +140,56 @@ static void on_ticket_action(httpd_req_t *req, void *ctx)
         run_action(self, req, id, action);
 }
 
-/* POST /v1/redirects/{id} {"toUnit","reason","designated"}: a dispatcher's, so a route (and a
- * row in the access table) of its own. */
+/* A dispatcher's action on POST /v1/<things>/{id}: a route (and a row in the access table) of
+ * its own, because the unit actions' route is for units. */
+static void dispatcher_action(httpd_req_t *req, dispatch_t *self, const char *usage,
+                              const ticket_action_t *action)
+{
+    char id[DISPATCH_TICKET_ID_MAX + 1];
+    if (segment(req, 2, "ticketId", id, sizeof id) && no_more_segments(req, 3, usage))
+        run_action(self, req, id, action);
+}
+
+/* POST /v1/redirects/{id} {"toUnit","reason","designated"} */
 static void on_redirect(httpd_req_t *req, void *ctx)
 {
     static const ticket_action_t redirect = {"redirect", &hotline__redirect_ticket__descriptor,
                                              HOTLINE__COMMAND__BODY_REDIRECT_TICKET};
-    char id[DISPATCH_TICKET_ID_MAX + 1];
-    if (segment(req, 2, "ticketId", id, sizeof id) &&
-        no_more_segments(req, 3, "POST /v1/redirects/{ticketId}"))
-        run_action(ctx, req, id, &redirect);
+    dispatcher_action(req, ctx, "POST /v1/redirects/{ticketId}", &redirect);
+}
+
+/* POST /v1/returns/{id} {"approve","toUnit","note"}: a dispatcher's ruling on a return. */
+static void on_review_return(httpd_req_t *req, void *ctx)
+{
+    static const ticket_action_t review = {"review", &hotline__review_return__descriptor,
+                                           HOTLINE__COMMAND__BODY_REVIEW_RETURN};
+    dispatcher_action(req, ctx, "POST /v1/returns/{ticketId}", &review);
+}
+
+static bool query_limit(httpd_req_t *req, size_t *out);
+
+/* GET /v1/returns?limit=N: the returns waiting for a ruling, by ticket id. */
+static void on_returns(httpd_req_t *req, void *ctx)
+{
+    dispatch_t *self = ctx;
+    size_t limit;
+    if (!query_limit(req, &limit))
+        return;
+    MDB_txn *txn;
+    int rc = store_read_begin(self->store, &txn);
+    if (rc) {
+        service_http_error(req, 503, NULL, "cannot read the store: %s", hl_strerror(rc));
+        return;
+    }
+    json_t *list = json_array();
+    rc = list ? dispatch_returns_list(self, txn, limit, list) : HL_ENOMEM;
+    store_read_end(&txn);
+    if (rc) {
+        json_decref(list);
+        service_http_error(req, 500, NULL, "cannot list the returns: %s", hl_strerror(rc));
+        return;
+    }
+    service_http_json(req, 200, json_pack("{s:o}", "returns", list));
 }
 
 /* ---- assignments ------------------------------------------------------------------------- */
@@ -400,6 +441,8 @@ static void on_match(httpd_req_t *req, void *ctx)
 static const service_route_t ROUTES[] = {
     {"POST", "/v1/tickets/*", AUTH_UNIT, on_ticket_action},
     {"POST", "/v1/redirects/*", AUTH_DISPATCHER, on_redirect},
+    {"POST", "/v1/returns/*", AUTH_DISPATCHER, on_review_return},
+    {"GET", "/v1/returns", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_returns},
     {"GET", "/v1/assignments/*", TICKET_READERS, on_assignment},
     {"GET", "/v1/units/*", TICKET_READERS, on_unit_tickets},
     {"GET", "/v1/catalogue", AUTH_ANY_ROLE, on_catalogue},

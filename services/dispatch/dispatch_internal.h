@@ -18,6 +18,7 @@ struct dispatch {
     MDB_dbi counts;      /* unit NUL state-byte -> BE u64 (tickets the unit holds in it) */
     MDB_dbi incidents;   /* incident id -> packed IncidentDeclared (current) + closed flag */
     MDB_dbi incident_seq; /* local date -> daily incident sequence */
+    MDB_dbi returns;      /* ticket id -> packed ReturnRequested (pending returns only) */
     /* Set inside transactions when a count may have changed; read after the commit to
      * refresh the gauges. A rolled-back transaction leaves it set, which only costs one
      * needless refresh. */
@@ -45,6 +46,8 @@ bool dispatch_blank(const char *s);
  * blank (required says what to write). False when it is not: the command is answered. */
 bool dispatch_text_ok(cmd_reply_t *reply, const char *field, const char *text, long max_chars,
                       const char *required);
+/* Append ev about ticket_id to dispatch's log inside txn. */
+int dispatch_append(dispatch_t *self, MDB_txn *txn, const char *ticket_id, Hotline__Event *ev);
 /* Refuse an action that needs the ticket signed (it is DISPATCHED or in REWORK). */
 int dispatch_refuse_unsigned(cmd_reply_t *reply, const char *name, const char *ticket_id,
                              const dispatch_assignment_t *a);
@@ -58,6 +61,14 @@ int dispatch_note(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
 /* dispatch_redirect.c: a dispatcher sends an unsigned ticket to another unit. */
 int dispatch_redirect(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                       cmd_reply_t *reply);
+
+/* dispatch_return.c: a unit asks to return a ticket, a dispatcher rules; the pending list
+ * (at most limit, by ticket id) as JSON objects appended to out, free text masked. */
+int dispatch_request_return(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                            cmd_reply_t *reply);
+int dispatch_review_return(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                           cmd_reply_t *reply);
+int dispatch_returns_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out);
 
 /* dispatch_incident.c: declare, update and close incidents (commands), and look one up. */
 int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,

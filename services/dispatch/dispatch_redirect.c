@@ -91,9 +91,8 @@ int dispatch_redirect(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cm
     body.designated = rt->designated;
     body.by = cmd->by ? cmd->by->name : (char *)str_or_empty(cmd->actor);
     Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.ticket_id = (char *)id;
     ev.body_case = HOTLINE__EVENT__BODY_TICKET_REDIRECTED;
     ev.ticket_redirected = &body;
-    rc = evlog_append(self->log, txn, &ev);
+    rc = dispatch_append(self, txn, id, &ev);
     return rc ? rc : dispatch_action_answer(reply, id, to, a.state, a.round);
 }

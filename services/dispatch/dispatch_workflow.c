@@ -17,12 +17,6 @@ static const char *str_or_empty(const char *s)
     return s ? s : "";
 }
 
-static int append(dispatch_t *self, MDB_txn *txn, const char *ticket_id, Hotline__Event *ev)
-{
-    ev->ticket_id = (char *)ticket_id;
-    return evlog_append(self->log, txn, ev);
-}
-
 int dispatch_contact(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                      cmd_reply_t *reply)
 {
@@ -62,7 +56,7 @@ int dispatch_contact(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd
     Hotline__Event ev = HOTLINE__EVENT__INIT;
     ev.body_case = HOTLINE__EVENT__BODY_CITIZEN_CONTACTED;
     ev.citizen_contacted = &body;
-    rc = append(self, txn, id, &ev);
+    rc = dispatch_append(self, txn, id, &ev);
     return rc ? rc : dispatch_action_answer(reply, id, unit, a.state, a.round);
 }
 
@@ -102,6 +96,6 @@ int dispatch_note(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
     Hotline__Event ev = HOTLINE__EVENT__INIT;
     ev.body_case = HOTLINE__EVENT__BODY_TICKET_NOTED;
     ev.ticket_noted = &body;
-    rc = append(self, txn, id, &ev);
+    rc = dispatch_append(self, txn, id, &ev);
     return rc ? rc : dispatch_action_answer(reply, id, unit, a.state, a.round);
 }

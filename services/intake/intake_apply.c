@@ -97,6 +97,10 @@ static void apply_event(Hotline__TicketView *v, const Hotline__Event *ev)
         }
         break;
     }
+    case HOTLINE__EVENT__BODY_RETURN_REVIEWED:
+        if (ev->return_reviewed->approved && ev->return_reviewed->round == v->rework_round)
+            v->unit = ev->return_reviewed->to_unit;
+        break;
     case HOTLINE__EVENT__BODY_TICKET_REDIRECTED:
         if (ev->ticket_redirected->round == v->rework_round)
             v->unit = ev->ticket_redirected->to_unit; /* the caller is told who has it now */

@@ -81,6 +81,9 @@ ROUTES = {
         ("POST", "/v1/tickets/*", "/v1/tickets/" + TID + "/sign", {}, {"unit"}),
         ("POST", "/v1/redirects/*", "/v1/redirects/" + TID,
          {"toUnit": "billing", "reason": "walk"}, {"dispatcher"}),
+        ("POST", "/v1/returns/*", "/v1/returns/" + TID, {"approve": False, "note": "walk"},
+         {"dispatcher"}),
+        ("GET", "/v1/returns", "/v1/returns", None, {"dispatcher", "supervisor"}),
         ("GET", "/v1/assignments/*", "/v1/assignments/" + TID, None, UNIT_READERS),
         ("GET", "/v1/units/*", "/v1/units/water-supply/tickets", None, UNIT_READERS),
         ("GET", "/v1/catalogue", "/v1/catalogue", None, ANY),
@@ -115,7 +118,8 @@ COMMANDS = {  # the commands each service takes, and who may run them
     "intake": {"submitTicket": {"operator", "service"}},
     "dispatch": {"signTicket": {"unit"}, "replyTicket": {"unit"},
                  "contactCitizen": {"unit"}, "addTicketNote": {"unit"},
-                 "redirectTicket": {"dispatcher"},
+                 "redirectTicket": {"dispatcher"}, "requestReturn": {"unit"},
+                 "reviewReturn": {"dispatcher"},
                  "declareIncident": {"dispatcher"}, "updateIncident": {"dispatcher"},
                  "closeIncident": {"dispatcher"}},
     "sla": {},
@@ -129,6 +133,8 @@ EXAMPLES = {  # a body for every command kind
     "signTicket": {"ticketId": TID}, "replyTicket": {"ticketId": TID, "result": "done"},
     "contactCitizen": {"ticketId": TID}, "addTicketNote": {"ticketId": TID, "text": "on site"},
     "redirectTicket": {"ticketId": TID, "toUnit": "billing", "reason": "walk"},
+    "requestReturn": {"ticketId": TID, "reason": "walk", "basis": "walk"},
+    "reviewReturn": {"ticketId": TID, "approve": False, "note": "walk"},
     "declareIncident": {"categoryPrefix": "W09", "area": {"community": "Bus"}, "summary": "x"},
     "updateIncident": {"incidentId": "INC-none", "summary": "y"},
     "closeIncident": {"incidentId": "INC-none"},
@@ -247,10 +253,12 @@ grep -q "held by\|billing" "$T/sign.err" && fail "the refusal names the holder: 
 hl_as unit:water-supply reply "$UID_" --result x 2>/dev/null && fail "water-supply replied to billing's ticket"
 hl_as unit:water-supply contact "$UID_" 2>/dev/null && fail "water-supply recorded contact on billing's ticket"
 hl_as unit:water-supply note "$UID_" --text x 2>/dev/null && fail "water-supply noted billing's ticket"
+hl_as unit:water-supply return "$UID_" --reason x --basis y 2>/dev/null &&
+  fail "water-supply asked to return billing's ticket"
 hl_as unit:water-supply sign "$UID_" --unit billing 2>"$T/sign2.err" && fail "a unit acted as another by naming it"
 grep -q "your token acts for unit water-supply" "$T/sign2.err" || fail "$(cat "$T/sign2.err")"
 hl_as unit:billing sign "$UID_" >/dev/null || fail "billing cannot sign its own ticket"
-log "unit isolation: water-supply cannot read, list, sign, contact, note or reply to billing's ticket"
+log "unit isolation: water-supply cannot read, list, sign, contact, note, return or reply to billing's ticket"
 
 # The holding unit sees its caller; a supervisor sees the ticket with the caller masked.
 grep -q 13800138000 <<<"$(curl -s "${W[@]}" "$D/v1/assignments/$TID")" || fail "the holder lacks the caller"

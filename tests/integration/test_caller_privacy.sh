@@ -2,10 +2,10 @@
 # Caller data stays private (property test): generated phone numbers, in every common written
 # form (spaces, dashes, dots, brackets, +86 / 0086), are written into every public text field
 # (ticket description and address, Open311 description and address, the unit's contact note,
-# progress note and reply, the callback comment, an incident's notice, a direct answer at the
-# door) and as callers' phones;
-# then none of them can be read whole in Open311 GETs (JSON and XML), analytics timelines,
-# status views shown to non-operators, any service's log or any service's /metrics.
+# progress note, return reason and basis, and reply, the callback comment, an incident's
+# notice, a direct answer at the door) and as callers' phones; then none of them can be read
+# whole in Open311 GETs (JSON and XML), analytics timelines, status views shown to
+# non-operators, dispatch's list of returns, any service's log or any service's /metrics.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
 KEY=open311-test-key-1
@@ -122,6 +122,11 @@ for tid in ids[:3]:
     curl("POST", C + "/v1/callbacks/" + task["callbackTask"]["ticketId"], tok("callback_agent"),
          {"outcome": "CALLBACK_RATED", "rating": "RATING_SATISFIED",
           "comment": phone_text("asked to be called on %s next time")})
+# The unit asks to return a fourth ticket, with numbers in its reason and basis.
+wait(lambda: view(ids[3]).get("status") == "TICKET_DISPATCHED")
+ans = curl("POST", D + "/v1/tickets/%s/return" % ids[3], tok("unit_water_supply"),
+           {"reason": phone_text("the owner says call %s"), "basis": phone_text("meter %s")})
+assert '"ticketAction"' in ans, ans
 wait(lambda: all(json.loads(curl("GET", A + "/v1/tickets/%s/timeline" % t, tok("supervisor"))).get("events")
                  for t in ids[:3]))
 time.sleep(1)
@@ -135,6 +140,8 @@ for tid in ids:
     surfaces["timeline " + tid] = curl("GET", A + "/v1/tickets/%s/timeline" % tid, tok("supervisor"))
     surfaces["view as supervisor " + tid] = curl("GET", I + "/v1/tickets/" + tid, tok("supervisor"))
     surfaces["assignment as dispatcher " + tid] = curl("GET", D + "/v1/assignments/" + tid, tok("dispatcher"))
+surfaces["returns as supervisor"] = curl("GET", D + "/v1/returns", tok("supervisor"))
+assert "the owner says" in surfaces["returns as supervisor"], surfaces["returns as supervisor"]
 surfaces["callbacks as supervisor"] = curl("GET", C + "/v1/callbacks?state=done", tok("supervisor"))
 for s in ["intake", "dispatch", "sla", "callback", "analytics"]:
     surfaces["log " + s] = open(os.path.join(os.environ["T"], "hl", s + ".log")).read()

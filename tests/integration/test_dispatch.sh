@@ -89,8 +89,8 @@ http POST "$H/v1/tickets/$ID/reply" '{"unit": "billing", "result": "  "}' >"$T/e
 expect_status 400 replyTicket.result "required" "$T/e.json"
 http POST "$H/v1/tickets/$ID/sign" '{"unit": 7}' >"$T/e.json"
 expect_status 400 unit "expected a string" "$T/e.json"
-http POST "$H/v1/tickets/$ID/return" '{}' >"$T/e.json"
-expect_status 404 "" "ACTION one of sign, contact, notes, reply" "$T/e.json"
+http POST "$H/v1/tickets/$ID/escalate" '{}' >"$T/e.json"
+expect_status 404 "" "ACTION one of sign, contact, notes, return, reply" "$T/e.json"
 http POST "$H/v1/commands" '{"submitTicket": {"ticket": {"categoryCode": "W01"}}}' >"$T/e.json"
 expect_status 404 body "takes no submit_ticket command" "$T/e.json"
 http GET "$H/v1/assignments/$ID" >"$T/e.json"
@@ -288,6 +288,54 @@ assert (r["fromUnit"], r["toUnit"], r["reason"], r["designated"]) == \
 EOF
 intake_unit() { [ "$(curl -sf "$I/v1/tickets/$ID3" | json_get - unit)" = repair-crew-south ]; }
 wait_until 20 intake_unit
+# A unit asks to return a ticket (退单) within the window; a dispatcher rules.
+ret() { http POST "$H/v1/tickets/$1/return" "$2" >"$T/e.json"; }
+ret "$ID2" '{"unit": "repair-crew-north", "reason": "private pipe"}'
+expect_status 400 requestReturn.basis "required" "$T/e.json"
+ret "$ID3" '{"unit": "repair-crew-south", "reason": "x", "basis": "y"}'
+expect_status 409 requestReturn.ticketId "designated to unit repair-crew-south" "$T/e.json"
+ret "$ID" '{"unit": "repair-crew-north", "reason": "x", "basis": "y"}'
+expect_status 409 requestReturn.ticketId "before the reply" "$T/e.json"
+ret "$ID2" '{"unit": "repair-crew-north", "reason": "the leak is after the meter", "basis": "owner side of the meter (rule 4.2)"}'
+[ "$HTTP_STATUS" = 200 ] || fail "return: $HTTP_STATUS $(cat "$T/e.json")"
+ret "$ID2" '{"unit": "repair-crew-north", "reason": "x", "basis": "y"}'
+expect_status 409 requestReturn.ticketId "already waits" "$T/e.json"
+http GET "$H/v1/returns" >"$T/r.json"
+[ "$(json_get "$T/r.json" returns.0.ticketId)" = "$ID2" ] || fail "returns: $(cat "$T/r.json")"
+[ "$(json_get "$T/r.json" returns.0.unit)" = repair-crew-north ] || fail "returns: $(cat "$T/r.json")"
+[ "$(json_get "$T/r.json" returns.0.basis)" = "owner side of the meter (rule 4.2)" ] ||
+  fail "returns: $(cat "$T/r.json")"
+review() { http POST "$H/v1/returns/$1" "$2" >"$T/e.json"; }
+review "$ID2" '{"approve": true}'
+expect_status 400 reviewReturn.toUnit "required" "$T/e.json"
+review "$ID2" '{"approve": true, "toUnit": "repair-crew-north"}'
+expect_status 409 reviewReturn.toUnit "approve it to another unit" "$T/e.json"
+review "$ID2" '{"approve": false}'
+expect_status 400 reviewReturn.note "required" "$T/e.json"
+review "$ID2" '{"approve": true, "toUnit": "meter-service", "note": "after the meter"}'
+[ "$HTTP_STATUS" = 200 ] || fail "review: $HTTP_STATUS $(cat "$T/e.json")"
+curl -sf "$H/v1/assignments/$ID2" >"$T/a.json"
+[ "$(json_get "$T/a.json" unit)" = meter-service ] || fail "returned to: $(cat "$T/a.json")"
+[ "$(json_get "$T/a.json" status)" = TICKET_DISPATCHED ] || fail "status: $(cat "$T/a.json")"
+[ "$(json_get "$T/a.json" designated)" = true ] || fail "designated: $(cat "$T/a.json")"
+review "$ID2" '{"approve": false, "note": "x"}'
+expect_status 404 reviewReturn.ticketId "no pending return" "$T/e.json"
+http GET "$H/v1/returns" >"$T/r.json"
+[ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["returns"]))' "$T/r.json")" = 0 ] ||
+  fail "returns after the ruling: $(cat "$T/r.json")"
+ret "$ID2" '{"unit": "meter-service", "reason": "x", "basis": "y"}'
+expect_status 409 requestReturn.ticketId "designated" "$T/e.json"
+http GET "$H/v1/events" >"$T/ev.json"
+python3 - "$T/ev.json" "$ID2" <<'EOF' || fail "the return events: $(cat "$T/ev.json")"
+import json, sys
+evs = [e for e in json.load(open(sys.argv[1]))["events"] if e["ticketId"] == sys.argv[2]]
+req = [e["returnRequested"] for e in evs if "returnRequested" in e]
+rev = [e["returnReviewed"] for e in evs if "returnReviewed" in e]
+assert len(req) == 1 and req[0]["unit"] == "repair-crew-north" and int(req[0]["windowEndsMs"]) > 0, req
+assert len(rev) == 1 and rev[0]["approved"] and rev[0]["toUnit"] == "meter-service", rev
+EOF
+intake_unit2() { [ "$(curl -sf "$I/v1/tickets/$ID2" | json_get - unit)" = meter-service ]; }
+wait_until 20 intake_unit2
 intake_has_read() { # intake follows dispatch: its cursor reaches dispatch's five events
   curl -sf "$I/v1/status" | python3 -c 'import json,sys
 f=[x for x in json.load(sys.stdin)["feeds"] if x["producer"]=="dispatch"]

@@ -743,6 +743,35 @@ static void test_incident_date_in_zone(void **state)
     assert_non_null(strstr(err, "calendar.utcOffset"));
 }
 
+static answer_t ask_return(fixture_t *f, const char *id, const char *unit)
+{
+    Hotline__RequestReturn rr = HOTLINE__REQUEST_RETURN__INIT;
+    rr.ticket_id = (char *)id;
+    rr.unit = (char *)unit;
+    rr.reason = "not ours";
+    rr.basis = "after the meter";
+    Hotline__Command cmd = HOTLINE__COMMAND__INIT;
+    cmd.body_case = HOTLINE__COMMAND__BODY_REQUEST_RETURN;
+    cmd.request_return = &rr;
+    return run(f, &cmd);
+}
+
+/* The return window: 2 working days after the day of dispatch, to the end of the second one
+ * in the centre's zone (Tue 2025-11-25 08:00 local -> Thu 23:59:59.999 local = 15:59:59Z). */
+static void test_return_window(void **state)
+{
+    fixture_t *f = *state;
+    const char *unit = "repair-crew-north";
+    received(f, "20251125-1-000031", "W0401", "Gulou");
+    received(f, "20251125-1-000032", "W0401", "Gulou");
+    hclock_set_ms(f->clock, T0 + (2 * 24 + 15) * 3600000LL + 59 * 60000); /* Thu 23:59 local */
+    expect_ok(ask_return(f, "20251125-1-000031", unit), HOTLINE__TICKET_STATUS__TICKET_DISPATCHED,
+              0);
+    hclock_set_ms(f->clock, T0 + (2 * 24 + 16) * 3600000LL + 60000); /* Fri 00:01 local */
+    expect_refusal(ask_return(f, "20251125-1-000032", unit), HOTLINE__STATUS__CONFLICT,
+                   "requestReturn.ticketId", "return window of ticket 20251125-1-000032 ended");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -754,6 +783,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incident_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incident_date_in_zone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_return_window, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
