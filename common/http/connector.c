@@ -175,6 +175,9 @@ static int on_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
                    SLOG_Q(key));
         return 0; /* removed with the pass: a record that does not decode cannot be sent */
     }
+    if (self->stopped) /* the last pass, run by the txq after connector_stop: not sent now */
+        return scheduler_put(self->sched, txn, e->id, e->id_len, e->due_ms, e->payload,
+                             e->payload_len);
     int64_t now = hclock_now_ms(self->clock);
     int64_t lease = now + (int64_t)self->opts.timeout_ms + (int64_t)self->opts.lease_margin_ms;
     if (req_find(self->flight, e->id, e->id_len)) /* still on the wire: only extend the lease */

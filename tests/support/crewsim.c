@@ -1,9 +1,9 @@
 /* crewsim: a crew-system simulator, the receiving end of common/http/connector in tests.
  *
- *   CREWSIM_KEY=<hmac key> crewsim PORT_FILE [--port N] [--skew-ms N]
+ *   CREWSIM_KEY=<hmac key> crewsim [--port N] [--skew-ms N]
  *
- * Serves 127.0.0.1 (an ephemeral port unless --port) and writes the port to PORT_FILE (through
- * a rename). Routes:
+ * Serves 127.0.0.1 (an ephemeral port unless --port) and, once listening, prints one line
+ * {"port":N} on stdout. Routes:
  *   POST /orders*          the webhook: checks X-Hotline-Timestamp (within skew-ms of now,
  *                          default 300000) and X-Hotline-Signature (HMAC-SHA256 of
  *                          timestamp "." body with CREWSIM_KEY) and refuses a bad one with 401;
@@ -18,6 +18,7 @@
  *                          the same port, counts kept
  *   POST /admin/reset      forget keys and counts, back to normal mode
  * SIGTERM / SIGINT: answer what waits with 503, close, exit 0. One thread, one uv loop. */
+#include "hclock.h"
 #include "hl_error.h"
 #include "httpd.h"
 #include "slog.h"
@@ -28,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define NBUCKETS 4096
 
@@ -37,7 +37,11 @@ typedef struct key_node {
     char key[];
 } key_node_t;
 
-typedef struct slow_op slow_op_t;
+/* A taken request whose answer waits for the delay. */
+typedef struct held {
+    httpd_req_t *req;
+    uint64_t due_ms; /* monotonic */
+} held_t;
 
 typedef struct app {
     uv_loop_t *loop;
@@ -45,6 +49,7 @@ typedef struct app {
     uint16_t port;
     const char *hmac_key;
     int64_t skew_ms;
+    hclock_t *clock;
     uv_signal_t sigterm, sigint;
     uv_timer_t up_timer; /* /admin/down: listen again */
     key_node_t *buckets[NBUCKETS];
@@ -53,15 +58,10 @@ typedef struct app {
     int fail_status;      /* answer valid requests with this (0: take them) */
     uint64_t fail_left;   /* that many more (0: every one) */
     uint64_t delay_ms;    /* answer taken ones this late */
-    slow_op_t *slow;      /* answers waiting for their delay */
+    held_t *held;         /* answers waiting for their delay, in arrival order */
+    size_t nheld, held_cap;
+    uv_timer_t tick;      /* answers the held ones that are due */
 } app_t;
-
-struct slow_op {
-    uv_timer_t timer;
-    httpd_req_t *req;
-    app_t *app;
-    slow_op_t *prev, *next;
-};
 
 static void respond_error(httpd_req_t *req, int status, const char *message)
 {
@@ -110,60 +110,54 @@ static void keys_clear(app_t *app)
     json_array_clear(app->keys);
 }
 
-/* ---- slow answers ---- */
+/* ---- late answers ---- */
 
-static void slow_closed(uv_handle_t *h)
+static uint64_t mono_ms(void)
 {
-    free(h->data);
+    return hclock_mono_ns() / 1000000;
 }
 
-static void slow_finish(slow_op_t *op, int status)
+/* Answer the held requests due by now (all of them, with 503, when closing). */
+static void answer_held(app_t *app, bool closing)
 {
-    app_t *app = op->app;
-    if (op->prev)
-        op->prev->next = op->next;
-    else
-        app->slow = op->next;
-    if (op->next)
-        op->next->prev = op->prev;
-    if (status == 200)
-        httpd_respond(op->req, 200, "application/json", "{\"accepted\":true}", 17);
-    else
-        respond_error(op->req, status, "shutting down");
-    uv_close((uv_handle_t *)&op->timer, slow_closed);
+    size_t kept = 0;
+    for (size_t i = 0; i < app->nheld; i++) {
+        held_t *h = &app->held[i];
+        if (closing)
+            respond_error(h->req, 503, "shutting down");
+        else if (h->due_ms <= mono_ms())
+            httpd_respond(h->req, 200, "application/json", "{\"accepted\":true}", 17);
+        else
+            app->held[kept++] = *h;
+    }
+    app->nheld = kept;
+    if (!kept)
+        uv_timer_stop(&app->tick);
 }
 
-static void slow_fire(uv_timer_t *t)
+static void on_tick(uv_timer_t *t)
 {
-    slow_finish(t->data, 200);
+    answer_held(t->data, false);
 }
 
 static void answer_later(app_t *app, httpd_req_t *req)
 {
-    slow_op_t *op = calloc(1, sizeof *op);
-    if (!op) {
-        respond_error(req, 503, "out of memory");
-        return;
+    if (app->nheld == app->held_cap) {
+        size_t cap = app->held_cap ? app->held_cap * 2 : 64;
+        held_t *grown = realloc(app->held, cap * sizeof *grown);
+        if (!grown) {
+            respond_error(req, 503, "out of memory");
+            return;
+        }
+        app->held = grown;
+        app->held_cap = cap;
     }
-    op->req = req;
-    op->app = app;
-    op->next = app->slow;
-    if (app->slow)
-        app->slow->prev = op;
-    app->slow = op;
-    uv_timer_init(app->loop, &op->timer);
-    op->timer.data = op;
-    uv_timer_start(&op->timer, slow_fire, app->delay_ms, 0);
+    app->held[app->nheld++] = (held_t){req, mono_ms() + app->delay_ms};
+    if (!uv_is_active((uv_handle_t *)&app->tick))
+        uv_timer_start(&app->tick, on_tick, 5, 5);
 }
 
 /* ---- the webhook ---- */
-
-static int64_t real_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The signature check, as a receiver would write it: constant-time compare of the MAC. */
 static bool signed_ok(const app_t *app, const char *ts, const char *sig, const char *body,
@@ -200,7 +194,7 @@ static void on_order(httpd_req_t *req, void *ctx)
     int status = 401;
     if (!ts || !*ts || *end)
         why = "no timestamp";
-    else if (llabs(real_now_ms() - ts_ms) > app->skew_ms)
+    else if (llabs(hclock_now_ms(app->clock) - ts_ms) > app->skew_ms)
         why = "timestamp out of range";
     else if (!signed_ok(app, ts, sig, body, len))
         why = "bad signature";
@@ -314,8 +308,7 @@ static void on_down(httpd_req_t *req, void *ctx)
     app_t *app = ctx;
     uint64_t ms = query_u64(req, "ms", 1000);
     httpd_respond(req, 200, "application/json", "{}", 2);
-    while (app->slow)
-        slow_finish(app->slow, 503);
+    answer_held(app, true);
     httpd_destroy(&app->srv);
     SLOG_INFO("down", "for_ms=%llu", (unsigned long long)ms);
     uv_timer_start(&app->up_timer, on_up, ms, 0);
@@ -325,35 +318,22 @@ static void on_signal(uv_signal_t *sig, int signum)
 {
     app_t *app = sig->data;
     SLOG_INFO("shutdown", "signal=%d", signum);
-    while (app->slow)
-        slow_finish(app->slow, 503);
+    answer_held(app, true);
     httpd_destroy(&app->srv);
+    uv_close((uv_handle_t *)&app->tick, NULL);
     uv_close((uv_handle_t *)&app->up_timer, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
 }
 
-static int write_port(const char *path, uint16_t port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return HL_EIO;
-    fprintf(f, "%u\n", (unsigned)port);
-    if (fclose(f) != 0 || rename(tmp, path) != 0)
-        return HL_EIO;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     app_t app = {.skew_ms = 300000, .hmac_key = getenv("CREWSIM_KEY")};
-    if (argc < 2 || !app.hmac_key || !*app.hmac_key) {
-        fprintf(stderr, "usage: CREWSIM_KEY=KEY crewsim PORT_FILE [--port N] [--skew-ms N]\n");
+    if (!app.hmac_key || !*app.hmac_key || argc % 2 == 0) {
+        fprintf(stderr, "usage: CREWSIM_KEY=KEY crewsim [--port N] [--skew-ms N]\n");
         return 2;
     }
-    for (int i = 2; i + 1 < argc; i += 2) {
+    for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--port") == 0)
             app.port = (uint16_t)strtoul(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--skew-ms") == 0)
@@ -372,15 +352,19 @@ int main(int argc, char **argv)
     app.loop = &loop;
     app.keys = json_array();
     uv_timer_init(&loop, &app.up_timer);
+    uv_timer_init(&loop, &app.tick);
+    app.tick.data = &app;
     app.up_timer.data = &app;
     uv_signal_init(&loop, &app.sigterm);
     uv_signal_init(&loop, &app.sigint);
     app.sigterm.data = app.sigint.data = &app;
     uv_signal_start(&app.sigterm, on_signal, SIGTERM);
     uv_signal_start(&app.sigint, on_signal, SIGINT);
-    int rc = listen_up(&app);
-    if (rc == 0)
-        rc = write_port(argv[1], app.port);
+    int rc = hclock_create(&app.clock, false);
+    if (!rc)
+        rc = listen_up(&app);
+    if (!rc && (printf("{\"port\":%u}\n", (unsigned)app.port) < 0 || fflush(stdout) != 0))
+        rc = HL_EIO; /* the one line a test waits for */
     if (rc) {
         fprintf(stderr, "crewsim: cannot start: %s\n", hl_strerror(rc));
         on_signal(&app.sigterm, 0);
@@ -389,5 +373,7 @@ int main(int argc, char **argv)
     int closed = uv_loop_close(&loop);
     keys_clear(&app);
     json_decref(app.keys);
+    free(app.held);
+    hclock_destroy(&app.clock);
     return rc ? 1 : closed == 0 ? 0 : 1;
 }

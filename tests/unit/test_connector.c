@@ -42,7 +42,6 @@ typedef struct fx {
 /* The simulator, shared by the whole group. */
 static pid_t sim_pid;
 static uint16_t sim_port;
-static char *sim_dir;
 
 static uint64_t mono_ms(void)
 {
@@ -53,31 +52,41 @@ static uint64_t mono_ms(void)
 
 /* ---- the simulator ---- */
 
+/* Start the simulator and read the {"port":N} line it prints once it listens. */
 static int sim_start(void **state)
 {
     signal(SIGPIPE, SIG_IGN);
-    sim_dir = unit_tmpdir();
-    char port_file[256];
-    snprintf(port_file, sizeof port_file, "%s/port", sim_dir);
+    int out[2];
+    if (pipe(out) != 0)
+        return -1;
     sim_pid = fork();
     if (sim_pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
         setenv("CREWSIM_KEY", KEY, 1);
-        execl(CREWSIM_PATH, "crewsim", port_file, (char *)NULL);
+        execl(CREWSIM_PATH, "crewsim", (char *)NULL);
         _exit(127);
     }
-    for (uint64_t end = mono_ms() + DEADLINE_MS; mono_ms() < end;) {
-        FILE *f = fopen(port_file, "r");
-        unsigned port = 0;
-        if (f && fscanf(f, "%u", &port) == 1 && port) {
-            fclose(f);
-            sim_port = (uint16_t)port;
-            return 0;
-        }
-        if (f)
-            fclose(f);
-        usleep(10000);
+    close(out[1]);
+    char line[64] = "";
+    size_t len = 0;
+    for (uint64_t end = mono_ms() + DEADLINE_MS; !strchr(line, '\n') && mono_ms() < end;) {
+        struct pollfd p = {.fd = out[0], .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t n = read(out[0], line + len, sizeof line - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        line[len] = '\0';
     }
-    return -1;
+    close(out[0]);
+    unsigned port = 0;
+    if (sscanf(line, "{\"port\":%u}", &port) != 1 || !port)
+        return -1;
+    sim_port = (uint16_t)port;
+    return 0;
 }
 
 static int sim_stop(void **state)
@@ -85,7 +94,6 @@ static int sim_stop(void **state)
     int status = 0;
     kill(sim_pid, SIGTERM);
     waitpid(sim_pid, &status, 0);
-    unit_tmpdir_cleanup(sim_dir);
     /* A leak or a loop left open in the simulator makes it exit non-zero. */
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
