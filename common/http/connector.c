@@ -20,7 +20,7 @@
 #define DEFER_MS 500 /* an entry that fired while max_in_flight were on the wire waits this */
 
 static const double DELIVERY_BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                                          2.5,   5,    10,    30,   60,  300, 900, 3600};
+                                          2.5,   5,    10,    30,   60,  300,  900, 3600};
 
 /* ---- the stored record ------------------------------------------------------------------
  * One encoding for queued and dead deliveries, big-endian:
@@ -181,8 +181,7 @@ static int on_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
     int64_t now = hclock_now_ms(self->clock);
     int64_t lease = now + (int64_t)self->opts.timeout_ms + (int64_t)self->opts.lease_margin_ms;
     if (req_find(self->flight, e->id, e->id_len)) /* still on the wire: only extend the lease */
-        return scheduler_put(self->sched, txn, e->id, e->id_len, lease, e->payload,
-                             e->payload_len);
+        return scheduler_put(self->sched, txn, e->id, e->id_len, lease, e->payload, e->payload_len);
     conn_req_t *q = req_find(self->staged, e->id, e->id_len); /* a batch applied again */
     if (!q && self->nflight + self->nstaged >= self->opts.max_in_flight) {
         self->stats.deferred++;
@@ -441,8 +440,11 @@ int connector_enqueue(connector_t *self, MDB_txn *txn, const char *key, size_t k
     if (rc != HL_ENOTFOUND)
         return rc;
     int64_t now = hclock_now_ms(self->clock);
-    rec_t r = {.enqueued_ms = now, .ctype = content_type, .ctype_len = strlen(content_type),
-               .body = body, .body_len = len};
+    rec_t r = {.enqueued_ms = now,
+               .ctype = content_type,
+               .ctype_len = strlen(content_type),
+               .body = body,
+               .body_len = len};
     size_t plen;
     uint8_t *packed = rec_pack(&r, &plen);
     if (!packed)
@@ -464,11 +466,17 @@ static int dead_visit(void *ctx, const store_entry_t *e)
     if (rec_unpack(e->val.mv_data, e->val.mv_size, &r) != 0)
         return HL_ECORRUPT;
     connector_dead_t d = {
-        .key = e->key.mv_data, .key_len = e->key.mv_size,
-        .content_type = r.ctype, .content_type_len = r.ctype_len,
-        .body = r.body, .body_len = r.body_len,
-        .last_error = r.error, .last_error_len = r.error_len,
-        .attempts = r.attempts, .enqueued_ms = r.enqueued_ms, .dead_ms = r.dead_ms,
+        .key = e->key.mv_data,
+        .key_len = e->key.mv_size,
+        .content_type = r.ctype,
+        .content_type_len = r.ctype_len,
+        .body = r.body,
+        .body_len = r.body_len,
+        .last_error = r.error,
+        .last_error_len = r.error_len,
+        .attempts = r.attempts,
+        .enqueued_ms = r.enqueued_ms,
+        .dead_ms = r.dead_ms,
     };
     return w->fn(w->ctx, &d);
 }
@@ -526,8 +534,9 @@ static int check_opts(const connector_opts_t *o)
     size_t n = o && o->name ? strlen(o->name) : 0;
     if (!o)
         bad = "opts";
-    else if (n < 1 || n > CONNECTOR_NAME_MAX || strspn(o->name, "abcdefghijklmnopqrstuvwxyz"
-                                                                "0123456789_") != n)
+    else if (n < 1 || n > CONNECTOR_NAME_MAX ||
+             strspn(o->name, "abcdefghijklmnopqrstuvwxyz"
+                             "0123456789_") != n)
         bad = "name: 1..24 of [a-z0-9_]";
     else if (!o->url || (strncmp(o->url, "http://", 7) != 0 && strncmp(o->url, "https://", 8)))
         bad = "url: http:// or https://";
@@ -566,13 +575,12 @@ static void register_metrics(connector_t *self, metrics_t *m)
                                    "connector,outcome");
     self->m_dead = metrics_gauge(m, "hotline_connector_dead_letters",
                                  "Deliveries kept as dead letters until replayed.", "connector");
-    self->m_flight = metrics_gauge(m, "hotline_connector_in_flight",
-                                   "Requests on the wire or waiting for their outcome's commit.",
-                                   "connector");
-    self->m_latency = metrics_histogram(m, "hotline_connector_delivery_seconds",
-                                        "From enqueue to the 2xx answer.", "connector",
-                                        DELIVERY_BUCKETS,
-                                        sizeof DELIVERY_BUCKETS / sizeof *DELIVERY_BUCKETS);
+    self->m_flight =
+        metrics_gauge(m, "hotline_connector_in_flight",
+                      "Requests on the wire or waiting for their outcome's commit.", "connector");
+    self->m_latency = metrics_histogram(
+        m, "hotline_connector_delivery_seconds", "From enqueue to the 2xx answer.", "connector",
+        DELIVERY_BUCKETS, sizeof DELIVERY_BUCKETS / sizeof *DELIVERY_BUCKETS);
     for (const char *const *o = (const char *const[]){"delivered", "retried", "dead", NULL}; *o;
          o++)
         metric_add(self->m_sent, (const char *const[]){self->name, *o}, 0);
@@ -591,8 +599,7 @@ int connector_create(connector_t **out, uv_loop_t *loop, store_t *store, txq_t *
     connector_t *self = calloc(1, sizeof *self);
     if (!self)
         return HL_ENOMEM;
-    *self = (connector_t){.loop = loop, .store = store, .txq = txq, .clock = clock,
-                          .opts = *opts};
+    *self = (connector_t){.loop = loop, .store = store, .txq = txq, .clock = clock, .opts = *opts};
     set_defaults(&self->opts);
     snprintf(self->name, sizeof self->name, "%s", opts->name);
     self->opts.name = self->name;

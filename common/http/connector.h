@@ -42,18 +42,18 @@
 typedef struct connector connector_t;
 
 typedef struct connector_opts {
-    const char *name;         /* [a-z0-9_], 1..CONNECTOR_NAME_MAX: sub-databases and label */
-    const char *url;          /* http:// or https:// target of every POST */
-    const void *hmac_key;     /* signing key, at least 16 bytes (copied) */
+    const char *name;     /* [a-z0-9_], 1..CONNECTOR_NAME_MAX: sub-databases and label */
+    const char *url;      /* http:// or https:// target of every POST */
+    const void *hmac_key; /* signing key, at least 16 bytes (copied) */
     size_t hmac_key_len;
-    unsigned max_attempts;    /* attempts before the dead letter (default 8) */
+    unsigned max_attempts;     /* attempts before the dead letter (default 8) */
     unsigned backoff_first_ms; /* delay after the first failure (default 1000) */
-    unsigned backoff_cap_ms;  /* the doubling stops here (default 300000) */
-    unsigned timeout_ms;      /* one request, connect included (default 10000) */
-    unsigned lease_margin_ms; /* a leased entry is due at now + timeout + this (default 5000) */
-    unsigned max_in_flight;   /* concurrent requests; entries beyond wait (default 32) */
-    size_t max_body_bytes;    /* larger enqueues are refused (default 1 MiB) */
-    metrics_t *metrics;       /* NULL: no metrics */
+    unsigned backoff_cap_ms;   /* the doubling stops here (default 300000) */
+    unsigned timeout_ms;       /* one request, connect included (default 10000) */
+    unsigned lease_margin_ms;  /* a leased entry is due at now + timeout + this (default 5000) */
+    unsigned max_in_flight;    /* concurrent requests; entries beyond wait (default 32) */
+    size_t max_body_bytes;     /* larger enqueues are refused (default 1 MiB) */
+    metrics_t *metrics;        /* NULL: no metrics */
 } connector_opts_t;
 
 /* One dead letter, valid during the connector_dead_fn call. */

@@ -56,9 +56,9 @@ struct connector {
     MDB_dbi dead;       /* key -> record (with dead_ms and last error) */
     bool listening;     /* on the txq's commits */
     bool stopped;
-    bool dead_dirty;      /* the dead letters may have changed: re-count after the commit */
-    conn_req_t *staged;   /* fired in the transaction being committed */
-    conn_req_t *flight;   /* on the wire or waiting for their outcome's commit */
+    bool dead_dirty;    /* the dead letters may have changed: re-count after the commit */
+    conn_req_t *staged; /* fired in the transaction being committed */
+    conn_req_t *flight; /* on the wire or waiting for their outcome's commit */
     unsigned nstaged, nflight;
     /* libcurl (connector_curl.c) */
     CURLM *multi;

@@ -55,12 +55,12 @@ typedef struct app {
     key_node_t *buckets[NBUCKETS];
     json_t *keys; /* in arrival order */
     uint64_t received, unique, duplicates, rejected, failed;
-    int fail_status;      /* answer valid requests with this (0: take them) */
-    uint64_t fail_left;   /* that many more (0: every one) */
-    uint64_t delay_ms;    /* answer taken ones this late */
-    held_t *held;         /* answers waiting for their delay, in arrival order */
+    int fail_status;    /* answer valid requests with this (0: take them) */
+    uint64_t fail_left; /* that many more (0: every one) */
+    uint64_t delay_ms;  /* answer taken ones this late */
+    held_t *held;       /* answers waiting for their delay, in arrival order */
     size_t nheld, held_cap;
-    uv_timer_t tick;      /* answers the held ones that are due */
+    uv_timer_t tick; /* answers the held ones that are due */
 } app_t;
 
 static void respond_error(httpd_req_t *req, int status, const char *message)
@@ -231,10 +231,10 @@ static void on_order(httpd_req_t *req, void *ctx)
 static void on_counts(httpd_req_t *req, void *ctx)
 {
     app_t *app = ctx;
-    json_t *o = json_pack("{sI sI sI sI sI sO}", "received", (json_int_t)app->received, "unique",
-                          (json_int_t)app->unique, "duplicates", (json_int_t)app->duplicates,
-                          "rejected", (json_int_t)app->rejected, "failed",
-                          (json_int_t)app->failed, "keys", app->keys);
+    json_t *o =
+        json_pack("{sI sI sI sI sI sO}", "received", (json_int_t)app->received, "unique",
+                  (json_int_t)app->unique, "duplicates", (json_int_t)app->duplicates, "rejected",
+                  (json_int_t)app->rejected, "failed", (json_int_t)app->failed, "keys", app->keys);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text) {
@@ -248,9 +248,8 @@ static void on_counts(httpd_req_t *req, void *ctx)
 static uint64_t query_u64(httpd_req_t *req, const char *name, uint64_t dflt)
 {
     char v[24];
-    return httpd_query_param(httpd_req_query(req), name, v, sizeof v) > 0
-               ? strtoull(v, NULL, 10)
-               : dflt;
+    return httpd_query_param(httpd_req_query(req), name, v, sizeof v) > 0 ? strtoull(v, NULL, 10)
+                                                                          : dflt;
 }
 
 static void on_mode(httpd_req_t *req, void *ctx)

@@ -146,8 +146,10 @@ static void sim_keys(char *out, size_t size)
     json_t *k;
     out[0] = '\0';
     json_array_foreach(json_object_get(o, "keys"), i, k)
-        used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : "",
-                                 json_string_value(k));
+    {
+        used +=
+            (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : "", json_string_value(k));
+    }
     json_decref(o);
 }
 
@@ -191,9 +193,13 @@ static int setup(void **state)
     f->dir = unit_tmpdir();
     assert_int_equal(hclock_create(&f->clock, true), 0);
     snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u/orders", (unsigned)sim_port);
-    f->opts = (connector_opts_t){.name = "crew", .url = f->url, .hmac_key = KEY,
-                                 .hmac_key_len = strlen(KEY), .backoff_first_ms = 40,
-                                 .backoff_cap_ms = 300, .timeout_ms = 1000,
+    f->opts = (connector_opts_t){.name = "crew",
+                                 .url = f->url,
+                                 .hmac_key = KEY,
+                                 .hmac_key_len = strlen(KEY),
+                                 .backoff_first_ms = 40,
+                                 .backoff_cap_ms = 300,
+                                 .timeout_ms = 1000,
                                  .lease_margin_ms = 500};
     sim_admin("/admin/reset");
     open_conn(f);
@@ -226,12 +232,12 @@ static void pump_for(fx_t *f, int ms)
         pump(f, 10);
 }
 
-#define WAIT_FOR(f, cond)                                                                       \
-    do {                                                                                        \
-        uint64_t end_ = mono_ms() + DEADLINE_MS;                                                \
-        while (!(cond) && mono_ms() < end_)                                                     \
-            pump(f, 10);                                                                        \
-        assert_true(cond);                                                                      \
+#define WAIT_FOR(f, cond)                                                                          \
+    do {                                                                                           \
+        uint64_t end_ = mono_ms() + DEADLINE_MS;                                                   \
+        while (!(cond) && mono_ms() < end_)                                                        \
+            pump(f, 10);                                                                           \
+        assert_true(cond);                                                                         \
     } while (0)
 
 /* A group-commit item that enqueues key (or replays it), then fails when asked to. */
@@ -263,8 +269,11 @@ static void op_done(txq_item_t *item, int rc)
 
 static int run_op(fx_t *f, const char *key, bool replay, bool fail)
 {
-    op_t o = {.item = {.apply = op_apply, .done = op_done}, .f = f, .key = key,
-              .replay = replay, .fail = fail};
+    op_t o = {.item = {.apply = op_apply, .done = op_done},
+              .f = f,
+              .key = key,
+              .replay = replay,
+              .fail = fail};
     txq_submit(f->txq, &o.item);
     WAIT_FOR(f, o.done);
     return o.rc;
@@ -277,8 +286,8 @@ static const connector_stats_t *stats(fx_t *f)
 
 static double sent(fx_t *f, const char *outcome)
 {
-    metric_t *m = metrics_counter(f->metrics, "hotline_connector_sent_total", NULL,
-                                  "connector,outcome");
+    metric_t *m =
+        metrics_counter(f->metrics, "hotline_connector_sent_total", NULL, "connector,outcome");
     return metric_value(m, (const char *const[]){"crew", outcome});
 }
 
@@ -308,6 +317,12 @@ static void test_delivered_once_signed(void **state)
     sim_keys(keys, sizeof keys);
     assert_string_equal(keys, "wo-1");
     assert_true(sent(f, "delivered") == 1.0);
+    char *text;
+    size_t len;
+    assert_int_equal(metrics_render(f->metrics, &text, &len), 0);
+    assert_non_null(
+        strstr(text, "hotline_connector_delivery_seconds_count{connector=\"crew\"} 1\n"));
+    free(text);
     assert_true(sent(f, "retried") == 0.0);
     assert_int_equal(stats(f)->in_flight, 0);
     /* Delivered is forgotten: the same key may be sent again (the receiver dedupes). */
@@ -451,6 +466,56 @@ static void test_lease_survives_restart(void **state)
     assert_int_equal(sim_count("duplicates"), 1); /* sent twice, taken once */
 }
 
+/* Eight deliveries in one commit, two at a time at most: the others wait their turn. */
+static void test_in_flight_is_bounded(void **state)
+{
+    fx_t *f = *state;
+    close_conn(f);
+    f->opts.max_in_flight = 2;
+    open_conn(f);
+    sim_admin("/admin/mode?delay_ms=100");
+    enum { N = 8 };
+    op_t ops[N];
+    char keys[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "wo-many-%d", i);
+        ops[i] = (op_t){.item = {.apply = op_apply, .done = op_done}, .f = f, .key = keys[i]};
+        txq_submit(f->txq, &ops[i].item);
+    }
+    unsigned most = 0;
+    for (uint64_t end = mono_ms() + DEADLINE_MS; stats(f)->delivered < N && mono_ms() < end;) {
+        pump(f, 10);
+        most = stats(f)->in_flight > most ? stats(f)->in_flight : most;
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(ops[i].rc, 0);
+    assert_int_equal(stats(f)->delivered, N);
+    assert_true(most >= 1 && most <= 2);
+    assert_true(stats(f)->deferred > 0);
+    assert_int_equal(sim_count("unique"), N);
+    assert_int_equal(sim_count("duplicates"), 0);
+}
+
+/* The lease ends while the answer is still coming: the entry fires again, and is only
+ * leased again, not sent a second time. */
+static void test_lease_extended_while_on_the_wire(void **state)
+{
+    fx_t *f = *state;
+    close_conn(f);
+    f->opts.timeout_ms = 5000;
+    open_conn(f);
+    sim_admin("/admin/mode?delay_ms=1000");
+    assert_int_equal(run_op(f, "wo-long", false, false), 0);
+    WAIT_FOR(f, stats(f)->in_flight == 1);
+    hclock_advance_ms(f->clock, 6000); /* past the lease: the entry fires while on the wire */
+    WAIT_FOR(f, stats(f)->delivered == 1);
+    assert_int_equal(stats(f)->started, 1);
+    assert_int_equal(sim_count("received"), 1);
+    assert_int_equal(sim_count("duplicates"), 0);
+    metric_t *fired = metrics_counter(f->metrics, "hotline_sched_fired_total", NULL, "sched");
+    assert_true(metric_value(fired, (const char *const[]){"connector.crew"}) >= 2.0);
+}
+
 static void test_rejects_bad_input(void **state)
 {
     fx_t *f = *state;
@@ -458,8 +523,7 @@ static void test_rejects_bad_input(void **state)
     assert_int_equal(store_write_begin(f->store, &txn), 0);
     assert_int_equal(connector_enqueue(f->c, txn, "a b", 3, "x", 1, "text/plain"), HL_EINVAL);
     assert_int_equal(connector_enqueue(f->c, txn, "", 0, "x", 1, "text/plain"), HL_EINVAL);
-    assert_int_equal(connector_enqueue(f->c, txn, "k", 1, "x", 1, "text/plain\r\nX: 1"),
-                     HL_EINVAL);
+    assert_int_equal(connector_enqueue(f->c, txn, "k", 1, "x", 1, "text/plain\r\nX: 1"), HL_EINVAL);
     char *big = calloc(1, (1u << 20) + 1);
     assert_int_equal(connector_enqueue(f->c, txn, "k", 1, big, (1u << 20) + 1, "text/plain"),
                      HL_ETOOBIG);
@@ -489,6 +553,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_key_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolled_back_enqueue_sends_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_in_flight_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_extended_while_on_the_wire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_bad_input, setup, teardown),
     };
     return cmocka_run_group_tests(tests, sim_start, sim_stop);
