@@ -17,7 +17,10 @@
 #define LEASE_MARGIN_DEFAULT 5000
 #define MAX_IN_FLIGHT_DEFAULT 32
 #define MAX_BODY_DEFAULT (1u << 20)
-#define DEFER_MS 500 /* an entry that fired while max_in_flight were on the wire waits this */
+#define HOLD_FACTOR 4 /* leased requests held in memory per slot */
+#define DEFER_MS                                                                                   \
+    250 /* an entry that fired while all were held waits this, per HOLD_FACTOR *
+                       * max_in_flight deferred before it since the last commit */
 
 static const double DELIVERY_BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                           2.5,   5,    10,    30,   60,  300,  900, 3600};
@@ -158,6 +161,7 @@ static void req_free(conn_req_t *q)
 static void flight_gauge(connector_t *self)
 {
     self->stats.in_flight = self->nflight;
+    self->stats.running = self->nrunning;
     if (self->m_flight)
         metric_set(self->m_flight, (const char *const[]){self->name}, self->nflight);
 }
@@ -183,9 +187,13 @@ static int on_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
     if (req_find(self->flight, e->id, e->id_len)) /* still on the wire: only extend the lease */
         return scheduler_put(self->sched, txn, e->id, e->id_len, lease, e->payload, e->payload_len);
     conn_req_t *q = req_find(self->staged, e->id, e->id_len); /* a batch applied again */
-    if (!q && self->nflight + self->nstaged >= self->opts.max_in_flight) {
+    unsigned hold = HOLD_FACTOR * self->opts.max_in_flight;
+    if (!q && self->nflight + self->nstaged >= hold) {
+        /* Spread what cannot be held over later passes, a hold's worth each, instead of
+         * moving the whole backlog to one instant and back on every pass. */
         self->stats.deferred++;
-        return scheduler_put(self->sched, txn, e->id, e->id_len, now + DEFER_MS, e->payload,
+        int64_t wait = DEFER_MS * (1 + (int64_t)(self->deferred_since_commit++ / hold));
+        return scheduler_put(self->sched, txn, e->id, e->id_len, now + wait, e->payload,
                              e->payload_len);
     }
     int rc = scheduler_put(self->sched, txn, e->id, e->id_len, lease, e->payload, e->payload_len);
@@ -230,11 +238,46 @@ static void refresh_dead_gauge(connector_t *self)
     store_read_end(&txn);
 }
 
+static conn_req_t *queue_pop(connector_t *self)
+{
+    conn_req_t *q = self->queue;
+    if (q) {
+        self->queue = q->qnext;
+        if (!self->queue)
+            self->queue_tail = NULL;
+        q->qnext = NULL;
+    }
+    return q;
+}
+
+/* Start held requests while slots are free. */
+static void send_queued(connector_t *self)
+{
+    while (self->nrunning < self->opts.max_in_flight && self->queue) {
+        conn_req_t *q = queue_pop(self);
+        int rc = conn_curl_send(self, q);
+        if (rc) {
+            char at[32];
+            hclock_format_utc(q->lease_ms, at, sizeof at);
+            SLOG_WARN("connector_send_failed", "connector=%s key=%s reason=%s next=\"retry at %s\"",
+                      self->name, SLOG_Q(q->key), SLOG_Q(hl_strerror(rc)), at);
+            req_unlink(&self->flight, q);
+            self->nflight--;
+            req_free(q);
+            continue;
+        }
+        self->nrunning++;
+        self->stats.started++;
+    }
+    flight_gauge(self);
+}
+
 /* After every commit: send what the committed passes leased. A staged request whose lease is
  * not in the store belongs to a pass that was rolled back: its entry fires again later. */
 static void on_commit(void *ctx)
 {
     connector_t *self = ctx;
+    self->deferred_since_commit = 0;
     if (self->dead_dirty)
         refresh_dead_gauge(self);
     if (!self->staged)
@@ -253,22 +296,16 @@ static void on_commit(void *ctx)
         }
         req_link(&self->flight, q);
         self->nflight++;
-        int src = conn_curl_send(self, q);
-        if (src) {
-            char at[32];
-            hclock_format_utc(q->lease_ms, at, sizeof at);
-            SLOG_WARN("connector_send_failed", "connector=%s key=%s reason=%s next=\"retry at %s\"",
-                      self->name, SLOG_Q(q->key), SLOG_Q(hl_strerror(src)), at);
-            req_unlink(&self->flight, q);
-            self->nflight--;
-            req_free(q);
-            continue;
-        }
-        self->stats.started++;
+        q->qnext = NULL;
+        if (self->queue_tail)
+            self->queue_tail->qnext = q;
+        else
+            self->queue = q;
+        self->queue_tail = q;
     }
     if (txn)
         store_read_end(&txn);
-    flight_gauge(self);
+    send_queued(self);
 }
 
 /* ---- outcomes ---- */
@@ -383,13 +420,17 @@ static void outcome_done(txq_item_t *item, int rc)
 
 void conn_req_finished(connector_t *self, conn_req_t *q)
 {
+    self->nrunning--;
     q->item.apply = outcome_apply;
     q->item.done = outcome_done;
     txq_submit(self->txq, &q->item);
+    send_queued(self);
 }
 
-void conn_req_aborted(connector_t *self, conn_req_t *q)
+void conn_req_aborted(connector_t *self, conn_req_t *q, bool running)
 {
+    if (running)
+        self->nrunning--;
     SLOG_INFO("connector_send_aborted", "connector=%s key=%s next=\"sent again after restart\"",
               self->name, SLOG_Q(q->key));
     req_unlink(&self->flight, q);
@@ -575,9 +616,10 @@ static void register_metrics(connector_t *self, metrics_t *m)
                                    "connector,outcome");
     self->m_dead = metrics_gauge(m, "hotline_connector_dead_letters",
                                  "Deliveries kept as dead letters until replayed.", "connector");
-    self->m_flight =
-        metrics_gauge(m, "hotline_connector_in_flight",
-                      "Requests on the wire or waiting for their outcome's commit.", "connector");
+    self->m_flight = metrics_gauge(m, "hotline_connector_in_flight",
+                                   "Deliveries held leased: waiting for a slot, on the wire, or "
+                                   "recording the outcome.",
+                                   "connector");
     self->m_latency = metrics_histogram(
         m, "hotline_connector_delivery_seconds", "From enqueue to the 2xx answer.", "connector",
         DELIVERY_BUCKETS, sizeof DELIVERY_BUCKETS / sizeof *DELIVERY_BUCKETS);
@@ -657,6 +699,8 @@ void connector_stop(connector_t *self)
         req_free(q);
     }
     self->nstaged = 0;
+    for (conn_req_t *q; (q = queue_pop(self));)
+        conn_req_aborted(self, q, false); /* leased: sent after the next start */
     conn_curl_close(self);
 }
 

@@ -51,7 +51,8 @@ typedef struct connector_opts {
     unsigned backoff_cap_ms;   /* the doubling stops here (default 300000) */
     unsigned timeout_ms;       /* one request, connect included (default 10000) */
     unsigned lease_margin_ms;  /* a leased entry is due at now + timeout + this (default 5000) */
-    unsigned max_in_flight;    /* concurrent requests; entries beyond wait (default 32) */
+    unsigned max_in_flight;    /* concurrent requests (default 32); 4 times as many are
+                                * held leased in memory, entries beyond wait in the store */
     size_t max_body_bytes;     /* larger enqueues are refused (default 1 MiB) */
     metrics_t *metrics;        /* NULL: no metrics */
 } connector_opts_t;
@@ -80,8 +81,9 @@ typedef struct connector_stats {
     uint64_t delivered; /* 2xx answers committed */
     uint64_t retried;   /* failures rescheduled */
     uint64_t dead;      /* moved to the dead letters */
-    uint64_t deferred;  /* entries that fired while max_in_flight were on the wire */
-    unsigned in_flight;
+    uint64_t deferred;  /* entries that fired while the connector held all it may */
+    unsigned in_flight; /* held: waiting for a slot, on the wire, or recording the outcome */
+    unsigned running;   /* on the wire */
 } connector_stats_t;
 
 /* Open (or create) the sub-databases in store and its scheduler. Nothing is sent until

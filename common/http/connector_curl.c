@@ -253,7 +253,7 @@ void conn_curl_close(connector_t *self)
             curl_slist_free_all(q->headers);
             q->easy = NULL;
             q->headers = NULL;
-            conn_req_aborted(self, q);
+            conn_req_aborted(self, q, true);
         }
         curl_multi_cleanup(self->multi); /* closes cached connections (their sockets too) */
         self->multi = NULL;

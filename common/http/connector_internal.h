@@ -24,6 +24,7 @@ typedef struct conn_req conn_req_t;
 struct conn_req {
     connector_t *conn;
     conn_req_t *prev, *next; /* in self->staged or self->flight */
+    conn_req_t *qnext;       /* in self->queue while waiting for a free slot */
     char key[CONNECTOR_KEY_MAX + 1];
     size_t key_len;
     uint8_t *record; /* the entry's payload as fired (owned) */
@@ -58,8 +59,10 @@ struct connector {
     bool stopped;
     bool dead_dirty;    /* the dead letters may have changed: re-count after the commit */
     conn_req_t *staged; /* fired in the transaction being committed */
-    conn_req_t *flight; /* on the wire or waiting for their outcome's commit */
-    unsigned nstaged, nflight;
+    conn_req_t *flight; /* held: waiting for a slot, on the wire or their outcome in the txq */
+    conn_req_t *queue, *queue_tail; /* held ones waiting for a slot, oldest first */
+    unsigned nstaged, nflight, nrunning;
+    unsigned deferred_since_commit; /* spreads the deferred entries of one pass over time */
     /* libcurl (connector_curl.c) */
     CURLM *multi;
     uv_timer_t curl_timer; /* libcurl's own timeout */
@@ -79,9 +82,10 @@ void conn_curl_close(connector_t *self);
 void conn_sign(const connector_t *self, const char *ts, const void *body, size_t len, char *out,
                size_t out_size);
 
-/* connector.c side: a transfer ended (q->ok, q->error filled) / was aborted at shutdown. */
+/* connector.c side: a transfer ended (q->ok, q->error filled) / a held request was dropped at
+ * shutdown (running: it was on the wire), its entry left leased. */
 void conn_req_finished(connector_t *self, conn_req_t *q);
-void conn_req_aborted(connector_t *self, conn_req_t *q);
+void conn_req_aborted(connector_t *self, conn_req_t *q, bool running);
 /* The body and content type inside q->record (validated when it fired). */
 void conn_req_body(const conn_req_t *q, const void **body, size_t *len, const char **ctype,
                    size_t *ctype_len);
