@@ -18,9 +18,11 @@
 #define MAX_IN_FLIGHT_DEFAULT 32
 #define MAX_BODY_DEFAULT (1u << 20)
 #define HOLD_FACTOR 4 /* leased requests held in memory per slot */
-#define DEFER_MS                                                                                   \
-    250 /* an entry that fired while all were held waits this, per HOLD_FACTOR *
-                       * max_in_flight deferred before it since the last commit */
+/* An entry that fires while the connector holds all it may waits for the time a hold takes
+ * to drain (HOLD_FACTOR x the mean request time, within these bounds), times its place among
+ * the entries deferred since the last commit, counted in holds. */
+#define DEFER_MIN_MS 10
+#define DEFER_MAX_MS 2000
 
 static const double DELIVERY_BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                           2.5,   5,    10,    30,   60,  300,  900, 3600};
@@ -192,7 +194,11 @@ static int on_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
         /* Spread what cannot be held over later passes, a hold's worth each, instead of
          * moving the whole backlog to one instant and back on every pass. */
         self->stats.deferred++;
-        int64_t wait = DEFER_MS * (1 + (int64_t)(self->deferred_since_commit++ / hold));
+        double drain = self->mean_request_ms * HOLD_FACTOR;
+        int64_t step = drain < DEFER_MIN_MS   ? DEFER_MIN_MS
+                       : drain > DEFER_MAX_MS ? DEFER_MAX_MS
+                                              : (int64_t)drain;
+        int64_t wait = step * (1 + (int64_t)(self->deferred_since_commit++ / hold));
         return scheduler_put(self->sched, txn, e->id, e->id_len, now + wait, e->payload,
                              e->payload_len);
     }
@@ -266,6 +272,7 @@ static void send_queued(connector_t *self)
             req_free(q);
             continue;
         }
+        q->started_ns = hclock_mono_ns();
         self->nrunning++;
         self->stats.started++;
     }
@@ -421,6 +428,8 @@ static void outcome_done(txq_item_t *item, int rc)
 void conn_req_finished(connector_t *self, conn_req_t *q)
 {
     self->nrunning--;
+    double ms = (double)(hclock_mono_ns() - q->started_ns) / 1e6;
+    self->mean_request_ms = 0.8 * self->mean_request_ms + 0.2 * ms;
     q->item.apply = outcome_apply;
     q->item.done = outcome_done;
     txq_submit(self->txq, &q->item);
@@ -643,6 +652,7 @@ int connector_create(connector_t **out, uv_loop_t *loop, store_t *store, txq_t *
         return HL_ENOMEM;
     *self = (connector_t){.loop = loop, .store = store, .txq = txq, .clock = clock, .opts = *opts};
     set_defaults(&self->opts);
+    self->mean_request_ms = 5; /* a first guess, soon replaced by what is measured */
     snprintf(self->name, sizeof self->name, "%s", opts->name);
     self->opts.name = self->name;
     self->url = strdup(opts->url);

@@ -52,7 +52,8 @@ typedef struct connector_opts {
     unsigned timeout_ms;       /* one request, connect included (default 10000) */
     unsigned lease_margin_ms;  /* a leased entry is due at now + timeout + this (default 5000) */
     unsigned max_in_flight;    /* concurrent requests (default 32); 4 times as many are
-                                * held leased in memory, entries beyond wait in the store */
+                                * held leased in memory, entries beyond wait in the store,
+                                * paced by the measured request time */
     size_t max_body_bytes;     /* larger enqueues are refused (default 1 MiB) */
     metrics_t *metrics;        /* NULL: no metrics */
 } connector_opts_t;

@@ -41,7 +41,8 @@ struct conn_req {
     int64_t next_ms;                 /* CONN_OUT_RETRY: when it goes again */
     unsigned attempts;               /* attempts made, this one included */
     int64_t enqueued_ms;
-    txq_item_t item; /* records the outcome */
+    uint64_t started_ns; /* monotonic, when the POST started */
+    txq_item_t item;     /* records the outcome */
 };
 
 struct connector {
@@ -63,6 +64,7 @@ struct connector {
     conn_req_t *queue, *queue_tail; /* held ones waiting for a slot, oldest first */
     unsigned nstaged, nflight, nrunning;
     unsigned deferred_since_commit; /* spreads the deferred entries of one pass over time */
+    double mean_request_ms;         /* moving mean of request times: paces deferred entries */
     /* libcurl (connector_curl.c) */
     CURLM *multi;
     uv_timer_t curl_timer; /* libcurl's own timeout */

@@ -1,0 +1,240 @@
+/* bench_connector: the outbound connector against the crew-system simulator (crewsim, started
+ * from the same bin directory) on 127.0.0.1. Enqueues N deliveries (default 20,000) in
+ * transactions of 1,000 through the group commit, and times until every one is delivered,
+ * for max_in_flight 8, 32 and 128; prints deliveries per second, the requests started (more
+ * than N means a resend), the entries deferred, and the simulator's count of unique keys and
+ * duplicates. JSON lines.
+ * Usage: bench_connector [DIR] [N] */
+#include "connector.h"
+#include "hl_error.h"
+#include "slog.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define KEY "bench-key-0123456789abcdef"
+#define PER_TXN 1000
+
+typedef struct bench {
+    store_t *store;
+    hclock_t *clock;
+    uv_loop_t loop;
+    uv_timer_t keep;
+    txq_t *txq;
+    connector_t *c;
+    unsigned run;   /* keys are unique across runs */
+    unsigned next;  /* the next key number of this run */
+    unsigned total; /* N */
+    unsigned committed;
+} bench_t;
+
+typedef struct batch {
+    txq_item_t item;
+    bench_t *b;
+    unsigned from, n;
+} batch_t;
+
+static double now_s(void)
+{
+    return (double)hclock_mono_ns() / 1e9;
+}
+
+static int batch_apply(txq_item_t *item, MDB_txn *txn)
+{
+    batch_t *bt = (batch_t *)item;
+    for (unsigned i = 0; i < bt->n; i++) {
+        char key[48], body[96];
+        int kl = snprintf(key, sizeof key, "wo-%u-%u", bt->b->run, bt->from + i);
+        int n = snprintf(body, sizeof body, "{\"workOrder\":\"%s\",\"crew\":\"north-3\"}", key);
+        int rc =
+            connector_enqueue(bt->b->c, txn, key, (size_t)kl, body, (size_t)n, "application/json");
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void batch_done(txq_item_t *item, int rc)
+{
+    batch_t *bt = (batch_t *)item;
+    if (rc)
+        fprintf(stderr, "bench_connector: enqueue failed: %s\n", hl_strerror(rc));
+    else
+        bt->b->committed += bt->n;
+    free(bt);
+}
+
+static void keepalive_cb(uv_timer_t *h)
+{
+    (void)h;
+}
+
+static pid_t start_sim(uint16_t *port)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
+    if (n <= 0)
+        return -1;
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    strcpy(slash + 1, "crewsim");
+    int out[2];
+    if (pipe(out) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        setenv("CREWSIM_KEY", KEY, 1);
+        execl(path, "crewsim", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[64] = "";
+    struct pollfd p = {.fd = out[0], .events = POLLIN};
+    if (poll(&p, 1, 10000) == 1 && read(out[0], line, sizeof line - 1) > 0)
+        line[sizeof line - 1] = '\0';
+    close(out[0]);
+    unsigned v = 0;
+    if (sscanf(line, "{\"port\":%u}", &v) != 1 || !v)
+        return -1;
+    *port = (uint16_t)v;
+    return pid;
+}
+
+typedef struct buf {
+    char *data;
+    size_t len;
+} buf_t;
+
+static size_t sink(char *data, size_t size, size_t n, void *userp)
+{
+    buf_t *b = userp;
+    char *grown = realloc(b->data, b->len + size * n);
+    if (!grown)
+        return 0;
+    memcpy(grown + b->len, data, size * n);
+    b->data = grown;
+    b->len += size * n;
+    return size * n;
+}
+
+static json_int_t sim_count(uint16_t port, const char *name)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/counts", (unsigned)port);
+    buf_t body = {0};
+    json_error_t err;
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    json_t *o = body.data ? json_loadb(body.data, body.len, 0, &err) : NULL;
+    free(body.data);
+    json_int_t v = json_integer_value(json_object_get(o, name));
+    json_decref(o);
+    return v;
+}
+
+static int run(bench_t *b, const char *dir, uint16_t port, unsigned max_in_flight)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/orders", (unsigned)port);
+    const char *sync = getenv("BENCH_SYNC");
+    store_opts_t so = {.path = dir,
+                       .sync = sync && strcmp(sync, "nosync") == 0 ? STORE_SYNC_NOSYNC
+                                                                   : STORE_SYNC_FULL};
+    connector_opts_t co = {.name = "bench",
+                           .url = url,
+                           .hmac_key = KEY,
+                           .hmac_key_len = strlen(KEY),
+                           .max_in_flight = max_in_flight};
+    if (store_open(&b->store, &so) != 0) {
+        fprintf(stderr, "bench_connector: cannot open a store in %s\n", dir);
+        return 1;
+    }
+    uv_loop_init(&b->loop);
+    uv_timer_init(&b->loop, &b->keep);
+    uv_timer_start(&b->keep, keepalive_cb, 50, 50);
+    if (txq_create(&b->txq, &b->loop, b->store, 0) ||
+        connector_create(&b->c, &b->loop, b->store, b->txq, b->clock, &co) || connector_start(b->c))
+        return 1;
+    json_int_t unique0 = sim_count(port, "unique"), dup0 = sim_count(port, "duplicates");
+    b->committed = 0;
+    double t0 = now_s();
+    for (unsigned from = 0; from < b->total; from += PER_TXN) {
+        batch_t *bt = calloc(1, sizeof *bt);
+        *bt = (batch_t){.item = {.apply = batch_apply, .done = batch_done},
+                        .b = b,
+                        .from = from,
+                        .n = b->total - from < PER_TXN ? b->total - from : PER_TXN};
+        txq_submit(b->txq, &bt->item);
+    }
+    uint64_t last_started = 0, last_delivered = 0, last_running = 0;
+    while (connector_stats(b->c)->delivered < b->total && now_s() - t0 < 300) {
+        uv_run(&b->loop, UV_RUN_ONCE);
+        const connector_stats_t *p = connector_stats(b->c);
+        if (getenv("BENCH_TRACE") && (p->started != last_started ||
+                                      p->delivered != last_delivered || p->running != last_running))
+            fprintf(stderr, "%.3f started=%llu delivered=%llu running=%u held=%u\n", now_s() - t0,
+                    (unsigned long long)p->started, (unsigned long long)p->delivered, p->running,
+                    p->in_flight);
+        last_started = p->started;
+        last_delivered = p->delivered;
+        last_running = p->running;
+    }
+    double secs = now_s() - t0;
+    const connector_stats_t *st = connector_stats(b->c);
+    printf("{\"bench\":\"connector\",\"deliveries\":%u,\"max_in_flight\":%u,\"seconds\":%.3f,"
+           "\"per_second\":%.0f,\"started\":%llu,\"deferred\":%llu,\"retried\":%llu,"
+           "\"receiver_unique\":%lld,\"receiver_duplicates\":%lld}\n",
+           b->total, max_in_flight, secs, (double)st->delivered / secs,
+           (unsigned long long)st->started, (unsigned long long)st->deferred,
+           (unsigned long long)st->retried, (long long)(sim_count(port, "unique") - unique0),
+           (long long)(sim_count(port, "duplicates") - dup0));
+    fflush(stdout);
+    connector_stop(b->c);
+    txq_destroy(&b->txq);
+    uv_close((uv_handle_t *)&b->keep, NULL);
+    uv_run(&b->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&b->loop);
+    connector_destroy(&b->c);
+    store_close(&b->store);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    char tmpl[] = "/var/tmp/hotline-bench-connector.XXXXXX";
+    const char *dir = argc > 1 && argv[1][0] ? argv[1] : mkdtemp(tmpl);
+    bench_t b = {.total = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 20000};
+    slog_init("bench_connector", SLOG_WARN);
+    signal(SIGPIPE, SIG_IGN);
+    uint16_t port = 0;
+    pid_t sim = dir ? start_sim(&port) : -1;
+    if (sim < 0 || hclock_create(&b.clock, false) != 0) {
+        fprintf(stderr, "bench_connector: cannot start crewsim or the clock\n");
+        return 1;
+    }
+    int rc = 0;
+    const unsigned widths[] = {1, 8, 32, 128};
+    for (unsigned i = 0; i < 4 && !rc; i++) {
+        b.run = i;
+        rc = run(&b, dir, port, widths[i]);
+    }
+    kill(sim, SIGTERM);
+    waitpid(sim, NULL, 0);
+    hclock_destroy(&b.clock);
+    return rc;
+}
