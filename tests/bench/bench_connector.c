@@ -1,24 +1,17 @@
 /* bench_connector: the outbound connector against the crew-system simulator (crewsim, started
  * from the same bin directory) on 127.0.0.1. Enqueues N deliveries (default 20,000) in
  * transactions of 1,000 through the group commit, and times until every one is delivered,
- * for max_in_flight 8, 32 and 128; prints deliveries per second, the requests started (more
+ * for max_in_flight 1, 8, 32 and 128; prints deliveries per second, the requests started (more
  * than N means a resend), the entries deferred, and the simulator's count of unique keys and
  * duplicates. JSON lines.
- * Usage: bench_connector [DIR] [N] */
+ * Usage: [BENCH_SYNC=nosync] [BENCH_TRACE=1] bench_connector [DIR] [N] */
 #include "connector.h"
 #include "hl_error.h"
 #include "slog.h"
 
-#include <curl/curl.h>
-#include <jansson.h>
+#include "../support/crewsim_client.h"
+
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define KEY "bench-key-0123456789abcdef"
 #define PER_TXN 1000
@@ -77,80 +70,10 @@ static void keepalive_cb(uv_timer_t *h)
     (void)h;
 }
 
-static pid_t start_sim(uint16_t *port)
-{
-    char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
-    if (n <= 0)
-        return -1;
-    path[n] = '\0';
-    char *slash = strrchr(path, '/');
-    strcpy(slash + 1, "crewsim");
-    int out[2];
-    if (pipe(out) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out[1], STDOUT_FILENO);
-        close(out[0]);
-        close(out[1]);
-        setenv("CREWSIM_KEY", KEY, 1);
-        execl(path, "crewsim", (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    char line[64] = "";
-    struct pollfd p = {.fd = out[0], .events = POLLIN};
-    if (poll(&p, 1, 10000) == 1 && read(out[0], line, sizeof line - 1) > 0)
-        line[sizeof line - 1] = '\0';
-    close(out[0]);
-    unsigned v = 0;
-    if (sscanf(line, "{\"port\":%u}", &v) != 1 || !v)
-        return -1;
-    *port = (uint16_t)v;
-    return pid;
-}
-
-typedef struct buf {
-    char *data;
-    size_t len;
-} buf_t;
-
-static size_t sink(char *data, size_t size, size_t n, void *userp)
-{
-    buf_t *b = userp;
-    char *grown = realloc(b->data, b->len + size * n);
-    if (!grown)
-        return 0;
-    memcpy(grown + b->len, data, size * n);
-    b->data = grown;
-    b->len += size * n;
-    return size * n;
-}
-
-static json_int_t sim_count(uint16_t port, const char *name)
-{
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/counts", (unsigned)port);
-    buf_t body = {0};
-    json_error_t err;
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    json_t *o = body.data ? json_loadb(body.data, body.len, 0, &err) : NULL;
-    free(body.data);
-    json_int_t v = json_integer_value(json_object_get(o, name));
-    json_decref(o);
-    return v;
-}
-
-static int run(bench_t *b, const char *dir, uint16_t port, unsigned max_in_flight)
+static int run(bench_t *b, const char *dir, const crewsim_t *sim, unsigned max_in_flight)
 {
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/orders", (unsigned)port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/orders", (unsigned)sim->port);
     const char *sync = getenv("BENCH_SYNC");
     store_opts_t so = {.path = dir,
                        .sync = sync && strcmp(sync, "nosync") == 0 ? STORE_SYNC_NOSYNC
@@ -170,7 +93,7 @@ static int run(bench_t *b, const char *dir, uint16_t port, unsigned max_in_fligh
     if (txq_create(&b->txq, &b->loop, b->store, 0) ||
         connector_create(&b->c, &b->loop, b->store, b->txq, b->clock, &co) || connector_start(b->c))
         return 1;
-    json_int_t unique0 = sim_count(port, "unique"), dup0 = sim_count(port, "duplicates");
+    json_int_t unique0 = crewsim_count(sim, "unique"), dup0 = crewsim_count(sim, "duplicates");
     b->committed = 0;
     double t0 = now_s();
     for (unsigned from = 0; from < b->total; from += PER_TXN) {
@@ -201,8 +124,8 @@ static int run(bench_t *b, const char *dir, uint16_t port, unsigned max_in_fligh
            "\"receiver_unique\":%lld,\"receiver_duplicates\":%lld}\n",
            b->total, max_in_flight, secs, (double)st->delivered / secs,
            (unsigned long long)st->started, (unsigned long long)st->deferred,
-           (unsigned long long)st->retried, (long long)(sim_count(port, "unique") - unique0),
-           (long long)(sim_count(port, "duplicates") - dup0));
+           (unsigned long long)st->retried, (long long)(crewsim_count(sim, "unique") - unique0),
+           (long long)(crewsim_count(sim, "duplicates") - dup0));
     fflush(stdout);
     connector_stop(b->c);
     txq_destroy(&b->txq);
@@ -221,9 +144,16 @@ int main(int argc, char **argv)
     bench_t b = {.total = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 20000};
     slog_init("bench_connector", SLOG_WARN);
     signal(SIGPIPE, SIG_IGN);
-    uint16_t port = 0;
-    pid_t sim = dir ? start_sim(&port) : -1;
-    if (sim < 0 || hclock_create(&b.clock, false) != 0) {
+    char path[PATH_MAX]; /* crewsim is beside this binary */
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
+    char *slash = n > 0 ? memchr(path, '/', (size_t)n) : NULL;
+    if (slash) {
+        path[n] = '\0';
+        strcpy(strrchr(path, '/') + 1, "crewsim");
+    }
+    crewsim_t sim;
+    if (!dir || !slash || crewsim_start(&sim, path, KEY) != 0 ||
+        hclock_create(&b.clock, false) != 0) {
         fprintf(stderr, "bench_connector: cannot start crewsim or the clock\n");
         return 1;
     }
@@ -231,10 +161,9 @@ int main(int argc, char **argv)
     const unsigned widths[] = {1, 8, 32, 128};
     for (unsigned i = 0; i < 4 && !rc; i++) {
         b.run = i;
-        rc = run(&b, dir, port, widths[i]);
+        rc = run(&b, dir, &sim, widths[i]);
     }
-    kill(sim, SIGTERM);
-    waitpid(sim, NULL, 0);
+    crewsim_stop(&sim);
     hclock_destroy(&b.clock);
     return rc;
 }

@@ -9,7 +9,8 @@
  *                          timestamp "." body with CREWSIM_KEY) and refuses a bad one with 401;
  *                          then records the Idempotency-Key once (a key seen before is counted
  *                          as a duplicate and answered 200 again) unless told to fail
- *   GET  /counts           {"received","unique","duplicates","rejected","failed","keys":[...]}
+ *   GET  /counts[?keys=1]  {"received","unique","duplicates","rejected","failed"} and, when
+ *                          asked, "keys": the keys taken, in arrival order
  *   POST /admin/mode?status=N&count=N&delay_ms=N
  *                          answer the next count (0: every) valid requests with status instead
  *                          of taking them (status 0: take them), and / or answer taken ones
@@ -228,13 +229,21 @@ static void on_order(httpd_req_t *req, void *ctx)
 
 /* ---- counts and admin ---- */
 
+static uint64_t query_u64(httpd_req_t *req, const char *name, uint64_t dflt)
+{
+    char v[24];
+    return httpd_query_param(httpd_req_query(req), name, v, sizeof v) > 0 ? strtoull(v, NULL, 10)
+                                                                          : dflt;
+}
+
 static void on_counts(httpd_req_t *req, void *ctx)
 {
     app_t *app = ctx;
-    json_t *o =
-        json_pack("{sI sI sI sI sI sO}", "received", (json_int_t)app->received, "unique",
-                  (json_int_t)app->unique, "duplicates", (json_int_t)app->duplicates, "rejected",
-                  (json_int_t)app->rejected, "failed", (json_int_t)app->failed, "keys", app->keys);
+    json_t *o = json_pack("{sI sI sI sI sI}", "received", (json_int_t)app->received, "unique",
+                          (json_int_t)app->unique, "duplicates", (json_int_t)app->duplicates,
+                          "rejected", (json_int_t)app->rejected, "failed", (json_int_t)app->failed);
+    if (o && query_u64(req, "keys", 0))
+        json_object_set(o, "keys", app->keys);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text) {
@@ -243,13 +252,6 @@ static void on_counts(httpd_req_t *req, void *ctx)
     }
     httpd_respond(req, 200, "application/json", text, strlen(text));
     free(text);
-}
-
-static uint64_t query_u64(httpd_req_t *req, const char *name, uint64_t dflt)
-{
-    char v[24];
-    return httpd_query_param(httpd_req_query(req), name, v, sizeof v) > 0 ? strtoull(v, NULL, 10)
-                                                                          : dflt;
 }
 
 static void on_mode(httpd_req_t *req, void *ctx)

@@ -15,13 +15,7 @@
 #include "slog.h"
 #include "unit.h"
 
-#include <curl/curl.h>
-#include <jansson.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include "../support/crewsim_client.h"
 
 #define KEY "test-key-0123456789abcdef"
 #define DEADLINE_MS 10000
@@ -39,109 +33,45 @@ typedef struct fx {
     char url[64];
 } fx_t;
 
-/* The simulator, shared by the whole group. */
-static pid_t sim_pid;
-static uint16_t sim_port;
+static crewsim_t sim; /* shared by the whole group */
 
 static uint64_t mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return hclock_mono_ns() / 1000000;
 }
 
 /* ---- the simulator ---- */
 
-/* Start the simulator and read the {"port":N} line it prints once it listens. */
 static int sim_start(void **state)
 {
     signal(SIGPIPE, SIG_IGN);
-    int out[2];
-    if (pipe(out) != 0)
-        return -1;
-    sim_pid = fork();
-    if (sim_pid == 0) {
-        dup2(out[1], STDOUT_FILENO);
-        close(out[0]);
-        close(out[1]);
-        setenv("CREWSIM_KEY", KEY, 1);
-        execl(CREWSIM_PATH, "crewsim", (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    char line[64] = "";
-    size_t len = 0;
-    for (uint64_t end = mono_ms() + DEADLINE_MS; !strchr(line, '\n') && mono_ms() < end;) {
-        struct pollfd p = {.fd = out[0], .events = POLLIN};
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        ssize_t n = read(out[0], line + len, sizeof line - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        line[len] = '\0';
-    }
-    close(out[0]);
-    unsigned port = 0;
-    if (sscanf(line, "{\"port\":%u}", &port) != 1 || !port)
-        return -1;
-    sim_port = (uint16_t)port;
-    return 0;
+    return crewsim_start(&sim, CREWSIM_PATH, KEY);
 }
 
 static int sim_stop(void **state)
 {
-    int status = 0;
-    kill(sim_pid, SIGTERM);
-    waitpid(sim_pid, &status, 0);
-    /* A leak or a loop left open in the simulator makes it exit non-zero. */
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
-static size_t sink(char *data, size_t size, size_t n, void *userp)
-{
-    json_t **out = userp;
-    json_error_t err;
-    *out = json_loadb(data, size * n, 0, &err);
-    return size * n;
-}
-
-/* A blocking call to the simulator (the connector's loop does not run meanwhile). */
-static json_t *sim_call(const char *method, const char *path)
-{
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)sim_port, path);
-    json_t *out = NULL;
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_cleanup(c);
-    assert_non_null(out);
-    return out;
+    return crewsim_stop(&sim) == 0 ? 0 : -1; /* a leak in the simulator fails the group */
 }
 
 static void sim_admin(const char *path)
 {
-    json_decref(sim_call("POST", path));
+    json_t *o = crewsim_call(&sim, "POST", path);
+    assert_non_null(o);
+    json_decref(o);
 }
 
 static json_int_t sim_count(const char *name)
 {
-    json_t *o = sim_call("GET", "/counts");
-    json_int_t v = json_integer_value(json_object_get(o, name));
-    json_decref(o);
+    json_int_t v = crewsim_count(&sim, name);
+    assert_true(v >= 0);
     return v;
 }
 
 /* The keys the simulator took, comma-separated. */
 static void sim_keys(char *out, size_t size)
 {
-    json_t *o = sim_call("GET", "/counts");
+    json_t *o = crewsim_call(&sim, "GET", "/counts?keys=1");
+    assert_non_null(o);
     size_t i, used = 0;
     json_t *k;
     out[0] = '\0';
@@ -192,7 +122,7 @@ static int setup(void **state)
     fx_t *f = calloc(1, sizeof *f);
     f->dir = unit_tmpdir();
     assert_int_equal(hclock_create(&f->clock, true), 0);
-    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u/orders", (unsigned)sim_port);
+    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u/orders", (unsigned)sim.port);
     f->opts = (connector_opts_t){.name = "crew",
                                  .url = f->url,
                                  .hmac_key = KEY,
