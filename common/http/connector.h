@@ -22,8 +22,14 @@
  * delivered|retried|dead}, hotline_connector_dead_letters, hotline_connector_in_flight,
  * hotline_connector_delivery_seconds (enqueue to 2xx).
  *
+ * The timestamp is the service clock's (a test clock moved far away makes receivers refuse
+ * it). Up to max_in_flight POSTs run at once and 4 times as many leased deliveries wait in
+ * memory; entries that fire beyond that are put back, paced by the measured request time.
+ *
  * Loop thread only. Life cycle as the scheduler's: create, start, (enqueue...), stop before
- * the txq is destroyed, destroy after it. */
+ * the txq is destroyed, destroy after it. In a service: create and start in init() (the
+ * connector makes its own scheduler, not one of service_scheduler's), connector_stop in the
+ * stop() hook, connector_destroy in fini(). */
 #ifndef HOTLINE_CONNECTOR_H
 #define HOTLINE_CONNECTOR_H
 
