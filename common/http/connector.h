@@ -1,4 +1,4 @@
-/* connector: a durable outbound webhook sender (DESIGN.md 4 step 2: crew work orders; also
+/* connector: a durable outbound webhook sender (docs/architecture.md: crew work orders; also
  * sla's ladder notices and callback's SMS survey).
  *
  * A delivery is enqueued inside the caller's write transaction as an entry of the shared
