@@ -131,9 +131,10 @@ void httpd_conn_drop_cur(httpd_conn_t *c)
     c->cur = NULL;
 }
 
-void httpd_conn_drop_answered(httpd_conn_t *c)
+/* Free the queued requests already answered; those still at their handlers stay queued
+ * (httpd_respond frees them). */
+static void drop_answered_queue(httpd_conn_t *c)
 {
-    httpd_conn_drop_cur(c);
     httpd_req_t *req = c->qhead;
     while (req) {
         httpd_req_t *next = req->next;
@@ -143,6 +144,12 @@ void httpd_conn_drop_answered(httpd_conn_t *c)
         }
         req = next;
     }
+}
+
+void httpd_conn_drop_answered(httpd_conn_t *c)
+{
+    httpd_conn_drop_cur(c);
+    drop_answered_queue(c);
 }
 
 bool httpd_conn_throttled(httpd_conn_t *c)
@@ -240,17 +247,7 @@ void httpd_conn_flush(httpd_conn_t *c)
     if (c->closing)
         return;
     if (c->write_done) {
-        /* Nothing more goes out: drop ready answers; requests at handlers stay queued until
-         * answered (httpd_respond frees them). */
-        httpd_req_t *req = c->qhead;
-        while (req) {
-            httpd_req_t *next = req->next;
-            if (req->state == REQ_ANSWERED) {
-                queue_remove(c, req);
-                httpd_req_free(req);
-            }
-            req = next;
-        }
+        drop_answered_queue(c); /* nothing more goes out */
         return;
     }
     /* "100 Continue" only once every earlier answer is out, to keep the order on the wire. */
