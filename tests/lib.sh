@@ -20,9 +20,10 @@ cleanup() {
   wait 2>/dev/null || true
   local c
   for c in "${AT_EXIT[@]}"; do eval "$c" || true; done
+  release_ports
   if [ $rc -ne 0 ]; then
     echo "---- test failed (rc=$rc); last lines of each log in $T ----"
-    for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 30 "$f"; }; done
+    for f in "$T"/*.log "$T"/*/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 30 "$f"; }; done
   else
     rm -rf "$T"
   fi
@@ -109,8 +110,58 @@ http() { # http METHOD URL [BODY]; body to stdout, status in $HTTP_STATUS
   printf '%s\n' "${out%$'\n'*}"
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# Ports for tests come from below the kernel's ephemeral range (32768-60999 here), so that
+# no outgoing connection and no service bound to port 0 can take a port a test chose, and
+# each block is reserved (a directory in $PORT_LOCKS naming the test's pid) so that two tests
+# running at once never pick the same one. A reservation whose test is gone is reused.
+PORT_LOCKS=/tmp/hotline-test-ports
+reserve_ports() { # reserve_ports N: print the first of N consecutive free ports, reserved
+  python3 - "$1" "$$" "$PORT_LOCKS" <<'PY'
+import os, random, socket, sys
+n, owner, locks = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+os.makedirs(locks, exist_ok=True)
+lo = 20000
+hi = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+def alive(pid):
+    try: os.kill(int(pid), 0); return True
+    except (OSError, ValueError): return False
+def take(port):
+    d = os.path.join(locks, str(port))
+    try:
+        os.mkdir(d)
+    except FileExistsError:
+        try: holder = open(os.path.join(d, "pid")).read()
+        except OSError: return False        # being written: someone else's
+        if alive(holder): return False
+    open(os.path.join(d, "pid"), "w").write(owner)
+    return True
+for _ in range(500):
+    base = random.randrange(lo, hi - n)
+    taken, socks = [], []
+    try:
+        for p in range(base, base + n):
+            if not take(p): raise OSError
+            taken.append(p)
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+        print(base); break
+    except OSError:
+        for p in taken:
+            d = os.path.join(locks, str(p))
+            try: os.remove(os.path.join(d, "pid")); os.rmdir(d)
+            except OSError: pass
+    finally:
+        for s in socks: s.close()
+else:
+    sys.exit("reserve_ports: no %d free ports in %d..%d" % (n, lo, hi))
+PY
 }
+release_ports() { # the reservations of this test
+  local d
+  for d in "$PORT_LOCKS"/*; do
+    [ "$(cat "$d/pid" 2>/dev/null)" = "$$" ] && rm -rf "$d"
+  done
+  return 0
+}
+free_port() { reserve_ports 1; }
 
 rss_anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }

@@ -15,24 +15,7 @@
 #                           it is in the agents' queue: callback hands out no task before then
 SERVICES=(intake dispatch sla callback analytics)
 
-free_base() {
-  python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    base = random.randrange(20000, 60000, 20)
-    socks = []
-    try:
-        for p in range(base, base + 15):
-            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
-        print(base); break
-    except OSError:
-        pass
-    finally:
-        for s in socks: s.close()
-PY
-}
-
-BASE=$(free_base)
+BASE=$(reserve_ports 15)
 hl() { "$BIN/hotline" --port-base "$BASE" --data-dir "$T/hl" "$@"; }
 
 pipeline_up() {
