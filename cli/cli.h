@@ -128,6 +128,7 @@ int cli_keys(cli_t *cli, int argc, char **argv);
 /* Groups: `hotline callback next|record`, `hotline token create|list|revoke`. */
 extern const cli_verb_t cli_callback_verbs[];
 extern const cli_verb_t cli_token_verbs[];
+extern const cli_verb_t cli_catalogue_verbs[]; /* show | diff FILE | load FILE */
 
 /* cli_token.c, shared with `hotline up`: add a token to the registry at path (token and id
  * filled; the token is never stored), and make a CURVE key pair DIR/NAME.key + .pub. */

@@ -51,6 +51,8 @@ static const cli_verb_t COMMANDS[] = {
     {"review-return", cli_review_return, NULL,
      "review-return TICKET_ID (--approve --to UNIT | --reject --note TEXT)",
      "a dispatcher's ruling on a unit's return (approved: designated to UNIT)", NULL},
+    {"catalogue", NULL, cli_catalogue_verbs, NULL,
+     "the routing catalogue: show it, diff a file against it, load a new edition", NULL},
     {"callback", NULL, cli_callback_verbs, NULL, "calling callers back to rate the answer",
      "Callback agents"},
     {"kpis", cli_kpis, NULL, "kpis [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by unit|category]",

@@ -38,6 +38,8 @@ static const pbjson_field_limit_t hotline_field_limits[] = {
     {"hotline.Event.source", 64},
     {"hotline.Event.ticket_id", 32},
     {"hotline.FeedFetch.consumer", 128},
+    /* the routing catalogue file (dispatch checks it line by line, up to 1 MiB) */
+    {"hotline.LoadCatalogue.text", 1024 * 1024},
     /* unit and agent actions */
     {"hotline.ReplyTicket.result", 2000},    /* what the unit did, told to the citizen */
     {"hotline.TicketReplied.result", 2000},

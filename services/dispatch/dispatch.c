@@ -100,6 +100,12 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
         rc = store_db(store, "incident_seq", 0, &self->incident_seq);
     if (!rc)
         rc = store_db(store, "returns", 0, &self->returns);
+    if (!rc)
+        rc = store_db(store, "assists", 0, &self->assists);
+    if (!rc)
+        rc = store_db(store, "assist_index", 0, &self->assist_index);
+    if (!rc)
+        rc = dispatch_catalogue_open(self);
     if (rc) {
         snprintf(err, err_size, "cannot open dispatch's sub-databases: %s", hl_strerror(rc));
         dispatch_destroy(&self);
@@ -153,6 +159,7 @@ static void after_commit(void *ctx)
     dispatch_t *self = ctx;
     if (self->counts_dirty)
         refresh_gauges(self);
+    dispatch_catalogue_after_commit(self);
 }
 
 /* ---- the service ------------------------------------------------------------------------ */
@@ -182,14 +189,17 @@ static int init(service_t *svc, void **state)
     if (!rc)
         rc = dispatch_incident_routes(self, svc);
     if (!rc)
+        rc = dispatch_catalogue_routes(self, svc);
+    if (!rc)
         rc = service_follow(svc, "intake", dispatch_apply_intake, self);
     if (!rc)
         rc = service_follow(svc, "callback", dispatch_apply_callback, self);
     if (rc)
         return rc;
     refresh_gauges(self);
-    SLOG_INFO("catalogue_loaded", "routes=%zu units=%zu fallback=%s", cfg->n_routes, cfg->n_units,
-              cfg->fallback_unit);
+    SLOG_INFO("catalogue_in_use", "version=%u label=\"%s\" rules=%zu units=%zu fallback=%s",
+              self->cat->version, self->cat->label, self->cat->nrules, self->cat->nunits,
+              self->cat->fallback);
     return 0;
 }
 
@@ -227,6 +237,7 @@ static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_UPDATE_INCIDENT, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_CLOSE_INCIDENT, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_LOAD_CATALOGUE, AUTH_SUPERVISOR | AUTH_ADMIN},
     {0, 0},
 };
 

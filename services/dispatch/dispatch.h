@@ -32,38 +32,12 @@ extern const service_desc_t dispatch_service;
 
 /* Limits on identifiers dispatch stores and puts in index keys (bytes). */
 #define DISPATCH_TICKET_ID_MAX 64
-#define DISPATCH_UNIT_ID_MAX 64
 #define DISPATCH_RESULT_MAX_CHARS 2000 /* ReplyTicket.result, in characters (code points) */
 #define DISPATCH_NOTE_MAX_CHARS 2000   /* ContactCitizen.note, AddTicketNote.text */
 
-/* ---- the routing catalogue (dispatch_route.c) ---------------------------------------- */
+/* ---- the routing catalogue: dispatch_route.h ---------------------------------------- */
 
-typedef struct dispatch_catalogue dispatch_catalogue_t;
-
-/* Where a ticket goes. Strings are borrowed from the catalogue. */
-typedef struct dispatch_match {
-    const char *unit;
-    const char *route; /* the entry that matched, for people: "W04 in Gulou -> repair-crew-north" */
-    int index;         /* its row in routes[], -1 for the fallback */
-} dispatch_match_t;
-
-/* Check cfg's routes, fallbackUnit and units and build the catalogue (it copies what it
- * needs; cfg may go afterwards). Errors: HL_EINVAL with err holding one line that starts with
- * the key ("routes[3].unit: ..."), HL_ENOMEM. */
-int dispatch_catalogue_create(dispatch_catalogue_t **out, const Hotline__DispatchConfig *cfg,
-                              char *err, size_t err_size);
-void dispatch_catalogue_destroy(dispatch_catalogue_t **self);
-
-/* The most specific route for a category code and a district: the longest matching category
- * prefix wins, then a route naming the ticket's district beats one for any district; no match
- * gives the fallback unit. Comparisons ignore ASCII case. NULL strings count as "". */
-void dispatch_catalogue_match(const dispatch_catalogue_t *self, const char *category,
-                              const char *district, dispatch_match_t *out);
-
-/* The unit's display name, or NULL when the catalogue does not name it anywhere (neither in
- * units, nor as a route's unit, nor as the fallback). For a unit with no entry in units the
- * name is its id. */
-const char *dispatch_catalogue_unit_name(const dispatch_catalogue_t *self, const char *unit);
+#include "dispatch_route.h"
 
 /* ---- assignments (dispatch_store.c) --------------------------------------------------- */
 

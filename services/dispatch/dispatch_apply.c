@@ -68,9 +68,24 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
         return 0;
     }
     const char *category = t ? str_or_empty(t->category_code) : "";
-    const char *district = t && t->location ? str_or_empty(t->location->district) : "";
+    const Hotline__Location *loc = t ? t->location : NULL;
+    const char *district = loc ? str_or_empty(loc->district) : "";
+    dispatch_where_t where = {
+        .category = category,
+        .district = district,
+        .street = loc ? loc->street : NULL,
+        .community = loc ? loc->community : NULL,
+        .urgent = t && dispatch_urgent(t->urgency),
+    };
     dispatch_match_t m;
-    dispatch_catalogue_match(self->cat, category, district, &m);
+    dispatch_catalogue_route(self->cat, &where, &m);
+    /* The record keeps which edition and rule routed the ticket, for people and audits. */
+    char route[600];
+    if (m.line)
+        snprintf(route, sizeof route, "catalogue %u line %u: %s", m.version, m.line, m.route);
+    else
+        snprintf(route, sizeof route, "catalogue %u: %s", m.version, m.route);
+    m.route = route;
     int64_t now = hclock_now_ms(self->clock);
     const char *incident = t ? str_or_empty(t->incident_id) : "";
     const Hotline__Contact *c = t ? t->contact : NULL;
@@ -125,9 +140,15 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
         a.incident_id = "";
     }
     rc = dispatch_assignment_put(self, txn, &a, NULL);
+    if (!rc)
+        rc = dispatch_assists_put(self, txn, id, m.assist, m.nassist);
     if (rc)
         return rc;
     Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;
+    td.catalogue_version = m.version;
+    td.rule_line = m.line;
+    td.n_assisting_units = m.nassist;
+    td.assisting_units = (char **)m.assist;
     td.unit = (char *)m.unit;
     td.category_code = (char *)category;
     td.urgency = a.urgency;

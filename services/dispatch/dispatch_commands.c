@@ -63,9 +63,29 @@ int dispatch_refuse_unsigned(cmd_reply_t *reply, const char *name, const char *t
                       dispatch_state_name(a->state), (unsigned)a->round);
 }
 
+static int load_for_unit(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                         const char *name, const char *ticket_id, const char **unitp,
+                         cmd_reply_t *reply, dispatch_assignment_t *a, bool *assisting);
+
 int dispatch_load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                        const char *name, const char *ticket_id, const char **unitp,
                        cmd_reply_t *reply, dispatch_assignment_t *a)
+{
+    return load_for_unit(self, txn, cmd, name, ticket_id, unitp, reply, a, NULL);
+}
+
+int dispatch_load_held_or_assisted(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                                   const char *name, const char *ticket_id, const char **unitp,
+                                   cmd_reply_t *reply, dispatch_assignment_t *a, bool *assisting)
+{
+    return load_for_unit(self, txn, cmd, name, ticket_id, unitp, reply, a, assisting);
+}
+
+/* assisting NULL: the unit must hold the ticket; otherwise assisting on it will do, and
+ * *assisting tells which. */
+static int load_for_unit(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                         const char *name, const char *ticket_id, const char **unitp,
+                         cmd_reply_t *reply, dispatch_assignment_t *a, bool *assisting)
 {
     char fid[48], funit[48];
     snprintf(fid, sizeof fid, "%s.ticketId", name);
@@ -122,7 +142,9 @@ int dispatch_load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *c
     }
     if (rc)
         return rc;
-    if (strcmp(a->unit, unit) != 0) {
+    if (assisting)
+        *assisting = strcmp(a->unit, unit) != 0 && dispatch_assists_on(self, txn, ticket_id, unit);
+    if (strcmp(a->unit, unit) != 0 && !(assisting && *assisting)) {
         /* Not naming the holder: a unit learns nothing of other units' tickets. */
         cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, funit,
                    "ticket %s is not with unit %s: a unit acts only on the tickets it holds",
@@ -267,6 +289,8 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         return dispatch_request_return(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_REVIEW_RETURN && cmd->review_return)
         return dispatch_review_return(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_LOAD_CATALOGUE && cmd->load_catalogue)
+        return dispatch_load_catalogue(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_REDIRECT_TICKET && cmd->redirect_ticket)
         return dispatch_redirect(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_DECLARE_INCIDENT ||
@@ -280,7 +304,8 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         pbjson_json_name(f->name, name, sizeof name);
     return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "body",
                       "dispatch takes signTicket, replyTicket, contactCitizen, addTicketNote, "
-                      "requestReturn, reviewReturn, redirectTicket, declareIncident, updateIncident and closeIncident, "
+                      "requestReturn, reviewReturn, redirectTicket, declareIncident, updateIncident, "
+                      "closeIncident and loadCatalogue, "
                       "not %s (PROTOCOL.md says "
                       "which service takes which command)",
                       name);

@@ -4,8 +4,7 @@
  *   POST /v1/tickets/{id}/reply    {"unit", "result", "resolved"}         -> CommandReply
  *   GET  /v1/assignments/{id}      the ticket's assignment
  *   GET  /v1/units/{unit}/tickets  the unit's queue: ?state=&limit=&after=
- *   GET  /v1/catalogue             routes, fallbackUnit and units as configured
- *   GET  /v1/catalogue/match       ?categoryCode=&district=: where such a ticket would go
+ * The catalogue's routes are in dispatch_catalogue.c.
  *
  * Actions run as commands through service_http_command, so they share the bus's handler,
  * idempotency (the Idempotency-Key header) and group commit. Queries read LMDB in a read
@@ -194,6 +193,22 @@ static void on_returns(httpd_req_t *req, void *ctx)
 
 /* ---- assignments ------------------------------------------------------------------------- */
 
+static int add_one(void *ctx, const char *unit)
+{
+    return json_array_append_new(ctx, json_string(unit)) ? HL_ENOMEM : 0;
+}
+
+/* "assistingUnits": the ticket's 协办 units, when it has any. */
+static int add_assisting(dispatch_t *self, MDB_txn *txn, const char *id, json_t *body)
+{
+    json_t *list = json_array();
+    int rc = list ? dispatch_assists_each(self, txn, id, add_one, list) : HL_ENOMEM;
+    if (!rc && json_array_size(list))
+        json_object_set(body, "assistingUnits", list);
+    json_decref(list);
+    return rc;
+}
+
 static void on_assignment(httpd_req_t *req, void *ctx)
 {
     dispatch_t *self = ctx;
@@ -211,14 +226,20 @@ static void on_assignment(httpd_req_t *req, void *ctx)
     rc = dispatch_assignment_get(self, txn, id, &a);
     const auth_principal_t *who = service_req_principal(req);
     bool unit = who->role == HOTLINE__ROLE__ROLE_UNIT;
-    if (rc == 0 && unit && strcmp(a.unit, who->subject) != 0) {
+    bool holds = unit && rc == 0 && strcmp(a.unit, who->subject) == 0;
+    if (rc == 0 && unit && !holds && !dispatch_assists_on(self, txn, id, who->subject)) {
         store_read_end(&txn);
         service_http_error(req, 403, "ticketId",
                            "ticket %s is not with unit %s: a unit reads only the tickets it "
-                           "holds", id, who->subject);
+                           "holds or assists on", id, who->subject);
         return;
     }
-    json_t *body = rc ? NULL : dispatch_assignment_json(&a, unit || who->trusted);
+    /* The caller in full for the holder; an assisting unit works through the lead unit. */
+    json_t *body = rc ? NULL : dispatch_assignment_json(&a, holds || who->trusted);
+    if (body && (rc = add_assisting(self, txn, id, body))) {
+        json_decref(body);
+        body = NULL;
+    }
     store_read_end(&txn);
     if (rc == HL_ENOTFOUND)
         service_http_error(req, 404, "ticketId",
@@ -395,48 +416,9 @@ static void on_unit_tickets(httpd_req_t *req, void *ctx)
     service_http_json(req, 200, body);
 }
 
-/* ---- the catalogue --------------------------------------------------------------------- */
-
-static void on_catalogue(httpd_req_t *req, void *ctx)
-{
-    dispatch_t *self = ctx;
-    /* The configuration without its runtime part: the same JSON a --config file holds. */
-    Hotline__DispatchConfig shown = *self->cfg;
-    shown.runtime = NULL;
-    service_http_message(req, 200, &shown.base);
-}
-
-static void on_match(httpd_req_t *req, void *ctx)
-{
-    dispatch_t *self = ctx;
-    const char *query = httpd_req_query(req);
-    char category[32], district[804];
-    int rc = httpd_query_param(query, "categoryCode", category, sizeof category);
-    if (rc == HL_ENOTFOUND) {
-        category[0] = '\0';
-    } else if (rc < 0) {
-        service_http_error(req, 400, "categoryCode",
-                           "a category code like W0402 (at most %zu bytes)", sizeof category - 1);
-        return;
-    }
-    rc = httpd_query_param(query, "district", district, sizeof district);
-    if (rc == HL_ENOTFOUND) {
-        district[0] = '\0';
-    } else if (rc < 0) {
-        service_http_error(req, 400, "district", "at most %zu bytes", sizeof district - 1);
-        return;
-    }
-    dispatch_match_t m;
-    dispatch_catalogue_match(self->cat, category, district, &m);
-    const char *name = dispatch_catalogue_unit_name(self->cat, m.unit);
-    service_http_json(req, 200,
-                      json_pack("{s:s, s:s, s:s, s:i}", "unit", m.unit, "name",
-                                name ? name : m.unit, "route", m.route, "routeIndex", m.index));
-}
-
 /* Who may call what: units act on the tickets they hold and read only those (a unit token
  * reading another unit's ticket or queue gets 403); dispatchers, supervisors and admins read
- * every ticket, with the caller masked; anyone with a role may read the catalogue. */
+ * every ticket, with the caller masked. */
 #define TICKET_READERS (AUTH_UNIT | AUTH_DISPATCHER | AUTH_SUPERVISOR | AUTH_ADMIN)
 static const service_route_t ROUTES[] = {
     {"POST", "/v1/tickets/*", AUTH_UNIT, on_ticket_action},
@@ -445,8 +427,6 @@ static const service_route_t ROUTES[] = {
     {"GET", "/v1/returns", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_returns},
     {"GET", "/v1/assignments/*", TICKET_READERS, on_assignment},
     {"GET", "/v1/units/*", TICKET_READERS, on_unit_tickets},
-    {"GET", "/v1/catalogue", AUTH_ANY_ROLE, on_catalogue},
-    {"GET", "/v1/catalogue/match", AUTH_ANY_ROLE, on_match},
 };
 
 int dispatch_http_routes(dispatch_t *self, service_t *svc)

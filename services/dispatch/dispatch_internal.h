@@ -19,6 +19,10 @@ struct dispatch {
     MDB_dbi incidents;   /* incident id -> packed IncidentDeclared (current) + closed flag */
     MDB_dbi incident_seq; /* local date -> daily incident sequence */
     MDB_dbi returns;      /* ticket id -> packed ReturnRequested (pending returns only) */
+    MDB_dbi catalogue;    /* BE u32 edition -> loaded ms, who, text (dispatch_catalogue.c) */
+    MDB_dbi assists;      /* ticket id -> assisting units, NUL-separated */
+    MDB_dbi assist_index; /* unit NUL ticket id -> "": the tickets a unit assists on */
+    bool catalogue_dirty; /* an edition was loaded in this transaction: swap after commit */
     /* Set inside transactions when a count may have changed; read after the commit to
      * refresh the gauges. A rolled-back transaction leaves it set, which only costs one
      * needless refresh. */
@@ -37,6 +41,11 @@ enum { DISPATCH_REFUSED = 1 };
 int dispatch_load_held(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                        const char *name, const char *ticket_id, const char **unitp,
                        cmd_reply_t *reply, dispatch_assignment_t *a);
+/* The same, where an assisting unit (协办) may act too (progress notes): *assisting tells
+ * whether unit assists rather than holds. */
+int dispatch_load_held_or_assisted(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                                   const char *name, const char *ticket_id, const char **unitp,
+                                   cmd_reply_t *reply, dispatch_assignment_t *a, bool *assisting);
 /* The TicketActionResult answer of a unit action. */
 int dispatch_action_answer(cmd_reply_t *reply, const char *ticket_id, const char *unit,
                            Hotline__TicketStatus status, uint32_t round);
@@ -69,6 +78,24 @@ int dispatch_request_return(dispatch_t *self, MDB_txn *txn, const Hotline__Comma
 int dispatch_review_return(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                            cmd_reply_t *reply);
 int dispatch_returns_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out);
+
+/* dispatch_catalogue.c: editions of the catalogue. open: the sub-database, and the newest
+ * stored edition into self->cat (a start-up step); after_commit: swap in an edition a
+ * committed LoadCatalogue stored. */
+int dispatch_catalogue_open(dispatch_t *self);
+void dispatch_catalogue_after_commit(dispatch_t *self);
+int dispatch_load_catalogue(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                            cmd_reply_t *reply);
+int dispatch_catalogue_routes(dispatch_t *self, service_t *svc);
+
+/* dispatch_assist.c: a ticket's assisting units (the rule's, at dispatch). put: store them
+ * (n may be 0); each: call fn for each (a non-zero return stops and is returned); on: true
+ * when unit assists on the ticket. */
+int dispatch_assists_put(dispatch_t *self, MDB_txn *txn, const char *ticket,
+                         const char *const *units, size_t n);
+int dispatch_assists_each(dispatch_t *self, MDB_txn *txn, const char *ticket,
+                          int (*fn)(void *ctx, const char *unit), void *ctx);
+bool dispatch_assists_on(dispatch_t *self, MDB_txn *txn, const char *ticket, const char *unit);
 
 /* dispatch_incident.c: declare, update and close incidents (commands), and look one up. */
 int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,

@@ -70,7 +70,9 @@ int dispatch_note(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                           "say what happened, in a sentence"))
         return 0;
     dispatch_assignment_t old;
-    int rc = dispatch_load_held(self, txn, cmd, "addTicketNote", id, &unit, reply, &old);
+    bool assisting = false;
+    int rc = dispatch_load_held_or_assisted(self, txn, cmd, "addTicketNote", id, &unit, reply,
+                                            &old, &assisting);
     if (rc)
         return rc == DISPATCH_REFUSED ? 0 : rc;
     switch (old.state) {
@@ -93,6 +95,7 @@ int dispatch_note(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
     body.unit = (char *)unit;
     body.round = a.round;
     body.text = (char *)text;
+    body.assisting = assisting;
     Hotline__Event ev = HOTLINE__EVENT__INIT;
     ev.body_case = HOTLINE__EVENT__BODY_TICKET_NOTED;
     ev.ticket_noted = &body;

@@ -38,5 +38,10 @@ int intake_open311_init(intake_t *self);
 /* Shutdown began: no new group-commit work from Open311 (tokens, drain passes). */
 void intake_open311_stop(intake_t *self);
 void intake_open311_fini(intake_t *self);
+/* The categories the centre offers are Open311's services (configured, or the embedded
+ * defaults): true when code is one of them (exactly, in its case). Otherwise false, with the
+ * offered codes written into allowed ("W01, W02, ..."), for the refusal. */
+bool intake_category_offered(const intake_t *self, const char *code, char *allowed,
+                             size_t size);
 
 #endif

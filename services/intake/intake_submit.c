@@ -194,6 +194,12 @@ int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd
     int rc = intake_ticket_check(cmd->ticket, reply);
     if (rc || reply->msg->status != HOTLINE__STATUS__OK)
         return rc;
+    char allowed[600];
+    if (!intake_category_offered(self, cmd->ticket->category_code, allowed, sizeof allowed))
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "ticket.categoryCode",
+                          "\"%s\" is not a category this centre offers; use one of %s (GET "
+                          "/open311/v2/services lists them with their names)",
+                          cmd->ticket->category_code, allowed);
     int64_t now = hclock_now_ms(service_clock(self->svc));
     /* A shallow copy: the command owns the strings until the commit has packed them. */
     Hotline__Ticket t = *cmd->ticket;

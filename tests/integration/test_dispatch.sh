@@ -138,7 +138,7 @@ start dispatch "$D" --data-dir "$T/d" --http-port 0 --bus "$DBUS" \
 wait_port_file "$T/d2.json"
 H="http://127.0.0.1:$(json_get "$T/d2.json" http)"
 
-http POST "$I/v1/tickets" '{"categoryCode": "W0401", "urgency": "URGENT",
+http POST "$I/v1/tickets" '{"categoryCode": "W04", "urgency": "URGENT",
   "description": "Water running out of the pavement", "contact": {"phone": "13800001111"},
   "location": {"district": "Gulou", "address": "12 Dongjie Rd"}}' >"$T/sub.json"
 [ "$HTTP_STATUS" = 200 ] || fail "intake refused the ticket: $(cat "$T/sub.json")"
@@ -149,7 +149,7 @@ wait_until 20 dispatched
 [ "$(json_get "$T/a.json" unit)" = repair-crew-north ] || fail "routed to: $(cat "$T/a.json")"
 [ "$(json_get "$T/a.json" status)" = TICKET_DISPATCHED ] || fail "status: $(cat "$T/a.json")"
 [ "$(json_get "$T/a.json" urgency)" = URGENCY_URGENT ] || fail "urgency: $(cat "$T/a.json")"
-[ "$(json_get "$T/a.json" route)" = "W04 in Gulou -> repair-crew-north" ] || fail "route text"
+[ "$(json_get "$T/a.json" route)" = "catalogue 0: W04 in Gulou -> repair-crew-north" ] || fail "route text"
 
 http POST "$H/v1/tickets/$ID/reply" '{"unit": "repair-crew-north", "result": "fixed"}' \
   >"$T/e.json"
@@ -226,7 +226,7 @@ EOF
 # Two more tickets for the same crew (two callers: one caller twice would be a repeat call,
 # linked to the first ticket): the queue lists open states in turn and pages.
 submit() {
-  http POST "$I/v1/tickets" '{"categoryCode": "W0401", "description": "Leak by the gate",
+  http POST "$I/v1/tickets" '{"categoryCode": "W04", "description": "Leak by the gate",
     "contact": {"phone": "'"$1"'"}, "location": {"district": "gulou"}}' >"$T/sub.json"
   [ "$HTTP_STATUS" = 200 ] || fail "intake refused the ticket: $(cat "$T/sub.json")"
   json_get "$T/sub.json" submitTicket.ticketId 2>/dev/null || json_get "$T/sub.json" ticketId

@@ -66,7 +66,7 @@ sys.exit(0 if f["dispatch"]["cursor"] >= int(sys.argv[1]) else 1)' "$head"
 }
 wait_until 20 intake_knows
 for n in 1 2 3; do
-  submit "{\"categoryCode\": \"W0101\", \"description\": \"no water $n\", \"contact\": {\"phone\": \"1370000000$n\"},
+  submit "{\"categoryCode\": \"W01\", \"description\": \"no water $n\", \"contact\": {\"phone\": \"1370000000$n\"},
            \"location\": {\"district\": \"Taijiang\", \"community\": \"riverside\"}}"
   [ "$(ans incidentId)" = "$INC" ] || fail "ticket $n not joined to $INC: $(cat "$T/ans.json")"
   [ "$(ans etaMs)" = "$ETA" ] || fail "ticket $n not told the ETA: $(cat "$T/ans.json")"

@@ -329,7 +329,7 @@ static void test_dispatch_exactly_once(void **state)
     assert_int_equal(s.state, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED);
     assert_int_equal(s.round, 0);
     assert_string_equal(s.unit, "repair-crew-mains");
-    assert_string_equal(s.route, "W0402 -> repair-crew-mains");
+    assert_string_equal(s.route, "catalogue 0: W0402 -> repair-crew-mains");
     assert_string_equal(s.category, "W0402");
     assert_string_equal(s.district, "Gulou");
     assert_int_equal(s.urgency, HOTLINE__URGENCY__URGENCY_NORMAL); /* unspecified = normal */
@@ -345,7 +345,9 @@ static void test_dispatch_exactly_once(void **state)
     assert_string_equal(ev->ticket_dispatched->district, "Gulou");
     assert_int_equal(ev->ticket_dispatched->urgency, HOTLINE__URGENCY__URGENCY_NORMAL);
     assert_int_equal(ev->ticket_dispatched->round, 0);
-    assert_string_equal(ev->ticket_dispatched->route, "W0402 -> repair-crew-mains");
+    assert_string_equal(ev->ticket_dispatched->route, "catalogue 0: W0402 -> repair-crew-mains");
+    assert_int_equal(ev->ticket_dispatched->catalogue_version, 0); /* from the configuration */
+    assert_int_equal(ev->ticket_dispatched->rule_line, 0);
     hotline__event__free_unpacked(ev, NULL);
 
     /* The same TicketReceived again (a replay from an old cursor, or intake re-sending):
@@ -361,7 +363,7 @@ static void test_dispatch_exactly_once(void **state)
     received_at(f, 0, "20251125-1-000002", "P07", "Gulou", HOTLINE__URGENCY__URGENCY_VERY_URGENT);
     assert_int_equal(get(f, "20251125-1-000002", &s), 0);
     assert_string_equal(s.unit, "dispatch-desk");
-    assert_string_equal(s.route, "fallback -> dispatch-desk");
+    assert_string_equal(s.route, "catalogue 0: fallback -> dispatch-desk");
     assert_int_equal(s.urgency, HOTLINE__URGENCY__URGENCY_VERY_URGENT);
     assert_int_equal(evlog_head(f->log), 2);
 }

@@ -239,6 +239,26 @@ static const service_route_t OPEN311_ROUTES[] = {
     {NULL, OPEN311_PREFIX "*", AUTH_PUBLIC, on_request},
 };
 
+bool intake_category_offered(const intake_t *intake, const char *code, char *allowed,
+                             size_t size)
+{
+    const open311_t *self = intake->open311;
+    if (open311_catalog_find(&self->catalog, code))
+        return true;
+    size_t used = 0;
+    allowed[0] = '\0';
+    for (size_t i = 0; i < self->catalog.n && used + 1 < size; i++) {
+        int n = snprintf(allowed + used, size - used, "%s%s", i ? ", " : "",
+                         self->catalog.services[i]->code);
+        if (n < 0 || (size_t)n >= size - used) {
+            snprintf(allowed + used, size - used, ", ...");
+            break;
+        }
+        used += (size_t)n;
+    }
+    return false;
+}
+
 int intake_open311_init(intake_t *intake)
 {
     open311_t *self = calloc(1, sizeof *self);
