@@ -121,6 +121,8 @@ int cli_note(cli_t *cli, int argc, char **argv);
 int cli_redirect(cli_t *cli, int argc, char **argv);
 int cli_return(cli_t *cli, int argc, char **argv);
 int cli_review_return(cli_t *cli, int argc, char **argv);
+int cli_extend(cli_t *cli, int argc, char **argv);
+int cli_review_extension(cli_t *cli, int argc, char **argv);
 int cli_reply(cli_t *cli, int argc, char **argv);
 int cli_kpis(cli_t *cli, int argc, char **argv);
 int cli_keys(cli_t *cli, int argc, char **argv);

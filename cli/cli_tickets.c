@@ -487,3 +487,65 @@ int cli_reply(cli_t *cli, int argc, char **argv)
         json_object_set_new(body, "unit", json_string(unit));
     return unit_action(cli, argv[optind], "reply", NULL, body);
 }
+
+int cli_extend(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"unit", required_argument, NULL, 'u'},
+                                         {"days", required_argument, NULL, 'd'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {NULL, 0, NULL, 0}};
+    const char *unit = NULL, *reason = NULL, *days = NULL;
+    int c;
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
+        if (c == 'u')
+            unit = optarg;
+        else if (c == 'd')
+            days = optarg;
+        else
+            reason = optarg;
+    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc - 1 || !days || !reason)
+        return cli_usage_error(cli, "needs exactly one TICKET_ID, --days N and --reason TEXT");
+    char *end;
+    long n = strtol(days, &end, 10);
+    if (*end || n < 1 || n > 60)
+        return cli_usage_error(cli, "--days: '%s' is not a number of working days (1 to 60)",
+                               days);
+    json_t *body = json_pack("{s:I, s:s}", "workingDays", (json_int_t)n, "reason", reason);
+    if (unit)
+        json_object_set_new(body, "unit", json_string(unit));
+    return unit_action(cli, argv[optind], "extension", "extension asked", body);
+}
+
+int cli_review_extension(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"approve", no_argument, NULL, 'a'},
+                                         {"reject", no_argument, NULL, 'x'},
+                                         {"note", required_argument, NULL, 'n'},
+                                         {NULL, 0, NULL, 0}};
+    const char *note = NULL;
+    int approve = -1, c;
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
+        if (c == 'a' || c == 'x')
+            approve = c == 'a';
+        else
+            note = optarg;
+    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc - 1 || approve < 0 || (!approve && !note))
+        return cli_usage_error(cli, "needs exactly one TICKET_ID and --approve [--note TEXT] or "
+                                    "--reject --note TEXT");
+    char path[256], said[300];
+    snprintf(path, sizeof path, "/v1/extensions/%s", argv[optind]);
+    json_t *body = json_pack("{s:b}", "approve", approve);
+    if (note)
+        json_object_set_new(body, "note", json_string(note));
+    snprintf(said, sizeof said,
+             approve ? "%s extension approved: sla moves the reply deadline"
+                     : "%s extension rejected: the deadline stands",
+             argv[optind]);
+    return dispatcher_post(cli, path, body, said);
+}

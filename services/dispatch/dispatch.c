@@ -28,6 +28,8 @@ static const char DEFAULTS[] =
     "    {\"name\": \"intake\", \"endpoint\": \"tcp://127.0.0.1:8090\", \"batchMax\": 500,"
     "     \"waitMs\": 1000},"
     "    {\"name\": \"callback\", \"endpoint\": \"tcp://127.0.0.1:8093\", \"batchMax\": 500,"
+    "     \"waitMs\": 1000},"
+    "    {\"name\": \"sla\", \"endpoint\": \"tcp://127.0.0.1:8092\", \"batchMax\": 500,"
     "     \"waitMs\": 1000}],"
     "  \"idempotencyHours\": 24, \"maxBatch\": 10000},"
     " \"routes\": ["
@@ -58,13 +60,15 @@ static const char DEFAULTS[] =
     "  {\"id\": \"drainage\", \"name\": \"Drainage\"},"
     "  {\"id\": \"dispatch-desk\", \"name\": \"Dispatch desk (routes by hand)\"}],"
     " \"calendar\": {\"utcOffsetMinutes\": 480},"
-    " \"returnWindow\": {\"value\": 2, \"unit\": \"DURATION_WORKING_DAYS\"}}";
+    " \"returnWindow\": {\"value\": 2, \"unit\": \"DURATION_WORKING_DAYS\"},"
+    " \"extensionMaxWorkingDays\": 10}";
 
 /* Every numeric key. The defaults above set each one, so a 0 here can only come from an
  * operator, and means a mistake rather than "use the built-in default". */
 static const config_bound_t BOUNDS[] = {
     {"calendar.utcOffsetMinutes", -840, 840},
     {"returnWindow.value", 0, 1000},
+    {"extensionMaxWorkingDays", 0, 60},
     {NULL, 0, 0},
 };
 
@@ -100,6 +104,10 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
         rc = store_db(store, "incident_seq", 0, &self->incident_seq);
     if (!rc)
         rc = store_db(store, "returns", 0, &self->returns);
+    if (!rc)
+        rc = store_db(store, "extensions", 0, &self->extensions);
+    if (!rc)
+        rc = store_db(store, "reply_due", 0, &self->reply_due);
     if (!rc)
         rc = store_db(store, "assists", 0, &self->assists);
     if (!rc)
@@ -194,6 +202,8 @@ static int init(service_t *svc, void **state)
         rc = service_follow(svc, "intake", dispatch_apply_intake, self);
     if (!rc)
         rc = service_follow(svc, "callback", dispatch_apply_callback, self);
+    if (!rc)
+        rc = service_follow(svc, "sla", dispatch_apply_sla, self);
     if (rc)
         return rc;
     refresh_gauges(self);
@@ -232,6 +242,8 @@ static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_ADD_TICKET_NOTE, AUTH_UNIT},
     {HOTLINE__COMMAND__BODY_REPLY_TICKET, AUTH_UNIT},
     {HOTLINE__COMMAND__BODY_REQUEST_RETURN, AUTH_UNIT},
+    {HOTLINE__COMMAND__BODY_REQUEST_EXTENSION, AUTH_UNIT},
+    {HOTLINE__COMMAND__BODY_REVIEW_EXTENSION, AUTH_SUPERVISOR},
     {HOTLINE__COMMAND__BODY_REVIEW_RETURN, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_REDIRECT_TICKET, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, AUTH_DISPATCHER},

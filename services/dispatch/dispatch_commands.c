@@ -289,6 +289,10 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         return dispatch_request_return(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_REVIEW_RETURN && cmd->review_return)
         return dispatch_review_return(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_REQUEST_EXTENSION && cmd->request_extension)
+        return dispatch_request_extension(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_REVIEW_EXTENSION && cmd->review_extension)
+        return dispatch_review_extension(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_LOAD_CATALOGUE && cmd->load_catalogue)
         return dispatch_load_catalogue(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_REDIRECT_TICKET && cmd->redirect_ticket)
@@ -304,9 +308,32 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         pbjson_json_name(f->name, name, sizeof name);
     return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "body",
                       "dispatch takes signTicket, replyTicket, contactCitizen, addTicketNote, "
-                      "requestReturn, reviewReturn, redirectTicket, declareIncident, updateIncident, "
+                      "requestReturn, reviewReturn, requestExtension, reviewExtension, redirectTicket, "
+                      "declareIncident, updateIncident, "
                       "closeIncident and loadCatalogue, "
                       "not %s (PROTOCOL.md says "
                       "which service takes which command)",
                       name);
+}
+
+int dispatch_pending_get(MDB_txn *txn, MDB_dbi dbi, const char *id,
+                         const ProtobufCMessageDescriptor *desc, arena_t *arena,
+                         ProtobufCMessage **out)
+{
+    MDB_val v;
+    int rc = store_get(txn, dbi, id, strlen(id), &v);
+    if (rc)
+        return rc;
+    *out = protobuf_c_message_unpack(desc, arena_allocator(arena), v.mv_size, v.mv_data);
+    return *out ? 0 : HL_ECORRUPT;
+}
+
+int dispatch_pending_put(MDB_txn *txn, MDB_dbi dbi, const char *id, const ProtobufCMessage *msg)
+{
+    void *at;
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    int rc = store_put_reserve(txn, dbi, id, strlen(id), len, 0, &at);
+    if (!rc)
+        protobuf_c_message_pack(msg, at);
+    return rc;
 }

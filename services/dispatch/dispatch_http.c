@@ -2,6 +2,8 @@
  *
  *   POST /v1/tickets/{id}/sign     {"unit": "..."}                        -> CommandReply
  *   POST /v1/tickets/{id}/reply    {"unit", "result", "resolved"}         -> CommandReply
+ *   POST /v1/tickets/{id}/extension {"workingDays", "reason"}             -> CommandReply
+ *   GET  /v1/extensions, POST /v1/extensions/{id} {"approve", "note"}   (supervisor)
  *   GET  /v1/assignments/{id}      the ticket's assignment
  *   GET  /v1/units/{unit}/tickets  the unit's queue: ?state=&limit=&after=
  * The catalogue's routes are in dispatch_catalogue.c.
@@ -92,6 +94,8 @@ static const ticket_action_t ACTIONS[] = {
     {"contact", &hotline__contact_citizen__descriptor, HOTLINE__COMMAND__BODY_CONTACT_CITIZEN},
     {"notes", &hotline__add_ticket_note__descriptor, HOTLINE__COMMAND__BODY_ADD_TICKET_NOTE},
     {"return", &hotline__request_return__descriptor, HOTLINE__COMMAND__BODY_REQUEST_RETURN},
+    {"extension", &hotline__request_extension__descriptor,
+     HOTLINE__COMMAND__BODY_REQUEST_EXTENSION},
     {"reply", &hotline__reply_ticket__descriptor, HOTLINE__COMMAND__BODY_REPLY_TICKET},
 };
 #define NACTIONS (sizeof ACTIONS / sizeof *ACTIONS)
@@ -122,7 +126,7 @@ static void on_ticket_action(httpd_req_t *req, void *ctx)
 {
     dispatch_t *self = ctx;
     static const char usage[] =
-        "POST /v1/tickets/{id}/ACTION, ACTION one of sign, contact, notes, return, reply";
+        "POST /v1/tickets/{id}/ACTION, ACTION one of sign, contact, notes, return, extension, reply";
     char id[DISPATCH_TICKET_ID_MAX + 1], name[16];
     if (!segment(req, 2, "ticketId", id, sizeof id))
         return;
@@ -139,8 +143,8 @@ static void on_ticket_action(httpd_req_t *req, void *ctx)
         run_action(self, req, id, action);
 }
 
-/* A dispatcher's action on POST /v1/<things>/{id}: a route (and a row in the access table) of
- * its own, because the unit actions' route is for units. */
+/* A dispatcher's (or supervisor's) action on POST /v1/<things>/{id}: a route (and a row in the
+ * access table) of its own, because the unit actions' route is for units. */
 static void dispatcher_action(httpd_req_t *req, dispatch_t *self, const char *usage,
                               const ticket_action_t *action)
 {
@@ -168,9 +172,11 @@ static void on_review_return(httpd_req_t *req, void *ctx)
 static bool query_limit(httpd_req_t *req, size_t *out);
 
 /* GET /v1/returns?limit=N: the returns waiting for a ruling, by ticket id. */
-static void on_returns(httpd_req_t *req, void *ctx)
+typedef int (*pending_list_fn)(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out);
+
+/* A list of requests waiting for a ruling, as {"<name>": [...]}. */
+static void pending_list(httpd_req_t *req, dispatch_t *self, const char *name, pending_list_fn fn)
 {
-    dispatch_t *self = ctx;
     size_t limit;
     if (!query_limit(req, &limit))
         return;
@@ -181,14 +187,33 @@ static void on_returns(httpd_req_t *req, void *ctx)
         return;
     }
     json_t *list = json_array();
-    rc = list ? dispatch_returns_list(self, txn, limit, list) : HL_ENOMEM;
+    rc = list ? fn(self, txn, limit, list) : HL_ENOMEM;
     store_read_end(&txn);
     if (rc) {
         json_decref(list);
-        service_http_error(req, 500, NULL, "cannot list the returns: %s", hl_strerror(rc));
+        service_http_error(req, 500, NULL, "cannot list the %s: %s", name, hl_strerror(rc));
         return;
     }
-    service_http_json(req, 200, json_pack("{s:o}", "returns", list));
+    service_http_json(req, 200, json_pack("{s:o}", name, list));
+}
+
+static void on_returns(httpd_req_t *req, void *ctx)
+{
+    pending_list(req, ctx, "returns", dispatch_returns_list);
+}
+
+/* GET /v1/extensions?limit=N: the extensions waiting for a supervisor, by ticket id. */
+static void on_extensions(httpd_req_t *req, void *ctx)
+{
+    pending_list(req, ctx, "extensions", dispatch_extensions_list);
+}
+
+/* POST /v1/extensions/{id} {"approve","note"}: a supervisor's ruling on an extension. */
+static void on_review_extension(httpd_req_t *req, void *ctx)
+{
+    static const ticket_action_t review = {"review", &hotline__review_extension__descriptor,
+                                           HOTLINE__COMMAND__BODY_REVIEW_EXTENSION};
+    dispatcher_action(req, ctx, "POST /v1/extensions/{ticketId}", &review);
 }
 
 /* ---- assignments ------------------------------------------------------------------------- */
@@ -425,6 +450,8 @@ static const service_route_t ROUTES[] = {
     {"POST", "/v1/redirects/*", AUTH_DISPATCHER, on_redirect},
     {"POST", "/v1/returns/*", AUTH_DISPATCHER, on_review_return},
     {"GET", "/v1/returns", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_returns},
+    {"POST", "/v1/extensions/*", AUTH_SUPERVISOR, on_review_extension},
+    {"GET", "/v1/extensions", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_extensions},
     {"GET", "/v1/assignments/*", TICKET_READERS, on_assignment},
     {"GET", "/v1/units/*", TICKET_READERS, on_unit_tickets},
 };

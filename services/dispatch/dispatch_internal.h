@@ -19,6 +19,8 @@ struct dispatch {
     MDB_dbi incidents;   /* incident id -> packed IncidentDeclared (current) + closed flag */
     MDB_dbi incident_seq; /* local date -> daily incident sequence */
     MDB_dbi returns;      /* ticket id -> packed ReturnRequested (pending returns only) */
+    MDB_dbi extensions;   /* ticket id -> packed ExtensionRequested (pending only) */
+    MDB_dbi reply_due;    /* ticket id -> round, reply due, days granted (from sla's feed) */
     MDB_dbi catalogue;    /* BE u32 edition -> loaded ms, who, text (dispatch_catalogue.c) */
     MDB_dbi assists;      /* ticket id -> assisting units, NUL-separated */
     MDB_dbi assist_index; /* unit NUL ticket id -> "": the tickets a unit assists on */
@@ -61,6 +63,13 @@ int dispatch_append(dispatch_t *self, MDB_txn *txn, const char *ticket_id, Hotli
 int dispatch_refuse_unsigned(cmd_reply_t *reply, const char *name, const char *ticket_id,
                              const dispatch_assignment_t *a);
 
+/* A request waiting for a ruling (a return, an extension): the packed message of its event
+ * under the ticket id in dbi. get: into arena, HL_ENOTFOUND when there is none. */
+int dispatch_pending_get(MDB_txn *txn, MDB_dbi dbi, const char *id,
+                         const ProtobufCMessageDescriptor *desc, arena_t *arena,
+                         ProtobufCMessage **out);
+int dispatch_pending_put(MDB_txn *txn, MDB_dbi dbi, const char *id, const ProtobufCMessage *msg);
+
 /* dispatch_workflow.c: first contact with the citizen, progress notes. */
 int dispatch_contact(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                      cmd_reply_t *reply);
@@ -78,6 +87,15 @@ int dispatch_request_return(dispatch_t *self, MDB_txn *txn, const Hotline__Comma
 int dispatch_review_return(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                            cmd_reply_t *reply);
 int dispatch_returns_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out);
+
+/* dispatch_extension.c: a unit asks for more working days to reply, a supervisor rules;
+ * sla's feed (its reply deadlines) applied; the pending list as dispatch_returns_list. */
+int dispatch_request_extension(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                               cmd_reply_t *reply);
+int dispatch_review_extension(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                              cmd_reply_t *reply);
+int dispatch_extensions_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out);
+int dispatch_apply_sla(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
 /* dispatch_catalogue.c: editions of the catalogue. open: the sub-database, and the newest
  * stored edition into self->cat (a start-up step); after_commit: swap in an edition a

@@ -26,23 +26,14 @@ static const char *str_or_empty(const char *s)
 static int pending_get(dispatch_t *self, MDB_txn *txn, const char *id, arena_t *arena,
                        Hotline__ReturnRequested **out)
 {
-    MDB_val v;
-    int rc = store_get(txn, self->returns, id, strlen(id), &v);
-    if (rc)
-        return rc;
-    *out = hotline__return_requested__unpack(arena_allocator(arena), v.mv_size, v.mv_data);
-    return *out ? 0 : HL_ECORRUPT;
+    return dispatch_pending_get(txn, self->returns, id, &hotline__return_requested__descriptor,
+                                arena, (ProtobufCMessage **)out);
 }
 
 static int pending_put(dispatch_t *self, MDB_txn *txn, const char *id,
                        const Hotline__ReturnRequested *r)
 {
-    void *at;
-    size_t len = hotline__return_requested__get_packed_size(r);
-    int rc = store_put_reserve(txn, self->returns, id, strlen(id), len, 0, &at);
-    if (!rc)
-        hotline__return_requested__pack(r, at);
-    return rc;
+    return dispatch_pending_put(txn, self->returns, id, &r->base);
 }
 
 int dispatch_request_return(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,

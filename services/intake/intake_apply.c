@@ -70,6 +70,13 @@ static void apply_sla(Hotline__TicketView *v, const Hotline__Event *ev)
             v->reply_due_ms = e->due_ms;
         break;
     }
+    case HOTLINE__EVENT__BODY_SLA_CLOCK_EXTENDED: {
+        /* An approved extension: the caller is told the new date. */
+        const Hotline__SlaClockExtended *e = ev->sla_clock_extended;
+        if (same_round(v, e->round) && e->clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY)
+            v->reply_due_ms = e->due_ms;
+        break;
+    }
     case HOTLINE__EVENT__BODY_SLA_BREACHED: {
         const Hotline__SlaBreached *e = ev->sla_breached;
         if (!same_round(v, e->round))

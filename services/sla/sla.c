@@ -15,7 +15,7 @@ static const char DEFAULTS[] =
     "{\"runtime\": {"
     "  \"name\": \"sla\", \"dataDir\": \"var/sla\","
     "  \"busEndpoint\": \"tcp://127.0.0.1:8092\", \"http\": {\"port\": 8082},"
-    "  \"eventLog\": {\"consumers\": [\"intake\", \"analytics\"]},"
+    "  \"eventLog\": {\"consumers\": [\"intake\", \"dispatch\", \"analytics\"]},"
     "  \"feeds\": [{\"name\": \"dispatch\", \"endpoint\": \"tcp://127.0.0.1:8091\","
     "              \"batchMax\": 500, \"waitMs\": 1000}]},"
     " \"calendar\": {\"utcOffsetMinutes\": 480},"

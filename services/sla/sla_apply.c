@@ -125,6 +125,10 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     case HOTLINE__EVENT__BODY_TICKET_SIGNED:
     case HOTLINE__EVENT__BODY_TICKET_REPLIED:
         break;
+    case HOTLINE__EVENT__BODY_EXTENSION_REVIEWED:
+        if (ev->extension_reviewed && ev->extension_reviewed->approved)
+            break;
+        return 0; /* a rejected extension leaves the deadline as it is */
     default:
         return 0; /* not about deadlines */
     }
@@ -143,6 +147,19 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     case HOTLINE__EVENT__BODY_TICKET_SIGNED:
         return stop(self, txn, ev, ev->ticket_signed->round, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
                     false);
+    case HOTLINE__EVENT__BODY_EXTENSION_REVIEWED: {
+        const Hotline__ExtensionReviewed *x = ev->extension_reviewed;
+        int rc = sla_store_extend(self, txn, ev->ticket_id, x->round,
+                                  HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, x->working_days);
+        if (rc == HL_ENOTFOUND || rc == HL_ECONFLICT) {
+            SLOG_INFO("sla_extension_not_applied", "ticket=%s round=%u reason=\"%s\" "
+                      "next=\"ignored\"", ev->ticket_id, x->round,
+                      rc == HL_ENOTFOUND ? "no reply clock for that round"
+                                         : "the reply clock has stopped");
+            return 0;
+        }
+        return rc;
+    }
     default: {
         uint32_t round = ev->ticket_replied->round;
         /* A reply is also a sign-for: a unit that replied without signing must not be

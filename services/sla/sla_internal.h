@@ -37,6 +37,12 @@ int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in);
 /* Stop one clock at at_ms if it is running; HL_ENOTFOUND when there is no such clock. */
 int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                    Hotline__SlaClock clock, int64_t at_ms);
+/* Move a running clock's deadline by working_days working days (an approved extension): its
+ * record, due index and steps, and SlaClockExtended. A warning not yet given moves with it;
+ * a breach already raised stays in the log, and the clock's verdict follows the new deadline.
+ * HL_ENOTFOUND (no such clock), HL_ECONFLICT (it has stopped). */
+int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                     Hotline__SlaClock clock, uint32_t working_days);
 /* The steps' scheduler_fire_fn (ctx is the sla_t): a warning or breach for a clock still
  * running, its event appended and its flag set in the pass's transaction. */
 int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e);

@@ -147,9 +147,9 @@ int sla_clock_get(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t rou
     return rc ? rc : decode(&v, out);
 }
 
-/* Set flags (and stopped_ms when stopping) on a stored record, in place. */
-static int set_flags(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen, uint8_t add,
-                     int64_t stopped_ms)
+/* A stored record copied into buf (REC_MAX bytes), to change and put back; *len its size. */
+static int record_copy(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen, uint8_t *buf,
+                       size_t *len)
 {
     MDB_val v;
     int rc = store_get(txn, self->clocks, key, klen, &v);
@@ -157,12 +157,24 @@ static int set_flags(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen,
         return rc;
     if (v.mv_size < REC_HEADER || v.mv_size > REC_MAX)
         return HL_ECORRUPT;
-    uint8_t buf[REC_MAX];
     memcpy(buf, v.mv_data, v.mv_size);
+    *len = v.mv_size;
+    return 0;
+}
+
+/* Set flags (and stopped_ms when stopping) on a stored record, in place. */
+static int set_flags(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen, uint8_t add,
+                     int64_t stopped_ms)
+{
+    uint8_t buf[REC_MAX];
+    size_t len;
+    int rc = record_copy(self, txn, key, klen, buf, &len);
+    if (rc)
+        return rc;
     buf[1] |= add;
     if (add & SLA_F_STOPPED)
         store_be64_put(buf + 12, (uint64_t)stopped_ms);
-    return store_put(txn, self->clocks, key, klen, buf, v.mv_size, 0);
+    return store_put(txn, self->clocks, key, klen, buf, len, 0);
 }
 
 static int count_add(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, int delta)
@@ -311,6 +323,77 @@ int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t ro
     ev.ticket_id = (char *)ticket_id;
     ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED;
     ev.sla_clock_stopped = &sp;
+    return evlog_append(self->log, txn, &ev);
+}
+
+/* ---- extend ---- */
+
+int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                     Hotline__SlaClock clock, uint32_t working_days)
+{
+    if (!ticket_id || !*ticket_id || strlen(ticket_id) > SLA_TICKET_ID_MAX)
+        return HL_ENOTFOUND;
+    uint8_t key[KEY_MAX], rec[REC_MAX];
+    size_t klen = clock_key(key, ticket_id, round, clock), len;
+    int rc = record_copy(self, txn, key, klen, rec, &len);
+    if (rc)
+        return rc;
+    if (rec[1] & SLA_F_STOPPED)
+        return HL_ECONFLICT;
+    Hotline__SlaClockStarted *st =
+        hotline__sla_clock_started__unpack(NULL, len - REC_HEADER, rec + REC_HEADER);
+    if (!st)
+        return HL_ECORRUPT;
+    Hotline__Limit days = HOTLINE__LIMIT__INIT;
+    days.value = working_days;
+    days.unit = HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS;
+    int64_t old_due = st->due_ms, due;
+    if (calendar_add(self->cal, old_due, &days, &due) != 0) {
+        hotline__sla_clock_started__free_unpacked(st, NULL);
+        return HL_EINVAL;
+    }
+    /* The warning keeps its distance from the deadline, unless it was given already. */
+    bool warned = rec[1] & SLA_F_WARNED, breached = rec[1] & SLA_F_BREACHED;
+    int64_t warn = st->warn_ms && !warned ? st->warn_ms + (due - old_due) : 0;
+    st->due_ms = due;
+    if (!warned)
+        st->warn_ms = warn;
+    size_t packed = hotline__sla_clock_started__get_packed_size(st);
+    if (REC_HEADER + packed > sizeof rec) {
+        hotline__sla_clock_started__free_unpacked(st, NULL);
+        return HL_EINTERNAL;
+    }
+    hotline__sla_clock_started__pack(st, rec + REC_HEADER);
+    Hotline__SlaClockExtended x = HOTLINE__SLA_CLOCK_EXTENDED__INIT;
+    x.clock = clock;
+    x.round = round;
+    x.old_due_ms = old_due;
+    x.due_ms = due;
+    x.warn_ms = warn;
+    x.working_days = working_days;
+    char unit[129];
+    copy_str(unit, sizeof unit, st->unit);
+    x.unit = unit;
+    hotline__sla_clock_started__free_unpacked(st, NULL);
+    rc = store_put(txn, self->clocks, key, klen, rec, REC_HEADER + packed, 0);
+    uint8_t dk[KEY_MAX];
+    if (!rc) {
+        rc = store_del(txn, self->due, dk, due_key(dk, old_due, ticket_id, round, clock));
+        rc = rc == HL_ENOTFOUND ? 0 : rc;
+    }
+    if (!rc)
+        rc = store_put(txn, self->due, dk, due_key(dk, due, ticket_id, round, clock), "", 0, 0);
+    if (!rc && warn)
+        rc = step_put(self, txn, ticket_id, clock, round, SLA_STEP_WARN, warn);
+    if (!rc && !breached)
+        rc = step_put(self, txn, ticket_id, clock, round, SLA_STEP_BREACH, due);
+    if (rc)
+        return rc;
+    self->dirty = true;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket_id;
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_EXTENDED;
+    ev.sla_clock_extended = &x;
     return evlog_append(self->log, txn, &ev);
 }
 
