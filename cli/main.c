@@ -51,6 +51,10 @@ static const cli_verb_t COMMANDS[] = {
     {"review-return", cli_review_return, NULL,
      "review-return TICKET_ID (--approve --to UNIT | --reject --note TEXT)",
      "a dispatcher's ruling on a unit's return (approved: designated to UNIT)", NULL},
+    {"incident", NULL, cli_incident_verbs, NULL,
+     "incidents: declare, update the ETA, link and unlink tickets, close (every linked\n"
+     "ticket is replied with the resolution)",
+     NULL},
     {"callback", NULL, cli_callback_verbs, NULL, "calling callers back to rate the answer",
      "Callback agents"},
     {"kpis", cli_kpis, NULL, "kpis [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by unit|category]",

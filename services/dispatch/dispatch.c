@@ -58,13 +58,15 @@ static const char DEFAULTS[] =
     "  {\"id\": \"drainage\", \"name\": \"Drainage\"},"
     "  {\"id\": \"dispatch-desk\", \"name\": \"Dispatch desk (routes by hand)\"}],"
     " \"calendar\": {\"utcOffsetMinutes\": 480},"
-    " \"returnWindow\": {\"value\": 2, \"unit\": \"DURATION_WORKING_DAYS\"}}";
+    " \"returnWindow\": {\"value\": 2, \"unit\": \"DURATION_WORKING_DAYS\"},"
+    " \"incidentLimits\": {\"minPrefixChars\": 2, \"districtAloneIsWide\": true}}";
 
 /* Every numeric key. The defaults above set each one, so a 0 here can only come from an
  * operator, and means a mistake rather than "use the built-in default". */
 static const config_bound_t BOUNDS[] = {
     {"calendar.utcOffsetMinutes", -840, 840},
     {"returnWindow.value", 0, 1000},
+    {"incidentLimits.minPrefixChars", 0, 7},
     {NULL, 0, 0},
 };
 
@@ -100,6 +102,10 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
         rc = store_db(store, "incident_seq", 0, &self->incident_seq);
     if (!rc)
         rc = store_db(store, "returns", 0, &self->returns);
+    if (!rc)
+        rc = store_db(store, "incident_tickets", 0, &self->incident_tickets);
+    if (!rc)
+        rc = store_db(store, "incident_closing", 0, &self->incident_closing);
     if (rc) {
         snprintf(err, err_size, "cannot open dispatch's sub-databases: %s", hl_strerror(rc));
         dispatch_destroy(&self);
@@ -182,6 +188,8 @@ static int init(service_t *svc, void **state)
     if (!rc)
         rc = dispatch_incident_routes(self, svc);
     if (!rc)
+        rc = dispatch_close_scheduler(self, svc);
+    if (!rc)
         rc = service_follow(svc, "intake", dispatch_apply_intake, self);
     if (!rc)
         rc = service_follow(svc, "callback", dispatch_apply_callback, self);
@@ -224,9 +232,12 @@ static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_REQUEST_RETURN, AUTH_UNIT},
     {HOTLINE__COMMAND__BODY_REVIEW_RETURN, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_REDIRECT_TICKET, AUTH_DISPATCHER},
-    {HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, AUTH_DISPATCHER},
+    /* A supervisor too: only a supervisor may declare a wide incident (incidentLimits). */
+    {HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, AUTH_DISPATCHER | AUTH_SUPERVISOR},
     {HOTLINE__COMMAND__BODY_UPDATE_INCIDENT, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_CLOSE_INCIDENT, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_LINK_TICKETS, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_UNLINK_TICKET, AUTH_DISPATCHER},
     {0, 0},
 };
 
