@@ -155,6 +155,8 @@ typedef struct answer {
     char result_unit[80];
     char incident_id[64]; /* what declareIncident answered */
     size_t linked;        /* what linkTickets linked */
+    unsigned replied;     /* closeIncident: replied in its transaction */
+    bool closing;         /* closeIncident: the rest goes in chunks */
 } answer_t;
 
 static answer_t run(fixture_t *f, Hotline__Command *cmd)
@@ -178,6 +180,8 @@ static answer_t run(fixture_t *f, Hotline__Command *cmd)
     if (msg.status == HOTLINE__STATUS__OK &&
         msg.result_case == HOTLINE__COMMAND_REPLY__RESULT_INCIDENT) {
         snprintf(a.incident_id, sizeof a.incident_id, "%s", msg.incident->incident_id);
+        a.replied = msg.incident->replied;
+        a.closing = msg.incident->closing;
     } else if (msg.status == HOTLINE__STATUS__OK &&
                msg.result_case == HOTLINE__COMMAND_REPLY__RESULT_LINK_TICKETS) {
         a.linked = msg.link_tickets->n_linked;
@@ -843,6 +847,63 @@ static void test_incident_link_unlink_close(void **state)
     assert_int_equal(s.state, HOTLINE__TICKET_STATUS__TICKET_REPLIED);
 }
 
+/* More than one transaction's worth: the close replies DISPATCH_CLOSE_CHUNK and marks the
+ * incident closing (durably: the mark is in the store); each continuation replies the next
+ * chunk and the last one removes the mark. */
+static void test_incident_close_in_chunks(void **state)
+{
+    fixture_t *f = *state;
+    answer_t a = declare_riverside(f);
+    char inc[64];
+    snprintf(inc, sizeof inc, "%s", a.incident_id);
+    unsigned n = DISPATCH_CLOSE_CHUNK + 3;
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    for (unsigned i = 0; i < n; i++) { /* joined at the door, in one transaction */
+        char id[32];
+        snprintf(id, sizeof id, "K%05u", i);
+        Hotline__Location loc = HOTLINE__LOCATION__INIT;
+        loc.community = "Riverside";
+        Hotline__Ticket t = HOTLINE__TICKET__INIT;
+        t.id = id;
+        t.category_code = "W01";
+        t.location = &loc;
+        t.incident_id = inc;
+        Hotline__TicketReceived tr = HOTLINE__TICKET_RECEIVED__INIT;
+        tr.ticket = &t;
+        Hotline__Event ev = HOTLINE__EVENT__INIT;
+        ev.source = "intake";
+        ev.seq = ++f->intake_seq;
+        ev.ticket_id = id;
+        ev.body_case = HOTLINE__EVENT__BODY_TICKET_RECEIVED;
+        ev.ticket_received = &tr;
+        assert_int_equal(dispatch_apply_intake(f->d, txn, &ev), 0);
+    }
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+
+    Hotline__CloseIncident c = HOTLINE__CLOSE_INCIDENT__INIT;
+    c.incident_id = inc;
+    c.resolution = "fixed";
+    a = incident_cmd(f, HOTLINE__COMMAND__BODY_CLOSE_INCIDENT, &c.base);
+    assert_int_equal(a.status, HOTLINE__STATUS__OK);
+    assert_int_equal(a.replied, DISPATCH_CLOSE_CHUNK);
+    assert_true(a.closing);
+    snap_t s;
+    assert_int_equal(get(f, "K05002", &s), 0);
+    assert_int_equal(s.state, HOTLINE__TICKET_STATUS__TICKET_LINKED);
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_true(dispatch_incident_closing(f->d, txn, inc));
+    bool more = true;
+    assert_int_equal(dispatch_close_continue(f->d, txn, inc, &more), 0);
+    assert_false(more);
+    assert_false(dispatch_incident_closing(f->d, txn, inc));
+    assert_int_equal(dispatch_close_continue(f->d, txn, inc, &more), 0); /* done: nothing */
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    assert_int_equal(get(f, "K05002", &s), 0);
+    assert_int_equal(s.state, HOTLINE__TICKET_STATUS__TICKET_REPLIED);
+    assert_int_equal(count(f, "water-supply", HOTLINE__TICKET_STATUS__TICKET_REPLIED), n);
+}
+
 /* Incident ids carry the local date in the zone of calendar.utcOffsetMinutes / utcOffset, the
  * key every service reads, not a fixed UTC+8: near midnight the two disagree. */
 static void test_incident_date_in_zone(void **state)
@@ -925,6 +986,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incident_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incident_link_unlink_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incident_close_in_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incident_date_in_zone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_return_window, setup, teardown),
     };
