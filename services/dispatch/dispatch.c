@@ -59,7 +59,8 @@ static const char DEFAULTS[] =
     "  {\"id\": \"dispatch-desk\", \"name\": \"Dispatch desk (routes by hand)\"}],"
     " \"calendar\": {\"utcOffsetMinutes\": 480},"
     " \"returnWindow\": {\"value\": 2, \"unit\": \"DURATION_WORKING_DAYS\"},"
-    " \"incidentLimits\": {\"minPrefixChars\": 2, \"districtAloneIsWide\": true}}";
+    " \"incidentLimits\": {\"minPrefixChars\": 2, \"districtAloneIsWide\": true,"
+    "  \"closeChunk\": 5000}}";
 
 /* Every numeric key. The defaults above set each one, so a 0 here can only come from an
  * operator, and means a mistake rather than "use the built-in default". */
@@ -67,6 +68,7 @@ static const config_bound_t BOUNDS[] = {
     {"calendar.utcOffsetMinutes", -840, 840},
     {"returnWindow.value", 0, 1000},
     {"incidentLimits.minPrefixChars", 0, 7},
+    {"incidentLimits.closeChunk", 1, 100000},
     {NULL, 0, 0},
 };
 

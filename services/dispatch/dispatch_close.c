@@ -2,10 +2,11 @@
  * resolution (TicketReplied with incident_id, resolved), so each goes on to callback, which
  * calls each caller of the incident once.
  *
- * A close must not hold the loop for long. Up to DISPATCH_CLOSE_CHUNK tickets are replied in
- * the close command's own transaction (5,000 take well under a second); a larger incident is
+ * A close must not hold the loop for long. Up to a chunk of tickets (incidentLimits.closeChunk,
+ * 5,000 by default, which take well under a second) is replied in the close command's own
+ * transaction; a larger incident is
  * marked closing ("incident_closing": incident id -> resolution NUL the last ticket id replied)
- * and the rest is replied in chunks of that size by the shared scheduler (entry "close/" id,
+ * and the rest is replied in chunks of that size by the shared scheduler (entry: the id,
  * due now), each chunk one group-commit pass that also moves the mark. The mark and the entry
  * are durable, so a kill -9 in the middle resumes where the last committed chunk ended; a
  * ticket is replied only while it is LINKED to this incident, so nothing is replied twice.
@@ -128,6 +129,12 @@ int dispatch_close_fanout(dispatch_t *self, MDB_txn *txn, const char *incident,
 
 /* ---- the closing mark and the scheduler that carries it on ---- */
 
+static unsigned chunk(const dispatch_t *self)
+{
+    const Hotline__IncidentLimits *l = self->cfg->incident_limits;
+    return l && l->close_chunk ? l->close_chunk : DISPATCH_CLOSE_CHUNK;
+}
+
 static int mark_put(dispatch_t *self, MDB_txn *txn, const char *incident, const char *resolution,
                     const char *last)
 {
@@ -160,12 +167,12 @@ int dispatch_close_start(dispatch_t *self, MDB_txn *txn, const char *incident,
                          const char *resolution, unsigned *replied, bool *closing)
 {
     char last[DISPATCH_TICKET_ID_MAX + 1];
-    int rc = dispatch_close_fanout(self, txn, incident, resolution, NULL, DISPATCH_CLOSE_CHUNK,
-                                   replied, closing, last);
+    int rc = dispatch_close_fanout(self, txn, incident, resolution, NULL, chunk(self), replied,
+                                   closing, last);
     if (rc || !*closing)
         return rc;
-    SLOG_INFO("incident_closing", "incident=%s replied=%u next=\"the rest in chunks of %d\"",
-              incident, *replied, DISPATCH_CLOSE_CHUNK);
+    SLOG_INFO("incident_closing", "incident=%s replied=%u next=\"the rest in chunks of %u\"",
+              incident, *replied, chunk(self));
     rc = mark_put(self, txn, incident, resolution, last);
     return rc ? rc : schedule_next(self, txn, incident);
 }
@@ -195,8 +202,8 @@ int dispatch_close_continue(dispatch_t *self, MDB_txn *txn, const char *incident
     after[ll] = '\0';
     unsigned replied;
     char last[DISPATCH_TICKET_ID_MAX + 1];
-    rc = dispatch_close_fanout(self, txn, incident, resolution, after, DISPATCH_CLOSE_CHUNK,
-                               &replied, more, last);
+    rc = dispatch_close_fanout(self, txn, incident, resolution, after, chunk(self), &replied,
+                               more, last);
     if (!rc && *more)
         rc = mark_put(self, txn, incident, resolution, last);
     else if (!rc)
@@ -225,7 +232,7 @@ static int fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
 
 int dispatch_close_scheduler(dispatch_t *self, service_t *svc)
 {
-    /* One incident's chunk per entry and pass keeps each transaction near DISPATCH_CLOSE_CHUNK
+    /* One incident's chunk per entry and pass keeps each transaction near one chunk of
      * tickets even when several large incidents close at once. */
     scheduler_opts_t o = {.name = CLOSE_SCHED, .fire = fire, .ctx = self, .per_pass = 1};
     return service_scheduler(svc, &o, &self->closer);

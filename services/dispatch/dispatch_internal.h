@@ -93,7 +93,8 @@ int dispatch_link_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command
                           cmd_reply_t *reply);
 
 /* dispatch_close.c: the close fan-out. */
-#define DISPATCH_CLOSE_CHUNK 5000 /* tickets replied per transaction */
+#define DISPATCH_CLOSE_CHUNK 5000 /* tickets replied per transaction, unless
+                                   * incidentLimits.closeChunk says otherwise */
 /* Reply up to max LINKED tickets of incident after ticket id after (NULL: from the first) with
  * resolution; *more: tickets are left; last: the last ticket id visited. */
 int dispatch_close_fanout(dispatch_t *self, MDB_txn *txn, const char *incident,
