@@ -133,6 +133,8 @@ static void apply_event(Hotline__TicketView *v, const Hotline__Event *ev)
             v->status = HOTLINE__TICKET_STATUS__TICKET_LINKED;
             v->incident_id = ev->ticket_linked->incident_id;
             v->unit = ev->ticket_linked->unit;
+            /* sla suspends the ticket's own deadlines: the incident's ETA is the one to tell */
+            v->sign_due_ms = v->reply_due_ms = 0;
         }
         break;
     case HOTLINE__EVENT__BODY_TICKET_UNLINKED:
