@@ -212,24 +212,27 @@ static const char *acting(const Hotline__Command *cmd)
     return cmd->by ? cmd->by->name : str_or_empty(cmd->actor);
 }
 
-/* The active incident of a link / unlink command, or a refusal. */
+/* The active incident of a link / unlink command, or a refusal (DISPATCH_REFUSED). */
 static int load_active(dispatch_t *self, MDB_txn *txn, const char *field, const char *id,
                        cmd_reply_t *reply, Hotline__IncidentDeclared **inc)
 {
-    if (!id || !*id)
-        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, field, "required: the incident id"),
-               DISPATCH_REFUSED;
+    if (!id || !*id) {
+        cmd_refuse(reply, HOTLINE__STATUS__INVALID, field, "required: the incident id");
+        return DISPATCH_REFUSED;
+    }
     bool closed;
     int rc = dispatch_incident_get(self, txn, id, reply->arena, inc, &closed);
-    if (rc == HL_ENOTFOUND)
-        return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, field, "no incident %s", id),
-               DISPATCH_REFUSED;
+    if (rc == HL_ENOTFOUND) {
+        cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, field, "no incident %s", id);
+        return DISPATCH_REFUSED;
+    }
     if (rc)
         return rc;
-    if (closed || dispatch_incident_closing(self, txn, id))
-        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, field,
-                          "incident %s is closed: link tickets to an active incident", id),
-               DISPATCH_REFUSED;
+    if (closed || dispatch_incident_closing(self, txn, id)) {
+        cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, field,
+                   "incident %s is closed: link and unlink tickets of an active incident", id);
+        return DISPATCH_REFUSED;
+    }
     return 0;
 }
 
