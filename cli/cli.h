@@ -127,8 +127,14 @@ int cli_reply(cli_t *cli, int argc, char **argv);
 int cli_kpis(cli_t *cli, int argc, char **argv);
 int cli_keys(cli_t *cli, int argc, char **argv);
 
-/* Groups: `hotline callback next|record`, `hotline token create|list|revoke`. */
+/* A dispatcher's POST of body (stolen) to dispatch's path, printing said on success (the
+ * answer with --json). Returns the exit code. */
+int cli_dispatcher_post(cli_t *cli, const char *path, json_t *body, const char *said);
+
+/* Groups: `hotline callback next|record`, `hotline token create|list|revoke`,
+ * `hotline incident declare|update|close|link|unlink|list`. */
 extern const cli_verb_t cli_callback_verbs[];
+extern const cli_verb_t cli_incident_verbs[];
 extern const cli_verb_t cli_token_verbs[];
 extern const cli_verb_t cli_catalogue_verbs[]; /* show | diff FILE | load FILE */
 

@@ -378,8 +378,7 @@ int cli_return(cli_t *cli, int argc, char **argv)
     return unit_action(cli, argv[optind], "return", "return asked", body);
 }
 
-/* A dispatcher's POST to dispatch, printing said on success. */
-static int dispatcher_post(cli_t *cli, const char *path, json_t *body, const char *said)
+int cli_dispatcher_post(cli_t *cli, const char *path, json_t *body, const char *said)
 {
     json_t *ans;
     int status = cli_http(cli, SVC_DISPATCH, "POST", path, body, &ans);
@@ -428,7 +427,7 @@ int cli_review_return(cli_t *cli, int argc, char **argv)
     snprintf(said, sizeof said, approve ? "%s returned: now with %s (designated)"
                                         : "%s return rejected: it stays with its unit",
              argv[optind], to ? to : "");
-    return dispatcher_post(cli, path, body, said);
+    return cli_dispatcher_post(cli, path, body, said);
 }
 
 int cli_redirect(cli_t *cli, int argc, char **argv)
@@ -458,7 +457,7 @@ int cli_redirect(cli_t *cli, int argc, char **argv)
                              designated);
     snprintf(said, sizeof said, "%s now with %s%s", argv[optind], to,
              designated ? " (designated)" : "");
-    return dispatcher_post(cli, path, body, said);
+    return cli_dispatcher_post(cli, path, body, said);
 }
 
 int cli_reply(cli_t *cli, int argc, char **argv)
@@ -547,5 +546,5 @@ int cli_review_extension(cli_t *cli, int argc, char **argv)
              approve ? "%s extension approved: sla moves the reply deadline"
                      : "%s extension rejected: the deadline stands",
              argv[optind]);
-    return dispatcher_post(cli, path, body, said);
+    return cli_dispatcher_post(cli, path, body, said);
 }

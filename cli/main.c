@@ -60,6 +60,10 @@ static const cli_verb_t COMMANDS[] = {
      "a supervisor's ruling on a unit's extension (approved: the reply deadline moves)", NULL},
     {"catalogue", NULL, cli_catalogue_verbs, NULL,
      "the routing catalogue: show it, diff a file against it, load a new edition", NULL},
+    {"incident", NULL, cli_incident_verbs, NULL,
+     "incidents: declare, update the ETA, link and unlink tickets, close (every linked\n"
+     "ticket is replied with the resolution)",
+     NULL},
     {"callback", NULL, cli_callback_verbs, NULL, "calling callers back to rate the answer",
      "Callback agents"},
     {"kpis", cli_kpis, NULL, "kpis [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by unit|category]",

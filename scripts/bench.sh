@@ -12,5 +12,7 @@ echo "# $(nproc) cores, $(awk '/MemTotal/ {print int($2/1048576) " GiB"}' /proc/
 build/release/bin/bench_fsync "$DIR" 3
 build/release/bin/bench_commit "$DIR" 3 200
 build/release/bin/bench_scheduler "$DIR" 1000000
+build/release/bin/bench_incident_close "$DIR" 5000
+build/release/bin/bench_incident_close "$DIR" 12000
 HOTLINE_BIN=$PWD/build/release/bin bash tests/bench/bench_feed.sh
 HOTLINE_BIN=$PWD/build/release/bin HOTLINE_SRC=$PWD bash tests/bench/bench_intake.sh 200000

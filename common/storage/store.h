@@ -146,6 +146,17 @@ size_t store_used_bytes(store_t *self);
 uint64_t store_grow_count(const store_t *self);
 const char *store_path(const store_t *self);
 
+/* A value read as text: its bytes into out (cut to out_size - 1), NUL-terminated; returns
+ * the length copied. For values that are an id or a name without a NUL of their own. */
+static inline size_t store_val_str(const MDB_val *v, char *out, size_t out_size)
+{
+    size_t n = v->mv_size < out_size - 1 ? v->mv_size : out_size - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = ((const char *)v->mv_data)[i];
+    out[n] = '\0';
+    return n;
+}
+
 /* Big-endian integer keys sort by value. */
 static inline void store_be64_put(uint8_t out[8], uint64_t v)
 {

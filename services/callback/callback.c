@@ -61,6 +61,11 @@ int callback_create(callback_t **out, store_t *store, evlog_t *log, hclock_t *cl
             return rc;
         }
     }
+    int rc = callback_incident_open(self, store);
+    if (rc) {
+        free(self);
+        return rc;
+    }
     self->cal = *cal;
     *cal = NULL;
     *out = self;

@@ -49,7 +49,8 @@ static int cancel_older(callback_t *self, MDB_txn *txn, const char *id, uint32_t
 }
 
 /* TicketReplied: one callback per (ticket, round), at callHour on the working day after the
- * reply. A replayed reply finds its task and changes nothing. */
+ * reply; for an incident's replies one per caller (callback_incident.c). A replayed reply
+ * finds its task and changes nothing. */
 static int on_replied(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
 {
     const Hotline__TicketReplied *r = ev->ticket_replied;
@@ -82,6 +83,9 @@ static int on_replied(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
         return rc;
     if ((rc = cancel_older(self, txn, id, r->round, "superseded by the reply of round")))
         return rc;
+    bool joined;
+    if ((rc = callback_incident_join(self, txn, ev, &joined)) || joined)
+        return rc; /* the caller's call about the incident covers this ticket too */
 
     if ((rc = callback_task_init(&t, id, r->round)))
         return rc;

@@ -264,7 +264,16 @@ static int check_record(const Hotline__RecordCallback *rec, cmd_reply_t *reply)
 static int refuse_no_task(callback_t *self, MDB_txn *txn, const char *id, cmd_reply_t *reply)
 {
     task_t t;
-    int rc = callback_task_latest(self, txn, id, &t);
+    char lead[CALLBACK_ID_MAX + 1];
+    int rc = callback_incident_covered_by(self, txn, id, lead);
+    if (rc == 0)
+        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "ticketId",
+                          "ticket %s is covered by the call about ticket %s (the same caller, "
+                          "the same incident): record that one; it settles both",
+                          id, lead);
+    if (rc != HL_ENOTFOUND)
+        return rc;
+    rc = callback_task_latest(self, txn, id, &t);
     if (rc == HL_ENOTFOUND)
         return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "ticketId",
                           "no callback is scheduled for ticket %s: it is scheduled when the "
@@ -306,6 +315,8 @@ static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
         tc.reason = "rated satisfied";
         tc.rating = rec->rating;
         rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_TICKET_CLOSED, &tc);
+        if (!rc) /* the caller's other tickets of the incident, settled by this one call */
+            rc = callback_incident_settle(self, txn, t, &cr, &tc, NULL);
         snprintf(why, sizeof why, "rated %s: closed", callback_rating_words(rec->rating));
         res->status = HOTLINE__TICKET_STATUS__TICKET_CLOSED;
     } else {
@@ -318,6 +329,8 @@ static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
         rw.unit = t->unit;
         rw.reason = reason;
         rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_REWORK_REQUESTED, &rw);
+        if (!rc)
+            rc = callback_incident_settle(self, txn, t, &cr, NULL, reason);
         snprintf(why, sizeof why, "rated %s: rework requested", callback_rating_words(rec->rating));
         res->status = HOTLINE__TICKET_STATUS__TICKET_REWORK;
     }
@@ -369,7 +382,8 @@ static int record_unreachable(callback_t *self, MDB_txn *txn, task_t *t,
     snprintf(reason, sizeof reason, "unreachable after %u attempts", (unsigned)t->attempts);
     Hotline__TicketClosed tc = HOTLINE__TICKET_CLOSED__INIT;
     tc.reason = reason;
-    if ((rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_TICKET_CLOSED, &tc)))
+    if ((rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_TICKET_CLOSED, &tc)) ||
+        (rc = callback_incident_settle(self, txn, t, NULL, &tc, NULL)))
         return rc;
     res->status = HOTLINE__TICKET_STATUS__TICKET_CLOSED;
     return callback_task_finish(self, txn, t, TASK_DONE, reason);

@@ -34,6 +34,7 @@ struct callback {
     calendar_t *cal; /* owned */
     callback_settings_t cfg;
     MDB_dbi tasks, due, done, pending, claims, contacts;
+    MDB_dbi incident_callers, incident_members, incident_covered; /* callback_incident.c */
 };
 
 typedef enum {
@@ -136,6 +137,25 @@ int callback_queued(callback_t *self, MDB_txn *txn, const task_t *t);
  * it is not there). */
 int callback_sched_put(callback_t *self, MDB_txn *txn, const task_t *t);
 int callback_sched_cancel(callback_t *self, MDB_txn *txn, const task_t *t);
+
+/* ---- callback_incident.c: one call per caller of an incident ---- */
+
+/* Open the sub-databases (start-up). */
+int callback_incident_open(callback_t *self, store_t *store);
+/* A TicketReplied of an incident's close (ev): when the same caller already has a pending call
+ * for that incident, the ticket joins it (*joined: no task of its own); otherwise the task the
+ * caller is about to create for it becomes the caller's call. */
+int callback_incident_join(callback_t *self, MDB_txn *txn, const Hotline__Event *ev,
+                           bool *joined);
+/* The call was rated (rated: each member ticket gets a copy with its own round and unit) or
+ * closed unreached: each ticket that rode on it gets closed (TicketClosed closed) or, with
+ * closed NULL, ReworkRequested with rework_reason. */
+int callback_incident_settle(callback_t *self, MDB_txn *txn, const task_t *call,
+                             const Hotline__CallbackRated *rated,
+                             const Hotline__TicketClosed *closed, const char *rework_reason);
+/* The ticket whose call covers ticket (same caller, same incident). HL_ENOTFOUND. */
+int callback_incident_covered_by(callback_t *self, MDB_txn *txn, const char *ticket,
+                                 char lead[CALLBACK_ID_MAX + 1]);
 
 /* ---- callback_http.c ---- */
 

@@ -61,7 +61,9 @@ static const char DEFAULTS[] =
     "  {\"id\": \"dispatch-desk\", \"name\": \"Dispatch desk (routes by hand)\"}],"
     " \"calendar\": {\"utcOffsetMinutes\": 480},"
     " \"returnWindow\": {\"value\": 2, \"unit\": \"DURATION_WORKING_DAYS\"},"
-    " \"extensionMaxWorkingDays\": 10}";
+    " \"extensionMaxWorkingDays\": 10,"
+    " \"incidentLimits\": {\"minPrefixChars\": 2, \"districtAloneIsWide\": true,"
+    "  \"closeChunk\": 5000}}";
 
 /* Every numeric key. The defaults above set each one, so a 0 here can only come from an
  * operator, and means a mistake rather than "use the built-in default". */
@@ -69,6 +71,8 @@ static const config_bound_t BOUNDS[] = {
     {"calendar.utcOffsetMinutes", -840, 840},
     {"returnWindow.value", 0, 1000},
     {"extensionMaxWorkingDays", 0, 60},
+    {"incidentLimits.minPrefixChars", 0, 7},
+    {"incidentLimits.closeChunk", 1, 100000},
     {NULL, 0, 0},
 };
 
@@ -114,6 +118,10 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
         rc = store_db(store, "assist_index", 0, &self->assist_index);
     if (!rc)
         rc = dispatch_catalogue_open(self);
+    if (!rc)
+        rc = store_db(store, "incident_tickets", 0, &self->incident_tickets);
+    if (!rc)
+        rc = store_db(store, "incident_closing", 0, &self->incident_closing);
     if (rc) {
         snprintf(err, err_size, "cannot open dispatch's sub-databases: %s", hl_strerror(rc));
         dispatch_destroy(&self);
@@ -199,6 +207,8 @@ static int init(service_t *svc, void **state)
     if (!rc)
         rc = dispatch_catalogue_routes(self, svc);
     if (!rc)
+        rc = dispatch_close_scheduler(self, svc);
+    if (!rc)
         rc = service_follow(svc, "intake", dispatch_apply_intake, self);
     if (!rc)
         rc = service_follow(svc, "callback", dispatch_apply_callback, self);
@@ -246,10 +256,13 @@ static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_REVIEW_EXTENSION, AUTH_SUPERVISOR},
     {HOTLINE__COMMAND__BODY_REVIEW_RETURN, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_REDIRECT_TICKET, AUTH_DISPATCHER},
-    {HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, AUTH_DISPATCHER},
+    /* A supervisor too: only a supervisor may declare a wide incident (incidentLimits). */
+    {HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, AUTH_DISPATCHER | AUTH_SUPERVISOR},
     {HOTLINE__COMMAND__BODY_UPDATE_INCIDENT, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_CLOSE_INCIDENT, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_LOAD_CATALOGUE, AUTH_SUPERVISOR | AUTH_ADMIN},
+    {HOTLINE__COMMAND__BODY_LINK_TICKETS, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_UNLINK_TICKET, AUTH_DISPATCHER},
     {0, 0},
 };
 

@@ -53,7 +53,10 @@ typedef struct dispatch_assignment {
     const char *reason;          /* why the last rework was asked for */
     const char *caller_name;     /* for the unit to contact the citizen; "" when confidential */
     const char *caller_phone;
-    const char *incident_id;     /* LINKED: the incident the ticket joined at the door */
+    const char *incident_id;     /* LINKED: the incident the ticket joined (at the door, by
+                                  * hand or by rule); kept after the incident's close replied it */
+    const char *street;          /* from the ticket's location: incidents match areas on them */
+    const char *community;
     bool confidential;           /* the caller is hidden from the unit */
     bool designated;             /* a dispatcher named the unit (指定): no return */
     Hotline__TicketStatus state; /* DISPATCHED, SIGNED, REPLIED, REWORK, CLOSED or LINKED */
@@ -139,6 +142,16 @@ int dispatch_apply_callback(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 /* The command handler (service_desc_t.command; state = dispatch_t): SignTicket and
  * ReplyTicket, answered with a TicketActionResult. */
 int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply);
+
+/* Link open tickets to the active incident incident_id (dispatch_link.c): the n ticket_ids,
+ * or with ticket_ids NULL every open ticket the incident covers (its category prefix and
+ * area). Tickets that are not open (or unknown) are passed over. how ("hand", "rule",
+ * "hotspot") and by (who) go into each TicketLinked. The entry point for an analytics
+ * HotspotDetected event (a later issue). *linked: how many were linked. Errors: HL_ENOTFOUND
+ * (no such incident), HL_ECONFLICT (it is closed), store errors. */
+int dispatch_incident_link(dispatch_t *self, MDB_txn *txn, const char *incident_id,
+                           const char *const *ticket_ids, size_t n, const char *how,
+                           const char *by, uint32_t *linked);
 
 /* ---- HTTP (dispatch_http.c) ------------------------------------------------------------ */
 

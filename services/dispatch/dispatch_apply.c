@@ -108,6 +108,8 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
         .caller_phone = confidential || !c ? "" : str_or_empty(c->phone),
         .confidential = confidential,
         .incident_id = incident,
+        .street = t && t->location ? str_or_empty(t->location->street) : "",
+        .community = t && t->location ? str_or_empty(t->location->community) : "",
     };
     if (*incident) {
         /* Joined a known incident at the door: the incident's unit holds it; it is fixed
@@ -131,6 +133,8 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
             a.route = "incident";
             a.dispatched_ms = 0;
             rc = dispatch_assignment_put(self, txn, &a, NULL);
+            if (!rc) /* the close replies it with the others; unlink routes it afresh */
+                rc = dispatch_link_index_put(self, txn, incident, id, "");
             arena_destroy(&arena);
             return rc;
         }

@@ -5,16 +5,22 @@
  *
  *   POST /v1/incidents               {"categoryPrefix", "area": {...}, "etaMs", "summary", "unit"}
  *   POST /v1/incidents/{id}          {"etaMs", "summary"}              (update)
- *   POST /v1/incidents/{id}/close    {"resolution"}
+ *   POST /v1/incidents/{id}/close    {"resolution"}  (every linked ticket is replied with it:
+ *                                    dispatch_close.c)
+ *   POST /v1/incidents/{id}/link, /unlink                   (dispatch_link.c)
  *   GET  /v1/incidents[?all=true]    active ones (all with ?all=true)
  *
- * Crews, linking existing tickets and closing them all together are a later issue.
- * Loop thread. */
+ * A wide incident (incidentLimits: a one-letter prefix, a whole district) swallows many
+ * unrelated tickets, so only a supervisor may declare one. Summaries and resolutions are typed
+ * by staff and read to callers: phone numbers in them are masked before they are stored.
+ * Crews are a later issue. Loop thread. */
 #include "dispatch_internal.h"
 
 #include "calendar.h"
 #include "category.h"
 #include "hl_error.h"
+#include "incident.h"
+#include "mask.h"
 #include "pbjson.h"
 #include "slog.h"
 
@@ -24,6 +30,7 @@
 #include <string.h>
 
 #define SUMMARY_MAX 500
+#define RESOLUTION_MAX 2000
 
 /* The stored value: one byte (1 = closed) + the packed IncidentDeclared, kept current. */
 static int incident_put(dispatch_t *self, MDB_txn *txn, const Hotline__IncidentDeclared *inc,
@@ -61,9 +68,19 @@ static int append(dispatch_t *self, MDB_txn *txn, Hotline__Event *ev)
     return evlog_append(self->log, txn, ev);
 }
 
-static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__DeclareIncident *d,
+/* Staff text for callers, with phone numbers masked (a copy in the reply's arena). */
+static char *masked(cmd_reply_t *reply, const char *text)
+{
+    char *s = arena_strdup(reply->arena, text ? text : "");
+    if (s)
+        mask_phones(s);
+    return s;
+}
+
+static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                    cmd_reply_t *reply)
 {
+    const Hotline__DeclareIncident *d = cmd->declare_incident;
     const Hotline__Status INVALID = HOTLINE__STATUS__INVALID;
     if (!d->category_prefix || strlen(d->category_prefix) > 7 ||
         !category_prefix_valid(d->category_prefix))
@@ -78,6 +95,12 @@ static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__DeclareInciden
     if (!d->summary || !*d->summary || strlen(d->summary) > SUMMARY_MAX)
         return cmd_refuse(reply, INVALID, "declareIncident.summary",
                           "required, at most %d bytes: what callers are told", SUMMARY_MAX);
+    char why[160];
+    if (incident_is_wide(self->cfg->incident_limits, d->category_prefix, a, why, sizeof why) &&
+        cmd->by && cmd->by->role != HOTLINE__ROLE__ROLE_SUPERVISOR)
+        return cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, "declareIncident.area",
+                          "a wide incident must be declared by a supervisor: %s "
+                          "(incidentLimits); narrow it or ask a supervisor", why);
     int64_t now = hclock_now_ms(self->clock);
     if (d->eta_ms && d->eta_ms < now - 3600000)
         return cmd_refuse(reply, INVALID, "declareIncident.etaMs",
@@ -108,8 +131,10 @@ static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__DeclareInciden
     inc.category_prefix = d->category_prefix;
     inc.area = (Hotline__IncidentArea *)a;
     inc.eta_ms = d->eta_ms;
-    inc.summary = d->summary;
+    inc.summary = masked(reply, d->summary);
     inc.unit = (char *)unit;
+    if (!inc.summary)
+        return HL_ENOMEM;
     rc = incident_put(self, txn, &inc, false);
     if (rc)
         return rc;
@@ -159,13 +184,36 @@ static int change(dispatch_t *self, MDB_txn *txn, const char *field, const char 
                               "fix");
         if (upd->eta_ms)
             inc->eta_ms = upd->eta_ms;
-        if (upd->summary && *upd->summary)
-            inc->summary = upd->summary;
+        Hotline__IncidentUpdated *u = arena_calloc(reply->arena, sizeof *u);
+        if (!u)
+            return HL_ENOMEM;
+        hotline__incident_updated__init(u);
+        u->incident_id = upd->incident_id;
+        u->eta_ms = upd->eta_ms;
+        u->summary = upd->summary;
+        if (upd->summary && *upd->summary && !(u->summary = masked(reply, upd->summary)))
+            return HL_ENOMEM;
+        if (u->summary && *u->summary)
+            inc->summary = u->summary;
         ev.body_case = HOTLINE__EVENT__BODY_INCIDENT_UPDATED;
-        ev.incident_updated = (Hotline__IncidentUpdated *)upd;
+        ev.incident_updated = u;
     } else {
+        if (!cls->resolution || dispatch_blank(cls->resolution))
+            return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "closeIncident.resolution",
+                              "required: what was done, told to every linked caller (their "
+                              "tickets are replied with it)");
+        if (!dispatch_text_ok(reply, "closeIncident.resolution", cls->resolution,
+                              RESOLUTION_MAX, NULL))
+            return 0;
+        Hotline__IncidentClosed *c = arena_calloc(reply->arena, sizeof *c);
+        if (!c)
+            return HL_ENOMEM;
+        hotline__incident_closed__init(c);
+        c->incident_id = cls->incident_id;
+        if (!(c->resolution = masked(reply, cls->resolution)))
+            return HL_ENOMEM;
         ev.body_case = HOTLINE__EVENT__BODY_INCIDENT_CLOSED;
-        ev.incident_closed = (Hotline__IncidentClosed *)cls;
+        ev.incident_closed = c;
     }
     rc = incident_put(self, txn, inc, cls != NULL);
     if (!rc)
@@ -177,6 +225,19 @@ static int change(dispatch_t *self, MDB_txn *txn, const char *field, const char 
         return HL_ENOMEM;
     hotline__incident_result__init(res);
     res->incident_id = arena_strdup(reply->arena, id);
+    if (cls) {
+        /* After IncidentClosed in the log: consumers learn the close before its replies. */
+        unsigned replied = 0;
+        bool closing = false;
+        rc = dispatch_close_start(self, txn, res->incident_id, ev.incident_closed->resolution,
+                                  &replied, &closing);
+        if (rc)
+            return rc;
+        res->replied = replied;
+        res->closing = closing;
+        SLOG_INFO("incident_closed", "incident=%s replied=%u closing=%s", id, replied,
+                  closing ? "true" : "false");
+    }
     reply->msg->result_case = HOTLINE__COMMAND_REPLY__RESULT_INCIDENT;
     reply->msg->incident = res;
     return 0;
@@ -187,7 +248,7 @@ int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Com
 {
     switch (cmd->body_case) {
     case HOTLINE__COMMAND__BODY_DECLARE_INCIDENT:
-        return declare(self, txn, cmd->declare_incident, reply);
+        return declare(self, txn, cmd, reply);
     case HOTLINE__COMMAND__BODY_UPDATE_INCIDENT:
         return change(self, txn, "updateIncident.incidentId", cmd->update_incident->incident_id,
                       cmd->update_incident, NULL, reply);
@@ -199,6 +260,29 @@ int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Com
 
 /* ---- HTTP ---- */
 
+/* /link and /unlink: the id from the path goes into the command's incidentId. */
+static void on_link(dispatch_t *self, httpd_req_t *req, const char *id, bool link)
+{
+    ProtobufCMessage *body = service_http_body(
+        req, link ? &hotline__link_tickets__descriptor : &hotline__unlink_ticket__descriptor);
+    if (!body)
+        return;
+    char **field = link ? &((Hotline__LinkTickets *)body)->incident_id
+                        : &((Hotline__UnlinkTicket *)body)->incident_id;
+    if (*field != protobuf_c_empty_string)
+        free(*field);
+    *field = strdup(id);
+    Hotline__Command *cmd = service_command_new(
+        link ? HOTLINE__COMMAND__BODY_LINK_TICKETS : HOTLINE__COMMAND__BODY_UNLINK_TICKET, body);
+    if (!cmd || !*field) {
+        if (cmd)
+            protobuf_c_message_free_unpacked(&cmd->base, NULL);
+        service_http_error(req, 503, NULL, "out of memory; retry");
+        return;
+    }
+    service_http_command(self->svc, req, cmd);
+}
+
 static void on_post(httpd_req_t *req, void *ctx)
 {
     dispatch_t *self = ctx;
@@ -206,10 +290,16 @@ static void on_post(httpd_req_t *req, void *ctx)
     int has_id = service_path_segment(req, 2, id, sizeof id);
     int has_action = service_path_segment(req, 3, action, sizeof action);
     bool too_long = has_id == HL_ETOOBIG || has_action == HL_ETOOBIG;
-    if (too_long || (has_action > 0 && strcmp(action, "close") != 0) ||
+    bool is_link = has_action > 0 && strcmp(action, "link") == 0;
+    bool is_unlink = has_action > 0 && strcmp(action, "unlink") == 0;
+    if (too_long || (has_action > 0 && strcmp(action, "close") != 0 && !is_link && !is_unlink) ||
         service_path_segment(req, 4, extra, sizeof extra) != HL_ENOTFOUND) {
-        service_http_error(req, 404, NULL, "POST /v1/incidents, /v1/incidents/{id} or "
-                           "/v1/incidents/{id}/close");
+        service_http_error(req, 404, NULL, "POST /v1/incidents, /v1/incidents/{id}, "
+                           "/v1/incidents/{id}/close, /link or /unlink");
+        return;
+    }
+    if (is_link || is_unlink) {
+        on_link(self, req, id, is_link);
         return;
     }
     const ProtobufCMessageDescriptor *desc =
@@ -242,6 +332,8 @@ static void on_post(httpd_req_t *req, void *ctx)
 }
 
 typedef struct list_walk {
+    dispatch_t *self;
+    MDB_txn *txn;
     json_t *list;
     bool want_all; /* closed ones too */
 } list_walk_t;
@@ -260,6 +352,8 @@ static int list_visit(void *ctx, const store_entry_t *e)
     json_t *j = pbjson_encode(&inc->base, false);
     if (j) {
         json_object_set_new(j, "closed", json_boolean(v[0] != 0));
+        if (v[0] && dispatch_incident_closing(w->self, w->txn, inc->incident_id))
+            json_object_set_new(j, "closing", json_true()); /* replies still being sent */
         json_array_append_new(w->list, j);
     }
     hotline__incident_declared__free_unpacked(inc, NULL);
@@ -277,16 +371,17 @@ static void on_list(httpd_req_t *req, void *ctx)
         service_http_error(req, 503, NULL, "store unavailable");
         return;
     }
-    list_walk_t w = {json_array(), want_all};
+    list_walk_t w = {self, txn, json_array(), want_all};
     store_scan(txn, self->incidents, NULL, list_visit, &w); /* answers with what it read */
     store_read_end(&txn);
     service_http_json(req, 200, json_pack("{s:o}", "incidents", w.list));
 }
 
-/* Only dispatchers declare, update and close incidents; every role may see them (operators
- * tell callers the ETA). */
+/* Dispatchers declare, update, close, link and unlink; a supervisor may declare too (a wide
+ * incident needs one); every role may see them (operators tell callers the ETA). */
 static const service_route_t ROUTES[] = {
-    {"POST", "/v1/incidents*", AUTH_DISPATCHER, on_post},
+    {"POST", "/v1/incidents", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_post},
+    {"POST", "/v1/incidents/*", AUTH_DISPATCHER, on_post},
     {"GET", "/v1/incidents", AUTH_ANY_ROLE, on_list},
 };
 

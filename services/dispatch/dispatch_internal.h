@@ -25,6 +25,9 @@ struct dispatch {
     MDB_dbi assists;      /* ticket id -> assisting units, NUL-separated */
     MDB_dbi assist_index; /* unit NUL ticket id -> "": the tickets a unit assists on */
     bool catalogue_dirty; /* an edition was loaded in this transaction: swap after commit */
+    MDB_dbi incident_tickets; /* incident id NUL ticket id -> the unit it left ("" at the door) */
+    MDB_dbi incident_closing; /* incident id -> resolution NUL last ticket replied (fan-out) */
+    scheduler_t *closer;      /* carries a large close on in chunks; NULL in in-process tests */
     /* Set inside transactions when a count may have changed; read after the commit to
      * refresh the gauges. A rolled-back transaction leaves it set, which only costs one
      * needless refresh. */
@@ -122,5 +125,35 @@ int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Com
 int dispatch_incident_get(dispatch_t *self, MDB_txn *txn, const char *id, arena_t *arena,
                           Hotline__IncidentDeclared **out, bool *closed);
 int dispatch_incident_routes(dispatch_t *self, service_t *svc);
+
+/* dispatch_link.c: link tickets to an incident (by hand, by rule), unlink them. */
+enum { DISPATCH_LINK_NOT_OPEN = 2 };
+/* DISPATCHED, SIGNED or REWORK: what may be linked (and what linking by rule looks at). */
+bool dispatch_state_open(Hotline__TicketStatus s);
+/* Remember that ticket is in incident, and the unit it left ("" when it joined at the door). */
+int dispatch_link_index_put(dispatch_t *self, MDB_txn *txn, const char *incident,
+                            const char *ticket, const char *from_unit);
+/* LinkTickets and UnlinkTicket. */
+int dispatch_link_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                          cmd_reply_t *reply);
+
+/* dispatch_close.c: the close fan-out. */
+#define DISPATCH_CLOSE_CHUNK 5000 /* tickets replied per transaction, unless
+                                   * incidentLimits.closeChunk says otherwise */
+/* Reply up to max LINKED tickets of incident after ticket id after (NULL: from the first) with
+ * resolution; *more: tickets are left; last: the last ticket id visited. */
+int dispatch_close_fanout(dispatch_t *self, MDB_txn *txn, const char *incident,
+                          const char *resolution, const char *after, unsigned max,
+                          unsigned *replied, bool *more, char last[DISPATCH_TICKET_ID_MAX + 1]);
+/* The close command's part: the first chunk now; beyond it the incident is marked closing and
+ * the scheduler replies the rest, chunk by chunk (*closing). */
+int dispatch_close_start(dispatch_t *self, MDB_txn *txn, const char *incident,
+                         const char *resolution, unsigned *replied, bool *closing);
+/* One further chunk of a closing incident (what the scheduler runs); *more: not done yet. */
+int dispatch_close_continue(dispatch_t *self, MDB_txn *txn, const char *incident, bool *more);
+/* Whether the incident's linked tickets are still being replied. */
+bool dispatch_incident_closing(dispatch_t *self, MDB_txn *txn, const char *incident);
+/* Make the close scheduler (init). */
+int dispatch_close_scheduler(dispatch_t *self, service_t *svc);
 
 #endif

@@ -17,7 +17,9 @@
  *   version 3 adds, after the strings, contacted (int64 ms, the first contact with the citizen
  *   in the current round, 0 = none yet) and notes (u32, progress notes so far); older records
  *   are read with both 0. Flags bit 2 (designated: a dispatcher named the unit, which may not
- *   return the ticket) came with version 3 too; older records have it clear.
+ *   return the ticket) came with version 3 too; older records have it clear;
+ *   version 4 adds, after that tail, street and community (NUL-ended): an incident's area is
+ *   matched on them when existing tickets are linked by rule; older records read them "".
  * Later fields are appended after these; a reader ignores bytes it does not know.
  * Loop thread. */
 #include "dispatch_internal.h"
@@ -30,7 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RECORD_VERSION 3 /* 1: without caller and incident; 2: without contact and notes */
+#define RECORD_VERSION 4 /* 1: without caller and incident; 2: without contact and notes;
+                          * 3: without street and community */
 #define TAIL_BYTES_V3 12  /* contacted (8), notes (4) */
 #define HEADER_BYTES 64
 #define NSTRINGS 10
@@ -75,7 +78,8 @@ size_t dispatch_assignment_size(const dispatch_assignment_t *a)
     size_t n = HEADER_BYTES;
     for (int i = 0; i < NSTRINGS; i++)
         n += strlen(s[i]) + 1;
-    return n + TAIL_BYTES_V3;
+    return n + TAIL_BYTES_V3 + strlen(str_or_empty(a->street)) + 1 +
+           strlen(str_or_empty(a->community)) + 1;
 }
 
 void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
@@ -105,6 +109,13 @@ void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
     p[9] = (uint8_t)(a->notes >> 16);
     p[10] = (uint8_t)(a->notes >> 8);
     p[11] = (uint8_t)a->notes;
+    p += TAIL_BYTES_V3;
+    const char *v4[2] = {str_or_empty(a->street), str_or_empty(a->community)};
+    for (int i = 0; i < 2; i++) {
+        size_t n = strlen(v4[i]) + 1;
+        memcpy(p, v4[i], n);
+        p += n;
+    }
 }
 
 int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment_t *out)
@@ -147,6 +158,18 @@ int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment
         const uint8_t *p = b + off;
         out->contacted_ms = (int64_t)store_be64_get(p);
         out->notes = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
+        off += TAIL_BYTES_V3;
+    }
+    out->street = out->community = "";
+    if (b[0] >= 4) {
+        const char **v4[2] = {&out->street, &out->community};
+        for (int i = 0; i < 2; i++) {
+            const uint8_t *nul = off < len ? memchr(b + off, 0, len - off) : NULL;
+            if (!nul)
+                return HL_ECORRUPT;
+            *v4[i] = (const char *)b + off;
+            off = (size_t)(nul - b) + 1;
+        }
     }
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "intake_status.h"
 
 #include "hl_error.h"
+#include "mask.h"
 #include "slog.h"
 
 #include <string.h>
@@ -130,6 +131,32 @@ static void apply_event(Hotline__TicketView *v, const Hotline__Event *ev)
     case HOTLINE__EVENT__BODY_TICKET_REOPENED:
         advance(v, ev->ticket_reopened->round, HOTLINE__TICKET_STATUS__TICKET_REWORK);
         break;
+    case HOTLINE__EVENT__BODY_TICKET_LINKED:
+        /* Joined an incident after dispatch: the caller now waits for the incident (its ETA
+         * is read at each view, intake_view_incident). Not a stage: it is set as it comes,
+         * unless the ticket has moved on (replied, closed, a later round). */
+        if (ev->ticket_linked->round == v->rework_round && stage(v->status) <= 3 &&
+            v->status != HOTLINE__TICKET_STATUS__TICKET_CLOSED) {
+            v->status = HOTLINE__TICKET_STATUS__TICKET_LINKED;
+            v->incident_id = ev->ticket_linked->incident_id;
+            v->unit = ev->ticket_linked->unit;
+            /* sla suspends the ticket's own deadlines: the incident's ETA is the one to tell */
+            v->sign_due_ms = v->reply_due_ms = 0;
+        }
+        break;
+    case HOTLINE__EVENT__BODY_TICKET_UNLINKED:
+        if (v->status == HOTLINE__TICKET_STATUS__TICKET_LINKED &&
+            ev->ticket_unlinked->round == v->rework_round) {
+            v->status = HOTLINE__TICKET_STATUS__TICKET_DISPATCHED;
+            v->unit = ev->ticket_unlinked->unit;
+            v->dispatched_ms = ev->time_ms;
+            v->incident_id = (char *)"";
+            v->incident_eta_ms = 0;
+            v->incident_summary = (char *)"";
+            v->signed_ms = 0;
+            v->sign_due_ms = v->reply_due_ms = 0; /* sla starts them again */
+        }
+        break;
     case HOTLINE__EVENT__BODY_CALLBACK_SCHEDULED:
         if (same_round(v, ev->callback_scheduled->round))
             v->callback_due_ms = ev->callback_scheduled->due_ms;
@@ -206,6 +233,28 @@ static int apply_incident(intake_t *self, MDB_txn *txn, const Hotline__Event *ev
     }
 }
 
+int intake_view_incident(intake_t *self, MDB_txn *txn, Hotline__TicketView *v, arena_t *arena)
+{
+    if (!v->incident_id || !*v->incident_id)
+        return 0;
+    MDB_val val;
+    int rc = store_get(txn, self->incidents, v->incident_id, strlen(v->incident_id), &val);
+    if (rc == HL_ENOTFOUND)
+        return 0; /* closed: the view keeps what it last showed, and the reply tells the rest */
+    if (rc)
+        return rc;
+    Hotline__IncidentDeclared *inc =
+        hotline__incident_declared__unpack(arena_allocator(arena), val.mv_size, val.mv_data);
+    if (!inc)
+        return HL_ECORRUPT;
+    v->incident_eta_ms = inc->eta_ms;
+    v->incident_summary = arena_strdup(arena, inc->summary ? inc->summary : "");
+    if (!v->incident_summary)
+        return HL_ENOMEM;
+    mask_phones(v->incident_summary); /* staff text read to callers */
+    return 0;
+}
+
 int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
 {
     intake_t *self = ctx;
@@ -228,6 +277,9 @@ int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
         return rc;
     int64_t prev_updated = v->updated_ms;
     apply_event(v, ev);
+    if (ev->body_case == HOTLINE__EVENT__BODY_TICKET_LINKED &&
+        (rc = intake_view_incident(self, txn, v, self->scratch)))
+        return rc;
     if (ev->time_ms > v->updated_ms)
         v->updated_ms = ev->time_ms;
     return intake_view_replace(self, txn, v, prev_updated);

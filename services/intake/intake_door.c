@@ -12,31 +12,14 @@
 #include "intake_status.h"
 
 #include "hl_error.h"
+#include "incident.h"
+#include "phone.h"
 #include "slog.h"
 
 #include <ctype.h>
 #include <string.h>
 
-#define PHONE_MAX 24
-#define REPEAT_KEY_MAX (PHONE_MAX + 8 + 2 * 201)
-
-/* Digits only, without the country code: +86 138-1234-5678 and 13812345678 are one caller. */
-static size_t phone_digits(const char *phone, char *out)
-{
-    size_t n = 0;
-    for (const char *p = phone; p && *p && n < PHONE_MAX; p++)
-        if (isdigit((unsigned char)*p))
-            out[n++] = *p;
-    out[n] = '\0';
-    if (n == 15 && strncmp(out, "0086", 4) == 0) {
-        memmove(out, out + 4, n - 3);
-        n -= 4;
-    } else if (n == 13 && strncmp(out, "86", 2) == 0) {
-        memmove(out, out + 2, n - 1);
-        n -= 2;
-    }
-    return n;
-}
+#define REPEAT_KEY_MAX (PHONE_KEY_MAX + 8 + 2 * 201)
 
 static const char *area_of(const Hotline__Location *l)
 {
@@ -50,8 +33,8 @@ static const char *area_of(const Hotline__Location *l)
 /* phone NUL category-subtree NUL area; 0 when the call has no number to match on. */
 static size_t repeat_key(const Hotline__Ticket *t, uint8_t *key)
 {
-    char digits[PHONE_MAX + 1];
-    if (!t->contact || phone_digits(t->contact->phone, digits) < 5)
+    char digits[PHONE_KEY_MAX + 1];
+    if (!t->contact || phone_key(t->contact->phone, digits) < 5)
         return 0;
     const char *area = area_of(t->location);
     size_t dl = strlen(digits), al = strlen(area);
@@ -142,24 +125,13 @@ int intake_repeat_link(intake_t *self, MDB_txn *txn, Hotline__TicketView *view,
     return evlog_append(service_log(self->svc), txn, &ev);
 }
 
-/* "" in the incident's area matches anything; otherwise the ticket must say the same. */
-static bool area_field_matches(const char *want, const char *have)
+static bool incident_covers_ticket(const Hotline__IncidentDeclared *inc,
+                                   const Hotline__Ticket *t)
 {
-    return !want || !*want || (have && strcasecmp(want, have) == 0);
-}
-
-static bool incident_covers(const Hotline__IncidentDeclared *inc, const Hotline__Ticket *t)
-{
-    const char *prefix = inc->category_prefix ? inc->category_prefix : "";
-    if (strncmp(t->category_code, prefix, strlen(prefix)) != 0)
-        return false;
-    const Hotline__IncidentArea *a = inc->area;
     const Hotline__Location *l = t->location;
-    if (!a)
-        return true;
-    return area_field_matches(a->district, l ? l->district : NULL) &&
-           area_field_matches(a->street, l ? l->street : NULL) &&
-           area_field_matches(a->community, l ? l->community : NULL);
+    incident_place_t p = {t->category_code, l ? l->district : NULL, l ? l->street : NULL,
+                          l ? l->community : NULL};
+    return incident_covers(inc, &p);
 }
 
 typedef struct incident_walk {
@@ -173,7 +145,7 @@ static int incident_visit(void *ctx, const store_entry_t *e)
     incident_walk_t *w = ctx;
     Hotline__IncidentDeclared *inc = hotline__incident_declared__unpack(
         arena_allocator(w->arena), e->val.mv_size, e->val.mv_data);
-    if (!inc || !incident_covers(inc, w->t))
+    if (!inc || !incident_covers_ticket(inc, w->t))
         return 0;
     w->found = inc;
     return 1;

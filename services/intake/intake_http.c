@@ -56,6 +56,8 @@ static void on_get(httpd_req_t *req, void *ctx)
     arena_reset(self->scratch);
     Hotline__TicketView *v;
     rc = intake_view_get(self, txn, id, self->scratch, &v);
+    if (rc == 0) /* the incident's ETA as it is now, not as it was when the ticket joined */
+        rc = intake_view_incident(self, txn, v, self->scratch);
     const auth_principal_t *who = service_req_principal(req);
     if (rc == 0 && !who->trusted && who->role != HOTLINE__ROLE__ROLE_OPERATOR) {
         /* Only operators see the caller; everyone else the masked view (docs/architecture.md). */

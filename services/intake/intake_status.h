@@ -25,6 +25,10 @@ typedef int (*intake_update_fn)(void *ctx, const char *id, int64_t updated_ms);
 int intake_updates_scan(intake_t *self, MDB_txn *txn, int64_t from_ms, int64_t to_ms,
                         size_t max, intake_update_fn fn, void *ctx);
 
+/* Fill the view's incident ETA and summary (masked) from the incident as intake knows it now
+ * (dispatch's updates follow), into arena. Nothing when it has no incident or it closed. */
+int intake_view_incident(intake_t *self, MDB_txn *txn, Hotline__TicketView *v, arena_t *arena);
+
 /* True for the statuses a ticket leaves only by closing (open = anything else). */
 bool intake_status_final(Hotline__TicketStatus s);
 

@@ -103,7 +103,8 @@ scheduler_t *sla_steps(const sla_t *self);
 /* Feed apply for the dispatch feed (a feed_apply_fn; ctx is the sla_t): TicketDispatched and
  * TicketReopened start a round's clocks and schedule their steps, TicketSigned stops SIGN,
  * TicketReplied stops REPLY (and SIGN if the unit replied without signing); a stop cancels the
- * clock's pending steps. Other events are ignored. Each start and stop happens at most once
+ * clock's pending steps. TicketLinked suspends the round's clocks (the ticket follows its
+ * incident: no warning, breach or verdict of its own); TicketUnlinked starts them afresh. Other events are ignored. Each start and stop happens at most once
  * per (ticket, clock, round), however often an event is applied. Returns store errors only: a
  * malformed event is logged and skipped. */
 int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
@@ -118,6 +119,7 @@ typedef struct sla_clock {
     int64_t start_ms, due_ms, warn_ms; /* warn_ms 0: no warning for this clock */
     int64_t stopped_ms;                /* 0 while running */
     bool stopped, on_time, warned, breached;
+    bool suspended; /* stopped because the ticket joined an incident: no verdict */
     char policy[SLA_POLICY_NAME_MAX + 1];
     char limit[48];    /* "5 working days" */
     char unit[129];

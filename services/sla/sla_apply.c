@@ -116,10 +116,47 @@ static int stop(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, uint32_t ro
     return rc;
 }
 
+/* A ticket joined an incident: its own clocks stop without a verdict; the incident is what
+ * the caller waits for. */
+static int on_linked(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    uint32_t round = ev->ticket_linked->round;
+    int64_t at = event_time(self, ev);
+    Hotline__SlaClock clocks[2] = {HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
+                                   HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY};
+    for (int i = 0; i < 2; i++) {
+        int rc = sla_store_suspend(self, txn, ev->ticket_id, round, clocks[i], at);
+        if (rc && rc != HL_ENOTFOUND)
+            return rc;
+    }
+    return 0;
+}
+
+/* Out of the incident, back at a unit: the round's clocks start again from now. */
+static int on_unlinked(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    const Hotline__TicketUnlinked *u = ev->ticket_unlinked;
+    int rc = ticket_put(self, txn, ev->ticket_id, u->unit, u->category_code, u->urgency,
+                        u->round);
+    if (rc)
+        return rc;
+    sla_round_in_t in = {
+        .ticket_id = ev->ticket_id,
+        .round = u->round,
+        .start_ms = event_time(self, ev),
+        .unit = u->unit,
+        .category = u->category_code,
+        .urgency = u->urgency,
+    };
+    return sla_store_restart_round(self, txn, &in);
+}
+
 int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
 {
     sla_t *self = ctx;
     switch (ev->body_case) {
+    case HOTLINE__EVENT__BODY_TICKET_LINKED:
+    case HOTLINE__EVENT__BODY_TICKET_UNLINKED:
     case HOTLINE__EVENT__BODY_TICKET_DISPATCHED:
     case HOTLINE__EVENT__BODY_TICKET_REOPENED:
     case HOTLINE__EVENT__BODY_TICKET_SIGNED:
@@ -140,6 +177,10 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
         return 0;
     }
     switch (ev->body_case) {
+    case HOTLINE__EVENT__BODY_TICKET_LINKED:
+        return ev->ticket_linked ? on_linked(self, txn, ev) : 0;
+    case HOTLINE__EVENT__BODY_TICKET_UNLINKED:
+        return ev->ticket_unlinked ? on_unlinked(self, txn, ev) : 0;
     case HOTLINE__EVENT__BODY_TICKET_DISPATCHED:
         return on_dispatched(self, txn, ev);
     case HOTLINE__EVENT__BODY_TICKET_REOPENED:

@@ -43,6 +43,12 @@ int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t ro
  * HL_ENOTFOUND (no such clock), HL_ECONFLICT (it has stopped). */
 int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                      Hotline__SlaClock clock, uint32_t working_days);
+/* Stop one clock without a verdict or an event (the ticket joined an incident). */
+int sla_store_suspend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                      Hotline__SlaClock clock, int64_t at_ms);
+/* Start a round's clocks afresh from in->start_ms where they were suspended (or never
+ * started); running or judged clocks are left alone. */
+int sla_store_restart_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in);
 /* The steps' scheduler_fire_fn (ctx is the sla_t): a warning or breach for a clock still
  * running, its event appended and its flag set in the pass's transaction. */
 int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e);

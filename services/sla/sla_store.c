@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { SLA_F_STOPPED = 1, SLA_F_ON_TIME = 2, SLA_F_WARNED = 4, SLA_F_BREACHED = 8 };
+/* SUSPENDED: stopped without a verdict because the ticket joined an incident (its deadline is
+ * the incident's); an unlink starts the round's clocks afresh. */
+enum { SLA_F_STOPPED = 1, SLA_F_ON_TIME = 2, SLA_F_WARNED = 4, SLA_F_BREACHED = 8,
+       SLA_F_SUSPENDED = 16 };
 
 #define REC_VERSION 1
 #define REC_HEADER 20
@@ -122,6 +125,7 @@ static int decode(const MDB_val *v, sla_clock_t *out)
     out->on_time = p[1] & SLA_F_ON_TIME;
     out->warned = p[1] & SLA_F_WARNED;
     out->breached = p[1] & SLA_F_BREACHED;
+    out->suspended = p[1] & SLA_F_SUSPENDED;
     out->start_ms = (int64_t)store_be64_get(p + 4);
     out->stopped_ms = (int64_t)store_be64_get(p + 12);
     out->clock = st->clock;
@@ -287,8 +291,10 @@ int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 
 /* ---- stop ---- */
 
-int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
-                   Hotline__SlaClock clock, int64_t at_ms)
+/* Stop a running clock: with a verdict (on time or late, SlaClockStopped) or, suspended,
+ * without one and without an event. */
+static int halt(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                Hotline__SlaClock clock, int64_t at_ms, bool suspend)
 {
     sla_clock_t c;
     int rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
@@ -299,7 +305,9 @@ int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t ro
     bool on_time = at_ms <= c.due_ms;
     uint8_t key[KEY_MAX], dk[KEY_MAX];
     size_t klen = clock_key(key, ticket_id, round, clock);
-    rc = set_flags(self, txn, key, klen, SLA_F_STOPPED | (on_time ? SLA_F_ON_TIME : 0), at_ms);
+    uint8_t flags = suspend ? SLA_F_STOPPED | SLA_F_SUSPENDED
+                            : SLA_F_STOPPED | (on_time ? SLA_F_ON_TIME : 0);
+    rc = set_flags(self, txn, key, klen, flags, at_ms);
     /* A stopped clock never warns or breaches: its pending steps go with it. */
     if (!rc && c.warn_ms)
         rc = step_cancel(self, txn, ticket_id, clock, round, SLA_STEP_WARN);
@@ -314,6 +322,8 @@ int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t ro
     if (rc)
         return rc;
     self->dirty = true;
+    if (suspend)
+        return 0;
     Hotline__SlaClockStopped sp = HOTLINE__SLA_CLOCK_STOPPED__INIT;
     sp.clock = clock;
     sp.on_time = on_time;
@@ -324,6 +334,39 @@ int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t ro
     ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED;
     ev.sla_clock_stopped = &sp;
     return evlog_append(self->log, txn, &ev);
+}
+
+int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                   Hotline__SlaClock clock, int64_t at_ms)
+{
+    return halt(self, txn, ticket_id, round, clock, at_ms, false);
+}
+
+int sla_store_suspend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                      Hotline__SlaClock clock, int64_t at_ms)
+{
+    return halt(self, txn, ticket_id, round, clock, at_ms, true);
+}
+
+int sla_store_restart_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
+{
+    Hotline__SlaClock clocks[2] = {HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
+                                   HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY};
+    for (int i = 0; i < 2; i++) {
+        sla_clock_t c;
+        int rc = sla_clock_get(self, txn, in->ticket_id, in->round, clocks[i], &c);
+        if (rc == HL_ENOTFOUND || (rc == 0 && !c.suspended))
+            continue; /* never started (started below), or running / judged: left alone */
+        if (rc)
+            return rc;
+        /* A suspended clock gives way to a fresh one from the unlink: its steps and due
+         * entry went at the suspension. */
+        uint8_t key[KEY_MAX];
+        rc = store_del(txn, self->clocks, key, clock_key(key, in->ticket_id, in->round, clocks[i]));
+        if (rc)
+            return rc;
+    }
+    return sla_store_start_round(self, txn, in);
 }
 
 /* ---- extend ---- */
@@ -500,7 +543,10 @@ static json_t *clock_json(sla_t *self, const sla_clock_t *c)
         add_time(self, o, "warn", c->warn_ms);
     if (c->stopped) {
         add_time(self, o, "stopped", c->stopped_ms);
-        json_object_set_new(o, "onTime", json_boolean(c->on_time));
+        if (c->suspended)
+            json_object_set_new(o, "suspended", json_true()); /* linked to an incident */
+        else
+            json_object_set_new(o, "onTime", json_boolean(c->on_time));
     }
     return o;
 }

@@ -204,13 +204,17 @@ static inline void received(fixture_t *f, const char *id, const char *phone, con
     apply(f, &ev);
 }
 
-static inline void replied(fixture_t *f, const char *id, uint32_t round, int64_t at_ms)
+/* A reply; with incident, one of that incident's close (one call per caller). */
+static inline void replied_in(fixture_t *f, const char *id, uint32_t round, int64_t at_ms,
+                              const char *incident)
 {
     Hotline__TicketReplied r = HOTLINE__TICKET_REPLIED__INIT;
     r.unit = "water-north";
     r.result = "main repaired, supply restored at 16:40";
     r.resolved = true;
     r.round = round;
+    if (incident)
+        r.incident_id = (char *)incident;
     Hotline__Event ev = HOTLINE__EVENT__INIT;
     ev.source = "dispatch";
     ev.ticket_id = (char *)id;
@@ -218,6 +222,11 @@ static inline void replied(fixture_t *f, const char *id, uint32_t round, int64_t
     ev.body_case = HOTLINE__EVENT__BODY_TICKET_REPLIED;
     ev.ticket_replied = &r;
     apply(f, &ev);
+}
+
+static inline void replied(fixture_t *f, const char *id, uint32_t round, int64_t at_ms)
+{
+    replied_in(f, id, round, at_ms, NULL);
 }
 
 static inline void reopened(fixture_t *f, const char *id, uint32_t round)

@@ -51,6 +51,39 @@ static void test_rated_satisfied_closes(void **state)
     assert_int_equal(head(f), 3);
 }
 
+/* The replies of an incident's close: one call per caller (the number however written), and
+ * that call's rating closes each of the caller's tickets; the others are refused pointing at
+ * the call. A reply outside the incident keeps its own call. */
+static void test_incident_one_call_per_caller(void **state)
+{
+    fixture_t *f = *state;
+    received(f, "T1", "13812345678", "Li", false);
+    received(f, "T2", "+86 138-1234-5678", "Li", false);
+    received(f, "T3", "13900000000", "Wang", false);
+    received(f, "T4", "13812345678", "Li", false);
+    int64_t at = local_ms(2026, 11, 24, 15, 0);
+    replied_in(f, "T1", 0, at, "INC-1");
+    replied_in(f, "T2", 0, at, "INC-1");
+    replied_in(f, "T3", 0, at, "INC-1");
+    replied(f, "T4", 0, at);
+    assert_int_equal(pending(f), 3); /* T1 (for T1 and T2), T3, T4 */
+    assert_int_equal(head(f), 3);    /* three CallbackScheduled */
+    claim(f, "T1", "a1");
+    assert_int_equal(rate(f, "T1", HOTLINE__RATING__RATING_SATISFIED), HOTLINE__STATUS__OK);
+    assert_int_equal(head(f), 7); /* rated + closed, for T1 and for T2 */
+    Hotline__Event *ev = event_at(f, 6);
+    assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_CALLBACK_RATED);
+    assert_string_equal(ev->ticket_id, "T2");
+    hotline__event__free_unpacked(ev, NULL);
+    ev = event_at(f, 7);
+    assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_TICKET_CLOSED);
+    assert_string_equal(ev->ticket_id, "T2");
+    hotline__event__free_unpacked(ev, NULL);
+    expect_refusal(f, rate(f, "T2", HOTLINE__RATING__RATING_SATISFIED), HOTLINE__STATUS__CONFLICT,
+                   "ticketId", "covered by the call about ticket T1");
+    assert_int_equal(pending(f), 2);
+}
+
 static void test_dissatisfied_requests_rework(void **state)
 {
     fixture_t *f = *state;
@@ -361,6 +394,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rated_satisfied_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dissatisfied_requests_rework, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incident_one_call_per_caller, setup, teardown),
         cmocka_unit_test_setup_teardown(test_basically_satisfied_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_basically_satisfied_strict, setup_strict, teardown),
         cmocka_unit_test(test_rating_policy_table),

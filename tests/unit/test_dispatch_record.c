@@ -36,6 +36,8 @@ static void test_record_format(void **state)
         .notes = 70001,
         .designated = true,
         .updated_ms = T0 + 9,
+        .street = "Main Rd",
+        .community = NULL, /* "" when read back */
     };
     size_t n = dispatch_assignment_size(&a);
     uint8_t *buf = malloc(n + 4);
@@ -59,6 +61,18 @@ static void test_record_format(void **state)
     assert_int_equal(b.notes, 70001);
     assert_true(b.designated);
     assert_false(b.confidential);
+    assert_string_equal(b.street, "Main Rd");
+    assert_string_equal(b.community, "");
+    /* A version 3 record (no street and community: "Main Rd" NUL and NUL after the tail)
+     * still reads, with both "". */
+    size_t v4 = strlen("Main Rd") + 2;
+    buf[0] = 3;
+    assert_int_equal(dispatch_assignment_decode(buf, n - v4, &b), 0);
+    assert_string_equal(b.street, "");
+    assert_int_equal(b.notes, 70001);
+    buf[0] = 4;
+    assert_int_equal(dispatch_assignment_decode(buf, n - 1, &b), HL_ECORRUPT);
+    n -= v4; /* what follows reads the record as the older versions it starts like */
     /* A version 2 record (no contact, no notes: the 12 bytes after the strings) still reads,
      * with those 0; version 3 without them is damage. */
     buf[0] = 2;
@@ -69,6 +83,8 @@ static void test_record_format(void **state)
     buf[0] = 3;
     assert_int_equal(dispatch_assignment_decode(buf, n - 12, &b), HL_ECORRUPT);
     /* Bytes appended by a later version are ignored. */
+    n += v4;
+    buf[0] = 4;
     memcpy(buf + n, "new", 4);
     assert_int_equal(dispatch_assignment_decode(buf, n + 4, &b), 0);
     /* Damage is detected, not read past. */

@@ -577,6 +577,56 @@ static void test_no_fire_after_stop(void **state)
     assert_true(get_clock(f, "T4", 0, REPLY).on_time);
 }
 
+static void linked(fx_t *f, const char *ticket, uint32_t round, int64_t at, bool unlink)
+{
+    Hotline__TicketLinked l = HOTLINE__TICKET_LINKED__INIT;
+    l.incident_id = "INC-1";
+    l.round = round;
+    Hotline__TicketUnlinked u = HOTLINE__TICKET_UNLINKED__INIT;
+    u.incident_id = "INC-1";
+    u.unit = "water-south";
+    u.round = round;
+    u.category_code = "W0402";
+    u.urgency = HOTLINE__URGENCY__URGENCY_VERY_URGENT;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.time_ms = at;
+    ev.ticket_id = (char *)ticket;
+    ev.body_case = unlink ? HOTLINE__EVENT__BODY_TICKET_UNLINKED : HOTLINE__EVENT__BODY_TICKET_LINKED;
+    ev.ticket_linked = unlink ? NULL : &l;
+    if (unlink)
+        ev.ticket_unlinked = &u;
+    apply(f, &ev);
+}
+
+/* A ticket linked to an incident follows the incident: its clocks stop without a verdict,
+ * nothing warns or breaches; unlinked, the round's clocks start afresh from the unlink. */
+static void test_linked_suspends_unlinked_restarts(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 11, 25, 10, 0);
+    dispatched(f, "T9", "W0402", HOTLINE__URGENCY__URGENCY_VERY_URGENT, 0, t0);
+    size_t stopped = count_kind(f, K_STOPPED);
+    linked(f, "T9", 0, t0 + MIN_MS, false);
+    assert_int_equal(running(f, SIGN), 0);
+    assert_int_equal(running(f, REPLY), 0);
+    assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 0);
+    assert_int_equal(count_kind(f, K_STOPPED), stopped); /* no verdict */
+    assert_true(get_clock(f, "T9", 0, SIGN).suspended);
+    assert_int_equal(fire(f, t0 + 100 * HOUR_MS), 0);
+    int64_t t1 = t0 + 100 * HOUR_MS;
+    linked(f, "T9", 0, t1, true);
+    assert_int_equal(running(f, SIGN), 1);
+    sla_clock_t c = get_clock(f, "T9", 0, SIGN);
+    assert_false(c.suspended);
+    assert_false(c.stopped);
+    assert_true(c.due_ms > t1);
+    assert_string_equal(c.unit, "water-south");
+    /* A late TicketReplied of the close on a still-linked ticket judges nothing. */
+    linked(f, "T9", 0, t1 + MIN_MS, false);
+    replied(f, "T9", 0, t1 + 2 * MIN_MS);
+    assert_int_equal(count_kind(f, K_STOPPED), stopped);
+}
+
 static void test_replayed_dispatch_starts_nothing_twice(void **state)
 {
     fx_t *f = *state;
@@ -771,6 +821,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_weekend_sign_has_no_warning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_on_time_and_late, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_linked_suspends_unlinked_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reply_without_sign_stops_both, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fire_exactly_once_at_instants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_fire_after_stop, setup, teardown),
