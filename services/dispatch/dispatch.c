@@ -181,6 +181,12 @@ static int init(service_t *svc, void **state)
         rc = dispatch_http_routes(self, svc);
     if (!rc)
         rc = dispatch_incident_routes(self, svc);
+    if (!rc && (rc = dispatch_crews_create(self, svc, err, sizeof err)) != 0)
+        fprintf(stderr, "hotline-dispatch: configuration: %s\n", err);
+    if (!rc)
+        rc = dispatch_workorder_routes(self, svc);
+    if (!rc)
+        rc = dispatch_crews_start(self);
     if (!rc)
         rc = service_follow(svc, "intake", dispatch_apply_intake, self);
     if (!rc)
@@ -193,9 +199,15 @@ static int init(service_t *svc, void **state)
     return 0;
 }
 
+static void stop(void *state)
+{
+    dispatch_crews_stop(state);
+}
+
 static void fini(void *state)
 {
     dispatch_t *self = state;
+    dispatch_crews_destroy(self);
     dispatch_destroy(&self);
 }
 
@@ -208,7 +220,10 @@ static int check_config(const ProtobufCMessage *msg, char *err, size_t err_size)
     int rc = dispatch_catalogue_create(&cat, cfg, err, err_size);
     if (rc)
         return rc;
+    rc = dispatch_crews_check(cfg, cat, err, err_size);
     dispatch_catalogue_destroy(&cat);
+    if (rc)
+        return rc;
     calendar_t *cal;
     rc = calendar_load(&cal, cfg->calendar, err, err_size);
     calendar_destroy(&cal);
@@ -227,6 +242,10 @@ static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_DECLARE_INCIDENT, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_UPDATE_INCIDENT, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_CLOSE_INCIDENT, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_RAISE_WORK_ORDER, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_CANCEL_WORK_ORDER, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_UPDATE_WORK_ORDER_STATUS, AUTH_CREW},
+    {HOTLINE__COMMAND__BODY_REPLAY_DEAD_LETTER, AUTH_DISPATCHER | AUTH_ADMIN},
     {0, 0},
 };
 
@@ -241,5 +260,6 @@ const service_desc_t dispatch_service = {
     .init = init,
     .command = dispatch_command,
     .commands = COMMANDS,
+    .stop = stop,
     .fini = fini,
 };

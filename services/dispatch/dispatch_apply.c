@@ -124,7 +124,9 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
                   incident, rc == 0 ? "closed" : rc == HL_ENOTFOUND ? "unknown" : "unreadable");
         a.incident_id = "";
     }
-    rc = dispatch_assignment_put(self, txn, &a, NULL);
+    rc = dispatch_workorder_remember(self, txn, t); /* what a crew's work order will say */
+    if (!rc)
+        rc = dispatch_assignment_put(self, txn, &a, NULL);
     if (rc)
         return rc;
     Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;

@@ -273,6 +273,9 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         cmd->body_case == HOTLINE__COMMAND__BODY_UPDATE_INCIDENT ||
         cmd->body_case == HOTLINE__COMMAND__BODY_CLOSE_INCIDENT)
         return dispatch_incident_command(self, txn, cmd, reply);
+    if (cmd->body_case >= HOTLINE__COMMAND__BODY_RAISE_WORK_ORDER &&
+        cmd->body_case <= HOTLINE__COMMAND__BODY_REPLAY_DEAD_LETTER)
+        return dispatch_workorder_command(self, txn, cmd, reply);
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field(&hotline__command__descriptor, cmd->body_case);
     char name[64] = "no action";
@@ -280,7 +283,9 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         pbjson_json_name(f->name, name, sizeof name);
     return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "body",
                       "dispatch takes signTicket, replyTicket, contactCitizen, addTicketNote, "
-                      "requestReturn, reviewReturn, redirectTicket, declareIncident, updateIncident and closeIncident, "
+                      "requestReturn, reviewReturn, redirectTicket, declareIncident, updateIncident, "
+                      "closeIncident, raiseWorkOrder, cancelWorkOrder, updateWorkOrderStatus and "
+                      "replayDeadLetter, "
                       "not %s (PROTOCOL.md says "
                       "which service takes which command)",
                       name);

@@ -5,6 +5,7 @@
 #include "dispatch.h"
 
 #include "calendar.h"
+#include "dispatch_workorder.h"
 
 struct dispatch {
     store_t *store;                     /* borrowed: the service's environment */
@@ -25,6 +26,7 @@ struct dispatch {
     bool counts_dirty;
     service_t *svc;       /* NULL when driven in-process by tests */
     metric_t *open_gauge; /* hotline_dispatch_open_tickets{unit,state} */
+    dispatch_crews_t *crews; /* crew endpoints and work orders (NULL: not opened, unit tests) */
 };
 
 /* dispatch_commands.c: what the unit actions share. A check that answered the command (with
@@ -51,6 +53,10 @@ int dispatch_append(dispatch_t *self, MDB_txn *txn, const char *ticket_id, Hotli
 /* Refuse an action that needs the ticket signed (it is DISPATCHED or in REWORK). */
 int dispatch_refuse_unsigned(cmd_reply_t *reply, const char *name, const char *ticket_id,
                              const dispatch_assignment_t *a);
+
+/* dispatch_http.c: the id a route's path names goes into the body's string field (named name
+ * in refusals); a body naming another is refused (400, answered). False when answered. */
+bool dispatch_take_path_id(httpd_req_t *req, char **field, const char *name, const char *id);
 
 /* dispatch_workflow.c: first contact with the citizen, progress notes. */
 int dispatch_contact(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
