@@ -216,6 +216,9 @@ static void fini(void *state)
 static int check_config(const ProtobufCMessage *msg, char *err, size_t err_size)
 {
     const Hotline__DispatchConfig *cfg = (const Hotline__DispatchConfig *)msg;
+    /* The last look before --print-config and init(): the crews' defaults are written into the
+     * (skeleton-owned, mutable) message here, so what is printed is what runs. */
+    dispatch_crews_fill_defaults((Hotline__DispatchConfig *)cfg);
     dispatch_catalogue_t *cat;
     int rc = dispatch_catalogue_create(&cat, cfg, err, err_size);
     if (rc)

@@ -124,7 +124,7 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
                   incident, rc == 0 ? "closed" : rc == HL_ENOTFOUND ? "unknown" : "unreadable");
         a.incident_id = "";
     }
-    rc = dispatch_workorder_remember(self, txn, t); /* what a crew's work order will say */
+    rc = dispatch_workorder_remember(self, txn, id, t); /* what a crew's work order says */
     if (!rc)
         rc = dispatch_assignment_put(self, txn, &a, NULL);
     if (rc)

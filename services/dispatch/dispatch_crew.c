@@ -12,7 +12,9 @@
 #include "mask.h"
 #include "slog.h"
 
+#include <errno.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,11 @@
 #define SECRET_MIN 16
 #define SECRET_MAX 1024
 #define CREW_UNIT_MAX (CONNECTOR_NAME_MAX - 5) /* "crew_" + unit */
+/* crews[]' defaults, written into the configuration (what --print-config shows runs). */
+#define CREW_MAX_ATTEMPTS 8
+#define CREW_BACKOFF_FIRST_MS 1000
+#define CREW_BACKOFF_CAP_MS 300000
+#define CREW_TIMEOUT_MS 10000
 
 static int bad(char *err, size_t n, size_t i, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -162,6 +169,19 @@ static int check_one(const Hotline__DispatchConfig *cfg, const dispatch_catalogu
     rc = read_secret(c, i, secret, &len, err, n);
     sodium_memzero(secret, sizeof secret);
     return rc;
+}
+
+void dispatch_crews_fill_defaults(Hotline__DispatchConfig *cfg)
+{
+    for (size_t i = 0; i < cfg->n_crews; i++) {
+        Hotline__CrewEndpoint *c = cfg->crews[i];
+        c->max_attempts = c->max_attempts ? c->max_attempts : CREW_MAX_ATTEMPTS;
+        c->backoff_first_ms = c->backoff_first_ms ? c->backoff_first_ms : CREW_BACKOFF_FIRST_MS;
+        c->backoff_cap_ms = c->backoff_cap_ms ? c->backoff_cap_ms
+                            : c->backoff_first_ms > CREW_BACKOFF_CAP_MS ? c->backoff_first_ms
+                                                                        : CREW_BACKOFF_CAP_MS;
+        c->timeout_ms = c->timeout_ms ? c->timeout_ms : CREW_TIMEOUT_MS;
+    }
 }
 
 int dispatch_crews_check(const Hotline__DispatchConfig *cfg, const dispatch_catalogue_t *cat,

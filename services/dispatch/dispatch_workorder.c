@@ -18,7 +18,6 @@
 #include "mask.h"
 #include "pbjson.h"
 #include "slog.h"
-#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,9 +106,10 @@ static int append(dispatch_t *self, MDB_txn *txn, const Hotline__WorkOrder *wo, 
 
 /* ---- the ticket's text, for work orders ------------------------------------------------- */
 
-int dispatch_workorder_remember(dispatch_t *self, MDB_txn *txn, const Hotline__Ticket *t)
+int dispatch_workorder_remember(dispatch_t *self, MDB_txn *txn, const char *id,
+                                const Hotline__Ticket *t)
 {
-    if (!self->crews || !self->crews->n || !t || !t->id || !*t->id)
+    if (!self->crews || !self->crews->n || !t || !id || !*id)
         return 0;
     Hotline__Ticket brief = HOTLINE__TICKET__INIT;
     Hotline__Location loc = HOTLINE__LOCATION__INIT;
@@ -126,7 +126,7 @@ int dispatch_workorder_remember(dispatch_t *self, MDB_txn *txn, const Hotline__T
         brief.location = &loc;
         size_t len = hotline__ticket__get_packed_size(&brief);
         void *at;
-        rc = store_put_reserve(txn, self->crews->briefs, t->id, strlen(t->id), len, 0, &at);
+        rc = store_put_reserve(txn, self->crews->briefs, id, strlen(id), len, 0, &at);
         if (!rc)
             hotline__ticket__pack(&brief, at);
     }
@@ -137,15 +137,26 @@ int dispatch_workorder_remember(dispatch_t *self, MDB_txn *txn, const Hotline__T
     return rc;
 }
 
-/* "street, community, address" without the empty parts (arena). */
-static char *where(arena_t *arena, const Hotline__Location *l)
+int dispatch_workorder_brief(dispatch_t *self, MDB_txn *txn, const char *ticket_id,
+                             arena_t *arena, dispatch_wo_request_t *rq)
 {
+    MDB_val v;
+    int rc = self->crews ? store_get(txn, self->crews->briefs, ticket_id, strlen(ticket_id), &v)
+                         : HL_ENOTFOUND;
+    if (rc)
+        return rc == HL_ENOTFOUND ? 0 : rc;
+    Hotline__Ticket *b = hotline__ticket__unpack(arena_allocator(arena), v.mv_size, v.mv_data);
+    if (!b)
+        return 0; /* unreadable: the work order goes without the text */
+    const Hotline__Location *l = b->location;
     const char *parts[] = {l ? l->street : NULL, l ? l->community : NULL, l ? l->address : NULL};
-    char *out = arena_strdup(arena, "");
-    for (size_t i = 0; out && i < 3; i++)
+    char *where = arena_strdup(arena, "");
+    for (size_t i = 0; where && i < 3; i++)
         if (parts[i] && *parts[i])
-            out = arena_printf(arena, "%s%s%s", out, *out ? ", " : "", parts[i]);
-    return out;
+            where = arena_printf(arena, "%s%s%s", where, *where ? ", " : "", parts[i]);
+    rq->description = b->description;
+    rq->location = where;
+    return where ? 0 : HL_ENOMEM;
 }
 
 /* ---- raising ---------------------------------------------------------------------------- */
@@ -361,21 +372,8 @@ static int raise_for_ticket(dispatch_t *self, MDB_txn *txn, const char *ticket_i
         .raised_by = "dispatch",
         .trigger = trigger,
     };
-    MDB_val v;
-    rc = store_get(txn, self->crews->briefs, ticket_id, strlen(ticket_id), &v);
-    if (rc == 0) {
-        Hotline__Ticket *brief =
-            hotline__ticket__unpack(arena_allocator(arena), v.mv_size, v.mv_data);
-        if (brief) {
-            rq.description = brief->description;
-            rq.location = where(arena, brief->location);
-        }
-    } else if (rc != HL_ENOTFOUND) {
-        arena_destroy(&arena);
-        return rc;
-    }
-    rc = 0;
-    if (!rq.ticket_id || !rq.crew || !rq.category || !rq.district)
+    rc = dispatch_workorder_brief(self, txn, ticket_id, arena, &rq);
+    if (!rc && (!rq.ticket_id || !rq.crew || !rq.category || !rq.district))
         rc = HL_ENOMEM;
     Hotline__WorkOrder *wo;
     bool existing;

@@ -45,6 +45,10 @@ typedef struct dispatch_crews {
 int dispatch_crews_check(const Hotline__DispatchConfig *cfg, const dispatch_catalogue_t *cat,
                          char *err, size_t err_size);
 
+/* Write each crew's defaults (maxAttempts 8, backoffFirstMs 1000, backoffCapMs 300000,
+ * timeoutMs 10000) where it leaves 0, before --print-config shows the configuration. */
+void dispatch_crews_fill_defaults(Hotline__DispatchConfig *cfg);
+
 /* One connector per crew, on the service's loop, store, txq, clock and metrics, and the work
  * order sub-databases (opened also when no crew is configured). Start-up only. */
 int dispatch_crews_create(dispatch_t *self, service_t *svc, char *err, size_t err_size);
@@ -100,9 +104,15 @@ int dispatch_workorder_store(dispatch_t *self, MDB_txn *txn, const Hotline__Work
 int dispatch_workorder_change(dispatch_t *self, MDB_txn *txn, Hotline__WorkOrder *wo,
                               Hotline__WorkOrderChange what, const char *reason, arena_t *arena);
 
-/* On TicketReceived, before the assignment is stored: keep the ticket's description and
+/* On TicketReceived, before the assignment is stored: keep ticket id's description and
  * location (masked) for the work orders it may get. Nothing when no crew is configured. */
-int dispatch_workorder_remember(dispatch_t *self, MDB_txn *txn, const Hotline__Ticket *t);
+int dispatch_workorder_remember(dispatch_t *self, MDB_txn *txn, const char *id,
+                                const Hotline__Ticket *t);
+
+/* What was remembered of a ticket into rq's description and location ("street, community,
+ * address"; strings in arena); nothing when there is none. */
+int dispatch_workorder_brief(dispatch_t *self, MDB_txn *txn, const char *ticket_id,
+                             arena_t *arena, dispatch_wo_request_t *rq);
 
 /* After an assignment moved (dispatch_assignment_put; old_unit NULL for a new one): raise a
  * work order when the ticket is now DISPATCHED or in REWORK at a crew, tell a crew it lost

@@ -72,20 +72,9 @@ static int raise_for_ticket(dispatch_t *self, MDB_txn *txn, const Hotline__Raise
     rq->category = arena_strdup(ar, a.category_code);
     rq->district = arena_strdup(ar, a.district);
     rq->urgency = a.urgency;
-    MDB_val v;
-    if (self->crews && store_get(txn, self->crews->briefs, id, strlen(id), &v) == 0) {
-        Hotline__Ticket *b = hotline__ticket__unpack(arena_allocator(ar), v.mv_size, v.mv_data);
-        if (b) {
-            rq->description = b->description;
-            const Hotline__Location *l = b->location;
-            rq->location = l ? arena_printf(ar, "%s%s%s%s%s", str_or_empty(l->street),
-                                            l->street && *l->street ? ", " : "",
-                                            str_or_empty(l->community),
-                                            l->community && *l->community ? ", " : "",
-                                            str_or_empty(l->address))
-                             : "";
-        }
-    }
+    rc = dispatch_workorder_brief(self, txn, id, ar, rq);
+    if (rc)
+        return rc;
     rq->raised_by = by;
     rq->trigger = "dispatcher";
     return rq->crew && rq->category && rq->district ? 0 : HL_ENOMEM;

@@ -65,6 +65,11 @@ expect_exit 2 "crews[0].secretFile: give exactly one of secretFile" "${RUN[@]}" 
 crews '{"unit": "repair-crew", "url": "http://127.0.0.1:1/o", "secretFile": "'"$T/crew.key"'"},
        {"unit": "repair-crew", "url": "http://127.0.0.1:1/o", "secretFile": "'"$T/crew.key"'"}'
 expect_exit 2 "crews[1].unit: crew 'repair-crew' is also crews[0]" "${RUN[@]}" --config "$T/c.json"
+crews '{"unit": "repair-crew", "url": "http://127.0.0.1:1/o", "secretEnv": "CREW_SOUTH_KEY"}'
+"$D" --config "$T/c.json" --print-config >"$T/cfg.json" 2>/dev/null
+[ "$(json_get "$T/cfg.json" crews.0.maxAttempts)/$(json_get "$T/cfg.json" crews.0.backoffCapMs)" = 8/300000 ] ||
+  fail "--print-config lacks the crews' defaults: $(cat "$T/cfg.json")"
+grep -q "$KEY" "$T/cfg.json" && fail "--print-config shows the secret"
 log "configuration mistakes are refused naming the field"
 
 # ---- the pipeline part: intake, dispatch (two crews), the crew system -----------------------
