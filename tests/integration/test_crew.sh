@@ -10,7 +10,8 @@
 #     every one is delivered exactly once by Idempotency-Key (no key missing, none twice)
 #   - a crew with maxAttempts 2 dead-letters its work orders: listed (masked) by API and CLI,
 #     replayed by API and CLI, then delivered
-#   - a redirect away from a crew and a dispatcher's cancellation send change webhooks
+#   - a redirect away from a crew and a dispatcher's cancellation send change webhooks; a
+#     dispatcher raises one work order for an incident (raising again answers the open one)
 #   - dispatch's /metrics (connector figures included) pass promtool
 source "$(dirname "$0")/../lib.sh"
 D="$BIN/hotline-dispatch"
@@ -260,16 +261,24 @@ TOKEN=$DISPATCHER http POST "$H/v1/workorders" "{\"ticketId\": \"$Y\", \"crew\":
 expect_error 400 raiseWorkOrder.crew "not a crew"
 TOKEN=$DISPATCHER http POST "$H/v1/workorders" '{"note": "x"}' >"$T/r.json"
 expect_error 400 raiseWorkOrder.ticketId "exactly one of ticketId and incidentId"
-wait_until 30 delivered $((N + 6))
+TOKEN=$DISPATCHER http POST "$H/v1/incidents" '{"categoryPrefix": "W0402", "area": {"district":
+  "Gulou", "street": "Wuyi Rd"}, "summary": "main burst, call 0591-8765-1234", "unit": "repair-crew"}' >"$T/r.json"
+INC=$(json_get "$T/r.json" incident.incidentId)
+dcli "$DISPATCHER" workorder raise --incident "$INC" >"$T/cli.txt" || fail "incident raise: $(cat "$T/cli.txt")"
+grep -q "WO-$INC-1" "$T/cli.txt" || fail "incident work order: $(cat "$T/cli.txt")"
+grep -q "8765-1234" "$T/cli.txt" && fail "the incident's work order shows the phone: $(cat "$T/cli.txt")"
+TOKEN=$DISPATCHER http POST "$H/v1/workorders" "{\"incidentId\": \"$INC\"}" >"$T/r.json"
+[ "$(json_get "$T/r.json" workOrder.existing)" = true ] || fail "incident raised twice: $(cat "$T/r.json")"
+wait_until 30 delivered $((N + 7))
 sim GET '/counts?keys=1' >"$T/keys.json"
-for k in "WO-$X-1.2" "WO-$Y-1.2" "WO-$Y-2.1"; do
+for k in "WO-$X-1.2" "WO-$Y-1.2" "WO-$Y-2.1" "WO-$INC-1.1"; do
   grep -q "\"$k\"" "$T/keys.json" || fail "crewsim lacks $k"
 done
 [ "$(TOKEN=$DISPATCHER http GET "$H/v1/workorders/WO-$X-1" | json_get - state)" = WORK_ORDER_CANCELLED ] ||
   fail "redirected work order not cancelled"
 dcli "$SUPERVISOR" workorder list --crew repair-crew --state cancelled >"$T/cli.txt"
 [ "$(wc -l <"$T/cli.txt")" = 2 ] || fail "cancelled list: $(cat "$T/cli.txt")"
-log "redirect away and cancellation sent change webhooks (revision 2); a raise for an open one answers it"
+log "redirect away and cancellation sent change webhooks (revision 2); one work order per incident; a raise for an open one answers it"
 
 # ---- metrics ---------------------------------------------------------------------------------------
 curl -sf "$H/metrics" >"$T/m.txt"
