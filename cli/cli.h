@@ -137,6 +137,9 @@ extern const cli_verb_t cli_callback_verbs[];
 extern const cli_verb_t cli_incident_verbs[];
 extern const cli_verb_t cli_token_verbs[];
 extern const cli_verb_t cli_catalogue_verbs[]; /* show | diff FILE | load FILE */
+/* `hotline workorder raise|show|list|status|cancel`, `hotline workorders dead|replay`. */
+extern const cli_verb_t cli_workorder_verbs[];
+extern const cli_verb_t cli_workorders_verbs[];
 
 /* cli_token.c, shared with `hotline up`: add a token to the registry at path (token and id
  * filled; the token is never stored), and make a CURVE key pair DIR/NAME.key + .pub. */

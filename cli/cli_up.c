@@ -49,6 +49,7 @@ typedef struct up {
     int nkeys;
     bool curve;                   /* CURVE on the bus (default; --plain-bus turns it off) */
     char configs[SVC_COUNT][PATH_MAX + 32]; /* each service's generated configuration */
+    const char *extra[SVC_COUNT]; /* --service-config NAME=FILE: its keys over the generated */
     cli_backoff_t backoff;
 } up_t;
 
@@ -122,6 +123,24 @@ static int ensure_token(up_t *u, const char *registry, const char *file_name, co
     return 0;
 }
 
+/* --service-config: the file's keys (the service's own, not runtime) over cfg. */
+static int merge_extra(const char *file, json_t *cfg)
+{
+    json_error_t err;
+    json_t *extra = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
+    if (!json_is_object(extra) || json_object_get(extra, "runtime")) {
+        fprintf(stderr, "hotline up: --service-config %s: %s\n", file,
+                !extra ? err.text : !json_is_object(extra) ? "not a JSON object"
+                                                           : "runtime is hotline up's own: "
+                                                             "leave it out");
+        json_decref(extra);
+        return -1;
+    }
+    json_object_update(cfg, extra);
+    json_decref(extra);
+    return 0;
+}
+
 /* Each service's generated configuration (DIR/<service>.config.json, mode 0600): the token
  * registry, the pipeline's service token, the CURVE keys (its own secret, the allow-list of
  * the five services and the local tools, each producer's public key) and the feeds. Open311
@@ -185,6 +204,10 @@ static int write_configs(up_t *u)
                 json_array_append_new(hashes, json_string(hex));
             }
             json_object_set_new(cfg, "open311", json_pack("{s:o}", "apiKeysSha256", hashes));
+        }
+        if (u->extra[i] && merge_extra(u->extra[i], cfg)) {
+            json_decref(cfg);
+            return -1;
         }
         snprintf(u->configs[i], sizeof u->configs[i], "%s/%s.config.json", u->data_dir,
                  cli_service_names[i]);
@@ -280,11 +303,22 @@ static int parse_up_args(up_t *u, int argc, char **argv)
         {"sync", required_argument, NULL, 's'},
         {"open311-key", required_argument, NULL, 'k'},
         {"plain-bus", no_argument, NULL, 'P'},
+        {"service-config", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = cli_getopt(u->cli, argc, argv, opts)) >= 0) {
-        if (c == 't')
+        if (c == 'S') {
+            const char *eq = strchr(optarg, '=');
+            int i = 0;
+            while (eq && i < SVC_COUNT && (strlen(cli_service_names[i]) != (size_t)(eq - optarg) ||
+                                           strncmp(optarg, cli_service_names[i], (size_t)(eq - optarg))))
+                i++;
+            if (!eq || i == SVC_COUNT || !eq[1])
+                return cli_usage_error(u->cli, "--service-config: SERVICE=FILE, SERVICE one of "
+                                       "intake, dispatch, sla, callback, analytics");
+            u->extra[i] = eq + 1;
+        } else if (c == 't')
             u->test_clock = true;
         else if (c == 's')
             u->sync = optarg;

@@ -10,12 +10,13 @@
 static const cli_verb_t COMMANDS[] = {
     {"up", cli_up, NULL,
      "up [--data-dir DIR] [--test-clock] [--sync full|nometasync|nosync]\n"
-     "   [--open311-key KEY]... [--plain-bus]",
+     "   [--open311-key KEY]... [--plain-bus] [--service-config SERVICE=FILE]...",
      "start the five services here, in the foreground, and keep them running: one\n"
      "that dies is restarted after a pause that doubles from 0.5 s to 30 s while it\n"
      "keeps dying, and starts again from 0.5 s once it has stayed up for 60 s\n"
      "($HOTLINE_RESTART_BACKOFF_MS=FIRST,CAP,STABLE changes these); the others run on.\n"
-     "Ctrl-C stops them all. KEY may post to Open311 (repeatable).",
+     "Ctrl-C stops them all. KEY may post to Open311 (repeatable). FILE's keys (a\n"
+     "service's own, e.g. dispatch's crews) go over that service's configuration.",
      "Run the pipeline"},
     {"down", cli_down, NULL, "down [--data-dir DIR]", "stop a pipeline started with up", NULL},
     {"status", cli_status, NULL, "status [--data-dir DIR] [--json]",
@@ -64,6 +65,10 @@ static const cli_verb_t COMMANDS[] = {
      "incidents: declare, update the ETA, link and unlink tickets, close (every linked\n"
      "ticket is replied with the resolution)",
      NULL},
+    {"workorder", NULL, cli_workorder_verbs, NULL,
+     "crew work orders: raise, show, list, cancel (dispatchers); status (crews)", "Crews"},
+    {"workorders", NULL, cli_workorders_verbs, NULL,
+     "webhooks to crews that failed every attempt: list and replay", NULL},
     {"callback", NULL, cli_callback_verbs, NULL, "calling callers back to rate the answer",
      "Callback agents"},
     {"kpis", cli_kpis, NULL, "kpis [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by unit|category]",

@@ -2,7 +2,8 @@
 # The quick start: install what is missing, build, start the five services on loopback with
 # their embedded defaults (`hotline up`), and walk a few demo tickets through the whole path:
 # recorded -> dispatched by the catalogue -> signed -> replied -> called back -> rated -> closed,
-# one of them via an unsatisfied rating and a rework round. Callbacks fall due the working day
+# one of them via an unsatisfied rating and a rework round; the burst main's ticket goes to a
+# crew, so dispatch sends the crew system (a simulator) a work order and the crew reports. Callbacks fall due the working day
 # after the reply, so the services run with --test-clock and the demo moves callback's clock on
 # to that morning (the others keep real time). Then it keeps the pipeline running in the
 # foreground until Ctrl-C.
@@ -24,9 +25,23 @@ mkdir -p "$DATA"
 [ -s "$DATA/open311.key" ] || head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DATA/open311.key"
 KEY=$(cat "$DATA/open311.key")
 
-"$BIN/hotline" up --data-dir "$DATA" --open311-key "$KEY" --test-clock &
+# The crew system of the mains burst crew: the simulator (tests/support/crewsim) on port
+# base + 20, with the webhook secret in a file dispatch reads (mode 0600, never in the
+# configuration); dispatch gets the crew endpoint through hotline up --service-config.
+[ -s "$DATA/crew.key" ] || head -c 24 /dev/urandom | base64 > "$DATA/crew.key"
+chmod 600 "$DATA/crew.key"
+SIM_PORT=$(( HOTLINE_PORT_BASE + 20 ))
+SIM="http://127.0.0.1:$SIM_PORT"
+CREWSIM_KEY=$(cat "$DATA/crew.key") "$BIN/crewsim" --port "$SIM_PORT" >"$DATA/crewsim.out" 2>"$DATA/crewsim.log" &
+SIM_PID=$!
+cat >"$DATA/dispatch-crews.json" <<JSON
+{"crews": [{"unit": "repair-crew-mains", "url": "$SIM/orders", "secretFile": "$DATA/crew.key"}]}
+JSON
+
+"$BIN/hotline" up --data-dir "$DATA" --open311-key "$KEY" --test-clock \
+  --service-config "dispatch=$DATA/dispatch-crews.json" &
 UP=$!
-trap 'kill -TERM $UP 2>/dev/null; wait $UP 2>/dev/null || true' EXIT
+trap 'kill -TERM $UP $SIM_PID 2>/dev/null; wait $UP $SIM_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do
   curl -sf "http://127.0.0.1:$HOTLINE_PORT_BASE/readyz" >/dev/null &&
     curl -sf "http://127.0.0.1:$(( HOTLINE_PORT_BASE + 4 ))/readyz" >/dev/null && break
@@ -93,6 +108,18 @@ echo "   $A  W01 no water        -> $(unit "$A")"
 echo "   $B  W0402 main burst    -> $(unit "$B")"
 echo "   $C  W06 billing         -> $(unit "$C")"
 
+echo "== $B went to a crew: dispatch raised a work order and sent it to the crew system (a signed"
+echo "   webhook, retried until it is taken; the phone in the text is masked)"
+for _ in $(seq 1 100); do
+  [ "$(curl -sf "$SIM/counts" | field unique)" -ge 1 ] 2>/dev/null && break
+  sleep 0.1
+done
+echo "   crew system: $(curl -sf "$SIM/counts")"
+as dispatcher@disp-1 workorder show "WO-$B-1" | sed 's/^/   /'
+echo "== the crew reports from the street with its crew token"
+as "crew:$(unit "$B")@crew-mains" workorder status "WO-$B-1" --status on_site \
+  --note "Valve closed, digging" --photo "https://photos.example/$B/1.jpg" | sed 's/^/   /'
+
 echo "== each unit signs for its own ticket (the crew also calls back and notes its progress) and"
 echo "   replies; another unit is refused"
 if as "unit:$(unit "$C")" sign "$A" 2>"$DATA/demo/refused.txt"; then
@@ -104,6 +131,8 @@ as "unit:$(unit "$A")" reply "$A" --result "Valve reopened at Sunshine; supply b
 as "unit:$(unit "$B")" sign "$B"
 as "unit:$(unit "$B")" contact "$B" --note "Called the reporter: the road is closed off"
 as "unit:$(unit "$B")" note "$B" --text "Crew on site, main isolated at the valve"
+as "crew:$(unit "$B")@crew-mains" workorder status "WO-$B-1" --status done \
+  --note "Main repaired" >/dev/null
 as "unit:$(unit "$B")" reply "$B" --result "Main isolated and repaired; road reopened"
 as "unit:$(unit "$C")" sign "$C"
 as "unit:$(unit "$C")" reply "$C" --result "Meter read again; bill corrected" --unresolved
@@ -143,6 +172,7 @@ All three tickets are closed and rated. The pipeline is running on 127.0.0.1 (wi
 --test-clock: callback's clock stands at the callbacks' morning, so a new reply's callback is
 due at once; an admin token moves a clock with POST /admin/clock):
   intake :$HOTLINE_PORT_BASE  dispatch :$((HOTLINE_PORT_BASE+1))  sla :$((HOTLINE_PORT_BASE+2))  callback :$((HOTLINE_PORT_BASE+3))  analytics :$((HOTLINE_PORT_BASE+4))
+  crew system (simulator) :$SIM_PORT   work orders: hotline workorder list, hotline workorders dead
   data and logs: $DATA
 Everyone acts with a token of their role: hotline commands here use the admin token in
 $DATA/admin.token (--data-dir $DATA); make others with

@@ -204,6 +204,12 @@ static int init(service_t *svc, void **state)
         rc = dispatch_http_routes(self, svc);
     if (!rc)
         rc = dispatch_incident_routes(self, svc);
+    if (!rc && (rc = dispatch_crews_create(self, svc, err, sizeof err)) != 0)
+        fprintf(stderr, "hotline-dispatch: configuration: %s\n", err);
+    if (!rc)
+        rc = dispatch_workorder_routes(self, svc);
+    if (!rc)
+        rc = dispatch_crews_start(self);
     if (!rc)
         rc = dispatch_catalogue_routes(self, svc);
     if (!rc)
@@ -223,9 +229,15 @@ static int init(service_t *svc, void **state)
     return 0;
 }
 
+static void stop(void *state)
+{
+    dispatch_crews_stop(state);
+}
+
 static void fini(void *state)
 {
     dispatch_t *self = state;
+    dispatch_crews_destroy(self);
     dispatch_destroy(&self);
 }
 
@@ -234,11 +246,17 @@ static void fini(void *state)
 static int check_config(const ProtobufCMessage *msg, char *err, size_t err_size)
 {
     const Hotline__DispatchConfig *cfg = (const Hotline__DispatchConfig *)msg;
+    /* The last look before --print-config and init(): the crews' defaults are written into the
+     * (skeleton-owned, mutable) message here, so what is printed is what runs. */
+    dispatch_crews_fill_defaults((Hotline__DispatchConfig *)cfg);
     dispatch_catalogue_t *cat;
     int rc = dispatch_catalogue_create(&cat, cfg, err, err_size);
     if (rc)
         return rc;
+    rc = dispatch_crews_check(cfg, cat, err, err_size);
     dispatch_catalogue_destroy(&cat);
+    if (rc)
+        return rc;
     calendar_t *cal;
     rc = calendar_load(&cal, cfg->calendar, err, err_size);
     calendar_destroy(&cal);
@@ -263,6 +281,10 @@ static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_LOAD_CATALOGUE, AUTH_SUPERVISOR | AUTH_ADMIN},
     {HOTLINE__COMMAND__BODY_LINK_TICKETS, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_UNLINK_TICKET, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_RAISE_WORK_ORDER, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_CANCEL_WORK_ORDER, AUTH_DISPATCHER},
+    {HOTLINE__COMMAND__BODY_UPDATE_WORK_ORDER_STATUS, AUTH_CREW},
+    {HOTLINE__COMMAND__BODY_REPLAY_DEAD_LETTER, AUTH_DISPATCHER | AUTH_ADMIN},
     {0, 0},
 };
 
@@ -277,5 +299,6 @@ const service_desc_t dispatch_service = {
     .init = init,
     .command = dispatch_command,
     .commands = COMMANDS,
+    .stop = stop,
     .fini = fini,
 };

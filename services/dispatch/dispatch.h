@@ -14,7 +14,9 @@
  *
  * The pieces, one file each: dispatch_route.c (the catalogue), dispatch_store.c (assignment
  * records and indexes), dispatch_apply.c (feed events), dispatch_commands.c (unit actions),
- * dispatch_http.c (routes), dispatch.c (the service: configuration, start, metrics).
+ * dispatch_http.c (routes), dispatch.c (the service: configuration, start, metrics); crew work
+ * orders and their webhooks in dispatch_workorder*.c and dispatch_crew.c
+ * (dispatch_workorder.h).
  * Loop thread only. */
 #ifndef HOTLINE_DISPATCH_H
 #define HOTLINE_DISPATCH_H
@@ -103,7 +105,9 @@ int dispatch_assignment_get(dispatch_t *self, MDB_txn *txn, const char *ticket_i
 
 /* Store a (new or changed) assignment with its queue index entry and unit counts. old is
  * the record as it was (NULL for a new one); a and old may borrow from the store (everything
- * is copied before the first write). Errors: HL_EINVAL (an id too long for a key), HL_ENOMEM,
+ * is copied before the first write). A move to or from a configured crew also raises or
+ * changes the ticket's work orders (dispatch_workorder_follow), in the same transaction.
+ * Errors: HL_EINVAL (an id too long for a key), HL_ENOMEM,
  * store errors (HL_EFULL / HL_ETXNFULL must reach the txq as they are). */
 int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assignment_t *a,
                             const dispatch_assignment_t *old);

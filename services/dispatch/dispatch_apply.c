@@ -143,7 +143,9 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
                   incident, rc == 0 ? "closed" : rc == HL_ENOTFOUND ? "unknown" : "unreadable");
         a.incident_id = "";
     }
-    rc = dispatch_assignment_put(self, txn, &a, NULL);
+    rc = dispatch_workorder_remember(self, txn, id, t); /* what a crew's work order says */
+    if (!rc)
+        rc = dispatch_assignment_put(self, txn, &a, NULL);
     if (!rc)
         rc = dispatch_assists_put(self, txn, id, m.assist, m.nassist);
     if (rc)

@@ -304,6 +304,9 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
     if ((cmd->body_case == HOTLINE__COMMAND__BODY_LINK_TICKETS && cmd->link_tickets) ||
         (cmd->body_case == HOTLINE__COMMAND__BODY_UNLINK_TICKET && cmd->unlink_ticket))
         return dispatch_link_command(self, txn, cmd, reply);
+    if (cmd->body_case >= HOTLINE__COMMAND__BODY_RAISE_WORK_ORDER &&
+        cmd->body_case <= HOTLINE__COMMAND__BODY_REPLAY_DEAD_LETTER)
+        return dispatch_workorder_command(self, txn, cmd, reply);
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field(&hotline__command__descriptor, cmd->body_case);
     char name[64] = "no action";
@@ -312,8 +315,9 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
     return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "body",
                       "dispatch takes signTicket, replyTicket, contactCitizen, addTicketNote, "
                       "requestReturn, reviewReturn, requestExtension, reviewExtension, redirectTicket, "
-                      "declareIncident, updateIncident, closeIncident, linkTickets, unlinkTicket "
-                      "and loadCatalogue, "
+                      "declareIncident, updateIncident, closeIncident, linkTickets, unlinkTicket, "
+                      "loadCatalogue, raiseWorkOrder, cancelWorkOrder, updateWorkOrderStatus and "
+                      "replayDeadLetter, "
                       "not %s (PROTOCOL.md says "
                       "which service takes which command)",
                       name);

@@ -60,14 +60,12 @@ static bool no_more_segments(httpd_req_t *req, unsigned n, const char *usage)
 
 /* ---- actions ----------------------------------------------------------------------------- */
 
-/* The ticket id from the path goes into the body; a body naming another ticket is refused. */
-static bool take_path_id(httpd_req_t *req, char **field, const char *id)
+bool dispatch_take_path_id(httpd_req_t *req, char **field, const char *name, const char *id)
 {
     if (*field && **field && strcmp(*field, id) != 0) {
-        service_http_error(req, 400, "ticketId",
-                           "the body names ticket %.64s but the path names %s; leave ticketId "
-                           "out of the body",
-                           *field, id);
+        service_http_error(req, 400, name,
+                           "the body names %.96s but the path names %s; leave %s out of the body",
+                           *field, id, name);
         return false;
     }
     char *copy = strdup(id);
@@ -110,7 +108,7 @@ static void run_action(dispatch_t *self, httpd_req_t *req, const char *id,
     /* Every action's message has ticket_id as a string. */
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(action->body, "ticket_id");
-    if (!take_path_id(req, (char **)((char *)body + f->offset), id)) {
+    if (!dispatch_take_path_id(req, (char **)((char *)body + f->offset), "ticketId", id)) {
         protobuf_c_message_free_unpacked(body, NULL);
         return;
     }

@@ -15,6 +15,7 @@
  * by staff and read to callers: phone numbers in them are masked before they are stored.
  * Crews are a later issue. Loop thread. */
 #include "dispatch_internal.h"
+#include "dispatch_workorder.h"
 
 #include "calendar.h"
 #include "category.h"
@@ -144,6 +145,28 @@ static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
     rc = append(self, txn, &ev);
     if (rc)
         return rc;
+    /* One crew work order per incident: an incident held by a crew sends it the job once,
+     * however many callers join it. */
+    if (dispatch_crew_connector(self, unit)) {
+        char location[600];
+        snprintf(location, sizeof location, "%s%s%s", a->street ? a->street : "",
+                 a->street && *a->street && a->community && *a->community ? ", " : "",
+                 a->community ? a->community : "");
+        dispatch_wo_request_t wo = {
+            .incident_id = id,
+            .crew = unit,
+            .category = d->category_prefix,
+            .district = a->district,
+            .location = location,
+            .description = inc.summary,
+            .raised_by = "dispatch",
+            .trigger = "incident",
+            .urgency = HOTLINE__URGENCY__URGENCY_URGENT,
+        };
+        bool existing;
+        if ((rc = dispatch_workorder_raise(self, txn, &wo, NULL, &existing)))
+            return rc;
+    }
     Hotline__IncidentResult *res = arena_calloc(reply->arena, sizeof *res);
     if (!res)
         return HL_ENOMEM;

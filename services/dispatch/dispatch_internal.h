@@ -5,6 +5,7 @@
 #include "dispatch.h"
 
 #include "calendar.h"
+#include "dispatch_workorder.h"
 
 struct dispatch {
     store_t *store;                     /* borrowed: the service's environment */
@@ -34,6 +35,7 @@ struct dispatch {
     bool counts_dirty;
     service_t *svc;       /* NULL when driven in-process by tests */
     metric_t *open_gauge; /* hotline_dispatch_open_tickets{unit,state} */
+    dispatch_crews_t *crews; /* crew endpoints and work orders (NULL: not opened, unit tests) */
 };
 
 /* dispatch_commands.c: what the unit actions share. A check that answered the command (with
@@ -72,6 +74,9 @@ int dispatch_pending_get(MDB_txn *txn, MDB_dbi dbi, const char *id,
                          const ProtobufCMessageDescriptor *desc, arena_t *arena,
                          ProtobufCMessage **out);
 int dispatch_pending_put(MDB_txn *txn, MDB_dbi dbi, const char *id, const ProtobufCMessage *msg);
+/* dispatch_http.c: the id a route's path names goes into the body's string field (named name
+ * in refusals); a body naming another is refused (400, answered). False when answered. */
+bool dispatch_take_path_id(httpd_req_t *req, char **field, const char *name, const char *id);
 
 /* dispatch_workflow.c: first contact with the citizen, progress notes. */
 int dispatch_contact(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,

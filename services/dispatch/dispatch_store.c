@@ -230,6 +230,12 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
         return HL_EINVAL;
     size_t ncount = nlen - idlen, ocount = 0;
     bool moved = !old || old->state != a->state || strcmp(old->unit, a->unit) != 0;
+    /* For the crews' work orders, after the writes (dispatch_workorder_follow). */
+    char ounit[DISPATCH_UNIT_ID_MAX + 1] = "", unit[DISPATCH_UNIT_ID_MAX + 1];
+    snprintf(unit, sizeof unit, "%s", str_or_empty(a->unit));
+    if (old)
+        snprintf(ounit, sizeof ounit, "%s", str_or_empty(old->unit));
+    Hotline__TicketStatus ostate = old ? old->state : 0, state = a->state;
     if (old && moved) {
         olen = make_key(okey, old->unit, old->state, id);
         if (!olen)
@@ -257,6 +263,8 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
     rc = store_put(txn, self->queue, nkey, nlen, "", 0, 0);
     if (!rc)
         rc = count_add(self, txn, nkey, ncount, +1);
+    if (!rc)
+        rc = dispatch_workorder_follow(self, txn, id, old ? ounit : NULL, ostate, unit, state);
     return rc;
 }
 

@@ -16,7 +16,8 @@
  *                          of taking them (status 0: take them), and / or answer taken ones
  *                          only after delay_ms (the key is recorded on arrival)
  *   POST /admin/down?ms=N  stop listening (connections refused) for N ms, then listen again on
- *                          the same port, counts kept
+ *                          the same port, counts kept; SIGUSR1 listens again at once (a test
+ *                          whose own clock is not the wall clock says when the outage ends)
  *   POST /admin/reset      forget keys and counts, back to normal mode
  * SIGTERM / SIGINT: answer what waits with 503, close, exit 0. One thread, one uv loop. */
 #include "hclock.h"
@@ -51,7 +52,7 @@ typedef struct app {
     const char *hmac_key;
     int64_t skew_ms;
     hclock_t *clock;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sigusr1;
     uv_timer_t up_timer; /* /admin/down: listen again */
     key_node_t *buckets[NBUCKETS];
     json_t *keys; /* in arrival order */
@@ -315,6 +316,16 @@ static void on_down(httpd_req_t *req, void *ctx)
     uv_timer_start(&app->up_timer, on_up, ms, 0);
 }
 
+static void on_usr1(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    app_t *app = sig->data;
+    if (app->srv)
+        return; /* not down */
+    uv_timer_stop(&app->up_timer);
+    on_up(&app->up_timer);
+}
+
 static void on_signal(uv_signal_t *sig, int signum)
 {
     app_t *app = sig->data;
@@ -325,6 +336,7 @@ static void on_signal(uv_signal_t *sig, int signum)
     uv_close((uv_handle_t *)&app->up_timer, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
+    uv_close((uv_handle_t *)&app->sigusr1, NULL);
 }
 
 int main(int argc, char **argv)
@@ -358,7 +370,9 @@ int main(int argc, char **argv)
     app.up_timer.data = &app;
     uv_signal_init(&loop, &app.sigterm);
     uv_signal_init(&loop, &app.sigint);
-    app.sigterm.data = app.sigint.data = &app;
+    uv_signal_init(&loop, &app.sigusr1);
+    app.sigterm.data = app.sigint.data = app.sigusr1.data = &app;
+    uv_signal_start(&app.sigusr1, on_usr1, SIGUSR1);
     uv_signal_start(&app.sigterm, on_signal, SIGTERM);
     uv_signal_start(&app.sigint, on_signal, SIGINT);
     int rc = hclock_create(&app.clock, false);

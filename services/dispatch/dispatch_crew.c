@@ -1,0 +1,391 @@
+/* dispatch_crew: the crew systems' endpoints (crews[] of the configuration), one connector
+ * each, and their dead letters.
+ *
+ * One connector per crew, because a connector has one url and crews may run different
+ * systems; each is named crew_<unit> ('-' written '_'), which names its sub-databases and
+ * its metrics label, so a crew keeps its queue across restarts and reordering of crews[].
+ * The signing secret comes from a file (mode 0600 or stricter) or an environment variable,
+ * never from the configuration. Loop thread. */
+#include "dispatch_internal.h"
+
+#include "hl_error.h"
+#include "mask.h"
+#include "slog.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define SECRET_MIN 16
+#define SECRET_MAX 1024
+#define CREW_UNIT_MAX (CONNECTOR_NAME_MAX - 5) /* "crew_" + unit */
+/* crews[]' defaults, written into the configuration (what --print-config shows runs). */
+#define CREW_MAX_ATTEMPTS 8
+#define CREW_BACKOFF_FIRST_MS 1000
+#define CREW_BACKOFF_CAP_MS 300000
+#define CREW_TIMEOUT_MS 10000
+
+static int bad(char *err, size_t n, size_t i, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int bad(char *err, size_t n, size_t i, const char *field, const char *fmt, ...)
+{
+    int len = snprintf(err, n, "crews[%zu].%s: ", i, field);
+    va_list ap;
+    va_start(ap, fmt);
+    if (len >= 0 && (size_t)len < n)
+        vsnprintf(err + len, n - (size_t)len, fmt, ap);
+    va_end(ap);
+    return HL_EINVAL;
+}
+
+/* crew_<unit>, or false when unit cannot name a connector. */
+static bool connector_name(const char *unit, char out[CONNECTOR_NAME_MAX + 1])
+{
+    size_t n = strlen(unit);
+    if (n < 1 || n > CREW_UNIT_MAX || strspn(unit, "abcdefghijklmnopqrstuvwxyz0123456789-_") != n)
+        return false;
+    snprintf(out, CONNECTOR_NAME_MAX + 1, "crew_%s", unit);
+    for (char *p = out; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    return true;
+}
+
+/* Trailing white space (a newline an editor added) is not part of the secret. */
+static size_t trim_secret(const uint8_t *s, size_t len)
+{
+    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ' ||
+                   s[len - 1] == '\t'))
+        len--;
+    return len;
+}
+
+/* The crew's signing secret into out (SECRET_MAX bytes), *len its length. */
+static int read_secret(const Hotline__CrewEndpoint *c, size_t i, uint8_t *out, size_t *len,
+                       char *err, size_t n)
+{
+    bool file = c->secret_file && *c->secret_file, env = c->secret_env && *c->secret_env;
+    if (file == env)
+        return bad(err, n, i, file ? "secretEnv" : "secretFile",
+                   "give exactly one of secretFile (a file, mode 0600) and secretEnv (an "
+                   "environment variable's name): the secret is never written in the "
+                   "configuration");
+    if (env) {
+        const char *v = getenv(c->secret_env);
+        if (!v)
+            return bad(err, n, i, "secretEnv", "the environment variable %s is not set",
+                       c->secret_env);
+        *len = trim_secret((const uint8_t *)v, strlen(v));
+        if (*len > SECRET_MAX)
+            return bad(err, n, i, "secretEnv", "%s is over %d bytes", c->secret_env, SECRET_MAX);
+        memcpy(out, v, *len);
+    } else {
+        struct stat st;
+        if (stat(c->secret_file, &st) != 0)
+            return bad(err, n, i, "secretFile", "%s cannot be read: %s", c->secret_file,
+                       strerror(errno));
+        if (!S_ISREG(st.st_mode))
+            return bad(err, n, i, "secretFile", "%s is not a regular file", c->secret_file);
+        if (st.st_mode & 077)
+            return bad(err, n, i, "secretFile",
+                       "%s is open to group or others (mode %04o): chmod 600 it",
+                       c->secret_file, (unsigned)(st.st_mode & 07777));
+        FILE *f = fopen(c->secret_file, "rb");
+        if (!f)
+            return bad(err, n, i, "secretFile", "%s cannot be read: %s", c->secret_file,
+                       strerror(errno));
+        size_t got = fread(out, 1, SECRET_MAX, f);
+        int more = fgetc(f);
+        fclose(f);
+        if (more != EOF)
+            return bad(err, n, i, "secretFile", "%s is over %d bytes", c->secret_file,
+                       SECRET_MAX);
+        *len = trim_secret(out, got);
+    }
+    if (*len < SECRET_MIN)
+        return bad(err, n, i, file ? "secretFile" : "secretEnv",
+                   "the secret is %zu bytes; at least %d (e.g. head -c 32 /dev/urandom | "
+                   "base64)",
+                   *len, SECRET_MIN);
+    return 0;
+}
+
+static int check_url(const char *url, size_t i, char *err, size_t n)
+{
+    size_t len = url ? strlen(url) : 0;
+    if (!len)
+        return bad(err, n, i, "url", "required: the crew system's webhook (http:// or https://)");
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return bad(err, n, i, "url", "'%.80s' is not http:// or https://", url);
+    for (size_t k = 0; k < len; k++)
+        if (url[k] < 0x21 || url[k] > 0x7e)
+            return bad(err, n, i, "url", "printable ASCII without spaces only");
+    if (len > 2048)
+        return bad(err, n, i, "url", "at most 2048 bytes");
+    return 0;
+}
+
+static int check_one(const Hotline__DispatchConfig *cfg, const dispatch_catalogue_t *cat,
+                     size_t i, char *err, size_t n)
+{
+    const Hotline__CrewEndpoint *c = cfg->crews[i];
+    const char *unit = c->unit ? c->unit : "";
+    char name[CONNECTOR_NAME_MAX + 1];
+    if (!*unit)
+        return bad(err, n, i, "unit", "required: the catalogue unit that is this crew");
+    if (!dispatch_catalogue_unit_name(cat, unit))
+        return bad(err, n, i, "unit", "unit '%.64s' is not in the catalogue (units, routes)",
+                   unit);
+    if (!connector_name(unit, name))
+        return bad(err, n, i, "unit",
+                   "'%.64s' cannot name a connector: at most %d of a-z, 0-9, '-' and '_'", unit,
+                   CREW_UNIT_MAX);
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(cfg->crews[k]->unit, unit) == 0)
+            return bad(err, n, i, "unit", "crew '%s' is also crews[%zu]: one endpoint per crew",
+                       unit, k);
+    int rc = check_url(c->url, i, err, n);
+    if (rc)
+        return rc;
+    if (c->max_attempts > 100)
+        return bad(err, n, i, "maxAttempts", "%u is above 100 (0: the default 8)",
+                   c->max_attempts);
+    if (c->backoff_first_ms > 3600000)
+        return bad(err, n, i, "backoffFirstMs", "%u is above 3600000 (an hour)",
+                   c->backoff_first_ms);
+    if (c->backoff_cap_ms > 86400000)
+        return bad(err, n, i, "backoffCapMs", "%u is above 86400000 (a day)", c->backoff_cap_ms);
+    if (c->backoff_cap_ms && c->backoff_cap_ms < c->backoff_first_ms)
+        return bad(err, n, i, "backoffCapMs", "%u is below backoffFirstMs %u", c->backoff_cap_ms,
+                   c->backoff_first_ms);
+    if (c->timeout_ms > 300000)
+        return bad(err, n, i, "timeoutMs", "%u is above 300000 (5 minutes)", c->timeout_ms);
+    uint8_t secret[SECRET_MAX];
+    size_t len;
+    rc = read_secret(c, i, secret, &len, err, n);
+    sodium_memzero(secret, sizeof secret);
+    return rc;
+}
+
+void dispatch_crews_fill_defaults(Hotline__DispatchConfig *cfg)
+{
+    for (size_t i = 0; i < cfg->n_crews; i++) {
+        Hotline__CrewEndpoint *c = cfg->crews[i];
+        c->max_attempts = c->max_attempts ? c->max_attempts : CREW_MAX_ATTEMPTS;
+        c->backoff_first_ms = c->backoff_first_ms ? c->backoff_first_ms : CREW_BACKOFF_FIRST_MS;
+        c->backoff_cap_ms = c->backoff_cap_ms ? c->backoff_cap_ms
+                            : c->backoff_first_ms > CREW_BACKOFF_CAP_MS ? c->backoff_first_ms
+                                                                        : CREW_BACKOFF_CAP_MS;
+        c->timeout_ms = c->timeout_ms ? c->timeout_ms : CREW_TIMEOUT_MS;
+    }
+}
+
+int dispatch_crews_check(const Hotline__DispatchConfig *cfg, const dispatch_catalogue_t *cat,
+                         char *err, size_t err_size)
+{
+    for (size_t i = 0; i < cfg->n_crews; i++) {
+        int rc = check_one(cfg, cat, i, err, err_size);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int dispatch_crews_create(dispatch_t *self, service_t *svc, char *err, size_t err_size)
+{
+    const Hotline__DispatchConfig *cfg = self->cfg;
+    int rc = dispatch_crews_check(cfg, self->cat, err, err_size);
+    if (rc)
+        return rc;
+    dispatch_crews_t *cs = calloc(1, sizeof *cs);
+    if (!cs)
+        return HL_ENOMEM;
+    self->crews = cs;
+    rc = store_db(self->store, "workorders", 0, &cs->orders);
+    if (!rc)
+        rc = store_db(self->store, "workorder_source", 0, &cs->by_source);
+    if (!rc)
+        rc = store_db(self->store, "workorder_crew", 0, &cs->by_crew);
+    if (!rc)
+        rc = store_db(self->store, "ticket_brief", 0, &cs->briefs);
+    if (rc) {
+        snprintf(err, err_size, "cannot open the work order sub-databases: %s", hl_strerror(rc));
+        return rc;
+    }
+    cs->crew = calloc(cfg->n_crews ? cfg->n_crews : 1, sizeof *cs->crew);
+    if (!cs->crew)
+        return HL_ENOMEM;
+    for (size_t i = 0; i < cfg->n_crews; i++) {
+        const Hotline__CrewEndpoint *c = cfg->crews[i];
+        dispatch_crew_t *crew = &cs->crew[i];
+        char name[CONNECTOR_NAME_MAX + 1];
+        connector_name(c->unit, name);
+        snprintf(crew->unit, sizeof crew->unit, "%s", c->unit);
+        uint8_t secret[SECRET_MAX];
+        size_t len = 0;
+        rc = read_secret(c, i, secret, &len, err, err_size);
+        connector_opts_t opts = {
+            .name = name,
+            .url = c->url,
+            .hmac_key = secret,
+            .hmac_key_len = len,
+            .max_attempts = c->max_attempts,
+            .backoff_first_ms = c->backoff_first_ms,
+            .backoff_cap_ms = c->backoff_cap_ms,
+            .timeout_ms = c->timeout_ms,
+            .metrics = service_metrics(svc),
+        };
+        if (!rc)
+            rc = connector_create(&crew->conn, service_loop(svc), self->store, service_txq(svc),
+                                  self->clock, &opts);
+        sodium_memzero(secret, sizeof secret);
+        if (rc) {
+            if (!*err)
+                snprintf(err, err_size, "crews[%zu]: cannot start its connector: %s", i,
+                         hl_strerror(rc));
+            return rc;
+        }
+        cs->n = i + 1;
+        SLOG_INFO("crew_endpoint", "crew=%s connector=%s url=%s", crew->unit, name,
+                  SLOG_Q(c->url));
+    }
+    return 0;
+}
+
+int dispatch_crews_start(dispatch_t *self)
+{
+    for (size_t i = 0; self->crews && i < self->crews->n; i++) {
+        int rc = connector_start(self->crews->crew[i].conn);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void dispatch_crews_stop(dispatch_t *self)
+{
+    for (size_t i = 0; self->crews && i < self->crews->n; i++)
+        connector_stop(self->crews->crew[i].conn);
+}
+
+void dispatch_crews_destroy(dispatch_t *self)
+{
+    dispatch_crews_t *cs = self->crews;
+    if (!cs)
+        return;
+    for (size_t i = 0; i < cs->n; i++) {
+        connector_stop(cs->crew[i].conn); /* a start-up that failed never ran stop() */
+        connector_destroy(&cs->crew[i].conn);
+    }
+    free(cs->crew);
+    free(cs);
+    self->crews = NULL;
+}
+
+connector_t *dispatch_crew_connector(dispatch_t *self, const char *unit)
+{
+    for (size_t i = 0; unit && self->crews && i < self->crews->n; i++)
+        if (strcmp(self->crews->crew[i].unit, unit) == 0)
+            return self->crews->crew[i].conn;
+    return NULL;
+}
+
+/* ---- dead letters --------------------------------------------------------------------------- */
+
+typedef struct dead_page {
+    json_t *out;
+    const char *crew;
+    size_t left;
+} dead_page_t;
+
+/* A copy of n bytes of text with its phone numbers masked (NULL on ENOMEM). */
+static char *masked(const char *text, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, text, n);
+    s[n] = '\0';
+    mask_phones_n(s, n);
+    return s;
+}
+
+static int dead_add(void *ctx, const connector_dead_t *d)
+{
+    dead_page_t *p = ctx;
+    if (!p->left)
+        return 1;
+    char *body = masked(d->body, d->body_len), *error = masked(d->last_error, d->last_error_len);
+    json_t *o = body && error ? json_pack("{s:s%, s:s, s:i, s:s, s:s, s:s, s:s}", "key", d->key,
+                                          d->key_len, "crew", p->crew, "attempts",
+                                          (int)d->attempts, "lastError", error, "body", body,
+                                          "enqueuedMs", "", "deadMs", "")
+                              : NULL;
+    free(body);
+    free(error);
+    if (!o)
+        return HL_ENOMEM;
+    char ms[24];
+    snprintf(ms, sizeof ms, "%lld", (long long)d->enqueued_ms);
+    json_object_set_new(o, "enqueuedMs", json_string(ms));
+    snprintf(ms, sizeof ms, "%lld", (long long)d->dead_ms);
+    json_object_set_new(o, "deadMs", json_string(ms));
+    if (json_array_append_new(p->out, o))
+        return HL_ENOMEM;
+    p->left--;
+    return 0;
+}
+
+int dispatch_crews_dead_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out)
+{
+    dead_page_t page = {out, NULL, limit};
+    for (size_t i = 0; self->crews && i < self->crews->n && page.left; i++) {
+        page.crew = self->crews->crew[i].unit;
+        int rc = connector_dead_list(self->crews->crew[i].conn, txn, dead_add, &page);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int dispatch_crews_replay(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                          cmd_reply_t *reply)
+{
+    const char *key = cmd->replay_dead_letter->key ? cmd->replay_dead_letter->key : "";
+    size_t len = strlen(key);
+    if (len < 1 || len > CONNECTOR_KEY_MAX)
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "replayDeadLetter.key",
+                          "required: a dead letter's key (1 to %d bytes; GET /v1/workorders/dead "
+                          "lists them)",
+                          CONNECTOR_KEY_MAX);
+    for (size_t i = 0; self->crews && i < self->crews->n; i++) {
+        int rc = connector_dead_replay(self->crews->crew[i].conn, txn, key, len);
+        if (rc == HL_ENOTFOUND)
+            continue;
+        if (rc == HL_EINVAL)
+            break;
+        if (rc)
+            return rc;
+        Hotline__ReplayDeadLetterResult *res = arena_alloc(reply->arena, sizeof *res);
+        if (!res)
+            return HL_ENOMEM;
+        hotline__replay_dead_letter_result__init(res);
+        res->key = arena_strdup(reply->arena, key);
+        res->crew = arena_strdup(reply->arena, self->crews->crew[i].unit);
+        if (!res->key || !res->crew)
+            return HL_ENOMEM;
+        reply->msg->result_case = HOTLINE__COMMAND_REPLY__RESULT_DEAD_LETTER;
+        reply->msg->dead_letter = res;
+        SLOG_INFO("dead_letter_replayed", "key=%s crew=%s by=%s", SLOG_Q(key),
+                  self->crews->crew[i].unit, cmd->actor ? cmd->actor : "");
+        return 0;
+    }
+    return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "replayDeadLetter.key",
+                      "no dead letter %.256s: GET /v1/workorders/dead lists them (a replayed one "
+                      "is gone from the list)",
+                      key);
+}
