@@ -518,7 +518,9 @@ int cli_extend(cli_t *cli, int argc, char **argv)
     return unit_action(cli, argv[optind], "extension", "extension asked", body);
 }
 
-int cli_review_extension(cli_t *cli, int argc, char **argv)
+/* A supervisor's ruling on a unit's request: POST /v1/<kind>/{id} {"approve","note"}. */
+static int review(cli_t *cli, int argc, char **argv, const char *kind, const char *approved,
+                  const char *rejected)
 {
     static const struct option opts[] = {{"approve", no_argument, NULL, 'a'},
                                          {"reject", no_argument, NULL, 'x'},
@@ -538,13 +540,56 @@ int cli_review_extension(cli_t *cli, int argc, char **argv)
         return cli_usage_error(cli, "needs exactly one TICKET_ID and --approve [--note TEXT] or "
                                     "--reject --note TEXT");
     char path[256], said[300];
-    snprintf(path, sizeof path, "/v1/extensions/%s", argv[optind]);
+    snprintf(path, sizeof path, "/v1/%s/%s", kind, argv[optind]);
     json_t *body = json_pack("{s:b}", "approve", approve);
     if (note)
         json_object_set_new(body, "note", json_string(note));
-    snprintf(said, sizeof said,
-             approve ? "%s extension approved: sla moves the reply deadline"
-                     : "%s extension rejected: the deadline stands",
-             argv[optind]);
+    snprintf(said, sizeof said, "%s %s", argv[optind], approve ? approved : rejected);
     return cli_dispatcher_post(cli, path, body, said);
+}
+
+int cli_review_extension(cli_t *cli, int argc, char **argv)
+{
+    return review(cli, argc, argv, "extensions", "extension approved: sla moves the reply deadline",
+                  "extension rejected: the deadline stands");
+}
+
+int cli_terminate(cli_t *cli, int argc, char **argv)
+{
+    return text_action(cli, argc, argv, "terminate", "termination asked", "reason", "reason",
+                       true);
+}
+
+int cli_review_termination(cli_t *cli, int argc, char **argv)
+{
+    return review(cli, argc, argv, "terminations", "terminated: closed, no callback",
+                  "termination rejected: the ticket goes on");
+}
+
+int cli_subdispatch(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"unit", required_argument, NULL, 'u'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"note", required_argument, NULL, 'n'},
+                                         {NULL, 0, NULL, 0}};
+    const char *unit = NULL, *to = NULL, *note = NULL;
+    int c;
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
+        if (c == 'u')
+            unit = optarg;
+        else if (c == 't')
+            to = optarg;
+        else
+            note = optarg;
+    }
+    if (c != CLI_OPT_END)
+        return cli_opt_exit(c);
+    if (optind != argc - 1 || !to)
+        return cli_usage_error(cli, "needs exactly one TICKET_ID and --to UNIT");
+    json_t *body = json_pack("{s:s}", "toUnit", to);
+    if (unit)
+        json_object_set_new(body, "unit", json_string(unit));
+    if (note)
+        json_object_set_new(body, "note", json_string(note));
+    return unit_action(cli, argv[optind], "subdispatch", "passed down", body);
 }

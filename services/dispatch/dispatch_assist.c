@@ -78,3 +78,41 @@ bool dispatch_assists_on(dispatch_t *self, MDB_txn *txn, const char *ticket, con
         return false;
     return store_get(txn, self->assist_index, key, index_key(key, unit, ticket), &v) == 0;
 }
+
+typedef struct add_ctx {
+    const char *unit;
+    const char *list[CATALOGUE_ASSIST_MAX + 2];
+    size_t n;
+} add_ctx_t;
+
+static int collect(void *ctx, const char *unit)
+{
+    add_ctx_t *c = ctx;
+    if (strcmp(unit, c->unit) == 0)
+        return 1; /* there already */
+    if (c->n == sizeof c->list / sizeof *c->list - 1)
+        return HL_ETOOBIG;
+    c->list[c->n++] = unit;
+    return 0;
+}
+
+int dispatch_assists_add(dispatch_t *self, MDB_txn *txn, const char *ticket, const char *unit)
+{
+    add_ctx_t c = {.unit = unit};
+    int rc = dispatch_assists_each(self, txn, ticket, collect, &c);
+    if (rc == 1)
+        return 0;
+    if (rc)
+        return rc;
+    /* The list points into the store's page: copy it before writing over it. */
+    char buf[(CATALOGUE_ASSIST_MAX + 2) * (DISPATCH_UNIT_ID_MAX + 1)];
+    size_t used = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        size_t len = strlen(c.list[i]) + 1;
+        memcpy(buf + used, c.list[i], len);
+        c.list[i] = buf + used;
+        used += len;
+    }
+    c.list[c.n++] = unit;
+    return dispatch_assists_put(self, txn, ticket, c.list, c.n);
+}

@@ -3,7 +3,7 @@
  * comment line:
  *
  *   version  | 2026-12 rev 3                       the edition's label (optional, once)
- *   unit     | repair-crew-north | Repair crews, north (Gulou)
+ *   unit     | repair-crew-north | Repair crews, north (Gulou) | repair-crew   (its parent)
  *   route    | W04 | Gulou | repair-crew-north | drainage, network-works | urgent
  *   route    | W0402 | * | repair-crew-mains
  *   fallback | Gulou | dispatch-desk-north        any category in Gulou no rule covers
@@ -150,15 +150,17 @@ static int parse_line(parser_t *ps, char *text, unsigned line, char *err, size_t
         return 0;
     }
     if (strcmp(f[0], "unit") == 0) {
-        if (nf < 2 || nf > 3)
-            return fail(err, err_size, "line %u: a unit line is \"unit | <id> | <name>\"",
+        if (nf < 2 || nf > 4)
+            return fail(err, err_size,
+                        "line %u: a unit line is \"unit | <id> | <name> [| <parent unit>]\"",
                         line);
         spec->units = grow(ps->arena, spec->units, &ps->cap_units, spec->nunits,
                            sizeof *spec->units);
         if (!spec->units)
             return HL_ENOMEM;
         spec->units[spec->nunits++] =
-            (catalogue_unit_t){.id = f[1], .name = nf == 3 ? f[2] : "", .line = line};
+            (catalogue_unit_t){.id = f[1], .name = nf >= 3 ? f[2] : "",
+                               .parent = nf == 4 ? f[3] : "", .line = line};
         return 0;
     }
     bool route = strcmp(f[0], "route") == 0;
@@ -309,7 +311,7 @@ char *dispatch_catalogue_render(const dispatch_catalogue_t *self)
         return NULL;
     b.p[0] = '\0';
     put(&b, "# Hotline routing catalogue, edition %u. One thing per line, fields separated by |.\n"
-            "#   unit     | <id> | <name>\n"
+            "#   unit     | <id> | <name> [| <parent unit: it may sub-dispatch to this one>]\n"
             "#   route    | <category prefix or *> | <area: * or District[/Street[/Community]]> "
             "| <lead unit> [| <assisting units, comma-separated> [| urgent]]\n"
             "#   fallback | <area or *> | <unit>   (what no route covers; one catch-all *)\n",
@@ -317,8 +319,12 @@ char *dispatch_catalogue_render(const dispatch_catalogue_t *self)
     if (*self->label && self->version)
         put(&b, "version | %s\n", self->label);
     put(&b, "\n");
-    for (size_t i = 0; i < self->nunits; i++)
-        put(&b, "unit | %s | %s\n", self->units[i].id, self->units[i].name);
+    for (size_t i = 0; i < self->nunits; i++) {
+        put(&b, "unit | %s | %s", self->units[i].id, self->units[i].name);
+        if (*self->units[i].parent)
+            put(&b, " | %s", self->units[i].parent);
+        put(&b, "\n");
+    }
     /* A catalogue from the configuration may leave units unlisted: declare the ones it names,
      * so that the file it renders loads. */
     if (self->nunits == 0) {
@@ -394,8 +400,10 @@ json_t *dispatch_catalogue_json(const dispatch_catalogue_t *self)
     for (size_t i = 0; i < self->nrules; i++)
         json_array_append_new(routes, rule_json(&self->rules[i]));
     for (size_t i = 0; i < self->nunits; i++)
-        json_array_append_new(units, json_pack("{s:s, s:s}", "id", self->units[i].id, "name",
-                                               self->units[i].name));
+        json_array_append_new(units, json_pack("{s:s, s:s, s:s*}", "id", self->units[i].id,
+                                               "name", self->units[i].name, "parent",
+                                               *self->units[i].parent ? self->units[i].parent
+                                                                      : NULL));
     json_t *o = json_pack("{s:i, s:s, s:o, s:s, s:o}", "version", (json_int_t)self->version,
                           "label", self->label, "routes", routes, "fallbackUnit", self->fallback,
                           "units", units);

@@ -10,11 +10,13 @@
 #include "dispatch_internal.h"
 
 #include "hl_error.h"
+#include "mask.h"
 #include "pbjson.h"
 #include "slog.h"
 #include "utf8.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -293,6 +295,12 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         return dispatch_request_extension(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_REVIEW_EXTENSION && cmd->review_extension)
         return dispatch_review_extension(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_REQUEST_TERMINATION && cmd->request_termination)
+        return dispatch_request_termination(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_REVIEW_TERMINATION && cmd->review_termination)
+        return dispatch_review_termination(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_SUB_DISPATCH_TICKET && cmd->sub_dispatch_ticket)
+        return dispatch_subdispatch(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_LOAD_CATALOGUE && cmd->load_catalogue)
         return dispatch_load_catalogue(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_REDIRECT_TICKET && cmd->redirect_ticket)
@@ -314,7 +322,8 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         pbjson_json_name(f->name, name, sizeof name);
     return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "body",
                       "dispatch takes signTicket, replyTicket, contactCitizen, addTicketNote, "
-                      "requestReturn, reviewReturn, requestExtension, reviewExtension, redirectTicket, "
+                      "requestReturn, reviewReturn, requestExtension, reviewExtension, "
+                      "requestTermination, reviewTermination, subDispatchTicket, redirectTicket, "
                       "declareIncident, updateIncident, closeIncident, linkTickets, unlinkTicket, "
                       "loadCatalogue, raiseWorkOrder, cancelWorkOrder, updateWorkOrderStatus and "
                       "replayDeadLetter, "
@@ -343,4 +352,39 @@ int dispatch_pending_put(MDB_txn *txn, MDB_dbi dbi, const char *id, const Protob
     if (!rc)
         protobuf_c_message_pack(msg, at);
     return rc;
+}
+
+typedef struct pending_walk {
+    const ProtobufCMessageDescriptor *desc;
+    dispatch_pending_json_fn fn;
+    json_t *out;
+    size_t limit;
+} pending_walk_t;
+
+static int pending_one(void *ctx, const store_entry_t *e)
+{
+    pending_walk_t *w = ctx;
+    if (json_array_size(w->out) == w->limit)
+        return 1;
+    ProtobufCMessage *m = protobuf_c_message_unpack(w->desc, NULL, e->val.mv_size, e->val.mv_data);
+    if (!m)
+        return HL_ECORRUPT;
+    json_t *j = w->fn((const char *)e->key.mv_data, e->key.mv_size, m);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return j && json_array_append_new(w->out, j) == 0 ? 0 : HL_ENOMEM;
+}
+
+int dispatch_pending_list(MDB_txn *txn, MDB_dbi dbi, const ProtobufCMessageDescriptor *desc,
+                          size_t limit, dispatch_pending_json_fn fn, json_t *out)
+{
+    pending_walk_t w = {desc, fn, out, limit};
+    return store_scan(txn, dbi, NULL, pending_one, &w);
+}
+
+json_t *dispatch_masked_json(const char *text)
+{
+    char *m = mask_phones_dup(text ? text : "");
+    json_t *j = m ? json_string(m) : NULL;
+    free(m);
+    return j;
 }

@@ -259,33 +259,18 @@ int dispatch_review_extension(dispatch_t *self, MDB_txn *txn, const Hotline__Com
 
 /* ---- the pending list ---------------------------------------------------------------------- */
 
-typedef struct list_ctx {
-    json_t *out;
-    size_t limit;
-} list_ctx_t;
-
-static int list_one(void *ctx, const store_entry_t *e)
+static json_t *pending_json(const char *id, size_t id_len, const ProtobufCMessage *msg)
 {
-    list_ctx_t *l = ctx;
-    if (json_array_size(l->out) == l->limit)
-        return 1;
-    Hotline__ExtensionRequested *r =
-        hotline__extension_requested__unpack(NULL, e->val.mv_size, e->val.mv_data);
-    if (!r)
-        return HL_ECORRUPT;
-    char *reason = mask_phones_dup(str_or_empty(r->reason)), due[24];
+    const Hotline__ExtensionRequested *r = (const Hotline__ExtensionRequested *)msg;
+    char due[24];
     snprintf(due, sizeof due, "%lld", (long long)r->reply_due_ms);
-    json_t *j = json_pack("{s:s%, s:s, s:I, s:I, s:s*, s:s}", "ticketId",
-                          (const char *)e->key.mv_data, e->key.mv_size, "unit", r->unit,
-                          "round", (json_int_t)r->round, "workingDays",
-                          (json_int_t)r->working_days, "reason", reason, "replyDueMs", due);
-    free(reason);
-    hotline__extension_requested__free_unpacked(r, NULL);
-    return j && json_array_append_new(l->out, j) == 0 ? 0 : HL_ENOMEM;
+    return json_pack("{s:s%, s:s, s:I, s:I, s:o*, s:s}", "ticketId", id, id_len, "unit", r->unit,
+                     "round", (json_int_t)r->round, "workingDays", (json_int_t)r->working_days,
+                     "reason", dispatch_masked_json(r->reason), "replyDueMs", due);
 }
 
 int dispatch_extensions_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out)
 {
-    list_ctx_t l = {.out = out, .limit = limit};
-    return store_scan(txn, self->extensions, NULL, list_one, &l);
+    return dispatch_pending_list(txn, self->extensions, &hotline__extension_requested__descriptor,
+                                 limit, pending_json, out);
 }

@@ -4,6 +4,8 @@
  *   POST /v1/tickets/{id}/reply    {"unit", "result", "resolved"}         -> CommandReply
  *   POST /v1/tickets/{id}/extension {"workingDays", "reason"}             -> CommandReply
  *   GET  /v1/extensions, POST /v1/extensions/{id} {"approve", "note"}   (supervisor)
+ *   POST /v1/tickets/{id}/terminate {"reason"}; GET /v1/terminations, POST /v1/terminations/{id}
+ *   POST /v1/tickets/{id}/subdispatch {"toUnit", "note"}               (to a subordinate)
  *   GET  /v1/assignments/{id}      the ticket's assignment
  *   GET  /v1/units/{unit}/tickets  the unit's queue: ?state=&limit=&after=
  * The catalogue's routes are in dispatch_catalogue.c.
@@ -94,6 +96,10 @@ static const ticket_action_t ACTIONS[] = {
     {"return", &hotline__request_return__descriptor, HOTLINE__COMMAND__BODY_REQUEST_RETURN},
     {"extension", &hotline__request_extension__descriptor,
      HOTLINE__COMMAND__BODY_REQUEST_EXTENSION},
+    {"terminate", &hotline__request_termination__descriptor,
+     HOTLINE__COMMAND__BODY_REQUEST_TERMINATION},
+    {"subdispatch", &hotline__sub_dispatch_ticket__descriptor,
+     HOTLINE__COMMAND__BODY_SUB_DISPATCH_TICKET},
     {"reply", &hotline__reply_ticket__descriptor, HOTLINE__COMMAND__BODY_REPLY_TICKET},
 };
 #define NACTIONS (sizeof ACTIONS / sizeof *ACTIONS)
@@ -124,7 +130,8 @@ static void on_ticket_action(httpd_req_t *req, void *ctx)
 {
     dispatch_t *self = ctx;
     static const char usage[] =
-        "POST /v1/tickets/{id}/ACTION, ACTION one of sign, contact, notes, return, extension, reply";
+        "POST /v1/tickets/{id}/ACTION, ACTION one of sign, contact, notes, return, extension, "
+        "terminate, subdispatch, reply";
     char id[DISPATCH_TICKET_ID_MAX + 1], name[16];
     if (!segment(req, 2, "ticketId", id, sizeof id))
         return;
@@ -204,6 +211,19 @@ static void on_returns(httpd_req_t *req, void *ctx)
 static void on_extensions(httpd_req_t *req, void *ctx)
 {
     pending_list(req, ctx, "extensions", dispatch_extensions_list);
+}
+
+/* GET /v1/terminations?limit=N, POST /v1/terminations/{id} {"approve","note"} (supervisor). */
+static void on_terminations(httpd_req_t *req, void *ctx)
+{
+    pending_list(req, ctx, "terminations", dispatch_terminations_list);
+}
+
+static void on_review_termination(httpd_req_t *req, void *ctx)
+{
+    static const ticket_action_t review = {"review", &hotline__review_termination__descriptor,
+                                           HOTLINE__COMMAND__BODY_REVIEW_TERMINATION};
+    dispatcher_action(req, ctx, "POST /v1/terminations/{ticketId}", &review);
 }
 
 /* POST /v1/extensions/{id} {"approve","note"}: a supervisor's ruling on an extension. */
@@ -450,6 +470,8 @@ static const service_route_t ROUTES[] = {
     {"GET", "/v1/returns", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_returns},
     {"POST", "/v1/extensions/*", AUTH_SUPERVISOR, on_review_extension},
     {"GET", "/v1/extensions", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_extensions},
+    {"POST", "/v1/terminations/*", AUTH_SUPERVISOR, on_review_termination},
+    {"GET", "/v1/terminations", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_terminations},
     {"GET", "/v1/assignments/*", TICKET_READERS, on_assignment},
     {"GET", "/v1/units/*", TICKET_READERS, on_unit_tickets},
 };

@@ -22,6 +22,7 @@ struct dispatch {
     MDB_dbi returns;      /* ticket id -> packed ReturnRequested (pending returns only) */
     MDB_dbi extensions;   /* ticket id -> packed ExtensionRequested (pending only) */
     MDB_dbi reply_due;    /* ticket id -> round, reply due, days granted (from sla's feed) */
+    MDB_dbi terminations; /* ticket id -> packed TerminationRequested (pending only) */
     MDB_dbi catalogue;    /* BE u32 edition -> loaded ms, who, text (dispatch_catalogue.c) */
     MDB_dbi assists;      /* ticket id -> assisting units, NUL-separated */
     MDB_dbi assist_index; /* unit NUL ticket id -> "": the tickets a unit assists on */
@@ -74,6 +75,14 @@ int dispatch_pending_get(MDB_txn *txn, MDB_dbi dbi, const char *id,
                          const ProtobufCMessageDescriptor *desc, arena_t *arena,
                          ProtobufCMessage **out);
 int dispatch_pending_put(MDB_txn *txn, MDB_dbi dbi, const char *id, const ProtobufCMessage *msg);
+/* The pending requests in dbi, by ticket id, at most limit, each as fn makes it (a new JSON
+ * object; NULL on ENOMEM) appended to out. */
+typedef json_t *(*dispatch_pending_json_fn)(const char *ticket_id, size_t id_len,
+                                            const ProtobufCMessage *msg);
+int dispatch_pending_list(MDB_txn *txn, MDB_dbi dbi, const ProtobufCMessageDescriptor *desc,
+                          size_t limit, dispatch_pending_json_fn fn, json_t *out);
+/* A unit's free text as a dispatcher or supervisor reads it: phone numbers masked. */
+json_t *dispatch_masked_json(const char *text);
 /* dispatch_http.c: the id a route's path names goes into the body's string field (named name
  * in refusals); a body naming another is refused (400, answered). False when answered. */
 bool dispatch_take_path_id(httpd_req_t *req, char **field, const char *name, const char *id);
@@ -122,6 +131,19 @@ int dispatch_assists_put(dispatch_t *self, MDB_txn *txn, const char *ticket,
 int dispatch_assists_each(dispatch_t *self, MDB_txn *txn, const char *ticket,
                           int (*fn)(void *ctx, const char *unit), void *ctx);
 bool dispatch_assists_on(dispatch_t *self, MDB_txn *txn, const char *ticket, const char *unit);
+/* Add one unit to a ticket's assisting units (no change when it is there already). */
+int dispatch_assists_add(dispatch_t *self, MDB_txn *txn, const char *ticket, const char *unit);
+
+/* dispatch_termination.c: a unit asks to end a ticket without a reply, a supervisor rules;
+ * the pending list as dispatch_returns_list. dispatch_subdispatch.c: the holding unit passes
+ * the ticket to a subordinate unit. */
+int dispatch_request_termination(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                                 cmd_reply_t *reply);
+int dispatch_review_termination(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                                cmd_reply_t *reply);
+int dispatch_terminations_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out);
+int dispatch_subdispatch(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                         cmd_reply_t *reply);
 
 /* dispatch_incident.c: declare, update and close incidents (commands), and look one up. */
 int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,

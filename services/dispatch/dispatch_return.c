@@ -176,41 +176,18 @@ int dispatch_review_return(dispatch_t *self, MDB_txn *txn, const Hotline__Comman
                                        round);
 }
 
-typedef struct list_ctx {
-    json_t *out;
-    size_t limit;
-} list_ctx_t;
-
-/* A unit's free text as a dispatcher reads it: phone numbers masked (mask_phones_dup). */
-static json_t *masked(const char *text)
+static json_t *pending_json(const char *id, size_t id_len, const ProtobufCMessage *msg)
 {
-    char *m = mask_phones_dup(text ? text : "");
-    json_t *j = m ? json_string(m) : NULL;
-    free(m);
-    return j;
-}
-
-static int list_one(void *ctx, const store_entry_t *e)
-{
-    list_ctx_t *l = ctx;
-    if (json_array_size(l->out) == l->limit)
-        return 1;
-    Hotline__ReturnRequested *r =
-        hotline__return_requested__unpack(NULL, e->val.mv_size, e->val.mv_data);
-    if (!r)
-        return HL_ECORRUPT;
+    const Hotline__ReturnRequested *r = (const Hotline__ReturnRequested *)msg;
     char ends[24];
     snprintf(ends, sizeof ends, "%lld", (long long)r->window_ends_ms);
-    json_t *j = json_pack("{s:s%, s:s, s:I, s:o*, s:o*, s:s}", "ticketId",
-                          (const char *)e->key.mv_data, e->key.mv_size, "unit", r->unit,
-                          "round", (json_int_t)r->round, "reason", masked(r->reason), "basis",
-                          masked(r->basis), "windowEndsMs", ends);
-    hotline__return_requested__free_unpacked(r, NULL);
-    return j && json_array_append_new(l->out, j) == 0 ? 0 : HL_ENOMEM;
+    return json_pack("{s:s%, s:s, s:I, s:o*, s:o*, s:s}", "ticketId", id, id_len, "unit", r->unit,
+                     "round", (json_int_t)r->round, "reason", dispatch_masked_json(r->reason),
+                     "basis", dispatch_masked_json(r->basis), "windowEndsMs", ends);
 }
 
 int dispatch_returns_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out)
 {
-    list_ctx_t l = {.out = out, .limit = limit};
-    return store_scan(txn, self->returns, NULL, list_one, &l);
+    return dispatch_pending_list(txn, self->returns, &hotline__return_requested__descriptor,
+                                 limit, pending_json, out);
 }

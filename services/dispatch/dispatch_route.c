@@ -117,6 +117,31 @@ static const catalogue_unit_t *find_unit(const dispatch_catalogue_t *self, const
     return NULL;
 }
 
+/* Every parent is a listed unit, and following parents never comes back to a unit. */
+static int check_parents(dispatch_catalogue_t *self, const catalogue_spec_t *spec, char *err,
+                         size_t err_size)
+{
+    for (size_t i = 0; i < self->nunits; i++) {
+        const catalogue_unit_t *u = &self->units[i];
+        if (!*u->parent)
+            continue;
+        char key[64];
+        where(spec, key, sizeof key, true, i, "parent", "parent unit");
+        const catalogue_unit_t *p = find_unit(self, u->parent);
+        if (!p)
+            return fail(err, err_size, "%s: '%s' is not %s unit", key, u->parent,
+                        spec->from_text ? "a declared" : "a listed");
+        for (size_t depth = 0; p; depth++) {
+            if (p == u || depth > self->nunits)
+                return fail(err, err_size,
+                            "%s: '%s' reports, through its parents, to unit '%s' itself", key,
+                            u->parent, u->id);
+            p = *p->parent ? find_unit(self, p->parent) : NULL;
+        }
+    }
+    return 0;
+}
+
 static int build_units(dispatch_catalogue_t *self, const catalogue_spec_t *spec, char *err,
                        size_t err_size)
 {
@@ -146,11 +171,12 @@ static int build_units(dispatch_catalogue_t *self, const catalogue_spec_t *spec,
         self->units[i].id = arena_strdup(self->arena, id);
         self->units[i].name = arena_strdup(self->arena, *name ? name : id);
         self->units[i].line = u->line;
-        if (!self->units[i].id || !self->units[i].name)
+        self->units[i].parent = arena_strdup(self->arena, u->parent ? u->parent : "");
+        if (!self->units[i].id || !self->units[i].name || !self->units[i].parent)
             return HL_ENOMEM;
         self->nunits = i + 1;
     }
-    return 0;
+    return check_parents(self, spec, err, err_size);
 }
 
 /* A rule's unit (or the fallback) must be one of units, when units are given (a catalogue file
@@ -372,7 +398,9 @@ int dispatch_catalogue_create(dispatch_catalogue_t **out, const Hotline__Dispatc
         return HL_ENOMEM;
     }
     for (size_t i = 0; i < cfg->n_units; i++)
-        spec.units[i] = (catalogue_unit_t){.id = cfg->units[i]->id, .name = cfg->units[i]->name};
+        spec.units[i] = (catalogue_unit_t){.id = cfg->units[i]->id,
+                                           .name = cfg->units[i]->name,
+                                           .parent = cfg->units[i]->parent};
     for (size_t i = 0; i < cfg->n_routes; i++) {
         const Hotline__Route *r = cfg->routes[i];
         spec.rules[i] = (catalogue_rule_t){
@@ -446,6 +474,12 @@ void dispatch_catalogue_route(const dispatch_catalogue_t *self, const dispatch_w
         out->assist = NULL;
         out->nassist = 0;
     }
+}
+
+const char *dispatch_catalogue_parent(const dispatch_catalogue_t *self, const char *unit)
+{
+    const catalogue_unit_t *u = find_unit(self, unit);
+    return u ? u->parent : NULL;
 }
 
 bool dispatch_urgent(Hotline__Urgency u)

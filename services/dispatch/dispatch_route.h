@@ -32,7 +32,8 @@
 typedef struct catalogue_unit {
     const char *id;
     const char *name;
-    unsigned line; /* in the file; 0 from the configuration */
+    const char *parent; /* the unit it reports to ("" none): the parent may sub-dispatch to it */
+    unsigned line;      /* in the file; 0 from the configuration */
 } catalogue_unit_t;
 
 typedef struct catalogue_rule {
@@ -115,6 +116,9 @@ void dispatch_catalogue_match(const dispatch_catalogue_t *self, const char *cate
  * units, nor in a rule, nor as the fallback). For a unit with no entry in units the name is
  * its id. */
 const char *dispatch_catalogue_unit_name(const dispatch_catalogue_t *self, const char *unit);
+
+/* The unit's parent ("" when it has none, NULL when the catalogue does not list it). */
+const char *dispatch_catalogue_parent(const dispatch_catalogue_t *self, const char *unit);
 
 /* URGENT and VERY_URGENT take urgent-only rules. */
 bool dispatch_urgent(Hotline__Urgency u);

@@ -113,6 +113,19 @@ static void apply_event(Hotline__TicketView *v, const Hotline__Event *ev)
         if (ev->ticket_redirected->round == v->rework_round)
             v->unit = ev->ticket_redirected->to_unit; /* the caller is told who has it now */
         break;
+    case HOTLINE__EVENT__BODY_TICKET_SUB_DISPATCHED:
+        if (ev->ticket_sub_dispatched->round == v->rework_round)
+            v->unit = ev->ticket_sub_dispatched->to_unit;
+        break;
+    case HOTLINE__EVENT__BODY_TERMINATION_REVIEWED:
+        /* Ended without a reply: closed, with no due dates left to show. */
+        if (ev->termination_reviewed->approved &&
+            ev->termination_reviewed->round == v->rework_round) {
+            advance(v, v->rework_round, HOTLINE__TICKET_STATUS__TICKET_CLOSED);
+            v->closed_ms = ev->time_ms;
+            v->sign_due_ms = v->reply_due_ms = 0;
+        }
+        break;
     case HOTLINE__EVENT__BODY_TICKET_SIGNED:
         advance(v, ev->ticket_signed->round, HOTLINE__TICKET_STATUS__TICKET_SIGNED);
         if (ev->ticket_signed->round == v->rework_round)

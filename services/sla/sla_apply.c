@@ -116,11 +116,10 @@ static int stop(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, uint32_t ro
     return rc;
 }
 
-/* A ticket joined an incident: its own clocks stop without a verdict; the incident is what
- * the caller waits for. */
-static int on_linked(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
+/* The round's clocks stop without a verdict: the ticket joined an incident (the incident is
+ * what the caller waits for), or a supervisor approved its termination. */
+static int suspend_round(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, uint32_t round)
 {
-    uint32_t round = ev->ticket_linked->round;
     int64_t at = event_time(self, ev);
     Hotline__SlaClock clocks[2] = {HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
                                    HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY};
@@ -166,6 +165,10 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
         if (ev->extension_reviewed && ev->extension_reviewed->approved)
             break;
         return 0; /* a rejected extension leaves the deadline as it is */
+    case HOTLINE__EVENT__BODY_TERMINATION_REVIEWED:
+        if (ev->termination_reviewed && ev->termination_reviewed->approved)
+            break;
+        return 0; /* rejected: the ticket goes on, and so do its clocks */
     default:
         return 0; /* not about deadlines */
     }
@@ -178,7 +181,9 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     }
     switch (ev->body_case) {
     case HOTLINE__EVENT__BODY_TICKET_LINKED:
-        return ev->ticket_linked ? on_linked(self, txn, ev) : 0;
+        return ev->ticket_linked ? suspend_round(self, txn, ev, ev->ticket_linked->round) : 0;
+    case HOTLINE__EVENT__BODY_TERMINATION_REVIEWED:
+        return suspend_round(self, txn, ev, ev->termination_reviewed->round);
     case HOTLINE__EVENT__BODY_TICKET_UNLINKED:
         return ev->ticket_unlinked ? on_unlinked(self, txn, ev) : 0;
     case HOTLINE__EVENT__BODY_TICKET_DISPATCHED:
