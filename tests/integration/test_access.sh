@@ -298,10 +298,17 @@ hl_as unit:water-supply contact "$UID_" 2>/dev/null && fail "water-supply record
 hl_as unit:water-supply note "$UID_" --text x 2>/dev/null && fail "water-supply noted billing's ticket"
 hl_as unit:water-supply return "$UID_" --reason x --basis y 2>/dev/null &&
   fail "water-supply asked to return billing's ticket"
+hl_as unit:water-supply extend "$UID_" --days 1 --reason x 2>/dev/null &&
+  fail "water-supply asked to extend billing's ticket"
+hl_as unit:water-supply terminate "$UID_" --reason x 2>/dev/null &&
+  fail "water-supply asked to terminate billing's ticket"
+hl_as unit:water-supply subdispatch "$UID_" --to billing 2>/dev/null &&
+  fail "water-supply passed billing's ticket down"
+[ "$(code "${W[@]}" "$D/v1/workorders/WO-$UID_-1")" = 403 ] || fail "water-supply read a work order"
 hl_as unit:water-supply sign "$UID_" --unit billing 2>"$T/sign2.err" && fail "a unit acted as another by naming it"
 grep -q "your token acts for unit water-supply" "$T/sign2.err" || fail "$(cat "$T/sign2.err")"
 hl_as unit:billing sign "$UID_" >/dev/null || fail "billing cannot sign its own ticket"
-log "unit isolation: water-supply cannot read, list, sign, contact, note, return or reply to billing's ticket"
+log "unit isolation: water-supply cannot read, list, sign, contact, note, return, extend, terminate, pass down or reply to billing's ticket"
 
 # The holding unit sees its caller; a supervisor sees the ticket with the caller masked.
 grep -q 13800138000 <<<"$(curl -s "${W[@]}" "$D/v1/assignments/$TID")" || fail "the holder lacks the caller"

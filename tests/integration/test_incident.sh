@@ -21,7 +21,7 @@ I=$(svc_url intake)
 D=$(svc_url dispatch)
 S=$(svc_url sla)
 C=$(svc_url callback)
-CALLERS=250
+CALLERS=${INCIDENT_CALLERS:-250} # INCIDENT_CALLERS=625 gives the 5,000 linked tickets
 PER_CALLER=8 # one ticket per community c0..c7: not repeat calls, each its own ticket
 
 submit() { # submit JSON-TICKET -> the ticket id; the answer in $T/ans.json
