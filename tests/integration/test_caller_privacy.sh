@@ -2,10 +2,12 @@
 # Caller data stays private (property test): generated phone numbers, in every common written
 # form (spaces, dashes, dots, brackets, +86 / 0086), are written into every public text field
 # (ticket description and address, Open311 description and address, the unit's contact note,
-# progress note, return reason and basis, and reply, the callback comment, an incident's
-# notice, a direct answer at the door) and as callers' phones; then none of them can be read
-# whole in Open311 GETs (JSON and XML), analytics timelines, status views shown to
-# non-operators, dispatch's list of returns, any service's log or any service's /metrics.
+# progress note, return reason and basis, extension and termination reasons, and reply, the
+# callback comment, incidents' notices and the resolution a close gives every linked caller,
+# a direct answer at the door) and as callers' phones; then none of them can be read whole in
+# Open311 GETs (JSON and XML), analytics timelines, status views shown to non-operators,
+# dispatch's lists of returns, extensions, terminations and incidents, any service's log or
+# any service's /metrics.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
 KEY=open311-test-key-1
@@ -127,6 +129,23 @@ wait(lambda: view(ids[3]).get("status") == "TICKET_DISPATCHED")
 ans = curl("POST", D + "/v1/tickets/%s/return" % ids[3], tok("unit_water_supply"),
            {"reason": phone_text("the owner says call %s"), "basis": phone_text("meter %s")})
 assert '"ticketAction"' in ans, ans
+# A fifth asks for more time, a sixth to be terminated; a seventh joins an incident that
+# closes with a resolution holding a number (the text every linked caller is given).
+for i, action, body in ((4, "extension", {"workingDays": 2, "reason": phone_text("waiting on %s")}),
+                        (5, "terminate", {"reason": phone_text("caller withdrew, said %s")})):
+    wait(lambda: view(ids[i]).get("status") == "TICKET_DISPATCHED")
+    ans = curl("POST", D + "/v1/tickets/%s/%s" % (ids[i], action), tok("unit_water_supply"), body)
+    assert '"ticketAction"' in ans, (action, ans)
+wait(lambda: view(ids[6]).get("status") == "TICKET_DISPATCHED")
+inc = json.loads(curl("POST", D + "/v1/incidents", tok("dispatcher"),
+                      {"categoryPrefix": "W01", "area": {"district": "Gulou", "community": "C6"},
+                       "summary": phone_text("main repair, site office %s")}))["incident"]["incidentId"]
+ans = curl("POST", D + "/v1/incidents/%s/link" % inc, tok("dispatcher"), {"ticketIds": [ids[6]]})
+assert ids[6] in ans, ans
+ans = curl("POST", D + "/v1/incidents/%s/close" % inc, tok("dispatcher"),
+           {"resolution": phone_text("main repaired; complaints to %s")})
+assert '"incident"' in ans, ans
+wait(lambda: view(ids[6]).get("status") == "TICKET_REPLIED")
 wait(lambda: all(json.loads(curl("GET", A + "/v1/tickets/%s/timeline" % t, tok("supervisor"))).get("events")
                  for t in ids[:3]))
 time.sleep(1)
@@ -143,6 +162,11 @@ for tid in ids:
 surfaces["returns as supervisor"] = curl("GET", D + "/v1/returns", tok("supervisor"))
 assert "the owner says" in surfaces["returns as supervisor"], surfaces["returns as supervisor"]
 surfaces["callbacks as supervisor"] = curl("GET", C + "/v1/callbacks?state=done", tok("supervisor"))
+surfaces["extensions as supervisor"] = curl("GET", D + "/v1/extensions", tok("supervisor"))
+surfaces["terminations as supervisor"] = curl("GET", D + "/v1/terminations", tok("supervisor"))
+assert "withdrew" in surfaces["terminations as supervisor"], surfaces["terminations as supervisor"]
+surfaces["incidents"] = curl("GET", D + "/v1/incidents?all=true", tok("unit_water_supply"))
+assert "main repair" in surfaces["incidents"], surfaces["incidents"]
 for s in ["intake", "dispatch", "sla", "callback", "analytics"]:
     surfaces["log " + s] = open(os.path.join(os.environ["T"], "hl", s + ".log")).read()
     port = int(os.environ["BASE"]) + ["intake", "dispatch", "sla", "callback", "analytics"].index(s)
