@@ -46,5 +46,13 @@ bool incident_is_wide(const Hotline__IncidentLimits *limits, const char *prefix,
                  area->district);
         return true;
     }
+    /* A street name repeats across districts: without its district it would catch that
+     * street everywhere. */
+    if (limits->district_alone_is_wide && area && blank(area->district) &&
+        !blank(area->street)) {
+        snprintf(why, why_size, "street %s is named without its district (the same name "
+                 "runs in several districts)", area->street);
+        return true;
+    }
     return false;
 }

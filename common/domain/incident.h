@@ -23,7 +23,7 @@ bool incident_covers(const Hotline__IncidentDeclared *inc, const incident_place_
 
 /* Whether an incident with this prefix and area is wide under limits (NULL: nothing is): a
  * prefix shorter than min_prefix_chars, or, with district_alone_is_wide, an area naming a
- * district but no street and no community. When wide, why says which, in one phrase. */
+ * district but no street and no community, or a street without its district. When wide, why says which, in one phrase. */
 bool incident_is_wide(const Hotline__IncidentLimits *limits, const char *prefix,
                       const Hotline__IncidentArea *area, char *why, size_t why_size);
 

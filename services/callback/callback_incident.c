@@ -71,6 +71,16 @@ int callback_incident_join(callback_t *self, MDB_txn *txn, const Hotline__Event 
     const Hotline__TicketReplied *r = ev->ticket_replied;
     if (!r->incident_id || !*r->incident_id)
         return 0;
+    /* A reply read again (an old cursor) for a ticket that rode on another's call: it has
+     * its call, even when that call is over by now; never a second one. */
+    MDB_val cov;
+    int crc = store_get(txn, self->incident_covered, ev->ticket_id, strlen(ev->ticket_id), &cov);
+    if (crc == 0) {
+        *joined = true;
+        return 0;
+    }
+    if (crc != HL_ENOTFOUND)
+        return crc;
     uint8_t ck[CALLER_KEY_MAX];
     size_t cklen;
     int rc = caller_key(self, txn, r->incident_id, ev->ticket_id, ck, &cklen);

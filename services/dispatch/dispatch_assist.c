@@ -36,11 +36,14 @@ int dispatch_assists_put(dispatch_t *self, MDB_txn *txn, const char *ticket,
     int rc = store_put_reserve(txn, self->assists, ticket, strlen(ticket), len, 0, &at);
     if (rc)
         return rc;
+    /* Fill the reserved value before any other write: a later write may move the page. */
     char *p = at;
     for (size_t i = 0; i < n; i++) {
         size_t u = strlen(units[i]) + 1;
         memcpy(p, units[i], u);
         p += u;
+    }
+    for (size_t i = 0; i < n; i++) {
         char key[KEY_MAX];
         rc = store_put(txn, self->assist_index, key, index_key(key, units[i], ticket), "", 0, 0);
         if (rc)
@@ -81,7 +84,7 @@ bool dispatch_assists_on(dispatch_t *self, MDB_txn *txn, const char *ticket, con
 
 typedef struct add_ctx {
     const char *unit;
-    const char *list[CATALOGUE_ASSIST_MAX + 2];
+    const char *list[DISPATCH_READERS_MAX];
     size_t n;
 } add_ctx_t;
 
@@ -105,7 +108,7 @@ int dispatch_assists_add(dispatch_t *self, MDB_txn *txn, const char *ticket, con
     if (rc)
         return rc;
     /* The list points into the store's page: copy it before writing over it. */
-    char buf[(CATALOGUE_ASSIST_MAX + 2) * (DISPATCH_UNIT_ID_MAX + 1)];
+    char buf[DISPATCH_READERS_MAX * (DISPATCH_UNIT_ID_MAX + 1)];
     size_t used = 0;
     for (size_t i = 0; i < c.n; i++) {
         size_t len = strlen(c.list[i]) + 1;

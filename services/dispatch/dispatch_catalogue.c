@@ -364,7 +364,7 @@ static void on_match(httpd_req_t *req, void *ctx)
     for (size_t i = 0; i < m.nassist; i++)
         json_array_append_new(assist, json_string(m.assist[i]));
     service_http_json(req, 200,
-                      json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:o}", "unit", m.unit, "name",
+                      json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:o}", "unit", m.unit, "name",
                                 name ? name : m.unit, "route", m.route, "routeIndex", m.index,
                                 "line", (json_int_t)m.line, "catalogueVersion",
                                 (json_int_t)m.version, "assistingUnits", assist));

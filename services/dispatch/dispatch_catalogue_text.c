@@ -404,7 +404,7 @@ json_t *dispatch_catalogue_json(const dispatch_catalogue_t *self)
                                                "name", self->units[i].name, "parent",
                                                *self->units[i].parent ? self->units[i].parent
                                                                       : NULL));
-    json_t *o = json_pack("{s:i, s:s, s:o, s:s, s:o}", "version", (json_int_t)self->version,
+    json_t *o = json_pack("{s:I, s:s, s:o, s:s, s:o}", "version", (json_int_t)self->version,
                           "label", self->label, "routes", routes, "fallbackUnit", self->fallback,
                           "units", units);
     if (o && *self->sha256)
@@ -478,7 +478,7 @@ json_t *dispatch_catalogue_diff(const dispatch_catalogue_t *old, const dispatch_
     for (size_t i = 0; i < old->nunits; i++)
         if (!unit_in(new, old->units[i].id))
             json_array_append_new(uremoved, json_string(old->units[i].id));
-    json_t *o = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:i}", "from",
+    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "from",
                           (json_int_t)old->version, "rulesAdded", added, "rulesRemoved", removed,
                           "rulesChanged", changed, "unitsAdded", uadded, "unitsRemoved", uremoved,
                           "unitsRenamed", urenamed, "rulesSame", (json_int_t)same);

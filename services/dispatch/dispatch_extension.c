@@ -223,8 +223,9 @@ int dispatch_review_extension(dispatch_t *self, MDB_txn *txn, const Hotline__Com
     if ((rc = dispatch_assignment_get(self, txn, id, &a)))
         return rc;
     bool current = a.round == pending->round && strcmp(a.unit, pending->unit) == 0 &&
-                   a.state != HOTLINE__TICKET_STATUS__TICKET_REPLIED &&
-                   a.state != HOTLINE__TICKET_STATUS__TICKET_CLOSED;
+                   (a.state == HOTLINE__TICKET_STATUS__TICKET_DISPATCHED ||
+                    a.state == HOTLINE__TICKET_STATUS__TICKET_SIGNED ||
+                    a.state == HOTLINE__TICKET_STATUS__TICKET_REWORK);
     if (rv->approve && !current)
         return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "reviewExtension.ticketId",
                           "ticket %s is %s with unit %s now: the extension asked in round %u no "

@@ -131,7 +131,10 @@ int dispatch_assists_put(dispatch_t *self, MDB_txn *txn, const char *ticket,
 int dispatch_assists_each(dispatch_t *self, MDB_txn *txn, const char *ticket,
                           int (*fn)(void *ctx, const char *unit), void *ctx);
 bool dispatch_assists_on(dispatch_t *self, MDB_txn *txn, const char *ticket, const char *unit);
-/* Add one unit to a ticket's assisting units (no change when it is there already). */
+/* Add one unit to a ticket's assisting units (no change when it is there already);
+ * HL_ETOOBIG when it has DISPATCH_READERS_MAX - 1 already (the rule's, and the parents of
+ * sub-dispatches). */
+#define DISPATCH_READERS_MAX (CATALOGUE_ASSIST_MAX + 16)
 int dispatch_assists_add(dispatch_t *self, MDB_txn *txn, const char *ticket, const char *unit);
 
 /* dispatch_termination.c: a unit asks to end a ticket without a reply, a supervisor rules;

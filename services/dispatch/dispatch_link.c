@@ -353,8 +353,14 @@ static int unlink_ticket(dispatch_t *self, MDB_txn *txn, const Hotline__Command 
     dispatch_match_t m = {0};
     const char *route = "unlinked: back to its unit";
     if (!*from || !dispatch_catalogue_unit_name(self->cat, from)) {
-        /* Joined at the door (or its unit left the catalogue): routed as a new ticket. */
-        dispatch_catalogue_match(self->cat, old.category_code, old.district, &m);
+        /* Joined at the door (or its unit left the catalogue): routed as a new ticket, by the
+         * whole rule (area and urgency), with the rule's assisting units. */
+        dispatch_where_t w = {.category = old.category_code,
+                              .district = old.district,
+                              .street = old.street,
+                              .community = old.community,
+                              .urgent = dispatch_urgent(old.urgency)};
+        dispatch_catalogue_route(self->cat, &w, &m);
         snprintf(from, sizeof from, "%s", m.unit);
         route = m.route;
     }
@@ -372,6 +378,9 @@ static int unlink_ticket(dispatch_t *self, MDB_txn *txn, const Hotline__Command 
     Hotline__Urgency urgency = old.urgency;
     uint32_t round = old.round;
     if ((rc = dispatch_assignment_put(self, txn, &a, &old)))
+        return rc;
+    /* m's strings are the catalogue's, not the store's: still good after the write. */
+    if (m.nassist && (rc = dispatch_assists_put(self, txn, id, m.assist, m.nassist)))
         return rc;
     char key[LINK_KEY_MAX];
     size_t klen = link_key(key, inc->incident_id, id);

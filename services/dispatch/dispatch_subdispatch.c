@@ -18,6 +18,13 @@ static const char *str_or_empty(const char *s)
     return s ? s : "";
 }
 
+static int count_one(void *ctx, const char *unit)
+{
+    (void)unit;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
 int dispatch_subdispatch(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                          cmd_reply_t *reply)
 {
@@ -44,6 +51,13 @@ int dispatch_subdispatch(dispatch_t *self, MDB_txn *txn, const Hotline__Command 
         return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "subDispatchTicket.ticketId",
                           "ticket %s is %s: only a ticket not yet replied to is passed down", id,
                           dispatch_state_name(old.state));
+    size_t readers = 0;
+    if ((rc = dispatch_assists_each(self, txn, id, count_one, &readers)))
+        return rc;
+    if (readers >= DISPATCH_READERS_MAX - 1)
+        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "subDispatchTicket.ticketId",
+                          "ticket %s has been passed down too many times already (%zu units "
+                          "read it); ask a dispatcher to redirect it", id, readers);
     /* unit may point into old's record: copy it before the write. */
     char from[DISPATCH_UNIT_ID_MAX + 1];
     strcpy(from, unit);

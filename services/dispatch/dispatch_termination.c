@@ -106,6 +106,11 @@ int dispatch_review_termination(dispatch_t *self, MDB_txn *txn, const Hotline__C
         a.updated_ms = now;
         if ((rc = dispatch_assignment_put(self, txn, &a, &old)))
             return rc;
+        /* Nothing is left to rule on for a closed ticket. */
+        MDB_dbi moot[] = {self->extensions, self->returns};
+        for (size_t i = 0; i < sizeof moot / sizeof *moot; i++)
+            if ((rc = store_del(txn, moot[i], id, strlen(id))) && rc != HL_ENOTFOUND)
+                return rc;
     }
     Hotline__TicketStatus state = a.state;
     if ((rc = store_del(txn, self->terminations, id, strlen(id))))

@@ -400,14 +400,17 @@ int dispatch_workorder_follow(dispatch_t *self, MDB_txn *txn, const char *ticket
                            "the ticket was closed");
     if (moved && old_crew) {
         char reason[160];
-        snprintf(reason, sizeof reason, "the ticket went to unit %s", new_unit);
+        /* Not naming the new holder: the old crew's system learns nothing of other units. */
+        snprintf(reason, sizeof reason, "the ticket went to another unit");
         rc = change_open(self, txn, ticket_id, old_unit,
                          HOTLINE__WORK_ORDER_CHANGE__WORK_ORDER_CHANGE_REDIRECTED, reason);
     }
     if (rc || !new_crew)
         return rc;
+    /* A signed ticket moves only by sub-dispatch: the crew below gets the job too. */
     if (new_state != HOTLINE__TICKET_STATUS__TICKET_DISPATCHED &&
-        new_state != HOTLINE__TICKET_STATUS__TICKET_REWORK)
+        new_state != HOTLINE__TICKET_STATUS__TICKET_REWORK &&
+        !(moved && new_state == HOTLINE__TICKET_STATUS__TICKET_SIGNED))
         return 0;
     const char *trigger = !old_unit ? "dispatched"
                           : moved   ? "reassigned"

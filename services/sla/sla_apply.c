@@ -195,8 +195,27 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
                     false);
     case HOTLINE__EVENT__BODY_EXTENSION_REVIEWED: {
         const Hotline__ExtensionReviewed *x = ev->extension_reviewed;
-        int rc = sla_store_extend(self, txn, ev->ticket_id, x->round,
-                                  HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, x->working_days);
+        /* An extension adds to the deadline, so it must apply once even if dispatch's feed
+         * is read again from an old cursor: each one applied is remembered by its position
+         * in dispatch's log. */
+        uint8_t key[2 + SLA_TICKET_ID_MAX + 1 + 8];
+        size_t klen = 0;
+        key[klen++] = 'x';
+        key[klen++] = '/';
+        memcpy(key + klen, ev->ticket_id, tlen + 1);
+        klen += tlen + 1;
+        store_be64_put(key + klen, ev->seq);
+        klen += 8;
+        MDB_val seen;
+        int rc = store_get(txn, self->meta, key, klen, &seen);
+        if (rc == 0)
+            return 0;
+        if (rc != HL_ENOTFOUND)
+            return rc;
+        if ((rc = store_put(txn, self->meta, key, klen, "", 0, 0)))
+            return rc;
+        rc = sla_store_extend(self, txn, ev->ticket_id, x->round,
+                              HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, x->working_days);
         if (rc == HL_ENOTFOUND || rc == HL_ECONFLICT) {
             SLOG_INFO("sla_extension_not_applied", "ticket=%s round=%u reason=\"%s\" "
                       "next=\"ignored\"", ev->ticket_id, x->round,

@@ -61,8 +61,15 @@ static void test_wide(void **state)
     a.street = "";
     a.community = "Sunshine";
     assert_false(incident_is_wide(&l, "W0", &a, why, sizeof why));
-    l.district_alone_is_wide = false;
+    /* A street without its district would catch that street name in every district. */
+    a.district = "";
     a.community = "";
+    a.street = "Zhongshan Rd";
+    assert_true(incident_is_wide(&l, "W01", &a, why, sizeof why));
+    assert_non_null(strstr(why, "without its district"));
+    a.street = "";
+    a.district = "Gulou";
+    l.district_alone_is_wide = false;
     assert_false(incident_is_wide(&l, "W01", &a, why, sizeof why));
     assert_false(incident_is_wide(NULL, "W", &a, why, sizeof why)); /* no limits: none wide */
 }
