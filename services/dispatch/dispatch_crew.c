@@ -144,10 +144,18 @@ static int check_one(const Hotline__DispatchConfig *cfg, const dispatch_catalogu
         return bad(err, n, i, "unit",
                    "'%.64s' cannot name a connector: at most %d of a-z, 0-9, '-' and '_'", unit,
                    CREW_UNIT_MAX);
-    for (size_t k = 0; k < i; k++)
+    for (size_t k = 0; k < i; k++) {
+        char other[CONNECTOR_NAME_MAX + 1];
         if (strcmp(cfg->crews[k]->unit, unit) == 0)
             return bad(err, n, i, "unit", "crew '%s' is also crews[%zu]: one endpoint per crew",
                        unit, k);
+        /* '-' and '_' both become '_' in the connector's name, which names its store. */
+        if (connector_name(cfg->crews[k]->unit, other) && strcmp(other, name) == 0)
+            return bad(err, n, i, "unit",
+                       "crew '%s' and crews[%zu] '%s' would share connector %s (its queue and "
+                       "dead letters): rename one unit",
+                       unit, k, cfg->crews[k]->unit, name);
+    }
     int rc = check_url(c->url, i, err, n);
     if (rc)
         return rc;

@@ -288,7 +288,7 @@ static int build_rule(dispatch_catalogue_t *self, const catalogue_spec_t *spec, 
         return HL_ENOMEM;
     for (size_t k = 0; k < r->nassist; k++) {
         const char *a = str_or_empty(r->assist[k]);
-        char akey[64];
+        char akey[96];
         if (spec->from_text)
             snprintf(akey, sizeof akey, "line %u (assisting unit %zu)", r->line, k + 1);
         else

@@ -144,6 +144,27 @@ static void test_fields_named(void **state)
                    "crews[1].unit: crew 'repair-crew' is also crews[0]");
 }
 
+/* Units whose ids differ only by '-' and '_' would share one connector (its queue and dead
+ * letters): refused naming both. */
+static void test_connector_names_collide(void **state)
+{
+    (void)state;
+    Hotline__DispatchConfig *cfg = cfg_from_json(
+        "{\"routes\": [], \"fallbackUnit\": \"desk\", \"units\": [{\"id\": \"desk\"},"
+        " {\"id\": \"crew-a\"}, {\"id\": \"crew_a\"}], \"crews\": ["
+        " {\"unit\": \"crew-a\", \"url\": \"http://x/o\", \"secretEnv\": \"CREW_KEY\"},"
+        " {\"unit\": \"crew_a\", \"url\": \"http://x/p\", \"secretEnv\": \"CREW_KEY\"}]}");
+    char err[512] = "";
+    dispatch_catalogue_t *cat;
+    assert_int_equal(dispatch_catalogue_create(&cat, cfg, err, sizeof err), 0);
+    dispatch_crews_fill_defaults(cfg);
+    assert_int_equal(dispatch_crews_check(cfg, cat, err, sizeof err), HL_EINVAL);
+    if (!strstr(err, "crews[1].unit: crew 'crew_a' and crews[0] 'crew-a' would share connector"))
+        fail_msg("error: %s", err);
+    dispatch_catalogue_destroy(&cat);
+    protobuf_c_message_free_unpacked(&cfg->base, NULL);
+}
+
 static void test_defaults_written(void **state)
 {
     (void)state;
@@ -164,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_fields_named),
         cmocka_unit_test(test_defaults_written),
+        cmocka_unit_test(test_connector_names_collide),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

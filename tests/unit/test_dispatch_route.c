@@ -41,7 +41,7 @@ static void expect_unit(const dispatch_catalogue_t *cat, const char *category, c
     dispatch_match_t m;
     dispatch_catalogue_match(cat, category, district, &m);
     if (strcmp(m.unit, unit) != 0)
-        fail_msg("%s in %s went to %s (route \"%s\"), expected %s", category,
+        fail_msg("%s in %s went to %s (route \"%s\"), expected %s", category ? category : "(none)",
                  district ? district : "(none)", m.unit, m.route, unit);
 }
 
