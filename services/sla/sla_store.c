@@ -395,9 +395,12 @@ int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t 
         hotline__sla_clock_started__free_unpacked(st, NULL);
         return HL_EINVAL;
     }
-    /* The warning keeps its distance from the deadline, unless it was given already. */
+    /* The warning moves by the same working days (so it never lands on a weekend), unless
+     * it was given already. */
     bool warned = rec[1] & SLA_F_WARNED, breached = rec[1] & SLA_F_BREACHED;
-    int64_t warn = st->warn_ms && !warned ? st->warn_ms + (due - old_due) : 0;
+    int64_t warn = 0;
+    if (st->warn_ms && !warned && calendar_add(self->cal, st->warn_ms, &days, &warn) != 0)
+        warn = 0;
     st->due_ms = due;
     if (!warned)
         st->warn_ms = warn;
