@@ -147,6 +147,24 @@ static void print_view(json_t *v)
 }
 
 /* One timeline line: time, source, kind and the body's plain fields. */
+/* The name people use for an sla ladder step ("red card"), or the event's own key. */
+static const char *event_label(const char *key, json_t *body)
+{
+    if (strcmp(key, "slaWarning") == 0)
+        return "yellow card";
+    if (strcmp(key, "slaBreached") == 0)
+        return "overdue";
+    if (strcmp(key, "slaEscalated") == 0) {
+        const char *step = json_string_value(json_object_get(body, "step"));
+        return !step                                        ? key
+               : strcmp(step, "SLA_STEP_REMINDER") == 0     ? "reminder"
+               : strcmp(step, "SLA_STEP_RED_CARD") == 0     ? "red card"
+               : strcmp(step, "SLA_STEP_SUPERVISION") == 0  ? "supervision notice"
+                                                            : key;
+    }
+    return key;
+}
+
 static void print_event(json_t *ev)
 {
     char when[40];
@@ -156,7 +174,8 @@ static void print_event(json_t *ev)
     json_object_foreach(ev, key, val) {
         if (!json_is_object(val))
             continue;
-        printf("  %s  %-9s %-20s", when, json_string_value(json_object_get(ev, "source")), key);
+        printf("  %s  %-9s %-20s", when, json_string_value(json_object_get(ev, "source")),
+               event_label(key, val));
         const char *k2;
         json_t *v2;
         json_object_foreach(val, k2, v2) {

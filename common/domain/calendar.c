@@ -1,14 +1,18 @@
-/* calendar: working days from yearly files, local days at a fixed UTC offset. */
+/* calendar: working days from yearly files; local days at a fixed UTC offset, or in a zone of the
+ * tz database read through the C library (localtime_r with TZ set to the zone), daylight saving
+ * included. */
 #include "calendar.h"
 
 #include "hl_error.h"
 #include "pbjson.h"
 #include "slog.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DAY_MS 86400000LL
 #define MAX_YEARS 64
@@ -25,7 +29,8 @@ typedef struct year {
 } year_t;
 
 struct calendar {
-    int offset_min;        /* the centre's fixed UTC offset */
+    int offset_min;        /* the centre's fixed UTC offset (no zone), or the zone's at load */
+    char zone[CALENDAR_ZONE_MAX + 1]; /* "" = the fixed offset */
     year_t years[MAX_YEARS];
     size_t nyears;
 };
@@ -67,14 +72,72 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/* ---- the zone ---- */
+
+/* The zone the C library has loaded through TZ; one per process in a service, switched (and
+ * read again) only when calendars of several zones share a process (tests). Loop thread. */
+static char tz_loaded[CALENDAR_ZONE_MAX + 2];
+
+/* The zone's UTC offset at an instant, in seconds. */
+static long zone_offset_s(const char *zone, int64_t utc_ms)
+{
+    if (strcmp(tz_loaded + 1, zone) != 0) {
+        char spec[CALENDAR_ZONE_MAX + 2];
+        snprintf(spec, sizeof spec, ":%s", zone); /* ":" = a file of the tz database */
+        setenv("TZ", spec, 1);
+        tzset();
+        snprintf(tz_loaded, sizeof tz_loaded, "%s", spec);
+    }
+    time_t t = (time_t)floor_div(utc_ms, 1000);
+    struct tm tm;
+    if (!localtime_r(&t, &tm))
+        return 0;
+    return tm.tm_gmtoff;
+}
+
+/* The centre's offset from UTC at an instant, in ms. */
+static int64_t offset_ms_at(const calendar_t *self, int64_t utc_ms)
+{
+    if (!self->zone[0])
+        return (int64_t)self->offset_min * 60000;
+    return (int64_t)zone_offset_s(self->zone, utc_ms) * 1000;
+}
+
 int64_t calendar_local_day(const calendar_t *self, int64_t utc_ms)
 {
-    return floor_div(utc_ms + (int64_t)self->offset_min * 60000, DAY_MS);
+    return floor_div(utc_ms + offset_ms_at(self, utc_ms), DAY_MS);
 }
 
 int64_t calendar_day_start_ms(const calendar_t *self, int64_t day)
 {
-    return day * DAY_MS - (int64_t)self->offset_min * 60000;
+    int64_t midnight = day * DAY_MS; /* local midnight read as UTC */
+    if (!self->zone[0])
+        return midnight - (int64_t)self->offset_min * 60000;
+    /* The day starts at the first instant whose local day is day. Its offset is the one in
+     * force a little before or a little after local midnight (the two differ only when a
+     * change falls near midnight; where midnight itself is skipped, the day starts at the
+     * change). */
+    int64_t best = INT64_MAX;
+    const int64_t probes[2] = {midnight - 14 * 3600000LL, midnight + 14 * 3600000LL};
+    for (int i = 0; i < 2; i++) {
+        int64_t t = midnight - offset_ms_at(self, probes[i]);
+        if (calendar_local_day(self, t) != day) {
+            /* midnight skipped: the change itself, within the hour after t */
+            int64_t lo = t, hi = t + 3 * 3600000LL;
+            while (lo < hi) {
+                int64_t mid = lo + (hi - lo) / 2;
+                if (calendar_local_day(self, mid) >= day)
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            t = lo;
+        }
+        if (calendar_local_day(self, t) == day && calendar_local_day(self, t - 1) < day &&
+            t < best)
+            best = t;
+    }
+    return best != INT64_MAX ? best : midnight - offset_ms_at(self, midnight);
 }
 
 int64_t calendar_day_end_ms(const calendar_t *self, int64_t day)
@@ -85,6 +148,42 @@ int64_t calendar_day_end_ms(const calendar_t *self, int64_t day)
 int calendar_offset_minutes(const calendar_t *self)
 {
     return self->offset_min;
+}
+
+const char *calendar_zone(const calendar_t *self)
+{
+    return self->zone;
+}
+
+/* A tz database name: letters, digits and "/_+-", no "..", not absolute, and a TZif file
+ * under TZDIR (default /usr/share/zoneinfo): the C library would take anything else as UTC
+ * without a word. */
+static int check_zone(const char *zone, char *err, size_t err_size)
+{
+    size_t n = strlen(zone);
+    bool ok = n > 0 && n <= CALENDAR_ZONE_MAX && zone[0] != '/' && !strstr(zone, "..");
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)zone[i]) || strchr("/_+-", zone[i]);
+    if (!ok) {
+        snprintf(err, err_size, "calendar.zone: \"%.64s\" is not a tz database name (1 to %d "
+                 "letters, digits and / _ + -, e.g. Asia/Shanghai)", zone, CALENDAR_ZONE_MAX);
+        return HL_EINVAL;
+    }
+    const char *dir = getenv("TZDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    bool tzif = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+    if (f)
+        fclose(f);
+    if (!tzif) {
+        snprintf(err, err_size, "calendar.zone: \"%s\" is not in the tz database (%s is %s): "
+                 "give a name such as Asia/Shanghai or Europe/Berlin, or install tzdata", zone,
+                 path, f ? "not a TZif file" : "missing");
+        return HL_EINVAL;
+    }
+    return 0;
 }
 
 /* ---- year files ---- */
@@ -305,6 +404,13 @@ int calendar_load(calendar_t **out, const Hotline__CalendarConfig *cfg, char *er
                  self->offset_min);
         rc = HL_EINVAL;
     }
+    if (!rc && cfg && cfg->zone && *cfg->zone) {
+        rc = check_zone(cfg->zone, err, err_size);
+        if (!rc) {
+            snprintf(self->zone, sizeof self->zone, "%s", cfg->zone);
+            self->offset_min = (int)(zone_offset_s(self->zone, (int64_t)time(NULL) * 1000) / 60);
+        }
+    }
     for (size_t i = 0; !rc && calendar_embedded[i]; i++)
         rc = add_year(self, "embedded calendar", calendar_embedded[i],
                       strlen(calendar_embedded[i]), err, err_size);
@@ -318,8 +424,9 @@ int calendar_load(calendar_t **out, const Hotline__CalendarConfig *cfg, char *er
     for (size_t i = 0; i < self->nyears; i++)
         snprintf(years + strlen(years), sizeof years - strlen(years), "%s%d", i ? "," : "",
                  self->years[i].year);
-    SLOG_INFO("calendar_loaded", "years=%s utc_offset_minutes=%d other_years=\"Monday-Friday, "
-              "no holidays: add data/calendar/YYYY.json\"", years, self->offset_min);
+    SLOG_INFO("calendar_loaded", "years=%s zone=%s utc_offset_minutes=%d other_years=\"Monday-"
+              "Friday, no holidays: add data/calendar/YYYY.json\"", years,
+              self->zone[0] ? self->zone : "fixed", self->offset_min);
     *out = self;
     return 0;
 }
@@ -410,13 +517,14 @@ void calendar_limit_text(const Hotline__Limit *limit, char *out, size_t out_size
 
 void calendar_format_local(const calendar_t *self, int64_t utc_ms, char *out, size_t out_size)
 {
-    int64_t local = utc_ms + (int64_t)self->offset_min * 60000;
+    int offset_min = (int)(offset_ms_at(self, utc_ms) / 60000);
+    int64_t local = utc_ms + (int64_t)offset_min * 60000;
     int64_t day = floor_div(local, DAY_MS);
     int64_t in_day = local - day * DAY_MS;
     int y, m, d;
     calendar_ymd_from_day(day, &y, &m, &d);
-    int off = self->offset_min < 0 ? -self->offset_min : self->offset_min;
+    int off = offset_min < 0 ? -offset_min : offset_min;
     snprintf(out, out_size, "%04d-%02d-%02d %02d:%02d %c%02d:%02d", y, m, d,
-             (int)(in_day / 3600000), (int)(in_day / 60000 % 60),
-             self->offset_min < 0 ? '-' : '+', off / 60, off % 60);
+             (int)(in_day / 3600000), (int)(in_day / 60000 % 60), offset_min < 0 ? '-' : '+',
+             off / 60, off % 60);
 }

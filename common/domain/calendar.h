@@ -6,11 +6,15 @@
  * further files can be loaded over them. For a year with no file the calendar falls back to
  * Monday-Friday and says so once in the log.
  *
- * Times are UTC milliseconds; days are the centre's local days (fixed UTC offset, default
- * UTC+8). Limits in working days end at the end (23:59:59.999 local) of the n-th working day
- * after the start day; natural days are 24-hour steps; hours and minutes are durations.
+ * Times are UTC milliseconds; days are the centre's local days: at a fixed UTC offset (default
+ * UTC+8), or in a zone of the tz database by name (calendar.zone), whose days are 23 or 25 hours
+ * long where daylight saving starts or ends. Limits in working days end at the end
+ * (23:59:59.999 local) of the n-th working day after the start day; natural days are 24-hour
+ * steps; hours and minutes are durations.
  *
- * Immutable after load: any thread. */
+ * A calendar with a zone sets the process's TZ to it (the C library reads the tz database):
+ * one zone per process, loop thread only (several zones in one process work, each switch
+ * reading the zone again). Without a zone: immutable after load, any thread. */
 #ifndef HOTLINE_CALENDAR_H
 #define HOTLINE_CALENDAR_H
 
@@ -23,6 +27,7 @@
 typedef struct calendar calendar_t;
 
 #define CALENDAR_DEFAULT_OFFSET_MIN 480 /* UTC+8 */
+#define CALENDAR_ZONE_MAX 64            /* bytes in a zone name */
 
 /* Load the embedded years, then every YYYY.json in dir (NULL or "" = none), which replace an
  * embedded year of the same number. On failure *out is NULL and err names the file, the field
@@ -41,7 +46,8 @@ int calendar_weekday(int64_t day); /* 0 = Sunday .. 6 = Saturday */
 int64_t calendar_local_day(const calendar_t *self, int64_t utc_ms);
 int64_t calendar_day_start_ms(const calendar_t *self, int64_t day);
 int64_t calendar_day_end_ms(const calendar_t *self, int64_t day); /* 23:59:59.999 */
-int calendar_offset_minutes(const calendar_t *self);
+int calendar_offset_minutes(const calendar_t *self); /* the fixed offset, or the zone's at load */
+const char *calendar_zone(const calendar_t *self);  /* the zone's name, "" for a fixed offset */
 
 bool calendar_is_working_day(const calendar_t *self, int64_t day);
 /* True when the year has a file (embedded or loaded). */

@@ -94,7 +94,7 @@ int dispatch_apply_sla(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
         round = ev->sla_clock_extended->round;
         due = ev->sla_clock_extended->due_ms;
     } else {
-        return 0; /* the other clocks and steps are not dispatch's business (yet) */
+        return dispatch_ladder_notify(self, txn, ev); /* a card for a crew, or nothing */
     }
     if (!*id || strlen(id) > DISPATCH_TICKET_ID_MAX)
         return 0;

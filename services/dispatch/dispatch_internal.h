@@ -114,6 +114,11 @@ int dispatch_review_extension(dispatch_t *self, MDB_txn *txn, const Hotline__Com
 int dispatch_extensions_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out);
 int dispatch_apply_sla(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
+/* A ladder step of sla's (SlaWarning, SlaBreached, SlaEscalated) for a clock held by a
+ * configured crew: a signed webhook through its connector (dispatch_ladder.c). Other events
+ * and other units: nothing. */
+int dispatch_ladder_notify(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev);
+
 /* dispatch_catalogue.c: editions of the catalogue. open: the sub-database, and the newest
  * stored edition into self->cat (a start-up step); after_commit: swap in an edition a
  * committed LoadCatalogue stored. */

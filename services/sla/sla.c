@@ -9,6 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* Urgent water faults run a ladder in hours: a working day late is far too late for a burst
+ * main. Red card 1 hour after due, supervision notice 1 hour after that: Hotline's choice (no
+ * published rule; the crew-on-site limit, Qingdao, is 1 hour). */
+#define URGENT_LADDER                                                                     \
+    "{\"redAfter\": {\"value\": 1, \"unit\": \"DURATION_HOURS\"},"                          \
+    " \"supervisionAfter\": {\"value\": 1, \"unit\": \"DURATION_HOURS\"}}"
+
 /* The demo water utility's defaults (docs/domain.md "Default time limits"), one policy per row.
  * The most specific row wins: longest categoryPrefix, then a named urgency over "any". */
 static const char DEFAULTS[] =
@@ -41,7 +48,7 @@ static const char DEFAULTS[] =
     "  {\"name\": \"water-urgent\", \"categoryPrefix\": \"W\", \"urgency\": \"URGENCY_URGENT\","
     "   \"sign\": {\"value\": 1, \"unit\": \"DURATION_HOURS\"},"
     "   \"reply\": {\"value\": 24, \"unit\": \"DURATION_HOURS\"},"
-    "   \"warnBefore\": {\"value\": 30, \"unit\": \"DURATION_MINUTES\"}},"
+    "   \"warnBefore\": {\"value\": 30, \"unit\": \"DURATION_MINUTES\"}, \"ladder\": " URGENT_LADDER "},"
     /* Very urgent water faults (street main burst, suspected contamination). Sign-for within
      * 20 minutes: Bengbu, urgent utility fault feedback (10 minutes for a major emergency).
      * Reply within 24 hours: Shanghai (a city following Hangzhou sets 12). Warning 10 minutes
@@ -50,8 +57,16 @@ static const char DEFAULTS[] =
     "   \"urgency\": \"URGENCY_VERY_URGENT\","
     "   \"sign\": {\"value\": 20, \"unit\": \"DURATION_MINUTES\"},"
     "   \"reply\": {\"value\": 24, \"unit\": \"DURATION_HOURS\"},"
-    "   \"warnBefore\": {\"value\": 10, \"unit\": \"DURATION_MINUTES\"}}"
-    " ]}";
+    "   \"warnBefore\": {\"value\": 10, \"unit\": \"DURATION_MINUTES\"}, \"ladder\": " URGENT_LADDER "}"
+    " ],"
+    /* The escalation ladder (Shandong provincial line): yellow card 1 working day before due
+     * (warnBefore above), red card 1 working day after, supervision notice after that (1 more
+     * working day: Hotline's reading of "after that"). The reminder at half the limit is
+     * Hotline's choice. */
+    " \"ladder\": {\"reminderPercent\": 50,"
+    "   \"redAfter\": {\"value\": 1, \"unit\": \"DURATION_WORKING_DAYS\"},"
+    "   \"supervisionAfter\": {\"value\": 1, \"unit\": \"DURATION_WORKING_DAYS\"}}"
+    "}";
 
 /* Numeric keys and their bounds; 0 means "the runtime's default" for every runtime key but
  * the port (0 = any free port). Policy limits are inside a repeated field, which the bounds

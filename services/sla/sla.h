@@ -1,8 +1,9 @@
 /* sla: the deadline watcher. For every ticket dispatch (and every rework round) it starts two
  * clocks, SIGN (签收) and REPLY (handling), with due times computed once from the most specific
  * policy and the working-day calendar; it stops them when the unit signs or replies (on time or
- * late, judged by the event's own time), and fires a yellow warning and a red breach for each
- * clock still running, exactly once each, at their instants on the service clock.
+ * late, judged by the event's own time), and climbs each running clock's escalation ladder:
+ * reminder, yellow card, overdue, red card, supervision notice, each exactly once, at its
+ * instant on the service clock (sla_ladder.c).
  *
  * State (one LMDB environment, sub-databases):
  *   sla_clocks   ticket \0 round(BE32) clock(u8) -> clock record (sla_store.c)
@@ -10,20 +11,21 @@
  *   sla_due      due_ms(BE64) ticket \0 round(BE32) clock(u8) -> "" : running clocks by due
  *                (the /v1/due view: breached clocks still running included)
  *   sla_meta     "running.sign" / "running.reply" -> BE64 counts of running clocks
- *   sla_steps.*  the shared scheduler's entries (common/scheduler.h), one per pending warning
- *                and breach: id ticket \0 clock(u8) round(BE32) step(u8), no payload
+ *   sla_steps.*  the shared scheduler's entries (common/scheduler.h), one per running clock:
+ *                its next ladder step, id ticket \0 clock(u8) round(BE32) step(u8), no payload
  * Every change and the events it produces commit in one transaction (a feed apply, or a
  * scheduler pass that fires a step and removes its entry together).
  *
  * Decisions: a warning that would fall at or before the clock's start (a 1-working-day limit
- * started on a weekend, warned 1 working day before) is not raised (warn_ms 0); a breached
- * clock keeps running until the sign / reply stops it (late); a reply also stops a sign clock
- * left running. Not yet: the escalation ladder past the breach (supervision notice), pauses
- * and extensions that move a due time, a new sign clock for a re-dispatch within a round.
+ * started on a weekend, warned 1 working day before) is not raised (warn_ms 0); a reminder at or
+ * after the yellow card is dropped; a breached clock keeps running (and climbing) until the sign
+ * / reply stops it (late); a reply also stops a sign clock left running. Not yet: on-hold pauses,
+ * an incident-level clock for linked tickets, a new sign clock for a re-dispatch within a round.
  *
  * Files: sla.c (service descriptor, configuration, start, stop and gauges), sla_policy.c
- * (policy table: validation, matching, JSON), sla_store.c (clock records, indexes, start /
- * stop / fire), sla_apply.c (dispatch feed events), sla_http.c (routes). Loop thread only. */
+ * (policy table: validation, matching, JSON), sla_ladder.c (the ladder's plan and order),
+ * sla_store.c (clock records, indexes, start / stop / extend / fire), sla_apply.c (dispatch
+ * feed events), sla_http.c (routes). Loop thread only. */
 #ifndef HOTLINE_SLA_H
 #define HOTLINE_SLA_H
 
@@ -58,7 +60,7 @@ const Hotline__SlaPolicy *sla_policy_match(const Hotline__SlaConfig *cfg,
 
 /* The table as JSON for GET /v1/policies (new reference). */
 json_t *sla_policies_json(const Hotline__SlaConfig *cfg);
-json_t *sla_policy_json(const Hotline__SlaPolicy *p);
+json_t *sla_policy_json(const Hotline__SlaConfig *cfg, const Hotline__SlaPolicy *p);
 
 /* ---- the core (sla.c, sla_store.c, sla_apply.c) ---- */
 
@@ -112,13 +114,25 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 /* Running clocks of one kind (SIGN / REPLY), kept in the same transactions as the clocks. */
 int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64_t *out);
 
+/* Which step of a clock a scheduler entry fires: the last byte of its id. A clock has at most
+ * one entry at a time, its next step (1 and 2 keep the values of the first release, whose
+ * clocks put both at start). */
+enum { SLA_STEP_WARN = 1,     /* yellow card */
+       SLA_STEP_BREACH = 2,   /* overdue */
+       SLA_STEP_REMIND = 3,   /* reminder */
+       SLA_STEP_RED = 4,      /* red card */
+       SLA_STEP_SUPERVISE = 5 /* supervision notice */ };
+
 /* One clock as stored. */
 typedef struct sla_clock {
     Hotline__SlaClock clock;
     uint32_t round;
     int64_t start_ms, due_ms, warn_ms; /* warn_ms 0: no warning for this clock */
     int64_t stopped_ms;                /* 0 while running */
+    int64_t reminder_ms, red_ms, supervision_ms; /* the rest of the ladder; 0: none */
     bool stopped, on_time, warned, breached;
+    bool reminded, red, supervised; /* the ladder's other steps given */
+    uint8_t pending;                /* the step on the scheduler (SLA_STEP_*), 0: none */
     bool suspended; /* stopped because the ticket joined an incident: no verdict */
     char policy[SLA_POLICY_NAME_MAX + 1];
     char limit[48];    /* "5 working days" */

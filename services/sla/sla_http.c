@@ -113,7 +113,7 @@ static void on_match(httpd_req_t *req, void *ctx)
         return;
     }
     service_http_json(req, 200, json_pack("{s:s, s:o}", "categoryCode", category, "policy",
-                                          sla_policy_json(p)));
+                                          sla_policy_json(self->cfg, p)));
 }
 
 /* A query integer from min to max; absent or empty gives def. Answers 400 and returns -1 on a

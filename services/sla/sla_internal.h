@@ -4,10 +4,6 @@
 
 #include "sla.h"
 
-/* Which step of a clock a scheduler entry fires: the last byte of its id, so the warning and
- * the breach of one clock are two entries. */
-enum { SLA_STEP_WARN = 1, SLA_STEP_BREACH = 2 };
-
 struct sla {
     store_t *store;
     evlog_t *log;
@@ -52,6 +48,34 @@ int sla_store_restart_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 /* The steps' scheduler_fire_fn (ctx is the sla_t): a warning or breach for a clock still
  * running, its event appended and its flag set in the pass's transaction. */
 int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e);
+
+/* sla_ladder.c: the escalation ladder. */
+typedef struct sla_ladder {
+    uint32_t reminder_percent; /* 0: no reminder */
+    Hotline__Limit red_after, supervision_after;
+} sla_ladder_t;
+
+typedef struct sla_plan {
+    int64_t reminder_ms, red_ms, supervision_ms; /* 0: no such step */
+} sla_plan_t;
+
+/* The ladder a policy's clocks run: its own keys over the service's over the defaults (a
+ * reminder at 50 %, red card 1 working day after due, supervision 1 working day later). */
+void sla_ladder_effective(const Hotline__SlaConfig *cfg, const Hotline__SlaPolicy *p,
+                          sla_ladder_t *out);
+/* Check one ladder block; err names key ("ladder", "policies[2].ladder") and the rule. */
+int sla_ladder_validate(const Hotline__SlaLadder *l, const char *key, char *err,
+                        size_t err_size);
+/* The reminder, red card and supervision instants of a clock started at start_ms with limit
+ * (the yellow card and overdue are its warn_ms and due_ms). */
+void sla_ladder_plan(const calendar_t *cal, const sla_ladder_t *l, const Hotline__Limit *limit,
+                     int64_t start_ms, int64_t due_ms, int64_t warn_ms, sla_plan_t *out);
+/* The next step a running clock has to give (SLA_STEP_*), 0 when none is left. */
+int sla_ladder_next(const sla_clock_t *c);
+int64_t sla_step_at(const sla_clock_t *c, int step);
+bool sla_step_given(const sla_clock_t *c, int step);
+Hotline__SlaStep sla_step_kind(int step);
+const char *sla_step_label(int step); /* "red card" */
 
 /* "SIGN" / "REPLY" -> label values "sign" / "reply". */
 const char *sla_clock_label(Hotline__SlaClock clock);

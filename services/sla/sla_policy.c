@@ -69,6 +69,8 @@ static const char *prefix_of(const Hotline__SlaPolicy *p)
 int sla_policies_validate(const Hotline__SlaConfig *cfg, char *err, size_t err_size)
 {
     bool catch_all = false;
+    if (sla_ladder_validate(cfg->ladder, "ladder", err, err_size))
+        return HL_EINVAL;
     for (size_t i = 0; i < cfg->n_policies; i++) {
         const Hotline__SlaPolicy *p = cfg->policies[i];
         size_t name_len = p->name ? strlen(p->name) : 0;
@@ -103,6 +105,11 @@ int sla_policies_validate(const Hotline__SlaConfig *cfg, char *err, size_t err_s
             rc = check_limit(p->reply, i, "reply", true, err, err_size);
         if (!rc)
             rc = check_limit(p->warn_before, i, "warnBefore", false, err, err_size);
+        if (!rc) {
+            char key[40];
+            snprintf(key, sizeof key, "policies[%zu].ladder", i);
+            rc = sla_ladder_validate(p->ladder, key, err, err_size);
+        }
         if (rc)
             return rc;
         for (size_t k = 0; k < i; k++) {
@@ -165,7 +172,7 @@ static void add_text(json_t *o, const char *key, const Hotline__Limit *l)
     json_object_set_new(o, key, json_string(text));
 }
 
-json_t *sla_policy_json(const Hotline__SlaPolicy *p)
+json_t *sla_policy_json(const Hotline__SlaConfig *cfg, const Hotline__SlaPolicy *p)
 {
     json_t *o = pbjson_encode(&p->base, true);
     if (!o)
@@ -174,6 +181,22 @@ json_t *sla_policy_json(const Hotline__SlaPolicy *p)
     add_text(o, "signText", p->sign);
     add_text(o, "replyText", p->reply);
     add_text(o, "warnBeforeText", p->warn_before);
+    /* The ladder the policy's clocks run (its own keys over the service's and the defaults). */
+    sla_ladder_t l;
+    sla_ladder_effective(cfg, p, &l);
+    char red[48], sup[48], rem[48];
+    calendar_limit_text(&l.red_after, red, sizeof red);
+    calendar_limit_text(&l.supervision_after, sup, sizeof sup);
+    if (l.reminder_percent)
+        snprintf(rem, sizeof rem, "when %u %% of the limit has passed", l.reminder_percent);
+    else
+        snprintf(rem, sizeof rem, "none");
+    json_object_set_new(o, "ladderText",
+                        json_pack("{s:s, s:s, s:s+, s:s+}", "reminder", rem, "yellowCard",
+                                  p->warn_before && p->warn_before->value
+                                      ? "warnBefore before due" : "none",
+                                  "redCard", red, " after due", "supervisionNotice", sup,
+                                  " after the red card"));
     return o;
 }
 
@@ -181,12 +204,16 @@ json_t *sla_policies_json(const Hotline__SlaConfig *cfg)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < cfg->n_policies; i++)
-        json_array_append_new(arr, sla_policy_json(cfg->policies[i]));
+        json_array_append_new(arr, sla_policy_json(cfg, cfg->policies[i]));
     int offset = cfg->calendar && cfg->calendar->utc_offset_minutes
                      ? cfg->calendar->utc_offset_minutes
                      : CALENDAR_DEFAULT_OFFSET_MIN;
-    return json_pack("{s:o, s:s, s:{s:i}}", "policies", arr, "matching",
-                     "longest categoryPrefix first, then a row naming the ticket's urgency over "
-                     "one for any urgency",
-                     "calendar", "utcOffsetMinutes", offset);
+    json_t *o = json_pack("{s:o, s:s, s:{s:i}}", "policies", arr, "matching",
+                          "longest categoryPrefix first, then a row naming the ticket's urgency "
+                          "over one for any urgency",
+                          "calendar", "utcOffsetMinutes", offset);
+    if (o && cfg->calendar && cfg->calendar->zone && *cfg->calendar->zone)
+        json_object_set_new(json_object_get(o, "calendar"), "zone",
+                            json_string(cfg->calendar->zone));
+    return o;
 }

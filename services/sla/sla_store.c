@@ -1,14 +1,17 @@
-/* sla_store: clock records and their indexes, and the three things that change them: a round's
- * clocks start (their warning and breach put on the scheduler), a clock stops (its pending
- * steps cancelled), a step fires (called by the scheduler). Each runs inside the caller's write
+/* sla_store: clock records and their indexes, and the things that change them: a round's
+ * clocks start (the first step of each ladder put on the scheduler), a clock stops (its pending
+ * step cancelled), a deadline moves (an extension), a step fires (called by the scheduler; it
+ * puts the clock's next step). Each runs inside the caller's write
  * transaction and appends its event in it, so state, steps and events commit together; each is
  * guarded by the stored state (started once, stopped once, fired once), so applying an event
  * twice changes nothing. Loop thread.
  *
  * Clock record (value of sla_clocks), fixed header then the clock as an SlaClockStarted:
- *   [0] version (1)  [1] flags (SLA_F_*)  [2..4) reserved  [4..12) start_ms BE64
- *   [12..20) stopped_ms BE64  [20..) packed hotline.SlaClockStarted (due, warn, policy, ...)
- * Flags change in place without repacking the message. */
+ *   [0] version (1)  [1] flags (SLA_F_*)  [2] ladder flags (SLA_L_*)  [3] the step on the
+ *   scheduler (SLA_STEP_*, 0: none)  [4..12) start_ms BE64  [12..20) stopped_ms BE64
+ *   [20..) packed hotline.SlaClockStarted (due, warn, the ladder's plan, policy, ...)
+ * Flags change in place without repacking the message. Records of the first release have 0 in
+ * [2] and [3] and both their warning and breach on the scheduler: they run as before. */
 #include "sla_internal.h"
 
 #include "hl_error.h"
@@ -21,6 +24,7 @@
  * the incident's); an unlink starts the round's clocks afresh. */
 enum { SLA_F_STOPPED = 1, SLA_F_ON_TIME = 2, SLA_F_WARNED = 4, SLA_F_BREACHED = 8,
        SLA_F_SUSPENDED = 16 };
+enum { SLA_L_REMINDED = 1, SLA_L_RED = 2, SLA_L_SUPERVISED = 4 };
 
 #define REC_VERSION 1
 #define REC_HEADER 20
@@ -126,12 +130,19 @@ static int decode(const MDB_val *v, sla_clock_t *out)
     out->warned = p[1] & SLA_F_WARNED;
     out->breached = p[1] & SLA_F_BREACHED;
     out->suspended = p[1] & SLA_F_SUSPENDED;
+    out->reminded = p[2] & SLA_L_REMINDED;
+    out->red = p[2] & SLA_L_RED;
+    out->supervised = p[2] & SLA_L_SUPERVISED;
+    out->pending = p[3];
     out->start_ms = (int64_t)store_be64_get(p + 4);
     out->stopped_ms = (int64_t)store_be64_get(p + 12);
     out->clock = st->clock;
     out->round = st->round;
     out->due_ms = st->due_ms;
     out->warn_ms = st->warn_ms;
+    out->reminder_ms = st->reminder_ms;
+    out->red_ms = st->red_ms;
+    out->supervision_ms = st->supervision_ms;
     copy_str(out->policy, sizeof out->policy, st->policy);
     copy_str(out->limit, sizeof out->limit, st->limit);
     copy_str(out->unit, sizeof out->unit, st->unit);
@@ -166,18 +177,28 @@ static int record_copy(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t kle
     return 0;
 }
 
-/* Set flags (and stopped_ms when stopping) on a stored record, in place. */
-static int set_flags(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen, uint8_t add,
-                     int64_t stopped_ms)
+/* A change to a stored record's header, made in place. */
+typedef struct rec_change {
+    uint8_t flags;      /* SLA_F_* to add */
+    uint8_t ladder;     /* SLA_L_* to add */
+    int pending;        /* the step now on the scheduler (0: none), or -1: unchanged */
+    int64_t stopped_ms; /* with SLA_F_STOPPED */
+} rec_change_t;
+
+static int record_change(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen,
+                         const rec_change_t *ch)
 {
     uint8_t buf[REC_MAX];
     size_t len;
     int rc = record_copy(self, txn, key, klen, buf, &len);
     if (rc)
         return rc;
-    buf[1] |= add;
-    if (add & SLA_F_STOPPED)
-        store_be64_put(buf + 12, (uint64_t)stopped_ms);
+    buf[1] |= ch->flags;
+    buf[2] |= ch->ladder;
+    if (ch->pending >= 0)
+        buf[3] = (uint8_t)ch->pending;
+    if (ch->flags & SLA_F_STOPPED)
+        store_be64_put(buf + 12, (uint64_t)ch->stopped_ms);
     return store_put(txn, self->clocks, key, klen, buf, len, 0);
 }
 
@@ -210,6 +231,26 @@ static int step_cancel(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__S
     return rc == HL_ENOTFOUND ? 0 : rc;
 }
 
+/* Put a clock's next step (c as it will be stored) on the scheduler; *step is it (0: none). */
+static int next_put(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c,
+                    int *step)
+{
+    *step = sla_ladder_next(c);
+    if (!*step)
+        return 0;
+    return step_put(self, txn, ticket, c->clock, c->round, *step, sla_step_at(c, *step));
+}
+
+/* Cancel what a clock has on the scheduler: its next step, or for a record of the first
+ * release (pending 0) its warning and breach. */
+static int pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c)
+{
+    if (c->pending)
+        return step_cancel(self, txn, ticket, c->clock, c->round, c->pending);
+    int rc = c->warn_ms ? step_cancel(self, txn, ticket, c->clock, c->round, SLA_STEP_WARN) : 0;
+    return rc ? rc : step_cancel(self, txn, ticket, c->clock, c->round, SLA_STEP_BREACH);
+}
+
 /* ---- start ---- */
 
 static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
@@ -238,7 +279,14 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
             w < due)
             warn = w;
     }
-    sla_clock_t c; /* bounded copies of the strings, so the record stays under REC_MAX */
+    sla_ladder_t ladder;
+    sla_plan_t plan;
+    sla_ladder_effective(self->cfg, p, &ladder);
+    sla_ladder_plan(self->cal, &ladder, limit, in->start_ms, due, warn, &plan);
+    sla_clock_t c = {.clock = clock, .round = in->round, .start_ms = in->start_ms,
+                     .due_ms = due, .warn_ms = warn, .reminder_ms = plan.reminder_ms,
+                     .red_ms = plan.red_ms, .supervision_ms = plan.supervision_ms};
+    /* bounded copies of the strings, so the record stays under REC_MAX */
     calendar_limit_text(limit, c.limit, sizeof c.limit);
     copy_str(c.unit, sizeof c.unit, in->unit);
     copy_str(c.category, sizeof c.category, in->category);
@@ -251,17 +299,20 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     st.round = in->round;
     st.unit = c.unit;
     st.category_code = c.category;
-    uint8_t rec[REC_MAX] = {REC_VERSION};
+    st.reminder_ms = plan.reminder_ms;
+    st.red_ms = plan.red_ms;
+    st.supervision_ms = plan.supervision_ms;
+    int first;
+    rc = next_put(self, txn, in->ticket_id, &c, &first);
+    if (rc)
+        return rc;
+    uint8_t rec[REC_MAX] = {REC_VERSION, 0, 0, (uint8_t)first};
     size_t packed = hotline__sla_clock_started__get_packed_size(&st);
     if (REC_HEADER + packed > sizeof rec)
         return HL_EINTERNAL;
     store_be64_put(rec + 4, (uint64_t)in->start_ms);
     hotline__sla_clock_started__pack(&st, rec + REC_HEADER);
     rc = store_put(txn, self->clocks, key, klen, rec, REC_HEADER + packed, 0);
-    if (!rc && warn)
-        rc = step_put(self, txn, in->ticket_id, clock, in->round, SLA_STEP_WARN, warn);
-    if (!rc)
-        rc = step_put(self, txn, in->ticket_id, clock, in->round, SLA_STEP_BREACH, due);
     uint8_t dk[KEY_MAX];
     if (!rc)
         rc = store_put(txn, self->due, dk, due_key(dk, due, in->ticket_id, in->round, clock), "",
@@ -305,14 +356,13 @@ static int halt(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round
     bool on_time = at_ms <= c.due_ms;
     uint8_t key[KEY_MAX], dk[KEY_MAX];
     size_t klen = clock_key(key, ticket_id, round, clock);
-    uint8_t flags = suspend ? SLA_F_STOPPED | SLA_F_SUSPENDED
-                            : SLA_F_STOPPED | (on_time ? SLA_F_ON_TIME : 0);
-    rc = set_flags(self, txn, key, klen, flags, at_ms);
-    /* A stopped clock never warns or breaches: its pending steps go with it. */
-    if (!rc && c.warn_ms)
-        rc = step_cancel(self, txn, ticket_id, clock, round, SLA_STEP_WARN);
+    rec_change_t ch = {.flags = suspend ? SLA_F_STOPPED | SLA_F_SUSPENDED
+                                        : SLA_F_STOPPED | (on_time ? SLA_F_ON_TIME : 0),
+                       .pending = 0, .stopped_ms = at_ms};
+    rc = record_change(self, txn, key, klen, &ch);
+    /* A stopped clock climbs no further: its pending step goes with it. */
     if (!rc)
-        rc = step_cancel(self, txn, ticket_id, clock, round, SLA_STEP_BREACH);
+        rc = pending_cancel(self, txn, ticket_id, &c);
     if (!rc) {
         rc = store_del(txn, self->due, dk, due_key(dk, c.due_ms, ticket_id, round, clock));
         rc = rc == HL_ENOTFOUND ? 0 : rc;
@@ -371,6 +421,15 @@ int sla_store_restart_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 
 /* ---- extend ---- */
 
+/* x moved by days working days when it is a step still to give, else as it was. */
+static int64_t moved(const calendar_t *cal, int64_t x, bool given, const Hotline__Limit *days)
+{
+    int64_t out;
+    if (!x || given || calendar_add(cal, x, days, &out) != 0)
+        return x;
+    return out;
+}
+
 int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                      Hotline__SlaClock clock, uint32_t working_days)
 {
@@ -381,7 +440,11 @@ int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t 
     int rc = record_copy(self, txn, key, klen, rec, &len);
     if (rc)
         return rc;
-    if (rec[1] & SLA_F_STOPPED)
+    MDB_val v = {.mv_size = len, .mv_data = rec};
+    sla_clock_t c;
+    if ((rc = decode(&v, &c)) != 0)
+        return rc;
+    if (c.stopped)
         return HL_ECONFLICT;
     Hotline__SlaClockStarted *st =
         hotline__sla_clock_started__unpack(NULL, len - REC_HEADER, rec + REC_HEADER);
@@ -390,38 +453,38 @@ int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t 
     Hotline__Limit days = HOTLINE__LIMIT__INIT;
     days.value = working_days;
     days.unit = HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS;
-    int64_t old_due = st->due_ms, due;
+    int64_t old_due = c.due_ms, due;
     if (calendar_add(self->cal, old_due, &days, &due) != 0) {
         hotline__sla_clock_started__free_unpacked(st, NULL);
         return HL_EINVAL;
     }
-    /* The warning moves by the same working days (so it never lands on a weekend), unless
-     * it was given already. */
-    bool warned = rec[1] & SLA_F_WARNED, breached = rec[1] & SLA_F_BREACHED;
-    int64_t warn = 0;
-    if (st->warn_ms && !warned && calendar_add(self->cal, st->warn_ms, &days, &warn) != 0)
-        warn = 0;
-    st->due_ms = due;
-    if (!warned)
-        st->warn_ms = warn;
+    /* The ladder's steps not yet given move by the same working days (so none lands on a
+     * weekend); those given stay in the log. A breach already raised stays too, and the
+     * clock's verdict follows the new deadline. */
+    rc = pending_cancel(self, txn, ticket_id, &c);
+    sla_clock_t m = c;
+    m.due_ms = due;
+    m.warn_ms = moved(self->cal, c.warn_ms, c.warned, &days);
+    m.reminder_ms = moved(self->cal, c.reminder_ms, c.reminded, &days);
+    m.red_ms = moved(self->cal, c.red_ms, c.red, &days);
+    m.supervision_ms = moved(self->cal, c.supervision_ms, c.supervised, &days);
+    st->due_ms = m.due_ms;
+    st->warn_ms = m.warn_ms;
+    st->reminder_ms = m.reminder_ms;
+    st->red_ms = m.red_ms;
+    st->supervision_ms = m.supervision_ms;
     size_t packed = hotline__sla_clock_started__get_packed_size(st);
-    if (REC_HEADER + packed > sizeof rec) {
-        hotline__sla_clock_started__free_unpacked(st, NULL);
-        return HL_EINTERNAL;
-    }
-    hotline__sla_clock_started__pack(st, rec + REC_HEADER);
-    Hotline__SlaClockExtended x = HOTLINE__SLA_CLOCK_EXTENDED__INIT;
-    x.clock = clock;
-    x.round = round;
-    x.old_due_ms = old_due;
-    x.due_ms = due;
-    x.warn_ms = warn;
-    x.working_days = working_days;
-    char unit[129];
-    copy_str(unit, sizeof unit, st->unit);
-    x.unit = unit;
+    if (!rc && REC_HEADER + packed > sizeof rec)
+        rc = HL_EINTERNAL;
+    if (!rc)
+        hotline__sla_clock_started__pack(st, rec + REC_HEADER);
     hotline__sla_clock_started__free_unpacked(st, NULL);
-    rc = store_put(txn, self->clocks, key, klen, rec, REC_HEADER + packed, 0);
+    int next = 0;
+    if (!rc)
+        rc = next_put(self, txn, ticket_id, &m, &next);
+    rec[3] = (uint8_t)next;
+    if (!rc)
+        rc = store_put(txn, self->clocks, key, klen, rec, REC_HEADER + packed, 0);
     uint8_t dk[KEY_MAX];
     if (!rc) {
         rc = store_del(txn, self->due, dk, due_key(dk, old_due, ticket_id, round, clock));
@@ -429,13 +492,20 @@ int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t 
     }
     if (!rc)
         rc = store_put(txn, self->due, dk, due_key(dk, due, ticket_id, round, clock), "", 0, 0);
-    if (!rc && warn)
-        rc = step_put(self, txn, ticket_id, clock, round, SLA_STEP_WARN, warn);
-    if (!rc && !breached)
-        rc = step_put(self, txn, ticket_id, clock, round, SLA_STEP_BREACH, due);
     if (rc)
         return rc;
     self->dirty = true;
+    Hotline__SlaClockExtended x = HOTLINE__SLA_CLOCK_EXTENDED__INIT;
+    x.clock = clock;
+    x.round = round;
+    x.old_due_ms = old_due;
+    x.due_ms = due;
+    x.warn_ms = c.warned ? 0 : m.warn_ms;
+    x.reminder_ms = c.reminded ? 0 : m.reminder_ms;
+    x.red_ms = c.red ? 0 : m.red_ms;
+    x.supervision_ms = c.supervised ? 0 : m.supervision_ms;
+    x.working_days = working_days;
+    x.unit = c.unit;
     Hotline__Event ev = HOTLINE__EVENT__INIT;
     ev.ticket_id = (char *)ticket_id;
     ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_EXTENDED;
@@ -458,7 +528,66 @@ static bool step_parse(const scheduler_entry_t *e, char *ticket, Hotline__SlaClo
     *clock = (Hotline__SlaClock)p[tlen + 1];
     *round = get_be32(p + tlen + 2);
     *step = p[tlen + 6];
-    return *step == SLA_STEP_WARN || *step == SLA_STEP_BREACH;
+    return *step >= SLA_STEP_WARN && *step <= SLA_STEP_SUPERVISE;
+}
+
+/* The event of one step: SlaWarning (yellow card), SlaBreached (overdue), else SlaEscalated. */
+static int step_event(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c,
+                      int step)
+{
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket;
+    Hotline__SlaWarning w = HOTLINE__SLA_WARNING__INIT;
+    Hotline__SlaBreached b = HOTLINE__SLA_BREACHED__INIT;
+    Hotline__SlaEscalated x = HOTLINE__SLA_ESCALATED__INIT;
+    char *unit = (char *)c->unit;
+    if (step == SLA_STEP_WARN) {
+        w.clock = c->clock;
+        w.due_ms = c->due_ms;
+        w.round = c->round;
+        w.unit = unit;
+        ev.body_case = HOTLINE__EVENT__BODY_SLA_WARNING;
+        ev.sla_warning = &w;
+    } else if (step == SLA_STEP_BREACH) {
+        b.clock = c->clock;
+        b.due_ms = c->due_ms;
+        b.round = c->round;
+        b.unit = unit;
+        ev.body_case = HOTLINE__EVENT__BODY_SLA_BREACHED;
+        ev.sla_breached = &b;
+    } else {
+        x.clock = c->clock;
+        x.step = sla_step_kind(step);
+        x.due_ms = c->due_ms;
+        x.at_ms = sla_step_at(c, step);
+        x.round = c->round;
+        x.unit = unit;
+        x.policy = (char *)c->policy;
+        ev.body_case = HOTLINE__EVENT__BODY_SLA_ESCALATED;
+        ev.sla_escalated = &x;
+    }
+    return evlog_append(self->log, txn, &ev);
+}
+
+static uint8_t given_flag(int step, uint8_t *ladder)
+{
+    *ladder = step == SLA_STEP_REMIND ? SLA_L_REMINDED
+              : step == SLA_STEP_RED  ? SLA_L_RED
+              : step == SLA_STEP_SUPERVISE ? SLA_L_SUPERVISED
+                                           : 0;
+    return step == SLA_STEP_WARN ? SLA_F_WARNED : step == SLA_STEP_BREACH ? SLA_F_BREACHED : 0;
+}
+
+static void mark_given(sla_clock_t *c, int step)
+{
+    switch (step) {
+    case SLA_STEP_REMIND: c->reminded = true; break;
+    case SLA_STEP_WARN: c->warned = true; break;
+    case SLA_STEP_BREACH: c->breached = true; break;
+    case SLA_STEP_RED: c->red = true; break;
+    case SLA_STEP_SUPERVISE: c->supervised = true; break;
+    default: break;
+    }
 }
 
 int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
@@ -483,36 +612,22 @@ int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
     }
     if (rc)
         return rc;
-    bool warn = step == SLA_STEP_WARN;
-    if (c.stopped || (warn ? c.warned : c.breached))
-        return 0; /* a stop cancels its steps: only a store from elsewhere gets here */
+    if (c.stopped || sla_step_given(&c, step))
+        return 0; /* a stop cancels its step: only a store from elsewhere gets here */
+    mark_given(&c, step);
+    /* The next step goes on the scheduler in the same transaction: the ladder climbs one step
+     * per pass, each exactly once. A first-release record (pending 0) has its breach on the
+     * scheduler already: putting it again only moves it to the same instant. */
+    int next;
+    rc = next_put(self, txn, ticket, &c, &next);
+    rec_change_t ch = {.pending = next};
+    ch.flags = given_flag(step, &ch.ladder);
     uint8_t key[KEY_MAX];
-    rc = set_flags(self, txn, key, clock_key(key, ticket, round, clock),
-                   warn ? SLA_F_WARNED : SLA_F_BREACHED, 0);
-    if (rc)
-        return rc;
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.ticket_id = ticket;
-    Hotline__SlaWarning w = HOTLINE__SLA_WARNING__INIT;
-    Hotline__SlaBreached b = HOTLINE__SLA_BREACHED__INIT;
-    if (warn) {
-        w.clock = clock;
-        w.due_ms = c.due_ms;
-        w.round = round;
-        w.unit = c.unit;
-        ev.body_case = HOTLINE__EVENT__BODY_SLA_WARNING;
-        ev.sla_warning = &w;
-    } else {
-        /* The escalation ladder past the red card (supervision notice) is a later issue: a
-         * further step of the clock, put again from here. */
-        b.clock = clock;
-        b.due_ms = c.due_ms;
-        b.round = round;
-        b.unit = c.unit;
-        ev.body_case = HOTLINE__EVENT__BODY_SLA_BREACHED;
-        ev.sla_breached = &b;
-    }
-    return evlog_append(self->log, txn, &ev);
+    if (!rc)
+        rc = record_change(self, txn, key, clock_key(key, ticket, round, clock), &ch);
+    if (!rc)
+        rc = step_event(self, txn, ticket, &c, step);
+    return rc;
 }
 
 /* ---- views ---- */
@@ -544,6 +659,23 @@ static json_t *clock_json(sla_t *self, const sla_clock_t *c)
     add_time(self, o, "due", c->due_ms);
     if (c->warn_ms)
         add_time(self, o, "warn", c->warn_ms);
+    /* The ladder: each step's instant and whether it was given, in firing order. */
+    json_t *ladder = json_array();
+    static const int order[] = {SLA_STEP_REMIND, SLA_STEP_WARN, SLA_STEP_BREACH, SLA_STEP_RED,
+                                SLA_STEP_SUPERVISE};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        int64_t at = sla_step_at(c, order[i]);
+        if (!at)
+            continue;
+        const ProtobufCEnumValue *k =
+            protobuf_c_enum_descriptor_get_value(&hotline__sla_step__descriptor,
+                                                 (int)sla_step_kind(order[i]));
+        json_t *s = json_pack("{s:s, s:s, s:b}", "step", k ? k->name : "?", "label",
+                              sla_step_label(order[i]), "given", sla_step_given(c, order[i]));
+        add_time(self, s, "at", at);
+        json_array_append_new(ladder, s);
+    }
+    json_object_set_new(o, "ladder", ladder);
     if (c->stopped) {
         add_time(self, o, "stopped", c->stopped_ms);
         if (c->suspended)

@@ -184,6 +184,111 @@ static void test_year_files(void **state)
     unit_tmpdir_cleanup(dir);
 }
 
+/* A zone with daylight saving (Europe/Berlin, tz database): local days of 23 and 25 hours, a
+ * working-day deadline across the change, times shown in the offset in force; and a zone
+ * without (Asia/Shanghai) agrees with the fixed +08:00 everywhere. */
+static calendar_t *zone_cal(const char *zone)
+{
+    Hotline__CalendarConfig cfg = HOTLINE__CALENDAR_CONFIG__INIT;
+    cfg.zone = (char *)zone;
+    calendar_t *c;
+    char err[256] = "";
+    if (calendar_load(&c, &cfg, err, sizeof err) != 0)
+        fail_msg("calendar_load(%s): %s", zone, err);
+    return c;
+}
+
+static void expect_in(const calendar_t *c, int64_t utc_ms, const char *want)
+{
+    char buf[64];
+    calendar_format_local(c, utc_ms, buf, sizeof buf);
+    assert_string_equal(buf, want);
+}
+
+#define UTC_MS(y, m, d, hh, mm) \
+    (calendar_day_from_ymd(y, m, d) * 86400000LL + (hh) * 3600000LL + (mm) * 60000LL)
+
+static void test_zone_with_daylight_saving(void **state)
+{
+    (void)state;
+    calendar_t *c = zone_cal("Europe/Berlin");
+    assert_string_equal(calendar_zone(c), "Europe/Berlin");
+    /* Sun 29 March 2026: clocks go from 02:00 CET to 03:00 CEST. The day is 23 hours. */
+    int64_t mar29 = calendar_day_from_ymd(2026, 3, 29);
+    assert_int_equal(calendar_day_start_ms(c, mar29), UTC_MS(2026, 3, 28, 23, 0));
+    assert_int_equal(calendar_day_start_ms(c, mar29 + 1), UTC_MS(2026, 3, 29, 22, 0));
+    assert_int_equal(calendar_day_end_ms(c, mar29) - calendar_day_start_ms(c, mar29) + 1,
+                     23 * 3600000LL);
+    expect_in(c, UTC_MS(2026, 3, 29, 0, 59), "2026-03-29 01:59 +01:00");
+    expect_in(c, UTC_MS(2026, 3, 29, 1, 0), "2026-03-29 03:00 +02:00");
+    assert_int_equal(calendar_local_day(c, UTC_MS(2026, 3, 29, 21, 59)), mar29);
+    assert_int_equal(calendar_local_day(c, UTC_MS(2026, 3, 29, 22, 0)), mar29 + 1);
+    /* Fri 27 March 16:00 CET + 1 working day: the end of Monday 30 March, in CEST. */
+    Hotline__Limit one = HOTLINE__LIMIT__INIT;
+    one.value = 1;
+    one.unit = HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS;
+    int64_t due;
+    assert_int_equal(calendar_add(c, UTC_MS(2026, 3, 27, 15, 0), &one, &due), 0);
+    assert_int_equal(due, UTC_MS(2026, 3, 30, 21, 59) + 59999);
+    expect_in(c, due, "2026-03-30 23:59 +02:00");
+    /* ... and 1 working day before it: the end of Friday, still in CET. */
+    int64_t warn;
+    assert_int_equal(calendar_subtract(c, due, &one, &warn), 0);
+    expect_in(c, warn, "2026-03-27 23:59 +01:00");
+    /* 24 hours stay 24 hours across the change (a duration, not a wall-clock reading). */
+    Hotline__Limit day24 = HOTLINE__LIMIT__INIT;
+    day24.value = 24;
+    day24.unit = HOTLINE__DURATION_UNIT__DURATION_HOURS;
+    assert_int_equal(calendar_add(c, UTC_MS(2026, 3, 28, 11, 0), &day24, &due), 0);
+    expect_in(c, due, "2026-03-29 13:00 +02:00");
+    /* Sun 25 October 2026: back from 03:00 CEST to 02:00 CET. The day is 25 hours. */
+    int64_t oct25 = calendar_day_from_ymd(2026, 10, 25);
+    assert_int_equal(calendar_day_end_ms(c, oct25) - calendar_day_start_ms(c, oct25) + 1,
+                     25 * 3600000LL);
+    /* 9:00 local on the working day after Saturday 24 October: Monday, in CET. */
+    expect_in(c, calendar_next_working_at(c, UTC_MS(2026, 10, 24, 10, 0), 9),
+              "2026-10-26 09:00 +01:00");
+    calendar_destroy(&c);
+
+    /* New York, in the same process: the zone switches; DST ends Sun 1 November 2026. */
+    calendar_t *ny = zone_cal("America/New_York");
+    int64_t nov1 = calendar_day_from_ymd(2026, 11, 1);
+    assert_int_equal(calendar_day_start_ms(ny, nov1), UTC_MS(2026, 11, 1, 4, 0));
+    assert_int_equal(calendar_day_start_ms(ny, nov1 + 1), UTC_MS(2026, 11, 2, 5, 0));
+    expect_in(ny, UTC_MS(2026, 11, 1, 5, 30), "2026-11-01 01:30 -04:00");
+    expect_in(ny, UTC_MS(2026, 11, 1, 6, 30), "2026-11-01 01:30 -05:00");
+    calendar_destroy(&ny);
+
+    /* Shanghai has had no daylight saving since 1991: the same as the fixed +08:00. */
+    calendar_t *sh = zone_cal("Asia/Shanghai");
+    for (int64_t day = calendar_day_from_ymd(2025, 1, 1); day < calendar_day_from_ymd(2027, 1, 1);
+         day += 7) {
+        assert_int_equal(calendar_day_start_ms(sh, day), calendar_day_start_ms(cal, day));
+        assert_int_equal(calendar_local_day(sh, day * 86400000LL), calendar_local_day(cal, day * 86400000LL));
+    }
+    calendar_destroy(&sh);
+}
+
+static void test_zone_errors(void **state)
+{
+    (void)state;
+    Hotline__CalendarConfig cfg = HOTLINE__CALENDAR_CONFIG__INIT;
+    calendar_t *c = NULL;
+    char err[512] = "";
+    cfg.zone = "Mars/Olympus_Mons";
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), HL_EINVAL);
+    assert_null(c);
+    assert_non_null(strstr(err, "calendar.zone: \"Mars/Olympus_Mons\" is not in the tz database"));
+    cfg.zone = "../../etc/passwd";
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), HL_EINVAL);
+    assert_non_null(strstr(err, "is not a tz database name"));
+    cfg.zone = "/etc/localtime";
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), HL_EINVAL);
+    cfg.zone = "Europe"; /* a directory, not a zone */
+    assert_int_equal(calendar_load(&c, &cfg, err, sizeof err), HL_EINVAL);
+    assert_non_null(strstr(err, "calendar.zone"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +297,8 @@ int main(void)
         cmocka_unit_test(test_working_days_across_spring_festival),
         cmocka_unit_test(test_other_units),
         cmocka_unit_test(test_year_files),
+        cmocka_unit_test(test_zone_with_daylight_saving),
+        cmocka_unit_test(test_zone_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -89,9 +89,13 @@ static void test_natural_days_and_dropped_warning(void **state)
     /* Warned a day before a 2-hour limit would be before the start: no warning at all. */
     assert_int_equal(s.due_ms, t0 + 2 * HOUR_MS);
     assert_int_equal(s.warn_ms, 0);
-    assert_int_equal(fire(f, t0 + 2 * HOUR_MS), 1); /* only the breach */
+    /* The ladder without a yellow card: the reminder at half the limit, then overdue. */
+    assert_int_equal(fire(f, t0 + 2 * HOUR_MS), 2);
     assert_int_equal(count_kind(f, K_WARNING), 0);
     assert_int_equal(count_kind(f, K_BREACHED), 1);
+    assert_int_equal(count_kind(f, K_ESCALATED), 1);
+    assert_true(get_clock(f, "T-ND", 0, SIGN).reminded);
+    assert_false(get_clock(f, "T-ND", 0, REPLY).reminded); /* due at 1.5 days */
 }
 
 static void test_weekend_sign_has_no_warning(void **state)
@@ -201,19 +205,36 @@ static void test_fire_exactly_once_at_instants(void **state)
     assert_int_equal(running(f, SIGN), 1);
     signed_(f, "T3", 0, t0 + 30 * MIN_MS);
     assert_false(get_clock(f, "T3", 0, SIGN).on_time);
-    /* The reply clock's turn: both at once when the clock jumps past both. */
+    /* The sign clock's ladder ended with the signature: no red card for it. The reply
+     * clock's whole ladder at once when the clock jumps past it, in order: reminder at half
+     * the 24 hours, yellow card, overdue, red card 1 hour after, supervision 1 hour later. */
     h = head(f);
-    assert_int_equal(fire(f, t0 + 48 * HOUR_MS), 2);
+    assert_int_equal(fire(f, t0 + 48 * HOUR_MS), 5);
     collect(f, h, &c);
-    assert_int_equal(c.n, 2);
-    assert_int_equal(c.ev[0]->body_case, K_WARNING); /* earlier instant first */
-    assert_int_equal(c.ev[0]->sla_warning->clock, REPLY);
-    assert_int_equal(c.ev[1]->body_case, K_BREACHED);
-    assert_int_equal(c.ev[1]->sla_breached->clock, REPLY);
+    assert_int_equal(c.n, 5);
+    assert_int_equal(c.ev[0]->body_case, K_ESCALATED);
+    assert_int_equal(c.ev[0]->sla_escalated->step, HOTLINE__SLA_STEP__SLA_STEP_REMINDER);
+    assert_int_equal(c.ev[0]->sla_escalated->at_ms, t0 + 12 * HOUR_MS);
+    assert_int_equal(c.ev[0]->sla_escalated->clock, REPLY);
+    assert_int_equal(c.ev[1]->body_case, K_WARNING);
+    assert_int_equal(c.ev[1]->sla_warning->clock, REPLY);
+    assert_int_equal(c.ev[2]->body_case, K_BREACHED);
+    assert_int_equal(c.ev[2]->sla_breached->clock, REPLY);
+    assert_int_equal(c.ev[3]->body_case, K_ESCALATED);
+    assert_int_equal(c.ev[3]->sla_escalated->step, HOTLINE__SLA_STEP__SLA_STEP_RED_CARD);
+    assert_int_equal(c.ev[3]->sla_escalated->at_ms, t0 + 25 * HOUR_MS);
+    assert_int_equal(c.ev[4]->sla_escalated->step, HOTLINE__SLA_STEP__SLA_STEP_SUPERVISION);
+    assert_int_equal(c.ev[4]->sla_escalated->at_ms, t0 + 26 * HOUR_MS);
+    assert_string_equal(c.ev[4]->sla_escalated->policy, "water-very-urgent");
+    assert_string_equal(c.ev[4]->sla_escalated->unit, "water-north");
     collected_free(&c);
     assert_int_equal(fire(f, t0 + 480 * HOUR_MS), 0);
     assert_int_equal(count_kind(f, K_WARNING), 2);
     assert_int_equal(count_kind(f, K_BREACHED), 2);
+    assert_int_equal(count_kind(f, K_ESCALATED), 3);
+    sla_clock_t r = get_clock(f, "T3", 0, REPLY);
+    assert_true(r.reminded && r.warned && r.breached && r.red && r.supervised && !r.stopped);
+    assert_int_equal(r.pending, 0); /* the ladder is climbed: nothing left on the scheduler */
 }
 
 static void test_no_fire_after_stop(void **state)
@@ -221,15 +242,16 @@ static void test_no_fire_after_stop(void **state)
     fx_t *f = *state;
     int64_t t0 = local_ms(f, 2026, 11, 25, 10, 0);
     dispatched(f, "T4", "W0402", HOTLINE__URGENCY__URGENCY_VERY_URGENT, 0, t0);
-    /* The gauges follow each commit: two clocks running, a warning and a breach each. */
+    /* The gauges follow each commit: two clocks running, each with its next step (and only
+     * that) on the scheduler. */
     assert_int_equal(gauge(f, "hotline_sla_running_clocks", "sign"), 1);
-    assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 4);
+    assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 2);
     signed_(f, "T4", 0, t0 + 5 * MIN_MS); /* before the sign warning */
     assert_int_equal(gauge(f, "hotline_sla_running_clocks", "sign"), 0);
-    assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 2);
+    assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 1);
     assert_int_equal(fire(f, t0 + HOUR_MS), 0);
-    /* Warned on the reply clock, then replied before the breach. */
-    assert_int_equal(fire(f, t0 + 24 * HOUR_MS - 10 * MIN_MS), 1);
+    /* Reminded and warned on the reply clock, then replied before the breach. */
+    assert_int_equal(fire(f, t0 + 24 * HOUR_MS - 10 * MIN_MS), 2);
     assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 1);
     replied(f, "T4", 0, t0 + 24 * HOUR_MS - 1);
     assert_int_equal(gauge(f, "hotline_sla_running_clocks", "reply"), 0);
@@ -253,12 +275,15 @@ static void test_replayed_dispatch_starts_nothing_twice(void **state)
     assert_int_equal(count_kind(f, K_STARTED), 2);
     assert_int_equal(running(f, SIGN), 1);
     assert_int_equal(get_clock(f, "T5", 0, SIGN).due_ms, t0 + HOUR_MS);
-    /* Each pending entry fires once however many passes run. */
-    assert_int_equal(fire(f, t0 + 100 * HOUR_MS), 4);
+    /* Each step fires once however many passes run: sign (1 h) has yellow (no reminder: half
+     * the hour is the yellow card's instant), overdue, red, supervision; reply (24 h) all
+     * five. */
+    assert_int_equal(fire(f, t0 + 100 * HOUR_MS), 9);
     dispatched(f, "T5", "W01", HOTLINE__URGENCY__URGENCY_URGENT, 0, t0);
     assert_int_equal(fire(f, t0 + 100 * HOUR_MS), 0);
     assert_int_equal(count_kind(f, K_WARNING), 2);
     assert_int_equal(count_kind(f, K_BREACHED), 2);
+    assert_int_equal(count_kind(f, K_ESCALATED), 5);
 }
 
 static void test_restart_keeps_pending(void **state)
@@ -275,7 +300,7 @@ static void test_restart_keeps_pending(void **state)
     assert_int_equal(next_step(f), t0 + 20 * MIN_MS); /* the sign breach, the warning is gone */
     /* The start alone fires it: no commit, no clock move. */
     settle(f);
-    assert_int_equal(next_step(f), t0 + 24 * HOUR_MS - 10 * MIN_MS); /* the reply warning */
+    assert_int_equal(next_step(f), t0 + 80 * MIN_MS); /* the sign's red card, 1 h after due */
     assert_int_equal(count_kind(f, K_WARNING), 1);
     assert_int_equal(count_kind(f, K_BREACHED), 1);
     assert_int_equal(running(f, SIGN), 1); /* counts survive too */
@@ -337,7 +362,8 @@ static void test_rework_starts_new_round(void **state)
     assert_false(get_clock(f, "T7", 1, REPLY).stopped);
     assert_true(get_clock(f, "T7", 0, REPLY).stopped);
     /* Round 1's reply clock breaches on its own; round 0's never again. */
-    assert_int_equal(fire(f, t1 + 25 * HOUR_MS), 2);
+    /* (its ladder up to the red card, 1 hour after due: reminder, yellow, overdue, red) */
+    assert_int_equal(fire(f, t1 + 25 * HOUR_MS), 4);
     /* A reopen for a ticket never seen: clocks anyway, from the catch-all. */
     reopened(f, "T-UNSEEN", "u9", 1, t1);
     sla_clock_t u = get_clock(f, "T-UNSEEN", 1, REPLY);

@@ -95,8 +95,13 @@ static void test_extension_moves_reply_deadline_once(void **state)
     extension(f, "E1", 41, false, 5, t0 + 2 * HOUR_MS);
     assert_int_equal(get_clock(f, "E1", 0, REPLY).due_ms, after.due_ms);
     assert_int_equal(count_kind(f, K_EXTENDED), 1);
-    /* The old deadline passes: no breach; the new one: exactly one. */
-    assert_int_equal(fire(f, before.due_ms + MIN_MS), 0);
+    /* The reminder (half of 5 working days: the end of the 2nd) moved with the deadline. */
+    expect_local(f, before.reminder_ms, "2026-11-27 23:59 +08:00");
+    expect_local(f, after.reminder_ms, "2026-12-02 23:59 +08:00");
+    /* The old deadline passes: no breach (only the moved reminder, due at that instant); the
+     * new one: exactly one, after the moved yellow card. */
+    assert_int_equal(fire(f, before.due_ms + MIN_MS), 1);
+    assert_int_equal(count_kind(f, K_ESCALATED), 1);
     assert_int_equal(fire(f, after.due_ms + MIN_MS), 2); /* the moved warning, the breach */
     assert_int_equal(count_kind(f, K_WARNING), 1);
     assert_int_equal(count_kind(f, K_BREACHED), 1);

@@ -174,6 +174,17 @@ static void test_validation_errors(void **state)
     expect_invalid("{\"policies\": [" CATCH_ALL "," ROW("a", "W01234567890123456", "URGENCY_UNSPECIFIED") "]}",
                    "policies[1].categoryPrefix: longer than 16");
 
+    /* The ladder, the service's and a policy's own. */
+    expect_invalid("{\"ladder\": {\"reminderPercent\": 101}, \"policies\": [" CATCH_ALL "]}",
+                   "ladder.reminderPercent: 101 is over 100");
+    expect_invalid("{\"policies\": [" CATCH_ALL ", {\"name\": \"x\", \"categoryPrefix\": \"W\","
+                   " \"sign\": " LIM(1, HOURS) ", \"reply\": " LIM(1, HOURS) ", \"ladder\": "
+                   "{\"redAfter\": {\"value\": 2}}}]}",
+                   "policies[1].ladder.redAfter: needs a value of at least 1 and a unit");
+    expect_invalid("{\"ladder\": {\"supervisionAfter\": " LIM(5000, NATURAL_DAYS) "},"
+                   " \"policies\": [" CATCH_ALL "]}",
+                   "ladder.supervisionAfter.value: 5000 is too long");
+
     /* warnBefore absent or 0: no warning, and valid. */
     Hotline__SlaConfig *cfg = decode(
         "{\"policies\": [{\"name\": \"d\", \"sign\": " LIM(1, HOURS) ", \"reply\": "
