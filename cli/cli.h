@@ -125,6 +125,8 @@ int cli_extend(cli_t *cli, int argc, char **argv);
 int cli_review_extension(cli_t *cli, int argc, char **argv);
 int cli_terminate(cli_t *cli, int argc, char **argv);
 int cli_review_termination(cli_t *cli, int argc, char **argv);
+int cli_hold(cli_t *cli, int argc, char **argv);   /* cli_hold.c */
+int cli_resume(cli_t *cli, int argc, char **argv);
 int cli_subdispatch(cli_t *cli, int argc, char **argv);
 int cli_reply(cli_t *cli, int argc, char **argv);
 int cli_kpis(cli_t *cli, int argc, char **argv);

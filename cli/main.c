@@ -67,6 +67,11 @@ static const cli_verb_t COMMANDS[] = {
     {"review-termination", cli_review_termination, NULL,
      "review-termination TICKET_ID (--approve [--note TEXT] | --reject --note TEXT)",
      "a supervisor's ruling on a termination (approved: closed, no callback)", NULL},
+    {"hold", cli_hold, NULL, "hold TICKET_ID --reason TEXT",
+     "put a ticket on hold (挂起): its clocks pause and the unit cannot reply", NULL},
+    {"resume", cli_resume, NULL, "resume TICKET_ID [--reason TEXT]",
+     "resume a ticket on hold: every deadline moves by the hold (working days for\n"
+     "working-day limits)", NULL},
     {"catalogue", NULL, cli_catalogue_verbs, NULL,
      "the routing catalogue: show it, diff a file against it, load a new edition", NULL},
     {"incident", NULL, cli_incident_verbs, NULL,

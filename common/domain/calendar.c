@@ -501,6 +501,16 @@ int calendar_subtract(const calendar_t *self, int64_t due_ms, const Hotline__Lim
     return 0;
 }
 
+unsigned calendar_working_days_between(const calendar_t *self, int64_t from_day, int64_t to_day)
+{
+    unsigned n = 0;
+    if (to_day - from_day > MAX_SPAN_DAYS)
+        to_day = from_day + MAX_SPAN_DAYS;
+    for (int64_t d = from_day; d < to_day; d++)
+        n += calendar_is_working_day(self, d);
+    return n;
+}
+
 int64_t calendar_next_working_at(const calendar_t *self, int64_t after_ms, int hour)
 {
     int64_t day = step_working_days(self, calendar_local_day(self, after_ms), 1, +1);

@@ -61,6 +61,10 @@ int calendar_add(const calendar_t *self, int64_t start_ms, const Hotline__Limit 
 int calendar_subtract(const calendar_t *self, int64_t due_ms, const Hotline__Limit *limit,
                       int64_t *out_ms);
 
+/* Working days d with from_day <= d < to_day (0 when to_day <= from_day; at most 3650 days are
+ * looked at). */
+unsigned calendar_working_days_between(const calendar_t *self, int64_t from_day, int64_t to_day);
+
 /* hour:00 local on the first working day after the local day of after_ms. */
 int64_t calendar_next_working_at(const calendar_t *self, int64_t after_ms, int hour);
 

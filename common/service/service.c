@@ -567,6 +567,10 @@ static void close_runtime(service_t *svc)
 /* Close whatever handles a failed start left open, so the loop can end. */
 static void abort_start(service_t *svc)
 {
+    /* The service's own stop hook first, as on a normal stop: what it made on the txq (a
+     * connector, a scheduler) lets go of it before the txq goes. */
+    if (svc->desc->stop && svc->state)
+        svc->desc->stop(svc->state);
     for (int i = 0; i < svc->nscheds; i++)
         scheduler_stop(svc->scheds[i]);
     for (int i = 0; i < svc->nfeeds; i++)

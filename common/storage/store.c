@@ -19,6 +19,7 @@ struct store {
     size_t map_size;     /* current map size */
     size_t max_map_size; /* growth stops here */
     uint64_t grows;      /* how many times the map grew, for metrics */
+    unsigned max_dbs;    /* named sub-databases allowed */
 };
 
 static int mkdir_p(const char *path)
@@ -66,9 +67,10 @@ int store_open(store_t **out, const store_opts_t *opts)
                    opts->path, hl_strerror(rc));
         goto fail;
     }
+    self->max_dbs = opts->max_dbs ? opts->max_dbs : STORE_MAX_DBS_DEFAULT;
     int mrc = mdb_env_create(&self->env);
     if (mrc == 0)
-        mrc = mdb_env_set_maxdbs(self->env, opts->max_dbs ? opts->max_dbs : 32);
+        mrc = mdb_env_set_maxdbs(self->env, self->max_dbs);
     if (mrc == 0)
         mrc = mdb_env_set_mapsize(self->env, self->map_size);
     if (mrc == 0)
@@ -116,6 +118,9 @@ int store_db(store_t *self, const char *name, unsigned flags, MDB_dbi *out)
     int mrc = mdb_dbi_open(txn, name, flags | MDB_CREATE, out);
     if (mrc) {
         mdb_txn_abort(txn);
+        if (mrc == MDB_DBS_FULL)
+            SLOG_ERROR("store_dbs_full", "db=%s limit=%u next=\"raise store_opts.max_dbs\"",
+                       name, self->max_dbs);
         return hl_error_from_mdb(mrc);
     }
     return store_write_commit(self, &txn);

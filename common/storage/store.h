@@ -28,12 +28,16 @@ typedef enum {
     STORE_SYNC_NOSYNC = 2,     /* no flush: survives kill -9, not power loss */
 } store_sync_t;
 
+/* Named sub-databases an environment may hold unless told: dispatch alone opens some 25 of its
+ * own plus 3 per crew connector and the runtime's (event log, feeds, commands, schedulers). */
+#define STORE_MAX_DBS_DEFAULT 256
+
 typedef struct store_opts {
     const char *path;       /* directory; created if missing */
     size_t map_size;        /* initial map size in bytes (default 64 MiB when 0) */
     size_t max_map_size;    /* growth limit (default 64 GiB when 0) */
     store_sync_t sync;
-    unsigned max_dbs;       /* named sub-databases (default 32 when 0) */
+    unsigned max_dbs;       /* named sub-databases (default STORE_MAX_DBS_DEFAULT when 0) */
 } store_opts_t;
 
 /* Open (creating) the environment. Errors: HL_EIO (with errno logged), HL_EINVAL,

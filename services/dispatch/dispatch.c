@@ -115,6 +115,8 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
     if (!rc)
         rc = store_db(store, "terminations", 0, &self->terminations);
     if (!rc)
+        rc = store_db(store, "holds", 0, &self->holds);
+    if (!rc)
         rc = store_db(store, "assists", 0, &self->assists);
     if (!rc)
         rc = store_db(store, "assist_index", 0, &self->assist_index);
@@ -277,6 +279,7 @@ static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_REQUEST_TERMINATION, AUTH_UNIT},
     {HOTLINE__COMMAND__BODY_REVIEW_TERMINATION, AUTH_SUPERVISOR},
     {HOTLINE__COMMAND__BODY_SUB_DISPATCH_TICKET, AUTH_UNIT},
+    {HOTLINE__COMMAND__BODY_HOLD_TICKET, AUTH_DISPATCHER | AUTH_SUPERVISOR},
     {HOTLINE__COMMAND__BODY_REVIEW_RETURN, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_REDIRECT_TICKET, AUTH_DISPATCHER},
     /* A supervisor too: only a supervisor may declare a wide incident (incidentLimits). */

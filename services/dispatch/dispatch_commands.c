@@ -251,6 +251,12 @@ static int reply_ticket(dispatch_t *self, MDB_txn *txn, const Hotline__Command *
                           "ticket %s is %s: there is nothing to reply to", id,
                           dispatch_state_name(old.state));
     }
+    if (dispatch_on_hold(self, txn, id, &rc))
+        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "replyTicket.ticketId",
+                          "ticket %s is on hold: a dispatcher resumes it before the reply "
+                          "(POST /v1/holds/%s {\"resume\": true})", id, id);
+    if (rc)
+        return rc;
     int64_t now = hclock_now_ms(self->clock);
     dispatch_assignment_t a = old;
     a.state = HOTLINE__TICKET_STATUS__TICKET_REPLIED;
@@ -301,6 +307,8 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         return dispatch_review_termination(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_SUB_DISPATCH_TICKET && cmd->sub_dispatch_ticket)
         return dispatch_subdispatch(self, txn, cmd, reply);
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_HOLD_TICKET && cmd->hold_ticket)
+        return dispatch_hold(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_LOAD_CATALOGUE && cmd->load_catalogue)
         return dispatch_load_catalogue(self, txn, cmd, reply);
     if (cmd->body_case == HOTLINE__COMMAND__BODY_REDIRECT_TICKET && cmd->redirect_ticket)

@@ -93,6 +93,11 @@ int dispatch_apply_sla(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
                ev->sla_clock_extended->clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY) {
         round = ev->sla_clock_extended->round;
         due = ev->sla_clock_extended->due_ms;
+    } else if (ev->body_case == HOTLINE__EVENT__BODY_SLA_CLOCK_RESUMED &&
+               ev->sla_clock_resumed &&
+               ev->sla_clock_resumed->clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY) {
+        round = ev->sla_clock_resumed->round; /* a hold moved it */
+        due = ev->sla_clock_resumed->due_ms;
     } else {
         return dispatch_ladder_notify(self, txn, ev); /* a card for a crew, or nothing */
     }

@@ -6,6 +6,7 @@
  *   GET  /v1/extensions, POST /v1/extensions/{id} {"approve", "note"}   (supervisor)
  *   POST /v1/tickets/{id}/terminate {"reason"}; GET /v1/terminations, POST /v1/terminations/{id}
  *   POST /v1/tickets/{id}/subdispatch {"toUnit", "note"}               (to a subordinate)
+ *   POST /v1/holds/{id} {"reason"} | {"resume": true}; GET /v1/holds (dispatcher, supervisor)
  *   GET  /v1/assignments/{id}      the ticket's assignment
  *   GET  /v1/units/{unit}/tickets  the unit's queue: ?state=&limit=&after=
  * The catalogue's routes are in dispatch_catalogue.c.
@@ -217,6 +218,20 @@ static void on_extensions(httpd_req_t *req, void *ctx)
 static void on_terminations(httpd_req_t *req, void *ctx)
 {
     pending_list(req, ctx, "terminations", dispatch_terminations_list);
+}
+
+/* GET /v1/holds?limit=N: the tickets on hold; POST /v1/holds/{id} {"reason"} puts one on hold,
+ * {"resume": true, "reason"} resumes it (dispatchers, supervisors). */
+static void on_holds(httpd_req_t *req, void *ctx)
+{
+    pending_list(req, ctx, "holds", dispatch_holds_list);
+}
+
+static void on_hold(httpd_req_t *req, void *ctx)
+{
+    static const ticket_action_t hold = {"hold", &hotline__hold_ticket__descriptor,
+                                         HOTLINE__COMMAND__BODY_HOLD_TICKET};
+    dispatcher_action(req, ctx, "POST /v1/holds/{ticketId}", &hold);
 }
 
 static void on_review_termination(httpd_req_t *req, void *ctx)
@@ -472,6 +487,8 @@ static const service_route_t ROUTES[] = {
     {"GET", "/v1/extensions", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_extensions},
     {"POST", "/v1/terminations/*", AUTH_SUPERVISOR, on_review_termination},
     {"GET", "/v1/terminations", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_terminations},
+    {"POST", "/v1/holds/*", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_hold},
+    {"GET", "/v1/holds", AUTH_DISPATCHER | AUTH_SUPERVISOR, on_holds},
     {"GET", "/v1/assignments/*", TICKET_READERS, on_assignment},
     {"GET", "/v1/units/*", TICKET_READERS, on_unit_tickets},
 };

@@ -23,6 +23,7 @@ struct dispatch {
     MDB_dbi extensions;   /* ticket id -> packed ExtensionRequested (pending only) */
     MDB_dbi reply_due;    /* ticket id -> round, reply due, days granted (from sla's feed) */
     MDB_dbi terminations; /* ticket id -> packed TerminationRequested (pending only) */
+    MDB_dbi holds;        /* ticket id -> packed TicketHeld (on hold now only) */
     MDB_dbi catalogue;    /* BE u32 edition -> loaded ms, who, text (dispatch_catalogue.c) */
     MDB_dbi assists;      /* ticket id -> assisting units, NUL-separated */
     MDB_dbi assist_index; /* unit NUL ticket id -> "": the tickets a unit assists on */
@@ -150,6 +151,13 @@ int dispatch_request_termination(dispatch_t *self, MDB_txn *txn, const Hotline__
 int dispatch_review_termination(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                                 cmd_reply_t *reply);
 int dispatch_terminations_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out);
+
+/* dispatch_hold.c: HoldTicket (a dispatcher or supervisor puts a ticket on hold or resumes
+ * it), the tickets on hold as JSON, and whether one is (rc: store errors). */
+int dispatch_hold(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                  cmd_reply_t *reply);
+int dispatch_holds_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out);
+bool dispatch_on_hold(dispatch_t *self, MDB_txn *txn, const char *id, int *rc);
 int dispatch_subdispatch(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                          cmd_reply_t *reply);
 

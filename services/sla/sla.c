@@ -167,7 +167,7 @@ int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
                                         "Clocks started and not yet stopped, by clock (sign, "
                                         "reply); breached ones included.", "clock");
         self->m_pending = metrics_gauge(opts->metrics, "hotline_sla_pending_timers",
-                                        "Warnings and breaches scheduled and not yet fired.",
+                                        "Ladder steps on the scheduler: one per running clock (its next step).",
                                         NULL);
         metrics_refresh(self);
     }

@@ -133,6 +133,9 @@ typedef struct sla_clock {
     bool stopped, on_time, warned, breached;
     bool reminded, red, supervised; /* the ladder's other steps given */
     uint8_t pending;                /* the step on the scheduler (SLA_STEP_*), 0: none */
+    bool paused;                    /* the ticket is on hold */
+    int64_t paused_ms;              /* since when (0 when not paused) */
+    uint32_t limit_unit;            /* the limit's hotline.DurationUnit (0: a first-release clock) */
     bool suspended; /* stopped because the ticket joined an incident: no verdict */
     char policy[SLA_POLICY_NAME_MAX + 1];
     char limit[48];    /* "5 working days" */

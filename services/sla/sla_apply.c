@@ -131,6 +131,48 @@ static int suspend_round(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, ui
     return 0;
 }
 
+/* A position in dispatch's log applied once: key "<tag>/<ticket>\0" -> the last seq applied
+ * (BE64). False when seq is not newer (an old cursor read it again): skip it. */
+static int newer_once(sla_t *self, MDB_txn *txn, char tag, const Hotline__Event *ev, bool *newer)
+{
+    uint8_t key[2 + SLA_TICKET_ID_MAX + 1];
+    size_t tlen = strlen(ev->ticket_id);
+    key[0] = (uint8_t)tag;
+    key[1] = '/';
+    memcpy(key + 2, ev->ticket_id, tlen + 1);
+    MDB_val v;
+    int rc = store_get(txn, self->meta, key, tlen + 3, &v);
+    if (rc && rc != HL_ENOTFOUND)
+        return rc;
+    *newer = rc == HL_ENOTFOUND || v.mv_size != 8 || store_be64_get(v.mv_data) < ev->seq;
+    if (!*newer)
+        return 0;
+    uint8_t seq[8];
+    store_be64_put(seq, ev->seq);
+    return store_put(txn, self->meta, key, tlen + 3, seq, sizeof seq, 0);
+}
+
+/* On hold / resumed: the round's clocks pause / run on, each hold event applied once and in
+ * order however often dispatch's feed is read. */
+static int on_hold(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, uint32_t round,
+                   bool resume)
+{
+    bool newer;
+    int rc = newer_once(self, txn, 'h', ev, &newer);
+    if (rc || !newer)
+        return rc;
+    int64_t at = event_time(self, ev);
+    Hotline__SlaClock clocks[2] = {HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
+                                   HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY};
+    for (int i = 0; i < 2; i++) {
+        rc = resume ? sla_store_resume(self, txn, ev->ticket_id, round, clocks[i], at)
+                    : sla_store_pause(self, txn, ev->ticket_id, round, clocks[i], at);
+        if (rc && rc != HL_ENOTFOUND)
+            return rc;
+    }
+    return 0;
+}
+
 /* Out of the incident, back at a unit: the round's clocks start again from now. */
 static int on_unlinked(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
 {
@@ -160,6 +202,8 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     case HOTLINE__EVENT__BODY_TICKET_REOPENED:
     case HOTLINE__EVENT__BODY_TICKET_SIGNED:
     case HOTLINE__EVENT__BODY_TICKET_REPLIED:
+    case HOTLINE__EVENT__BODY_TICKET_HELD:
+    case HOTLINE__EVENT__BODY_TICKET_RESUMED:
         break;
     case HOTLINE__EVENT__BODY_EXTENSION_REVIEWED:
         if (ev->extension_reviewed && ev->extension_reviewed->approved)
@@ -186,6 +230,10 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
         return suspend_round(self, txn, ev, ev->termination_reviewed->round);
     case HOTLINE__EVENT__BODY_TICKET_UNLINKED:
         return ev->ticket_unlinked ? on_unlinked(self, txn, ev) : 0;
+    case HOTLINE__EVENT__BODY_TICKET_HELD:
+        return ev->ticket_held ? on_hold(self, txn, ev, ev->ticket_held->round, false) : 0;
+    case HOTLINE__EVENT__BODY_TICKET_RESUMED:
+        return ev->ticket_resumed ? on_hold(self, txn, ev, ev->ticket_resumed->round, true) : 0;
     case HOTLINE__EVENT__BODY_TICKET_DISPATCHED:
         return on_dispatched(self, txn, ev);
     case HOTLINE__EVENT__BODY_TICKET_REOPENED:

@@ -39,6 +39,14 @@ int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t ro
  * HL_ENOTFOUND (no such clock), HL_ECONFLICT (it has stopped). */
 int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                      Hotline__SlaClock clock, uint32_t working_days);
+/* Pause a running clock at at_ms (the ticket went on hold): its next step is taken off the
+ * scheduler, SlaClockPaused. Resume it at at_ms: the deadline and every step not yet given
+ * move by the pause (working days for a working-day limit, else its length), SlaClockResumed.
+ * Each is a no-op on a clock already so, or stopped. HL_ENOTFOUND: no such clock. */
+int sla_store_pause(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                    Hotline__SlaClock clock, int64_t at_ms);
+int sla_store_resume(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                     Hotline__SlaClock clock, int64_t at_ms);
 /* Stop one clock without a verdict or an event (the ticket joined an incident). */
 int sla_store_suspend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                       Hotline__SlaClock clock, int64_t at_ms);

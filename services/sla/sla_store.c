@@ -22,8 +22,9 @@
 
 /* SUSPENDED: stopped without a verdict because the ticket joined an incident (its deadline is
  * the incident's); an unlink starts the round's clocks afresh. */
+/* PAUSED: the ticket is on hold; [12..20) holds when it paused, nothing is on the scheduler. */
 enum { SLA_F_STOPPED = 1, SLA_F_ON_TIME = 2, SLA_F_WARNED = 4, SLA_F_BREACHED = 8,
-       SLA_F_SUSPENDED = 16 };
+       SLA_F_SUSPENDED = 16, SLA_F_PAUSED = 32 };
 enum { SLA_L_REMINDED = 1, SLA_L_RED = 2, SLA_L_SUPERVISED = 4 };
 
 #define REC_VERSION 1
@@ -134,8 +135,14 @@ static int decode(const MDB_val *v, sla_clock_t *out)
     out->red = p[2] & SLA_L_RED;
     out->supervised = p[2] & SLA_L_SUPERVISED;
     out->pending = p[3];
+    out->paused = p[1] & SLA_F_PAUSED;
     out->start_ms = (int64_t)store_be64_get(p + 4);
     out->stopped_ms = (int64_t)store_be64_get(p + 12);
+    if (out->paused) {
+        out->paused_ms = out->stopped_ms;
+        out->stopped_ms = 0;
+    }
+    out->limit_unit = st->limit_unit;
     out->clock = st->clock;
     out->round = st->round;
     out->due_ms = st->due_ms;
@@ -182,7 +189,7 @@ typedef struct rec_change {
     uint8_t flags;      /* SLA_F_* to add */
     uint8_t ladder;     /* SLA_L_* to add */
     int pending;        /* the step now on the scheduler (0: none), or -1: unchanged */
-    int64_t stopped_ms; /* with SLA_F_STOPPED */
+    int64_t stopped_ms; /* with SLA_F_STOPPED or SLA_F_PAUSED: when */
 } rec_change_t;
 
 static int record_change(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen,
@@ -197,7 +204,7 @@ static int record_change(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t k
     buf[2] |= ch->ladder;
     if (ch->pending >= 0)
         buf[3] = (uint8_t)ch->pending;
-    if (ch->flags & SLA_F_STOPPED)
+    if (ch->flags & (SLA_F_STOPPED | SLA_F_PAUSED))
         store_be64_put(buf + 12, (uint64_t)ch->stopped_ms);
     return store_put(txn, self->clocks, key, klen, buf, len, 0);
 }
@@ -302,6 +309,7 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     st.reminder_ms = plan.reminder_ms;
     st.red_ms = plan.red_ms;
     st.supervision_ms = plan.supervision_ms;
+    st.limit_unit = (uint32_t)limit->unit;
     int first;
     rc = next_put(self, txn, in->ticket_id, &c, &first);
     if (rc)
@@ -342,6 +350,22 @@ int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 
 /* ---- stop ---- */
 
+/* Take a running clock off the scheduler and the due view, its record changed by ch (stopped
+ * or paused). */
+static int take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clock_t *c,
+                    const rec_change_t *ch)
+{
+    uint8_t key[KEY_MAX], dk[KEY_MAX];
+    int rc = record_change(self, txn, key, clock_key(key, ticket_id, c->round, c->clock), ch);
+    if (!rc)
+        rc = pending_cancel(self, txn, ticket_id, c);
+    if (!rc) {
+        rc = store_del(txn, self->due, dk, due_key(dk, c->due_ms, ticket_id, c->round, c->clock));
+        rc = rc == HL_ENOTFOUND ? 0 : rc;
+    }
+    return rc;
+}
+
 /* Stop a running clock: with a verdict (on time or late, SlaClockStopped) or, suspended,
  * without one and without an event. */
 static int halt(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
@@ -353,20 +377,21 @@ static int halt(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round
         return rc;
     if (c.stopped)
         return 0; /* stopped before: a replayed sign / reply changes nothing */
+    if (c.paused) {
+        /* Stopped while on hold: the pause ends here, and the verdict is against the deadline
+         * it moved. */
+        rc = sla_store_resume(self, txn, ticket_id, round, clock, at_ms);
+        if (!rc)
+            rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
+        if (rc)
+            return rc;
+    }
     bool on_time = at_ms <= c.due_ms;
-    uint8_t key[KEY_MAX], dk[KEY_MAX];
-    size_t klen = clock_key(key, ticket_id, round, clock);
     rec_change_t ch = {.flags = suspend ? SLA_F_STOPPED | SLA_F_SUSPENDED
                                         : SLA_F_STOPPED | (on_time ? SLA_F_ON_TIME : 0),
                        .pending = 0, .stopped_ms = at_ms};
-    rc = record_change(self, txn, key, klen, &ch);
     /* A stopped clock climbs no further: its pending step goes with it. */
-    if (!rc)
-        rc = pending_cancel(self, txn, ticket_id, &c);
-    if (!rc) {
-        rc = store_del(txn, self->due, dk, due_key(dk, c.due_ms, ticket_id, round, clock));
-        rc = rc == HL_ENOTFOUND ? 0 : rc;
-    }
+    rc = take_off(self, txn, ticket_id, &c, &ch);
     if (!rc)
         rc = count_add(self, txn, clock, -1);
     if (rc)
@@ -421,17 +446,34 @@ int sla_store_restart_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 
 /* ---- extend ---- */
 
-/* x moved by days working days when it is a step still to give, else as it was. */
-static int64_t moved(const calendar_t *cal, int64_t x, bool given, const Hotline__Limit *days)
+/* How far a clock's steps move: by working days (an extension; a pause of a working-day limit)
+ * or by a duration (a pause of any other limit). */
+typedef struct shift {
+    uint32_t working_days;
+    int64_t ms;
+} shift_t;
+
+/* x moved by the shift when it is a step still to give, else as it was. */
+static int64_t moved(const calendar_t *cal, int64_t x, bool given, const shift_t *sh)
 {
-    int64_t out;
-    if (!x || given || calendar_add(cal, x, days, &out) != 0)
+    if (!x || given)
         return x;
-    return out;
+    if (!sh->working_days)
+        return x + sh->ms;
+    Hotline__Limit days = HOTLINE__LIMIT__INIT;
+    days.value = sh->working_days;
+    days.unit = HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS;
+    int64_t out;
+    return calendar_add(cal, x, &days, &out) == 0 ? out : x;
 }
 
-int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
-                     Hotline__SlaClock clock, uint32_t working_days)
+/* Move a clock's deadline and every step not yet given by sh, and write it back: record, due
+ * index, the next step on the scheduler (none while it stays paused). clear takes flags off
+ * (SLA_F_PAUSED on a resume). before / after: the clock around the change. HL_ENOTFOUND (no
+ * such clock), HL_ECONFLICT (it has stopped). */
+static int reschedule(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                      Hotline__SlaClock clock, const shift_t *sh, uint8_t clear,
+                      sla_clock_t *before, sla_clock_t *after)
 {
     if (!ticket_id || !*ticket_id || strlen(ticket_id) > SLA_TICKET_ID_MAX)
         return HL_ENOTFOUND;
@@ -441,65 +483,75 @@ int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t 
     if (rc)
         return rc;
     MDB_val v = {.mv_size = len, .mv_data = rec};
-    sla_clock_t c;
-    if ((rc = decode(&v, &c)) != 0)
+    if ((rc = decode(&v, before)) != 0)
         return rc;
-    if (c.stopped)
+    if (before->stopped)
         return HL_ECONFLICT;
     Hotline__SlaClockStarted *st =
         hotline__sla_clock_started__unpack(NULL, len - REC_HEADER, rec + REC_HEADER);
     if (!st)
         return HL_ECORRUPT;
-    Hotline__Limit days = HOTLINE__LIMIT__INIT;
-    days.value = working_days;
-    days.unit = HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS;
-    int64_t old_due = c.due_ms, due;
-    if (calendar_add(self->cal, old_due, &days, &due) != 0) {
-        hotline__sla_clock_started__free_unpacked(st, NULL);
-        return HL_EINVAL;
-    }
-    /* The ladder's steps not yet given move by the same working days (so none lands on a
-     * weekend); those given stay in the log. A breach already raised stays too, and the
-     * clock's verdict follows the new deadline. */
-    rc = pending_cancel(self, txn, ticket_id, &c);
-    sla_clock_t m = c;
-    m.due_ms = due;
-    m.warn_ms = moved(self->cal, c.warn_ms, c.warned, &days);
-    m.reminder_ms = moved(self->cal, c.reminder_ms, c.reminded, &days);
-    m.red_ms = moved(self->cal, c.red_ms, c.red, &days);
-    m.supervision_ms = moved(self->cal, c.supervision_ms, c.supervised, &days);
-    st->due_ms = m.due_ms;
-    st->warn_ms = m.warn_ms;
-    st->reminder_ms = m.reminder_ms;
-    st->red_ms = m.red_ms;
-    st->supervision_ms = m.supervision_ms;
+    const sla_clock_t *c = before;
+    sla_clock_t *m = after;
+    *m = *c;
+    m->due_ms = moved(self->cal, c->due_ms, false, sh);
+    m->warn_ms = moved(self->cal, c->warn_ms, c->warned, sh);
+    m->reminder_ms = moved(self->cal, c->reminder_ms, c->reminded, sh);
+    m->red_ms = moved(self->cal, c->red_ms, c->red, sh);
+    m->supervision_ms = moved(self->cal, c->supervision_ms, c->supervised, sh);
+    m->paused = c->paused && !(clear & SLA_F_PAUSED);
+    st->due_ms = m->due_ms;
+    st->warn_ms = m->warn_ms;
+    st->reminder_ms = m->reminder_ms;
+    st->red_ms = m->red_ms;
+    st->supervision_ms = m->supervision_ms;
     size_t packed = hotline__sla_clock_started__get_packed_size(st);
-    if (!rc && REC_HEADER + packed > sizeof rec)
-        rc = HL_EINTERNAL;
+    rc = REC_HEADER + packed > sizeof rec ? HL_EINTERNAL : 0;
     if (!rc)
         hotline__sla_clock_started__pack(st, rec + REC_HEADER);
     hotline__sla_clock_started__free_unpacked(st, NULL);
-    int next = 0;
     if (!rc)
-        rc = next_put(self, txn, ticket_id, &m, &next);
+        rc = pending_cancel(self, txn, ticket_id, c);
+    int next = 0;
+    if (!rc && !m->paused)
+        rc = next_put(self, txn, ticket_id, m, &next);
+    m->pending = (uint8_t)next;
+    rec[1] &= (uint8_t)~clear;
     rec[3] = (uint8_t)next;
+    if (clear & SLA_F_PAUSED)
+        store_be64_put(rec + 12, 0);
     if (!rc)
         rc = store_put(txn, self->clocks, key, klen, rec, REC_HEADER + packed, 0);
+    /* A paused clock is out of the due view; it comes back when it runs again. */
     uint8_t dk[KEY_MAX];
-    if (!rc) {
-        rc = store_del(txn, self->due, dk, due_key(dk, old_due, ticket_id, round, clock));
+    if (!rc && !c->paused) {
+        rc = store_del(txn, self->due, dk, due_key(dk, c->due_ms, ticket_id, round, clock));
         rc = rc == HL_ENOTFOUND ? 0 : rc;
     }
+    if (!rc && !m->paused)
+        rc = store_put(txn, self->due, dk, due_key(dk, m->due_ms, ticket_id, round, clock), "",
+                       0, 0);
     if (!rc)
-        rc = store_put(txn, self->due, dk, due_key(dk, due, ticket_id, round, clock), "", 0, 0);
+        self->dirty = true;
+    return rc;
+}
+
+int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                     Hotline__SlaClock clock, uint32_t working_days)
+{
+    /* The steps not yet given move by the same working days (so none lands on a weekend);
+     * those given stay in the log. A breach already raised stays too, and the clock's verdict
+     * follows the new deadline. */
+    shift_t sh = {.working_days = working_days};
+    sla_clock_t c, m;
+    int rc = reschedule(self, txn, ticket_id, round, clock, &sh, 0, &c, &m);
     if (rc)
         return rc;
-    self->dirty = true;
     Hotline__SlaClockExtended x = HOTLINE__SLA_CLOCK_EXTENDED__INIT;
     x.clock = clock;
     x.round = round;
-    x.old_due_ms = old_due;
-    x.due_ms = due;
+    x.old_due_ms = c.due_ms;
+    x.due_ms = m.due_ms;
     x.warn_ms = c.warned ? 0 : m.warn_ms;
     x.reminder_ms = c.reminded ? 0 : m.reminder_ms;
     x.red_ms = c.red ? 0 : m.red_ms;
@@ -510,6 +562,80 @@ int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t 
     ev.ticket_id = (char *)ticket_id;
     ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_EXTENDED;
     ev.sla_clock_extended = &x;
+    return evlog_append(self->log, txn, &ev);
+}
+
+/* ---- pause ---- */
+
+int sla_store_pause(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                    Hotline__SlaClock clock, int64_t at_ms)
+{
+    sla_clock_t c;
+    int rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
+    if (rc)
+        return rc;
+    if (c.stopped || c.paused)
+        return 0; /* nothing runs, or paused already */
+    rec_change_t ch = {.flags = SLA_F_PAUSED, .pending = 0, .stopped_ms = at_ms};
+    rc = take_off(self, txn, ticket_id, &c, &ch);
+    if (rc)
+        return rc;
+    self->dirty = true;
+    Hotline__SlaClockPaused p = HOTLINE__SLA_CLOCK_PAUSED__INIT;
+    p.clock = clock;
+    p.round = round;
+    p.due_ms = c.due_ms;
+    p.unit = c.unit;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket_id;
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_PAUSED;
+    ev.sla_clock_paused = &p;
+    return evlog_append(self->log, txn, &ev);
+}
+
+static bool working_day_limit(const sla_clock_t *c)
+{
+    if (c->limit_unit)
+        return c->limit_unit == HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS;
+    return strstr(c->limit, "working day") != NULL; /* a clock of the first release */
+}
+
+int sla_store_resume(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                     Hotline__SlaClock clock, int64_t at_ms)
+{
+    sla_clock_t c;
+    int rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
+    if (rc)
+        return rc;
+    if (c.stopped || !c.paused)
+        return 0;
+    /* A working-day limit moves by the working days the pause took (from the day it began up
+     * to the day it ended, that one not counted: a pause within one day moves nothing); any
+     * other limit by the pause's length. */
+    shift_t sh = {0};
+    int64_t at = at_ms > c.paused_ms ? at_ms : c.paused_ms;
+    if (working_day_limit(&c))
+        sh.working_days = calendar_working_days_between(
+            self->cal, calendar_local_day(self->cal, c.paused_ms),
+            calendar_local_day(self->cal, at));
+    else
+        sh.ms = at - c.paused_ms;
+    sla_clock_t before, m;
+    if ((rc = reschedule(self, txn, ticket_id, round, clock, &sh, SLA_F_PAUSED, &before, &m)))
+        return rc;
+    Hotline__SlaClockResumed r = HOTLINE__SLA_CLOCK_RESUMED__INIT;
+    r.clock = clock;
+    r.round = round;
+    r.paused_ms = c.paused_ms;
+    r.old_due_ms = c.due_ms;
+    r.due_ms = m.due_ms;
+    r.working_days = sh.working_days;
+    r.shift_ms = sh.ms;
+    r.unit = c.unit;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket_id;
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_RESUMED;
+    ev.sla_clock_resumed = &r;
     return evlog_append(self->log, txn, &ev);
 }
 
@@ -612,8 +738,8 @@ int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
     }
     if (rc)
         return rc;
-    if (c.stopped || sla_step_given(&c, step))
-        return 0; /* a stop cancels its step: only a store from elsewhere gets here */
+    if (c.stopped || c.paused || sla_step_given(&c, step))
+        return 0; /* a stop or pause cancels its step: only a store from elsewhere gets here */
     mark_given(&c, step);
     /* The next step goes on the scheduler in the same transaction: the ladder climbs one step
      * per pass, each exactly once. A first-release record (pending 0) has its breach on the
@@ -676,6 +802,10 @@ static json_t *clock_json(sla_t *self, const sla_clock_t *c)
         json_array_append_new(ladder, s);
     }
     json_object_set_new(o, "ladder", ladder);
+    if (c->paused) { /* on hold: nothing fires until it resumes */
+        json_object_set_new(o, "paused", json_true());
+        add_time(self, o, "paused", c->paused_ms);
+    }
     if (c->stopped) {
         add_time(self, o, "stopped", c->stopped_ms);
         if (c->suspended)

@@ -4,7 +4,9 @@
 # water-supply (no webhook), both signed, never replied. Moving sla's clock day by day gives each
 # reply clock its reminder, yellow card, overdue, red card and supervision notice, each once, on
 # its working day; `hotline show` lists every card; the crew system got each of its ticket's
-# cards once, signed, and the other unit's none.
+# cards once, signed, and the other unit's none. A third ticket, put on hold by a dispatcher
+# (hotline hold), climbs nothing while held, cannot be replied, and on `hotline resume` its
+# deadline and every step move by the working days the hold took.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
 
@@ -42,6 +44,24 @@ has_due() { [ -n "$(view "$1" replyDueMs)" ]; }
 wait_until 30 has_due "$CREW_ID"
 wait_until 30 has_due "$UNIT_ID"
 
+# The held ticket: on hold from the day it was signed.
+HELD_ID=$(hl_as operator submit --category W06 --description "bill twice this month" \
+            --phone 13700003333 --district Gulou)
+wait_view "$HELD_ID" status TICKET_DISPATCHED
+HELD_UNIT=$(view "$HELD_ID" unit)
+hl_as "unit:$HELD_UNIT" sign "$HELD_ID" >/dev/null
+hl_as dispatcher hold "$HELD_ID" --reason "waiting for the bank's statement" >/dev/null ||
+  fail "hotline hold refused"
+hl_as "unit:$HELD_UNIT" reply "$HELD_ID" --result "refunded" 2>"$T/held.err" &&
+  fail "a ticket on hold was replied"
+grep -q "is on hold" "$T/held.err" || fail "the refusal does not say why: $(cat "$T/held.err")"
+curl_as supervisor -sf "$(svc_url dispatch)/v1/holds" | grep -q "\"$HELD_ID\"" ||
+  fail "GET /v1/holds lacks $HELD_ID"
+paused() { curl_as dispatcher -sf "$(svc_url sla)/v1/clocks/$HELD_ID" | grep -q '"paused": *true'; }
+wait_until 20 paused || fail "sla's clock of $HELD_ID is not paused: $(curl_as dispatcher -s \
+"$(svc_url sla)/v1/clocks/$HELD_ID")"
+log "$HELD_ID on hold: reply refused, listed in /v1/holds, its clocks paused"
+
 # The plan, as sla shows it.
 curl_as dispatcher -sf "$(svc_url sla)/v1/clocks/$CREW_ID" >"$T/clocks.json"
 python3 - "$T/clocks.json" <<'PY' || fail "sla's plan: $(cat "$T/clocks.json")"
@@ -75,8 +95,27 @@ day 2026-12-02T00:00:01+08:00 2 2 0   # yellow cards
 day 2026-12-03T00:00:01+08:00 2 2 2   # overdue
 day 2026-12-04T00:00:01+08:00 4 2 2   # red cards
 day 2026-12-05T00:00:01+08:00 6 2 2   # supervision notices
-day 2026-12-20T00:00:00+08:00 6 2 2   # and nothing after
-log "each step fired once per clock, on its day"
+day 2026-12-20T00:00:00+08:00 6 2 2   # and nothing after; nothing for the held ticket
+log "each step fired once per clock, on its day; none for the ticket on hold"
+
+# Resumed on Thu 3 Dec 10:00 (dispatch's clock): held from Wed 25 Nov, 6 working days (25, 26,
+# 27, 30 Nov, 1 and 2 Dec), so the reply is due Thu 10 Dec instead of Wed 2 Dec.
+set_clock dispatch "$(ms 2026-12-03T10:00:00+08:00)"
+hl_as supervisor resume "$HELD_ID" --reason "statement received" >/dev/null || fail "hotline resume refused"
+resumed() { ! paused; }
+wait_until 20 resumed
+curl_as dispatcher -sf "$(svc_url sla)/v1/clocks/$HELD_ID" >"$T/held.json"
+python3 - "$T/held.json" <<'PY' || fail "the held ticket's plan: $(cat "$T/held.json")"
+import json, sys
+reply = [c for c in json.load(open(sys.argv[1]))["clocks"] if c["clock"] == "SLA_CLOCK_REPLY"][0]
+plan = [(s["label"], s["atLocal"][:16]) for s in reply["ladder"]]
+assert plan == [("reminder", "2026-12-07 23:59"), ("yellow card", "2026-12-09 23:59"),
+                ("overdue", "2026-12-10 23:59"), ("red card", "2026-12-11 23:59"),
+                ("supervision notice", "2026-12-14 23:59")], plan
+PY
+# sla's own clock stands at 20 Dec: the moved steps are all past, and fire now, once each.
+day 2026-12-20T00:00:01+08:00 9 3 3
+log "resumed: due 10 Dec (moved 6 working days); its five steps fired once each after the hold"
 
 # Every card in `hotline show`, once each, in order.
 shows_all() {

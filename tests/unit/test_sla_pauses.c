@@ -141,6 +141,102 @@ static void test_termination_ends_clocks_without_verdict(void **state)
     assert_int_equal(fire(f, t0 + 30 * 24 * HOUR_MS), 0);
 }
 
+/* TicketHeld / TicketResumed from dispatch; seq is the position in dispatch's log. */
+static void hold(fx_t *f, const char *ticket, uint64_t seq, bool resume, int64_t at)
+{
+    Hotline__TicketHeld h = HOTLINE__TICKET_HELD__INIT;
+    Hotline__TicketResumed r = HOTLINE__TICKET_RESUMED__INIT;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.source = "dispatch";
+    ev.seq = seq;
+    ev.time_ms = at;
+    ev.ticket_id = (char *)ticket;
+    if (resume) {
+        ev.body_case = HOTLINE__EVENT__BODY_TICKET_RESUMED;
+        ev.ticket_resumed = &r;
+    } else {
+        h.reason = "waiting for the court";
+        ev.body_case = HOTLINE__EVENT__BODY_TICKET_HELD;
+        ev.ticket_held = &h;
+    }
+    apply(f, &ev);
+}
+
+/* A hold across the yellow card's instant: nothing fires while the ticket is on hold, and on
+ * resume every step not yet given moves by the working days the hold took. */
+static void test_hold_across_the_warning_instant(void **state)
+{
+    fx_t *f = *state;
+    dispatched(f, "H1", "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, local_ms(f, 2026, 11, 25, 10, 0));
+    signed_(f, "H1", 0, local_ms(f, 2026, 11, 25, 11, 0));
+    assert_int_equal(fire(f, local_ms(f, 2026, 11, 28, 0, 0)), 1); /* the reminder */
+    /* On hold from Mon 30 Nov 10:00. */
+    hold(f, "H1", 50, false, local_ms(f, 2026, 11, 30, 10, 0));
+    sla_clock_t r = get_clock(f, "H1", 0, REPLY);
+    assert_true(r.paused && !r.stopped);
+    assert_int_equal(r.pending, 0);
+    assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 0);
+    assert_int_equal(count_kind(f, HOTLINE__EVENT__BODY_SLA_CLOCK_PAUSED), 1);
+    /* The yellow card's instant (end of Tue 1 Dec) and the deadline pass: nothing fires. */
+    assert_int_equal(fire(f, local_ms(f, 2026, 12, 3, 9, 0)), 0);
+    /* Resumed Thu 3 Dec 10:00: the hold took Mon, Tue and Wed, 3 working days. */
+    hold(f, "H1", 51, true, local_ms(f, 2026, 12, 3, 10, 0));
+    r = get_clock(f, "H1", 0, REPLY);
+    assert_false(r.paused);
+    expect_local(f, r.warn_ms, "2026-12-04 23:59 +08:00");
+    expect_local(f, r.due_ms, "2026-12-07 23:59 +08:00");
+    expect_local(f, r.red_ms, "2026-12-08 23:59 +08:00");
+    expect_local(f, r.supervision_ms, "2026-12-09 23:59 +08:00");
+    expect_local(f, r.reminder_ms, "2026-11-27 23:59 +08:00"); /* given: stays */
+    assert_int_equal(r.pending, SLA_STEP_WARN);
+    collected_t c;
+    collect(f, 0, &c);
+    const Hotline__SlaClockResumed *res = NULL;
+    for (size_t i = 0; i < c.n; i++)
+        if (c.ev[i]->body_case == HOTLINE__EVENT__BODY_SLA_CLOCK_RESUMED)
+            res = c.ev[i]->sla_clock_resumed;
+    assert_non_null(res);
+    assert_int_equal(res->working_days, 3);
+    assert_int_equal(res->due_ms, r.due_ms);
+    assert_int_equal(res->paused_ms, local_ms(f, 2026, 11, 30, 10, 0));
+    collected_free(&c);
+    /* The held event read again (an old cursor) pauses nothing. */
+    hold(f, "H1", 50, false, local_ms(f, 2026, 11, 30, 10, 0));
+    assert_false(get_clock(f, "H1", 0, REPLY).paused);
+    assert_int_equal(fire(f, local_ms(f, 2026, 12, 4, 12, 0)), 0);
+    assert_int_equal(fire(f, local_ms(f, 2026, 12, 5, 0, 0)), 1); /* the moved yellow card */
+    assert_int_equal(count_kind(f, K_WARNING), 1);
+    replied(f, "H1", 0, local_ms(f, 2026, 12, 7, 18, 0));
+    assert_true(get_clock(f, "H1", 0, REPLY).on_time); /* by the moved deadline */
+}
+
+/* Replied while on hold (sla applies what dispatch says): the hold ends at the reply and the
+ * verdict is against the moved deadline. A limit in hours moves by the hold's length. */
+static void test_stop_while_on_hold(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 11, 25, 10, 0);
+    dispatched(f, "H2", "W01", HOTLINE__URGENCY__URGENCY_URGENT, 0, t0); /* 1 h / 24 h */
+    hold(f, "H2", 60, false, t0 + 30 * MIN_MS);
+    assert_true(get_clock(f, "H2", 0, SIGN).paused);
+    assert_int_equal(fire(f, t0 + 10 * HOUR_MS), 0);
+    hold(f, "H2", 61, true, t0 + 2 * HOUR_MS + 30 * MIN_MS); /* a 2-hour hold */
+    sla_clock_t s = get_clock(f, "H2", 0, SIGN);
+    assert_int_equal(s.due_ms, t0 + 3 * HOUR_MS);
+    assert_int_equal(get_clock(f, "H2", 0, REPLY).due_ms, t0 + 26 * HOUR_MS);
+    signed_(f, "H2", 0, t0 + 2 * HOUR_MS + 45 * MIN_MS);
+    assert_true(get_clock(f, "H2", 0, SIGN).on_time);
+    /* On hold again, replied without a resume: resumed at the reply, judged against that. */
+    hold(f, "H2", 62, false, t0 + 4 * HOUR_MS);
+    replied(f, "H2", 0, t0 + 40 * HOUR_MS);
+    sla_clock_t r = get_clock(f, "H2", 0, REPLY);
+    assert_true(r.stopped && !r.paused);
+    assert_int_equal(r.due_ms, t0 + 62 * HOUR_MS); /* 26 h + the 36 h of the second hold */
+    assert_true(r.on_time);
+    assert_int_equal(fire(f, t0 + 200 * HOUR_MS), 0);
+    assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +245,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_termination_ends_clocks_without_verdict, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_hold_across_the_warning_instant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_while_on_hold, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
