@@ -3,6 +3,8 @@
 #   start NAME CMD...         start a process in the background (log in $T/NAME.log)
 #   wait_port_file FILE       wait until a service wrote its port file
 #   json_get FILE|- KEY       read a top-level key of a JSON document
+#   pyc CODE ARGS...          python3 -c CODE ARGS..., run by one python3 that lives as long
+#                             as the test (no interpreter start-up per call; no stdin)
 #   http GET|POST URL [BODY]  curl, prints the body; sets HTTP_STATUS; sends $TOKEN as a
 #                             bearer token when it is set (TOKEN=... http GET URL)
 #   wait_until SECS CMD...    poll CMD until it succeeds or SECS pass (then fail)
@@ -17,6 +19,7 @@ AT_EXIT=()   # commands a test adds to run at the end (unmount, ...), after the 
 cleanup() {
   local rc=$?
   for name in "${!PIDS[@]}"; do kill -9 "${PIDS[$name]}" 2>/dev/null || true; done
+  [ -s "$T/pyc.pid" ] && kill "$(cat "$T/pyc.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
   local c
   for c in "${AT_EXIT[@]}"; do eval "$c" || true; done
@@ -65,12 +68,72 @@ wait_until() {
 
 wait_port_file() { wait_until 30 test -s "$1"; }
 
+# pyc: each python3 start-up costs 50-150 ms of CPU (more behind a pyenv shim), and the tests
+# check JSON and XML answers with python3 hundreds of times. One interpreter, started here and
+# gone with the test (it also leaves on its own once the test's shell is gone), runs every pyc
+# call: the request (cwd, code, args) goes NUL-separated down the FIFO $T/py.req, the answer
+# (exit status, stdout, stderr) comes back the same way on $T/py.resp; a lock keeps calls from
+# background jobs apart. The code runs as `python3 -c` would run it: fresh globals, sys.argv
+# = ["-c", ARGS...], sys.exit and exceptions give the exit status (a traceback on stderr).
+mkfifo "$T/py.req" "$T/py.resp"
+( python3 -c '
+import builtins, contextlib, io, os, select, sys, traceback
+req, resp = os.open(sys.argv[1], os.O_RDWR), os.open(sys.argv[2], os.O_RDWR)
+owner, buf, compiled = int(sys.argv[3]), b"", {}
+def field():
+    global buf
+    while b"\0" not in buf:
+        if not select.select([req], [], [], 1.0)[0]:
+            try: os.kill(owner, 0)
+            except ProcessLookupError: sys.exit(0)
+            continue
+        buf += os.read(req, 1 << 16)
+    f, _, buf = buf.partition(b"\0")
+    return f.decode("utf-8", "surrogateescape")
+while True:
+    n = int(field())
+    cwd, code, *args = [field() for _ in range(n)]
+    out, err, rc = io.StringIO(), io.StringIO(), 0
+    sys.argv = ["-c"] + args
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            os.chdir(cwd)
+            if code not in compiled:
+                compiled[code] = compile(code, "<string>", "exec")
+            exec(compiled[code], {"__name__": "__main__", "__builtins__": builtins})
+        except SystemExit as e:
+            if e.code is None: rc = 0
+            elif isinstance(e.code, int): rc = e.code & 255
+            else: print(e.code, file=sys.stderr); rc = 1
+        except BaseException as e:
+            traceback.print_exception(type(e), e, e.__traceback__.tb_next); rc = 1
+    ans = [str(rc), out.getvalue(), err.getvalue()]
+    data = b"".join(a.encode("utf-8", "surrogateescape").replace(b"\0", b"") + b"\0" for a in ans)
+    while data:
+        data = data[os.write(resp, data):]
+' "$T/py.req" "$T/py.resp" "$$" </dev/null >"$T/pyc.out" 2>&1 & echo $! >"$T/pyc.pid" )
+pyc() {
+  local rc out err
+  {
+    flock 8
+    printf '%s\0' $(( $# + 1 )) "$PWD" "$@" >&9
+    IFS= read -r -d '' -t 120 -u 7 rc && IFS= read -r -d '' -t 120 -u 7 out &&
+      IFS= read -r -d '' -t 120 -u 7 err ||
+      { echo "pyc: no answer from the python3 of $T/pyc.pid: $(cat "$T/pyc.out")" >&2; return 1; }
+  } 8>"$T/py.lock" 9<>"$T/py.req" 7<>"$T/py.resp"
+  printf '%s' "$out"
+  [ -z "$err" ] || printf '%s' "$err" >&2
+  return "$rc"
+}
+
 json_get() { # json_get FILE KEY  (FILE may be - for stdin)
-  python3 -c 'import json,sys
-d=json.load(open(sys.argv[1]) if sys.argv[1]!="-" else sys.stdin)
+  local doc=
+  [ "$1" != - ] || doc=$(cat)
+  pyc 'import json,sys
+d=json.load(open(sys.argv[1])) if sys.argv[1]!="-" else json.loads(sys.argv[3])
 for k in sys.argv[2].split("."):
     d=d[int(k)] if isinstance(d,list) else d[k]
-print(d if not isinstance(d,bool) else str(d).lower())' "$1" "$2"
+print(d if not isinstance(d,bool) else str(d).lower())' "$1" "$2" "$doc"
 }
 
 # Services started directly by a test (not through `hotline up`) run without access checks

@@ -29,11 +29,11 @@ svc_index() { local i; for i in "${!SERVICES[@]}"; do [ "${SERVICES[$i]}" = "$1"
 svc_url() { echo "http://127.0.0.1:$(( BASE + $(svc_index "$1") ))"; }
 
 view() {
-  curl_as operator -sf "$(svc_url intake)/v1/tickets/$1" | python3 -c 'import json,sys
-d=json.load(sys.stdin)
+  pyc 'import json,sys
+d=json.loads(sys.argv[2])
 for k in sys.argv[1].split("."):
     d=d.get(k, "") if isinstance(d, dict) else ""
-print(str(d).lower() if isinstance(d,bool) else d)' "$2"
+print(str(d).lower() if isinstance(d,bool) else d)' "$2" "$(curl_as operator -sf "$(svc_url intake)/v1/tickets/$1")"
 }
 
 wait_view() {
@@ -76,9 +76,9 @@ callback_due() {
   local id=$1 url due now
   url=$(svc_url callback)
   pending_due() { # the pending task's dueMs, and whether it is due
-    curl_as admin -sf "$url/v1/callbacks/$id" | python3 -c 'import json,sys
-c=[c for c in json.load(sys.stdin)["callbacks"] if c["state"] == "pending"][0]
-print(c["dueMs"], str(c["due"]).lower())'
+    pyc 'import json,sys
+c=[c for c in json.loads(sys.argv[1])["callbacks"] if c["state"] == "pending"][0]
+print(c["dueMs"], str(c["due"]).lower())' "$(curl_as admin -sf "$url/v1/callbacks/$id")"
   }
   wait_until 30 pending_due
   due=$(pending_due | cut -d' ' -f1)

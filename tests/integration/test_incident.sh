@@ -32,12 +32,13 @@ submit() { # submit JSON-TICKET -> the ticket id; the answer in $T/ans.json
 as_dispatcher() { TOKEN=$(token_for dispatcher) http POST "$D$1" "$2"; }
 caught_up() { # caught_up CONSUMER PRODUCER: CONSUMER has applied PRODUCER's log to its head
   local head; head=$(curl_as admin -sf "$(svc_url "$2")/v1/status" | json_get - headSeq)
-  curl_as admin -sf "$(svc_url "$1")/v1/status" | python3 -c 'import json,sys
-f={x["producer"]: x for x in json.load(sys.stdin)["feeds"]}
-sys.exit(0 if f[sys.argv[1]]["cursor"] >= int(sys.argv[2]) else 1)' "$2" "$head"
+  pyc 'import json,sys
+f={x["producer"]: x for x in json.loads(sys.argv[3])["feeds"]}
+sys.exit(0 if f[sys.argv[1]]["cursor"] >= int(sys.argv[2]) else 1)' "$2" "$head" \
+    "$(curl_as admin -sf "$(svc_url "$1")/v1/status")"
 }
 state_at_dispatch() { curl_as dispatcher -sf "$D/v1/assignments/$1" | json_get - status; }
-sup_pid() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["services"][sys.argv[2]]["pid"])' "$T/hl/supervisor.json" "$1"; }
+sup_pid() { pyc 'import json,sys; print(json.load(open(sys.argv[1]))["services"][sys.argv[2]]["pid"])' "$T/hl/supervisor.json" "$1"; }
 
 # ---- tickets before the incident: the surge, one hand-link candidate, one replied, one other ----
 export OPERATOR_TOKEN=$(token_for operator)
@@ -123,7 +124,7 @@ TOKEN=$(token_for unit:water-supply) http POST "$D/v1/incidents/$INC/link" '{"ma
 # by rule: the surge and A (W01 on Main St); not O (billing), not B
 as_dispatcher "/v1/incidents/$INC/link" '{"matching": true}' > "$T/l.json"
 [ "$HTTP_STATUS" = 200 ] || fail "link by rule: $(cat "$T/l.json")"
-N=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["linkTickets"]["linked"]))' "$T/l.json")
+N=$(pyc 'import json,sys; print(len(json.load(open(sys.argv[1]))["linkTickets"]["linked"]))' "$T/l.json")
 [ "$N" = $(( BULK + 1 )) ] || fail "linked by rule $N, want $(( BULK + 1 ))"
 [ "$(state_at_dispatch "$A")" = TICKET_LINKED ] || fail "$A not linked"
 [ "$(state_at_dispatch "$O")" = TICKET_DISPATCHED ] || fail "$O (billing) was linked"
@@ -155,9 +156,10 @@ wait_view "$E2" status TICKET_DISPATCHED
 log "door-linked $E; unlinked $E2 and $H2"
 
 # ---- sla: a linked ticket's own clocks are suspended ----
-suspended() { curl_as dispatcher -sf "$S/v1/clocks/$A" | python3 -c 'import json,sys
-c=json.load(sys.stdin)["clocks"]
-sys.exit(0 if c and all(x.get("suspended") and not x["running"] for x in c) else 1)'; }
+suspended() { pyc 'import json,sys
+c=json.loads(sys.argv[1])["clocks"]
+sys.exit(0 if c and all(x.get("suspended") and not x["running"] for x in c) else 1)' \
+  "$(curl_as dispatcher -sf "$S/v1/clocks/$A")"; }
 wait_until 30 suspended
 
 # ---- an ETA update shows in intake's views (rule-linked and hand-linked), masked ----
@@ -202,8 +204,9 @@ for t in "$A" "$H" "$E"; do [ "$(view "$t" status)" = TICKET_REPLIED ] || fail "
 log "closed: $LINKED tickets replied, $CALLS calls scheduled"
 
 # ---- the calls: one rating per caller closes all of that caller's tickets ----
-DUE=$(curl_as supervisor -sf "$C/v1/callbacks?state=pending&limit=1000" | python3 -c 'import json,sys
-print(max(int(c["dueMs"]) for c in json.load(sys.stdin)["callbacks"]))')
+DUE=$(pyc 'import json,sys
+print(max(int(c["dueMs"]) for c in json.loads(sys.argv[1])["callbacks"]))' \
+  "$(curl_as supervisor -sf "$C/v1/callbacks?state=pending&limit=1000")")
 curl_as admin -sf -X POST -d "{\"nowMs\": $DUE}" "$C/admin/clock" > /dev/null
 export AGENT_TOKEN=$(token_for callback-agent@agent-1)
 python3 - "$C" "$B" <<'PY' || fail "the callback round failed"

@@ -48,7 +48,7 @@ expect() { # expect STATUS WHAT
 }
 # jv EXPR: a Python expression over the JSON body d; prints it (booleans lower case).
 jv() {
-  python3 -c 'import json,sys
+  pyc 'import json,sys
 d=json.load(open(sys.argv[1]))
 v=eval(sys.argv[2])
 print(str(v).lower() if isinstance(v,bool) else v)' "$T/body" "$1"
@@ -56,20 +56,20 @@ print(str(v).lower() if isinstance(v,bool) else v)' "$T/body" "$1"
 # xv EXPR: a Python expression over the XML body's root element r (ElementTree); checks
 # well-formedness with minidom first.
 xv() {
-  python3 -c 'import sys,xml.dom.minidom,xml.etree.ElementTree as ET
+  pyc 'import sys,xml.dom.minidom,xml.etree.ElementTree as ET
 xml.dom.minidom.parse(sys.argv[1])
 r=ET.parse(sys.argv[1]).getroot()
 print(eval(sys.argv[2]))' "$T/body" "$1"
 }
 json_ok() {
   [[ "$CT" == application/json* ]] || fail "$1: Content-Type $CT"
-  python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/body" || fail "$1: not JSON"
+  pyc 'import json,sys; json.load(open(sys.argv[1]))' "$T/body" || fail "$1: not JSON"
 }
 xml_ok() {
   [[ "$CT" == text/xml* ]] || fail "$1: Content-Type $CT"
   head -c 38 "$T/body" | grep -qF '<?xml version="1.0" encoding="utf-8"?>' ||
     fail "$1: no XML declaration"
-  python3 -c 'import sys,xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$T/body" ||
+  pyc 'import sys,xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$T/body" ||
     fail "$1: XML not well-formed: $(head -c 400 "$T/body")"
 }
 # An Open311 error answer: STATUS CODE WORDS (in a description), in the current format.
@@ -246,7 +246,7 @@ get "$B/requests/20200101-1-999999.json"; expect_error 404 404 "no request" "unk
 get "$B/requests/20200101-1-999999.xml"; expect_error 404 404 "no request" "unknown request (xml)"
 
 # ---- GET requests: window, filters, pages ----
-NOW=$(python3 -c 'import time; print(int(time.time()*1000))')
+NOW=$(pyc 'import time; print(int(time.time()*1000))')
 OLD=$(( NOW - 100 * 86400000 ))
 http POST "$I/admin/clock" "{\"nowMs\": $OLD}" > /dev/null; [ "$HTTP_STATUS" = 200 ] || fail "clock"
 post "$R" -d "api_key=$KEY" -d service_code=W09 -d address_string=old -d description=long+ago
@@ -262,7 +262,7 @@ get "$B/requests.json"; expect 200 "requests"; json_ok requests
 [ "$(jv 'len(d)')" = 8 ] || fail "default window: $(jv 'len(d)') requests, expected 8 (not the 100-day-old one)"
 grep -q "$OLD_ID" "$T/body" && fail "the default window shows a 100-day-old request"
 [ "$(jv 'd[0]["service_request_id"]')" = "${W09[5]}" ] || fail "requests not newest first"
-START=$(python3 -c "import datetime as t; print((t.datetime.now(t.timezone.utc)-t.timedelta(days=101)).strftime('%Y-%m-%dT%H:%M:%SZ'))")
+START=$(pyc "import datetime as t; print((t.datetime.now(t.timezone.utc)-t.timedelta(days=101)).strftime('%Y-%m-%dT%H:%M:%SZ'))")
 get "$B/requests.json?start_date=$START&service_code=W09"; expect 200 "start_date"
 [ "$(jv '[x["service_request_id"] for x in d]')" = "['$OLD_ID']" ] || fail "start_date window: $(cat "$T/body")"
 get "$B/requests.json?start_date=2025-01-01T00:00:00Z&end_date=2025-06-01T00:00:00Z"
