@@ -12,7 +12,7 @@
  *   3. cancel: 100,000 SIGN clocks stopped (TicketSigned on tickets spread over the open ones)
  *      in transactions of 10,000, per second.
  *   4. storm: 50,000 more tickets (100,000 clocks) in category B01, whose row (added to the
- *      defaults here: 1-minute limits, no warning) breaches both clocks of a ticket at once;
+ *      defaults here: 1-minute limits, no warning, no reminder) breaches both clocks of a ticket at once;
  *      their event times put the 100,000 breaches due evenly over 2 s, a few seconds after
  *      they are fed. Each SlaBreached read back from sla's log gives two latenesses: appended
  *      (the event's time_ms - due_ms, inside the scheduler's pass) and visible (the first
@@ -54,6 +54,7 @@ typedef struct bench {
     Hotline__SlaPolicy **policies;
     Hotline__SlaPolicy storm;
     Hotline__Limit storm_limit;
+    Hotline__SlaLadder storm_ladder; /* no reminder: the storm is the breaches alone */
     unsigned tickets; /* tickets of the fill */
     unsigned stride;  /* the cancels' walk over them */
     /* During the storm: the log's head after each commit, and when. */
@@ -282,7 +283,8 @@ static void remove_store(const char *dir)
     rmdir(dir);
 }
 
-/* The service's default policies and one more: category B, 1-minute limits, no warning. */
+/* The service's default policies and one more: category B, 1-minute limits, no warning, no
+ * reminder. */
 static void make_config(bench_t *b)
 {
     const char *json = sla_service.default_config_json;
@@ -303,6 +305,9 @@ static void make_config(bench_t *b)
     b->storm.category_prefix = "B";
     b->storm.sign = &b->storm_limit;
     b->storm.reply = &b->storm_limit;
+    b->storm_ladder = (Hotline__SlaLadder)HOTLINE__SLA_LADDER__INIT;
+    b->storm_ladder.reminder_percent = 100;
+    b->storm.ladder = &b->storm_ladder;
     b->policies[n] = &b->storm;
     b->cfg = *b->defaults;
     b->cfg.policies = b->policies;
