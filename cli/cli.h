@@ -142,6 +142,11 @@ extern const cli_verb_t cli_callback_verbs[];
 extern const cli_verb_t cli_incident_verbs[];
 extern const cli_verb_t cli_token_verbs[];
 extern const cli_verb_t cli_catalogue_verbs[]; /* show | diff FILE | load FILE */
+extern const cli_verb_t cli_policies_verbs[];  /* show | match | load FILE (cli_policies.c) */
+/* A file's text (PATH "-": standard input), at most 1 MiB; NULL with a message naming it. */
+char *cli_read_file(const cli_t *cli, const char *path);
+/* Options only, then exactly want operands: -1 to go on, else the exit code (usage said). */
+int cli_no_operands(cli_t *cli, int argc, char **argv, int want);
 /* `hotline workorder raise|show|list|status|cancel`, `hotline workorders dead|replay`. */
 extern const cli_verb_t cli_workorder_verbs[];
 extern const cli_verb_t cli_workorders_verbs[];

@@ -9,8 +9,7 @@
 
 #define FILE_MAX (1024 * 1024)
 
-/* The file's text, or NULL with a message (naming the file and what went wrong). */
-static char *read_file(const cli_t *cli, const char *path)
+char *cli_read_file(const cli_t *cli, const char *path)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {
@@ -24,7 +23,7 @@ static char *read_file(const cli_t *cli, const char *path)
         fclose(f);
     if (bad || n > FILE_MAX) {
         fprintf(stderr, "%s: %s: %s\n", cli->cmd, path,
-                bad ? "cannot read it" : "larger than 1 MiB: is it a catalogue?");
+                bad ? "cannot read it" : "larger than 1 MiB");
         free(text);
         return NULL;
     }
@@ -32,7 +31,7 @@ static char *read_file(const cli_t *cli, const char *path)
     return text;
 }
 
-static int no_operands(cli_t *cli, int argc, char **argv, int want)
+int cli_no_operands(cli_t *cli, int argc, char **argv, int want)
 {
     int c;
     while ((c = cli_getopt(cli, argc, argv, NULL)) >= 0)
@@ -47,7 +46,7 @@ static int no_operands(cli_t *cli, int argc, char **argv, int want)
 
 static int show(cli_t *cli, int argc, char **argv)
 {
-    int rc = no_operands(cli, argc, argv, 0);
+    int rc = cli_no_operands(cli, argc, argv, 0);
     if (rc >= 0)
         return rc;
     json_t *ans;
@@ -85,10 +84,10 @@ static void print_list(const char *mark, json_t *list)
 /* diff and load: post the file; load prints the edition, diff what would change. */
 static int post_file(cli_t *cli, int argc, char **argv, bool load)
 {
-    int rc = no_operands(cli, argc, argv, 1);
+    int rc = cli_no_operands(cli, argc, argv, 1);
     if (rc >= 0)
         return rc;
-    char *text = read_file(cli, argv[optind]);
+    char *text = cli_read_file(cli, argv[optind]);
     if (!text)
         return CLI_USAGE;
     json_t *body = json_pack("{s:s}", "text", text), *ans;

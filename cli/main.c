@@ -72,6 +72,8 @@ static const cli_verb_t COMMANDS[] = {
     {"resume", cli_resume, NULL, "resume TICKET_ID [--reason TEXT]",
      "resume a ticket on hold: every deadline moves by the hold (working days for\n"
      "working-day limits)", NULL},
+    {"policies", NULL, cli_policies_verbs, NULL,
+     "sla's policy table: show it, explain which row a ticket gets, load a new edition", NULL},
     {"catalogue", NULL, cli_catalogue_verbs, NULL,
      "the routing catalogue: show it, diff a file against it, load a new edition", NULL},
     {"incident", NULL, cli_incident_verbs, NULL,

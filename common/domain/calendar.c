@@ -471,6 +471,21 @@ static int64_t step_working_days(const calendar_t *self, int64_t day, unsigned n
     return day;
 }
 
+/* A counted deadline moved to its anchor: the end of the working day it falls on (a day off
+ * counts as the next working day), or the end of the working day after that. */
+static int64_t anchored(const calendar_t *self, int64_t due_ms, Hotline__LimitAnchor anchor)
+{
+    if (anchor != HOTLINE__LIMIT_ANCHOR__ANCHOR_END_OF_SAME_WORKING_DAY &&
+        anchor != HOTLINE__LIMIT_ANCHOR__ANCHOR_END_OF_NEXT_WORKING_DAY)
+        return due_ms;
+    int64_t day = calendar_local_day(self, due_ms);
+    if (!calendar_is_working_day(self, day))
+        day = step_working_days(self, day, 1, +1);
+    if (anchor == HOTLINE__LIMIT_ANCHOR__ANCHOR_END_OF_NEXT_WORKING_DAY)
+        day = step_working_days(self, day, 1, +1);
+    return calendar_day_end_ms(self, day);
+}
+
 int calendar_add(const calendar_t *self, int64_t start_ms, const Hotline__Limit *limit,
                  int64_t *due_ms)
 {
@@ -478,11 +493,11 @@ int calendar_add(const calendar_t *self, int64_t start_ms, const Hotline__Limit 
     if (check_limit(limit, &unit_ms))
         return HL_EINVAL;
     if (unit_ms) {
-        *due_ms = start_ms + (int64_t)limit->value * unit_ms;
+        *due_ms = anchored(self, start_ms + (int64_t)limit->value * unit_ms, limit->anchor);
         return 0;
     }
     int64_t day = step_working_days(self, calendar_local_day(self, start_ms), limit->value, +1);
-    *due_ms = calendar_day_end_ms(self, day);
+    *due_ms = anchored(self, calendar_day_end_ms(self, day), limit->anchor);
     return 0;
 }
 
@@ -522,7 +537,14 @@ void calendar_limit_text(const Hotline__Limit *limit, char *out, size_t out_size
     static const char *const names[] = {"?", "minute", "hour", "natural day", "working day"};
     unsigned u = limit && limit->unit <= 4 ? (unsigned)limit->unit : 0;
     unsigned v = limit ? limit->value : 0;
-    snprintf(out, out_size, "%u %s%s", v, names[u], v == 1 ? "" : "s");
+    const char *anchor =
+        !limit ? ""
+        : limit->anchor == HOTLINE__LIMIT_ANCHOR__ANCHOR_END_OF_SAME_WORKING_DAY
+            ? ", by the end of that working day"
+        : limit->anchor == HOTLINE__LIMIT_ANCHOR__ANCHOR_END_OF_NEXT_WORKING_DAY
+            ? ", by the end of the next working day"
+            : "";
+    snprintf(out, out_size, "%u %s%s%s", v, names[u], v == 1 ? "" : "s", anchor);
 }
 
 void calendar_format_local(const calendar_t *self, int64_t utc_ms, char *out, size_t out_size)

@@ -53,7 +53,10 @@ bool calendar_is_working_day(const calendar_t *self, int64_t day);
 /* True when the year has a file (embedded or loaded). */
 bool calendar_has_year(const calendar_t *self, int year);
 
-/* start + limit. Errors: HL_EINVAL (no unit, value 0, or beyond 3650 days). */
+/* start + limit, then moved to the limit's anchor (ANCHOR_END_OF_SAME_WORKING_DAY: the end of
+ * the working day that instant falls on, a day off counting as the next working day;
+ * ANCHOR_END_OF_NEXT_WORKING_DAY: the end of the working day after that). Errors: HL_EINVAL
+ * (no unit, value 0, or beyond 3650 days). */
 int calendar_add(const calendar_t *self, int64_t start_ms, const Hotline__Limit *limit,
                  int64_t *due_ms);
 /* due - limit: for warnings ("1 working day before due" = the end of the working day before

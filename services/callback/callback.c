@@ -19,7 +19,7 @@
 static const char DEFAULTS[] =
     "{\"runtime\": {\"name\": \"callback\", \"dataDir\": \"var/callback\","
     " \"busEndpoint\": \"tcp://127.0.0.1:8093\", \"http\": {\"port\": 8083},"
-    " \"eventLog\": {\"consumers\": [\"intake\", \"dispatch\", \"analytics\"]},"
+    " \"eventLog\": {\"consumers\": [\"intake\", \"dispatch\", \"sla\", \"analytics\"]},"
     " \"feeds\": ["
     "{\"name\": \"dispatch\", \"endpoint\": \"tcp://127.0.0.1:8091\", \"batchMax\": 500,"
     " \"waitMs\": 1000},"

@@ -161,6 +161,8 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
     td.district = (char *)district;
     td.round = 0;
     td.route = (char *)m.route;
+    td.appeal_type = t ? t->appeal_type : HOTLINE__APPEAL_TYPE__APPEAL_TYPE_UNSPECIFIED;
+    td.channel = t ? t->channel : HOTLINE__CHANNEL__CHANNEL_UNSPECIFIED;
     Hotline__Event out = HOTLINE__EVENT__INIT;
     out.ticket_id = (char *)id;
     out.body_case = HOTLINE__EVENT__BODY_TICKET_DISPATCHED;

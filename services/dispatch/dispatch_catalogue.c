@@ -20,6 +20,7 @@
  * Loop thread. */
 #include "dispatch_internal.h"
 
+#include "editions.h"
 #include "hl_error.h"
 #include "slog.h"
 
@@ -28,41 +29,16 @@
 #include <string.h>
 #include <strings.h>
 
-#define HEADER 8 /* loaded ms */
-
-static void be32(uint8_t out[4], uint32_t v)
-{
-    for (int i = 3; i >= 0; i--, v >>= 8)
-        out[i] = (uint8_t)v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* The newest stored edition: *version (0 = none), its text (borrowed from txn). */
 static int newest(dispatch_t *self, MDB_txn *txn, uint32_t *version, const char **text,
                   size_t *len)
 {
-    MDB_val k, v;
-    int rc = store_last(txn, self->catalogue, &k, &v);
-    if (rc == HL_ENOTFOUND) {
-        *version = 0;
-        return 0;
-    }
-    if (rc)
-        return rc;
-    if (k.mv_size != 4 || v.mv_size < HEADER + 1)
-        return HL_ECORRUPT;
-    const char *who = (const char *)v.mv_data + HEADER;
-    const char *nul = memchr(who, '\0', v.mv_size - HEADER);
-    if (!nul)
-        return HL_ECORRUPT;
-    *version = rd32(k.mv_data);
-    *text = nul + 1;
-    *len = v.mv_size - (size_t)(nul + 1 - (const char *)v.mv_data);
-    return 0;
+    edition_t e;
+    int rc = editions_newest(txn, self->catalogue, &e);
+    *version = e.version;
+    *text = e.text;
+    *len = e.len;
+    return rc;
 }
 
 /* Use the newest stored edition if it is not the one in memory. */
@@ -179,18 +155,7 @@ int dispatch_load_catalogue(dispatch_t *self, MDB_txn *txn, const Hotline__Comma
     version = (version > self->cat->version ? version : self->cat->version) + 1;
     dispatch_catalogue_stamp(cat, version, text, len);
     const char *by = cmd->by && cmd->by->name ? cmd->by->name : cmd->actor ? cmd->actor : "";
-    uint8_t key[4];
-    be32(key, version);
-    void *at;
-    rc = store_put_reserve(txn, self->catalogue, key, sizeof key,
-                           HEADER + strlen(by) + 1 + len, 0, &at);
-    if (!rc) {
-        int64_t now = hclock_now_ms(self->clock);
-        for (int i = 7; i >= 0; i--, now >>= 8)
-            ((uint8_t *)at)[i] = (uint8_t)now;
-        memcpy((char *)at + HEADER, by, strlen(by) + 1);
-        memcpy((char *)at + HEADER + strlen(by) + 1, text, len);
-    }
+    rc = editions_put(txn, self->catalogue, version, hclock_now_ms(self->clock), by, text, len);
     Hotline__CatalogueLoaded body = HOTLINE__CATALOGUE_LOADED__INIT;
     body.version = version;
     body.label = (char *)cat->label;

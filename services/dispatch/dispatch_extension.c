@@ -24,12 +24,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DUE_BYTES 16
+#define DUE_BYTES_V1 16
+#define DUE_BYTES 28
 
+/* Per ticket, from sla's feed: the round's reply deadline and what its policy allows. A record
+ * of 16 bytes (before policies said) has no policy part. */
 typedef struct reply_due {
     uint32_t round;
     int64_t due_ms; /* 0: not known yet */
     uint32_t granted; /* working days approved in this round */
+    int64_t return_until_ms;      /* the policy's return window ends (0: dispatch's own) */
+    uint32_t extension_max_days;  /* the policy's extension limit (0: dispatch's own) */
 } reply_due_t;
 
 static const char *str_or_empty(const char *s)
@@ -58,12 +63,16 @@ static int due_get(dispatch_t *self, MDB_txn *txn, const char *id, reply_due_t *
         return 0;
     if (rc)
         return rc;
-    if (v.mv_size != DUE_BYTES)
+    if (v.mv_size != DUE_BYTES && v.mv_size != DUE_BYTES_V1)
         return HL_ECORRUPT;
     const uint8_t *p = v.mv_data;
     out->round = be32_get(p);
     out->due_ms = (int64_t)store_be64_get(p + 4);
     out->granted = be32_get(p + 12);
+    if (v.mv_size == DUE_BYTES) {
+        out->return_until_ms = (int64_t)store_be64_get(p + 16);
+        out->extension_max_days = be32_get(p + 24);
+    }
     return 0;
 }
 
@@ -73,6 +82,8 @@ static int due_put(dispatch_t *self, MDB_txn *txn, const char *id, const reply_d
     be32_put(buf, d->round);
     store_be64_put(buf + 4, (uint64_t)d->due_ms);
     be32_put(buf + 12, d->granted);
+    store_be64_put(buf + 16, (uint64_t)d->return_until_ms);
+    be32_put(buf + 24, d->extension_max_days);
     return store_put(txn, self->reply_due, id, strlen(id), buf, sizeof buf, 0);
 }
 
@@ -84,10 +95,12 @@ int dispatch_apply_sla(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     const char *id = str_or_empty(ev->ticket_id);
     uint32_t round;
     int64_t due;
+    const Hotline__SlaClockStarted *started = NULL;
     if (ev->body_case == HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED && ev->sla_clock_started &&
         ev->sla_clock_started->clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY) {
-        round = ev->sla_clock_started->round;
-        due = ev->sla_clock_started->due_ms;
+        started = ev->sla_clock_started;
+        round = started->round;
+        due = started->due_ms;
     } else if (ev->body_case == HOTLINE__EVENT__BODY_SLA_CLOCK_EXTENDED &&
                ev->sla_clock_extended &&
                ev->sla_clock_extended->clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY) {
@@ -114,6 +127,10 @@ int dispatch_apply_sla(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     if (round > d.round)
         d = (reply_due_t){.round = round};
     d.due_ms = due;
+    if (started) { /* the round's policy, as sla matched it */
+        d.return_until_ms = started->return_until_ms;
+        d.extension_max_days = started->extension_max_working_days;
+    }
     return due_put(self, txn, id, &d);
 }
 
@@ -133,9 +150,20 @@ static int pending_put(dispatch_t *self, MDB_txn *txn, const char *id,
     return dispatch_pending_put(txn, self->extensions, id, &r->base);
 }
 
-static uint32_t max_days(const dispatch_t *self)
+/* A round's extension limit: its policy's (sla's feed), else dispatch's own setting. */
+static uint32_t max_days(const dispatch_t *self, const reply_due_t *d)
 {
-    return self->cfg->extension_max_working_days;
+    return d && d->extension_max_days ? d->extension_max_days
+                                      : self->cfg->extension_max_working_days;
+}
+
+int dispatch_return_until(dispatch_t *self, MDB_txn *txn, const char *id, uint32_t round,
+                          int64_t *until_ms)
+{
+    reply_due_t d;
+    int rc = due_get(self, txn, id, &d);
+    *until_ms = rc == 0 && d.round == round ? d.return_until_ms : 0;
+    return rc == HL_ECORRUPT ? 0 : rc;
 }
 
 int dispatch_request_extension(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
@@ -148,12 +176,9 @@ int dispatch_request_extension(dispatch_t *self, MDB_txn *txn, const Hotline__Co
     if (!dispatch_text_ok(reply, "requestExtension.reason", reason, DISPATCH_NOTE_MAX_CHARS,
                           "say why the reply needs more time"))
         return 0;
-    if (max_days(self) == 0)
-        return cmd_refuse(reply, CONFLICT, "requestExtension",
-                          "this centre grants no extensions (extensionMaxWorkingDays is 0)");
-    if (rq->working_days < 1 || rq->working_days > max_days(self))
+    if (rq->working_days < 1)
         return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "requestExtension.workingDays",
-                          "1 to %u working days", max_days(self));
+                          "at least 1 working day");
     dispatch_assignment_t a;
     int rc = dispatch_load_held(self, txn, cmd, "requestExtension", id, &unit, reply, &a);
     if (rc)
@@ -177,6 +202,14 @@ int dispatch_request_extension(dispatch_t *self, MDB_txn *txn, const Hotline__Co
         return rc;
     if (d.round != a.round)
         d = (reply_due_t){.round = a.round}; /* sla has not started this round's clock yet */
+    uint32_t most = max_days(self, &d); /* the round's policy's, else the centre's */
+    if (most == 0)
+        return cmd_refuse(reply, CONFLICT, "requestExtension",
+                          "no extensions are granted for ticket %s (its policy's "
+                          "extensionMaxWorkingDays, or the centre's, is 0)", id);
+    if (rq->working_days > most)
+        return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "requestExtension.workingDays",
+                          "1 to %u working days", most);
     int64_t now = hclock_now_ms(self->clock);
     if (d.due_ms && now >= d.due_ms) {
         char when[48];
@@ -185,10 +218,10 @@ int dispatch_request_extension(dispatch_t *self, MDB_txn *txn, const Hotline__Co
                           "the reply on ticket %s was due %s: an extension is asked before the "
                           "deadline", id, when);
     }
-    if (d.granted + rq->working_days > max_days(self))
+    if (d.granted + rq->working_days > most)
         return cmd_refuse(reply, CONFLICT, "requestExtension.workingDays",
                           "round %u already has %u working days granted; at most %u in all",
-                          (unsigned)a.round, (unsigned)d.granted, (unsigned)max_days(self));
+                          (unsigned)a.round, (unsigned)d.granted, (unsigned)most);
     Hotline__ExtensionRequested body = HOTLINE__EXTENSION_REQUESTED__INIT;
     body.unit = (char *)unit;
     body.round = a.round;

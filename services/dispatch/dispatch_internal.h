@@ -114,6 +114,10 @@ int dispatch_review_extension(dispatch_t *self, MDB_txn *txn, const Hotline__Com
                               cmd_reply_t *reply);
 int dispatch_extensions_list(dispatch_t *self, MDB_txn *txn, size_t limit, json_t *out);
 int dispatch_apply_sla(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+/* When the return window of the ticket's round ends by its sla policy (sla's feed); 0 when sla
+ * has not said (dispatch's returnWindow applies). Store errors only. */
+int dispatch_return_until(dispatch_t *self, MDB_txn *txn, const char *id, uint32_t round,
+                          int64_t *until_ms);
 
 /* A ladder step of sla's (SlaWarning, SlaBreached, SlaEscalated) for a clock held by a
  * configured crew: a signed webhook through its connector (dispatch_ladder.c). Other events

@@ -48,10 +48,6 @@ int dispatch_request_return(dispatch_t *self, MDB_txn *txn, const Hotline__Comma
                           "the rule, boundary or fact the return rests on"))
         return 0;
     const Hotline__Limit *window = self->cfg->return_window;
-    if (!window || !window->value)
-        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "requestReturn",
-                          "this centre takes no returns (returnWindow.value is 0): ask a "
-                          "dispatcher to redirect the ticket");
     dispatch_assignment_t a;
     int rc = dispatch_load_held(self, txn, cmd, "requestReturn", id, &unit, reply, &a);
     if (rc)
@@ -65,9 +61,15 @@ int dispatch_request_return(dispatch_t *self, MDB_txn *txn, const Hotline__Comma
         return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "requestReturn.ticketId",
                           "ticket %s was designated to unit %s by the hotline: it may not be "
                           "returned (ask a dispatcher if it truly is not yours)", id, unit);
+    /* The window of the round's sla policy, else the centre's returnWindow. */
     int64_t now = hclock_now_ms(self->clock), ends;
-    rc = calendar_add(self->cal, a.dispatched_ms, window, &ends);
-    if (rc)
+    if ((rc = dispatch_return_until(self, txn, id, a.round, &ends)))
+        return rc;
+    if (!ends && (!window || !window->value))
+        return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, "requestReturn",
+                          "this centre takes no returns (returnWindow.value is 0): ask a "
+                          "dispatcher to redirect the ticket");
+    if (!ends && (rc = calendar_add(self->cal, a.dispatched_ms, window, &ends)))
         return rc;
     if (now > ends) {
         char when[64];

@@ -24,6 +24,8 @@ static const char DEFAULTS[] =
     "  \"busEndpoint\": \"tcp://127.0.0.1:8092\", \"http\": {\"port\": 8082},"
     "  \"eventLog\": {\"consumers\": [\"intake\", \"dispatch\", \"analytics\"]},"
     "  \"feeds\": [{\"name\": \"dispatch\", \"endpoint\": \"tcp://127.0.0.1:8091\","
+    "              \"batchMax\": 500, \"waitMs\": 1000},"
+    "             {\"name\": \"callback\", \"endpoint\": \"tcp://127.0.0.1:8093\","
     "              \"batchMax\": 500, \"waitMs\": 1000}]},"
     " \"calendar\": {\"utcOffsetMinutes\": 480},"
     " \"policies\": ["
@@ -33,7 +35,12 @@ static const char DEFAULTS[] =
     "  {\"name\": \"default\", \"categoryPrefix\": \"\","
     "   \"sign\": {\"value\": 1, \"unit\": \"DURATION_WORKING_DAYS\"},"
     "   \"reply\": {\"value\": 5, \"unit\": \"DURATION_WORKING_DAYS\"},"
-    "   \"warnBefore\": {\"value\": 1, \"unit\": \"DURATION_WORKING_DAYS\"}},"
+    "   \"warnBefore\": {\"value\": 1, \"unit\": \"DURATION_WORKING_DAYS\"},"
+    /* The callback the working day after the reply (local rules, Beijing); a return asked
+     * within 2 working days (Shandong 2020); extensions up to 10 working days (Shandong). */
+    "   \"callback\": {\"value\": 1, \"unit\": \"DURATION_WORKING_DAYS\"},"
+    "   \"returnWindow\": {\"value\": 2, \"unit\": \"DURATION_WORKING_DAYS\"},"
+    "   \"extensionMaxWorkingDays\": 10},"
     /* W08 service complaint: handled in 15 working days, Guangdong 2022's limit for
      * complaints (handling by type); sign-for and yellow card as the catch-all. Being the
      * longer prefix, it also wins over the urgent water rows below. */
@@ -86,9 +93,10 @@ static void metrics_refresh(sla_t *self)
     MDB_txn *txn;
     if (store_read_begin(self->store, &txn) != 0)
         return;
-    static const Hotline__SlaClock clocks[] = {HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
-                                               HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY};
-    for (size_t i = 0; i < 2; i++) {
+    static const Hotline__SlaClock clocks[] = {
+        HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY,
+        HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE, HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK};
+    for (size_t i = 0; i < sizeof clocks / sizeof *clocks; i++) {
         uint64_t n;
         if (sla_running_count(self, txn, clocks[i], &n) == 0)
             metric_set(self->m_running, (const char *const[]){sla_clock_label(clocks[i])},
@@ -104,6 +112,7 @@ static void metrics_refresh(sla_t *self)
 static void after_commit(void *ctx)
 {
     sla_t *self = ctx;
+    sla_editions_after_commit(self);
     if (self->dirty)
         metrics_refresh(self);
     self->dirty = false;
@@ -136,6 +145,7 @@ int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
     self->log = opts->log;
     self->clock = opts->clock;
     self->cfg = opts->cfg;
+    self->svc = opts->svc;
     rc = calendar_load(&self->cal, opts->cfg->calendar, err, err_size);
     static const struct {
         const char *name;
@@ -150,6 +160,8 @@ int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
             snprintf(err, err_size, "cannot open sub-database %s: %s", dbs[i].name,
                      hl_strerror(rc));
     }
+    if (!rc && (rc = sla_editions_open(self)) != 0)
+        snprintf(err, err_size, "cannot read the policy editions: %s", hl_strerror(rc));
     /* The listener first: a scheduler of sla's own owns a handle once made. */
     if (!rc && (rc = txq_on_commit(opts->txq, after_commit, self)) != 0)
         snprintf(err, err_size, "cannot follow the group commit: %s", hl_strerror(rc));
@@ -188,12 +200,13 @@ void sla_destroy(sla_t **self)
     if ((*self)->own_steps)
         scheduler_destroy(&(*self)->steps);
     calendar_destroy(&(*self)->cal);
+    sla_editions_free(*self);
     free(*self);
     *self = NULL;
 }
 
 const calendar_t *sla_calendar(const sla_t *self) { return self->cal; }
-const Hotline__SlaConfig *sla_config(const sla_t *self) { return self->cfg; }
+const Hotline__SlaConfig *sla_config(const sla_t *self) { return sla_table(self); }
 store_t *sla_store(const sla_t *self) { return self->store; }
 hclock_t *sla_clock(const sla_t *self) { return self->clock; }
 scheduler_t *sla_steps(const sla_t *self) { return self->steps; }
@@ -236,6 +249,8 @@ static int init(service_t *svc, void **state)
     rc = sla_http_routes(self, svc);
     if (!rc)
         rc = service_follow(svc, "dispatch", sla_apply, self);
+    if (!rc) /* callback's outcomes stop the callback clocks */
+        rc = service_follow(svc, "callback", sla_apply, self);
     if (rc) {
         sla_destroy(&self);
         return rc;
@@ -252,15 +267,31 @@ static void fini(void *state)
     sla_destroy(&self);
 }
 
+static int sla_command(void *state, MDB_txn *txn, const Hotline__Command *cmd,
+                       cmd_reply_t *reply)
+{
+    if (cmd->body_case == HOTLINE__COMMAND__BODY_LOAD_POLICIES && cmd->load_policies)
+        return sla_load_policies(state, txn, cmd, reply);
+    return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, NULL, "sla takes loadPolicies only");
+}
+
+/* Who may run sla's commands: a new policy table is a supervisor's (or admin's) decision. */
+static const service_command_rule_t COMMANDS[] = {
+    {HOTLINE__COMMAND__BODY_LOAD_POLICIES, AUTH_SUPERVISOR | AUTH_ADMIN},
+    {0, 0},
+};
+
 const service_desc_t sla_service = {
     .name = "sla",
-    .summary = "Hotline sla: per-ticket sign-for and reply deadlines from the policy table and "
-               "the working-day calendar; yellow warnings and red breaches.",
+    .summary = "Hotline sla: per-ticket deadlines (sign-for, first contact, reply, callback) "
+               "from the policy table and the working-day calendar, and each clock's escalation "
+               "ladder.",
     .config_desc = &hotline__sla_config__descriptor,
     .default_config_json = DEFAULTS,
     .bounds = BOUNDS,
     .check_config = check_config,
     .init = init,
-    .command = NULL, /* sla takes no commands yet (policy admin is a later issue) */
+    .command = sla_command,
+    .commands = COMMANDS,
     .fini = fini,
 };

@@ -58,6 +58,21 @@ int sla_policies_validate(const Hotline__SlaConfig *cfg, char *err, size_t err_s
 const Hotline__SlaPolicy *sla_policy_match(const Hotline__SlaConfig *cfg,
                                            const char *category_code, Hotline__Urgency urgency);
 
+/* What a ticket's policy is matched on. */
+typedef struct sla_keys {
+    const char *category;
+    Hotline__Urgency urgency; /* UNSPECIFIED counts as NORMAL */
+    Hotline__AppealType appeal_type;
+    Hotline__Channel channel;
+} sla_keys_t;
+
+/* The row for a ticket by all four keys: the longest categoryPrefix, then a row naming the
+ * urgency, then the appeal type, then the channel, over rows that leave them "any". */
+const Hotline__SlaPolicy *sla_policy_match_keys(const Hotline__SlaConfig *cfg,
+                                                const sla_keys_t *keys);
+/* Every row with whether it applies, why not, its score and which was chosen (new ref). */
+json_t *sla_policy_explain(const Hotline__SlaConfig *cfg, const sla_keys_t *keys);
+
 /* The table as JSON for GET /v1/policies (new reference). */
 json_t *sla_policies_json(const Hotline__SlaConfig *cfg);
 json_t *sla_policy_json(const Hotline__SlaConfig *cfg, const Hotline__SlaPolicy *p);
@@ -111,6 +126,11 @@ scheduler_t *sla_steps(const sla_t *self);
  * malformed event is logged and skipped. */
 int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
+/* SIGN / REPLY / RESPONSE / CALLBACK -> label values "sign", "reply", .... */
+const char *sla_clock_label(Hotline__SlaClock clock);
+/* The enum value name, "SLA_CLOCK_SIGN". */
+const char *sla_clock_name(Hotline__SlaClock clock);
+
 /* Running clocks of one kind (SIGN / REPLY), kept in the same transactions as the clocks. */
 int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64_t *out);
 
@@ -136,9 +156,10 @@ typedef struct sla_clock {
     bool paused;                    /* the ticket is on hold */
     int64_t paused_ms;              /* since when (0 when not paused) */
     uint32_t limit_unit;            /* the limit's hotline.DurationUnit (0: a first-release clock) */
+    uint32_t policy_version;        /* the edition of the policy table that started it */
     bool suspended; /* stopped because the ticket joined an incident: no verdict */
     char policy[SLA_POLICY_NAME_MAX + 1];
-    char limit[48];    /* "5 working days" */
+    char limit[96];    /* "5 working days" */
     char unit[129];
     char category[65];
 } sla_clock_t;

@@ -12,23 +12,24 @@
 
 /* What a rework round needs to pick the same policy again, kept per ticket. Bounded copies:
  * the feed is trusted, but a record must never outgrow a page for a bad string. */
-static int ticket_put(sla_t *self, MDB_txn *txn, const char *ticket, const char *unit,
-                      const char *category, Hotline__Urgency urgency, uint32_t round)
+static int ticket_put(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 {
     char u[129], c[65];
-    snprintf(u, sizeof u, "%s", unit ? unit : "");
-    snprintf(c, sizeof c, "%s", category ? category : "");
+    snprintf(u, sizeof u, "%s", in->unit ? in->unit : "");
+    snprintf(c, sizeof c, "%s", in->category ? in->category : "");
     Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;
     td.unit = u;
     td.category_code = c;
-    td.urgency = urgency;
-    td.round = round;
+    td.urgency = in->urgency;
+    td.round = in->round;
+    td.appeal_type = in->appeal_type;
+    td.channel = in->channel;
     uint8_t buf[512];
     size_t n = hotline__ticket_dispatched__get_packed_size(&td);
     if (n > sizeof buf)
         return HL_EINTERNAL;
     hotline__ticket_dispatched__pack(&td, buf);
-    return store_put(txn, self->tickets, ticket, strlen(ticket), buf, n, 0);
+    return store_put(txn, self->tickets, in->ticket_id, strlen(in->ticket_id), buf, n, 0);
 }
 
 /* The ticket record, unpacked (free with hotline__ticket_dispatched__free_unpacked), or NULL
@@ -59,10 +60,6 @@ static int64_t event_time(sla_t *self, const Hotline__Event *ev)
 static int on_dispatched(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
 {
     const Hotline__TicketDispatched *d = ev->ticket_dispatched;
-    int rc = ticket_put(self, txn, ev->ticket_id, d->unit, d->category_code, d->urgency,
-                        d->round);
-    if (rc)
-        return rc;
     sla_round_in_t in = {
         .ticket_id = ev->ticket_id,
         .round = d->round,
@@ -70,8 +67,11 @@ static int on_dispatched(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
         .unit = d->unit,
         .category = d->category_code,
         .urgency = d->urgency,
+        .appeal_type = d->appeal_type,
+        .channel = d->channel,
     };
-    return sla_store_start_round(self, txn, &in);
+    int rc = ticket_put(self, txn, &in);
+    return rc ? rc : sla_store_start_round(self, txn, &in);
 }
 
 static int on_reopened(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
@@ -93,8 +93,10 @@ static int on_reopened(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
         .unit = unit,
         .category = t ? t->category_code : "",
         .urgency = t ? t->urgency : HOTLINE__URGENCY__URGENCY_UNSPECIFIED,
+        .appeal_type = t ? t->appeal_type : HOTLINE__APPEAL_TYPE__APPEAL_TYPE_UNSPECIFIED,
+        .channel = t ? t->channel : HOTLINE__CHANNEL__CHANNEL_UNSPECIFIED,
     };
-    rc = ticket_put(self, txn, ev->ticket_id, in.unit, in.category, in.urgency, r->round);
+    rc = ticket_put(self, txn, &in);
     if (!rc)
         rc = sla_store_start_round(self, txn, &in);
     if (t)
@@ -173,12 +175,54 @@ static int on_hold(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, uint32_t
     return 0;
 }
 
+/* A reply stops the round's clocks and starts its callback clock (when the policy has one). A
+ * reply is also a sign-for and a contact: a unit that replied without signing or calling must
+ * not be breached on clocks left running. */
+static int on_replied(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    uint32_t round = ev->ticket_replied->round;
+    int rc = stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, true);
+    if (!rc)
+        rc = stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE, true);
+    if (!rc)
+        rc = stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, false);
+    Hotline__TicketDispatched *t;
+    if (rc || (rc = ticket_get(self, txn, ev->ticket_id, &t)) != 0 || !t)
+        return rc; /* a ticket sla never saw dispatched: no policy to time the callback by */
+    const char *unit = ev->ticket_replied->unit;
+    sla_round_in_t in = {
+        .ticket_id = ev->ticket_id,
+        .round = round,
+        .start_ms = event_time(self, ev),
+        .unit = unit && *unit ? unit : t->unit,
+        .category = t->category_code,
+        .urgency = t->urgency,
+        .appeal_type = t->appeal_type,
+        .channel = t->channel,
+    };
+    rc = sla_store_start_callback(self, txn, &in);
+    hotline__ticket_dispatched__free_unpacked(t, NULL);
+    return rc;
+}
+
+/* The ticket closed (callback's outcome, or any other end): its callback clock stops. */
+static int on_closed(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    Hotline__TicketDispatched *t;
+    int rc = ticket_get(self, txn, ev->ticket_id, &t);
+    if (rc || !t)
+        return rc;
+    uint32_t round = t->round;
+    hotline__ticket_dispatched__free_unpacked(t, NULL);
+    return stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, true);
+}
+
 /* Out of the incident, back at a unit: the round's clocks start again from now. */
 static int on_unlinked(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
 {
     const Hotline__TicketUnlinked *u = ev->ticket_unlinked;
-    int rc = ticket_put(self, txn, ev->ticket_id, u->unit, u->category_code, u->urgency,
-                        u->round);
+    Hotline__TicketDispatched *t; /* the appeal type and channel, which the unlink lacks */
+    int rc = ticket_get(self, txn, ev->ticket_id, &t);
     if (rc)
         return rc;
     sla_round_in_t in = {
@@ -188,8 +232,15 @@ static int on_unlinked(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
         .unit = u->unit,
         .category = u->category_code,
         .urgency = u->urgency,
+        .appeal_type = t ? t->appeal_type : HOTLINE__APPEAL_TYPE__APPEAL_TYPE_UNSPECIFIED,
+        .channel = t ? t->channel : HOTLINE__CHANNEL__CHANNEL_UNSPECIFIED,
     };
-    return sla_store_restart_round(self, txn, &in);
+    rc = ticket_put(self, txn, &in);
+    if (!rc)
+        rc = sla_store_restart_round(self, txn, &in);
+    if (t)
+        hotline__ticket_dispatched__free_unpacked(t, NULL);
+    return rc;
 }
 
 int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
@@ -204,6 +255,9 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     case HOTLINE__EVENT__BODY_TICKET_REPLIED:
     case HOTLINE__EVENT__BODY_TICKET_HELD:
     case HOTLINE__EVENT__BODY_TICKET_RESUMED:
+    case HOTLINE__EVENT__BODY_CITIZEN_CONTACTED:
+    case HOTLINE__EVENT__BODY_CALLBACK_RATED:
+    case HOTLINE__EVENT__BODY_TICKET_CLOSED:
         break;
     case HOTLINE__EVENT__BODY_EXTENSION_REVIEWED:
         if (ev->extension_reviewed && ev->extension_reviewed->approved)
@@ -241,6 +295,19 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     case HOTLINE__EVENT__BODY_TICKET_SIGNED:
         return stop(self, txn, ev, ev->ticket_signed->round, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
                     false);
+    case HOTLINE__EVENT__BODY_CITIZEN_CONTACTED:
+        /* The first contact of a round stops its response clock (a policy without one has
+         * none to stop). */
+        return ev->citizen_contacted
+                   ? stop(self, txn, ev, ev->citizen_contacted->round,
+                          HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE, true)
+                   : 0;
+    case HOTLINE__EVENT__BODY_CALLBACK_RATED:
+        return ev->callback_rated ? stop(self, txn, ev, ev->callback_rated->round,
+                                         HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, true)
+                                  : 0;
+    case HOTLINE__EVENT__BODY_TICKET_CLOSED:
+        return on_closed(self, txn, ev);
     case HOTLINE__EVENT__BODY_EXTENSION_REVIEWED: {
         const Hotline__ExtensionReviewed *x = ev->extension_reviewed;
         /* An extension adds to the deadline, so it must apply once even if dispatch's feed
@@ -273,14 +340,7 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
         }
         return rc;
     }
-    default: {
-        uint32_t round = ev->ticket_replied->round;
-        /* A reply is also a sign-for: a unit that replied without signing must not be
-         * breached on a sign clock left running. */
-        int rc = stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, true);
-        if (!rc)
-            rc = stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, false);
-        return rc;
-    }
+    default:
+        return on_replied(self, txn, ev);
     }
 }

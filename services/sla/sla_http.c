@@ -69,51 +69,66 @@ static void on_clocks(httpd_req_t *req, void *ctx)
 static void on_policies(httpd_req_t *req, void *ctx)
 {
     sla_t *self = ctx;
-    service_http_json(req, 200, sla_policies_json(self->cfg));
+    json_t *body = sla_policies_json(sla_table(self));
+    json_object_set_new(body, "version", json_integer(sla_table_version(self)));
+    service_http_json(req, 200, body);
 }
 
+/* A query parameter naming an enum value, by its full name or without prefix ("urgent",
+ * "complaint", "wechat"), in any case; absent leaves *out at 0 ("any"). Answers 400 naming the
+ * parameter and returns false on a bad value. */
+static bool query_enum(httpd_req_t *req, const char *name, const ProtobufCEnumDescriptor *d,
+                       const char *prefix, int *out)
+{
+    char text[48] = "";
+    int n = httpd_query_param(httpd_req_query(req), name, text, sizeof text);
+    *out = 0;
+    if (n == HL_ENOTFOUND || n == 0)
+        return true;
+    for (unsigned i = 0; n > 0 && i < d->n_values; i++) {
+        const char *v = d->values[i].name;
+        if (strcasecmp(text, v) == 0 ||
+            (strncmp(v, prefix, strlen(prefix)) == 0 && strcasecmp(text, v + strlen(prefix)) == 0)) {
+            *out = d->values[i].value;
+            return true;
+        }
+    }
+    char names[512] = "";
+    for (unsigned i = 1; i < d->n_values; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i > 1 ? ", " : "",
+                 d->values[i].name);
+    service_http_error(req, 400, name, "must be one of %s (or absent: any)", names);
+    return false;
+}
+
+/* GET /v1/policies/match?categoryCode=&urgency=&appealType=&channel=: the row a ticket gets,
+ * and why: every row, whether it applies, its score or what ruled it out. */
 static void on_match(httpd_req_t *req, void *ctx)
 {
     sla_t *self = ctx;
-    const char *q = httpd_req_query(req);
-    char category[SLA_PREFIX_MAX * 4 + 1] = "", urgency[32] = "";
-    int n = httpd_query_param(q, "categoryCode", category, sizeof category);
+    char category[SLA_PREFIX_MAX * 4 + 1] = "";
+    int n = httpd_query_param(httpd_req_query(req), "categoryCode", category, sizeof category);
     if (n == HL_ETOOBIG || n == HL_EINVAL) {
         service_http_error(req, 400, "categoryCode", "must be a category code of at most %d "
                            "characters, e.g. W0402", SLA_PREFIX_MAX * 4);
         return;
     }
-    n = httpd_query_param(q, "urgency", urgency, sizeof urgency);
-    Hotline__Urgency u = HOTLINE__URGENCY__URGENCY_UNSPECIFIED;
-    if (n > 0) {
-        /* The full value name, or the short one ("urgent"), in any case. */
-        const ProtobufCEnumDescriptor *d = &hotline__urgency__descriptor;
-        bool found = false;
-        for (unsigned i = 0; i < d->n_values && !found; i++) {
-            const char *name = d->values[i].name;
-            if (strcasecmp(urgency, name) == 0 ||
-                strcasecmp(urgency, name + strlen("URGENCY_")) == 0) {
-                u = (Hotline__Urgency)d->values[i].value;
-                found = true;
-            }
-        }
-        if (!found) {
-            service_http_error(req, 400, "urgency", "must be one of URGENCY_NORMAL, "
-                               "URGENCY_URGENT, URGENCY_VERY_URGENT (or absent)");
-            return;
-        }
-    } else if (n != HL_ENOTFOUND && n != 0) {
-        service_http_error(req, 400, "urgency", "must be one of URGENCY_NORMAL, URGENCY_URGENT, "
-                           "URGENCY_VERY_URGENT (or absent)");
+    int u, a, c;
+    if (!query_enum(req, "urgency", &hotline__urgency__descriptor, "URGENCY_", &u) ||
+        !query_enum(req, "appealType", &hotline__appeal_type__descriptor, "APPEAL_", &a) ||
+        !query_enum(req, "channel", &hotline__channel__descriptor, "CHANNEL_", &c))
         return;
-    }
-    const Hotline__SlaPolicy *p = sla_policy_match(self->cfg, category, u);
+    sla_keys_t k = {.category = category, .urgency = (Hotline__Urgency)u,
+                    .appeal_type = (Hotline__AppealType)a, .channel = (Hotline__Channel)c};
+    const Hotline__SlaPolicy *p = sla_policy_match_keys(sla_table(self), &k);
     if (!p) {
         service_http_error(req, 500, NULL, "no policy matches (the table has no catch-all)");
         return;
     }
-    service_http_json(req, 200, json_pack("{s:s, s:o}", "categoryCode", category, "policy",
-                                          sla_policy_json(self->cfg, p)));
+    service_http_json(req, 200,
+                      json_pack("{s:s, s:o, s:o}", "categoryCode", category, "policy",
+                                sla_policy_json(sla_table(self), p), "explain",
+                                sla_policy_explain(sla_table(self), &k)));
 }
 
 /* A query integer from min to max; absent or empty gives def. Answers 400 and returns -1 on a
@@ -162,11 +177,36 @@ static void on_due(httpd_req_t *req, void *ctx)
 /* Who may call what: a ticket's clocks are read by the unit holding it, dispatchers,
  * supervisors and admins; the due list (every unit's deadlines) by dispatchers, supervisors
  * and admins; the policies by anyone with a role. */
+/* POST /v1/policies {"policies": [...], "ladder": {...}}: load a new edition (supervisor,
+ * admin), as command LoadPolicies with the body as its JSON. */
+static void on_load(httpd_req_t *req, void *ctx)
+{
+    sla_t *self = ctx;
+    size_t len;
+    const char *body = httpd_req_body(req, &len);
+    Hotline__LoadPolicies *lp = malloc(sizeof *lp);
+    char *json = lp ? strndup(body, len) : NULL;
+    if (!json) {
+        free(lp);
+        service_http_error(req, 500, NULL, "out of memory");
+        return;
+    }
+    hotline__load_policies__init(lp);
+    lp->json = json;
+    Hotline__Command *cmd = service_command_new(HOTLINE__COMMAND__BODY_LOAD_POLICIES, &lp->base);
+    if (!cmd) {
+        service_http_error(req, 500, NULL, "out of memory");
+        return;
+    }
+    service_http_command(self->svc, req, cmd);
+}
+
 static const service_route_t ROUTES[] = {
     {"GET", "/v1/clocks/*", AUTH_UNIT | AUTH_DISPATCHER | AUTH_SUPERVISOR | AUTH_ADMIN,
      on_clocks},
     {"GET", "/v1/policies/match", AUTH_ANY_ROLE, on_match},
     {"GET", "/v1/policies", AUTH_ANY_ROLE, on_policies},
+    {"POST", "/v1/policies", AUTH_SUPERVISOR | AUTH_ADMIN, on_load},
     {"GET", "/v1/due", AUTH_DISPATCHER | AUTH_SUPERVISOR | AUTH_ADMIN, on_due},
 };
 

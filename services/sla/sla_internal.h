@@ -14,6 +14,11 @@ struct sla {
     scheduler_t *steps;  /* the warnings and breaches (the service's, or sla's own) */
     bool own_steps;      /* made here (no service): sla_stop stops it, sla_destroy frees it */
     bool dirty;          /* a transaction changed clocks or steps: gauges follow its commit */
+    uint32_t policy_version; /* the policy table's edition, stamped on every clock */
+    Hotline__SlaConfig *edition; /* a loaded edition in use (owned); NULL: the configuration's */
+    MDB_dbi editions;            /* policy_editions */
+    bool editions_dirty;         /* a load committed: adopt it after the commit */
+    service_t *svc;              /* NULL in tests without a service */
     metric_t *m_running; /* hotline_sla_running_clocks{clock} */
     metric_t *m_pending; /* hotline_sla_pending_timers */
 };
@@ -26,10 +31,15 @@ typedef struct sla_round_in {
     const char *unit;
     const char *category;
     Hotline__Urgency urgency;
+    Hotline__AppealType appeal_type;
+    Hotline__Channel channel;
 } sla_round_in_t;
 
-/* Start the SIGN and REPLY clocks of a round (each only if not started before). */
+/* Start the SIGN, REPLY (a rework round: the policy's rework limit) and, when the policy has
+ * one, RESPONSE clocks of a round (each only if not started before). */
 int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in);
+/* Start a round's CALLBACK clock from in->start_ms (the reply), when the policy has one. */
+int sla_store_start_callback(sla_t *self, MDB_txn *txn, const sla_round_in_t *in);
 /* Stop one clock at at_ms if it is running; HL_ENOTFOUND when there is no such clock. */
 int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                    Hotline__SlaClock clock, int64_t at_ms);
@@ -56,6 +66,16 @@ int sla_store_restart_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 /* The steps' scheduler_fire_fn (ctx is the sla_t): a warning or breach for a clock still
  * running, its event appended and its flag set in the pass's transaction. */
 int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e);
+
+/* sla_editions.c: the policy table in use (a loaded edition, else the configuration's) and
+ * its version; open / adopt after commit / free; the LoadPolicies command. */
+const Hotline__SlaConfig *sla_table(const sla_t *self);
+uint32_t sla_table_version(const sla_t *self);
+int sla_editions_open(sla_t *self);
+void sla_editions_after_commit(sla_t *self);
+void sla_editions_free(sla_t *self);
+int sla_load_policies(sla_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                      cmd_reply_t *reply);
 
 /* sla_ladder.c: the escalation ladder. */
 typedef struct sla_ladder {
@@ -85,9 +105,6 @@ bool sla_step_given(const sla_clock_t *c, int step);
 Hotline__SlaStep sla_step_kind(int step);
 const char *sla_step_label(int step); /* "red card" */
 
-/* "SIGN" / "REPLY" -> label values "sign" / "reply". */
-const char *sla_clock_label(Hotline__SlaClock clock);
-/* The enum value name, "SLA_CLOCK_SIGN". */
-const char *sla_clock_name(Hotline__SlaClock clock);
+
 
 #endif

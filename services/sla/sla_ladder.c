@@ -16,7 +16,7 @@
 
 static const Hotline__Limit ONE_WORKING_DAY = {
     PROTOBUF_C_MESSAGE_INIT(&hotline__limit__descriptor), 1,
-    HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS};
+    HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS, HOTLINE__LIMIT_ANCHOR__ANCHOR_FROM_START};
 
 /* The steps in firing order, with the flag that says each was given. */
 static const struct {

@@ -47,6 +47,12 @@ static int check_limit(const Hotline__Limit *l, size_t i, const char *key, bool 
                  UNITS_ALLOWED);
         return HL_EINVAL;
     }
+    if (l->anchor < HOTLINE__LIMIT_ANCHOR__ANCHOR_FROM_START ||
+        l->anchor > HOTLINE__LIMIT_ANCHOR__ANCHOR_END_OF_NEXT_WORKING_DAY) {
+        snprintf(err, err_size, "policies[%zu].%s.anchor: must be one of ANCHOR_FROM_START, "
+                 "ANCHOR_END_OF_SAME_WORKING_DAY, ANCHOR_END_OF_NEXT_WORKING_DAY", i, key);
+        return HL_EINVAL;
+    }
     if (limit_days(l) > SLA_MAX_SPAN_DAYS) {
         snprintf(err, err_size, "policies[%zu].%s.value: %u is longer than %d days, the "
                  "calendar's limit", i, key, l->value, SLA_MAX_SPAN_DAYS);
@@ -58,7 +64,9 @@ static int check_limit(const Hotline__Limit *l, size_t i, const char *key, bool 
 static bool is_catch_all(const Hotline__SlaPolicy *p)
 {
     return (!p->category_prefix || !*p->category_prefix) &&
-           p->urgency == HOTLINE__URGENCY__URGENCY_UNSPECIFIED;
+           p->urgency == HOTLINE__URGENCY__URGENCY_UNSPECIFIED &&
+           p->appeal_type == HOTLINE__APPEAL_TYPE__APPEAL_TYPE_UNSPECIFIED &&
+           p->channel == HOTLINE__CHANNEL__CHANNEL_UNSPECIFIED;
 }
 
 static const char *prefix_of(const Hotline__SlaPolicy *p)
@@ -100,11 +108,35 @@ int sla_policies_validate(const Hotline__SlaConfig *cfg, char *err, size_t err_s
                      "(any), URGENCY_NORMAL, URGENCY_URGENT, URGENCY_VERY_URGENT", i);
             return HL_EINVAL;
         }
+        if (!protobuf_c_enum_descriptor_get_value(&hotline__appeal_type__descriptor,
+                                                  (int)p->appeal_type)) {
+            snprintf(err, err_size, "policies[%zu].appealType: must be a hotline.AppealType "
+                     "(APPEAL_CONSULTATION, APPEAL_HELP, APPEAL_COMPLAINT, ...; "
+                     "APPEAL_TYPE_UNSPECIFIED: any)", i);
+            return HL_EINVAL;
+        }
+        if (!protobuf_c_enum_descriptor_get_value(&hotline__channel__descriptor,
+                                                  (int)p->channel)) {
+            snprintf(err, err_size, "policies[%zu].channel: must be a hotline.Channel "
+                     "(CHANNEL_PHONE, CHANNEL_WEB, ...; CHANNEL_UNSPECIFIED: any)", i);
+            return HL_EINVAL;
+        }
+        if (p->extension_max_working_days > SLA_MAX_SPAN_DAYS) {
+            snprintf(err, err_size, "policies[%zu].extensionMaxWorkingDays: %u is more than %d",
+                     i, p->extension_max_working_days, SLA_MAX_SPAN_DAYS);
+            return HL_EINVAL;
+        }
         int rc = check_limit(p->sign, i, "sign", true, err, err_size);
         if (!rc)
             rc = check_limit(p->reply, i, "reply", true, err, err_size);
         if (!rc)
             rc = check_limit(p->warn_before, i, "warnBefore", false, err, err_size);
+        static const char *const optional[] = {"response", "rework", "callback",
+                                               "returnWindow"};
+        const Hotline__Limit *const limits[] = {p->response, p->rework, p->callback,
+                                                p->return_window};
+        for (size_t k = 0; !rc && k < sizeof limits / sizeof *limits; k++)
+            rc = check_limit(limits[k], i, optional[k], false, err, err_size);
         if (!rc) {
             char key[40];
             snprintf(key, sizeof key, "policies[%zu].ladder", i);
@@ -119,10 +151,11 @@ int sla_policies_validate(const Hotline__SlaConfig *cfg, char *err, size_t err_s
                          "policies[%zu]; names must be unique", i, p->name, k);
                 return HL_EINVAL;
             }
-            if (strcasecmp(prefix_of(q), prefix) == 0 && q->urgency == p->urgency) {
-                snprintf(err, err_size, "policies[%zu]: same categoryPrefix \"%s\" and urgency "
-                         "as policies[%zu] (\"%s\"); only one of them could ever apply: remove "
-                         "one", i, prefix, k, q->name);
+            if (strcasecmp(prefix_of(q), prefix) == 0 && q->urgency == p->urgency &&
+                q->appeal_type == p->appeal_type && q->channel == p->channel) {
+                snprintf(err, err_size, "policies[%zu]: same categoryPrefix \"%s\", urgency, "
+                         "appealType and channel as policies[%zu] (\"%s\"); only one of them "
+                         "could ever apply: remove one", i, prefix, k, q->name);
                 return HL_EINVAL;
             }
         }
@@ -130,44 +163,97 @@ int sla_policies_validate(const Hotline__SlaConfig *cfg, char *err, size_t err_s
     }
     if (!catch_all) {
         snprintf(err, err_size, "policies: no catch-all policy (categoryPrefix \"\" and no "
-                 "urgency): add one so that every ticket gets limits");
+                 "urgency, appealType or channel): add one so that every ticket gets limits");
         return HL_EINVAL;
     }
     return 0;
 }
 
-const Hotline__SlaPolicy *sla_policy_match(const Hotline__SlaConfig *cfg,
-                                           const char *category_code, Hotline__Urgency urgency)
+/* Whether p applies to k and, if it does, its score (higher is more specific): the prefix's
+ * length first, then a named urgency, then a named appeal type, then a named channel. why says
+ * what failed (NULL when it applies). */
+static long policy_score(const Hotline__SlaPolicy *p, const sla_keys_t *k, const char **why)
 {
-    if (urgency == HOTLINE__URGENCY__URGENCY_UNSPECIFIED)
-        urgency = HOTLINE__URGENCY__URGENCY_NORMAL;
-    if (!category_code)
-        category_code = "";
+    const char *prefix = prefix_of(p);
+    size_t plen = strlen(prefix);
+    *why = NULL;
+    if (strncasecmp(k->category ? k->category : "", prefix, plen) != 0)
+        *why = "categoryPrefix does not begin the category code";
+    else if (p->urgency != HOTLINE__URGENCY__URGENCY_UNSPECIFIED && p->urgency != k->urgency)
+        *why = "names another urgency";
+    else if (p->appeal_type != HOTLINE__APPEAL_TYPE__APPEAL_TYPE_UNSPECIFIED &&
+             p->appeal_type != k->appeal_type)
+        *why = "names another appeal type";
+    else if (p->channel != HOTLINE__CHANNEL__CHANNEL_UNSPECIFIED && p->channel != k->channel)
+        *why = "names another channel";
+    if (*why)
+        return -1;
+    return (long)plen * 8 + (p->urgency != HOTLINE__URGENCY__URGENCY_UNSPECIFIED) * 4 +
+           (p->appeal_type != HOTLINE__APPEAL_TYPE__APPEAL_TYPE_UNSPECIFIED) * 2 +
+           (p->channel != HOTLINE__CHANNEL__CHANNEL_UNSPECIFIED);
+}
+
+static sla_keys_t normal(const sla_keys_t *k)
+{
+    sla_keys_t n = *k;
+    if (n.urgency == HOTLINE__URGENCY__URGENCY_UNSPECIFIED)
+        n.urgency = HOTLINE__URGENCY__URGENCY_NORMAL;
+    return n;
+}
+
+const Hotline__SlaPolicy *sla_policy_match_keys(const Hotline__SlaConfig *cfg,
+                                                const sla_keys_t *keys)
+{
+    sla_keys_t k = normal(keys);
     const Hotline__SlaPolicy *best = NULL;
     long best_score = -1;
     for (size_t i = 0; i < cfg->n_policies; i++) {
-        const Hotline__SlaPolicy *p = cfg->policies[i];
-        const char *prefix = prefix_of(p);
-        size_t plen = strlen(prefix);
-        if (strncasecmp(category_code, prefix, plen) != 0)
-            continue;
-        if (p->urgency != HOTLINE__URGENCY__URGENCY_UNSPECIFIED && p->urgency != urgency)
-            continue;
-        /* Prefix length dominates; a named urgency breaks the tie with "any". */
-        long score = (long)plen * 2 + (p->urgency != HOTLINE__URGENCY__URGENCY_UNSPECIFIED);
+        const char *why;
+        long score = policy_score(cfg->policies[i], &k, &why);
         if (score > best_score) {
-            best = p;
+            best = cfg->policies[i];
             best_score = score;
         }
     }
     return best;
 }
 
+const Hotline__SlaPolicy *sla_policy_match(const Hotline__SlaConfig *cfg,
+                                           const char *category_code, Hotline__Urgency urgency)
+{
+    sla_keys_t k = {.category = category_code, .urgency = urgency};
+    return sla_policy_match_keys(cfg, &k);
+}
+
+json_t *sla_policy_explain(const Hotline__SlaConfig *cfg, const sla_keys_t *keys)
+{
+    sla_keys_t k = normal(keys);
+    const Hotline__SlaPolicy *best = sla_policy_match_keys(cfg, &k);
+    json_t *rows = json_array();
+    for (size_t i = 0; i < cfg->n_policies; i++) {
+        const Hotline__SlaPolicy *p = cfg->policies[i];
+        const char *why;
+        long score = policy_score(p, &k, &why);
+        json_t *row = json_pack("{s:s, s:b}", "name", p->name, "applies", score >= 0);
+        if (why)
+            json_object_set_new(row, "why", json_string(why));
+        else
+            json_object_set_new(row, "score", json_integer(score));
+        if (p == best)
+            json_object_set_new(row, "chosen", json_true());
+        json_array_append_new(rows, row);
+    }
+    return json_pack("{s:o, s:s}", "rows", rows, "rule",
+                     "of the rows that apply, the most specific: the longest categoryPrefix, "
+                     "then a named urgency, then a named appealType, then a named channel "
+                     "(score = 8 x prefix length + 4 + 2 + 1 for each named key)");
+}
+
 static void add_text(json_t *o, const char *key, const Hotline__Limit *l)
 {
     if (!l || l->value == 0)
         return;
-    char text[48];
+    char text[96];
     calendar_limit_text(l, text, sizeof text);
     json_object_set_new(o, key, json_string(text));
 }
@@ -184,7 +270,7 @@ json_t *sla_policy_json(const Hotline__SlaConfig *cfg, const Hotline__SlaPolicy 
     /* The ladder the policy's clocks run (its own keys over the service's and the defaults). */
     sla_ladder_t l;
     sla_ladder_effective(cfg, p, &l);
-    char red[48], sup[48], rem[48];
+    char red[96], sup[96], rem[48];
     calendar_limit_text(&l.red_after, red, sizeof red);
     calendar_limit_text(&l.supervision_after, sup, sizeof sup);
     if (l.reminder_percent)

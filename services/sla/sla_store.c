@@ -33,13 +33,15 @@ enum { SLA_L_REMINDED = 1, SLA_L_RED = 2, SLA_L_SUPERVISED = 4 };
 #define KEY_MAX (8 + SLA_TICKET_ID_MAX + 1 + 4 + 1) /* the largest key: sla_due's */
 #define STEP_TAIL (1 + 4 + 1)                        /* a step id after ticket \0 */
 
-static const char *const RUNNING_KEY[] = {NULL, "running.sign", "running.reply"};
+/* Indexed by hotline.SlaClock: the label and the running count's meta key of each clock. */
+static const char *const LABEL[] = {"unknown", "sign", "reply", "response", "callback"};
+static const char *const RUNNING_KEY[] = {"running.unknown", "running.sign", "running.reply",
+                                          "running.response", "running.callback"};
+#define NCLOCKS (sizeof LABEL / sizeof *LABEL)
 
 const char *sla_clock_label(Hotline__SlaClock clock)
 {
-    return clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN    ? "sign"
-           : clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY ? "reply"
-                                                          : "unknown";
+    return (unsigned)clock < NCLOCKS ? LABEL[clock] : LABEL[0];
 }
 
 const char *sla_clock_name(Hotline__SlaClock clock)
@@ -143,6 +145,7 @@ static int decode(const MDB_val *v, sla_clock_t *out)
         out->stopped_ms = 0;
     }
     out->limit_unit = st->limit_unit;
+    out->policy_version = st->policy_version;
     out->clock = st->clock;
     out->round = st->round;
     out->due_ms = st->due_ms;
@@ -211,13 +214,13 @@ static int record_change(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t k
 
 static int count_add(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, int delta)
 {
-    const char *k = RUNNING_KEY[clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY ? 2 : 1];
+    const char *k = RUNNING_KEY[(unsigned)clock < NCLOCKS ? clock : 0];
     return store_add_u64(txn, self->meta, k, strlen(k), delta < 0 ? -1 : 1, NULL);
 }
 
 int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64_t *out)
 {
-    const char *k = RUNNING_KEY[clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY ? 2 : 1];
+    const char *k = RUNNING_KEY[(unsigned)clock < NCLOCKS ? clock : 0];
     return store_get_u64(txn, self->meta, k, strlen(k), out);
 }
 
@@ -261,7 +264,8 @@ static int pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const s
 /* ---- start ---- */
 
 static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
-                     const Hotline__SlaPolicy *p, Hotline__SlaClock clock)
+                     const Hotline__SlaPolicy *p, Hotline__SlaClock clock,
+                     const Hotline__Limit *limit)
 {
     uint8_t key[KEY_MAX];
     size_t klen = clock_key(key, in->ticket_id, in->round, clock);
@@ -271,8 +275,6 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
         return 0; /* started before: one set of clocks per (ticket, clock, round) */
     if (rc != HL_ENOTFOUND)
         return rc;
-    const Hotline__Limit *limit = clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN ? p->sign
-                                                                             : p->reply;
     int64_t due, warn = 0;
     if (calendar_add(self->cal, in->start_ms, limit, &due) != 0)
         return HL_EINTERNAL; /* the table was validated at start-up */
@@ -288,7 +290,7 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     }
     sla_ladder_t ladder;
     sla_plan_t plan;
-    sla_ladder_effective(self->cfg, p, &ladder);
+    sla_ladder_effective(sla_table(self), p, &ladder);
     sla_ladder_plan(self->cal, &ladder, limit, in->start_ms, due, warn, &plan);
     sla_clock_t c = {.clock = clock, .round = in->round, .start_ms = in->start_ms,
                      .due_ms = due, .warn_ms = warn, .reminder_ms = plan.reminder_ms,
@@ -310,6 +312,15 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     st.red_ms = plan.red_ms;
     st.supervision_ms = plan.supervision_ms;
     st.limit_unit = (uint32_t)limit->unit;
+    st.policy_version = self->policy_version;
+    if (clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY) {
+        /* What dispatch enforces by the policy, read off sla's feed (0: its own settings). */
+        int64_t until;
+        if (p->return_window && p->return_window->value &&
+            calendar_add(self->cal, in->start_ms, p->return_window, &until) == 0)
+            st.return_until_ms = until;
+        st.extension_max_working_days = p->extension_max_working_days;
+    }
     int first;
     rc = next_put(self, txn, in->ticket_id, &c, &first);
     if (rc)
@@ -337,15 +348,35 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     return evlog_append(self->log, txn, &ev);
 }
 
+static const Hotline__SlaPolicy *policy_of(sla_t *self, const sla_round_in_t *in)
+{
+    sla_keys_t k = {.category = in->category, .urgency = in->urgency,
+                    .appeal_type = in->appeal_type, .channel = in->channel};
+    return sla_policy_match_keys(sla_table(self), &k);
+}
+
 int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 {
-    const Hotline__SlaPolicy *p = sla_policy_match(self->cfg, in->category, in->urgency);
+    const Hotline__SlaPolicy *p = policy_of(self, in);
     if (!p)
         return HL_EINTERNAL; /* validation guarantees a catch-all */
-    int rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN);
+    /* A rework round's reply runs on the policy's rework limit, when it has one. */
+    const Hotline__Limit *reply = in->round > 0 && p->rework && p->rework->value ? p->rework
+                                                                                  : p->reply;
+    int rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, p->sign);
     if (!rc)
-        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY);
+        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, reply);
+    if (!rc && p->response && p->response->value)
+        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE, p->response);
     return rc;
+}
+
+int sla_store_start_callback(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
+{
+    const Hotline__SlaPolicy *p = policy_of(self, in);
+    if (!p || !p->callback || !p->callback->value)
+        return 0; /* no callback clock in this policy */
+    return start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, p->callback);
 }
 
 /* ---- stop ---- */
@@ -802,6 +833,7 @@ static json_t *clock_json(sla_t *self, const sla_clock_t *c)
         json_array_append_new(ladder, s);
     }
     json_object_set_new(o, "ladder", ladder);
+    json_object_set_new(o, "policyVersion", json_integer(c->policy_version));
     if (c->paused) { /* on hold: nothing fires until it resumes */
         json_object_set_new(o, "paused", json_true());
         add_time(self, o, "paused", c->paused_ms);

@@ -122,6 +122,7 @@ ROUTES = {
         ("GET", "/v1/clocks/*", "/v1/clocks/" + TID, None, UNIT_READERS),
         ("GET", "/v1/policies/match", "/v1/policies/match?categoryCode=W01", None, ANY),
         ("GET", "/v1/policies", "/v1/policies", None, ANY),
+        ("POST", "/v1/policies", "/v1/policies", {"policies": []}, {"supervisor", "admin"}),
         ("GET", "/v1/due", "/v1/due", None, {"dispatcher", "supervisor", "admin"}),
     ],
     "callback": [
@@ -155,7 +156,7 @@ COMMANDS = {  # the commands each service takes, and who may run them
                  "raiseWorkOrder": {"dispatcher"}, "cancelWorkOrder": {"dispatcher"},
                  "updateWorkOrderStatus": {"crew"},
                  "replayDeadLetter": {"dispatcher", "admin"}},
-    "sla": {},
+    "sla": {"loadPolicies": {"supervisor", "admin"}},
     "callback": {"nextCallback": {"callback-agent"}, "recordCallback": {"callback-agent"}},
     "analytics": {},
 }
@@ -174,6 +175,7 @@ EXAMPLES = {  # a body for every command kind
     "reviewTermination": {"ticketId": TID, "approve": False, "note": "walk"},
     "subDispatchTicket": {"ticketId": TID, "toUnit": "billing"},
     "holdTicket": {"ticketId": TID, "resume": True},
+    "loadPolicies": {"json": "{}"},
     "declareIncident": {"categoryPrefix": "W09", "area": {"community": "Bus"}, "summary": "x"},
     "updateIncident": {"incidentId": "INC-none", "summary": "y"},
     "closeIncident": {"incidentId": "INC-none"},

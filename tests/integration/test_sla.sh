@@ -72,6 +72,14 @@ http GET "$S/v1/policies/match?categoryCode=W0801&urgency=URGENCY_URGENT" >"$T/m
 [ "$(json_get "$T/m.json" policy.name)" = water-service-complaint ] || fail "match W08"
 http GET "$S/v1/policies/match?categoryCode=P01" >"$T/m.json"
 [ "$(json_get "$T/m.json" policy.name)" = default ] || fail "match catch-all"
+# The match explained, by all four keys.
+http GET "$S/v1/policies/match?categoryCode=W0801&urgency=urgent&appealType=complaint&channel=wechat" >"$T/m.json"
+[ "$(json_get "$T/m.json" policy.name)" = water-service-complaint ] || fail "match by 4 keys"
+[ "$(json_get "$T/m.json" explain.rows.3.why)" = "names another urgency" ] ||
+  fail "the explanation: $(cat "$T/m.json")"
+http GET "$S/v1/policies/match?channel=pigeon" >"$T/e.json"
+[ "$HTTP_STATUS" = 400 ] && [ "$(json_get "$T/e.json" error.field)" = channel ] ||
+  fail "bad channel not refused naming it ($HTTP_STATUS)"
 http GET "$S/v1/policies/match?urgency=loud" >"$T/e.json"
 [ "$HTTP_STATUS" = 400 ] && [ "$(json_get "$T/e.json" error.field)" = urgency ] ||
   fail "bad urgency not refused naming it ($HTTP_STATUS)"
@@ -183,6 +191,30 @@ else
       "is not built); the clock logic is covered by unit tests test_sla, test_sla_policy and" \
       "the lead's end-to-end test"
 fi
+
+# ---- a new edition of the policy table, without a restart ----
+http POST "$S/v1/policies" "{\"policies\": [{\"name\": \"d\", \"sign\": $LIM,
+  \"reply\": {\"value\": 3, \"unit\": \"DURATION_WORKING_DAYS\"}},
+  {\"name\": \"w\", \"categoryPrefix\": \"W\", \"sign\": $LIM,
+   \"reply\": {\"value\": 0, \"unit\": \"DURATION_HOURS\"}}]}" >"$T/e.json"
+[ "$HTTP_STATUS" = 400 ] || fail "a bad edition was taken ($HTTP_STATUS): $(cat "$T/e.json")"
+grep -q 'policies\[1\].reply.value: must be at least 1' "$T/e.json" ||
+  fail "the refusal does not name the key: $(cat "$T/e.json")"
+http POST "$S/v1/policies" "{\"ladder\": {\"reminderPercent\": 100}, \"policies\": [
+  {\"name\": \"d\", \"sign\": $LIM, \"reply\": {\"value\": 3, \"unit\": \"DURATION_WORKING_DAYS\"}},
+  {\"name\": \"w\", \"categoryPrefix\": \"W\", \"sign\": $LIM, \"reply\": $LIM}]}" >"$T/ok.json"
+[ "$HTTP_STATUS" = 200 ] || fail "the edition was refused ($HTTP_STATUS): $(cat "$T/ok.json")"
+[ "$(json_get "$T/ok.json" policies.version)" = 1 ] || fail "not version 1: $(cat "$T/ok.json")"
+http GET "$S/v1/policies" >"$T/pol.json"
+[ "$(json_get "$T/pol.json" version)/$(json_get "$T/pol.json" policies.1.name)" = 1/w ] ||
+  fail "GET /v1/policies does not show edition 1: $(cat "$T/pol.json")"
+http GET "$S/v1/policies/match?categoryCode=W0402&urgency=very_urgent" >"$T/m.json"
+[ "$(json_get "$T/m.json" policy.name)" = w ] || fail "the match still uses the old table"
+stop9 sla
+start_sla
+http GET "$S/v1/policies" >"$T/pol.json"
+[ "$(json_get "$T/pol.json" version)" = 1 ] || fail "edition 1 lost across kill -9"
+log "policy edition 1 loaded over HTTP (a bad one refused naming the key), in use after kill -9"
 
 stop_term sla
 grep -q 'event=stopped' "$T/sla.log" || fail "no orderly stop logged"

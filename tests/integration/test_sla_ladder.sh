@@ -149,5 +149,29 @@ assert not any(unit in k for k in d["keys"]), d["keys"]
 assert d["rejected"] == 0 and d["duplicates"] == 0, d
 PY
 log "crewsim: 5 cards for $CREW_ID, in order, 0 rejected, 0 duplicates; none for $UNIT_ID"
+# The policy table through the CLI: explained, then a new edition for the clocks from now on.
+hl_as dispatcher policies match --category W0801 --urgency urgent --appeal complaint >"$T/match.txt"
+grep -q '^water-service-complaint: sign 1 working day, reply 15 working days' "$T/match.txt" &&
+  grep -q '^  \* water-service-complaint' "$T/match.txt" &&
+  grep -q 'water-very-urgent *names another urgency' "$T/match.txt" ||
+  fail "hotline policies match: $(cat "$T/match.txt")"
+cat >"$T/edition.json" <<'EOF'
+{"policies": [{"name": "quick", "sign": {"value": 1, "unit": "DURATION_WORKING_DAYS"},
+               "reply": {"value": 2, "unit": "DURATION_WORKING_DAYS"}}]}
+EOF
+hl_as dispatcher policies load "$T/edition.json" 2>"$T/load.err" && fail "a dispatcher loaded policies"
+hl_as supervisor policies load "$T/edition.json" | grep -q '^edition 1 in use: 1 policies' ||
+  fail "hotline policies load"
+hl policies show | grep -q '^edition 1' || fail "hotline policies show: $(hl policies show)"
+NEW_ID=$(hl_as operator submit --category W06 --description "meter reading too high" \
+           --phone 13700004444 --district Gulou)
+new_clock() { curl_as dispatcher -sf "$(svc_url sla)/v1/clocks/$NEW_ID" >"$T/new.json"; }
+wait_until 30 new_clock
+python3 - "$T/new.json" <<'PY' || fail "the new ticket's clocks: $(cat "$T/new.json")"
+import json, sys
+reply = [c for c in json.load(open(sys.argv[1]))["clocks"] if c["clock"] == "SLA_CLOCK_REPLY"][0]
+assert reply["policy"] == "quick" and reply["policyVersion"] == 1 and reply["limit"] == "2 working days", reply
+PY
+log "hotline policies: match explained; edition 1 loaded by a supervisor (not a dispatcher), stamped on the next clock"
 hl down --data-dir "$T/hl" >/dev/null
 log "PASS: the ladder end to end, each card once, in hotline show and at the crew"

@@ -165,14 +165,18 @@ static inline void apply(fx_t *f, const Hotline__Event *ev)
     assert_int_equal(a.rc, 0);
 }
 
-static inline void dispatched(fx_t *f, const char *ticket, const char *cat, Hotline__Urgency u,
-                       uint32_t round, int64_t at)
+/* A TicketDispatched with the policy keys appeal type and channel. */
+static inline void dispatched_as(fx_t *f, const char *ticket, const char *cat,
+                                 Hotline__Urgency u, uint32_t round, Hotline__AppealType a,
+                                 Hotline__Channel ch, int64_t at)
 {
     Hotline__TicketDispatched d = HOTLINE__TICKET_DISPATCHED__INIT;
     d.unit = "water-north";
     d.category_code = (char *)cat;
     d.urgency = u;
     d.round = round;
+    d.appeal_type = a;
+    d.channel = ch;
     Hotline__Event ev = HOTLINE__EVENT__INIT;
     ev.source = "dispatch";
     ev.seq = 1;
@@ -181,6 +185,12 @@ static inline void dispatched(fx_t *f, const char *ticket, const char *cat, Hotl
     ev.body_case = HOTLINE__EVENT__BODY_TICKET_DISPATCHED;
     ev.ticket_dispatched = &d;
     apply(f, &ev);
+}
+
+static inline void dispatched(fx_t *f, const char *ticket, const char *cat, Hotline__Urgency u,
+                       uint32_t round, int64_t at)
+{
+    dispatched_as(f, ticket, cat, u, round, 0, 0, at);
 }
 
 static inline void signed_(fx_t *f, const char *ticket, uint32_t round, int64_t at)
@@ -207,6 +217,36 @@ static inline void replied(fx_t *f, const char *ticket, uint32_t round, int64_t 
     ev.ticket_id = (char *)ticket;
     ev.body_case = HOTLINE__EVENT__BODY_TICKET_REPLIED;
     ev.ticket_replied = &r;
+    apply(f, &ev);
+}
+
+/* callback's outcome for a round (the callback feed): the callback clock stops. */
+static inline void rated(fx_t *f, const char *ticket, uint32_t round, int64_t at)
+{
+    Hotline__CallbackRated r = HOTLINE__CALLBACK_RATED__INIT;
+    r.rating = HOTLINE__RATING__RATING_SATISFIED;
+    r.round = round;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.source = "callback";
+    ev.time_ms = at;
+    ev.ticket_id = (char *)ticket;
+    ev.body_case = HOTLINE__EVENT__BODY_CALLBACK_RATED;
+    ev.callback_rated = &r;
+    apply(f, &ev);
+}
+
+/* The unit's first contact with the citizen in a round: the response clock stops. */
+static inline void contacted(fx_t *f, const char *ticket, uint32_t round, int64_t at)
+{
+    Hotline__CitizenContacted c = HOTLINE__CITIZEN_CONTACTED__INIT;
+    c.unit = "water-north";
+    c.round = round;
+    c.first = true;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.time_ms = at;
+    ev.ticket_id = (char *)ticket;
+    ev.body_case = HOTLINE__EVENT__BODY_CITIZEN_CONTACTED;
+    ev.citizen_contacted = &c;
     apply(f, &ev);
 }
 
@@ -339,6 +379,8 @@ static inline uint64_t running(fx_t *f, Hotline__SlaClock c)
 
 #define SIGN HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN
 #define REPLY HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY
+#define RESPONSE HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE
+#define CALLBACK HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK
 #define K_STARTED HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED
 #define K_STOPPED HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED
 #define K_WARNING HOTLINE__EVENT__BODY_SLA_WARNING

@@ -125,9 +125,14 @@ static void test_stop_on_time_and_late(void **state)
     replied(f, "T1", 0, r.due_ms + 1);
     collected_t c;
     collect(f, h, &c);
-    assert_int_equal(c.n, 2);
+    assert_int_equal(c.n, 3);
     assert_int_equal(c.ev[0]->body_case, K_STOPPED);
     assert_int_equal(c.ev[0]->sla_clock_stopped->clock, SIGN);
+    /* The reply starts the callback clock: 1 working day (the default policy). */
+    assert_int_equal(c.ev[2]->body_case, K_STARTED);
+    assert_int_equal(c.ev[2]->sla_clock_started->clock, CALLBACK);
+    /* (replied at 00:00 on 3 Dec, a millisecond late: due the end of 4 Dec) */
+    expect_local(f, c.ev[2]->sla_clock_started->due_ms, "2026-12-04 23:59 +08:00");
     assert_true(c.ev[0]->sla_clock_stopped->on_time);
     assert_int_equal(c.ev[0]->sla_clock_stopped->due_ms, s.due_ms);
     assert_int_equal(c.ev[1]->sla_clock_stopped->clock, REPLY);
@@ -141,6 +146,11 @@ static void test_stop_on_time_and_late(void **state)
     assert_true(r.stopped && !r.on_time);
     assert_int_equal(running(f, SIGN), 0);
     assert_int_equal(running(f, REPLY), 0);
+    assert_int_equal(running(f, CALLBACK), 1);
+    /* callback's outcome stops the callback clock, on time. */
+    rated(f, "T1", 0, r.due_ms + 2 * HOUR_MS);
+    assert_true(get_clock(f, "T1", 0, CALLBACK).on_time);
+    assert_int_equal(running(f, CALLBACK), 0);
     /* Stopped clocks left nothing to fire: their steps were cancelled with the stop. */
     assert_int_equal(next_step(f), INT64_MAX);
     /* Sign and reply again (a replay): nothing changes, nothing is appended. */

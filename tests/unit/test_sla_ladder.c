@@ -31,8 +31,7 @@ static void steps_since(fx_t *f, uint64_t after, char *out, size_t size)
         default: continue;
         }
         size_t n = strlen(out);
-        snprintf(out + n, size - n, "%s%s:%s", n ? "," : "", clock == SIGN ? "sign" : "reply",
-                 what);
+        snprintf(out + n, size - n, "%s%s:%s", n ? "," : "", sla_clock_label(clock), what);
     }
     collected_free(&c);
 }
@@ -146,7 +145,11 @@ static void test_ladder_across_year_end(void **state)
     assert_string_equal(at(f, 2026, 1, 5, 0, 0), "reply:reminder");
     replied(f, "L3", 0, local_ms(f, 2026, 1, 6, 15, 0)); /* before the yellow card */
     assert_true(get_clock(f, "L3", 0, REPLY).on_time);
-    assert_string_equal(at(f, 2026, 1, 31, 0, 0), "");
+    /* The callback clock (1 working day from the reply) climbs its own ladder until callback's
+     * outcome comes: none here. */
+    expect_local(f, get_clock(f, "L3", 0, CALLBACK).due_ms, "2026-01-07 23:59 +08:00");
+    assert_string_equal(at(f, 2026, 1, 31, 0, 0),
+                        "callback:yellow,callback:overdue,callback:red,callback:supervision");
 }
 
 /* An extension granted before due moves every step not yet given by the same working days,
@@ -291,6 +294,12 @@ static void test_one_entry_per_clock(void **state)
     for (int i = 0; i < 20; i++) {
         snprintf(id, sizeof id, "N-%02d", i);
         replied(f, id, 0, local_ms(f, 2026, 11, 28, 9, 0));
+    }
+    /* Only the callback clocks the replies started are left, one entry each. */
+    assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 20);
+    for (int i = 0; i < 20; i++) {
+        snprintf(id, sizeof id, "N-%02d", i);
+        rated(f, id, 0, local_ms(f, 2026, 11, 30, 10, 0));
     }
     assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 0);
     assert_int_equal(fire(f, local_ms(f, 2026, 12, 31, 0, 0)), 0);

@@ -168,7 +168,8 @@ static void test_validation_errors(void **state)
                    "policies[1].name: \"d\" is already the name of policies[0]");
     expect_invalid("{\"policies\": [" CATCH_ALL "," ROW("a", "W", "URGENCY_URGENT") ","
                    ROW("b", "w", "URGENCY_URGENT") "]}",
-                   "policies[2]: same categoryPrefix \"w\" and urgency as policies[1]");
+                   "policies[2]: same categoryPrefix \"w\", urgency, appealType and channel as "
+                   "policies[1]");
     expect_invalid("{\"policies\": [" CATCH_ALL "," ROW("a", "W-1", "URGENCY_UNSPECIFIED") "]}",
                    "policies[1].categoryPrefix: \"W-1\" may hold only letters and digits");
     expect_invalid("{\"policies\": [" CATCH_ALL "," ROW("a", "W01234567890123456", "URGENCY_UNSPECIFIED") "]}",
@@ -218,6 +219,41 @@ static void test_policies_json(void **state)
     cfg_free(cfg);
 }
 
+/* The match explained: every row, whether it applies, why not, its score, the one chosen. */
+static void test_explain(void **state)
+{
+    (void)state;
+    Hotline__SlaConfig *cfg = decode(sla_service.default_config_json);
+    sla_keys_t k = {.category = "W0801", .urgency = HOTLINE__URGENCY__URGENCY_URGENT,
+                    .appeal_type = HOTLINE__APPEAL_TYPE__APPEAL_COMPLAINT};
+    json_t *x = sla_policy_explain(cfg, &k);
+    json_t *rows = json_object_get(x, "rows");
+    assert_int_equal(json_array_size(rows), cfg->n_policies);
+    size_t i;
+    json_t *row;
+    int chosen = 0;
+    json_array_foreach(rows, i, row) {
+        const char *name = json_string_value(json_object_get(row, "name"));
+        bool applies = json_is_true(json_object_get(row, "applies"));
+        if (strcmp(name, "water-very-urgent") == 0) {
+            assert_false(applies);
+            assert_string_equal(json_string_value(json_object_get(row, "why")),
+                                "names another urgency");
+        }
+        if (strcmp(name, "water-service-complaint") == 0) {
+            assert_true(applies);
+            assert_int_equal(json_integer_value(json_object_get(row, "score")), 3 * 8);
+            assert_true(json_is_true(json_object_get(row, "chosen")));
+        }
+        if (strcmp(name, "water-urgent") == 0)
+            assert_int_equal(json_integer_value(json_object_get(row, "score")), 8 + 4);
+        chosen += json_is_true(json_object_get(row, "chosen"));
+    }
+    assert_int_equal(chosen, 1);
+    json_decref(x);
+    cfg_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_specificity),
         cmocka_unit_test(test_validation_errors),
         cmocka_unit_test(test_policies_json),
+        cmocka_unit_test(test_explain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
