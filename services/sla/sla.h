@@ -10,7 +10,9 @@
  *   sla_tickets  ticket -> packed TicketDispatched: what a rework round needs (policy inputs)
  *   sla_due      due_ms(BE64) ticket \0 round(BE32) clock(u8) -> "" : running clocks by due
  *                (the /v1/due view: breached clocks still running included)
- *   sla_meta     "running.sign" / "running.reply" -> BE64 counts of running clocks
+ *   sla_meta     "running.sign" / "running.reply" -> BE64 counts of running clocks;
+ *                "f/" ticket \0 round(BE32) -> flags, incident id: the incident a linked
+ *                ticket's round follows (sla_incident.c)
  *   sla_steps.*  the shared scheduler's entries (common/scheduler.h), one per running clock:
  *                its next ladder step, id ticket \0 clock(u8) round(BE32) step(u8), no payload
  * Every change and the events it produces commit in one transaction (a feed apply, or a
@@ -19,13 +21,17 @@
  * Decisions: a warning that would fall at or before the clock's start (a 1-working-day limit
  * started on a weekend, warned 1 working day before) is not raised (warn_ms 0); a reminder at or
  * after the yellow card is dropped; a breached clock keeps running (and climbing) until the sign
- * / reply stops it (late); a reply also stops a sign clock left running. Not yet: on-hold pauses,
- * an incident-level clock for linked tickets, a new sign clock for a re-dispatch within a round.
+ * / reply stops it (late); a reply also stops a sign clock left running. An incident has a clock
+ * of its own (a REPLY clock keyed by the incident id, round 0, from its declaration to its
+ * close, one ladder for the whole incident); a ticket linked to it has its own clocks suspended
+ * and its reply judged against the incident's deadline (sla_incident.c). Not yet: a new sign
+ * clock for a re-dispatch within a round; an incident's ETA update moving its clock.
  *
  * Files: sla.c (service descriptor, configuration, start, stop and gauges), sla_policy.c
  * (policy table: validation, matching, JSON), sla_ladder.c (the ladder's plan and order),
  * sla_store.c (clock records, indexes, start / stop / extend / fire), sla_apply.c (dispatch
- * feed events), sla_http.c (routes). Loop thread only. */
+ * feed events), sla_incident.c (incident clocks, linked tickets), sla_http.c (routes). Loop
+ * thread only. */
 #ifndef HOTLINE_SLA_H
 #define HOTLINE_SLA_H
 
@@ -120,8 +126,11 @@ scheduler_t *sla_steps(const sla_t *self);
 /* Feed apply for the dispatch feed (a feed_apply_fn; ctx is the sla_t): TicketDispatched and
  * TicketReopened start a round's clocks and schedule their steps, TicketSigned stops SIGN,
  * TicketReplied stops REPLY (and SIGN if the unit replied without signing); a stop cancels the
- * clock's pending steps. TicketLinked suspends the round's clocks (the ticket follows its
- * incident: no warning, breach or verdict of its own); TicketUnlinked starts them afresh. Other events are ignored. Each start and stop happens at most once
+ * clock's pending steps. IncidentDeclared starts the incident's own REPLY clock and
+ * IncidentClosed stops it. TicketLinked suspends the round's clocks (no warning, breach or
+ * verdict of its own) and the ticket follows the incident: its reply is judged against the
+ * incident clock's deadline (SlaClockStopped with incident_id); TicketUnlinked ends that and
+ * starts its clocks afresh. Other events are ignored. Each start and stop happens at most once
  * per (ticket, clock, round), however often an event is applied. Returns store errors only: a
  * malformed event is logged and skipped. */
 int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);

@@ -119,7 +119,8 @@ static int stop(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, uint32_t ro
 }
 
 /* The round's clocks stop without a verdict: the ticket joined an incident (the incident is
- * what the caller waits for), or a supervisor approved its termination. */
+ * what the caller waits for, and its clock judges the ticket's reply), or a supervisor
+ * approved its termination. */
 static int suspend_round(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, uint32_t round)
 {
     int64_t at = event_time(self, ev);
@@ -186,6 +187,9 @@ static int on_replied(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
         rc = stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE, true);
     if (!rc)
         rc = stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, false);
+    /* A linked ticket (its own clocks suspended) is judged by its incident's clock. */
+    if (!rc)
+        rc = sla_incident_judge(self, txn, ev->ticket_id, round, event_time(self, ev));
     Hotline__TicketDispatched *t;
     if (rc || (rc = ticket_get(self, txn, ev->ticket_id, &t)) != 0 || !t)
         return rc; /* a ticket sla never saw dispatched: no policy to time the callback by */
@@ -217,12 +221,15 @@ static int on_closed(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
     return stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, true);
 }
 
-/* Out of the incident, back at a unit: the round's clocks start again from now. */
+/* Out of the incident, back at a unit: it no longer follows the incident's clock, and the
+ * round's clocks start again from now. */
 static int on_unlinked(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
 {
     const Hotline__TicketUnlinked *u = ev->ticket_unlinked;
     Hotline__TicketDispatched *t; /* the appeal type and channel, which the unlink lacks */
-    int rc = ticket_get(self, txn, ev->ticket_id, &t);
+    int rc = sla_incident_unfollow(self, txn, ev->ticket_id, u->round);
+    if (!rc)
+        rc = ticket_get(self, txn, ev->ticket_id, &t);
     if (rc)
         return rc;
     sla_round_in_t in = {
@@ -267,6 +274,15 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
         if (ev->termination_reviewed && ev->termination_reviewed->approved)
             break;
         return 0; /* rejected: the ticket goes on, and so do its clocks */
+    /* An incident's own clock (sla_incident.c): its events name no ticket. */
+    case HOTLINE__EVENT__BODY_INCIDENT_DECLARED:
+        return ev->incident_declared
+                   ? sla_incident_start(self, txn, ev->incident_declared, event_time(self, ev))
+                   : 0;
+    case HOTLINE__EVENT__BODY_INCIDENT_CLOSED:
+        return ev->incident_closed ? sla_incident_stop(self, txn, ev->incident_closed->incident_id,
+                                                       event_time(self, ev))
+                                   : 0;
     default:
         return 0; /* not about deadlines */
     }
@@ -278,8 +294,15 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
         return 0;
     }
     switch (ev->body_case) {
-    case HOTLINE__EVENT__BODY_TICKET_LINKED:
-        return ev->ticket_linked ? suspend_round(self, txn, ev, ev->ticket_linked->round) : 0;
+    case HOTLINE__EVENT__BODY_TICKET_LINKED: {
+        /* The ticket follows the incident's clock: no step of its own, and its reply is
+         * judged against the incident's deadline (sla_incident.c). */
+        const Hotline__TicketLinked *l = ev->ticket_linked;
+        if (!l)
+            return 0;
+        int rc = suspend_round(self, txn, ev, l->round);
+        return rc ? rc : sla_incident_follow(self, txn, ev->ticket_id, l->round, l->incident_id);
+    }
     case HOTLINE__EVENT__BODY_TERMINATION_REVIEWED:
         return suspend_round(self, txn, ev, ev->termination_reviewed->round);
     case HOTLINE__EVENT__BODY_TICKET_UNLINKED:

@@ -63,6 +63,10 @@ int sla_store_suspend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t
 /* Start a round's clocks afresh from in->start_ms where they were suspended (or never
  * started); running or judged clocks are left alone. */
 int sla_store_restart_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in);
+/* Start one clock of in (only if not started before), with the policy start_round would pick:
+ * an incident's clock is a REPLY clock alone (sla_incident.c). */
+int sla_store_start_clock(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
+                          Hotline__SlaClock clock);
 /* The steps' scheduler_fire_fn (ctx is the sla_t): a warning or breach for a clock still
  * running, its event appended and its flag set in the pass's transaction. */
 int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e);
@@ -76,6 +80,30 @@ void sla_editions_after_commit(sla_t *self);
 void sla_editions_free(sla_t *self);
 int sla_load_policies(sla_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                       cmd_reply_t *reply);
+
+/* sla_incident.c: an incident's clock and the tickets that follow it. Inside the feed apply's
+ * write transaction; each guarded by stored state, so an event applied twice changes nothing.
+ * Ids are checked by the caller (a ticket id of 1 to SLA_TICKET_ID_MAX bytes); an incident id
+ * out of those bounds is logged and skipped. */
+/* IncidentDeclared: the incident's REPLY clock (its id as the ticket id, round 0) from at_ms,
+ * the policy of its category prefix at normal urgency, held by its unit. */
+int sla_incident_start(sla_t *self, MDB_txn *txn, const Hotline__IncidentDeclared *d,
+                       int64_t at_ms);
+/* IncidentClosed: the incident's clock stops with a verdict; an incident without one (declared
+ * before sla kept incident clocks) is logged, its linked tickets get no verdict. */
+int sla_incident_stop(sla_t *self, MDB_txn *txn, const char *incident_id, int64_t at_ms);
+/* TicketLinked: (ticket, round) follows incident_id (sla_meta "f/" ticket \0 round(BE32)).
+ * TicketUnlinked: it no longer does. */
+int sla_incident_follow(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                        const char *incident_id);
+int sla_incident_unfollow(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round);
+/* TicketReplied: a ticket that follows an incident gets its REPLY verdict against the
+ * incident clock's deadline (SlaClockStopped with incident_id), once. */
+int sla_incident_judge(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                       int64_t at_ms);
+/* GET /v1/clocks: "followsIncident" (and once judged "incidentOnTime") for the ticket's
+ * latest round, added to body (sla_clocks_json's answer). */
+int sla_incident_clocks_json(sla_t *self, MDB_txn *txn, const char *ticket_id, json_t *body);
 
 /* sla_ladder.c: the escalation ladder. */
 typedef struct sla_ladder {

@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* SUSPENDED: stopped without a verdict because the ticket joined an incident (its deadline is
- * the incident's); an unlink starts the round's clocks afresh. */
+/* SUSPENDED: stopped without a verdict because the ticket joined an incident (its reply is
+ * judged by the incident's clock: sla_incident.c); an unlink starts the round's clocks afresh. */
 /* PAUSED: the ticket is on hold; [12..20) holds when it paused, nothing is on the scheduler. */
 enum { SLA_F_STOPPED = 1, SLA_F_ON_TIME = 2, SLA_F_WARNED = 4, SLA_F_BREACHED = 8,
        SLA_F_SUSPENDED = 16, SLA_F_PAUSED = 32 };
@@ -475,6 +475,21 @@ int sla_store_restart_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
     return sla_store_start_round(self, txn, in);
 }
 
+/* ---- an incident's clock (sla_incident.c) ---- */
+
+int sla_store_start_clock(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
+                          Hotline__SlaClock clock)
+{
+    const Hotline__SlaPolicy *p = policy_of(self, in);
+    if (!p)
+        return HL_EINTERNAL; /* validation guarantees a catch-all */
+    const Hotline__Limit *limit = clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN       ? p->sign
+                                  : clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE ? p->response
+                                  : clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK ? p->callback
+                                                                                    : p->reply;
+    return limit && limit->value ? start_one(self, txn, in, p, clock, limit) : 0;
+}
+
 /* ---- extend ---- */
 
 /* How far a clock's steps move: by working days (an extension; a pause of a working-day limit)
@@ -885,7 +900,13 @@ int sla_clocks_json(sla_t *self, MDB_txn *txn, const char *ticket_id, json_t **o
         return rc;
     }
     *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "clocks", w.arr);
-    return 0;
+    /* A linked ticket names the incident whose clock it follows (sla_incident.c). */
+    rc = sla_incident_clocks_json(self, txn, ticket_id, *out);
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static int due_visit(void *ctx, const store_entry_t *e)

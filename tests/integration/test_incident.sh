@@ -161,6 +161,11 @@ c=json.loads(sys.argv[1])["clocks"]
 sys.exit(0 if c and all(x.get("suspended") and not x["running"] for x in c) else 1)' \
   "$(curl_as dispatcher -sf "$S/v1/clocks/$A")"; }
 wait_until 30 suspended
+# ... and it follows the incident's own clock (issue 10), shown under the incident's id
+[ "$(curl_as dispatcher -sf "$S/v1/clocks/$A" | json_get - followsIncident)" = "$INC" ] ||
+  fail "$A does not name $INC: $(curl_as dispatcher -sf "$S/v1/clocks/$A")"
+[ "$(curl_as dispatcher -sf "$S/v1/clocks/$INC" | json_get - clocks.0.clock)" = SLA_CLOCK_REPLY ] ||
+  fail "no clock for $INC: $(curl_as dispatcher -s "$S/v1/clocks/$INC")"
 
 # ---- an ETA update shows in intake's views (rule-linked and hand-linked), masked ----
 ETA2=$(( ETA + 3600 * 1000 ))
@@ -201,6 +206,9 @@ wait_until 60 caught_up intake dispatch
   fail "callback scheduled $(( $(events_count callback callback_scheduled) - SCHED0 )) calls for $CALLS callers"
 for t in "$A" "$H" "$E"; do [ "$(view "$t" status)" = TICKET_REPLIED ] || fail "$t: $(view "$t" status)"; done
 [ "$(view "$E2" status)" = TICKET_DISPATCHED ] || fail "the unlinked $E2 was replied"
+wait_until 60 caught_up sla dispatch # each reply judged by the incident's clock: on time
+[ "$(curl_as dispatcher -sf "$S/v1/clocks/$A" | json_get - incidentOnTime)" = true ] ||
+  fail "$A's reply not judged by $INC's clock: $(curl_as dispatcher -sf "$S/v1/clocks/$A")"
 log "closed: $LINKED tickets replied, $CALLS calls scheduled"
 
 # ---- the calls: one rating per caller closes all of that caller's tickets ----
