@@ -688,6 +688,21 @@ int service_scheduler(service_t *svc, const scheduler_opts_t *opts, scheduler_t 
     return 0; /* armed once init() is done, with whatever init() wrote */
 }
 
+int service_feed_behind(service_t *svc, const char *producer, bool *known, uint64_t *behind,
+                        int64_t *newest_ms)
+{
+    for (int i = 0; i < svc->nfeeds; i++) {
+        if (strcmp(feed_client_producer(svc->feeds_in[i]), producer) != 0)
+            continue;
+        const feed_client_stats_t *st = feed_client_stats(svc->feeds_in[i]);
+        *known = st->head > 0; /* the cursor alone (from the store) says nothing of the head */
+        *behind = st->head > st->cursor ? st->head - st->cursor : 0;
+        *newest_ms = svc->feeds_seen[i].newest_ms;
+        return 0;
+    }
+    return HL_ENOTFOUND;
+}
+
 int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx)
 {
     const Hotline__FeedSource *src = NULL;

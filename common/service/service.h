@@ -108,6 +108,13 @@ void *service_zmq(service_t *svc);
  * commit that also stores the cursor. Errors: HL_ENOTFOUND (no such feed configured). */
 int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx);
 
+/* How far behind a followed producer this service is, as of the last fetch: *known false
+ * until a fetch has told the producer's head (then *behind is 0); *behind = head - cursor;
+ * *newest_ms the producer's time of the last event handed to apply (0: none yet).
+ * HL_ENOTFOUND when producer is not followed. */
+int service_feed_behind(service_t *svc, const char *producer, bool *known, uint64_t *behind,
+                        int64_t *newest_ms);
+
 /* A durable scheduler in this service's store, on its loop, group commit, clock and metrics
  * (opts' metrics is ignored), for init() to make. The skeleton arms it once init() is done
  * (entries init() wrote directly included), stops it when shutdown begins and frees it after

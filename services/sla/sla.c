@@ -146,6 +146,7 @@ int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
     self->clock = opts->clock;
     self->cfg = opts->cfg;
     self->svc = opts->svc;
+    self->created_ns = hclock_mono_ns();
     rc = calendar_load(&self->cal, opts->cfg->calendar, err, err_size);
     static const struct {
         const char *name;
@@ -178,6 +179,10 @@ int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
         self->m_running = metrics_gauge(opts->metrics, "hotline_sla_running_clocks",
                                         "Clocks started and not yet stopped, by clock (sign, "
                                         "reply); breached ones included.", "clock");
+        self->m_held = metrics_counter(opts->metrics, "hotline_sla_steps_held_total",
+                                       "Ladder steps held back a second because sla had not "
+                                       "yet read what dispatch recorded up to their instant.",
+                                       NULL);
         self->m_pending = metrics_gauge(opts->metrics, "hotline_sla_pending_timers",
                                         "Ladder steps on the scheduler: one per running clock (its next step).",
                                         NULL);

@@ -18,6 +18,12 @@
  * Every change and the events it produces commit in one transaction (a feed apply, or a
  * scheduler pass that fires a step and removes its entry together).
  *
+ * When sla is behind dispatch (a backlog; a restart not yet heard from dispatch, for at most
+ * SLA_FEED_GRACE_MS), a step whose instant is later than the newest dispatch event read waits a
+ * second and is looked at again: a sign or reply still in the backlog would have stopped the
+ * clock, and a card once given cannot be taken back. Verdicts are judged by the events' own
+ * times, so they are right however late sla reads them.
+ *
  * Decisions: a warning that would fall at or before the clock's start (a 1-working-day limit
  * started on a weekend, warned 1 working day before) is not raised (warn_ms 0); a reminder at or
  * after the yellow card is dropped; a breached clock keeps running (and climbing) until the sign

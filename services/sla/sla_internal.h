@@ -4,6 +4,11 @@
 
 #include "sla.h"
 
+/* A step due while sla is behind dispatch waits and is looked at again this much later; with no
+ * word from dispatch at all (down), steps wait at most this long after start-up. */
+#define SLA_WAIT_RETRY_MS 1000
+#define SLA_FEED_GRACE_MS 10000
+
 struct sla {
     store_t *store;
     evlog_t *log;
@@ -19,6 +24,9 @@ struct sla {
     MDB_dbi editions;            /* policy_editions */
     bool editions_dirty;         /* a load committed: adopt it after the commit */
     service_t *svc;              /* NULL in tests without a service */
+    uint64_t created_ns;         /* monotonic, at sla_create: the feed's grace starts there */
+    metric_t *m_held;            /* hotline_sla_steps_held_total: steps held back while sla
+                                  * caught up with dispatch (each look counted) */
     metric_t *m_running; /* hotline_sla_running_clocks{clock} */
     metric_t *m_pending; /* hotline_sla_pending_timers */
 };

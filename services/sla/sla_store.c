@@ -762,6 +762,22 @@ static void mark_given(sla_clock_t *c, int step)
     }
 }
 
+/* sla lags behind dispatch (a backlog, or a restart that has not yet heard from dispatch): a
+ * step is given only once sla has read what dispatch recorded up to the step's instant, since
+ * a sign or reply in the backlog would have stopped the clock (and a card once sent cannot be
+ * taken back). Unheard-from for longer than SLA_FEED_GRACE_MS (dispatch down), steps go on. */
+static bool must_wait(sla_t *self, int64_t at_ms)
+{
+    bool known;
+    uint64_t behind;
+    int64_t newest;
+    if (!self->svc || service_feed_behind(self->svc, "dispatch", &known, &behind, &newest))
+        return false;
+    if (known)
+        return behind > 0 && newest < at_ms;
+    return (hclock_mono_ns() - self->created_ns) / 1000000u < SLA_FEED_GRACE_MS;
+}
+
 int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
 {
     sla_t *self = ctx;
@@ -786,6 +802,12 @@ int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
         return rc;
     if (c.stopped || c.paused || sla_step_given(&c, step))
         return 0; /* a stop or pause cancels its step: only a store from elsewhere gets here */
+    if (must_wait(self, sla_step_at(&c, step))) {
+        if (self->m_held)
+            metric_inc(self->m_held, NULL);
+        return step_put(self, txn, ticket, clock, round, step,
+                        hclock_now_ms(self->clock) + SLA_WAIT_RETRY_MS);
+    }
     mark_given(&c, step);
     /* The next step goes on the scheduler in the same transaction: the ladder climbs one step
      * per pass, each exactly once. A first-release record (pending 0) has its breach on the

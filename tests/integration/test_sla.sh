@@ -120,9 +120,13 @@ covered="standalone only"
 if [ -x "$BIN/hotline-intake" ] && [ -x "$BIN/hotline-dispatch" ]; then
   INTAKE_PORT=$(free_port)
   DEAD=$(free_port) # callback is not started: its feed simply stays empty
-  start dispatch "$BIN/hotline-dispatch" --data-dir "$T/dispatch" --http-port 0 \
-    --bus "tcp://127.0.0.1:$DISPATCH_PORT" --feed "intake=tcp://127.0.0.1:$INTAKE_PORT" \
-    --feed "callback=tcp://127.0.0.1:$DEAD" --port-file "$T/dispatch.json"
+  start_dispatch() {
+    rm -f "$T/dispatch.json"
+    start dispatch "$BIN/hotline-dispatch" --data-dir "$T/dispatch" --http-port 0 \
+      --bus "tcp://127.0.0.1:$DISPATCH_PORT" --feed "intake=tcp://127.0.0.1:$INTAKE_PORT" \
+      --feed "callback=tcp://127.0.0.1:$DEAD" --feed "sla=$SLA_BUS" --port-file "$T/dispatch.json"
+  }
+  start_dispatch
   start intake "$BIN/hotline-intake" --data-dir "$T/intake" --http-port 0 \
     --bus "tcp://127.0.0.1:$INTAKE_PORT" --feed "dispatch=tcp://127.0.0.1:$DISPATCH_PORT" \
     --feed "sla=$SLA_BUS" --feed "callback=tcp://127.0.0.1:$DEAD" --port-file "$T/intake.json"
@@ -183,6 +187,49 @@ PY
   check_metrics
   grep -q '^hotline_sla_running_clocks{clock="reply"} 1$' "$T/metrics.txt" || fail "reply gauge"
   grep -q '^hotline_events_appended_total{kind="sla_breached"} 1$' "$T/metrics.txt" || fail "breach count"
+
+  # sla behind dispatch: a ticket signed and replied in time while sla was down, sla restarted
+  # with dispatch down and its clock moved past every step: no card is given before sla has
+  # read dispatch's backlog, and the verdicts are on time. (A restart first: sla's test clock,
+  # moved a day on above, is back on the real one.)
+  stop9 sla
+  start_sla
+  http POST "$I/v1/tickets" '{"categoryCode": "W0402", "urgency": "URGENCY_VERY_URGENT",
+    "contact": {"phone": "13800138001"}, "location": {"district": "north", "street": "Main St"},
+    "description": "another burst"}' >"$T/submit2.json"
+  ID2=$(json_get "$T/submit2.json" submitTicket.ticketId)
+  wait_until 30 curl -sf "$S/v1/clocks/$ID2"
+  stop9 sla
+  http POST "$D/v1/tickets/$ID2/sign" "{\"unit\": \"$UNIT\"}" >/dev/null
+  [ "$HTTP_STATUS" = 200 ] || fail "sign of $ID2 refused ($HTTP_STATUS)"
+  http POST "$D/v1/tickets/$ID2/reply" "{\"unit\": \"$UNIT\", \"result\": \"valve closed\"}" >/dev/null
+  [ "$HTTP_STATUS" = 200 ] || fail "reply of $ID2 refused ($HTTP_STATUS)"
+  stop_term dispatch
+  start_sla
+  http POST "$S/admin/clock" '{"advanceMs": 108000000}' >/dev/null # 30 hours on
+  sleep 2
+  start_dispatch
+  wait_port_file "$T/dispatch.json"
+  D="http://127.0.0.1:$(json_get "$T/dispatch.json" http)"
+  both_stopped() {
+    curl -sf "$S/v1/clocks/$ID2" >"$T/c4.json" &&
+      [ "$(json_get "$T/c4.json" clocks.0.running)/$(json_get "$T/c4.json" clocks.1.running)" = false/false ]
+  }
+  wait_until 30 both_stopped
+  sleep 2 # a held step would fire within a second of its next look
+  curl -sf "$S/v1/events?limit=1000" >"$T/events2.json"
+  python3 - "$T/events2.json" "$ID2" <<'PY' || fail "cards while sla was behind: $(cat "$T/events2.json")"
+import json, sys
+evs = [e for e in json.load(open(sys.argv[1]))["events"] if e.get("ticketId") == sys.argv[2]]
+cards = [e for e in evs for k in ("slaWarning", "slaBreached", "slaEscalated")
+         if k in e and e[k].get("clock") in ("SLA_CLOCK_SIGN", "SLA_CLOCK_REPLY")]
+assert not cards, cards
+stops = [e["slaClockStopped"] for e in evs if "slaClockStopped" in e]
+assert len(stops) == 2 and all(s.get("onTime") for s in stops), stops
+PY
+  held=$(curl -sf "$S/metrics" | awk '$1 == "hotline_sla_steps_held_total" {print $2}')
+  [ "${held:-0}" -gt 0 ] || fail "no step was held back (hotline_sla_steps_held_total ${held:-absent})"
+  log "sla restarted behind dispatch: $held step(s) held until the backlog was read; no card, both on time"
   stop_term intake
   stop_term dispatch
   covered="standalone + one ticket through intake and dispatch"
