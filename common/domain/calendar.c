@@ -516,6 +516,20 @@ int calendar_subtract(const calendar_t *self, int64_t due_ms, const Hotline__Lim
     return 0;
 }
 
+int64_t calendar_shift_working_days(const calendar_t *self, int64_t at_ms, unsigned n)
+{
+    if (n > MAX_SPAN_DAYS)
+        n = MAX_SPAN_DAYS;
+    int64_t day = calendar_local_day(self, at_ms);
+    int64_t to = step_working_days(self, day, n, +1);
+    if (at_ms == calendar_day_end_ms(self, day))
+        return calendar_day_end_ms(self, to);
+    int64_t into = at_ms - calendar_day_start_ms(self, day);
+    int64_t out = calendar_day_start_ms(self, to) + into;
+    int64_t end = calendar_day_end_ms(self, to);
+    return out < end ? out : end; /* a day shortened by daylight saving */
+}
+
 unsigned calendar_working_days_between(const calendar_t *self, int64_t from_day, int64_t to_day)
 {
     unsigned n = 0;

@@ -64,6 +64,10 @@ int calendar_add(const calendar_t *self, int64_t start_ms, const Hotline__Limit 
 int calendar_subtract(const calendar_t *self, int64_t due_ms, const Hotline__Limit *limit,
                       int64_t *out_ms);
 
+/* The same local time of day, n working days later (the end of a day stays the end of a day).
+ * For moving a deadline's steps by an extension or a pause. */
+int64_t calendar_shift_working_days(const calendar_t *self, int64_t at_ms, unsigned n);
+
 /* Working days d with from_day <= d < to_day (0 when to_day <= from_day; at most 3650 days are
  * looked at). */
 unsigned calendar_working_days_between(const calendar_t *self, int64_t from_day, int64_t to_day);

@@ -91,6 +91,11 @@ static int link_one(dispatch_t *self, MDB_txn *txn, const Hotline__IncidentDecla
     *state = old.state;
     if (!dispatch_state_open(old.state))
         return DISPATCH_LINK_NOT_OPEN;
+    /* A ticket on hold stays out of incidents until it is resumed (its clocks are paused). */
+    if (dispatch_on_hold(self, txn, ticket_id, &rc))
+        return DISPATCH_LINK_NOT_OPEN;
+    if (rc)
+        return rc;
     char from[DISPATCH_UNIT_ID_MAX + 1];
     snprintf(from, sizeof from, "%s", old.unit); /* LMDB's bytes move with the first write */
     int64_t now = hclock_now_ms(self->clock);
@@ -300,6 +305,11 @@ static int link_tickets(dispatch_t *self, MDB_txn *txn, const Hotline__Command *
                                   "REWORK) may be linked",
                                   id, dispatch_state_name(a.state),
                                   *a.incident_id ? " with incident " : "", a.incident_id);
+            if (dispatch_on_hold(self, txn, id, &rc))
+                return cmd_refuse(reply, HOTLINE__STATUS__CONFLICT, field,
+                                  "ticket %s is on hold: resume it before linking it", id);
+            if (rc)
+                return rc;
         }
         res->linked = arena_calloc(reply->arena, l->n_ticket_ids * sizeof *res->linked);
         if (!res->linked)

@@ -107,7 +107,7 @@ int dispatch_review_termination(dispatch_t *self, MDB_txn *txn, const Hotline__C
         if ((rc = dispatch_assignment_put(self, txn, &a, &old)))
             return rc;
         /* Nothing is left to rule on for a closed ticket. */
-        MDB_dbi moot[] = {self->extensions, self->returns};
+        MDB_dbi moot[] = {self->extensions, self->returns, self->holds};
         for (size_t i = 0; i < sizeof moot / sizeof *moot; i++)
             if ((rc = store_del(txn, moot[i], id, strlen(id))) && rc != HL_ENOTFOUND)
                 return rc;

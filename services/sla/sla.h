@@ -86,7 +86,8 @@ const Hotline__SlaPolicy *sla_policy_match_keys(const Hotline__SlaConfig *cfg,
 json_t *sla_policy_explain(const Hotline__SlaConfig *cfg, const sla_keys_t *keys);
 
 /* The table as JSON for GET /v1/policies (new reference). */
-json_t *sla_policies_json(const Hotline__SlaConfig *cfg);
+/* cal: the service's calendar settings (a loaded edition carries none). */
+json_t *sla_policies_json(const Hotline__SlaConfig *cfg, const Hotline__CalendarConfig *cal);
 json_t *sla_policy_json(const Hotline__SlaConfig *cfg, const Hotline__SlaPolicy *p);
 
 /* ---- the core (sla.c, sla_store.c, sla_apply.c) ---- */
@@ -145,6 +146,15 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 const char *sla_clock_label(Hotline__SlaClock clock);
 /* The enum value name, "SLA_CLOCK_SIGN". */
 const char *sla_clock_name(Hotline__SlaClock clock);
+
+/* The clocks a round runs until its reply, for walking them all (suspend on a link or a
+ * termination, pause on a hold, restart on an unlink). The callback clock is not among them: it
+ * starts at the reply, after which a ticket is not held, linked or terminated (an old event
+ * read again must not touch it). */
+#define SLA_ROUND_CLOCKS                                                                   \
+    {HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY,                \
+     HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE}
+#define SLA_NROUND_CLOCKS 3
 
 /* Running clocks of one kind (SIGN / REPLY), kept in the same transactions as the clocks. */
 int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64_t *out);

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#define EVENT_TIME_MIN_MS 946684800000LL  /* 2000-01-01T00:00:00Z */
+#define EVENT_TIME_MAX_MS 7258118400000LL /* 2200-01-01T00:00:00Z */
+
 /* What a rework round needs to pick the same policy again, kept per ticket. Bounded copies:
  * the feed is trusted, but a record must never outgrow a page for a bad string. */
 static int ticket_put(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
@@ -48,12 +51,14 @@ static int ticket_get(sla_t *self, MDB_txn *txn, const char *ticket,
     return *out ? 0 : HL_ECORRUPT;
 }
 
+/* The event's own time; one missing or outside 2000..2200 (a bad producer clock; arithmetic on
+ * it could overflow) is replaced by sla's, and said. */
 static int64_t event_time(sla_t *self, const Hotline__Event *ev)
 {
-    if (ev->time_ms > 0)
+    if (ev->time_ms >= EVENT_TIME_MIN_MS && ev->time_ms <= EVENT_TIME_MAX_MS)
         return ev->time_ms;
-    SLOG_WARN("sla_event_without_time", "ticket=%s seq=%llu next=\"using sla's clock\"",
-              ev->ticket_id, (unsigned long long)ev->seq);
+    SLOG_WARN("sla_event_time_unusable", "ticket=%s seq=%llu time_ms=%lld next=\"using sla's "
+              "clock\"", ev->ticket_id, (unsigned long long)ev->seq, (long long)ev->time_ms);
     return hclock_now_ms(self->clock);
 }
 
@@ -124,9 +129,8 @@ static int stop(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, uint32_t ro
 static int suspend_round(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, uint32_t round)
 {
     int64_t at = event_time(self, ev);
-    Hotline__SlaClock clocks[2] = {HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
-                                   HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY};
-    for (int i = 0; i < 2; i++) {
+    static const Hotline__SlaClock clocks[SLA_NROUND_CLOCKS] = SLA_ROUND_CLOCKS;
+    for (int i = 0; i < SLA_NROUND_CLOCKS; i++) {
         int rc = sla_store_suspend(self, txn, ev->ticket_id, round, clocks[i], at);
         if (rc && rc != HL_ENOTFOUND)
             return rc;
@@ -165,9 +169,8 @@ static int on_hold(sla_t *self, MDB_txn *txn, const Hotline__Event *ev, uint32_t
     if (rc || !newer)
         return rc;
     int64_t at = event_time(self, ev);
-    Hotline__SlaClock clocks[2] = {HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
-                                   HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY};
-    for (int i = 0; i < 2; i++) {
+    static const Hotline__SlaClock clocks[SLA_NROUND_CLOCKS] = SLA_ROUND_CLOCKS;
+    for (int i = 0; i < SLA_NROUND_CLOCKS; i++) {
         rc = resume ? sla_store_resume(self, txn, ev->ticket_id, round, clocks[i], at)
                     : sla_store_pause(self, txn, ev->ticket_id, round, clocks[i], at);
         if (rc && rc != HL_ENOTFOUND)
@@ -286,6 +289,9 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     default:
         return 0; /* not about deadlines */
     }
+    /* The body's message (one union for every case): an event built without one is skipped. */
+    if (!ev->ticket_dispatched)
+        return 0;
     size_t tlen = ev->ticket_id ? strlen(ev->ticket_id) : 0;
     if (tlen == 0 || tlen > SLA_TICKET_ID_MAX) {
         SLOG_WARN("sla_event_skipped", "source=%s seq=%llu reason=\"ticket id empty or longer "

@@ -69,7 +69,7 @@ static void on_clocks(httpd_req_t *req, void *ctx)
 static void on_policies(httpd_req_t *req, void *ctx)
 {
     sla_t *self = ctx;
-    json_t *body = sla_policies_json(sla_table(self));
+    json_t *body = sla_policies_json(sla_table(self), self->cfg->calendar);
     json_object_set_new(body, "version", json_integer(sla_table_version(self)));
     service_http_json(req, 200, body);
 }

@@ -9,6 +9,12 @@
 #define SLA_WAIT_RETRY_MS 1000
 #define SLA_FEED_GRACE_MS 10000
 
+/* A followed feed as must_wait watches it: its newest event time, and since when unchanged. */
+typedef struct sla_feed_watch {
+    int64_t newest_ms;
+    uint64_t since_ns;
+} sla_feed_watch_t;
+
 struct sla {
     store_t *store;
     evlog_t *log;
@@ -25,6 +31,7 @@ struct sla {
     bool editions_dirty;         /* a load committed: adopt it after the commit */
     service_t *svc;              /* NULL in tests without a service */
     uint64_t created_ns;         /* monotonic, at sla_create: the feed's grace starts there */
+    sla_feed_watch_t watch[2];   /* dispatch's feed, callback's */
     metric_t *m_held;            /* hotline_sla_steps_held_total: steps held back while sla
                                   * caught up with dispatch (each look counted) */
     metric_t *m_running; /* hotline_sla_running_clocks{clock} */

@@ -286,20 +286,18 @@ json_t *sla_policy_json(const Hotline__SlaConfig *cfg, const Hotline__SlaPolicy 
     return o;
 }
 
-json_t *sla_policies_json(const Hotline__SlaConfig *cfg)
+json_t *sla_policies_json(const Hotline__SlaConfig *cfg, const Hotline__CalendarConfig *cal)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < cfg->n_policies; i++)
         json_array_append_new(arr, sla_policy_json(cfg, cfg->policies[i]));
-    int offset = cfg->calendar && cfg->calendar->utc_offset_minutes
-                     ? cfg->calendar->utc_offset_minutes
-                     : CALENDAR_DEFAULT_OFFSET_MIN;
+    int offset = cal && cal->utc_offset_minutes ? cal->utc_offset_minutes
+                                                : CALENDAR_DEFAULT_OFFSET_MIN;
     json_t *o = json_pack("{s:o, s:s, s:{s:i}}", "policies", arr, "matching",
                           "longest categoryPrefix first, then a row naming the ticket's urgency "
                           "over one for any urgency",
                           "calendar", "utcOffsetMinutes", offset);
-    if (o && cfg->calendar && cfg->calendar->zone && *cfg->calendar->zone)
-        json_object_set_new(json_object_get(o, "calendar"), "zone",
-                            json_string(cfg->calendar->zone));
+    if (o && cal && cal->zone && *cal->zone)
+        json_object_set_new(json_object_get(o, "calendar"), "zone", json_string(cal->zone));
     return o;
 }

@@ -456,9 +456,8 @@ int sla_store_suspend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t
 
 int sla_store_restart_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 {
-    Hotline__SlaClock clocks[2] = {HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN,
-                                   HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY};
-    for (int i = 0; i < 2; i++) {
+    static const Hotline__SlaClock clocks[SLA_NROUND_CLOCKS] = SLA_ROUND_CLOCKS;
+    for (int i = 0; i < SLA_NROUND_CLOCKS; i++) {
         sla_clock_t c;
         int rc = sla_clock_get(self, txn, in->ticket_id, in->round, clocks[i], &c);
         if (rc == HL_ENOTFOUND || (rc == 0 && !c.suspended))
@@ -506,11 +505,9 @@ static int64_t moved(const calendar_t *cal, int64_t x, bool given, const shift_t
         return x;
     if (!sh->working_days)
         return x + sh->ms;
-    Hotline__Limit days = HOTLINE__LIMIT__INIT;
-    days.value = sh->working_days;
-    days.unit = HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS;
-    int64_t out;
-    return calendar_add(cal, x, &days, &out) == 0 ? out : x;
+    /* The same time of day, so a yellow card 4 hours before the end of the day stays 4 hours
+     * before the moved deadline. */
+    return calendar_shift_working_days(cal, x, sh->working_days);
 }
 
 /* Move a clock's deadline and every step not yet given by sh, and write it back: record, due
@@ -762,20 +759,30 @@ static void mark_given(sla_clock_t *c, int step)
     }
 }
 
-/* sla lags behind dispatch (a backlog, or a restart that has not yet heard from dispatch): a
- * step is given only once sla has read what dispatch recorded up to the step's instant, since
- * a sign or reply in the backlog would have stopped the clock (and a card once sent cannot be
- * taken back). Unheard-from for longer than SLA_FEED_GRACE_MS (dispatch down), steps go on. */
-static bool must_wait(sla_t *self, int64_t at_ms)
+/* sla lags behind the feed that stops the clock (dispatch's; callback's for a callback clock):
+ * a backlog, or a restart that has not yet heard from it. A step is given only once sla has
+ * read what that producer recorded up to the step's instant, since a sign, reply or rating in
+ * the backlog would have stopped the clock (and a card once sent cannot be taken back). A
+ * producer unheard-from since start-up, or whose feed has made no progress, for longer than
+ * SLA_FEED_GRACE_MS (it is down) holds nothing back any more. */
+static bool must_wait(sla_t *self, Hotline__SlaClock clock, int64_t at_ms)
 {
-    bool known;
-    uint64_t behind;
+    bool cb = clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, known;
+    uint64_t behind, now_ns = hclock_mono_ns();
     int64_t newest;
-    if (!self->svc || service_feed_behind(self->svc, "dispatch", &known, &behind, &newest))
+    if (!self->svc ||
+        service_feed_behind(self->svc, cb ? "callback" : "dispatch", &known, &behind, &newest))
         return false;
-    if (known)
-        return behind > 0 && newest < at_ms;
-    return (hclock_mono_ns() - self->created_ns) / 1000000u < SLA_FEED_GRACE_MS;
+    if (!known)
+        return (now_ns - self->created_ns) / 1000000u < SLA_FEED_GRACE_MS;
+    if (behind == 0 || newest >= at_ms)
+        return false;
+    sla_feed_watch_t *w = &self->watch[cb];
+    if (newest != w->newest_ms || !w->since_ns) { /* progress: the wait goes on */
+        w->newest_ms = newest;
+        w->since_ns = now_ns;
+    }
+    return (now_ns - w->since_ns) / 1000000u < SLA_FEED_GRACE_MS;
 }
 
 int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
@@ -802,7 +809,7 @@ int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
         return rc;
     if (c.stopped || c.paused || sla_step_given(&c, step))
         return 0; /* a stop or pause cancels its step: only a store from elsewhere gets here */
-    if (must_wait(self, sla_step_at(&c, step))) {
+    if (must_wait(self, clock, sla_step_at(&c, step))) {
         if (self->m_held)
             metric_inc(self->m_held, NULL);
         return step_put(self, txn, ticket, clock, round, step,

@@ -60,7 +60,16 @@ curl_as supervisor -sf "$(svc_url dispatch)/v1/holds" | grep -q "\"$HELD_ID\"" |
 paused() { curl_as dispatcher -sf "$(svc_url sla)/v1/clocks/$HELD_ID" | grep -q '"paused": *true'; }
 wait_until 20 paused || fail "sla's clock of $HELD_ID is not paused: $(curl_as dispatcher -s \
 "$(svc_url sla)/v1/clocks/$HELD_ID")"
-log "$HELD_ID on hold: reply refused, listed in /v1/holds, its clocks paused"
+# Nor can it join an incident while held (its clocks are paused; resume it first).
+hl_as dispatcher --json incident declare --category W06 --district Gulou --street "Bank Rd" \
+  --summary "billing run repeated" >"$T/inc.json" || fail "incident declare: $(cat "$T/inc.json")"
+INC=$(grep -o 'INC-[0-9-]*' "$T/inc.json" | head -1)
+[ -n "$INC" ] || fail "no incident declared: $(cat "$T/inc.json")"
+hl_as dispatcher incident link "$INC" "$HELD_ID" 2>"$T/link.err" && fail "a held ticket was linked"
+grep -q "is on hold" "$T/link.err" || fail "the link refusal does not say why: $(cat "$T/link.err")"
+hl_as dispatcher incident close "$INC" --resolution "not an incident after all" >/dev/null ||
+  fail "incident close" # (its own clock stops before any step: the counts below are the tickets')
+log "$HELD_ID on hold: reply and incident link refused, listed in /v1/holds, its clocks paused"
 
 # The plan, as sla shows it.
 curl_as dispatcher -sf "$(svc_url sla)/v1/clocks/$CREW_ID" >"$T/clocks.json"

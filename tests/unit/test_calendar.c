@@ -269,6 +269,18 @@ static void test_zone_with_daylight_saving(void **state)
     calendar_destroy(&sh);
 }
 
+/* Moving an instant by working days keeps its time of day; the end of a day stays the end. */
+static void test_shift_working_days(void **state)
+{
+    (void)state;
+    int64_t fri_20 = local_ms(2026, 11, 27, 20, 0);
+    expect_local(calendar_shift_working_days(cal, fri_20, 1), "2026-11-30 20:00 +08:00");
+    int64_t end = calendar_day_end_ms(cal, calendar_day_from_ymd(2026, 9, 30));
+    expect_local(calendar_shift_working_days(cal, end, 3), "2026-10-10 23:59 +08:00");
+    assert_int_equal(calendar_shift_working_days(cal, end, 3),
+                     calendar_day_end_ms(cal, calendar_day_from_ymd(2026, 10, 10)));
+}
+
 static void test_zone_errors(void **state)
 {
     (void)state;
@@ -299,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_year_files),
         cmocka_unit_test(test_zone_with_daylight_saving),
         cmocka_unit_test(test_zone_errors),
+        cmocka_unit_test(test_shift_working_days),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -136,6 +136,38 @@ static void test_reply_clock_carries_the_policy_limits(void **state)
     assert_int_equal(replies, 2);
 }
 
+/* Every clock of the round, the response clock included, pauses for a hold and ends without a
+ * verdict on an approved termination: nothing fires for a terminated ticket. */
+static void test_response_clock_pauses_and_ends_with_the_round(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 11, 25, 10, 0);
+    dispatched_with(f, "R1", "X01", 0, 0, t0);
+    Hotline__TicketHeld h = HOTLINE__TICKET_HELD__INIT;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.source = "dispatch";
+    ev.seq = 5;
+    ev.time_ms = t0 + 30 * MIN_MS;
+    ev.ticket_id = "R1";
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_HELD;
+    ev.ticket_held = &h;
+    apply(f, &ev);
+    assert_true(get_clock(f, "R1", 0, RESPONSE).paused);
+    assert_int_equal(fire(f, t0 + 5 * HOUR_MS), 0); /* its 2 hours pass on hold */
+    Hotline__TerminationReviewed r = HOTLINE__TERMINATION_REVIEWED__INIT;
+    r.approved = true;
+    ev.seq = 6;
+    ev.time_ms = t0 + 6 * HOUR_MS;
+    ev.body_case = HOTLINE__EVENT__BODY_TERMINATION_REVIEWED;
+    ev.termination_reviewed = &r;
+    apply(f, &ev);
+    sla_clock_t c = get_clock(f, "R1", 0, RESPONSE);
+    assert_true(c.stopped && c.suspended && !c.paused);
+    assert_int_equal(running(f, RESPONSE), 0);
+    assert_int_equal(fire(f, t0 + 30 * 24 * HOUR_MS), 0);
+    assert_int_equal(count_kind(f, K_STOPPED), 0); /* no verdict for any of its clocks */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +176,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_appeal_type_channel_and_anchors, setup_policies,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reply_clock_carries_the_policy_limits,
+                                        setup_policies, teardown),
+        cmocka_unit_test_setup_teardown(test_response_clock_pauses_and_ends_with_the_round,
                                         setup_policies, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

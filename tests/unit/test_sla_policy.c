@@ -199,7 +199,7 @@ static void test_policies_json(void **state)
 {
     (void)state;
     Hotline__SlaConfig *cfg = decode(sla_service.default_config_json);
-    json_t *j = sla_policies_json(cfg);
+    json_t *j = sla_policies_json(cfg, cfg->calendar);
     json_t *arr = json_object_get(j, "policies");
     assert_int_equal(json_array_size(arr), 4);
     json_t *first = json_array_get(arr, 0);
