@@ -222,6 +222,7 @@ static int append(callback_t *self, MDB_txn *txn, const char *ticket_id,
     case HOTLINE__EVENT__BODY_CALLBACK_RATED: ev.callback_rated = body; break;
     case HOTLINE__EVENT__BODY_REWORK_REQUESTED: ev.rework_requested = body; break;
     case HOTLINE__EVENT__BODY_TICKET_CLOSED: ev.ticket_closed = body; break;
+    case HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED: ev.supervision_requested = body; break;
     default: return HL_EINTERNAL;
     }
     return evlog_append(self->log, txn, &ev);
@@ -320,8 +321,8 @@ static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
         snprintf(why, sizeof why, "rated %s: closed", callback_rating_words(rec->rating));
         res->status = HOTLINE__TICKET_STATUS__TICKET_CLOSED;
     } else {
-        /* Dispatch turns this into the rework round. (docs/domain.md: a second unsatisfied result
-         * escalates to supervision; not decided here yet.) */
+        /* Dispatch turns this into the rework round; a second unsatisfied result (this was
+         * already a rework round) also goes to supervision (docs/domain.md). */
         char reason[64];
         snprintf(reason, sizeof reason, "rated %s at callback", callback_rating_words(rec->rating));
         Hotline__ReworkRequested rw = HOTLINE__REWORK_REQUESTED__INIT;
@@ -329,6 +330,18 @@ static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
         rw.unit = t->unit;
         rw.reason = reason;
         rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_REWORK_REQUESTED, &rw);
+        if (!rc && t->round >= 1) {
+            char sreason[96];
+            snprintf(sreason, sizeof sreason, "rated %s again after rework round %u",
+                     callback_rating_words(rec->rating), (unsigned)t->round);
+            Hotline__SupervisionRequested sv = HOTLINE__SUPERVISION_REQUESTED__INIT;
+            sv.round = t->round;
+            sv.unit = t->unit;
+            sv.reason = sreason;
+            sv.unsatisfied = t->round + 1; /* every round before this one was sent back too */
+            sv.rating = rec->rating;
+            rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED, &sv);
+        }
         if (!rc)
             rc = callback_incident_settle(self, txn, t, &cr, NULL, reason);
         snprintf(why, sizeof why, "rated %s: rework requested", callback_rating_words(rec->rating));

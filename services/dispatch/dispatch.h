@@ -61,6 +61,7 @@ typedef struct dispatch_assignment {
     const char *community;
     bool confidential;           /* the caller is hidden from the unit */
     bool designated;             /* a dispatcher named the unit (指定): no return */
+    bool supervised;             /* rated unsatisfied twice: under supervision (督办) */
     Hotline__TicketStatus state; /* DISPATCHED, SIGNED, REPLIED, REWORK, CLOSED or LINKED */
     Hotline__Urgency urgency;
     uint32_t round;      /* 0 on the first pass, n in rework round n */

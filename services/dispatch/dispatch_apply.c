@@ -248,10 +248,28 @@ static int on_closed(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
     return dispatch_assignment_put(self, txn, &a, &old);
 }
 
+/* A second unsatisfied result: the ticket is under supervision (督办) from now on. */
+static int on_supervision(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    const char *id = ev->ticket_id ? ev->ticket_id : "";
+    dispatch_assignment_t old;
+    int rc = *id ? dispatch_assignment_get(self, txn, id, &old) : HL_ENOTFOUND;
+    if (rc == HL_ENOTFOUND || rc == HL_ECORRUPT)
+        return 0; /* a ticket dispatch never held: nothing to mark */
+    if (rc || old.supervised)
+        return rc;
+    dispatch_assignment_t a = old;
+    a.supervised = true;
+    a.updated_ms = hclock_now_ms(self->clock);
+    return dispatch_assignment_put(self, txn, &a, &old);
+}
+
 int dispatch_apply_callback(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
 {
     dispatch_t *self = ctx;
     switch (ev->body_case) {
+    case HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED:
+        return ev->supervision_requested ? on_supervision(self, txn, ev) : 0;
     case HOTLINE__EVENT__BODY_REWORK_REQUESTED:
         return ev->rework_requested ? on_rework(self, txn, ev) : 0;
     case HOTLINE__EVENT__BODY_TICKET_CLOSED: return on_closed(self, txn, ev);

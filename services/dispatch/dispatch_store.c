@@ -20,6 +20,8 @@
  *   return the ticket) came with version 3 too; older records have it clear;
  *   version 4 adds, after that tail, street and community (NUL-ended): an incident's area is
  *   matched on them when existing tickets are linked by rule; older records read them "".
+ *   Flags bit 3 (supervised: rated unsatisfied twice, 督办) needs no new version: older records
+ *   have it clear.
  * Later fields are appended after these; a reader ignores bytes it does not know.
  * Loop thread. */
 #include "dispatch_internal.h"
@@ -87,7 +89,8 @@ void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
     out[0] = RECORD_VERSION;
     out[1] = (uint8_t)a->state;
     out[2] = (uint8_t)a->urgency;
-    out[3] = (a->resolved ? 1 : 0) | (a->confidential ? 2 : 0) | (a->designated ? 4 : 0);
+    out[3] = (a->resolved ? 1 : 0) | (a->confidential ? 2 : 0) | (a->designated ? 4 : 0) |
+             (a->supervised ? 8 : 0);
     out[4] = (uint8_t)(a->round >> 24);
     out[5] = (uint8_t)(a->round >> 16);
     out[6] = (uint8_t)(a->round >> 8);
@@ -132,6 +135,7 @@ int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment
     out->resolved = (b[3] & 1) != 0;
     out->confidential = (b[3] & 2) != 0;
     out->designated = (b[3] & 4) != 0;
+    out->supervised = (b[3] & 8) != 0;
     out->round = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
     int64_t *t[NTIMES] = {&out->received_ms, &out->dispatched_ms, &out->signed_ms, &out->replied_ms,
                           &out->reopened_ms, &out->closed_ms,     &out->updated_ms};
@@ -450,6 +454,8 @@ json_t *dispatch_assignment_json(const dispatch_assignment_t *a, bool caller_who
         json_object_set_new(o, "notes", json_integer(a->notes));
     if (a->designated)
         json_object_set_new(o, "designated", json_true());
+    if (a->supervised)
+        json_object_set_new(o, "supervised", json_true());
     set_str(o, "reworkReason", a->reason);
     set_str(o, "incidentId", a->incident_id);
     /* The unit contacts the citizen, except on a confidential ticket (docs/architecture.md). */

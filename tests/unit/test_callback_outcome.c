@@ -120,6 +120,36 @@ static void test_dissatisfied_requests_rework(void **state)
     assert_int_equal(f->reply->record_callback->status, HOTLINE__TICKET_STATUS__TICKET_CLOSED);
 }
 
+/* A second unsatisfied result (round 1 rated unsatisfied again): rework, and supervision. */
+static void test_second_unsatisfied_goes_to_supervision(void **state)
+{
+    fixture_t *f = *state;
+    replied(f, "T-twice", 0, local_ms(2026, 11, 24, 15, 0));
+    received(f, "T-twice", "13812345679", "Wang", false);
+    assert_int_equal(rate(f, "T-twice", HOTLINE__RATING__RATING_DISSATISFIED), HOTLINE__STATUS__OK);
+    assert_int_equal(head(f), 3); /* scheduled, rated, rework: no supervision on the first */
+    reopened(f, "T-twice", 1);
+    replied(f, "T-twice", 1, local_ms(2026, 11, 25, 16, 0));
+    clock_at(f, local_ms(2026, 11, 26, 9, 0));
+    assert_string_equal(next_id(f, "a1"), "T-twice");
+    assert_int_equal(rate(f, "T-twice", HOTLINE__RATING__RATING_VERY_DISSATISFIED),
+                     HOTLINE__STATUS__OK);
+    assert_int_equal(f->reply->record_callback->status, HOTLINE__TICKET_STATUS__TICKET_REWORK);
+    Hotline__Event *ev = event_at(f, 6);
+    assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_REWORK_REQUESTED);
+    assert_int_equal(ev->rework_requested->round, 1);
+    hotline__event__free_unpacked(ev, NULL);
+    ev = event_at(f, 7);
+    assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED);
+    assert_int_equal(ev->supervision_requested->round, 1);
+    assert_int_equal(ev->supervision_requested->unsatisfied, 2);
+    assert_string_equal(ev->supervision_requested->unit, "water-north");
+    assert_string_equal(ev->supervision_requested->reason,
+                        "rated very dissatisfied again after rework round 1");
+    hotline__event__free_unpacked(ev, NULL);
+    assert_int_equal(head(f), 7);
+}
+
 /* "Basically satisfied" under the default policy (counts as satisfied)... */
 static void test_basically_satisfied_counts(void **state)
 {
@@ -394,6 +424,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rated_satisfied_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dissatisfied_requests_rework, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_unsatisfied_goes_to_supervision, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_incident_one_call_per_caller, setup, teardown),
         cmocka_unit_test_setup_teardown(test_basically_satisfied_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_basically_satisfied_strict, setup_strict, teardown),
