@@ -53,7 +53,8 @@ int callback_create(callback_t **out, store_t *store, evlog_t *log, hclock_t *cl
         MDB_dbi *dbi;
     } dbs[] = {{"tasks", &self->tasks},   {"due", &self->due},
                {"done", &self->done},     {"pending", &self->pending},
-               {"claims", &self->claims}, {"contacts", &self->contacts}};
+               {"claims", &self->claims}, {"contacts", &self->contacts},
+               {"persons", &self->persons}};
     for (size_t i = 0; i < sizeof dbs / sizeof *dbs; i++) {
         int rc = store_db(store, dbs[i].name, 0, dbs[i].dbi);
         if (rc) {

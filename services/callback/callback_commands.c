@@ -63,8 +63,10 @@ static int hand_out(callback_t *self, MDB_txn *txn, task_t *t, const char *agent
     if (rc)
         return rc;
     t->claim_until_ms = now + (int64_t)self->cfg.claim_minutes * 60000;
+    /* The person too: no other agent is handed another of their tickets meanwhile. */
     if ((rc = callback_task_save(self, txn, t->state, t->due_ms, t)) ||
-        (rc = callback_claim_put(self, txn, agent, t)))
+        (rc = callback_claim_put(self, txn, agent, t)) ||
+        (rc = callback_person_put(self, txn, t->ticket_id, agent, t->claim_until_ms)))
         return rc;
 
     Hotline__Ticket *contact = NULL;
@@ -128,7 +130,7 @@ typedef struct queue_walk {
     MDB_txn *txn;
     const char *agent;
     int64_t now;
-    unsigned held, no_contact;
+    unsigned held, no_contact, person_busy;
     task_t found; /* when have: cleared by the caller */
     bool have;
 } queue_walk_t;
@@ -147,6 +149,14 @@ static int queue_visit(void *ctx, const store_entry_t *e)
     }
     MDB_val cv;
     rc = store_get(w->txn, w->self->contacts, t.ticket_id, strlen(t.ticket_id), &cv);
+    bool busy = false;
+    if (rc == 0)
+        rc = callback_person_held(w->self, w->txn, t.ticket_id, w->agent, w->now, &busy);
+    if (rc == 0 && busy) { /* another agent is on the phone with this person */
+        w->person_busy++;
+        callback_task_clear(&t);
+        return 0;
+    }
     if (rc == 0) {
         w->found = t; /* kept: cleared after hand_out */
         w->have = true;
@@ -178,9 +188,10 @@ static int refuse_none_due(callback_t *self, MDB_txn *txn, const queue_walk_t *w
         snprintf(when, sizeof when, ", the next at %s", local);
     }
     return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "",
-                      "no callbacks waiting (%u held by other agents, %u waiting for the "
-                      "caller's contact from intake; %llu not yet due%s)",
-                      w->held, w->no_contact, (unsigned long long)later, when);
+                      "no callbacks waiting (%u held by other agents, %u for a caller another "
+                      "agent is calling, %u waiting for the caller's contact from intake; %llu "
+                      "not yet due%s)",
+                      w->held, w->person_busy, w->no_contact, (unsigned long long)later, when);
 }
 
 static int next_callback(callback_t *self, MDB_txn *txn, const Hotline__NextCallback *nc,

@@ -11,6 +11,10 @@
  *   claims    agent                                     -> TASK_KEY the agent holds
  *   contacts  ticket id                                 -> packed hotline.Ticket holding only
  *                                                          id, contact, confidential
+ *   persons   phone key (common/phone.h)                -> agent NUL, until_ms (be64): the
+ *                                                          person an agent is calling, so no
+ *                                                          other agent is handed one of their
+ *                                                          tickets meanwhile
  * and the shared scheduler's callback_calls.* (common/scheduler.h), entry id = TASK_KEY, which
  * holds each pending task until its instant (callback_sched.c). A pending task is in exactly
  * one of the two: on the scheduler while it is not due, in `due` once it is.
@@ -33,7 +37,7 @@ struct callback {
     hclock_t *clock;
     calendar_t *cal; /* owned */
     callback_settings_t cfg;
-    MDB_dbi tasks, due, done, pending, claims, contacts;
+    MDB_dbi tasks, due, done, pending, claims, contacts, persons;
     MDB_dbi incident_callers, incident_members, incident_covered; /* callback_incident.c */
 };
 
@@ -113,6 +117,16 @@ int callback_claim_get(callback_t *self, MDB_txn *txn, const char *agent,
 int callback_claim_put(callback_t *self, MDB_txn *txn, const char *agent, const task_t *t);
 /* Drop the agent's claim if it points at t (a claim that moved on is left alone). */
 int callback_claim_drop(callback_t *self, MDB_txn *txn, const char *agent, const task_t *t);
+/* The person (by phone) of ticket_id is being called by agent until until_ms (put), or no
+ * longer by agent (drop: only agent's own claim goes). A ticket whose caller's number is not
+ * known claims nothing. */
+int callback_person_put(callback_t *self, MDB_txn *txn, const char *ticket_id, const char *agent,
+                        int64_t until_ms);
+int callback_person_drop(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                         const char *agent);
+/* Whether another agent than agent is calling ticket_id's caller at now. */
+int callback_person_held(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                         const char *agent, int64_t now, bool *held);
 
 /* The caller's contact kept from TicketReceived. HL_ENOTFOUND when intake has not told us
  * yet. The message is unpacked with alloc (NULL = malloc: free_unpacked it). */

@@ -10,6 +10,7 @@
 #include "callback_internal.h"
 
 #include "hl_error.h"
+#include "phone.h"
 #include "utf8.h"
 
 #include <stdio.h>
@@ -348,10 +349,100 @@ int callback_claim_put(callback_t *self, MDB_txn *txn, const char *agent, const 
     return store_put(txn, self->claims, agent, strlen(agent), key, klen, 0);
 }
 
+/* The phone key of ticket_id's caller in out; 0 length when unknown. */
+static int person_key(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                      char out[PHONE_KEY_MAX + 1], size_t *len)
+{
+    *len = 0;
+    Hotline__Ticket *t = NULL;
+    int rc = callback_contact_get(self, txn, ticket_id, NULL, &t);
+    if (rc == HL_ENOTFOUND || rc == HL_ECORRUPT)
+        return 0;
+    if (rc)
+        return rc;
+    if (t->contact && t->contact->phone && *t->contact->phone)
+        *len = phone_key(t->contact->phone, out);
+    hotline__ticket__free_unpacked(t, NULL);
+    return 0;
+}
+
+int callback_person_put(callback_t *self, MDB_txn *txn, const char *ticket_id, const char *agent,
+                        int64_t until_ms)
+{
+    char key[PHONE_KEY_MAX + 1];
+    size_t klen;
+    int rc = person_key(self, txn, ticket_id, key, &klen);
+    if (rc || !klen)
+        return rc;
+    uint8_t val[CALLBACK_ID_MAX + 1 + 8];
+    size_t alen = strlen(agent);
+    memcpy(val, agent, alen + 1);
+    store_be64_put(val + alen + 1, (uint64_t)until_ms);
+    return store_put(txn, self->persons, key, klen, val, alen + 1 + 8, 0);
+}
+
+/* The agent holding key's person and until when; HL_ENOTFOUND when nobody. */
+static int person_get(callback_t *self, MDB_txn *txn, const char *key, size_t klen,
+                      const char **agent, int64_t *until)
+{
+    MDB_val v;
+    int rc = store_get(txn, self->persons, key, klen, &v);
+    if (rc)
+        return rc;
+    const char *p = v.mv_data;
+    const char *nul = v.mv_size > 8 ? memchr(p, 0, v.mv_size - 8) : NULL;
+    if (!nul || (size_t)(nul - p) + 1 + 8 != v.mv_size)
+        return HL_ECORRUPT;
+    *agent = p;
+    *until = (int64_t)store_be64_get(nul + 1);
+    return 0;
+}
+
+int callback_person_held(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                         const char *agent, int64_t now, bool *held)
+{
+    *held = false;
+    char key[PHONE_KEY_MAX + 1];
+    size_t klen;
+    int rc = person_key(self, txn, ticket_id, key, &klen);
+    if (rc || !klen)
+        return rc;
+    const char *who;
+    int64_t until;
+    rc = person_get(self, txn, key, klen, &who, &until);
+    if (rc == HL_ENOTFOUND || rc == HL_ECORRUPT)
+        return 0;
+    if (rc)
+        return rc;
+    *held = until > now && strcmp(who, agent) != 0;
+    return 0;
+}
+
+int callback_person_drop(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                         const char *agent)
+{
+    char key[PHONE_KEY_MAX + 1];
+    size_t klen;
+    int rc = person_key(self, txn, ticket_id, key, &klen);
+    if (rc || !klen || !agent || !*agent)
+        return rc;
+    const char *who;
+    int64_t until;
+    rc = person_get(self, txn, key, klen, &who, &until);
+    if (rc == HL_ENOTFOUND)
+        return 0;
+    if (rc == 0 && strcmp(who, agent) != 0)
+        return 0; /* another agent's call: theirs to end */
+    return del_quiet(txn, self->persons, key, klen);
+}
+
 int callback_claim_drop(callback_t *self, MDB_txn *txn, const char *agent, const task_t *t)
 {
     if (!agent || !*agent)
         return 0;
+    int prc = callback_person_drop(self, txn, t->ticket_id, agent);
+    if (prc)
+        return prc;
     char id[CALLBACK_ID_MAX + 1];
     uint32_t round;
     int rc = callback_claim_get(self, txn, agent, id, &round);

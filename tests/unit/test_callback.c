@@ -229,6 +229,41 @@ static void test_contact_arrives_after_reply(void **state)
 
 /* ---- outcomes ---- */
 
+/* One person, two agents: while an agent is calling a caller (two tickets from the same number,
+ * written differently), no other agent is handed that caller's other ticket; once the call is
+ * recorded, or the claim lapses, the other ticket goes out. */
+static void test_one_agent_per_person(void **state)
+{
+    fixture_t *f = *state;
+    replied(f, "P-1", 0, local_ms(2026, 11, 24, 15, 0));
+    replied(f, "P-2", 0, local_ms(2026, 11, 24, 16, 0));
+    replied(f, "Q-1", 0, local_ms(2026, 11, 24, 17, 0));
+    received(f, "P-1", "13812340001", "Zhao", false);
+    received(f, "P-2", "+86 138-1234-0001", "Zhao", false); /* the same person */
+    received(f, "Q-1", "13912340002", "Qian", false);
+    clock_at(f, local_ms(2026, 11, 25, 9, 0));
+    assert_string_equal(next_id(f, "a1"), "P-1");
+    /* a2 is passed over P-2 (a1 is calling Zhao) and gets Qian's. */
+    assert_string_equal(next_id(f, "a2"), "Q-1");
+    expect_refusal(f, next(f, "a3"), HOTLINE__STATUS__NOT_FOUND, "",
+                   "1 for a caller another agent is calling");
+    /* a1 records the call: Zhao is free again, and P-2 goes to a3. */
+    assert_int_equal(record(f, "P-1", HOTLINE__CALLBACK_OUTCOME__CALLBACK_RATED,
+                            HOTLINE__RATING__RATING_SATISFIED, "ok", "a1"),
+                     HOTLINE__STATUS__OK);
+    assert_string_equal(next_id(f, "a3"), "P-2");
+    /* A lapsed claim frees the person as well: a4 gets nothing while a3 holds Zhao... */
+    replied(f, "P-3", 0, local_ms(2026, 11, 24, 18, 0));
+    received(f, "P-3", "13812340001", "Zhao", false);
+    clock_at(f, local_ms(2026, 11, 25, 9, 1));
+    expect_refusal(f, next(f, "a4"), HOTLINE__STATUS__NOT_FOUND, "",
+                   "for a caller another agent is calling");
+    /* ...and once a3's claim has lapsed (claimMinutes), P-2 or P-3 goes to a4. */
+    clock_at(f, local_ms(2026, 11, 25, 10, 0));
+    const char *got = next_id(f, "a4");
+    assert_true(strcmp(got, "P-2") == 0 || strcmp(got, "P-3") == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +274,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_keeps_the_schedule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_order_and_claims, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contact_arrives_after_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_agent_per_person, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
