@@ -13,6 +13,7 @@ PACKAGES=(
   libcurl4-openssl-dev                     # outbound HTTP (webhooks, connectors)
   libsodium-dev                            # hashing (tokens, keys) and base64
   libcmocka-dev                            # unit tests
+  tzdata                                   # the tz database: calendar.zone and its tests
   curl                                     # HTTP client in tests and the demo
   prometheus                               # promtool checks the /metrics format in tests
   protobuf-compiler python3-protobuf       # wire-compatibility checks against protoc
