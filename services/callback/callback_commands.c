@@ -49,13 +49,36 @@ static bool held_by_other(const task_t *t, const char *agent, int64_t now)
     return t->claim_until_ms > now && t->claim_agent[0] && strcmp(t->claim_agent, agent) != 0;
 }
 
+/* One event of the callback log, in the command's transaction. */
+static int append(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                  Hotline__Event__BodyCase body_case, void *body)
+{
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket_id;
+    ev.body_case = body_case;
+    switch (body_case) {
+    case HOTLINE__EVENT__BODY_CALLBACK_CLAIMED: ev.callback_claimed = body; break;
+    case HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED: ev.callback_attempted = body; break;
+    case HOTLINE__EVENT__BODY_CALLBACK_RATED: ev.callback_rated = body; break;
+    case HOTLINE__EVENT__BODY_REWORK_REQUESTED: ev.rework_requested = body; break;
+    case HOTLINE__EVENT__BODY_TICKET_CLOSED: ev.ticket_closed = body; break;
+    case HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED: ev.supervision_requested = body; break;
+    default: return HL_EINTERNAL;
+    }
+    return evlog_append(self->log, txn, &ev);
+}
+
 /* ---- NextCallback ---- */
 
-/* Claim t for agent and answer with what the agent needs to make the call. */
+/* Claim t for agent and answer with what the agent needs to make the call. A new claim (or
+ * one moving to another agent, the old holder's having lapsed) is a CallbackClaimed event, so
+ * the log shows who held which caller when; the holder asking again and getting the same task
+ * back only extends the claim, with no event. */
 static int hand_out(callback_t *self, MDB_txn *txn, task_t *t, const char *agent, int64_t now,
                     cmd_reply_t *reply)
 {
     int rc = 0;
+    bool fresh = strcmp(t->claim_agent, agent) != 0 || t->claim_until_ms <= now;
     if (strcmp(t->claim_agent, agent) != 0)
         rc = callback_claim_drop(self, txn, t->claim_agent, t); /* its old holder's lapsed */
     if (!rc)
@@ -68,6 +91,14 @@ static int hand_out(callback_t *self, MDB_txn *txn, task_t *t, const char *agent
         (rc = callback_claim_put(self, txn, agent, t)) ||
         (rc = callback_person_put(self, txn, t->ticket_id, agent, t->claim_until_ms)))
         return rc;
+    if (fresh) {
+        Hotline__CallbackClaimed cc = HOTLINE__CALLBACK_CLAIMED__INIT;
+        cc.round = t->round;
+        cc.agent = (char *)agent;
+        cc.until_ms = t->claim_until_ms;
+        if ((rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_CALLBACK_CLAIMED, &cc)))
+            return rc;
+    }
 
     Hotline__Ticket *contact = NULL;
     rc = callback_contact_get(self, txn, t->ticket_id, arena_allocator(reply->arena), &contact);
@@ -221,23 +252,6 @@ static int next_callback(callback_t *self, MDB_txn *txn, const Hotline__NextCall
 }
 
 /* ---- RecordCallback ---- */
-
-static int append(callback_t *self, MDB_txn *txn, const char *ticket_id,
-                  Hotline__Event__BodyCase body_case, void *body)
-{
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.ticket_id = (char *)ticket_id;
-    ev.body_case = body_case;
-    switch (body_case) {
-    case HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED: ev.callback_attempted = body; break;
-    case HOTLINE__EVENT__BODY_CALLBACK_RATED: ev.callback_rated = body; break;
-    case HOTLINE__EVENT__BODY_REWORK_REQUESTED: ev.rework_requested = body; break;
-    case HOTLINE__EVENT__BODY_TICKET_CLOSED: ev.ticket_closed = body; break;
-    case HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED: ev.supervision_requested = body; break;
-    default: return HL_EINTERNAL;
-    }
-    return evlog_append(self->log, txn, &ev);
-}
 
 static int check_record(const Hotline__RecordCallback *rec, cmd_reply_t *reply)
 {

@@ -216,12 +216,14 @@ else
 import json, sys
 evs = [e for e in json.load(open(sys.argv[1]))["events"] if e.get("ticketId") == sys.argv[2]]
 kinds = [k for e in evs for k in e if k in
-         ("callbackScheduled", "callbackAttempted", "callbackRated", "ticketClosed",
-          "reworkRequested")]
-assert kinds == ["callbackScheduled", "callbackAttempted", "callbackRated", "ticketClosed"], kinds
-rated = evs[2]["callbackRated"]
+         ("callbackScheduled", "callbackClaimed", "callbackAttempted", "callbackRated",
+          "ticketClosed", "reworkRequested")]
+assert kinds == ["callbackScheduled", "callbackClaimed", "callbackAttempted", "callbackClaimed",
+                 "callbackRated", "ticketClosed"], kinds
+assert all(e["callbackClaimed"]["agent"] == "a1" for e in (evs[1], evs[3]))
+rated = evs[4]["callbackRated"]
 assert rated["satisfied"] and rated["agent"] == "a1" and rated["rating"] == "RATING_SATISFIED"
-assert evs[3]["ticketClosed"]["reason"] == "rated satisfied"
+assert evs[5]["ticketClosed"]["reason"] == "rated satisfied"
 PY
   curl -sf "$C/metrics" > "$T/metrics.txt"
   grep -q '^hotline_events_appended_total{kind="ticket_closed"} 1$' "$T/metrics.txt" ||

@@ -8,6 +8,11 @@
  *   bus HOTLINE_CURVE_SECRET_KEY_FILE + HOTLINE_CURVE_SERVER_KEY)
  *              [--timeout-ms T] [--key PREFIX] [--progress FILE] [--rate CMDS_PER_S]
  *              [--offset N]   (events are numbered N+1 ... N+events)
+ *   --kind ticket [--category CODE] [--district NAME] [--persons P]: every ticket in that
+ *   category and district (else rotating); with --persons, ticket n is person (n-1) % P's
+ *   (phone 138 0000 0000 + person + 1), written in one of four forms in turn (13800000001,
+ *   +86 138-0000-0001, 0086 138 0000 0001, 86-13800000001: one caller to phone_key), from
+ *   a community of its own (Block 1, 2, ...) so that no call is linked as a repeat call.
  */
 #include "cmd_client.h"
 #include "hclock.h"
@@ -33,6 +38,8 @@ typedef struct opts {
     double rate; /* commands per second, 0 = as fast as answers come */
     uint64_t offset; /* events are numbered offset + 1 ... offset + N */
     bool tickets;    /* --kind ticket: SubmitTicket to intake */
+    const char *category, *district; /* --kind ticket: fixed, else rotating */
+    uint64_t persons;                /* --kind ticket: callers, 0 = one per ticket */
 } opts_t;
 
 static int cmp_u64(const void *a, const void *b)
@@ -49,16 +56,30 @@ static const char *const DISTRICTS[] = {"Gulou", "Taijiang", "Cangshan", "Jin'an
 static int send_ticket(cmd_client_t *c, const opts_t *o, slot_t *s, const char *key)
 {
     uint64_t n = o->offset + s->index + 1;
-    char phone[32], desc[96];
-    snprintf(phone, sizeof phone, "139%08llu", (unsigned long long)(n % 100000000));
+    char phone[32], desc[96], community[32] = "";
+    if (o->persons) {
+        unsigned long long p = (n - 1) % o->persons + 1, k = (n - 1) / o->persons;
+        unsigned long long hi = p / 10000 % 10000, lo = p % 10000;
+        switch (k % 4) {
+        case 0: snprintf(phone, sizeof phone, "138%04llu%04llu", hi, lo); break;
+        case 1: snprintf(phone, sizeof phone, "+86 138-%04llu-%04llu", hi, lo); break;
+        case 2: snprintf(phone, sizeof phone, "0086 138 %04llu %04llu", hi, lo); break;
+        default: snprintf(phone, sizeof phone, "86-138%04llu%04llu", hi, lo); break;
+        }
+        snprintf(community, sizeof community, "Block %llu", k + 1);
+    } else {
+        snprintf(phone, sizeof phone, "139%08llu", (unsigned long long)(n % 100000000));
+    }
     snprintf(desc, sizeof desc, "load ticket %llu: no water since this morning",
              (unsigned long long)n);
     Hotline__Contact contact = HOTLINE__CONTACT__INIT;
     contact.phone = phone;
     Hotline__Location loc = HOTLINE__LOCATION__INIT;
-    loc.district = (char *)DISTRICTS[n % 5];
+    loc.district = (char *)(o->district ? o->district : DISTRICTS[n % 5]);
+    if (*community)
+        loc.community = community;
     Hotline__Ticket t = HOTLINE__TICKET__INIT;
-    t.category_code = (char *)CATEGORIES[n % 10];
+    t.category_code = (char *)(o->category ? o->category : CATEGORIES[n % 10]);
     t.description = desc;
     t.contact = &contact;
     t.location = &loc;
@@ -119,7 +140,9 @@ static int parse_args(int argc, char **argv, opts_t *o)
         {"payload", required_argument, NULL, 'p'}, {"timeout-ms", required_argument, NULL, 't'},
         {"key", required_argument, NULL, 'K'},     {"progress", required_argument, NULL, 'P'},
         {"rate", required_argument, NULL, 'r'},    {"offset", required_argument, NULL, 'o'},
-        {"kind", required_argument, NULL, 'i'},    {NULL, 0, NULL, 0},
+        {"kind", required_argument, NULL, 'i'},    {"category", required_argument, NULL, 'c'},
+        {"district", required_argument, NULL, 'd'}, {"persons", required_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0},
     };
     *o = (opts_t){.key = "tc", .events = 1000, .batch = 1, .window = 16, .payload = 100,
                   .timeout_ms = 2000};
@@ -136,6 +159,9 @@ static int parse_args(int argc, char **argv, opts_t *o)
         case 'P': o->progress = optarg; break;
         case 'r': o->rate = strtod(optarg, NULL); break;
         case 'o': o->offset = strtoull(optarg, NULL, 10); break;
+        case 'c': o->category = optarg; break;
+        case 'd': o->district = optarg; break;
+        case 'q': o->persons = strtoull(optarg, NULL, 10); break;
         case 'i':
             if (strcmp(optarg, "ticket") == 0)
                 o->tickets = true;
@@ -149,7 +175,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
         fprintf(stderr, "usage: testclient --bus EP --events N [--batch K (divides N)] "
                         "[--window W] [--payload B] [--timeout-ms T] [--key P] "
                         "[--progress FILE] [--rate CMDS_PER_S] [--offset N] "
-                        "[--kind test|ticket]\n");
+                        "[--kind test|ticket [--category CODE] [--district NAME] "
+                        "[--persons P]]\n");
         return HL_EINVAL;
     }
     return 0;

@@ -21,8 +21,16 @@ static void test_rated_satisfied_closes(void **state)
     assert_int_equal(f->reply->result_case, HOTLINE__COMMAND_REPLY__RESULT_RECORD_CALLBACK);
     assert_string_equal(f->reply->record_callback->ticket_id, "T-ok");
     assert_int_equal(f->reply->record_callback->status, HOTLINE__TICKET_STATUS__TICKET_CLOSED);
-    assert_int_equal(head(f), 3);
+    assert_int_equal(head(f), 4); /* scheduled, claimed, rated, closed */
     Hotline__Event *ev = event_at(f, 2);
+    assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_CALLBACK_CLAIMED);
+    assert_string_equal(ev->ticket_id, "T-ok");
+    assert_string_equal(ev->callback_claimed->agent, "a1");
+    assert_int_equal(ev->callback_claimed->round, 0);
+    /* claimMinutes from the handing out (the log's own clock reads a moment later) */
+    assert_in_range(ev->callback_claimed->until_ms - 15 * MIN_MS, ev->time_ms - 5000, ev->time_ms);
+    hotline__event__free_unpacked(ev, NULL);
+    ev = event_at(f, 3);
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_CALLBACK_RATED);
     assert_string_equal(ev->ticket_id, "T-ok");
     const Hotline__CallbackRated *cr = ev->callback_rated;
@@ -34,7 +42,7 @@ static void test_rated_satisfied_closes(void **state)
     assert_string_equal(cr->unit, "water-north");
     assert_int_equal(cr->round, 0);
     hotline__event__free_unpacked(ev, NULL);
-    ev = event_at(f, 3);
+    ev = event_at(f, 4);
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_TICKET_CLOSED);
     assert_string_equal(ev->ticket_closed->reason, "rated satisfied");
     assert_int_equal(ev->ticket_closed->rating, HOTLINE__RATING__RATING_VERY_SATISFIED);
@@ -44,11 +52,11 @@ static void test_rated_satisfied_closes(void **state)
     /* Recorded once: a second recording is a conflict and writes nothing. */
     expect_refusal(f, rate(f, "T-ok", HOTLINE__RATING__RATING_SATISFIED), HOTLINE__STATUS__CONFLICT,
                    "ticketId", "already recorded");
-    assert_int_equal(head(f), 3);
+    assert_int_equal(head(f), 4);
     expect_refusal(f, next(f, "a1"), HOTLINE__STATUS__NOT_FOUND, "", "no callbacks waiting");
     /* A replayed reply of the same round does not bring it back. */
     replied(f, "T-ok", 0, local_ms(2026, 11, 24, 15, 0));
-    assert_int_equal(head(f), 3);
+    assert_int_equal(head(f), 4);
 }
 
 /* The replies of an incident's close: one call per caller (the number however written), and
@@ -70,12 +78,12 @@ static void test_incident_one_call_per_caller(void **state)
     assert_int_equal(head(f), 3);    /* three CallbackScheduled */
     claim(f, "T1", "a1");
     assert_int_equal(rate(f, "T1", HOTLINE__RATING__RATING_SATISFIED), HOTLINE__STATUS__OK);
-    assert_int_equal(head(f), 7); /* rated + closed, for T1 and for T2 */
-    Hotline__Event *ev = event_at(f, 6);
+    assert_int_equal(head(f), 8); /* claimed; rated + closed, for T1 and for T2 */
+    Hotline__Event *ev = event_at(f, 7);
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_CALLBACK_RATED);
     assert_string_equal(ev->ticket_id, "T2");
     hotline__event__free_unpacked(ev, NULL);
-    ev = event_at(f, 7);
+    ev = event_at(f, 8);
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_TICKET_CLOSED);
     assert_string_equal(ev->ticket_id, "T2");
     hotline__event__free_unpacked(ev, NULL);
@@ -91,23 +99,23 @@ static void test_dissatisfied_requests_rework(void **state)
     received(f, "T-bad", "13812345678", "Li", false);
     assert_int_equal(rate(f, "T-bad", HOTLINE__RATING__RATING_DISSATISFIED), HOTLINE__STATUS__OK);
     assert_int_equal(f->reply->record_callback->status, HOTLINE__TICKET_STATUS__TICKET_REWORK);
-    Hotline__Event *ev = event_at(f, 2);
+    Hotline__Event *ev = event_at(f, 3); /* after the scheduled and the claimed */
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_CALLBACK_RATED);
     assert_false(ev->callback_rated->satisfied);
     hotline__event__free_unpacked(ev, NULL);
-    ev = event_at(f, 3);
+    ev = event_at(f, 4);
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_REWORK_REQUESTED);
     assert_int_equal(ev->rework_requested->round, 0);
     assert_string_equal(ev->rework_requested->unit, "water-north");
     assert_string_equal(ev->rework_requested->reason, "rated dissatisfied at callback");
     hotline__event__free_unpacked(ev, NULL);
-    assert_int_equal(head(f), 3);
+    assert_int_equal(head(f), 4);
 
     /* Dispatch reopens (nothing to do here) and the unit replies again: round 1's callback. */
     reopened(f, "T-bad", 1);
-    assert_int_equal(head(f), 3);
+    assert_int_equal(head(f), 4);
     replied(f, "T-bad", 1, local_ms(2026, 11, 25, 16, 0));
-    ev = event_at(f, 4);
+    ev = event_at(f, 5);
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_CALLBACK_SCHEDULED);
     assert_int_equal(ev->callback_scheduled->round, 1);
     assert_int_equal(ev->callback_scheduled->due_ms, local_ms(2026, 11, 26, 9, 0));
@@ -127,7 +135,7 @@ static void test_second_unsatisfied_goes_to_supervision(void **state)
     replied(f, "T-twice", 0, local_ms(2026, 11, 24, 15, 0));
     received(f, "T-twice", "13812345679", "Wang", false);
     assert_int_equal(rate(f, "T-twice", HOTLINE__RATING__RATING_DISSATISFIED), HOTLINE__STATUS__OK);
-    assert_int_equal(head(f), 3); /* scheduled, rated, rework: no supervision on the first */
+    assert_int_equal(head(f), 4); /* scheduled, claimed, rated, rework: no supervision yet */
     reopened(f, "T-twice", 1);
     replied(f, "T-twice", 1, local_ms(2026, 11, 25, 16, 0));
     clock_at(f, local_ms(2026, 11, 26, 9, 0));
@@ -135,11 +143,12 @@ static void test_second_unsatisfied_goes_to_supervision(void **state)
     assert_int_equal(rate(f, "T-twice", HOTLINE__RATING__RATING_VERY_DISSATISFIED),
                      HOTLINE__STATUS__OK);
     assert_int_equal(f->reply->record_callback->status, HOTLINE__TICKET_STATUS__TICKET_REWORK);
-    Hotline__Event *ev = event_at(f, 6);
+    /* 5 scheduled, 6 claimed (once: a1 asking again gets its own claim back), 7 rated */
+    Hotline__Event *ev = event_at(f, 8);
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_REWORK_REQUESTED);
     assert_int_equal(ev->rework_requested->round, 1);
     hotline__event__free_unpacked(ev, NULL);
-    ev = event_at(f, 7);
+    ev = event_at(f, 9);
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED);
     assert_int_equal(ev->supervision_requested->round, 1);
     assert_int_equal(ev->supervision_requested->unsatisfied, 2);
@@ -147,7 +156,7 @@ static void test_second_unsatisfied_goes_to_supervision(void **state)
     assert_string_equal(ev->supervision_requested->reason,
                         "rated very dissatisfied again after rework round 1");
     hotline__event__free_unpacked(ev, NULL);
-    assert_int_equal(head(f), 7);
+    assert_int_equal(head(f), 9);
 }
 
 /* "Basically satisfied" under the default policy (counts as satisfied)... */
@@ -159,10 +168,10 @@ static void test_basically_satisfied_counts(void **state)
     assert_int_equal(rate(f, "T-b", HOTLINE__RATING__RATING_BASICALLY_SATISFIED),
                      HOTLINE__STATUS__OK);
     assert_int_equal(f->reply->record_callback->status, HOTLINE__TICKET_STATUS__TICKET_CLOSED);
-    Hotline__Event *ev = event_at(f, 2);
+    Hotline__Event *ev = event_at(f, 3);
     assert_true(ev->callback_rated->satisfied);
     hotline__event__free_unpacked(ev, NULL);
-    ev = event_at(f, 3);
+    ev = event_at(f, 4);
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_TICKET_CLOSED);
     hotline__event__free_unpacked(ev, NULL);
 }
@@ -176,11 +185,11 @@ static void test_basically_satisfied_strict(void **state)
     assert_int_equal(rate(f, "T-b", HOTLINE__RATING__RATING_BASICALLY_SATISFIED),
                      HOTLINE__STATUS__OK);
     assert_int_equal(f->reply->record_callback->status, HOTLINE__TICKET_STATUS__TICKET_REWORK);
-    Hotline__Event *ev = event_at(f, 2);
+    Hotline__Event *ev = event_at(f, 3);
     assert_false(ev->callback_rated->satisfied);
     assert_int_equal(ev->callback_rated->rating, HOTLINE__RATING__RATING_BASICALLY_SATISFIED);
     hotline__event__free_unpacked(ev, NULL);
-    ev = event_at(f, 3);
+    ev = event_at(f, 4);
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_REWORK_REQUESTED);
     assert_string_equal(ev->rework_requested->reason, "rated basically satisfied at callback");
     hotline__event__free_unpacked(ev, NULL);
@@ -247,12 +256,16 @@ static void test_unreachable_retried_then_closed(void **state)
     assert_int_equal(unreachable(f, "T-away", "a3"), HOTLINE__STATUS__OK);
     assert_int_equal(f->reply->record_callback->status, HOTLINE__TICKET_STATUS__TICKET_CLOSED);
     assert_int_equal(f->reply->record_callback->next_due_ms, 0);
-    assert_int_equal(head(f), seq + 2);
-    Hotline__Event *ev = event_at(f, seq + 1);
+    assert_int_equal(head(f), seq + 3);
+    Hotline__Event *ev = event_at(f, seq + 1); /* a2's claim lapsed: a3's is new */
+    assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_CALLBACK_CLAIMED);
+    assert_string_equal(ev->callback_claimed->agent, "a3");
+    hotline__event__free_unpacked(ev, NULL);
+    ev = event_at(f, seq + 2);
     assert_int_equal(ev->callback_attempted->attempt, 3);
     assert_int_equal(ev->callback_attempted->next_due_ms, 0);
     hotline__event__free_unpacked(ev, NULL);
-    ev = event_at(f, seq + 2);
+    ev = event_at(f, seq + 3);
     assert_int_equal(ev->body_case, HOTLINE__EVENT__BODY_TICKET_CLOSED);
     assert_string_equal(ev->ticket_closed->reason, "unreachable after 3 attempts");
     assert_int_equal(ev->ticket_closed->rating, HOTLINE__RATING__RATING_UNSPECIFIED);
