@@ -9,7 +9,8 @@
  *              [--timeout-ms T] [--key PREFIX] [--progress FILE] [--rate CMDS_PER_S]
  *              [--offset N]   (events are numbered N+1 ... N+events)
  *   --kind ticket [--category CODE] [--district NAME] [--persons P]: every ticket in that
- *   category and district (else rotating); with --persons, ticket n is person (n-1) % P's
+ *   category and district (else rotating); with --persons, the N tickets go to P callers,
+ *   each caller's consecutive (ticket n is caller (n-1) / ceil(N/P)'s)
  *   (phone 138 0000 0000 + person + 1), written in one of four forms in turn (13800000001,
  *   +86 138-0000-0001, 0086 138 0000 0001, 86-13800000001: one caller to phone_key), from
  *   a community of its own (Block 1, 2, ...) so that no call is linked as a repeat call.
@@ -58,7 +59,10 @@ static int send_ticket(cmd_client_t *c, const opts_t *o, slot_t *s, const char *
     uint64_t n = o->offset + s->index + 1;
     char phone[32], desc[96], community[32] = "";
     if (o->persons) {
-        unsigned long long p = (n - 1) % o->persons + 1, k = (n - 1) / o->persons;
+        /* A person's tickets are consecutive (their callbacks sit side by side in the
+         * agents' queue): tickets 1..K are person 1's, K+1..2K person 2's, ... */
+        unsigned long long per = (o->events + o->persons - 1) / o->persons;
+        unsigned long long p = (n - 1) / per + 1, k = (n - 1) % per;
         unsigned long long hi = p / 10000 % 10000, lo = p % 10000;
         switch (k % 4) {
         case 0: snprintf(phone, sizeof phone, "138%04llu%04llu", hi, lo); break;
