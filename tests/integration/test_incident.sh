@@ -12,6 +12,8 @@
 #   closeChunk) on dispatch's scheduler, with dispatch killed -9 in the middle: every ticket is
 #   replied exactly once after the restart; callback schedules one call per distinct caller
 #   (callback tasks == callers), and rating each call closes every ticket of its caller.
+# INCIDENT_CALLERS (250) and INCIDENT_PER_CALLER (8) size the surge: INCIDENT_CALLERS=25
+# INCIDENT_PER_CALLER=20 is a caller with 20 linked reports, one call rating all 20.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
 # Chunks of 5: the close's fan-out goes through the scheduler pass by pass, long enough to be
@@ -22,7 +24,7 @@ D=$(svc_url dispatch)
 S=$(svc_url sla)
 C=$(svc_url callback)
 CALLERS=${INCIDENT_CALLERS:-250} # INCIDENT_CALLERS=625 gives the issue's 5,000 linked tickets
-PER_CALLER=8 # one ticket per community c0..c7: not repeat calls, each its own ticket
+PER_CALLER=${INCIDENT_PER_CALLER:-8} # one ticket per community c0, c1...: not repeat calls, each its own ticket
 
 submit() { # submit JSON-TICKET -> the ticket id; the answer in $T/ans.json
   TOKEN=$(token_for operator) http POST "$I/v1/tickets" "$1" > "$T/ans.json"
