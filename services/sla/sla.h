@@ -35,9 +35,10 @@
  *
  * Files: sla.c (service descriptor, configuration, start, stop and gauges), sla_policy.c
  * (policy table: validation, matching, JSON), sla_ladder.c (the ladder's plan and order),
- * sla_store.c (clock records, indexes, start / stop / extend / fire), sla_apply.c (dispatch
- * feed events), sla_incident.c (incident clocks, linked tickets), sla_http.c (routes). Loop
- * thread only. */
+ * sla_store.c (clock records, indexes, start / stop; the layout in sla_record.h), sla_move.c
+ * (extensions, holds), sla_fire.c (the ladder's steps), sla_views.c (JSON), sla_editions.c
+ * (loaded policy tables), sla_incident.c (incident clocks, linked tickets), sla_apply.c
+ * (dispatch and callback feed events), sla_http.c (routes). Loop thread only. */
 #ifndef HOTLINE_SLA_H
 #define HOTLINE_SLA_H
 

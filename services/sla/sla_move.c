@@ -1,0 +1,202 @@
+/* sla_move: a running clock's deadline and every step not yet given move: by the working days
+ * of an approved extension, or by a hold (paused, then resumed by the working days or the
+ * length the hold took). Each inside the caller's write transaction, with its event. */
+#include "sla_record.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* How far a clock's steps move: by working days (an extension; a pause of a working-day limit)
+ * or by a duration (a pause of any other limit). */
+typedef struct shift {
+    uint32_t working_days;
+    int64_t ms;
+} shift_t;
+
+/* x moved by the shift when it is a step still to give, else as it was. */
+static int64_t moved(const calendar_t *cal, int64_t x, bool given, const shift_t *sh)
+{
+    if (!x || given)
+        return x;
+    if (!sh->working_days)
+        return x + sh->ms;
+    /* The same time of day, so a yellow card 4 hours before the end of the day stays 4 hours
+     * before the moved deadline. */
+    return calendar_shift_working_days(cal, x, sh->working_days);
+}
+
+/* Move a clock's deadline and every step not yet given by sh, and write it back: record, due
+ * index, the next step on the scheduler (none while it stays paused). clear takes flags off
+ * (SLA_F_PAUSED on a resume). before / after: the clock around the change. HL_ENOTFOUND (no
+ * such clock), HL_ECONFLICT (it has stopped). */
+static int reschedule(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                      Hotline__SlaClock clock, const shift_t *sh, uint8_t clear,
+                      sla_clock_t *before, sla_clock_t *after)
+{
+    if (!ticket_id || !*ticket_id || strlen(ticket_id) > SLA_TICKET_ID_MAX)
+        return HL_ENOTFOUND;
+    uint8_t key[KEY_MAX], rec[REC_MAX];
+    size_t klen = sla_clock_key(key, ticket_id, round, clock), len;
+    int rc = sla_record_copy(self, txn, key, klen, rec, &len);
+    if (rc)
+        return rc;
+    MDB_val v = {.mv_size = len, .mv_data = rec};
+    if ((rc = sla_record_decode(&v, before)) != 0)
+        return rc;
+    if (before->stopped)
+        return HL_ECONFLICT;
+    Hotline__SlaClockStarted *st =
+        hotline__sla_clock_started__unpack(NULL, len - REC_HEADER, rec + REC_HEADER);
+    if (!st)
+        return HL_ECORRUPT;
+    const sla_clock_t *c = before;
+    sla_clock_t *m = after;
+    *m = *c;
+    m->due_ms = moved(self->cal, c->due_ms, false, sh);
+    m->warn_ms = moved(self->cal, c->warn_ms, c->warned, sh);
+    m->reminder_ms = moved(self->cal, c->reminder_ms, c->reminded, sh);
+    m->red_ms = moved(self->cal, c->red_ms, c->red, sh);
+    m->supervision_ms = moved(self->cal, c->supervision_ms, c->supervised, sh);
+    m->paused = c->paused && !(clear & SLA_F_PAUSED);
+    st->due_ms = m->due_ms;
+    st->warn_ms = m->warn_ms;
+    st->reminder_ms = m->reminder_ms;
+    st->red_ms = m->red_ms;
+    st->supervision_ms = m->supervision_ms;
+    size_t packed = hotline__sla_clock_started__get_packed_size(st);
+    rc = REC_HEADER + packed > sizeof rec ? HL_EINTERNAL : 0;
+    if (!rc)
+        hotline__sla_clock_started__pack(st, rec + REC_HEADER);
+    hotline__sla_clock_started__free_unpacked(st, NULL);
+    if (!rc)
+        rc = sla_pending_cancel(self, txn, ticket_id, c);
+    int next = 0;
+    if (!rc && !m->paused)
+        rc = sla_next_put(self, txn, ticket_id, m, &next);
+    m->pending = (uint8_t)next;
+    rec[1] &= (uint8_t)~clear;
+    rec[3] = (uint8_t)next;
+    if (clear & SLA_F_PAUSED)
+        store_be64_put(rec + 12, 0);
+    if (!rc)
+        rc = store_put(txn, self->clocks, key, klen, rec, REC_HEADER + packed, 0);
+    /* A paused clock is out of the due view; it comes back when it runs again. */
+    uint8_t dk[KEY_MAX];
+    if (!rc && !c->paused) {
+        rc = store_del(txn, self->due, dk, sla_due_key(dk, c->due_ms, ticket_id, round, clock));
+        rc = rc == HL_ENOTFOUND ? 0 : rc;
+    }
+    if (!rc && !m->paused)
+        rc = store_put(txn, self->due, dk, sla_due_key(dk, m->due_ms, ticket_id, round, clock), "",
+                       0, 0);
+    if (!rc)
+        self->dirty = true;
+    return rc;
+}
+
+int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                     Hotline__SlaClock clock, uint32_t working_days)
+{
+    /* The steps not yet given move by the same working days (so none lands on a weekend);
+     * those given stay in the log. A breach already raised stays too, and the clock's verdict
+     * follows the new deadline. */
+    shift_t sh = {.working_days = working_days};
+    sla_clock_t c, m;
+    int rc = reschedule(self, txn, ticket_id, round, clock, &sh, 0, &c, &m);
+    if (rc)
+        return rc;
+    Hotline__SlaClockExtended x = HOTLINE__SLA_CLOCK_EXTENDED__INIT;
+    x.clock = clock;
+    x.round = round;
+    x.old_due_ms = c.due_ms;
+    x.due_ms = m.due_ms;
+    x.warn_ms = c.warned ? 0 : m.warn_ms;
+    x.reminder_ms = c.reminded ? 0 : m.reminder_ms;
+    x.red_ms = c.red ? 0 : m.red_ms;
+    x.supervision_ms = c.supervised ? 0 : m.supervision_ms;
+    x.working_days = working_days;
+    x.unit = c.unit;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket_id;
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_EXTENDED;
+    ev.sla_clock_extended = &x;
+    return evlog_append(self->log, txn, &ev);
+}
+
+/* ---- pause ---- */
+
+int sla_store_pause(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                    Hotline__SlaClock clock, int64_t at_ms)
+{
+    sla_clock_t c;
+    int rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
+    if (rc)
+        return rc;
+    if (c.stopped || c.paused)
+        return 0; /* nothing runs, or paused already */
+    sla_rec_change_t ch = {.flags = SLA_F_PAUSED, .pending = 0, .stopped_ms = at_ms};
+    rc = sla_take_off(self, txn, ticket_id, &c, &ch);
+    if (rc)
+        return rc;
+    self->dirty = true;
+    Hotline__SlaClockPaused p = HOTLINE__SLA_CLOCK_PAUSED__INIT;
+    p.clock = clock;
+    p.round = round;
+    p.due_ms = c.due_ms;
+    p.unit = c.unit;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket_id;
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_PAUSED;
+    ev.sla_clock_paused = &p;
+    return evlog_append(self->log, txn, &ev);
+}
+
+static bool working_day_limit(const sla_clock_t *c)
+{
+    if (c->limit_unit)
+        return c->limit_unit == HOTLINE__DURATION_UNIT__DURATION_WORKING_DAYS;
+    return strstr(c->limit, "working day") != NULL; /* a clock of the first release */
+}
+
+int sla_store_resume(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                     Hotline__SlaClock clock, int64_t at_ms)
+{
+    sla_clock_t c;
+    int rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
+    if (rc)
+        return rc;
+    if (c.stopped || !c.paused)
+        return 0;
+    /* A working-day limit moves by the working days the pause took (from the day it began up
+     * to the day it ended, that one not counted: a pause within one day moves nothing); any
+     * other limit by the pause's length. */
+    shift_t sh = {0};
+    int64_t at = at_ms > c.paused_ms ? at_ms : c.paused_ms;
+    if (working_day_limit(&c))
+        sh.working_days = calendar_working_days_between(
+            self->cal, calendar_local_day(self->cal, c.paused_ms),
+            calendar_local_day(self->cal, at));
+    else
+        sh.ms = at - c.paused_ms;
+    sla_clock_t before, m;
+    if ((rc = reschedule(self, txn, ticket_id, round, clock, &sh, SLA_F_PAUSED, &before, &m)))
+        return rc;
+    Hotline__SlaClockResumed r = HOTLINE__SLA_CLOCK_RESUMED__INIT;
+    r.clock = clock;
+    r.round = round;
+    r.paused_ms = c.paused_ms;
+    r.old_due_ms = c.due_ms;
+    r.due_ms = m.due_ms;
+    r.working_days = sh.working_days;
+    r.shift_ms = sh.ms;
+    r.unit = c.unit;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket_id;
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_RESUMED;
+    ev.sla_clock_resumed = &r;
+    return evlog_append(self->log, txn, &ev);
+}
+

@@ -1,0 +1,67 @@
+/* sla_record: the clock record's layout and the helpers that sla_store.c (start, stop),
+ * sla_move.c (extend, pause, resume), sla_fire.c (the ladder's steps) and sla_views.c (JSON)
+ * share. Private to services/sla. Loop thread.
+ *
+ * Clock record (value of sla_clocks), fixed header then the clock as an SlaClockStarted:
+ *   [0] version (1)  [1] flags (SLA_F_*)  [2] ladder flags (SLA_L_*)  [3] the step on the
+ *   scheduler (SLA_STEP_*, 0: none)  [4..12) start_ms BE64  [12..20) stopped_ms BE64 (while
+ *   paused: when it paused)  [20..) packed hotline.SlaClockStarted (due, warn, the ladder's
+ *   plan, policy, ...)
+ * Flags change in place without repacking the message. Records of the first release have 0 in
+ * [2] and [3] and both their warning and breach on the scheduler: they run as before. */
+#ifndef HOTLINE_SLA_RECORD_H
+#define HOTLINE_SLA_RECORD_H
+
+#include "sla_internal.h"
+
+/* SUSPENDED: stopped without a verdict because the ticket joined an incident (its reply is
+ * judged by the incident's clock: sla_incident.c); an unlink starts the round's clocks afresh. */
+/* PAUSED: the ticket is on hold; [12..20) holds when it paused, nothing is on the scheduler. */
+enum { SLA_F_STOPPED = 1, SLA_F_ON_TIME = 2, SLA_F_WARNED = 4, SLA_F_BREACHED = 8,
+       SLA_F_SUSPENDED = 16, SLA_F_PAUSED = 32 };
+enum { SLA_L_REMINDED = 1, SLA_L_RED = 2, SLA_L_SUPERVISED = 4 };
+
+#define REC_VERSION 1
+#define REC_HEADER 20
+#define REC_MAX 1024 /* strings are bounded (sla_clock_t), so a record always fits */
+#define KEY_MAX (8 + SLA_TICKET_ID_MAX + 1 + 4 + 1) /* the largest key: sla_due's */
+#define STEP_TAIL (1 + 4 + 1)                        /* a step id after ticket \0 */
+
+
+static inline uint32_t sla_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Keys: ticket \0 round clock (sla_clocks); due_ms ticket \0 round clock (sla_due). */
+size_t sla_clock_key(uint8_t *out, const char *ticket, uint32_t round, Hotline__SlaClock c);
+size_t sla_due_key(uint8_t *out, int64_t due_ms, const char *ticket, uint32_t round,
+                   Hotline__SlaClock c);
+/* The ticket id inside a key at off, NUL-terminated by construction; its length or -1. */
+long sla_key_ticket(const MDB_val *k, size_t off, size_t tail);
+
+/* A stored record decoded; copied into buf (REC_MAX bytes) to change and put back. */
+int sla_record_decode(const MDB_val *v, sla_clock_t *out);
+int sla_record_copy(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen, uint8_t *buf,
+                    size_t *len);
+/* A change to a stored record's header, made in place. */
+typedef struct rec_change {
+    uint8_t flags;      /* SLA_F_* to add */
+    uint8_t ladder;     /* SLA_L_* to add */
+    int pending;        /* the step now on the scheduler (0: none), or -1: unchanged */
+    int64_t stopped_ms; /* with SLA_F_STOPPED or SLA_F_PAUSED: when */
+} sla_rec_change_t;
+int sla_record_change(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen,
+                      const sla_rec_change_t *ch);
+
+/* The scheduler: one step of a clock put; a clock's next step put (*step: which, 0: none);
+ * what a clock has on the scheduler cancelled. */
+int sla_step_put(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaClock clock,
+                 uint32_t round, int step, int64_t at_ms);
+int sla_next_put(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c, int *step);
+int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c);
+/* A running clock off the scheduler and the due view, its record changed by ch. */
+int sla_take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clock_t *c,
+                 const sla_rec_change_t *ch);
+
+#endif

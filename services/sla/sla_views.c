@@ -1,0 +1,153 @@
+/* sla_views: the JSON views of GET /v1/clocks/{id} and GET /v1/due. Read transactions only. */
+#include "sla_record.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static json_t *ms_string(int64_t ms)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%lld", (long long)ms);
+    return json_string(b);
+}
+
+static void add_time(sla_t *self, json_t *o, const char *name, int64_t ms)
+{
+    char key[32], local[48];
+    snprintf(key, sizeof key, "%sMs", name);
+    json_object_set_new(o, key, ms_string(ms));
+    calendar_format_local(self->cal, ms, local, sizeof local);
+    snprintf(key, sizeof key, "%sLocal", name);
+    json_object_set_new(o, key, json_string(local));
+}
+
+static json_t *clock_json(sla_t *self, const sla_clock_t *c)
+{
+    json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "clock",
+                          sla_clock_name(c->clock), "round", (int)c->round, "policy", c->policy,
+                          "limit", c->limit, "unit", c->unit, "categoryCode", c->category,
+                          "running", !c->stopped, "warned", c->warned, "breached", c->breached);
+    add_time(self, o, "started", c->start_ms);
+    add_time(self, o, "due", c->due_ms);
+    if (c->warn_ms)
+        add_time(self, o, "warn", c->warn_ms);
+    /* The ladder: each step's instant and whether it was given, in firing order. */
+    json_t *ladder = json_array();
+    static const int order[] = {SLA_STEP_REMIND, SLA_STEP_WARN, SLA_STEP_BREACH, SLA_STEP_RED,
+                                SLA_STEP_SUPERVISE};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        int64_t at = sla_step_at(c, order[i]);
+        if (!at)
+            continue;
+        const ProtobufCEnumValue *k =
+            protobuf_c_enum_descriptor_get_value(&hotline__sla_step__descriptor,
+                                                 (int)sla_step_kind(order[i]));
+        json_t *s = json_pack("{s:s, s:s, s:b}", "step", k ? k->name : "?", "label",
+                              sla_step_label(order[i]), "given", sla_step_given(c, order[i]));
+        add_time(self, s, "at", at);
+        json_array_append_new(ladder, s);
+    }
+    json_object_set_new(o, "ladder", ladder);
+    json_object_set_new(o, "policyVersion", json_integer(c->policy_version));
+    if (c->paused) { /* on hold: nothing fires until it resumes */
+        json_object_set_new(o, "paused", json_true());
+        add_time(self, o, "paused", c->paused_ms);
+    }
+    if (c->stopped) {
+        add_time(self, o, "stopped", c->stopped_ms);
+        if (c->suspended)
+            json_object_set_new(o, "suspended", json_true()); /* linked to an incident */
+        else
+            json_object_set_new(o, "onTime", json_boolean(c->on_time));
+    }
+    return o;
+}
+
+typedef struct views_walk {
+    sla_t *self;
+    MDB_txn *txn;
+    json_t *arr;
+    size_t key_len;    /* clocks: the keys of this length only */
+    int64_t before_ms; /* due: clocks due before this */
+    unsigned limit;    /* due: at most this many */
+    bool more;         /* due: more were left */
+} views_walk_t;
+
+static int clock_visit(void *ctx, const store_entry_t *e)
+{
+    views_walk_t *w = ctx;
+    if (e->key.mv_size != w->key_len)
+        return 1;
+    sla_clock_t c;
+    if (sla_record_decode(&e->val, &c) == 0)
+        json_array_append_new(w->arr, clock_json(w->self, &c));
+    return 0;
+}
+
+int sla_clocks_json(sla_t *self, MDB_txn *txn, const char *ticket_id, json_t **out)
+{
+    size_t tlen = strlen(ticket_id);
+    if (tlen == 0 || tlen > SLA_TICKET_ID_MAX)
+        return HL_ENOTFOUND;
+    /* ticket \0 is the prefix of its keys */
+    store_range_t r = {.prefix = ticket_id, .prefix_len = tlen + 1};
+    views_walk_t w = {self, txn, json_array(), tlen + 6, 0, 0, false};
+    int rc = store_scan(txn, self->clocks, &r, clock_visit, &w);
+    if (!rc && json_array_size(w.arr) == 0)
+        rc = HL_ENOTFOUND;
+    if (rc) {
+        json_decref(w.arr);
+        return rc;
+    }
+    *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "clocks", w.arr);
+    /* A linked ticket names the incident whose clock it follows (sla_incident.c). */
+    rc = sla_incident_clocks_json(self, txn, ticket_id, *out);
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int due_visit(void *ctx, const store_entry_t *e)
+{
+    views_walk_t *w = ctx;
+    const MDB_val *k = &e->key;
+    if (k->mv_size < 8 || (int64_t)store_be64_get(k->mv_data) >= w->before_ms)
+        return 1;
+    if (json_array_size(w->arr) == w->limit) {
+        w->more = true;
+        return 1;
+    }
+    long tlen = sla_key_ticket(k, 8, 4 + 1);
+    if (tlen <= 0 || tlen > SLA_TICKET_ID_MAX)
+        return 0;
+    const uint8_t *p = (const uint8_t *)k->mv_data + 8;
+    char ticket[SLA_TICKET_ID_MAX + 1];
+    memcpy(ticket, p, (size_t)tlen);
+    ticket[tlen] = '\0';
+    sla_clock_t c;
+    if (sla_clock_get(w->self, w->txn, ticket, sla_be32(p + tlen + 1),
+                      (Hotline__SlaClock)p[tlen + 5], &c) == 0) {
+        json_t *o = clock_json(w->self, &c);
+        json_object_set_new(o, "ticketId", json_string(ticket));
+        json_array_append_new(w->arr, o);
+    }
+    return 0;
+}
+
+int sla_due_json(sla_t *self, MDB_txn *txn, int64_t before_ms, unsigned limit, json_t **out)
+{
+    views_walk_t w = {self, txn, json_array(), 0, before_ms, limit, false};
+    int rc = store_scan(txn, self->due, NULL, due_visit, &w);
+    if (rc) {
+        json_decref(w.arr);
+        return rc;
+    }
+    json_t *before = ms_string(before_ms);
+    *out = json_pack("{s:o, s:o, s:b}", "beforeMs", before, "clocks", w.arr, "more", w.more);
+    return 0;
+}
