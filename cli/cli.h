@@ -97,6 +97,11 @@ int cli_finish(const cli_t *cli, int status, json_t *answer);
 /* Print a JSON value for --json. */
 void cli_print_json(json_t *value);
 
+/* s percent-encoded for a path segment or query value (all but [A-Za-z0-9._-]), cut to fit. */
+void cli_url_escape(char *out, size_t size, const char *s);
+/* Append "?name=value" (or "&name=...") to path, value escaped; nothing when value is NULL. */
+void cli_query_add(char *path, size_t size, const char *name, const char *value);
+
 /* The wall clock in UTC ms. */
 int64_t cli_now_ms(void);
 
@@ -135,10 +140,13 @@ int cli_keys(cli_t *cli, int argc, char **argv);
 /* A dispatcher's POST of body (stolen) to dispatch's path, printing said on success (the
  * answer with --json). Returns the exit code. */
 int cli_dispatcher_post(cli_t *cli, const char *path, json_t *body, const char *said);
+/* The same to any service. */
+int cli_post(cli_t *cli, int service, const char *path, json_t *body, const char *said);
 
 /* Groups: `hotline callback next|record`, `hotline token create|list|revoke`,
  * `hotline incident declare|update|close|link|unlink|list`. */
 extern const cli_verb_t cli_callback_verbs[];
+extern const cli_verb_t cli_appeal_verbs[]; /* cli_appeal.c: file, uphold, reject, list, show */
 extern const cli_verb_t cli_incident_verbs[];
 extern const cli_verb_t cli_token_verbs[];
 extern const cli_verb_t cli_catalogue_verbs[]; /* show | diff FILE | load FILE */

@@ -160,14 +160,10 @@ int cli_kpis(cli_t *cli, int argc, char **argv)
         return cli_opt_exit(c);
     if (optind != argc)
         return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
-    char path[256] = "/v1/kpis?";
-    if (from)
-        snprintf(path + strlen(path), sizeof path - strlen(path), "from=%s&", from);
-    if (to)
-        snprintf(path + strlen(path), sizeof path - strlen(path), "to=%s&", to);
-    if (by)
-        snprintf(path + strlen(path), sizeof path - strlen(path), "by=%s&", by);
-    path[strlen(path) - 1] = '\0';
+    char path[256] = "/v1/kpis";
+    cli_query_add(path, sizeof path, "from", from);
+    cli_query_add(path, sizeof path, "to", to);
+    cli_query_add(path, sizeof path, "by", by);
     json_t *ans;
     int status = cli_http(cli, SVC_ANALYTICS, "GET", path, NULL, &ans);
     int rc = cli_finish(cli, status, ans);

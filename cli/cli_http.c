@@ -216,3 +216,27 @@ void cli_clock(int64_t ms, char *out, size_t out_size)
     centre_tm(ms, &tm);
     snprintf(out, out_size, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
+
+void cli_url_escape(char *out, size_t size, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 4 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.')
+            out[n++] = (char)c;
+        else
+            n += (size_t)snprintf(out + n, size - n, "%%%02X", c);
+    }
+    out[n] = '\0';
+}
+
+void cli_query_add(char *path, size_t size, const char *name, const char *value)
+{
+    if (!value)
+        return;
+    char v[256];
+    cli_url_escape(v, sizeof v, value);
+    size_t len = strlen(path);
+    snprintf(path + len, size - len, "%c%s=%s", strchr(path, '?') ? '&' : '?', name, v);
+}

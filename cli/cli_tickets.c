@@ -165,6 +165,28 @@ static const char *event_label(const char *key, json_t *body)
     return key;
 }
 
+/* The scalar fields of a body as " key=value"; a nested message (an appeal) one level down. */
+static void print_fields(json_t *obj, int depth)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        if (json_is_string(v) && strlen(k) > 2 && strcmp(k + strlen(k) - 2, "Ms") == 0) {
+            char t[40];
+            cli_time(v, t, sizeof t);
+            printf(" %s=%s", k, t);
+        } else if (json_is_string(v)) {
+            printf(" %s=%s", k, json_string_value(v));
+        } else if (json_is_integer(v)) {
+            printf(" %s=%lld", k, json_integer_value(v));
+        } else if (json_is_boolean(v)) {
+            printf(" %s=%s", k, json_is_true(v) ? "true" : "false");
+        } else if (json_is_object(v) && depth == 0) {
+            print_fields(v, 1);
+        }
+    }
+}
+
 static void print_event(json_t *ev)
 {
     char when[40];
@@ -176,21 +198,7 @@ static void print_event(json_t *ev)
             continue;
         printf("  %s  %-9s %-20s", when, json_string_value(json_object_get(ev, "source")),
                event_label(key, val));
-        const char *k2;
-        json_t *v2;
-        json_object_foreach(val, k2, v2) {
-            if (json_is_string(v2) && strstr(k2, "Ms") == k2 + strlen(k2) - 2) {
-                char t[40];
-                cli_time(v2, t, sizeof t);
-                printf(" %s=%s", k2, t);
-            } else if (json_is_string(v2)) {
-                printf(" %s=%s", k2, json_string_value(v2));
-            } else if (json_is_integer(v2)) {
-                printf(" %s=%lld", k2, json_integer_value(v2));
-            } else if (json_is_boolean(v2)) {
-                printf(" %s=%s", k2, json_is_true(v2) ? "true" : "false");
-            }
-        }
+        print_fields(val, 0);
         printf("\n");
     }
 }
@@ -399,8 +407,13 @@ int cli_return(cli_t *cli, int argc, char **argv)
 
 int cli_dispatcher_post(cli_t *cli, const char *path, json_t *body, const char *said)
 {
+    return cli_post(cli, SVC_DISPATCH, path, body, said);
+}
+
+int cli_post(cli_t *cli, int service, const char *path, json_t *body, const char *said)
+{
     json_t *ans;
-    int status = cli_http(cli, SVC_DISPATCH, "POST", path, body, &ans);
+    int status = cli_http(cli, service, "POST", path, body, &ans);
     json_decref(body);
     int rc = cli_finish(cli, status, ans);
     if (rc == CLI_OK) {

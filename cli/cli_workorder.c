@@ -6,21 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A path segment from an argument, percent-encoded where it is not a plain id character. */
-static void segment(char *out, size_t size, const char *s)
-{
-    size_t n = 0;
-    for (; *s && n + 4 < size; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.')
-            out[n++] = (char)c;
-        else
-            n += (size_t)snprintf(out + n, size - n, "%%%02X", c);
-    }
-    out[n] = '\0';
-}
-
 static void print_order(json_t *wo)
 {
     const char *keys[] = {"ticketId", "incidentId", "categoryCode", "district", "location",
@@ -100,7 +85,7 @@ static int wo_show(cli_t *cli, int argc, char **argv)
     if (optind != argc - 1)
         return cli_usage_error(cli, "takes exactly one WORK_ORDER_ID");
     char id[256], path[320];
-    segment(id, sizeof id, argv[optind]);
+    cli_url_escape(id, sizeof id, argv[optind]);
     snprintf(path, sizeof path, "/v1/workorders/%s", id);
     json_t *ans;
     int status = cli_http(cli, SVC_DISPATCH, "GET", path, NULL, &ans);
@@ -113,18 +98,14 @@ static int wo_list(cli_t *cli, int argc, char **argv)
         {"crew", required_argument, NULL, 'c'}, {"state", required_argument, NULL, 's'},
         {"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0},
     };
-    char path[512] = "/v1/workorders?", v[256];
+    char path[512] = "/v1/workorders";
     int c;
-    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
-        segment(v, sizeof v, optarg);
-        snprintf(path + strlen(path), sizeof path - strlen(path), "%s=%s&",
-                 c == 'c' ? "crew" : c == 's' ? "state" : "limit", v);
-    }
+    while ((c = cli_getopt(cli, argc, argv, opts)) >= 0)
+        cli_query_add(path, sizeof path, c == 'c' ? "crew" : c == 's' ? "state" : "limit", optarg);
     if (c != CLI_OPT_END)
         return cli_opt_exit(c);
     if (optind != argc)
         return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
-    path[strlen(path) - 1] = '\0';
     json_t *ans;
     int status = cli_http(cli, SVC_DISPATCH, "GET", path, NULL, &ans);
     int rc = cli_finish(cli, status, ans);
@@ -169,7 +150,7 @@ static int wo_status(cli_t *cli, int argc, char **argv)
                                 : cli_usage_error(cli, "takes one WORK_ORDER_ID and --status");
     }
     char id[256], path[320];
-    segment(id, sizeof id, argv[optind]);
+    cli_url_escape(id, sizeof id, argv[optind]);
     snprintf(path, sizeof path, "/v1/workorders/%s/status", id);
     json_t *ans;
     int status = cli_http(cli, SVC_DISPATCH, "POST", path, body, &ans);
@@ -256,7 +237,7 @@ static int dead_replay(cli_t *cli, int argc, char **argv)
     if (optind != argc - 1)
         return cli_usage_error(cli, "takes exactly one KEY (hotline workorders dead lists them)");
     char key[600], path[700];
-    segment(key, sizeof key, argv[optind]);
+    cli_url_escape(key, sizeof key, argv[optind]);
     snprintf(path, sizeof path, "/v1/workorders/dead/%s/replay", key);
     json_t *ans, *body = json_object();
     int status = cli_http(cli, SVC_DISPATCH, "POST", path, body, &ans);

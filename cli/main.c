@@ -86,6 +86,10 @@ static const cli_verb_t COMMANDS[] = {
      "webhooks to crews that failed every attempt: list and replay", NULL},
     {"callback", NULL, cli_callback_verbs, NULL, "calling callers back to rate the answer",
      "Callback agents"},
+    {"appeal", NULL, cli_appeal_verbs, NULL,
+     "a unit appeals an unfair rating (申诉); a supervisor upholds (the rating leaves the\n"
+     "KPIs) or rejects it; list them by state, unit and age",
+     NULL},
     {"kpis", cli_kpis, NULL, "kpis [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by unit|category]",
      "counts and rates over a period", "Figures"},
     {"token", NULL, cli_token_verbs, NULL, "bearer tokens in the registry the services read",

@@ -151,6 +151,10 @@ void service_http_message(httpd_req_t *req, int http_status, const ProtobufCMess
  * Returns its length, or HL_ENOTFOUND (no such segment), HL_ETOOBIG (out too small). */
 int service_path_segment(httpd_req_t *req, unsigned n, char *out, size_t out_size);
 
+/* Put the id the path names into a decoded body's string field (its JSON name: name): refused
+ * (400, answered, false) when the body names another; the field's old value is freed. */
+bool service_take_path_id(httpd_req_t *req, char **field, const char *name, const char *id);
+
 /* The request body decoded as JSON into a new message of type desc (free with
  * protobuf_c_message_free_unpacked). An empty body decodes as {}. On error the request has
  * been answered (400, naming the field and the rule; 415 for a Content-Type other than

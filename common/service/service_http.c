@@ -471,3 +471,22 @@ int service_http_start(service_t *svc)
     return service_routes(svc, BUILTIN_ROUTES, sizeof BUILTIN_ROUTES / sizeof *BUILTIN_ROUTES,
                           svc);
 }
+
+bool service_take_path_id(httpd_req_t *req, char **field, const char *name, const char *id)
+{
+    if (*field && **field && strcmp(*field, id) != 0) {
+        service_http_error(req, 400, name,
+                           "the body names %.96s but the path names %s; leave %s out of the body",
+                           *field, id, name);
+        return false;
+    }
+    char *copy = strdup(id);
+    if (!copy) {
+        service_http_error(req, 500, NULL, "out of memory");
+        return false;
+    }
+    if (*field != protobuf_c_empty_string)
+        free(*field);
+    *field = copy;
+    return true;
+}

@@ -64,7 +64,10 @@ typedef enum {
     ANALYTICS_NOT_ACCEPTED = 30,     /* ... not accepted */
     ANALYTICS_REPEAT_CALLS = 31,     /* RepeatContact: a call linked to the caller's open ticket */
     ANALYTICS_INCIDENT_LINKED = 32,  /* TicketReceived joined to a known incident at the door */
-    ANALYTICS_NCOUNTERS = 33
+    ANALYTICS_RATINGS_EXCLUDED = 33, /* KpiEligibilityChanged: ratings taken out of the KPIs (an
+                                        upheld appeal), on the day of the rating; they leave
+                                        rated, resolved and their level there */
+    ANALYTICS_NCOUNTERS = 34
 } analytics_counter_t;
 
 /* Dimensions a counter is kept by. The letter is part of the stored key. */

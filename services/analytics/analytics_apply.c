@@ -13,14 +13,51 @@
 
 typedef struct effect {
     analytics_counter_t ids[MAX_COUNTS];
+    int64_t deltas[MAX_COUNTS];
     int n;
+    int64_t at_ms; /* the instant whose day the counts go to: 0 = the event's own */
     const char *unit, *category, *district; /* carried by the event itself, NULL if not */
 } effect_t;
 
+static const analytics_counter_t RATING_COUNTER[] = {
+    [HOTLINE__RATING__RATING_VERY_SATISFIED] = ANALYTICS_RATING_VERY_SATISFIED,
+    [HOTLINE__RATING__RATING_SATISFIED] = ANALYTICS_RATING_SATISFIED,
+    [HOTLINE__RATING__RATING_BASICALLY_SATISFIED] = ANALYTICS_RATING_BASICALLY_SATISFIED,
+    [HOTLINE__RATING__RATING_DISSATISFIED] = ANALYTICS_RATING_DISSATISFIED,
+    [HOTLINE__RATING__RATING_VERY_DISSATISFIED] = ANALYTICS_RATING_VERY_DISSATISFIED,
+};
+
+static void count_by(effect_t *e, analytics_counter_t id, int64_t delta)
+{
+    if (e->n < MAX_COUNTS) {
+        e->ids[e->n] = id;
+        e->deltas[e->n++] = delta;
+    }
+}
+
 static void count(effect_t *e, analytics_counter_t id)
 {
-    if (e->n < MAX_COUNTS)
-        e->ids[e->n++] = id;
+    count_by(e, id, 1);
+}
+
+static bool rating_known(Hotline__Rating r)
+{
+    return r > 0 && (size_t)r < sizeof RATING_COUNTER / sizeof *RATING_COUNTER;
+}
+
+/* A rating leaves the KPIs (eligible false: an upheld appeal) or comes back, in the period it
+ * was recorded in: late appeals change past periods (docs/domain.md "KPIs"). */
+static void eligibility_counts(const Hotline__KpiEligibilityChanged *k, effect_t *e)
+{
+    int64_t sign = k->eligible ? 1 : -1;
+    e->unit = k->unit;
+    e->at_ms = k->rated_ms;
+    count_by(e, ANALYTICS_RATED, sign);
+    if (k->resolved)
+        count_by(e, ANALYTICS_RESOLVED, sign);
+    if (rating_known(k->rating))
+        count_by(e, RATING_COUNTER[k->rating], sign);
+    count_by(e, ANALYTICS_RATINGS_EXCLUDED, -sign);
 }
 
 static bool set(const char *s)
@@ -48,13 +85,6 @@ static void clock_counts(effect_t *e, Hotline__SlaClock clock, analytics_counter
     /* An unspecified clock is kept in the timeline but counted nowhere. */
 }
 
-static const analytics_counter_t RATING_COUNTER[] = {
-    [HOTLINE__RATING__RATING_VERY_SATISFIED] = ANALYTICS_RATING_VERY_SATISFIED,
-    [HOTLINE__RATING__RATING_SATISFIED] = ANALYTICS_RATING_SATISFIED,
-    [HOTLINE__RATING__RATING_BASICALLY_SATISFIED] = ANALYTICS_RATING_BASICALLY_SATISFIED,
-    [HOTLINE__RATING__RATING_DISSATISFIED] = ANALYTICS_RATING_DISSATISFIED,
-    [HOTLINE__RATING__RATING_VERY_DISSATISFIED] = ANALYTICS_RATING_VERY_DISSATISFIED,
-};
 
 /* What ev counts and which dimensions it carries; updates the record t (*dirty when it did). */
 static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *e, bool *dirty)
@@ -170,7 +200,7 @@ static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *
             count(e, ANALYTICS_RESOLVED);
         /* The raw level is counted; "satisfied" is derived from the levels at query time
          * under analytics' own policy switch, so changing it re-reads every period. */
-        if (r->rating > 0 && (size_t)r->rating < sizeof RATING_COUNTER / sizeof *RATING_COUNTER)
+        if (rating_known(r->rating))
             count(e, RATING_COUNTER[r->rating]);
         break;
     }
@@ -179,6 +209,9 @@ static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *
         count(e, ANALYTICS_REWORK_REQUESTED);
         break;
     case HOTLINE__EVENT__BODY_TICKET_CLOSED: count(e, ANALYTICS_CLOSED); break;
+    case HOTLINE__EVENT__BODY_KPI_ELIGIBILITY_CHANGED:
+        eligibility_counts(ev->kpi_eligibility_changed, e);
+        break;
     default: break; /* kept in the timeline, counted nowhere */
     }
     *dirty |= fill(t->unit, e->unit);
@@ -187,18 +220,21 @@ static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *
 }
 
 static int add_everywhere(analytics_t *self, MDB_txn *txn, int64_t day, analytics_counter_t id,
-                          const char *unit, const char *category, const char *district)
+                          int64_t delta, const char *unit, const char *category,
+                          const char *district)
 {
-    int rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_ALL, "", id, 1);
-    if (!rc)
-        rc = analytics_counter_add(self, txn, ANALYTICS_ALL_TIME, ANALYTICS_DIM_ALL, "", id, 1);
+    int rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_ALL, "", id, delta);
+    /* The all-time totals count events for /metrics, whose counters never go down: a rating
+     * taken out of the KPIs stays counted there (and ratingsExcluded says how many). */
+    if (!rc && delta > 0)
+        rc = analytics_counter_add(self, txn, ANALYTICS_ALL_TIME, ANALYTICS_DIM_ALL, "", id, delta);
     /* A dimension not known yet (no unit before dispatch) is left out of its breakdown. */
     if (!rc && *unit)
-        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_UNIT, unit, id, 1);
+        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_UNIT, unit, id, delta);
     if (!rc && *category)
-        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_CATEGORY, category, id, 1);
+        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_CATEGORY, category, id, delta);
     if (!rc && *district)
-        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_DISTRICT, district, id, 1);
+        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_DISTRICT, district, id, delta);
     return rc;
 }
 
@@ -236,8 +272,8 @@ int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     analytics_value_copy(unit, set(e.unit) ? e.unit : t.unit);
     analytics_value_copy(category, set(e.category) ? e.category : t.category);
     analytics_value_copy(district, set(e.district) ? e.district : t.district);
-    int64_t day = calendar_local_day(self->cal, ev->time_ms);
+    int64_t day = calendar_local_day(self->cal, e.at_ms ? e.at_ms : ev->time_ms);
     for (int i = 0; i < e.n && !rc; i++)
-        rc = add_everywhere(self, txn, day, e.ids[i], unit, category, district);
+        rc = add_everywhere(self, txn, day, e.ids[i], e.deltas[i], unit, category, district);
     return rc;
 }

@@ -43,7 +43,7 @@ int analytics_ticket_get(analytics_t *self, MDB_txn *txn, const char *id, analyt
 int analytics_ticket_put(analytics_t *self, MDB_txn *txn, const char *id,
                          const analytics_ticket_t *t);
 int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
-                          const char *value, analytics_counter_t id, uint64_t delta);
+                          const char *value, analytics_counter_t id, int64_t delta);
 /* Store ev in its ticket's timeline. *fresh is false when it was there already. */
 int analytics_timeline_put(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev, bool *fresh);
 

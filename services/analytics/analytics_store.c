@@ -59,6 +59,7 @@ static const char *const COUNTER_NAMES[ANALYTICS_NCOUNTERS] = {
     [ANALYTICS_NOT_ACCEPTED] = "notAccepted",
     [ANALYTICS_REPEAT_CALLS] = "repeatCalls",
     [ANALYTICS_INCIDENT_LINKED] = "incidentLinked",
+    [ANALYTICS_RATINGS_EXCLUDED] = "ratingsExcluded",
 };
 
 const char *analytics_counter_name(analytics_counter_t id)
@@ -194,11 +195,11 @@ int analytics_counter_get(analytics_t *self, MDB_txn *txn, int64_t day, analytic
 }
 
 int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
-                          const char *value, analytics_counter_t id, uint64_t delta)
+                          const char *value, analytics_counter_t id, int64_t delta)
 {
     uint8_t key[16 + ANALYTICS_VALUE_MAX];
     size_t klen = counter_key(key, day, dim, value, id);
-    return store_add_u64(txn, self->counters, key, klen, (int64_t)delta, NULL);
+    return store_add_u64(txn, self->counters, key, klen, delta, NULL);
 }
 
 typedef struct counters_walk {

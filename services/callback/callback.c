@@ -27,13 +27,28 @@ static const char DEFAULTS[] =
     " \"waitMs\": 1000}]},"
     " \"calendar\": {\"dir\": \"\", \"utcOffsetMinutes\": 480},"
     " \"callHour\": 9, \"retryMinutes\": 120, \"maxAttempts\": 3,"
-    " \"basicallySatisfiedCounts\": true, \"claimMinutes\": 15}";
+    " \"basicallySatisfiedCounts\": true, \"claimMinutes\": 15,"
+    " \"appealWindowWorkingDays\": 3, \"appealReasons\": ["
+    "{\"code\": \"not-our-remit\", \"label\": \"the matter is outside the unit's remit "
+    "(wrongly dispatched)\"},"
+    "{\"code\": \"beyond-policy\", \"label\": \"the demand goes beyond law or policy\"},"
+    "{\"code\": \"citizen-refused\", \"label\": \"the citizen refused a reasonable "
+    "solution or access\"},"
+    "{\"code\": \"force-majeure\", \"label\": \"natural disaster or other force "
+    "majeure\"},"
+    "{\"code\": \"rated-other-party\", \"label\": \"the rating is about another party or "
+    "the hotline, not the unit's work\"},"
+    "{\"code\": \"historical\", \"label\": \"a historical problem awaiting a decision above "
+    "the unit\"},"
+    "{\"code\": \"duplicate-or-malicious\", \"label\": \"a duplicate or malicious "
+    "complaint\"}]}";
 
 static const config_bound_t BOUNDS[] = {
     {"callHour", 0, 23},              /* a local hour */
     {"retryMinutes", 1, 7 * 24 * 60}, /* at most a week between attempts */
     {"maxAttempts", 1, 20},           /* 0 would close before the first call */
     {"claimMinutes", 1, 24 * 60},     /* an agent holds a task at most a day */
+    {"appealWindowWorkingDays", 1, 30},
     {"calendar.utcOffsetMinutes", -14 * 60, 14 * 60},
     {NULL, 0, 0},
 };
@@ -63,6 +78,8 @@ int callback_create(callback_t **out, store_t *store, evlog_t *log, hclock_t *cl
         }
     }
     int rc = callback_incident_open(self, store);
+    if (!rc)
+        rc = callback_appeal_open(self, store);
     if (rc) {
         free(self);
         return rc;
@@ -131,7 +148,13 @@ static int init(service_t *svc, void **state)
     const Hotline__CallbackConfig *cfg = (const Hotline__CallbackConfig *)service_config(svc);
     char err[512];
     calendar_t *cal;
-    int rc = calendar_load(&cal, cfg->calendar, err, sizeof err);
+    int rc = callback_appeal_check_reasons((const Hotline__AppealReason *const *)cfg->appeal_reasons,
+                                           cfg->n_appeal_reasons, err, sizeof err);
+    if (rc) {
+        SLOG_ERROR("config_invalid", "key=appealReasons reason=\"%s\"", err);
+        return rc;
+    }
+    rc = calendar_load(&cal, cfg->calendar, err, sizeof err);
     if (rc) {
         SLOG_ERROR("calendar_not_loaded", "key=calendar.dir reason=\"%s\"", err);
         return rc;
@@ -142,6 +165,9 @@ static int init(service_t *svc, void **state)
         .max_attempts = cfg->max_attempts,
         .claim_minutes = cfg->claim_minutes,
         .basically_satisfied_counts = cfg->basically_satisfied_counts,
+        .appeal_window_working_days = cfg->appeal_window_working_days,
+        .appeal_reasons = cfg->appeal_reasons,
+        .n_appeal_reasons = cfg->n_appeal_reasons,
     };
     callback_t *self;
     rc = callback_create(&self, service_store(svc), service_log(svc), service_clock(svc), &cal, &s);
@@ -161,6 +187,8 @@ static int init(service_t *svc, void **state)
     if (!rc)
         rc = callback_http_routes(self);
     if (!rc)
+        rc = callback_appeal_routes(self);
+    if (!rc)
         rc = txq_on_commit(service_txq(svc), refresh_pending, self);
     if (!rc)
         rc = service_follow(svc, "dispatch", callback_apply, self);
@@ -171,9 +199,11 @@ static int init(service_t *svc, void **state)
     refresh_pending(self);
     SLOG_INFO("callback_policy",
               "call_hour=%u retry_minutes=%u max_attempts=%u "
-              "claim_minutes=%u basically_satisfied_counts=%s utc_offset_minutes=%d",
+              "claim_minutes=%u basically_satisfied_counts=%s utc_offset_minutes=%d "
+              "appeal_window_working_days=%u appeal_reasons_count=%zu",
               s.call_hour, s.retry_minutes, s.max_attempts, s.claim_minutes,
-              s.basically_satisfied_counts ? "true" : "false", calendar_offset_minutes(self->cal));
+              s.basically_satisfied_counts ? "true" : "false", calendar_offset_minutes(self->cal),
+              s.appeal_window_working_days, s.n_appeal_reasons);
     return 0;
 }
 
@@ -183,10 +213,14 @@ static void fini(void *state)
     callback_destroy(&self);
 }
 
-/* Who may run callback's commands: callback agents only. */
+/* Who may run callback's commands: callback agents take calls; the rated unit appeals its
+ * rating (only its own: callback_appeal.c checks the token's unit) and supervisors or admins
+ * rule on appeals. */
 static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_NEXT_CALLBACK, AUTH_CALLBACK_AGENT},
     {HOTLINE__COMMAND__BODY_RECORD_CALLBACK, AUTH_CALLBACK_AGENT},
+    {HOTLINE__COMMAND__BODY_FILE_APPEAL, AUTH_UNIT},
+    {HOTLINE__COMMAND__BODY_REVIEW_APPEAL, AUTH_SUPERVISOR | AUTH_ADMIN},
     {0, 0},
 };
 
@@ -194,7 +228,7 @@ const service_desc_t callback_service = {
     .name = "callback",
     .summary = "Hotline callback: schedules the callback after a unit's reply, hands calls to "
                "agents, records ratings (closing or sending back for rework) and unreachable "
-               "attempts.",
+               "attempts, and takes units' appeals of ratings.",
     .config_desc = &hotline__callback_config__descriptor,
     .default_config_json = DEFAULTS,
     .bounds = BOUNDS,

@@ -13,8 +13,11 @@
  *     (RecordCallback: a rating closes the ticket or sends it back for rework; an unreachable
  *     citizen goes back on the scheduler for retryMinutes later, at most maxAttempts times,
  *     then the ticket closes as unreachable).
- * Events it appends: CallbackScheduled, CallbackAttempted, CallbackRated, ReworkRequested,
- * TicketClosed.
+ *   - takes units' appeals of ratings and supervisors' rulings on them (FileAppeal,
+ *     ReviewAppeal, callback_appeal.c): an upheld appeal takes the rating out of the KPIs.
+ * Events it appends: CallbackScheduled, CallbackClaimed, CallbackAttempted, CallbackRated,
+ * ReworkRequested, SupervisionRequested, TicketClosed, AppealFiled, AppealReviewed,
+ * KpiEligibilityChanged.
  *
  * The logic (callback_t) only needs a store, an event log, a clock and a calendar, so tests run
  * it in-process; callback.c wires it into the service skeleton. Loop thread only. */
@@ -46,6 +49,14 @@ extern const service_desc_t callback_service;
 #define CALLBACK_LIST_DEFAULT 100
 #define CALLBACK_LIST_MAX 1000
 
+/* Appeals: the exclusion list's codes, its length, the statement and note (characters), the
+ * evidence links and their length (bytes). */
+#define CALLBACK_APPEAL_CODE_MAX 32
+#define CALLBACK_APPEAL_REASONS_MAX 32
+#define CALLBACK_APPEAL_TEXT_MAX 2000
+#define CALLBACK_APPEAL_URLS_MAX 10
+#define CALLBACK_APPEAL_URL_MAX 512
+
 /* The business part of hotline.CallbackConfig. */
 typedef struct callback_settings {
     unsigned call_hour;              /* local hour of the first call (0..23) */
@@ -53,6 +64,12 @@ typedef struct callback_settings {
     unsigned max_attempts;           /* then the ticket closes as unreachable */
     unsigned claim_minutes;          /* a handed-out task is held this long */
     bool basically_satisfied_counts; /* the satisfaction policy switch */
+    unsigned appeal_window_working_days; /* a rating may be appealed until the end of the Nth
+                                            working day after its day */
+    /* The exclusion list an appeal cites (borrowed: it must outlive the object; checked with
+     * callback_appeal_check_reasons). */
+    Hotline__AppealReason *const *appeal_reasons;
+    size_t n_appeal_reasons;
 } callback_settings_t;
 
 typedef struct callback callback_t;
@@ -81,10 +98,15 @@ int callback_attach(callback_t *self, scheduler_t *sched, MDB_txn *txn);
  * events (no ticket id, id too long) are logged and skipped. Returns 0 or a store error. */
 int callback_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
-/* The command handler (service_desc_t.command, ctx = callback_t): NextCallback and
- * RecordCallback; anything else is refused NOT_FOUND. Returns 0 having set reply->msg, or a
+/* The command handler (service_desc_t.command, ctx = callback_t): NextCallback,
+ * RecordCallback, FileAppeal and ReviewAppeal; anything else is refused NOT_FOUND. Returns 0 having set reply->msg, or a
  * store error. */
 int callback_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply);
+
+/* Whether reasons[0..n) is a usable exclusion list (codes [a-z0-9-] 1..32 and unique, labels
+ * 1..200 characters, 1..32 entries). HL_EINVAL with err naming the field and the rule. */
+int callback_appeal_check_reasons(const Hotline__AppealReason *const *reasons, size_t n,
+                                  char *err, size_t err_size);
 
 /* The policy: does a rating count as satisfied? "Basically satisfied" counts only when
  * basically_counts is set (docs/domain.md, KPIs). */

@@ -108,7 +108,7 @@ static int on_replied(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
         out.ticket_id = t.ticket_id;
         out.body_case = HOTLINE__EVENT__BODY_CALLBACK_SCHEDULED;
         out.callback_scheduled = &cs;
-        rc = evlog_append(self->log, txn, &out);
+        rc = callback_emit(self, txn, &out);
     }
     if (!rc)
         SLOG_DEBUG("callback_scheduled", "ticket=%s round=%u due_ms=%lld unit=%s", id,

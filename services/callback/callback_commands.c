@@ -65,7 +65,7 @@ static int append(callback_t *self, MDB_txn *txn, const char *ticket_id,
     case HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED: ev.supervision_requested = body; break;
     default: return HL_EINTERNAL;
     }
-    return evlog_append(self->log, txn, &ev);
+    return callback_emit(self, txn, &ev);
 }
 
 /* ---- NextCallback ---- */
@@ -521,9 +521,12 @@ int callback_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd, cmd_r
         rc.agent = (char *)acting_agent(cmd, rc.agent, reply);
         return rc.agent ? record_callback(self, txn, &rc, reply) : 0;
     }
+    case HOTLINE__COMMAND__BODY_FILE_APPEAL:
+    case HOTLINE__COMMAND__BODY_REVIEW_APPEAL: return callback_appeal_command(self, txn, cmd, reply);
     default:
         return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "body",
-                          "the callback service takes nextCallback and recordCallback; send "
-                          "other commands to the service that owns them");
+                          "the callback service takes nextCallback, recordCallback, fileAppeal "
+                          "and reviewAppeal; send other commands to the service that owns "
+                          "them");
     }
 }

@@ -18,16 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The {ticketId} of /v1/callbacks/{ticketId}; answers the request and returns false when the
+/* The {ticketId} of /v1/callbacks/{ticketId} (or /v1/appeals/...); answers the request and returns false when the
  * path has none, a too long one, or more segments. */
-static bool path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1])
+bool callback_path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1])
 {
-    char extra[8];
+    char extra[8], top[16] = "callbacks";
+    service_path_segment(req, 1, top, sizeof top);
     int n = service_path_segment(req, 2, id, CALLBACK_ID_MAX + 1);
     if (n == HL_ENOTFOUND || n == 0) {
-        service_http_error(req, 400, "ticketId",
-                           "give the ticket id in the path: "
-                           "/v1/callbacks/{ticketId}");
+        service_http_error(req, 400, "ticketId", "give the ticket id in the path: /v1/%s/{ticketId}",
+                           top);
         return false;
     }
     if (n < 0 || !callback_id_ok(id)) {
@@ -38,7 +38,7 @@ static bool path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1])
         return false;
     }
     if (service_path_segment(req, 3, extra, sizeof extra) != HL_ENOTFOUND) {
-        service_http_error(req, 404, NULL, "no such resource: use /v1/callbacks/{ticketId}");
+        service_http_error(req, 404, NULL, "no such resource: use /v1/%s/{ticketId}", top);
         return false;
     }
     return true;
@@ -61,33 +61,29 @@ static void on_next(httpd_req_t *req, void *ctx)
         run(ctx, req, HOTLINE__COMMAND__BODY_NEXT_CALLBACK, body);
 }
 
-static void on_record(httpd_req_t *req, void *ctx)
+void callback_http_ticket_command(callback_t *self, httpd_req_t *req,
+                                  const ProtobufCMessageDescriptor *desc, uint32_t body_case)
 {
     char id[CALLBACK_ID_MAX + 1];
-    if (!path_ticket(req, id))
+    if (!callback_path_ticket(req, id))
         return;
-    ProtobufCMessage *body = service_http_body(req, &hotline__record_callback__descriptor);
+    ProtobufCMessage *body = service_http_body(req, desc);
     if (!body)
         return;
-    Hotline__RecordCallback *rec = (Hotline__RecordCallback *)body;
-    if (rec->ticket_id && *rec->ticket_id && strcmp(rec->ticket_id, id) != 0) {
-        service_http_error(req, 400, "ticketId",
-                           "the body names ticket %s but the path %s: "
-                           "leave ticketId out of the body",
-                           rec->ticket_id, id);
+    /* Every such command's message names the ticket in its string field ticket_id. */
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc,
+                                                                                        "ticket_id");
+    if (!service_take_path_id(req, (char **)((char *)body + f->offset), "ticketId", id)) {
         protobuf_c_message_free_unpacked(body, NULL);
         return;
     }
-    char *copy = strdup(id);
-    if (!copy) {
-        protobuf_c_message_free_unpacked(body, NULL);
-        service_http_error(req, 503, NULL, "out of memory: nothing was stored; retry");
-        return;
-    }
-    if (rec->ticket_id != protobuf_c_empty_string)
-        free(rec->ticket_id);
-    rec->ticket_id = copy;
-    run(ctx, req, HOTLINE__COMMAND__BODY_RECORD_CALLBACK, body);
+    run(self, req, body_case, body);
+}
+
+static void on_record(httpd_req_t *req, void *ctx)
+{
+    callback_http_ticket_command(ctx, req, &hotline__record_callback__descriptor,
+                                 HOTLINE__COMMAND__BODY_RECORD_CALLBACK);
 }
 
 static int query_limit(httpd_req_t *req, unsigned *out)
@@ -153,7 +149,7 @@ static void on_ticket(httpd_req_t *req, void *ctx)
 {
     callback_t *self = ctx;
     char id[CALLBACK_ID_MAX + 1];
-    if (!path_ticket(req, id))
+    if (!callback_path_ticket(req, id))
         return;
     MDB_txn *txn;
     json_t *body = NULL;

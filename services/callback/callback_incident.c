@@ -150,7 +150,7 @@ typedef struct settle {
 static int append(callback_t *self, MDB_txn *txn, const char *ticket, Hotline__Event *ev)
 {
     ev->ticket_id = (char *)ticket;
-    return evlog_append(self->log, txn, ev);
+    return callback_emit(self, txn, ev);
 }
 
 static int settle_visit(void *ctx, const store_entry_t *e)

@@ -15,6 +15,9 @@
  *                                                          person an agent is calling, so no
  *                                                          other agent is handed one of their
  *                                                          tickets meanwhile
+ *   ratings   TASK_KEY                                  -> the rating recorded for that round
+ *   appeals   TASK_KEY                                  -> packed hotline.Appeal
+ *                                                          (both callback_appeal.c)
  * and the shared scheduler's callback_calls.* (common/scheduler.h), entry id = TASK_KEY, which
  * holds each pending task until its instant (callback_sched.c). A pending task is in exactly
  * one of the two: on the scheduler while it is not due, in `due` once it is.
@@ -39,6 +42,7 @@ struct callback {
     callback_settings_t cfg;
     MDB_dbi tasks, due, done, pending, claims, contacts, persons;
     MDB_dbi incident_callers, incident_members, incident_covered; /* callback_incident.c */
+    MDB_dbi ratings, appeals;                                     /* callback_appeal.c */
 };
 
 typedef enum {
@@ -72,6 +76,8 @@ typedef struct task {
 } task_t;
 
 #define TASK_KEY_MAX (CALLBACK_ID_MAX + 1 + 4)
+/* The longest unit id kept with a rating (events' units are longer only when hand-made). */
+#define CALLBACK_UNIT_MAX 128
 
 /* ---- callback_store.c ---- */
 
@@ -171,10 +177,44 @@ int callback_incident_settle(callback_t *self, MDB_txn *txn, const task_t *call,
 int callback_incident_covered_by(callback_t *self, MDB_txn *txn, const char *ticket,
                                  char lead[CALLBACK_ID_MAX + 1]);
 
+/* Append ev to callback's log in txn; a CallbackRated is also noted for appeals
+ * (callback_rating_note). Every event callback appends goes through here. */
+int callback_emit(callback_t *self, MDB_txn *txn, Hotline__Event *ev);
+
+/* ---- callback_appeal.c: appeals of ratings ---- */
+
+int callback_appeal_open(callback_t *self, store_t *store);
+/* Note the rating cr of ticket_id, recorded at rated_ms: the latest round's is what a unit can
+ * appeal. */
+int callback_rating_note(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                         const Hotline__CallbackRated *cr, int64_t rated_ms);
+/* FileAppeal or ReviewAppeal (cmd_refuse on bad input; 0 or a store error). */
+int callback_appeal_command(callback_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                            cmd_reply_t *reply);
+/* The appeal of (ticket_id, round), unpacked with alloc (NULL = malloc). HL_ENOTFOUND. */
+int callback_appeal_get(callback_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
+                        ProtobufCAllocator *alloc, Hotline__Appeal **out);
+/* Visit the appeals of ticket_id (the latest round first), or every appeal (ticket_id NULL,
+ * by ticket id). a is borrowed during the call; return 0 to go on, > 0 to stop (the scan
+ * returns 0), < 0 an error. */
+typedef int (*callback_appeal_fn)(void *ctx, const Hotline__Appeal *a);
+int callback_appeal_scan(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                         callback_appeal_fn fn, void *ctx);
+/* Add GET /v1/appeals, GET /v1/appeals/{ticketId}, POST /v1/appeals/{ticketId} and
+ * POST /v1/appeals/{ticketId}/review (callback_appeal_http.c). */
+int callback_appeal_routes(callback_t *self);
+
 /* ---- callback_http.c ---- */
 
 /* Add the /v1/callbacks routes (self->svc set). */
 int callback_http_routes(callback_t *self);
+/* The {ticketId} of /v1/<resource>/{ticketId}: answers 400 / 404 and returns false when the
+ * path has none, a bad one, or more segments. */
+bool callback_path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1]);
+/* POST /v1/<resource>/{ticketId} with a body of desc's message (whose ticket_id the path
+ * gives) run as the command body_case, answered with its reply. */
+void callback_http_ticket_command(callback_t *self, httpd_req_t *req,
+                                  const ProtobufCMessageDescriptor *desc, uint32_t body_case);
 
 /* ---- callback_view.c ---- */
 

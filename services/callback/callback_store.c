@@ -503,3 +503,11 @@ int callback_task_finish(callback_t *self, MDB_txn *txn, task_t *t, uint8_t stat
     t->claim_until_ms = 0;
     return callback_task_save(self, txn, old_state, old_due, t);
 }
+
+int callback_emit(callback_t *self, MDB_txn *txn, Hotline__Event *ev)
+{
+    int rc = evlog_append(self->log, txn, ev);
+    if (!rc && ev->body_case == HOTLINE__EVENT__BODY_CALLBACK_RATED)
+        rc = callback_rating_note(self, txn, ev->ticket_id, ev->callback_rated, ev->time_ms);
+    return rc;
+}

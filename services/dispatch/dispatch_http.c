@@ -63,25 +63,6 @@ static bool no_more_segments(httpd_req_t *req, unsigned n, const char *usage)
 
 /* ---- actions ----------------------------------------------------------------------------- */
 
-bool dispatch_take_path_id(httpd_req_t *req, char **field, const char *name, const char *id)
-{
-    if (*field && **field && strcmp(*field, id) != 0) {
-        service_http_error(req, 400, name,
-                           "the body names %.96s but the path names %s; leave %s out of the body",
-                           *field, id, name);
-        return false;
-    }
-    char *copy = strdup(id);
-    if (!copy) {
-        service_http_error(req, 500, NULL, "out of memory");
-        return false;
-    }
-    if (*field != protobuf_c_empty_string)
-        free(*field);
-    *field = copy;
-    return true;
-}
-
 /* The unit actions under POST /v1/tickets/{id}/ACTION: the body is the command's message
  * without the ticket id, which the path gives. */
 typedef struct ticket_action {
@@ -115,7 +96,7 @@ static void run_action(dispatch_t *self, httpd_req_t *req, const char *id,
     /* Every action's message has ticket_id as a string. */
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(action->body, "ticket_id");
-    if (!dispatch_take_path_id(req, (char **)((char *)body + f->offset), "ticketId", id)) {
+    if (!service_take_path_id(req, (char **)((char *)body + f->offset), "ticketId", id)) {
         protobuf_c_message_free_unpacked(body, NULL);
         return;
     }

@@ -84,9 +84,6 @@ int dispatch_pending_list(MDB_txn *txn, MDB_dbi dbi, const ProtobufCMessageDescr
                           size_t limit, dispatch_pending_json_fn fn, json_t *out);
 /* A unit's free text as a dispatcher or supervisor reads it: phone numbers masked. */
 json_t *dispatch_masked_json(const char *text);
-/* dispatch_http.c: the id a route's path names goes into the body's string field (named name
- * in refusals); a body naming another is refused (400, answered). False when answered. */
-bool dispatch_take_path_id(httpd_req_t *req, char **field, const char *name, const char *id);
 
 /* dispatch_workflow.c: first contact with the citizen, progress notes. */
 int dispatch_contact(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,

@@ -309,7 +309,7 @@ static void on_status(httpd_req_t *req, void *ctx)
         req, &hotline__update_work_order_status__descriptor);
     if (!u)
         return;
-    if (!dispatch_take_path_id(req, &u->work_order_id, "workOrderId", id)) {
+    if (!service_take_path_id(req, &u->work_order_id, "workOrderId", id)) {
         protobuf_c_message_free_unpacked(&u->base, NULL);
         return;
     }

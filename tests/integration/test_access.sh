@@ -133,6 +133,14 @@ ROUTES = {
          {"callback-agent", "supervisor", "admin"}),
         ("GET", "/v1/callbacks/*", "/v1/callbacks/" + TID, None,
          {"callback-agent", "supervisor", "admin"}),
+        ("POST", "/v1/appeals/*", "/v1/appeals/" + TID,
+         {"reasonCode": "not-our-remit", "statement": "walk"}, {"unit"}),
+        ("POST", "/v1/appeal-reviews/*", "/v1/appeal-reviews/" + TID,
+         {"uphold": False, "note": "walk"}, {"supervisor", "admin"}),
+        ("GET", "/v1/appeals", "/v1/appeals", None, {"unit", "supervisor", "admin"}),
+        ("GET", "/v1/appeals/*", "/v1/appeals/" + TID, None, {"unit", "supervisor", "admin"}),
+        ("GET", "/v1/appeal-reasons", "/v1/appeal-reasons", None,
+         {"unit", "supervisor", "admin"}),
     ],
     "analytics": [
         ("GET", "/v1/kpis", "/v1/kpis", None, {"supervisor", "dispatcher", "admin"}),
@@ -157,7 +165,8 @@ COMMANDS = {  # the commands each service takes, and who may run them
                  "updateWorkOrderStatus": {"crew"},
                  "replayDeadLetter": {"dispatcher", "admin"}},
     "sla": {"loadPolicies": {"supervisor", "admin"}},
-    "callback": {"nextCallback": {"callback-agent"}, "recordCallback": {"callback-agent"}},
+    "callback": {"nextCallback": {"callback-agent"}, "recordCallback": {"callback-agent"},
+                 "fileAppeal": {"unit"}, "reviewAppeal": {"supervisor", "admin"}},
     "analytics": {},
 }
 EXAMPLES = {  # a body for every command kind
@@ -187,6 +196,8 @@ EXAMPLES = {  # a body for every command kind
     "updateWorkOrderStatus": {"workOrderId": "WO-none-1", "status": "ASSIGNED"},
     "replayDeadLetter": {"key": "WO-none-1.1"},
     "nextCallback": {}, "recordCallback": {"ticketId": TID, "outcome": "CALLBACK_UNREACHABLE"},
+    "fileAppeal": {"ticketId": TID, "reasonCode": "not-our-remit", "statement": "walk"},
+    "reviewAppeal": {"ticketId": TID, "uphold": False, "note": "walk"},
     "testAppend": {"count": "1"},
 }
 

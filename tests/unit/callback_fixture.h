@@ -49,6 +49,15 @@ static inline void keepalive_cb(uv_timer_t *h)
     (void)h;
 }
 
+/* The exclusion list the tests' appeals cite. */
+static Hotline__AppealReason fixture_remit = {
+    PROTOBUF_C_MESSAGE_INIT(&hotline__appeal_reason__descriptor), "not-our-remit",
+    "outside the unit's remit"};
+static Hotline__AppealReason fixture_policy = {
+    PROTOBUF_C_MESSAGE_INIT(&hotline__appeal_reason__descriptor), "beyond-policy",
+    "beyond law or policy"};
+static Hotline__AppealReason *const fixture_reasons[] = {&fixture_remit, &fixture_policy};
+
 /* Open the store, the logic and its scheduler on a loop with the group commit, as the
  * skeleton does (again after close_all: a restart). */
 static inline int open_all(fixture_t *f)
@@ -61,7 +70,10 @@ static inline int open_all(fixture_t *f)
                              .retry_minutes = 120,
                              .max_attempts = 3,
                              .claim_minutes = 15,
-                             .basically_satisfied_counts = f->basically_counts};
+                             .basically_satisfied_counts = f->basically_counts,
+                             .appeal_window_working_days = 3,
+                             .appeal_reasons = fixture_reasons,
+                             .n_appeal_reasons = 2};
     MDB_txn *txn;
     if (store_open(&f->store, &so) || evlog_open(&f->log, f->store, f->clock, &lo) ||
         calendar_load(&cal, NULL, err, sizeof err) ||

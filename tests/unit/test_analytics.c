@@ -525,6 +525,70 @@ static void test_satisfaction_policy(void **state)
     json_decref(doc);
 }
 
+static void eligibility(fixture_t *f, uint64_t seq, int64_t t, const char *id, const char *unit,
+                        Hotline__Rating rating, bool resolved, int64_t rated_at, bool eligible)
+{
+    Hotline__KpiEligibilityChanged k = HOTLINE__KPI_ELIGIBILITY_CHANGED__INIT;
+    k.unit = (char *)unit;
+    k.rating = rating;
+    k.resolved = resolved;
+    k.rated_ms = rated_at;
+    k.eligible = eligible;
+    k.reason_code = "not-our-remit";
+    Hotline__Event ev = envelope("callback", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_KPI_ELIGIBILITY_CHANGED;
+    ev.kpi_eligibility_changed = &k;
+    apply_one(f, &ev);
+}
+
+/* An upheld appeal in December takes a November rating out of November's satisfaction and
+ * resolution (the rating's own day, unit and category), and leaves December alone; the raw
+ * rating stays counted in the all-time totals /metrics reads. A replay changes nothing. */
+static void test_appeal_moves_past_period(void **state)
+{
+    fixture_t *f = *state;
+    int64_t nov = utc_ms(2026, 11, 30, 3, 0), dec = utc_ms(2026, 12, 2, 3, 0);
+    received(f, 1, nov - 3600000, "A", "W06", "Gulou");
+    received(f, 2, nov - 3600000, "B", "W06", "Gulou");
+    rated(f, 3, nov, "A", "billing", HOTLINE__RATING__RATING_SATISFIED, true);
+    rated(f, 4, nov, "B", "billing", HOTLINE__RATING__RATING_DISSATISFIED, true);
+    const char *month = "from=2026-11-01&to=2026-11-30&by=unit";
+    json_t *doc = kpis(f, month, day_of(2026, 12, 2));
+    json_t *tot = json_object_get(doc, "totals");
+    assert_true(json_real_value(jrate(tot, "satisfactionRate")) == 0.5);
+    json_decref(doc);
+
+    eligibility(f, 5, dec, "B", "billing", HOTLINE__RATING__RATING_DISSATISFIED, true, nov, false);
+    eligibility(f, 5, dec, "B", "billing", HOTLINE__RATING__RATING_DISSATISFIED, true, nov, false);
+    doc = kpis(f, month, day_of(2026, 12, 2));
+    tot = json_object_get(doc, "totals");
+    assert_int_equal(jint(tot, "rated"), 1);
+    assert_int_equal(jint(tot, "ratedDissatisfied"), 0);
+    assert_int_equal(jint(tot, "resolved"), 1);
+    assert_int_equal(jint(tot, "ratingsExcluded"), 1);
+    assert_true(json_real_value(jrate(tot, "satisfactionRate")) == 1.0);
+    json_t *g = group(doc, "billing");
+    assert_int_equal(jint(g, "rated"), 1);
+    assert_true(json_real_value(jrate(g, "satisfactionRate")) == 1.0);
+    json_decref(doc);
+    assert_int_equal(counter(f, day_of(2026, 11, 30), ANALYTICS_DIM_CATEGORY, "W06", ANALYTICS_RATED),
+                     1);
+    /* December itself has no rating and none taken away. */
+    doc = kpis(f, "from=2026-12-01&to=2026-12-31", day_of(2026, 12, 2));
+    assert_int_equal(jint(json_object_get(doc, "totals"), "rated"), 0);
+    assert_int_equal(jint(json_object_get(doc, "totals"), "ratingsExcluded"), 0);
+    json_decref(doc);
+    assert_int_equal(counter(f, ANALYTICS_ALL_TIME, ANALYTICS_DIM_ALL, "", ANALYTICS_RATED), 2);
+    /* Back in (eligible again): November as it was. */
+    eligibility(f, 6, dec, "B", "billing", HOTLINE__RATING__RATING_DISSATISFIED, true, nov, true);
+    doc = kpis(f, month, day_of(2026, 12, 2));
+    tot = json_object_get(doc, "totals");
+    assert_int_equal(jint(tot, "rated"), 2);
+    assert_int_equal(jint(tot, "ratingsExcluded"), 0);
+    assert_true(json_real_value(jrate(tot, "satisfactionRate")) == 0.5);
+    json_decref(doc);
+}
+
 static void test_timeline(void **state)
 {
     fixture_t *f = *state;
@@ -682,6 +746,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_satisfaction_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appeal_moves_past_period, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_order_feeds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_parse, setup, teardown),
