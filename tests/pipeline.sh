@@ -10,6 +10,8 @@
 #                           callback-agent@agent-1, service, admin, ...
 #   hl_as ROLE[@NAME] ARGS  the CLI with that role's token (hl alone uses the admin token)
 #   curl_as ROLE[@NAME] ARGS  curl with that role's token
+#   ms ISO_TIME             UTC ms of 2026-11-27T10:00:00+08:00
+#   set_clock SERVICE MS    move a service's test clock (pipeline_up --test-clock) to MS
 #   callback_due ID         move callback's test clock (pipeline_up --test-clock) on to the
 #                           instant ID's pending callback is due (never back) and wait until
 #                           it is in the agents' queue: callback hands out no task before then
@@ -71,6 +73,15 @@ token_for() {
 
 hl_as() { local spec=$1; shift; HOTLINE_TOKEN=$(token_for "$spec") hl "$@"; }
 curl_as() { local spec=$1; shift; curl -H "Authorization: Bearer $(token_for "$spec")" "$@"; }
+
+ms() { # ms ISO-8601-TIME: UTC ms
+  pyc 'import datetime,sys; print(int(datetime.datetime.fromisoformat(sys.argv[1]).timestamp()*1000))' "$1"
+}
+
+set_clock() {
+  TOKEN=$(token_for admin) http POST "$(svc_url "$1")/admin/clock" "{\"nowMs\": $2}" >/dev/null
+  [ "$HTTP_STATUS" = 200 ] || fail "cannot move $1's clock ($HTTP_STATUS)"
+}
 
 callback_due() {
   local id=$1 url due now

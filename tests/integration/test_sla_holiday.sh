@@ -8,11 +8,6 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
 pipeline_up --test-clock
 
-ms() { python3 -c 'import datetime,sys; print(int(datetime.datetime.fromisoformat(sys.argv[1]).timestamp()*1000))' "$1"; }
-set_clock() { # set_clock SERVICE MS
-  TOKEN=$(token_for admin) http POST "$(svc_url "$1")/admin/clock" "{\"nowMs\": $2}" >/dev/null
-  [ "$HTTP_STATUS" = 200 ] || fail "cannot move $1's clock ($HTTP_STATUS)"
-}
 T0=$(ms 2026-02-14T16:00:00+08:00)
 for s in "${SERVICES[@]}"; do set_clock "$s" "$T0"; done
 

@@ -23,11 +23,6 @@ EOF
 CREWSIM_KEY=$KEY start crewsim "$BIN/crewsim" --port "$SIM" --skew-ms 8640000000
 pipeline_up --test-clock --service-config "dispatch=$T/dispatch.json"
 
-ms() { python3 -c 'import datetime,sys; print(int(datetime.datetime.fromisoformat(sys.argv[1]).timestamp()*1000))' "$1"; }
-set_clock() { # set_clock SERVICE MS
-  TOKEN=$(token_for admin) http POST "$(svc_url "$1")/admin/clock" "{\"nowMs\": $2}" >/dev/null
-  [ "$HTTP_STATUS" = 200 ] || fail "cannot move $1's clock ($HTTP_STATUS)"
-}
 T0=$(ms 2026-11-25T10:00:00+08:00) # a Wednesday
 for s in "${SERVICES[@]}"; do set_clock "$s" "$T0"; done
 
