@@ -57,6 +57,8 @@ int analytics_open(analytics_t **out, store_t *store, const analytics_opts_t *op
         rc = store_db(store, "counters", 0, &self->counters);
     if (!rc)
         rc = store_db(store, "timeline", 0, &self->timeline);
+    if (!rc)
+        rc = store_db(store, "verdicts", 0, &self->verdicts);
     if (rc) {
         analytics_close(&self);
         return rc;

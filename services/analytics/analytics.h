@@ -38,12 +38,12 @@ typedef enum {
     ANALYTICS_SIGNED = 4,            /* TicketSigned */
     ANALYTICS_REPLIED = 5,           /* TicketReplied */
     ANALYTICS_CLOSED = 6,            /* TicketClosed */
-    ANALYTICS_SIGN_DUE = 7,          /* SlaClockStarted SIGN */
-    ANALYTICS_SIGNED_ON_TIME = 8,    /* SlaClockStopped SIGN, on time */
-    ANALYTICS_SIGNED_LATE = 9,       /* SlaClockStopped SIGN, late */
-    ANALYTICS_REPLY_DUE = 10,        /* SlaClockStarted REPLY */
-    ANALYTICS_REPLIED_ON_TIME = 11,  /* SlaClockStopped REPLY, on time */
-    ANALYTICS_REPLIED_LATE = 12,     /* SlaClockStopped REPLY, late */
+    ANALYTICS_SIGN_STARTED = 7,      /* SlaClockStarted SIGN */
+    ANALYTICS_SIGNED_ON_TIME = 8,    /* SIGN clocks stopped in time (the stop's day) */
+    ANALYTICS_SIGNED_LATE = 9,       /* SIGN clocks whose deadline passed unstopped (its day) */
+    ANALYTICS_REPLY_STARTED = 10,    /* SlaClockStarted REPLY */
+    ANALYTICS_REPLIED_ON_TIME = 11,  /* REPLY clocks, as SIGN (analytics_verdict.c) */
+    ANALYTICS_REPLIED_LATE = 12,
     ANALYTICS_SIGN_WARNINGS = 13,    /* SlaWarning SIGN */
     ANALYTICS_REPLY_WARNINGS = 14,   /* SlaWarning REPLY */
     ANALYTICS_SIGN_BREACHED = 15,    /* SlaBreached SIGN */
@@ -67,7 +67,17 @@ typedef enum {
     ANALYTICS_RATINGS_EXCLUDED = 33, /* KpiEligibilityChanged: ratings taken out of the KPIs (an
                                         upheld appeal), on the day of the rating; they leave
                                         rated, resolved and their level there */
-    ANALYTICS_NCOUNTERS = 34
+    /* Clocks decided in the period (on time + late): the on-time rates' denominators. A clock
+     * still running and not yet due counts nowhere (analytics_verdict.c). */
+    ANALYTICS_SIGN_DUE = 34,
+    ANALYTICS_REPLY_DUE = 35,
+    ANALYTICS_RESPONSE_DUE = 36,     /* RESPONSE clocks (first contact with the citizen) */
+    ANALYTICS_RESPONDED_ON_TIME = 37,
+    ANALYTICS_RESPONDED_LATE = 38,
+    ANALYTICS_CALLBACK_CLOCKS_DUE = 39, /* CALLBACK clocks (the callback after the reply) */
+    ANALYTICS_CALLED_BACK_ON_TIME = 40,
+    ANALYTICS_CALLED_BACK_LATE = 41,
+    ANALYTICS_NCOUNTERS = 42
 } analytics_counter_t;
 
 /* Dimensions a counter is kept by. The letter is part of the stored key. */

@@ -168,16 +168,10 @@ static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *
     case HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED:
         e->unit = ev->sla_clock_started->unit;
         e->category = ev->sla_clock_started->category_code;
-        clock_counts(e, ev->sla_clock_started->clock, ANALYTICS_SIGN_DUE, ANALYTICS_REPLY_DUE);
+        clock_counts(e, ev->sla_clock_started->clock, ANALYTICS_SIGN_STARTED,
+                     ANALYTICS_REPLY_STARTED);
         break;
-    case HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED: {
-        const Hotline__SlaClockStopped *s = ev->sla_clock_stopped;
-        if (s->on_time)
-            clock_counts(e, s->clock, ANALYTICS_SIGNED_ON_TIME, ANALYTICS_REPLIED_ON_TIME);
-        else
-            clock_counts(e, s->clock, ANALYTICS_SIGNED_LATE, ANALYTICS_REPLIED_LATE);
-        break;
-    }
+    /* SlaClockStopped and SlaBreached are also verdicts: analytics_verdict.c counts those. */
     case HOTLINE__EVENT__BODY_SLA_WARNING:
         e->unit = ev->sla_warning->unit;
         clock_counts(e, ev->sla_warning->clock, ANALYTICS_SIGN_WARNINGS, ANALYTICS_REPLY_WARNINGS);
@@ -219,9 +213,9 @@ static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *
     *dirty |= fill(t->district, e->district);
 }
 
-static int add_everywhere(analytics_t *self, MDB_txn *txn, int64_t day, analytics_counter_t id,
-                          int64_t delta, const char *unit, const char *category,
-                          const char *district)
+int analytics_add_everywhere(analytics_t *self, MDB_txn *txn, int64_t day, analytics_counter_t id,
+                             int64_t delta, const char *unit, const char *category,
+                             const char *district)
 {
     int rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_ALL, "", id, delta);
     /* The all-time totals count events for /metrics, whose counters never go down: a rating
@@ -274,6 +268,14 @@ int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     analytics_value_copy(district, set(e.district) ? e.district : t.district);
     int64_t day = calendar_local_day(self->cal, e.at_ms ? e.at_ms : ev->time_ms);
     for (int i = 0; i < e.n && !rc; i++)
-        rc = add_everywhere(self, txn, day, e.ids[i], e.deltas[i], unit, category, district);
+        rc = analytics_add_everywhere(self, txn, day, e.ids[i], e.deltas[i], unit, category,
+                                      district);
+    if (!rc) {
+        analytics_ticket_t dims = t;
+        analytics_value_copy(dims.unit, unit);
+        analytics_value_copy(dims.category, category);
+        analytics_value_copy(dims.district, district);
+        rc = analytics_verdict(self, txn, ev, &dims);
+    }
     return rc;
 }

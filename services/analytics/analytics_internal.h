@@ -15,6 +15,7 @@ struct analytics {
     MDB_dbi tickets;          /* ticket id -> packed dimension record */
     MDB_dbi counters;         /* day + dim + value + counter -> u64 (big-endian) */
     MDB_dbi timeline;         /* ticket id + time + source + seq -> packed Event */
+    MDB_dbi verdicts;         /* ticket id + clock + round -> how it was counted */
     calendar_t *cal;          /* the centre's zone: periods are its local days */
     hclock_t *clock;          /* "today" (not owned) */
     bool basically_satisfied; /* satisfaction policy switch (docs/domain.md KPIs) */
@@ -44,6 +45,15 @@ int analytics_ticket_put(analytics_t *self, MDB_txn *txn, const char *id,
                          const analytics_ticket_t *t);
 int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
                           const char *value, analytics_counter_t id, int64_t delta);
+/* delta on counter id for day, for the whole centre and for each known dimension value (the
+ * all-time totals only go up: a negative delta leaves them). */
+int analytics_add_everywhere(analytics_t *self, MDB_txn *txn, int64_t day, analytics_counter_t id,
+                             int64_t delta, const char *unit, const char *category,
+                             const char *district);
+/* analytics_verdict.c: SlaClockStopped / SlaBreached -> the clock's on-time or late count in
+ * the period where it was decided, once per clock. t: the ticket's dimensions. */
+int analytics_verdict(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev,
+                      const analytics_ticket_t *t);
 /* Store ev in its ticket's timeline. *fresh is false when it was there already. */
 int analytics_timeline_put(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev, bool *fresh);
 

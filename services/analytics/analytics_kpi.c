@@ -268,11 +268,9 @@ static int fill_block(const analytics_t *self, json_t *obj, const uint64_t c[ANA
         obj, "breached",
         json_integer((json_int_t)(c[ANALYTICS_SIGN_BREACHED] + c[ANALYTICS_REPLY_BREACHED])));
     bad |= json_object_set_new(obj, "satisfied", json_integer((json_int_t)satisfied));
-    /* On-time rates: clocks stopped on time in the period / clocks started in the period
-     * (docs/domain.md "signed within limit / due for signing", with "due" read as "became due
-     * for signing", i.e. the clock started). Counting both sides by event day keeps every
-     * period's figures final once the day is over; a clock started late in a period and
-     * stopped in the next counts in each on its own day. */
+    /* On-time rates: clocks stopped in time in the period / clocks decided in the period
+     * (stopped in time, or their deadline passed unstopped: docs/domain.md "signed within
+     * limit / due for signing"). A clock still running and not yet due is in neither. */
     json_t *rates = json_object();
     if (!rates)
         return HL_ENOMEM;
@@ -280,6 +278,10 @@ static int fill_block(const analytics_t *self, json_t *obj, const uint64_t c[ANA
                                rate(c[ANALYTICS_SIGNED_ON_TIME], c[ANALYTICS_SIGN_DUE]));
     bad |= json_object_set_new(rates, "onTimeReplyRate",
                                rate(c[ANALYTICS_REPLIED_ON_TIME], c[ANALYTICS_REPLY_DUE]));
+    bad |= json_object_set_new(rates, "responseRate",
+                               rate(c[ANALYTICS_RESPONDED_ON_TIME], c[ANALYTICS_RESPONSE_DUE]));
+    bad |= json_object_set_new(rates, "onTimeCallbackRate",
+                               rate(c[ANALYTICS_CALLED_BACK_ON_TIME], c[ANALYTICS_CALLBACK_CLOCKS_DUE]));
     bad |= json_object_set_new(rates, "callbackRate",
                                rate(c[ANALYTICS_CALLBACKS_DONE], c[ANALYTICS_CALLBACKS_DUE]));
     bad |= json_object_set_new(rates, "satisfactionRate", rate(satisfied, c[ANALYTICS_RATED]));

@@ -33,10 +33,10 @@ static const char *const COUNTER_NAMES[ANALYTICS_NCOUNTERS] = {
     [ANALYTICS_SIGNED] = "signed",
     [ANALYTICS_REPLIED] = "replied",
     [ANALYTICS_CLOSED] = "closed",
-    [ANALYTICS_SIGN_DUE] = "signDue",
+    [ANALYTICS_SIGN_STARTED] = "signStarted",
     [ANALYTICS_SIGNED_ON_TIME] = "signedOnTime",
     [ANALYTICS_SIGNED_LATE] = "signedLate",
-    [ANALYTICS_REPLY_DUE] = "replyDue",
+    [ANALYTICS_REPLY_STARTED] = "replyStarted",
     [ANALYTICS_REPLIED_ON_TIME] = "repliedOnTime",
     [ANALYTICS_REPLIED_LATE] = "repliedLate",
     [ANALYTICS_SIGN_WARNINGS] = "signWarnings",
@@ -60,6 +60,14 @@ static const char *const COUNTER_NAMES[ANALYTICS_NCOUNTERS] = {
     [ANALYTICS_REPEAT_CALLS] = "repeatCalls",
     [ANALYTICS_INCIDENT_LINKED] = "incidentLinked",
     [ANALYTICS_RATINGS_EXCLUDED] = "ratingsExcluded",
+    [ANALYTICS_SIGN_DUE] = "signDue",
+    [ANALYTICS_REPLY_DUE] = "replyDue",
+    [ANALYTICS_RESPONSE_DUE] = "responseDue",
+    [ANALYTICS_RESPONDED_ON_TIME] = "respondedOnTime",
+    [ANALYTICS_RESPONDED_LATE] = "respondedLate",
+    [ANALYTICS_CALLBACK_CLOCKS_DUE] = "callbackClocksDue",
+    [ANALYTICS_CALLED_BACK_ON_TIME] = "calledBackOnTime",
+    [ANALYTICS_CALLED_BACK_LATE] = "calledBackLate",
 };
 
 const char *analytics_counter_name(analytics_counter_t id)

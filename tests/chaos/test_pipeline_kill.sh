@@ -94,6 +94,6 @@ yesterday=$(TZ=Asia/Shanghai date -d yesterday +%F)
 curl -sf -H "Authorization: Bearer $ADMIN" "$(svc_url analytics)/v1/kpis?from=$yesterday&to=$today" > "$T/kpis.json"
 [ "$(json_get "$T/kpis.json" totals.received)" = "$N" ] || fail "analytics received $(json_get "$T/kpis.json" totals.received)"
 [ "$(json_get "$T/kpis.json" totals.dispatched)" = "$N" ] || fail "analytics dispatched $(json_get "$T/kpis.json" totals.dispatched)"
-[ "$(json_get "$T/kpis.json" totals.signDue)" = "$N" ] || fail "analytics sign clocks $(json_get "$T/kpis.json" totals.signDue)"
+[ "$(json_get "$T/kpis.json" totals.signStarted)" = "$N" ] || fail "analytics sign clocks $(json_get "$T/kpis.json" totals.signStarted)"
 for s in "${SERVICES[@]}"; do stop_term "$s"; done
 log "PASS: $N tickets through $(( ${KILLS[dispatch]} + ${KILLS[sla]} + ${KILLS[callback]} + ${KILLS[analytics]} )) SIGKILLs: dispatched once each, one set of clocks each, analytics counts $N"

@@ -38,7 +38,8 @@ for k in ("received", "dispatched", "signed", "replied", "closed", "signDue", "s
           "replyDue", "repliedOnTime", "callbacksDue", "callbacksDone", "rated", "satisfied",
           "resolved", "reworked", "warnings", "breached", "unreachable"):
     assert k in counts, k
-assert set(t["rates"]) == {"onTimeSignRate", "onTimeReplyRate", "callbackRate",
+assert set(t["rates"]) == {"onTimeSignRate", "onTimeReplyRate", "responseRate",
+                           "onTimeCallbackRate", "callbackRate",
                            "satisfactionRate", "resolutionRate", "reworkRate",
                            "directAnswerRate", "repeatCallRate"}, t["rates"]
 assert all(v is None for v in t["rates"].values()), t["rates"]

@@ -76,6 +76,7 @@ log "kpis: $(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals
 expect() { [ "$(k "$1")" = "$2" ] || fail "kpis $1 = $(k "$1"), expected $2"; }
 expect received 2; expect dispatched 2; expect signed 3; expect replied 3; expect rated 3
 expect reworked 1; expect closed 2; expect callbacksDone 3; expect signDue 3; expect replyDue 3
+expect signStarted 3; expect replyStarted 3
 expect satisfied 2; expect signedOnTime 3; expect repliedOnTime 3
 hl kpis "${SPAN[@]}" | grep -q "satisfactionRate .*66.7%" ||
   fail "satisfaction rate is not 2/3: $(hl kpis "${SPAN[@]}")"
@@ -99,7 +100,7 @@ print(sum(1 for e in evs if sys.argv[2] in e and (sys.argv[3] == "*" or e[sys.ar
     "$T/sla_events.json" "$1" "$2"
 }
 [ "$(( $(clocks_of slaClockStarted SLA_CLOCK_SIGN) + $(clocks_of slaClockStarted SLA_CLOCK_REPLY) ))" = \
-  "$(( $(k signDue) + $(k replyDue) ))" ] || fail "sla's sign and reply clocks differ from analytics"
+  "$(( $(k signStarted) + $(k replyStarted) ))" ] || fail "sla's sign and reply clocks differ from analytics"
 [ "$(( $(clocks_of slaClockStopped SLA_CLOCK_SIGN) + $(clocks_of slaClockStopped SLA_CLOCK_REPLY) ))" = \
   "$(( $(k signedOnTime) + $(k signedLate) + $(k repliedOnTime) + $(k repliedLate) ))" ] ||
   fail "sla's sign and reply verdicts differ from analytics"

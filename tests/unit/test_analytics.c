@@ -11,6 +11,8 @@
 #include "hl_error.h"
 #include "unit.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct fixture {
@@ -468,7 +470,10 @@ static void test_rates(void **state)
     assert_int_equal(jint(tot, "unreachable"), 1);
     assert_int_equal(jint(tot, "closed"), 1);
     assert_true(json_real_value(jrate(tot, "onTimeSignRate")) == 0.5);
-    assert_true(json_real_value(jrate(tot, "onTimeReplyRate")) == 0.5);
+    /* B's reply clock runs and is not due: it counts nowhere yet (A's alone decides). */
+    assert_int_equal(jint(tot, "replyStarted"), 2);
+    assert_int_equal(jint(tot, "replyDue"), 1);
+    assert_true(json_real_value(jrate(tot, "onTimeReplyRate")) == 1.0);
     assert_true(json_real_value(jrate(tot, "callbackRate")) == 0.5);
     /* Basically satisfied counts under the default policy. */
     assert_int_equal(jint(tot, "satisfied"), 1);
@@ -586,6 +591,95 @@ static void test_appeal_moves_past_period(void **state)
     assert_int_equal(jint(tot, "rated"), 2);
     assert_int_equal(jint(tot, "ratingsExcluded"), 0);
     assert_true(json_real_value(jrate(tot, "satisfactionRate")) == 0.5);
+    json_decref(doc);
+}
+
+static void verdict(fixture_t *f, uint64_t seq, int64_t t, const char *id, Hotline__SlaClock clock,
+                    int64_t due, int kind) /* kind: 0 stopped on time, 1 stopped late, 2 breach */
+{
+    Hotline__SlaClockStopped s = HOTLINE__SLA_CLOCK_STOPPED__INIT;
+    Hotline__SlaBreached b = HOTLINE__SLA_BREACHED__INIT;
+    Hotline__Event ev = envelope("sla", seq, t, id);
+    if (kind == 2) {
+        b.clock = clock;
+        b.due_ms = due;
+        ev.body_case = HOTLINE__EVENT__BODY_SLA_BREACHED;
+        ev.sla_breached = &b;
+    } else {
+        s.clock = clock;
+        s.due_ms = due;
+        s.on_time = kind == 0;
+        ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED;
+        ev.sla_clock_stopped = &s;
+    }
+    apply_one(f, &ev);
+}
+
+static json_int_t on_day(fixture_t *f, int d, const char *key)
+{
+    char q[64];
+    snprintf(q, sizeof q, "from=2026-11-%02d&to=2026-11-%02d", d, d);
+    json_t *doc = kpis(f, q, day_of(2026, 11, 30));
+    json_int_t v = jint(json_object_get(doc, "totals"), key);
+    json_decref(doc);
+    return v;
+}
+
+/* A clock counts once, where it was decided: a running clock not yet due nowhere; one whose
+ * deadline passed on the deadline's day (breach, or a late stop with no breach seen), never
+ * again when it stops later; an extension that turns a counted breach into an on-time stop
+ * moves it to the stop's day. Response and callback clocks have their own rates. */
+static void test_clock_counts_where_decided(void **state)
+{
+    fixture_t *f = *state;
+    const Hotline__SlaClock SIGN = HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN;
+    int64_t t25 = utc_ms(2026, 11, 25, 1, 0), due26 = utc_ms(2026, 11, 26, 15, 59);
+    for (int i = 0; i < 3; i++) {
+        const char *id = (const char *[]){"X", "Y", "Z"}[i];
+        received(f, (uint64_t)i + 1, t25, id, "W01", "North");
+        dispatched(f, (uint64_t)i + 1, t25, id, "u1", "W01", 0);
+        clock_started(f, (uint64_t)i + 1, t25, id, SIGN, "u1", "W01");
+    }
+    /* Running, not due on the 25th: no denominator, no rate. */
+    assert_int_equal(on_day(f, 25, "signStarted"), 3);
+    assert_int_equal(on_day(f, 25, "signDue"), 0);
+    json_t *doc = kpis(f, "from=2026-11-25&to=2026-11-25", day_of(2026, 11, 25));
+    assert_true(json_is_null(jrate(json_object_get(doc, "totals"), "onTimeSignRate")));
+    json_decref(doc);
+    /* X breached (on the 27th, sla behind) and signed on the 28th: late once, on the 26th. */
+    verdict(f, 10, utc_ms(2026, 11, 27, 2, 0), "X", SIGN, due26, 2);
+    verdict(f, 11, utc_ms(2026, 11, 28, 2, 0), "X", SIGN, due26, 1);
+    /* Y signed late on the 28th with no breach seen: late, on its deadline's day. */
+    verdict(f, 12, utc_ms(2026, 11, 28, 3, 0), "Y", SIGN, due26, 1);
+    assert_int_equal(on_day(f, 26, "signDue"), 2);
+    assert_int_equal(on_day(f, 26, "signedLate"), 2);
+    assert_int_equal(on_day(f, 28, "signDue"), 0);
+    assert_int_equal(on_day(f, 26, "breached"), 0);
+    assert_int_equal(on_day(f, 27, "breached"), 1); /* the breach event itself, as before */
+    /* Z breached, then an extension moved its deadline and it was signed in time on the 29th. */
+    verdict(f, 13, utc_ms(2026, 11, 27, 2, 0), "Z", SIGN, due26, 2);
+    assert_int_equal(on_day(f, 26, "signedLate"), 3);
+    verdict(f, 14, utc_ms(2026, 11, 29, 2, 0), "Z", SIGN, utc_ms(2026, 12, 1, 15, 59), 0);
+    assert_int_equal(on_day(f, 26, "signedLate"), 2);
+    assert_int_equal(on_day(f, 26, "signDue"), 2);
+    assert_int_equal(on_day(f, 29, "signedOnTime"), 1);
+    doc = kpis(f, "from=2026-11-01&to=2026-11-30&by=unit", day_of(2026, 11, 30));
+    json_t *tot = json_object_get(doc, "totals");
+    assert_int_equal(jint(tot, "signDue"), 3);
+    assert_true(fabs(json_real_value(jrate(tot, "onTimeSignRate")) - 1.0 / 3) < 1e-9);
+    assert_int_equal(jint(group(doc, "u1"), "signedLate"), 2);
+    assert_int_equal(jint(group(doc, "u1"), "signDue"), 3);
+    json_decref(doc);
+    /* Response and callback clocks. */
+    verdict(f, 15, t25, "X", HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE, due26, 0);
+    verdict(f, 16, utc_ms(2026, 11, 27, 2, 0), "Y", HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE, due26,
+            2);
+    verdict(f, 17, t25, "Z", HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, due26, 0);
+    doc = kpis(f, "from=2026-11-01&to=2026-11-30", day_of(2026, 11, 30));
+    tot = json_object_get(doc, "totals");
+    assert_int_equal(jint(tot, "responseDue"), 2);
+    assert_true(json_real_value(jrate(tot, "responseRate")) == 0.5);
+    assert_true(json_real_value(jrate(tot, "onTimeCallbackRate")) == 1.0);
     json_decref(doc);
 }
 
@@ -747,6 +841,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_satisfaction_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_appeal_moves_past_period, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_counts_where_decided, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_order_feeds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_parse, setup, teardown),
