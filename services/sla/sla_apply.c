@@ -267,6 +267,7 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     case HOTLINE__EVENT__BODY_TICKET_RESUMED:
     case HOTLINE__EVENT__BODY_CITIZEN_CONTACTED:
     case HOTLINE__EVENT__BODY_CALLBACK_RATED:
+    case HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED:
     case HOTLINE__EVENT__BODY_TICKET_CLOSED:
         break;
     case HOTLINE__EVENT__BODY_EXTENSION_REVIEWED:
@@ -335,6 +336,8 @@ int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
         return ev->callback_rated ? stop(self, txn, ev, ev->callback_rated->round,
                                          HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, true)
                                   : 0;
+    case HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED:
+        return sla_supervision_requested(self, txn, ev);
     case HOTLINE__EVENT__BODY_TICKET_CLOSED:
         return on_closed(self, txn, ev);
     case HOTLINE__EVENT__BODY_EXTENSION_REVIEWED: {

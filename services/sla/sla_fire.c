@@ -25,9 +25,7 @@ static bool step_parse(const scheduler_entry_t *e, char *ticket, Hotline__SlaClo
     return *step >= SLA_STEP_WARN && *step <= SLA_STEP_SUPERVISE;
 }
 
-/* The event of one step: SlaWarning (yellow card), SlaBreached (overdue), else SlaEscalated. */
-static int step_event(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c,
-                      int step)
+int sla_step_event(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c, int step)
 {
     Hotline__Event ev = HOTLINE__EVENT__INIT;
     ev.ticket_id = (char *)ticket;
@@ -152,7 +150,7 @@ int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
     if (!rc)
         rc = sla_record_change(self, txn, key, sla_clock_key(key, ticket, round, clock), &ch);
     if (!rc)
-        rc = step_event(self, txn, ticket, &c, step);
+        rc = sla_step_event(self, txn, ticket, &c, step);
     return rc;
 }
 

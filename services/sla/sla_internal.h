@@ -120,6 +120,15 @@ int sla_incident_judge(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_
  * latest round, added to body (sla_clocks_json's answer). */
 int sla_incident_clocks_json(sla_t *self, MDB_txn *txn, const char *ticket_id, json_t *body);
 
+/* sla_supervision.c: a second unsatisfied result (callback's SupervisionRequested, round r)
+ * puts the ticket under supervision (督办): the supervision notice of round r + 1's reply clock
+ * (the rework round) goes out at once, SlaEscalated SUPERVISION with at_ms the request's time,
+ * and the ladder does not give it again. When that clock has not started yet (sla is behind
+ * dispatch), the request waits in sla_meta ("v/" ticket \0 round) and the notice goes out when
+ * the clock starts (sla_supervision_started, called by every REPLY clock start). */
+int sla_supervision_requested(sla_t *self, MDB_txn *txn, const Hotline__Event *ev);
+int sla_supervision_started(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round);
+
 /* sla_ladder.c: the escalation ladder. */
 typedef struct sla_ladder {
     uint32_t reminder_percent; /* 0: no reminder */

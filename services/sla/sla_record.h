@@ -64,4 +64,8 @@ int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_
 int sla_take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clock_t *c,
                  const sla_rec_change_t *ch);
 
+/* The event of one step of c: SlaWarning (yellow card), SlaBreached (overdue), else
+ * SlaEscalated (its at_ms: the step's planned instant, sla_step_at). */
+int sla_step_event(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c, int step);
+
 #endif

@@ -311,7 +311,10 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     ev.ticket_id = (char *)in->ticket_id;
     ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED;
     ev.sla_clock_started = &st;
-    return evlog_append(self->log, txn, &ev);
+    rc = evlog_append(self->log, txn, &ev);
+    if (!rc && clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY && in->round > 0)
+        rc = sla_supervision_started(self, txn, in->ticket_id, in->round);
+    return rc;
 }
 
 static const Hotline__SlaPolicy *policy_of(sla_t *self, const sla_round_in_t *in)

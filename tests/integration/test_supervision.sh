@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A second unsatisfied result goes to supervision (docs/domain.md): a ticket rated dissatisfied,
 # reworked, and rated dissatisfied again gets a SupervisionRequested from callback, which
-# appears in its timeline (`hotline show`), and dispatch marks it supervised (督办); the rework
-# round goes on. A first unsatisfied result alone raises none.
+# appears in its timeline (`hotline show`), dispatch marks it supervised (督办) and sla sends the
+# rework round's supervision notice at once; the rework round goes on. A first unsatisfied
+# result alone raises none.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
 pipeline_up --test-clock
@@ -35,6 +36,11 @@ wait_until 30 supervised || fail "dispatch did not mark $T1 supervised"
 in_timeline() { hl_as dispatcher show "$T1" >"$T/show.txt" && grep -q " supervisionRequested " "$T/show.txt"; }
 wait_until 30 in_timeline || fail "the timeline lacks the supervision: $(cat "$T/show.txt")"
 grep " supervisionRequested " "$T/show.txt"
+# sla gives the rework round's reply clock its supervision notice at once (not a working day
+# after a red card): in the timeline as the ladder's "supervision notice", round 2.
+notice() { hl_as dispatcher show "$T1" >"$T/show.txt" && grep -q " supervision notice .*round=2" "$T/show.txt"; }
+wait_until 30 notice || fail "no supervision notice from sla: $(cat "$T/show.txt")"
+grep " supervision notice " "$T/show.txt"
 [ "$(view "$T1" reworkRound)" = 2 ] || fail "the rework round did not go on: round $(view "$T1" reworkRound)"
 hl down --data-dir "$T/hl" >/dev/null
 log "PASS: the second unsatisfied result went to supervision: event in the timeline, dispatch marks it supervised, rework round 2 goes on"

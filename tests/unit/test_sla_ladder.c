@@ -276,6 +276,86 @@ static void test_ladder_across_daylight_saving(void **state)
 }
 
 /* A clock's scheduler entries: never more than one, whatever the ladder's length. */
+static void supervision_requested(fx_t *f, const char *ticket, uint32_t round, int64_t at_ms)
+{
+    Hotline__SupervisionRequested sv = HOTLINE__SUPERVISION_REQUESTED__INIT;
+    sv.round = round;
+    sv.unit = "billing";
+    sv.reason = "rated dissatisfied again after rework round 1";
+    sv.unsatisfied = 2;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.source = "callback";
+    ev.time_ms = at_ms;
+    ev.ticket_id = (char *)ticket;
+    ev.body_case = HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED;
+    ev.supervision_requested = &sv;
+    apply(f, &ev);
+}
+
+/* A second unsatisfied result (rework round 1 rated unsatisfied again) puts the ticket under
+ * supervision: round 2's reply clock gets its supervision notice at once, dated the request,
+ * and the ladder does not give it again; a request read before dispatch's reopening waits for
+ * the round's clock; a replayed request gives nothing more. */
+static void test_supervision_notice_at_once(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 11, 25, 10, 0), req = local_ms(f, 2026, 11, 26, 11, 0);
+    dispatched(f, "S1", "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, t0);
+    reopened(f, "S1", "billing", 2, local_ms(f, 2026, 11, 26, 10, 0));
+    uint64_t h = head(f);
+    supervision_requested(f, "S1", 1, req);
+    assert_int_equal(head(f), h + 1);
+    collected_t c;
+    collect(f, h, &c);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.ev[0]->body_case, K_ESCALATED);
+    const Hotline__SlaEscalated *x = c.ev[0]->sla_escalated;
+    assert_int_equal(x->step, STEP(SUPERVISION));
+    assert_int_equal(x->clock, REPLY);
+    assert_int_equal(x->round, 2);
+    assert_int_equal(x->at_ms, req);
+    collected_free(&c);
+    assert_true(get_clock(f, "S1", 2, REPLY).supervised);
+    supervision_requested(f, "S1", 1, req); /* read again: nothing more */
+    assert_int_equal(head(f), h + 1);
+
+    /* Read before the round's clock exists: it waits, and goes out when the clock starts. */
+    supervision_requested(f, "S2", 1, req);
+    assert_int_equal(head(f), h + 1);
+    dispatched(f, "S2", "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, t0);
+    h = head(f);
+    reopened(f, "S2", "billing", 2, local_ms(f, 2026, 11, 26, 12, 0));
+    collect(f, h, &c);
+    size_t notices = 0;
+    for (size_t i = 0; i < c.n; i++)
+        if (c.ev[i]->body_case == K_ESCALATED &&
+            c.ev[i]->sla_escalated->step == STEP(SUPERVISION)) {
+            notices++;
+            assert_int_equal(c.ev[i]->sla_escalated->round, 2);
+            assert_int_equal(c.ev[i]->sla_escalated->at_ms, req);
+        }
+    assert_int_equal(notices, 1);
+    collected_free(&c);
+
+    /* The reply clocks' ladders climb on, without a second supervision notice (the sign
+     * clocks of round 2 keep their own). */
+    h = head(f);
+    fire(f, local_ms(f, 2027, 1, 31, 0, 0));
+    collect(f, h, &c);
+    size_t reds = 0, again = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        const Hotline__SlaEscalated *e = c.ev[i]->body_case == K_ESCALATED
+                                             ? c.ev[i]->sla_escalated : NULL;
+        if (e && e->round == 2 && e->clock == REPLY) {
+            reds += e->step == STEP(RED_CARD);
+            again += e->step == STEP(SUPERVISION);
+        }
+    }
+    collected_free(&c);
+    assert_int_equal(reds, 2);
+    assert_int_equal(again, 0);
+}
+
 static void test_one_entry_per_clock(void **state)
 {
     fx_t *f = *state;
@@ -316,6 +396,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_policy_ladder_over_service_ladder, setup_own_ladder,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_one_entry_per_clock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_supervision_notice_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ladder_across_daylight_saving, setup_berlin,
                                         teardown),
     };
