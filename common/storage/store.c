@@ -223,6 +223,11 @@ int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
     return hl_error_from_mdb(mdb_del(txn, dbi, &k, NULL));
 }
 
+int store_clear(MDB_txn *txn, MDB_dbi dbi)
+{
+    return hl_error_from_mdb(mdb_drop(txn, dbi, 0));
+}
+
 int store_get_u64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, uint64_t *out)
 {
     MDB_val v;

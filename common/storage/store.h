@@ -72,6 +72,8 @@ int store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *
 int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
               size_t vlen, unsigned flags);
 int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
+/* Delete every entry of dbi (it stays open), inside txn. Errors: the store's. */
+int store_clear(MDB_txn *txn, MDB_dbi dbi);
 
 /* Put vlen bytes for key without copying a value: *out is where the caller writes them, in
  * place (packing straight into the page saves a buffer and a copy). *out is borrowed until

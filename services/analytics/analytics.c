@@ -59,6 +59,10 @@ int analytics_open(analytics_t **out, store_t *store, const analytics_opts_t *op
         rc = store_db(store, "timeline", 0, &self->timeline);
     if (!rc)
         rc = store_db(store, "verdicts", 0, &self->verdicts);
+    if (!rc)
+        rc = store_db(store, "meta", 0, &self->meta);
+    if (!rc)
+        rc = analytics_layout_check(self);
     if (rc) {
         analytics_close(&self);
         return rc;

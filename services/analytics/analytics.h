@@ -29,6 +29,12 @@
 
 extern const service_desc_t analytics_service;
 
+/* Longest dimension value (unit, category, district) and ticket id kept in a key; longer
+ * ones are cut (values) or the event is not stored (ids): LMDB keys are at most 511 bytes. */
+#define ANALYTICS_VALUE_MAX 128
+#define ANALYTICS_ID_MAX 64
+#define ANALYTICS_SOURCE_MAX 32
+
 /* Counter ids. They are part of the stored keys: never renumber, only append. */
 typedef enum {
     ANALYTICS_RECEIVED = 0,          /* TicketReceived (once per ticket) */
@@ -87,13 +93,28 @@ typedef enum {
     ANALYTICS_DIM_UNIT = 'u',
     ANALYTICS_DIM_CATEGORY = 'c',
     ANALYTICS_DIM_DISTRICT = 'd',
+    /* Pairs, for one dimension broken down within a value of another ("unit=billing&by=
+     * category"): the value is "first" 0x1f "second", stored in both orders so either side
+     * can be the filter (a prefix scan). */
+    ANALYTICS_DIM_UNIT_CATEGORY = 'x',
+    ANALYTICS_DIM_CATEGORY_UNIT = 'X',
+    ANALYTICS_DIM_UNIT_DISTRICT = 'y',
+    ANALYTICS_DIM_DISTRICT_UNIT = 'Y',
+    ANALYTICS_DIM_CATEGORY_DISTRICT = 'z',
+    ANALYTICS_DIM_DISTRICT_CATEGORY = 'Z',
 } analytics_dim_t;
 
-/* The period that holds all-time totals (what /metrics shows); sorts after every day. */
+/* The periods counters are kept for: each local day (its day number), each local month
+ * (ANALYTICS_MONTH_BASE + year * 12 + month - 1: a year's query reads 12 buckets, not 365
+ * days), and all time (what /metrics shows). They sort in that order. */
+#define ANALYTICS_MONTH_BASE ((int64_t)1 << 40)
 #define ANALYTICS_ALL_TIME INT64_MAX
 
-/* Days in one KPI query at most. */
-#define ANALYTICS_MAX_DAYS 366
+/* The month bucket of a local day number. */
+int64_t analytics_month_of(int64_t day);
+
+/* Days in one KPI query at most (five years). */
+#define ANALYTICS_MAX_DAYS 1830
 
 typedef struct analytics analytics_t;
 
@@ -103,21 +124,38 @@ typedef struct analytics_opts {
     hclock_t *clock;                         /* "today" for KPI defaults (required) */
 } analytics_opts_t;
 
-/* Open the sub-databases (tickets, counters, timeline) in store. Call at start-up, before
+/* Open the sub-databases (tickets, counters, timeline, verdicts, meta) in store, rebuilding the
+ * counters when their stored layout is older than this version's. Call at start-up, before
  * any other transaction. err gets a message naming the key on a bad calendar.
  * Errors: HL_EINVAL (calendar), HL_ENOMEM, store errors. */
 int analytics_open(analytics_t **out, store_t *store, const analytics_opts_t *opts, char *err,
                    size_t err_size);
 void analytics_close(analytics_t **self);
 
+/* Count everything again from the events analytics has kept (its timeline holds every event
+ * of the four feeds from sequence 0): counters, verdicts and dimension records are emptied and
+ * rebuilt in batches; progress (may be NULL) is called about once a second and at the end.
+ * analytics_open does it by itself when the stored counters' layout is older than this
+ * version's. Errors: store errors (the next start, seeing the old layout, rebuilds again). */
+typedef struct analytics_rebuild_stats {
+    uint64_t total;   /* events kept */
+    uint64_t done;    /* events counted again so far */
+    uint64_t skipped; /* timeline entries that are not events (left out) */
+    double seconds;   /* since the start */
+} analytics_rebuild_stats_t;
+typedef void (*analytics_progress_fn)(void *ctx, const analytics_rebuild_stats_t *st);
+int analytics_rebuild(analytics_t *self, analytics_progress_fn progress, void *ctx,
+                      analytics_rebuild_stats_t *out);
+
 /* A feed_apply_fn (ctx = analytics_t *): count ev and add it to its ticket's timeline, inside
  * txn. Events without a ticket id, or already applied (same source and seq), change nothing.
  * Errors: store errors (HL_EFULL etc., the batch is retried). */
 int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
-/* One stored counter: day is a local day number (calendar_local_day) or ANALYTICS_ALL_TIME;
- * value is "" for ANALYTICS_DIM_ALL. Missing counters read 0. */
-int analytics_counter_get(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+/* One stored counter: period is a local day number (calendar_local_day), a month bucket
+ * (analytics_month_of) or ANALYTICS_ALL_TIME; value is "" for ANALYTICS_DIM_ALL, "a" 0x1f "b"
+ * for a pair. Missing counters read 0. */
+int analytics_counter_get(analytics_t *self, MDB_txn *txn, int64_t period, analytics_dim_t dim,
                           const char *value, analytics_counter_t id, uint64_t *out);
 
 /* The camelCase JSON name of a counter ("signedOnTime"). */
@@ -128,6 +166,9 @@ const char *analytics_counter_name(analytics_counter_t id);
 typedef struct analytics_query {
     int64_t from_day, to_day; /* local day numbers, inclusive */
     analytics_dim_t by;       /* ANALYTICS_DIM_NONE: totals only */
+    analytics_dim_t filter;   /* ANALYTICS_DIM_NONE, or unit / category / district: only the
+                                 counts of filter_value */
+    char filter_value[ANALYTICS_VALUE_MAX + 1];
 } analytics_query_t;
 
 typedef struct analytics_error {

@@ -1,5 +1,6 @@
 /* analytics_apply: one event from any of the four feeds -> the ticket's timeline, its
- * dimension record and the counters of the event's local day. Runs inside the feed batch's
+ * dimension record and the counters of the event's local day and month (analytics_count,
+ * which a rebuild runs again over the kept timeline). Runs inside the feed batch's
  * write transaction (which also stores the cursor), so it acts only through txn: it may run
  * again after a map growth. Loop thread. */
 #include "analytics_internal.h"
@@ -213,22 +214,58 @@ static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *
     *dirty |= fill(t->district, e->district);
 }
 
+/* The pair value "a" 0x1f "b" into out (2 * ANALYTICS_VALUE_MAX + 2 bytes). */
+static const char *pair(char *out, const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    memcpy(out, a, na);
+    out[na] = 0x1f;
+    memcpy(out + na + 1, b, nb + 1);
+    return out;
+}
+
+/* delta on id in one period: the centre, each known dimension, each known pair (both orders). */
+static int add_period(analytics_t *self, MDB_txn *txn, int64_t period, analytics_counter_t id,
+                      int64_t delta, const char *u, const char *c, const char *d)
+{
+    char p[2 * ANALYTICS_VALUE_MAX + 2];
+    const struct {
+        analytics_dim_t dim;
+        const char *a, *b; /* b NULL: a single dimension */
+    } cells[] = {
+        {ANALYTICS_DIM_UNIT, u, NULL},
+        {ANALYTICS_DIM_CATEGORY, c, NULL},
+        {ANALYTICS_DIM_DISTRICT, d, NULL},
+        {ANALYTICS_DIM_UNIT_CATEGORY, u, c},
+        {ANALYTICS_DIM_CATEGORY_UNIT, c, u},
+        {ANALYTICS_DIM_UNIT_DISTRICT, u, d},
+        {ANALYTICS_DIM_DISTRICT_UNIT, d, u},
+        {ANALYTICS_DIM_CATEGORY_DISTRICT, c, d},
+        {ANALYTICS_DIM_DISTRICT_CATEGORY, d, c},
+    };
+    int rc = analytics_counter_add(self, txn, period, ANALYTICS_DIM_ALL, "", id, delta);
+    /* A dimension not known yet (no unit before dispatch) is left out of its breakdowns. */
+    for (size_t i = 0; !rc && i < sizeof cells / sizeof *cells; i++) {
+        if (!*cells[i].a || (cells[i].b && !*cells[i].b))
+            continue;
+        rc = analytics_counter_add(self, txn, period, cells[i].dim,
+                                   cells[i].b ? pair(p, cells[i].a, cells[i].b) : cells[i].a, id,
+                                   delta);
+    }
+    return rc;
+}
+
 int analytics_add_everywhere(analytics_t *self, MDB_txn *txn, int64_t day, analytics_counter_t id,
                              int64_t delta, const char *unit, const char *category,
                              const char *district)
 {
-    int rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_ALL, "", id, delta);
+    int rc = add_period(self, txn, day, id, delta, unit, category, district);
+    if (!rc)
+        rc = add_period(self, txn, analytics_month_of(day), id, delta, unit, category, district);
     /* The all-time totals count events for /metrics, whose counters never go down: a rating
      * taken out of the KPIs stays counted there (and ratingsExcluded says how many). */
     if (!rc && delta > 0)
         rc = analytics_counter_add(self, txn, ANALYTICS_ALL_TIME, ANALYTICS_DIM_ALL, "", id, delta);
-    /* A dimension not known yet (no unit before dispatch) is left out of its breakdown. */
-    if (!rc && *unit)
-        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_UNIT, unit, id, delta);
-    if (!rc && *category)
-        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_CATEGORY, category, id, delta);
-    if (!rc && *district)
-        rc = analytics_counter_add(self, txn, day, ANALYTICS_DIM_DISTRICT, district, id, delta);
     return rc;
 }
 
@@ -248,9 +285,14 @@ int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     int rc = analytics_timeline_put(self, txn, ev, &fresh);
     if (rc || !fresh)
         return rc; /* a replay of an applied event changes nothing */
+    return analytics_count(self, txn, ev);
+}
+
+int analytics_count(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
     analytics_ticket_t t;
     bool found, dirty = false;
-    rc = analytics_ticket_get(self, txn, ev->ticket_id, &t, &found);
+    int rc = analytics_ticket_get(self, txn, ev->ticket_id, &t, &found);
     if (rc)
         return rc;
     effect_t e = {.n = 0};

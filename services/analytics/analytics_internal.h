@@ -4,11 +4,6 @@
 
 #include "analytics.h"
 
-/* Longest dimension value (unit, category, district) and ticket id kept in a key; longer
- * ones are cut (values) or the event is not stored (ids): LMDB keys are at most 511 bytes. */
-#define ANALYTICS_VALUE_MAX 128
-#define ANALYTICS_ID_MAX 64
-#define ANALYTICS_SOURCE_MAX 32
 
 struct analytics {
     store_t *store;
@@ -16,6 +11,7 @@ struct analytics {
     MDB_dbi counters;         /* day + dim + value + counter -> u64 (big-endian) */
     MDB_dbi timeline;         /* ticket id + time + source + seq -> packed Event */
     MDB_dbi verdicts;         /* ticket id + clock + round -> how it was counted */
+    MDB_dbi meta;             /* "layout" -> the counters' layout version (be64) */
     calendar_t *cal;          /* the centre's zone: periods are its local days */
     hclock_t *clock;          /* "today" (not owned) */
     bool basically_satisfied; /* satisfaction policy switch (docs/domain.md KPIs) */
@@ -43,8 +39,18 @@ int analytics_ticket_get(analytics_t *self, MDB_txn *txn, const char *id, analyt
                          bool *found);
 int analytics_ticket_put(analytics_t *self, MDB_txn *txn, const char *id,
                          const analytics_ticket_t *t);
-int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+/* delta on one counter; value as analytics_counter_get's (a pair: "a" 0x1f "b", each side cut
+ * to ANALYTICS_VALUE_MAX by the caller). */
+int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t period, analytics_dim_t dim,
                           const char *value, analytics_counter_t id, int64_t delta);
+/* analytics_rebuild.c: rebuild when the stored layout is older than this version's (logged
+ * progress); a new store is marked current. */
+int analytics_layout_check(analytics_t *self);
+
+/* analytics_apply.c: an event's counts and dimension record (not its timeline entry): the
+ * part of analytics_apply a rebuild runs again. */
+int analytics_count(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev);
+
 /* delta on counter id for day, for the whole centre and for each known dimension value (the
  * all-time totals only go up: a negative delta leaves them). */
 int analytics_add_everywhere(analytics_t *self, MDB_txn *txn, int64_t day, analytics_counter_t id,
@@ -57,14 +63,23 @@ int analytics_verdict(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev,
 /* Store ev in its ticket's timeline. *fresh is false when it was there already. */
 int analytics_timeline_put(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev, bool *fresh);
 
-/* Visit the counters of one day and dimension (all values): fn(ctx, value, id, count). */
+/* Visit the counters of one period and dimension whose value starts with prefix (NULL or ""
+ * for all values; "v" 0x1f for the pairs of v; "v" 0x00 for v alone): fn(ctx, value, id,
+ * count), value with the prefix removed. */
 typedef void (*analytics_counter_visit_fn)(void *ctx, const char *value, unsigned id,
                                            uint64_t count);
-int analytics_counters_scan(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+int analytics_counters_scan(analytics_t *self, MDB_txn *txn, int64_t period, analytics_dim_t dim,
+                            const char *prefix, size_t prefix_len,
                             analytics_counter_visit_fn fn, void *ctx);
 
 /* Copy src into dst (size ANALYTICS_VALUE_MAX + 1), cut at a UTF-8 character boundary. */
 void analytics_value_copy(char *dst, const char *src);
+
+/* analytics_query.c: "unit", "category", "district" ("" for others); days in a month; a local
+ * day number as YYYY-MM-DD. */
+const char *analytics_dim_name(analytics_dim_t dim);
+int analytics_days_in_month(int y, int m);
+void analytics_format_day(int64_t day, char *out, size_t out_size);
 
 /* analytics_http.c: GET /v1/kpis and GET /v1/tickets/{id}/timeline. */
 int analytics_http_routes(analytics_t *self, service_t *svc);

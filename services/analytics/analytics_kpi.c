@@ -1,170 +1,16 @@
-/* analytics_kpi: GET /v1/kpis as a pure function of the stored counters: parse and check
- * the query, add up the days of the period (per dimension value when asked), and derive
- * the rates (docs/domain.md "KPIs"). Loop thread, inside a read transaction. */
+/* analytics_kpi: GET /v1/kpis as a pure function of the stored counters: add up the period's
+ * buckets (each whole month as its month bucket, the rest day by day), for the whole centre or
+ * one filter value, per dimension value when asked, and derive the rates (docs/domain.md
+ * "KPIs"). The query is checked by analytics_query.c. Loop thread, inside a read transaction. */
 #include "analytics_internal.h"
 
 #include "hl_error.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_GROUPS 10000 /* distinct units / categories / districts in one answer */
-
-static int refuse(analytics_error_t *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int refuse(analytics_error_t *err, const char *field, const char *fmt, ...)
-{
-    snprintf(err->field, sizeof err->field, "%s", field);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    /* What the client sent is echoed: keep only printable ASCII, so the answer stays valid
-     * UTF-8 JSON whatever bytes came in. */
-    for (char *p = err->field; *p; p++)
-        if (*p < 0x20 || *p > 0x7e)
-            *p = '?';
-    for (char *p = err->message; *p; p++)
-        if (*p < 0x20 || *p > 0x7e)
-            *p = '?';
-    return HL_EINVAL;
-}
-
-static bool is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
-}
-
-/* Strict YYYY-MM-DD, 1970-01-01 .. 9999-12-31. */
-static int parse_date(const char *field, const char *text, int64_t *day, analytics_error_t *err)
-{
-    bool shape = strlen(text) == 10 && text[4] == '-' && text[7] == '-';
-    for (int i = 0; shape && i < 10; i++)
-        if (i != 4 && i != 7 && (text[i] < '0' || text[i] > '9'))
-            shape = false;
-    if (!shape)
-        return refuse(err, field, "\"%.40s\" is not a date: write YYYY-MM-DD, e.g. 2026-11-25",
-                      text);
-    int y = atoi(text), m = atoi(text + 5), d = atoi(text + 8);
-    if (y < 1970)
-        return refuse(err, field, "\"%s\": the year must be 1970 or later", text);
-    if (m < 1 || m > 12)
-        return refuse(err, field, "\"%s\": month %d is outside 01..12", text, m);
-    if (d < 1 || d > days_in_month(y, m))
-        return refuse(err, field, "\"%s\": day %d is outside 01..%02d for that month", text, d,
-                      days_in_month(y, m));
-    *day = calendar_day_from_ymd(y, m, d);
-    return 0;
-}
-
-static void format_day(int64_t day, char *out, size_t out_size)
-{
-    int y, m, d;
-    calendar_ymd_from_day(day, &y, &m, &d);
-    snprintf(out, out_size, "%04d-%02d-%02d", y, m, d);
-}
-
-static const struct {
-    const char *name;
-    analytics_dim_t dim;
-} DIMS[] = {
-    {"unit", ANALYTICS_DIM_UNIT},
-    {"category", ANALYTICS_DIM_CATEGORY},
-    {"district", ANALYTICS_DIM_DISTRICT},
-};
-#define NDIMS (sizeof DIMS / sizeof *DIMS)
-
-static const char *dim_name(analytics_dim_t dim)
-{
-    for (size_t i = 0; i < NDIMS; i++)
-        if (DIMS[i].dim == dim)
-            return DIMS[i].name;
-    return "";
-}
-
-int analytics_query_parse(const char *query, int64_t today, analytics_query_t *out,
-                          analytics_error_t *err)
-{
-    memset(err, 0, sizeof *err);
-    out->from_day = out->to_day = today;
-    out->by = ANALYTICS_DIM_NONE;
-    query = query ? query : "";
-    /* Unknown parameters are refused: "form=..." silently answering for today would mislead. */
-    for (const char *p = query; *p;) {
-        size_t n = strcspn(p, "&");
-        size_t name_len = strcspn(p, "=&");
-        if (n > 0 && !((name_len == 4 && strncmp(p, "from", 4) == 0) ||
-                       (name_len == 2 && strncmp(p, "to", 2) == 0) ||
-                       (name_len == 2 && strncmp(p, "by", 2) == 0))) {
-            char name[sizeof err->field];
-            snprintf(name, sizeof name, "%.*s",
-                     (int)(name_len < sizeof name ? name_len : sizeof name - 1), p);
-            return refuse(err, name, "unknown parameter \"%s\"; allowed: from, to, by", name);
-        }
-        p += n;
-        if (*p == '&')
-            p++;
-    }
-    /* A missing end defaults to today; when that would put to before from, it takes the
-     * other end's value instead (from=<a future day> alone means that one day). */
-    char buf[64];
-    bool from_given = false, to_given = false;
-    int rc = httpd_query_param(query, "from", buf, sizeof buf);
-    if (rc == HL_ETOOBIG || rc == HL_EINVAL || rc == 0)
-        return refuse(err, "from", "must be a date YYYY-MM-DD, e.g. 2026-11-25");
-    if (rc > 0) {
-        if (parse_date("from", buf, &out->from_day, err))
-            return HL_EINVAL;
-        from_given = true;
-    }
-    rc = httpd_query_param(query, "to", buf, sizeof buf);
-    if (rc == HL_ETOOBIG || rc == HL_EINVAL || rc == 0)
-        return refuse(err, "to", "must be a date YYYY-MM-DD, e.g. 2026-11-25");
-    if (rc > 0) {
-        if (parse_date("to", buf, &out->to_day, err))
-            return HL_EINVAL;
-        to_given = true;
-    }
-    if (from_given && !to_given && out->from_day > out->to_day)
-        out->to_day = out->from_day;
-    if (to_given && !from_given && out->to_day < out->from_day)
-        out->from_day = out->to_day;
-    rc = httpd_query_param(query, "by", buf, sizeof buf);
-    if (rc >= 0) {
-        for (size_t i = 0; i < NDIMS; i++)
-            if (strcmp(buf, DIMS[i].name) == 0)
-                out->by = DIMS[i].dim;
-        if (out->by == ANALYTICS_DIM_NONE)
-            return refuse(err, "by",
-                          "\"%.40s\" is not a dimension; allowed: unit, category, "
-                          "district (or leave by out for totals only)",
-                          buf);
-    } else if (rc != HL_ENOTFOUND) {
-        return refuse(err, "by", "allowed: unit, category, district");
-    }
-    if (out->to_day < out->from_day) {
-        char f[16], t[16];
-        format_day(out->from_day, f, sizeof f);
-        format_day(out->to_day, t, sizeof t);
-        return refuse(err, "to", "%s is before from (%s): give to on or after from", t, f);
-    }
-    int64_t days = out->to_day - out->from_day + 1;
-    if (days > ANALYTICS_MAX_DAYS)
-        return refuse(err, "to",
-                      "the period from..to covers %lld days; at most %d: ask for "
-                      "a shorter period",
-                      (long long)days, ANALYTICS_MAX_DAYS);
-    return 0;
-}
 
 int64_t analytics_today(const analytics_t *self)
 {
@@ -301,24 +147,75 @@ static int fill_block(const analytics_t *self, json_t *obj, const uint64_t c[ANA
     return bad ? HL_ENOMEM : 0;
 }
 
+/* The pair dimension holding a's values each broken down by b. */
+static analytics_dim_t pair_dim(analytics_dim_t a, analytics_dim_t b)
+{
+    static const analytics_dim_t PAIRS[][3] = {
+        {ANALYTICS_DIM_UNIT, ANALYTICS_DIM_CATEGORY, ANALYTICS_DIM_UNIT_CATEGORY},
+        {ANALYTICS_DIM_CATEGORY, ANALYTICS_DIM_UNIT, ANALYTICS_DIM_CATEGORY_UNIT},
+        {ANALYTICS_DIM_UNIT, ANALYTICS_DIM_DISTRICT, ANALYTICS_DIM_UNIT_DISTRICT},
+        {ANALYTICS_DIM_DISTRICT, ANALYTICS_DIM_UNIT, ANALYTICS_DIM_DISTRICT_UNIT},
+        {ANALYTICS_DIM_CATEGORY, ANALYTICS_DIM_DISTRICT, ANALYTICS_DIM_CATEGORY_DISTRICT},
+        {ANALYTICS_DIM_DISTRICT, ANALYTICS_DIM_CATEGORY, ANALYTICS_DIM_DISTRICT_CATEGORY},
+    };
+    for (size_t i = 0; i < sizeof PAIRS / sizeof *PAIRS; i++)
+        if (PAIRS[i][0] == a && PAIRS[i][1] == b)
+            return PAIRS[i][2];
+    return ANALYTICS_DIM_NONE;
+}
+
+/* One bucket (a day or a month) into s: its totals (the centre's, or the filter value's) and,
+ * with by, its groups (within the filter value: the pair dimension's entries under it). */
+static int sum_period(analytics_t *self, MDB_txn *txn, const analytics_query_t *q, int64_t period,
+                      sums_t *s)
+{
+    char prefix[ANALYTICS_VALUE_MAX + 2];
+    size_t n = strlen(q->filter_value);
+    memcpy(prefix, q->filter_value, n);
+    int rc;
+    if (q->filter == ANALYTICS_DIM_NONE) {
+        rc = analytics_counters_scan(self, txn, period, ANALYTICS_DIM_ALL, NULL, 0, add_total, s);
+    } else {
+        prefix[n] = 0; /* the value alone */
+        rc = analytics_counters_scan(self, txn, period, q->filter, prefix, n + 1, add_total, s);
+    }
+    if (!rc && q->by != ANALYTICS_DIM_NONE) {
+        if (q->filter == ANALYTICS_DIM_NONE) {
+            rc = analytics_counters_scan(self, txn, period, q->by, NULL, 0, add_group, s);
+        } else {
+            prefix[n] = 0x1f; /* the value's pairs */
+            rc = analytics_counters_scan(self, txn, period, pair_dim(q->filter, q->by), prefix,
+                                         n + 1, add_group, s);
+        }
+    }
+    return rc ? rc : s->rc;
+}
+
 int analytics_kpis(analytics_t *self, MDB_txn *txn, const analytics_query_t *q, json_t **out)
 {
     *out = NULL;
     sums_t s;
     memset(&s, 0, sizeof s);
     int rc = 0;
-    for (int64_t day = q->from_day; day <= q->to_day && !rc; day++) {
-        rc = analytics_counters_scan(self, txn, day, ANALYTICS_DIM_ALL, add_total, &s);
-        if (!rc && q->by != ANALYTICS_DIM_NONE)
-            rc = analytics_counters_scan(self, txn, day, q->by, add_group, &s);
-        if (!rc)
-            rc = s.rc;
+    int64_t day = q->from_day;
+    while (day <= q->to_day && !rc) {
+        /* A whole month inside the period is read from its month bucket. */
+        int y, m, d;
+        calendar_ymd_from_day(day, &y, &m, &d);
+        int64_t last = day + analytics_days_in_month(y, m) - 1;
+        if (d == 1 && last <= q->to_day) {
+            rc = sum_period(self, txn, q, analytics_month_of(day), &s);
+            day = last + 1;
+        } else {
+            rc = sum_period(self, txn, q, day, &s);
+            day++;
+        }
     }
     json_t *doc = NULL, *totals = NULL, *groups = NULL;
     if (!rc) {
         char from[16], to[16];
-        format_day(q->from_day, from, sizeof from);
-        format_day(q->to_day, to, sizeof to);
+        analytics_format_day(q->from_day, from, sizeof from);
+        analytics_format_day(q->to_day, to, sizeof to);
         totals = json_object();
         groups = json_array();
         doc = json_pack("{s:s, s:s, s:i}", "from", from, "to", to, "utcOffsetMinutes",
@@ -333,7 +230,9 @@ int analytics_kpis(analytics_t *self, MDB_txn *txn, const analytics_query_t *q, 
     }
     if (!rc) {
         if (q->by != ANALYTICS_DIM_NONE)
-            json_object_set_new(doc, "by", json_string(dim_name(q->by)));
+            json_object_set_new(doc, "by", json_string(analytics_dim_name(q->by)));
+        if (q->filter != ANALYTICS_DIM_NONE)
+            json_object_set_new(doc, analytics_dim_name(q->filter), json_string(q->filter_value));
         json_object_set_new(doc, "totals", totals);
         json_object_set_new(doc, "groups", groups);
         totals = groups = NULL;

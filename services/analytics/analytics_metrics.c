@@ -117,7 +117,8 @@ int analytics_metrics_refresh(analytics_t *self)
     int rc = store_read_begin(self->store, &txn);
     if (rc)
         return rc;
-    rc = analytics_counters_scan(self, txn, ANALYTICS_ALL_TIME, ANALYTICS_DIM_ALL, take, totals);
+    rc = analytics_counters_scan(self, txn, ANALYTICS_ALL_TIME, ANALYTICS_DIM_ALL, NULL, 0, take,
+                                 totals);
     if (!rc) {
         metric_set(self->m_known_tickets, NULL, entries(txn, self->tickets));
         metric_set(self->m_timeline_events, NULL, entries(txn, self->timeline));

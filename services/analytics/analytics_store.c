@@ -1,9 +1,11 @@
 /* analytics_store: the stored shapes of analytics' state and their keys. Loop thread.
  *
- *   counters  key   be64(day ^ sign bit) | dim letter | value | 0x00 | counter id
+ *   counters  key   be64(period ^ sign bit) | dim letter | value | 0x00 | counter id
  *             value be64 count
- *     Day first (as the period is what every query walks), so one day's counters for one
- *     dimension are one contiguous range; the "all time" period (INT64_MAX) sorts last.
+ *     Period first (as the period is what every query walks), so one period's counters for
+ *     one dimension are one contiguous range: local days, then months (ANALYTICS_MONTH_BASE +
+ *     year * 12 + month - 1), then "all time" (INT64_MAX). value: "" for the whole centre,
+ *     a unit / category / district, or a pair "a" 0x1f "b" (analytics.h).
  *   tickets   key   ticket id
  *             value 0x01 | flags | be64 received_ms | (len8 | bytes) x category, district, unit
  *   timeline  key   ticket id | 0x00 | be64(time_ms ^ sign bit) | source | 0x00 | be64 seq
@@ -171,48 +173,55 @@ int analytics_ticket_put(analytics_t *self, MDB_txn *txn, const char *id,
 
 /* ---- counters ---- */
 
-#define COUNTER_PREFIX 9 /* be64 day + dim letter */
+#define COUNTER_PREFIX 9 /* be64 period + dim letter */
+#define COUNTER_VALUE_MAX (2 * ANALYTICS_VALUE_MAX + 1) /* a pair: "a" 0x1f "b" */
 
-static size_t counter_prefix(uint8_t key[COUNTER_PREFIX], int64_t day, analytics_dim_t dim)
+int64_t analytics_month_of(int64_t day)
 {
-    store_be64_put(key, (uint64_t)day ^ SIGN_BIT);
+    int y, m, d;
+    calendar_ymd_from_day(day, &y, &m, &d);
+    return ANALYTICS_MONTH_BASE + (int64_t)y * 12 + (m - 1);
+}
+
+static size_t counter_prefix(uint8_t key[COUNTER_PREFIX], int64_t period, analytics_dim_t dim)
+{
+    store_be64_put(key, (uint64_t)period ^ SIGN_BIT);
     key[8] = (uint8_t)dim;
     return COUNTER_PREFIX;
 }
 
-static size_t counter_key(uint8_t *key, int64_t day, analytics_dim_t dim, const char *value,
+static size_t counter_key(uint8_t *key, int64_t period, analytics_dim_t dim, const char *value,
                           analytics_counter_t id)
 {
-    size_t at = counter_prefix(key, day, dim);
-    char v[ANALYTICS_VALUE_MAX + 1];
-    analytics_value_copy(v, dim == ANALYTICS_DIM_ALL ? "" : value);
-    size_t n = strlen(v);
-    memcpy(key + at, v, n);
+    size_t at = counter_prefix(key, period, dim);
+    size_t n = dim == ANALYTICS_DIM_ALL ? 0 : strnlen(value, COUNTER_VALUE_MAX);
+    memcpy(key + at, value, n);
     at += n;
     key[at++] = 0;
     key[at++] = (uint8_t)id;
     return at;
 }
 
-int analytics_counter_get(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+int analytics_counter_get(analytics_t *self, MDB_txn *txn, int64_t period, analytics_dim_t dim,
                           const char *value, analytics_counter_t id, uint64_t *out)
 {
-    uint8_t key[16 + ANALYTICS_VALUE_MAX];
-    size_t klen = counter_key(key, day, dim, value, id);
+    uint8_t key[16 + COUNTER_VALUE_MAX];
+    size_t klen = counter_key(key, period, dim, value, id);
     return store_get_u64(txn, self->counters, key, klen, out);
 }
 
-int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t period, analytics_dim_t dim,
                           const char *value, analytics_counter_t id, int64_t delta)
 {
-    uint8_t key[16 + ANALYTICS_VALUE_MAX];
-    size_t klen = counter_key(key, day, dim, value, id);
+    uint8_t key[16 + COUNTER_VALUE_MAX];
+    size_t klen = counter_key(key, period, dim, value, id);
     return store_add_u64(txn, self->counters, key, klen, delta, NULL);
 }
 
 typedef struct counters_walk {
     analytics_counter_visit_fn fn;
     void *ctx;
+    size_t skip; /* the value prefix asked for, left out of what fn sees */
 } counters_walk_t;
 
 static int counter_visit(void *ctx, const store_entry_t *e)
@@ -224,23 +233,31 @@ static int counter_visit(void *ctx, const store_entry_t *e)
     if (klen < COUNTER_PREFIX + 2 || p[klen - 2] != 0 || e->val.mv_size != 8)
         return HL_ECORRUPT;
     size_t vlen = klen - COUNTER_PREFIX - 2;
-    char value[ANALYTICS_VALUE_MAX + 1];
-    if (vlen > ANALYTICS_VALUE_MAX)
+    char value[COUNTER_VALUE_MAX + 1];
+    if (vlen > COUNTER_VALUE_MAX)
         return HL_ECORRUPT;
-    memcpy(value, p + COUNTER_PREFIX, vlen);
-    value[vlen] = '\0';
+    /* The prefix asked for may end in the value's NUL ("v" 0x00: v alone): nothing is left. */
+    size_t from = w->skip > vlen ? vlen : w->skip;
+    memcpy(value, p + COUNTER_PREFIX + from, vlen - from);
+    value[vlen - from] = '\0';
     unsigned id = p[klen - 1];
     if (id < ANALYTICS_NCOUNTERS) /* ids from a newer version are skipped */
         w->fn(w->ctx, value, id, store_be64_get(e->val.mv_data));
     return 0;
 }
 
-int analytics_counters_scan(analytics_t *self, MDB_txn *txn, int64_t day, analytics_dim_t dim,
+int analytics_counters_scan(analytics_t *self, MDB_txn *txn, int64_t period, analytics_dim_t dim,
+                            const char *value_prefix, size_t value_prefix_len,
                             analytics_counter_visit_fn fn, void *ctx)
 {
-    uint8_t prefix[COUNTER_PREFIX];
-    counters_walk_t w = {fn, ctx};
-    store_range_t r = {.prefix = prefix, .prefix_len = counter_prefix(prefix, day, dim)};
+    uint8_t prefix[COUNTER_PREFIX + COUNTER_VALUE_MAX + 1];
+    if (value_prefix_len > COUNTER_VALUE_MAX + 1)
+        return HL_EINVAL;
+    counters_walk_t w = {fn, ctx, value_prefix_len};
+    size_t plen = counter_prefix(prefix, period, dim);
+    if (value_prefix_len)
+        memcpy(prefix + plen, value_prefix, value_prefix_len);
+    store_range_t r = {.prefix = prefix, .prefix_len = plen + value_prefix_len};
     return store_scan(txn, self->counters, &r, counter_visit, &w);
 }
 

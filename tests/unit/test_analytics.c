@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "analytics.h"
+#include "analytics_internal.h"
 #include "hl_error.h"
 #include "unit.h"
 
@@ -683,6 +683,103 @@ static void test_clock_counts_where_decided(void **state)
     json_decref(doc);
 }
 
+/* Whole months are read from their month buckets, the rest day by day, and both add up to
+ * the same as the days alone; a filter reads the value's own counts, and with by its pairs, in
+ * either order (unit within category, category within unit). */
+static void test_months_weeks_filters(void **state)
+{
+    fixture_t *f = *state;
+    const char *cats[] = {"W01", "W04", "W06"}, *units[] = {"water-supply", "billing"};
+    uint64_t seq = 1;
+    /* From 20 Oct to 10 Dec 2026: a ticket a day for each category, dispatched to a unit. */
+    for (int64_t d = day_of(2026, 10, 20); d <= day_of(2026, 12, 10); d++)
+        for (int c = 0; c < 3; c++) {
+            char id[32];
+            snprintf(id, sizeof id, "M%lld-%d", (long long)d, c);
+            int64_t t = d * 86400000 + 3600000 * (c + 1);
+            received(f, seq, t, id, cats[c], c == 2 ? "South" : "North");
+            dispatched(f, seq, t, id, units[c == 2], cats[c], 0);
+            seq++;
+        }
+    json_t *a = kpis(f, "from=2026-10-25&to=2026-12-05&by=unit", day_of(2026, 12, 10));
+    assert_int_equal(jint(json_object_get(a, "totals"), "received"), 42 * 3);
+    assert_int_equal(jint(group(a, "billing"), "dispatched"), 42);
+    json_decref(a);
+    /* The same by summing single days (the month buckets must agree with them). */
+    json_int_t sum = 0;
+    for (int64_t d = day_of(2026, 10, 25); d <= day_of(2026, 12, 5); d++) {
+        char q[64], ds[16];
+        analytics_format_day(d, ds, sizeof ds);
+        snprintf(q, sizeof q, "from=%s&to=%s", ds, ds);
+        json_t *one = kpis(f, q, day_of(2026, 12, 10));
+        sum += jint(json_object_get(one, "totals"), "dispatched");
+        json_decref(one);
+    }
+    assert_int_equal(sum, 42 * 3);
+    a = kpis(f, "period=2026-11", day_of(2026, 12, 10));
+    assert_int_equal(jint(json_object_get(a, "totals"), "received"), 30 * 3);
+    json_decref(a);
+    a = kpis(f, "period=2026-W48", day_of(2026, 12, 10)); /* Mon 23 to Sun 29 Nov */
+    assert_int_equal(jint(json_object_get(a, "totals"), "received"), 7 * 3);
+    json_decref(a);
+    /* Filters: water-supply's categories; W06's units; South's categories. */
+    a = kpis(f, "period=2026-11&unit=water-supply&by=category", day_of(2026, 12, 10));
+    assert_int_equal(jint(json_object_get(a, "totals"), "dispatched"), 60);
+    assert_int_equal(json_array_size(json_object_get(a, "groups")), 2);
+    assert_int_equal(jint(group(a, "W04"), "dispatched"), 30);
+    assert_string_equal(json_string_value(json_object_get(a, "unit")), "water-supply");
+    json_decref(a);
+    a = kpis(f, "period=2026-11&category=W06&by=unit", day_of(2026, 12, 10));
+    assert_int_equal(json_array_size(json_object_get(a, "groups")), 1);
+    assert_int_equal(jint(group(a, "billing"), "dispatched"), 30);
+    json_decref(a);
+    a = kpis(f, "from=2026-11-28&to=2026-12-02&district=South&by=category", day_of(2026, 12, 10));
+    assert_int_equal(jint(json_object_get(a, "totals"), "received"), 5);
+    assert_int_equal(jint(group(a, "W06"), "received"), 5);
+    json_decref(a);
+    a = kpis(f, "period=2026-11&unit=nobody", day_of(2026, 12, 10));
+    assert_int_equal(jint(json_object_get(a, "totals"), "received"), 0);
+    json_decref(a);
+}
+
+/* A store written before month buckets (layout 1): opening it counts everything again from the
+ * timeline, so month queries see the old events; a later rebuild gives the same figures. */
+static void test_rebuild_from_timeline(void **state)
+{
+    fixture_t *f = *state;
+    int64_t t = utc_ms(2026, 11, 10, 2, 0);
+    received(f, 1, t, "R1", "W01", "North");
+    dispatched(f, 1, t, "R1", "water-supply", "W01", 0);
+    rated(f, 1, t + 3600000, "R1", "water-supply", HOTLINE__RATING__RATING_SATISFIED, true);
+    json_t *before = kpis(f, "period=2026-11&by=unit", day_of(2026, 11, 30));
+    /* Make it look like an old store: no layout mark, no month buckets, no counters at all. */
+    MDB_txn *txn;
+    MDB_dbi counters, meta;
+    assert_int_equal(store_db(f->store, "counters", 0, &counters), 0);
+    assert_int_equal(store_db(f->store, "meta", 0, &meta), 0);
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_clear(txn, counters), 0);
+    assert_int_equal(store_clear(txn, meta), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    json_t *empty = kpis(f, "period=2026-11", day_of(2026, 11, 30));
+    assert_int_equal(jint(json_object_get(empty, "totals"), "received"), 0);
+    json_decref(empty);
+    analytics_close(&f->an);
+    assert_int_equal(open_analytics(f), 0); /* rebuilds */
+    json_t *after = kpis(f, "period=2026-11&by=unit", day_of(2026, 11, 30));
+    assert_true(json_equal(before, after));
+    analytics_rebuild_stats_t st;
+    assert_int_equal(analytics_rebuild(f->an, NULL, NULL, &st), 0);
+    assert_int_equal(st.total, 3);
+    assert_int_equal(st.done, 3);
+    json_t *again = kpis(f, "period=2026-11&by=unit", day_of(2026, 11, 30));
+    assert_true(json_equal(before, again));
+    assert_int_equal(jint(group(again, "water-supply"), "rated"), 1);
+    json_decref(before);
+    json_decref(after);
+    json_decref(again);
+}
+
 static void test_timeline(void **state)
 {
     fixture_t *f = *state;
@@ -764,8 +861,20 @@ static void test_query_parse(void **state)
     assert_int_equal(
         analytics_query_parse("from=2028-02-29&to=2028-03-01&by=district", today, &q, &err), 0);
     assert_int_equal(q.by, ANALYTICS_DIM_DISTRICT);
-    /* 366 days is the most. */
-    assert_int_equal(analytics_query_parse("from=2025-11-25&to=2026-11-25", today, &q, &err), 0);
+    /* Five years (1830 days) is the most. */
+    assert_int_equal(analytics_query_parse("from=2021-11-25&to=2026-11-25", today, &q, &err), 0);
+    /* Named periods: a day, a month, an ISO week (2026-W01 starts Monday 29 Dec 2025). */
+    assert_int_equal(analytics_query_parse("period=2026-02", today, &q, &err), 0);
+    assert_true(q.from_day == day_of(2026, 2, 1) && q.to_day == day_of(2026, 2, 28));
+    assert_int_equal(analytics_query_parse("period=2026-W01", today, &q, &err), 0);
+    assert_true(q.from_day == day_of(2025, 12, 29) && q.to_day == day_of(2026, 1, 4));
+    assert_int_equal(analytics_query_parse("period=2026-W53", today, &q, &err), 0); /* 53 weeks */
+    assert_int_equal(analytics_query_parse("period=2026-11-25&unit=billing&by=category", today,
+                                           &q, &err),
+                     0);
+    assert_true(q.from_day == today && q.to_day == today);
+    assert_int_equal(q.filter, ANALYTICS_DIM_UNIT);
+    assert_string_equal(q.filter_value, "billing");
 
     static const struct {
         const char *query, *field, *says;
@@ -777,7 +886,14 @@ static void test_query_parse(void **state)
         {"to=2026-11-31", "to", "day 31"},
         {"by=planet", "by", "allowed: unit, category, district"},
         {"by=", "by", "allowed"},
-        {"from=2025-11-24&to=2026-11-25", "to", "at most 366"},
+        {"from=2021-11-20&to=2026-11-25", "to", "at most 1830"},
+        {"period=2026-13", "period", "a month is YYYY-MM"},
+        {"period=2027-W53", "period", "W01..W52"},
+        {"period=last-month", "period", "not a period"},
+        {"period=2026-11&from=2026-11-01", "period", "not both"},
+        {"unit=a&category=b", "category", "one of unit, category, district at a time"},
+        {"unit=a&by=unit", "by", "has one group"},
+        {"unit=", "unit", "1 to 128 bytes"},
         {"from=2026-11-25&to=2026-11-24", "to", "before from"},
         {"form=2026-11-25", "form", "unknown parameter \"form\""},
         {"from=%FF%FE", "from", "\"??\" is not a date"},
@@ -842,6 +958,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_satisfaction_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_appeal_moves_past_period, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_counts_where_decided, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_months_weeks_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_from_timeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_order_feeds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_parse, setup, teardown),

@@ -1,0 +1,264 @@
+/* analytics_rebuild: every count again, from sequence 0 of every feed.
+ *
+ * Analytics keeps each event it ever applied in its timeline (all four feeds, from sequence
+ * 0), so a rebuild does not need the producers to still hold their logs: it empties the
+ * counters, the verdicts and the tickets' dimension records and runs analytics_count over the
+ * whole timeline, ticket by ticket, each ticket's events in time order (events of one instant
+ * in pipeline order: intake, dispatch, sla, callback). It runs when the
+ * counters' layout is older than this version's (ANALYTICS_LAYOUT: month buckets and pair
+ * dimensions came with 2) and whenever asked (analytics_rebuild). Batches of REBUILD_BATCH
+ * events per transaction; a full map grows and the batch is redone. Loop thread (or a tool
+ * with the service stopped). */
+#include "analytics_internal.h"
+
+#include "hl_error.h"
+#include "slog.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ANALYTICS_LAYOUT 2
+#define REBUILD_BATCH 20000
+#define TIMELINE_KEY_MAX (ANALYTICS_ID_MAX + ANALYTICS_SOURCE_MAX + 32)
+static const char LAYOUT_KEY[] = "layout";
+
+typedef struct batch {
+    analytics_t *self;
+    MDB_txn *txn;
+    uint8_t last[TIMELINE_KEY_MAX]; /* the last key done: the next batch starts after it */
+    size_t last_len;
+    bool skip_first; /* the scan starts at last (inclusive): pass over it */
+    unsigned n;
+    uint64_t skipped; /* entries that are not events (corrupt): left out, counted */
+    /* The current ticket's events, counted together once its last one is read. */
+    Hotline__Event **evs;
+    size_t nevs, cap;
+    char ticket[ANALYTICS_ID_MAX + 1];
+} batch_t;
+
+/* Where a producer stands in the pipeline: events of one instant are counted in this order, as
+ * they happen (a ticket is received before it is dispatched, and so on). */
+static int source_rank(const char *s)
+{
+    static const char *const ORDER[] = {"intake", "dispatch", "sla", "callback"};
+    for (int i = 0; i < 4; i++)
+        if (s && strcmp(s, ORDER[i]) == 0)
+            return i;
+    return 4;
+}
+
+static int by_time(const void *x, const void *y)
+{
+    const Hotline__Event *a = *(Hotline__Event *const *)x, *b = *(Hotline__Event *const *)y;
+    if (a->time_ms != b->time_ms)
+        return a->time_ms < b->time_ms ? -1 : 1;
+    int ra = source_rank(a->source), rb = source_rank(b->source);
+    if (ra != rb)
+        return ra < rb ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Count the held ticket's events in order, and let them go. */
+static int flush(batch_t *b)
+{
+    qsort(b->evs, b->nevs, sizeof *b->evs, by_time);
+    int rc = 0;
+    for (size_t i = 0; i < b->nevs; i++) {
+        if (!rc)
+            rc = analytics_count(b->self, b->txn, b->evs[i]);
+        hotline__event__free_unpacked(b->evs[i], NULL);
+    }
+    b->nevs = 0;
+    return rc;
+}
+
+static int batch_visit(void *ctx, const store_entry_t *e)
+{
+    batch_t *b = ctx;
+    if (b->skip_first) {
+        b->skip_first = false;
+        if (e->key.mv_size == b->last_len && memcmp(e->key.mv_data, b->last, b->last_len) == 0)
+            return 0;
+    }
+    const char *id = e->key.mv_data;
+    size_t il = strnlen(id, e->key.mv_size);
+    if (e->key.mv_size > sizeof b->last || il > ANALYTICS_ID_MAX || il == e->key.mv_size)
+        return HL_ECORRUPT;
+    if (b->nevs && (strlen(b->ticket) != il || memcmp(b->ticket, id, il) != 0)) {
+        int rc = flush(b); /* the previous ticket is complete */
+        if (rc)
+            return rc;
+        if (b->n >= REBUILD_BATCH)
+            return 1; /* a batch ends between tickets */
+    }
+    Hotline__Event *ev = hotline__event__unpack(NULL, e->val.mv_size, e->val.mv_data);
+    if (!ev || !ev->ticket_id || !*ev->ticket_id) {
+        b->skipped++;
+        if (ev)
+            hotline__event__free_unpacked(ev, NULL);
+    } else {
+        if (b->nevs == b->cap) {
+            size_t cap = b->cap ? 2 * b->cap : 64;
+            Hotline__Event **evs = realloc(b->evs, cap * sizeof *evs);
+            if (!evs) {
+                hotline__event__free_unpacked(ev, NULL);
+                return HL_ENOMEM;
+            }
+            b->evs = evs;
+            b->cap = cap;
+        }
+        b->evs[b->nevs++] = ev;
+        memcpy(b->ticket, id, il);
+        b->ticket[il] = '\0';
+    }
+    memcpy(b->last, e->key.mv_data, e->key.mv_size);
+    b->last_len = e->key.mv_size;
+    b->n++;
+    return 0;
+}
+
+/* One batch after b->last (from the start when last_len is 0), committed; a full map grows
+ * and the batch is redone. *more: false when the timeline is exhausted. */
+static int one_batch(analytics_t *self, batch_t *b, bool *more)
+{
+    for (;;) {
+        batch_t try = *b;
+        try.n = 0;
+        try.skip_first = b->last_len > 0;
+        int rc = store_write_begin(self->store, &try.txn);
+        if (rc)
+            return rc;
+        store_range_t r = {.from = b->last_len ? b->last : NULL, .from_len = b->last_len};
+        rc = store_scan(try.txn, self->timeline, &r, batch_visit, &try);
+        bool stopped = try.n >= REBUILD_BATCH && try.nevs == 0; /* ended between tickets */
+        if (!rc && try.nevs)
+            rc = flush(&try); /* the timeline's last ticket */
+        for (size_t i = 0; rc && i < try.nevs; i++) /* a failed try: its held events go */
+            hotline__event__free_unpacked(try.evs[i], NULL);
+        b->evs = try.evs; /* the buffer is kept across tries and batches */
+        b->cap = try.cap;
+        if (!rc)
+            rc = store_write_commit(self->store, &try.txn);
+        else
+            store_write_abort(&try.txn);
+        if (rc == HL_EFULL || rc == HL_ETXNFULL) {
+            if ((rc = store_grow(self->store)) != 0)
+                return rc;
+            continue;
+        }
+        if (rc)
+            return rc;
+        *more = stopped;
+        *b = try;
+        return 0;
+    }
+}
+
+static int write_layout(analytics_t *self, MDB_txn *txn)
+{
+    uint8_t v[8];
+    store_be64_put(v, ANALYTICS_LAYOUT);
+    return store_put(txn, self->meta, LAYOUT_KEY, sizeof LAYOUT_KEY - 1, v, 8, 0);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int analytics_rebuild(analytics_t *self, analytics_progress_fn progress, void *ctx,
+                      analytics_rebuild_stats_t *out)
+{
+    analytics_rebuild_stats_t st = {0};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    MDB_txn *txn;
+    int rc = store_write_begin(self->store, &txn);
+    if (rc)
+        return rc;
+    /* Emptied in the same transaction that drops the layout mark: a crash midway leaves an
+     * old layout mark, and the next start rebuilds again. */
+    if (!(rc = store_count(txn, self->timeline, &st.total)) &&
+        !(rc = store_clear(txn, self->counters)) && !(rc = store_clear(txn, self->verdicts)) &&
+        !(rc = store_clear(txn, self->tickets)))
+        rc = store_del(txn, self->meta, LAYOUT_KEY, sizeof LAYOUT_KEY - 1);
+    if (rc == HL_ENOTFOUND)
+        rc = 0;
+    if (rc || (rc = store_write_commit(self->store, &txn))) {
+        if (txn)
+            store_write_abort(&txn);
+        return rc;
+    }
+    batch_t b = {.self = self};
+    bool more = true;
+    double reported = 0;
+    while (more && !rc) {
+        rc = one_batch(self, &b, &more);
+        st.done += b.n;
+        st.seconds = seconds_since(&t0);
+        if (!rc && progress && (!more || st.seconds - reported >= 1.0)) {
+            reported = st.seconds;
+            progress(ctx, &st);
+        }
+    }
+    st.skipped = b.skipped;
+    free(b.evs);
+    if (!rc && !(rc = store_write_begin(self->store, &txn))) {
+        rc = write_layout(self, txn);
+        if (!rc)
+            rc = store_write_commit(self->store, &txn);
+        else
+            store_write_abort(&txn);
+    }
+    st.seconds = seconds_since(&t0);
+    if (out)
+        *out = st;
+    return rc;
+}
+
+static void log_progress(void *ctx, const analytics_rebuild_stats_t *st)
+{
+    (void)ctx;
+    SLOG_INFO("analytics_rebuild_progress",
+              "events_done=%llu events_total=%llu percent=%.0f events_per_second=%.0f",
+              (unsigned long long)st->done, (unsigned long long)st->total,
+              st->total ? 100.0 * (double)st->done / (double)st->total : 100.0,
+              st->seconds > 0 ? (double)st->done / st->seconds : 0.0);
+}
+
+int analytics_layout_check(analytics_t *self)
+{
+    MDB_txn *txn;
+    uint64_t layout = 0, events = 0;
+    int rc = store_read_begin(self->store, &txn);
+    if (rc)
+        return rc;
+    rc = store_get_u64(txn, self->meta, LAYOUT_KEY, sizeof LAYOUT_KEY - 1, &layout);
+    if (!rc)
+        rc = store_count(txn, self->timeline, &events);
+    store_read_end(&txn);
+    if (rc || layout >= ANALYTICS_LAYOUT)
+        return rc;
+    if (events == 0) { /* a new store: nothing to count again */
+        if ((rc = store_write_begin(self->store, &txn)))
+            return rc;
+        if ((rc = write_layout(self, txn)))
+            store_write_abort(&txn);
+        return rc ? rc : store_write_commit(self->store, &txn);
+    }
+    SLOG_INFO("analytics_rebuild_start",
+              "reason=\"the counters' layout is %llu, this version keeps %d (month buckets, "
+              "pairs of dimensions)\" events_total=%llu",
+              (unsigned long long)layout, ANALYTICS_LAYOUT, (unsigned long long)events);
+    analytics_rebuild_stats_t st;
+    rc = analytics_rebuild(self, log_progress, NULL, &st);
+    if (!rc)
+        SLOG_INFO("analytics_rebuild_done",
+                  "events=%llu not_events=%llu seconds=%.1f events_per_second=%.0f",
+                  (unsigned long long)st.done, (unsigned long long)st.skipped, st.seconds,
+                  st.seconds > 0 ? (double)st.done / st.seconds : 0.0);
+    return rc;
+}
