@@ -1,7 +1,8 @@
 /* callback: the service's life cycle. Embedded defaults and the bounds table, the logic object
  * (callback_create: sub-databases and calendar), and its wiring into the skeleton: the
  * scheduler that holds tasks until they are due, the intake and dispatch feeds, the HTTP
- * routes, the pending and due gauges. Loop thread. */
+ * routes, the pending and due gauges and the skipped counter, the command access table.
+ * Loop thread. */
 #include "callback_internal.h"
 
 #include "hl_error.h"
@@ -15,7 +16,9 @@
  * them from seq 0.
  * basicallySatisfiedCounts is a proto3 bool, false when absent: the product's default policy
  * ("very satisfied + satisfied + basically satisfied" count as satisfied, docs/domain.md) is
- * therefore written here as true, and a configuration turns it off with false. */
+ * therefore written here as true, and a configuration turns it off with false.
+ * The anti-fatigue cap: at most 3 reached calls per caller in 30 days (fatigueMaxCalls 0: no
+ * cap). */
 static const char DEFAULTS[] =
     "{\"runtime\": {\"name\": \"callback\", \"dataDir\": \"var/callback\","
     " \"busEndpoint\": \"tcp://127.0.0.1:8093\", \"http\": {\"port\": 8083},"
@@ -27,13 +30,16 @@ static const char DEFAULTS[] =
     " \"waitMs\": 1000}]},"
     " \"calendar\": {\"dir\": \"\", \"utcOffsetMinutes\": 480},"
     " \"callHour\": 9, \"retryMinutes\": 120, \"maxAttempts\": 3,"
-    " \"basicallySatisfiedCounts\": true, \"claimMinutes\": 15}";
+    " \"basicallySatisfiedCounts\": true, \"claimMinutes\": 15,"
+    " \"fatigueMaxCalls\": 3, \"fatigueWindowDays\": 30}";
 
 static const config_bound_t BOUNDS[] = {
     {"callHour", 0, 23},              /* a local hour */
     {"retryMinutes", 1, 7 * 24 * 60}, /* at most a week between attempts */
     {"maxAttempts", 1, 20},           /* 0 would close before the first call */
     {"claimMinutes", 1, 24 * 60},     /* an agent holds a task at most a day */
+    {"fatigueMaxCalls", 0, 100},      /* 0: no cap */
+    {"fatigueWindowDays", 1, 366},    /* a year at most: the call history kept per caller */
     {"calendar.utcOffsetMinutes", -14 * 60, 14 * 60},
     {NULL, 0, 0},
 };
@@ -51,10 +57,11 @@ int callback_create(callback_t **out, store_t *store, evlog_t *log, hclock_t *cl
     struct {
         const char *name;
         MDB_dbi *dbi;
-    } dbs[] = {{"tasks", &self->tasks},   {"due", &self->due},
-               {"done", &self->done},     {"pending", &self->pending},
-               {"claims", &self->claims}, {"contacts", &self->contacts},
-               {"persons", &self->persons}};
+    } dbs[] = {
+        {"tasks", &self->tasks},       {"queue", &self->queue},     {"due", &self->legacy_due},
+        {"done", &self->done},         {"pending", &self->pending}, {"claims", &self->claims},
+        {"contacts", &self->contacts}, {"persons", &self->persons}, {"promises", &self->promises},
+        {"calls", &self->calls},       {"meta", &self->meta}};
     for (size_t i = 0; i < sizeof dbs / sizeof *dbs; i++) {
         int rc = store_db(store, dbs[i].name, 0, dbs[i].dbi);
         if (rc) {
@@ -82,23 +89,31 @@ void callback_destroy(callback_t **self)
     *self = NULL;
 }
 
-/* The gauges are derived from LMDB after each commit (never counted in handlers, which may be
- * re-run or rolled back). */
+/* The gauges and the skipped counter are derived from LMDB after each commit (never counted
+ * in handlers, which may be re-run or rolled back). */
 static void refresh_pending(void *ctx)
 {
     callback_t *self = ctx;
     MDB_txn *txn;
-    uint64_t n = 0, due = 0;
+    uint64_t n = 0, due = 0, skipped = 0;
     if (store_read_begin(self->store, &txn) != 0)
         return;
     int rc = callback_pending_count(self, txn, &n);
     if (!rc)
         rc = callback_due_count(self, txn, &due);
+    if (!rc)
+        rc = callback_skipped_count(self, txn, &skipped);
     store_read_end(&txn);
     if (!rc) {
         metric_set(self->pending_gauge, NULL, (double)n);
         metric_set(self->due_gauge, NULL, (double)due);
+        self->skipped = (double)skipped;
     }
+}
+
+static double skipped_total(void *ctx)
+{
+    return ((callback_t *)ctx)->skipped;
 }
 
 /* The scheduler that holds the tasks until they are due, and the tasks a queue of an earlier
@@ -142,6 +157,8 @@ static int init(service_t *svc, void **state)
         .max_attempts = cfg->max_attempts,
         .claim_minutes = cfg->claim_minutes,
         .basically_satisfied_counts = cfg->basically_satisfied_counts,
+        .fatigue_max_calls = cfg->fatigue_max_calls,
+        .fatigue_window_days = cfg->fatigue_window_days,
     };
     callback_t *self;
     rc = callback_create(&self, service_store(svc), service_log(svc), service_clock(svc), &cal, &s);
@@ -157,7 +174,12 @@ static int init(service_t *svc, void **state)
     self->due_gauge =
         metrics_gauge(service_metrics(svc), "hotline_callback_due",
                       "Callback tasks due and waiting for an agent (claimed or not).", NULL);
-    rc = attach_scheduler(self);
+    rc = metrics_counter_callback(service_metrics(svc), "hotline_callback_skipped_total",
+                                  "Callbacks not made because the caller had been reached "
+                                  "fatigueMaxCalls times in fatigueWindowDays (the ticket closed).",
+                                  skipped_total, self);
+    if (!rc)
+        rc = attach_scheduler(self);
     if (!rc)
         rc = callback_http_routes(self);
     if (!rc)
@@ -170,10 +192,12 @@ static int init(service_t *svc, void **state)
         return rc;
     refresh_pending(self);
     SLOG_INFO("callback_policy",
-              "call_hour=%u retry_minutes=%u max_attempts=%u "
-              "claim_minutes=%u basically_satisfied_counts=%s utc_offset_minutes=%d",
+              "call_hour=%u retry_minutes=%u max_attempts=%u claim_minutes=%u "
+              "basically_satisfied_counts=%s fatigue_max_calls=%u fatigue_window_days=%u "
+              "utc_offset_minutes=%d",
               s.call_hour, s.retry_minutes, s.max_attempts, s.claim_minutes,
-              s.basically_satisfied_counts ? "true" : "false", calendar_offset_minutes(self->cal));
+              s.basically_satisfied_counts ? "true" : "false", s.fatigue_max_calls,
+              s.fatigue_window_days, calendar_offset_minutes(self->cal));
     return 0;
 }
 
@@ -183,18 +207,23 @@ static void fini(void *state)
     callback_destroy(&self);
 }
 
-/* Who may run callback's commands: callback agents only. */
+/* Who may run callback's commands: callback agents take and record calls; a time agreed with
+ * the citizen is given by whoever spoke to them: the operator who took their call, the agent
+ * who called them, or a supervisor. */
 static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_NEXT_CALLBACK, AUTH_CALLBACK_AGENT},
     {HOTLINE__COMMAND__BODY_RECORD_CALLBACK, AUTH_CALLBACK_AGENT},
+    {HOTLINE__COMMAND__BODY_PROMISE_CALLBACK,
+     AUTH_OPERATOR | AUTH_CALLBACK_AGENT | AUTH_SUPERVISOR},
     {0, 0},
 };
 
 const service_desc_t callback_service = {
     .name = "callback",
-    .summary = "Hotline callback: schedules the callback after a unit's reply, hands calls to "
-               "agents, records ratings (closing or sending back for rework) and unreachable "
-               "attempts.",
+    .summary = "Hotline callback: schedules the callback after a unit's reply (or at the time "
+               "promised to the citizen), hands calls to agents by priority, records ratings "
+               "(closing or sending back for rework) and unreachable attempts, and skips calls "
+               "past the anti-fatigue cap.",
     .config_desc = &hotline__callback_config__descriptor,
     .default_config_json = DEFAULTS,
     .bounds = BOUNDS,

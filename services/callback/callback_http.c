@@ -3,9 +3,13 @@
  *   POST /v1/callbacks/next          {"agent": "a1"}           -> command NextCallback
  *   POST /v1/callbacks/{ticketId}    {"outcome", "rating", "resolved", "comment", "agent"}
  *                                                              -> command RecordCallback
+ *   POST /v1/callbacks/{ticketId}/promise  {"atMs" | "at", "note"}
+ *                                                              -> command PromiseCallback
  *   GET  /v1/callbacks?state=pending|due|done&limit=N          -> waiting tasks (due or not,
  *                                                                 by ticket id) / the due
- *                                                                 queue / finished tasks
+ *                                                                 queue in hand-out order /
+ *                                                                 finished tasks (and how many
+ *                                                                 were skipped by the cap)
  *   GET  /v1/callbacks/{ticketId}                              -> the ticket's tasks
  *
  * The POSTs build the same hotline.Command that POST /v1/commands and the bus take, so HTTP
@@ -18,11 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The {ticketId} of /v1/callbacks/{ticketId}; answers the request and returns false when the
- * path has none, a too long one, or more segments. */
-static bool path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1])
+/* The {ticketId} of /v1/callbacks/{ticketId}[/{action}], and the action ("" when none; NULL
+ * action: none allowed). Answers the request and returns false when the path has no ticket
+ * id, a too long one, or more segments. */
+static bool path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1], char *action,
+                        size_t action_size)
 {
-    char extra[8];
+    char extra[16];
     int n = service_path_segment(req, 2, id, CALLBACK_ID_MAX + 1);
     if (n == HL_ENOTFOUND || n == 0) {
         service_http_error(req, 400, "ticketId",
@@ -37,8 +43,15 @@ static bool path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1])
                            CALLBACK_ID_MAX);
         return false;
     }
-    if (service_path_segment(req, 3, extra, sizeof extra) != HL_ENOTFOUND) {
-        service_http_error(req, 404, NULL, "no such resource: use /v1/callbacks/{ticketId}");
+    int a = action ? service_path_segment(req, 3, action, action_size) : HL_ENOTFOUND;
+    if (a == HL_ENOTFOUND && action)
+        action[0] = '\0';
+    if ((a != HL_ENOTFOUND && a <= 0) ||
+        service_path_segment(req, action ? 4 : 3, extra, sizeof extra) != HL_ENOTFOUND) {
+        service_http_error(req, 404, NULL,
+                           action ? "no such resource: use /v1/callbacks/{ticketId} or "
+                                    "/v1/callbacks/{ticketId}/promise"
+                                  : "no such resource: use /v1/callbacks/{ticketId}");
         return false;
     }
     return true;
@@ -61,33 +74,59 @@ static void on_next(httpd_req_t *req, void *ctx)
         run(ctx, req, HOTLINE__COMMAND__BODY_NEXT_CALLBACK, body);
 }
 
-static void on_record(httpd_req_t *req, void *ctx)
+/* The body as a desc message whose ticket_id is the path's (a ticketId in the body must name
+ * the same ticket), or NULL having answered. */
+static ProtobufCMessage *body_for_ticket(httpd_req_t *req, const ProtobufCMessageDescriptor *desc,
+                                         const char *id)
 {
-    char id[CALLBACK_ID_MAX + 1];
-    if (!path_ticket(req, id))
-        return;
-    ProtobufCMessage *body = service_http_body(req, &hotline__record_callback__descriptor);
+    ProtobufCMessage *body = service_http_body(req, desc);
     if (!body)
-        return;
-    Hotline__RecordCallback *rec = (Hotline__RecordCallback *)body;
-    if (rec->ticket_id && *rec->ticket_id && strcmp(rec->ticket_id, id) != 0) {
+        return NULL;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(desc, "ticket_id");
+    char **slot = (char **)((char *)body + f->offset);
+    if (*slot && **slot && strcmp(*slot, id) != 0) {
         service_http_error(req, 400, "ticketId",
                            "the body names ticket %s but the path %s: "
                            "leave ticketId out of the body",
-                           rec->ticket_id, id);
+                           *slot, id);
         protobuf_c_message_free_unpacked(body, NULL);
-        return;
+        return NULL;
     }
     char *copy = strdup(id);
     if (!copy) {
         protobuf_c_message_free_unpacked(body, NULL);
         service_http_error(req, 503, NULL, "out of memory: nothing was stored; retry");
+        return NULL;
+    }
+    if (*slot != protobuf_c_empty_string)
+        free(*slot);
+    *slot = copy;
+    return body;
+}
+
+/* POST /v1/callbacks/{ticketId}: the call's outcome; .../promise: a time agreed. */
+static void on_post(httpd_req_t *req, void *ctx)
+{
+    char id[CALLBACK_ID_MAX + 1], action[16];
+    if (!path_ticket(req, id, action, sizeof action))
+        return;
+    bool promise = strcmp(action, "promise") == 0;
+    if (!promise && action[0]) {
+        service_http_error(req, 404, NULL,
+                           "no such resource: use /v1/callbacks/{ticketId} or "
+                           "/v1/callbacks/{ticketId}/promise");
         return;
     }
-    if (rec->ticket_id != protobuf_c_empty_string)
-        free(rec->ticket_id);
-    rec->ticket_id = copy;
-    run(ctx, req, HOTLINE__COMMAND__BODY_RECORD_CALLBACK, body);
+    ProtobufCMessage *body = body_for_ticket(req,
+                                             promise ? &hotline__promise_callback__descriptor
+                                                     : &hotline__record_callback__descriptor,
+                                             id);
+    if (body)
+        run(ctx, req,
+            promise ? HOTLINE__COMMAND__BODY_PROMISE_CALLBACK
+                    : HOTLINE__COMMAND__BODY_RECORD_CALLBACK,
+            body);
 }
 
 static int query_limit(httpd_req_t *req, unsigned *out)
@@ -153,7 +192,7 @@ static void on_ticket(httpd_req_t *req, void *ctx)
 {
     callback_t *self = ctx;
     char id[CALLBACK_ID_MAX + 1];
-    if (!path_ticket(req, id))
+    if (!path_ticket(req, id, NULL, 0))
         return;
     MDB_txn *txn;
     json_t *body = NULL;
@@ -166,12 +205,16 @@ static void on_ticket(httpd_req_t *req, void *ctx)
 }
 
 /* Who may call what: callback agents take and record calls (a rating only on a task they
- * claimed); supervisors and admins read the queue (phones masked). Routes are tried in order:
- * "next" before the {ticketId} prefix. */
+ * claimed); a time agreed with the citizen (.../promise) comes from the operator who took
+ * their call, the agent who called them or a supervisor. One POST route serves both (routes
+ * match a prefix), so it lets in all three and the command's own row in callback.c's COMMANDS
+ * decides: RecordCallback for agents only. Supervisors and admins read the queue
+ * (phones masked). Routes are tried in order: "next" before the {ticketId} prefix. */
 #define READERS (AUTH_CALLBACK_AGENT | AUTH_SUPERVISOR | AUTH_ADMIN)
+#define PROMISERS (AUTH_OPERATOR | AUTH_CALLBACK_AGENT | AUTH_SUPERVISOR)
 static const service_route_t ROUTES[] = {
     {"POST", "/v1/callbacks/next", AUTH_CALLBACK_AGENT, on_next},
-    {"POST", "/v1/callbacks/*", AUTH_CALLBACK_AGENT, on_record},
+    {"POST", "/v1/callbacks/*", PROMISERS, on_post},
     {"GET", "/v1/callbacks", READERS, on_list},
     {"GET", "/v1/callbacks/*", READERS, on_ticket},
 };

@@ -127,8 +127,10 @@ ROUTES = {
     ],
     "callback": [
         ("POST", "/v1/callbacks/next", "/v1/callbacks/next", {}, {"callback-agent"}),
-        ("POST", "/v1/callbacks/*", "/v1/callbacks/" + TID,
-         {"outcome": "CALLBACK_UNREACHABLE"}, {"callback-agent"}),
+        # record and promise: one prefix route; recordCallback's own row (agents only) is
+        # checked with the commands below
+        ("POST", "/v1/callbacks/*", "/v1/callbacks/" + TID + "/promise", {"atMs": "1"},
+         {"callback-agent", "operator", "supervisor"}),
         ("GET", "/v1/callbacks", "/v1/callbacks", None,
          {"callback-agent", "supervisor", "admin"}),
         ("GET", "/v1/callbacks/*", "/v1/callbacks/" + TID, None,
@@ -157,7 +159,8 @@ COMMANDS = {  # the commands each service takes, and who may run them
                  "updateWorkOrderStatus": {"crew"},
                  "replayDeadLetter": {"dispatcher", "admin"}},
     "sla": {"loadPolicies": {"supervisor", "admin"}},
-    "callback": {"nextCallback": {"callback-agent"}, "recordCallback": {"callback-agent"}},
+    "callback": {"nextCallback": {"callback-agent"}, "recordCallback": {"callback-agent"},
+                 "promiseCallback": {"operator", "callback-agent", "supervisor"}},
     "analytics": {},
 }
 EXAMPLES = {  # a body for every command kind
@@ -187,6 +190,7 @@ EXAMPLES = {  # a body for every command kind
     "updateWorkOrderStatus": {"workOrderId": "WO-none-1", "status": "ASSIGNED"},
     "replayDeadLetter": {"key": "WO-none-1.1"},
     "nextCallback": {}, "recordCallback": {"ticketId": TID, "outcome": "CALLBACK_UNREACHABLE"},
+    "promiseCallback": {"ticketId": TID, "atMs": "1"},  # in the past: refused after the check
     "testAppend": {"count": "1"},
 }
 
