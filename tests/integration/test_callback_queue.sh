@@ -58,8 +58,10 @@ print(" ".join(c["ticketId"] + ":" + c["priority"] for c in json.loads(sys.argv[
 }
 vulnerable_first() { [ "$(queue)" = "$V:vulnerable $O1:ordinary $O2:ordinary" ]; }
 wait_until 30 vulnerable_first || fail "the queue: $(queue)"
-A1=$(next_as agent-1)
-[ "$(json_get - callbackTask.ticketId <<<"$A1")" = "$V" ] || fail "agent-1 was not handed $V first: $A1"
+SAID=$(hl_as callback-agent@agent-1 callback next) || fail "agent-1 was handed nothing"
+grep -q "^$V  call .*13800000103  (vulnerable, due " <<<"$SAID" || fail "agent-1 was not handed $V first: $SAID"
+A1=$(next_as agent-1) # the same call again (agent-1 holds it), as JSON
+[ "$(json_get - callbackTask.ticketId <<<"$A1")" = "$V" ] || fail "agent-1's claim: $A1"
 [ "$(json_get - callbackTask.priority <<<"$A1")" = CALLBACK_PRIORITY_VULNERABLE ] ||
   fail "NextCallback lacks the priority: $A1"
 [ "$(json_get - callbackTask.ticketId <<<"$(next_as agent-2)")" = "$O1" ] || fail "agent-2 was not handed $O1"
@@ -91,6 +93,9 @@ clock_to $(( AT - 60000 ))
 clock_to "$AT"
 promised_due() { [ "$(task "$P" due)" = true ]; }
 wait_until 10 promised_due
+SAID=$(hl_as callback-agent@agent-1 callback next) || fail "$P not handed out at its time"
+grep -q "^  promised for $AT_LOCAL +08:00: after work, ask for Mrs Li$" <<<"$SAID" ||
+  fail "the agent is not shown the promise: $SAID"
 A1=$(next_as agent-1)
 [ "$(json_get - callbackTask.ticketId <<<"$A1")" = "$P" ] || fail "$P not handed out at its time: $A1"
 [ "$(json_get - callbackTask.promiseNote <<<"$A1")" = "after work, ask for Mrs Li" ] ||
