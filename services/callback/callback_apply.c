@@ -102,8 +102,11 @@ static int on_replied(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
     if ((rc = cancel_older(self, txn, id, r->round, "superseded by the reply of round")))
         return rc;
     bool joined;
-    if ((rc = callback_incident_join(self, txn, ev, &joined)) || joined)
-        return rc; /* the caller's call about the incident covers this ticket too */
+    if ((rc = callback_incident_join(self, txn, ev, &joined)))
+        return rc;
+    if (joined) /* the caller's call about the incident covers this ticket too */
+        return callback_promise_join(self, txn, id,
+                                     ev->time_ms > 0 ? ev->time_ms : hclock_now_ms(self->clock));
 
     if ((rc = callback_task_init(&t, id, r->round)))
         return rc;

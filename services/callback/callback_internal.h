@@ -239,6 +239,11 @@ int callback_promise_command(callback_t *self, MDB_txn *txn, const Hotline__Prom
 /* A new task t (not stored yet) of a reply at t->replied_ms: the promise kept for its ticket,
  * if any, is taken (removed) and, when its instant is after the reply, set as t's due time. */
 int callback_promise_take(callback_t *self, MDB_txn *txn, task_t *t);
+/* ticket_id, replied at replied_ms, has just joined the caller's call about an incident: the
+ * promise kept for it, if any, is taken and moves that call (unless its instant is before
+ * the reply). */
+int callback_promise_join(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                          int64_t replied_ms);
 /* t is being cancelled: a promise whose instant has not come is kept for the next round. */
 int callback_promise_keep(callback_t *self, MDB_txn *txn, const task_t *t);
 

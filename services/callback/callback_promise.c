@@ -9,8 +9,9 @@
  * at_ms (be64) + by NUL note) and taken when the reply schedules the callback, if its instant
  * is still after the reply (else the policy's time applies: the citizen's "after" has passed
  * and the next working day's call hour is the centre's usual time). A pending callback
- * cancelled by a reopening hands its promise on to the next round the same way. A ticket whose
- * call covers several of the caller's tickets of an incident takes the promise on that call.
+ * cancelled by a reopening hands its promise on to the next round the same way. The caller's
+ * one call about an incident takes a promise given on any of the tickets it covers, before the
+ * reply (kept, then moved onto the call when the ticket joins it) or after.
  *
  * Instants are refused in the past or more than CALLBACK_PROMISE_MAX_DAYS ahead. The time is
  * atMs (UTC ms) or at (RFC 3339: "2026-12-08T18:00:00+08:00", "2026-12-08T10:00:00Z"). The
@@ -290,33 +291,90 @@ int callback_promise_command(callback_t *self, MDB_txn *txn, const Hotline__Prom
 
 /* ---- promises kept for the next reply ---- */
 
-int callback_promise_take(callback_t *self, MDB_txn *txn, task_t *t)
+/* A promise kept for a reply to come. */
+typedef struct kept {
+    int64_t at;
+    char *by, *note; /* heap copies */
+} kept_t;
+
+/* Take (read and remove) the promise kept for ticket_id: HL_ENOTFOUND when there is none.
+ * On success k's strings must be freed. A damaged record is removed and not found. */
+static int kept_take(callback_t *self, MDB_txn *txn, const char *ticket_id, kept_t *k)
 {
     MDB_val v;
-    int rc = store_get(txn, self->promises, t->ticket_id, strlen(t->ticket_id), &v);
+    int rc = store_get(txn, self->promises, ticket_id, strlen(ticket_id), &v);
+    if (rc)
+        return rc;
+    /* Copied before the delete below makes v invalid. */
+    const char *p = v.mv_data, *nul = v.mv_size > 8 ? memchr(p + 8, 0, v.mv_size - 8) : NULL;
+    *k = (kept_t){0};
+    if (nul) {
+        k->at = (int64_t)store_be64_get(p);
+        k->by = strdup(p + 8);
+        k->note = strndup(nul + 1, v.mv_size - (size_t)(nul + 1 - p));
+    }
+    rc = nul && (!k->by || !k->note) ? HL_ENOMEM : 0;
+    if (!rc)
+        rc = store_del(txn, self->promises, ticket_id, strlen(ticket_id));
+    if (!rc && !nul)
+        rc = HL_ENOTFOUND;
+    if (rc) {
+        free(k->by);
+        free(k->note);
+    }
+    return rc;
+}
+
+/* The agreed time is before the reply at replied_ms: the policy's time applies. */
+static bool kept_passed(const kept_t *k, const char *ticket_id, int64_t replied_ms)
+{
+    if (k->at > replied_ms)
+        return false;
+    SLOG_INFO("callback_promise_passed",
+              "ticket=%s at_ms=%lld replied_ms=%lld reason=\"the agreed time passed before the "
+              "reply: the policy's time applies\"",
+              ticket_id, (long long)k->at, (long long)replied_ms);
+    return true;
+}
+
+int callback_promise_take(callback_t *self, MDB_txn *txn, task_t *t)
+{
+    kept_t k;
+    int rc = kept_take(self, txn, t->ticket_id, &k);
     if (rc)
         return rc == HL_ENOTFOUND ? 0 : rc;
-    const char *p = v.mv_data, *nul = v.mv_size > 8 ? memchr(p + 8, 0, v.mv_size - 8) : NULL;
-    int64_t at = nul ? (int64_t)store_be64_get(p) : 0;
-    if (at > t->replied_ms) {
-        /* Copied before the delete below makes v invalid. */
-        char *note = strndup(nul + 1, v.mv_size - (size_t)(nul + 1 - p));
-        rc = note ? callback_task_set(&t->promised_by, p + 8) : HL_ENOMEM;
-        if (!rc) {
-            free(t->promise_note);
-            t->promise_note = note;
-            t->due_ms = t->promised_ms = at;
-        } else {
-            free(note);
-        }
-    } else {
-        SLOG_INFO("callback_promise_passed",
-                  "ticket=%s at_ms=%lld replied_ms=%lld reason=\"the agreed time passed before "
-                  "the reply: the policy's time applies\"",
-                  t->ticket_id, (long long)at, (long long)t->replied_ms);
+    if (!kept_passed(&k, t->ticket_id, t->replied_ms)) {
+        free(t->promised_by);
+        free(t->promise_note);
+        t->promised_by = k.by;
+        t->promise_note = k.note;
+        t->due_ms = t->promised_ms = k.at;
+        return 0;
     }
-    int drc = store_del(txn, self->promises, t->ticket_id, strlen(t->ticket_id));
-    return rc ? rc : drc;
+    free(k.by);
+    free(k.note);
+    return 0;
+}
+
+int callback_promise_join(callback_t *self, MDB_txn *txn, const char *ticket_id, int64_t replied_ms)
+{
+    kept_t k;
+    int rc = kept_take(self, txn, ticket_id, &k);
+    if (rc)
+        return rc == HL_ENOTFOUND ? 0 : rc;
+    char lead[CALLBACK_ID_MAX + 1];
+    uint32_t round;
+    task_t t;
+    if (!kept_passed(&k, ticket_id, replied_ms) &&
+        !(rc = callback_incident_covered_by(self, txn, ticket_id, lead)) &&
+        !(rc = callback_task_pending_round(self, txn, lead, &round)) &&
+        !(rc = callback_task_load(self, txn, lead, round, &t))) {
+        rc = apply(self, txn, &t, k.at, k.by, k.note);
+        callback_task_clear(&t);
+    }
+    free(k.by);
+    free(k.note);
+    return rc == HL_ENOTFOUND ? 0 : rc; /* no call left to move: nothing to keep */
 }
 
 int callback_promise_keep(callback_t *self, MDB_txn *txn, const task_t *t)

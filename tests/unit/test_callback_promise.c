@@ -213,15 +213,28 @@ static void test_promise_refusals(void **state)
 }
 
 /* The incident's one call per caller: a promise on any of the caller's tickets moves that
- * call. */
+ * call, given before the replies (kept for the ticket, moved onto the call it joins) or
+ * after. */
 static void test_promise_on_a_covered_ticket(void **state)
 {
     fixture_t *f = *state;
-    int64_t at = local_ms(2026, 11, 26, 14, 0);
+    int64_t before = local_ms(2026, 11, 25, 20, 0), at = local_ms(2026, 11, 26, 14, 0);
     received(f, "T1", "13812345678", "Li", false);
     received(f, "T2", "138 1234 5678", "Li", false);
+    assert_int_equal(promise(f, "T2", before, NULL, "evening"), HOTLINE__STATUS__OK);
+    assert_true(f->reply->callback_task->awaiting_reply);
     replied_in(f, "T1", 0, local_ms(2026, 11, 24, 15, 0), "INC-1");
-    replied_in(f, "T2", 0, local_ms(2026, 11, 24, 15, 0), "INC-1");
+    replied_in(f, "T2", 0, local_ms(2026, 11, 24, 15, 0), "INC-1"); /* joins T1's call */
+    Hotline__Event *ev = last_promised(f);
+    assert_string_equal(ev->ticket_id, "T1");
+    assert_int_equal(ev->callback_promised->at_ms, before);
+    hotline__event__free_unpacked(ev, NULL);
+    json_t *l = list(f, CALLBACK_LIST_PENDING);
+    assert_int_equal(json_integer_value(json_object_get(l, "count")), 1);
+    assert_string_equal(item_str(l, 0, "ticketId"), "T1");
+    assert_string_equal(item_str(l, 0, "promiseNote"), "evening");
+    json_decref(l);
+    expect_refusal(f, next(f, "a1"), HOTLINE__STATUS__NOT_FOUND, "", "1 not yet due");
     assert_int_equal(promise(f, "T2", at, NULL, NULL), HOTLINE__STATUS__OK);
     assert_string_equal(f->reply->callback_task->ticket_id, "T1");
     assert_int_equal(f->reply->callback_task->due_ms, at);
