@@ -111,6 +111,10 @@ void cli_time(json_t *ms, char *out, size_t out_size);
 /* "16:00:07", the time of day of UTC ms in the centre's zone (as cli_time). */
 void cli_clock(int64_t ms, char *out, size_t out_size);
 
+/* "2026-12-08 18:00", local time in the centre's zone (as cli_time), to UTC ms; -1 when text
+ * is not such a time. */
+int cli_local_time_parse(const char *text, int64_t *out);
+
 /* ---- commands ---- */
 
 /* Leaves; argv[0] is the command's name. */
@@ -143,7 +147,7 @@ int cli_dispatcher_post(cli_t *cli, const char *path, json_t *body, const char *
 /* The same to any service. */
 int cli_post(cli_t *cli, int service, const char *path, json_t *body, const char *said);
 
-/* Groups: `hotline callback next|record`, `hotline token create|list|revoke`,
+/* Groups: `hotline callback next|record|promise`, `hotline token create|list|revoke`,
  * `hotline incident declare|update|close|link|unlink|list`. */
 extern const cli_verb_t cli_callback_verbs[];
 extern const cli_verb_t cli_appeal_verbs[]; /* cli_appeal.c: file, uphold, reject, list, show */

@@ -180,15 +180,35 @@ int64_t cli_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* UTC ms in the centre's zone (UTC+8 by default; HOTLINE_UTC_OFFSET_MINUTES to change);
- * returns the offset in minutes. */
-static int centre_tm(long long ms, struct tm *tm)
+/* The centre's zone: UTC+8 by default; HOTLINE_UTC_OFFSET_MINUTES to change. */
+static int centre_offset_minutes(void)
 {
     const char *env = getenv("HOTLINE_UTC_OFFSET_MINUTES");
-    int off = env ? atoi(env) : 480;
+    return env ? atoi(env) : 480;
+}
+
+/* UTC ms in the centre's zone; returns the offset in minutes. */
+static int centre_tm(long long ms, struct tm *tm)
+{
+    int off = centre_offset_minutes();
     time_t secs = (time_t)(ms / 1000) + off * 60;
     gmtime_r(&secs, tm);
     return off;
+}
+
+int cli_local_time_parse(const char *text, int64_t *out)
+{
+    int y, mo, d, h, mi, n = -1;
+    if (sscanf(text, "%4d-%2d-%2d %2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n < 0 || text[n] ||
+        mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59)
+        return -1;
+    struct tm tm = {
+        .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
+    time_t t = timegm(&tm);
+    if (tm.tm_mday != d || tm.tm_mon != mo - 1) /* 2026-02-30 */
+        return -1;
+    *out = ((int64_t)t - (int64_t)centre_offset_minutes() * 60) * 1000;
+    return 0;
 }
 
 void cli_time(json_t *ms, char *out, size_t out_size)

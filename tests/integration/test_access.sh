@@ -127,8 +127,10 @@ ROUTES = {
     ],
     "callback": [
         ("POST", "/v1/callbacks/next", "/v1/callbacks/next", {}, {"callback-agent"}),
-        ("POST", "/v1/callbacks/*", "/v1/callbacks/" + TID,
-         {"outcome": "CALLBACK_UNREACHABLE"}, {"callback-agent"}),
+        # record and promise: one prefix route; recordCallback's own row (agents only) is
+        # checked with the commands below
+        ("POST", "/v1/callbacks/*", "/v1/callbacks/" + TID + "/promise", {"atMs": "1"},
+         {"callback-agent", "operator", "supervisor"}),
         ("GET", "/v1/callbacks", "/v1/callbacks", None,
          {"callback-agent", "supervisor", "admin"}),
         ("GET", "/v1/callbacks/*", "/v1/callbacks/" + TID, None,
@@ -166,7 +168,8 @@ COMMANDS = {  # the commands each service takes, and who may run them
                  "replayDeadLetter": {"dispatcher", "admin"}},
     "sla": {"loadPolicies": {"supervisor", "admin"}},
     "callback": {"nextCallback": {"callback-agent"}, "recordCallback": {"callback-agent"},
-                 "fileAppeal": {"unit"}, "reviewAppeal": {"supervisor", "admin"}},
+                 "fileAppeal": {"unit"}, "reviewAppeal": {"supervisor", "admin"},
+                 "promiseCallback": {"operator", "callback-agent", "supervisor"}},
     "analytics": {},
 }
 EXAMPLES = {  # a body for every command kind
@@ -198,6 +201,7 @@ EXAMPLES = {  # a body for every command kind
     "nextCallback": {}, "recordCallback": {"ticketId": TID, "outcome": "CALLBACK_UNREACHABLE"},
     "fileAppeal": {"ticketId": TID, "reasonCode": "not-our-remit", "statement": "walk"},
     "reviewAppeal": {"ticketId": TID, "uphold": False, "note": "walk"},
+    "promiseCallback": {"ticketId": TID, "atMs": "1"},  # in the past: refused after the check
     "testAppend": {"count": "1"},
 }
 
