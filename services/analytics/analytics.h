@@ -138,7 +138,7 @@ typedef struct analytics_error {
 /* Parse a raw query string (from=YYYY-MM-DD&to=YYYY-MM-DD&by=unit|category|district). A
  * missing end defaults to today (a local day number), or to the other end when today would
  * put to before from. Unknown parameters are refused.
- * Errors: HL_EINVAL (err names the parameter and the rule). */
+ * Errors: HL_EINVAL (err names the parameter and the rule), HL_ENOMEM. */
 int analytics_query_parse(const char *query, int64_t today, analytics_query_t *out,
                           analytics_error_t *err);
 
@@ -161,7 +161,7 @@ typedef struct analytics_report {
 } analytics_report_t;
 
 /* Parse month=YYYY-MM[&format=csv|json]; unknown parameters are refused.
- * Errors: HL_EINVAL (err names the parameter and the rule). */
+ * Errors: HL_EINVAL (err names the parameter and the rule), HL_ENOMEM. */
 int analytics_report_parse(const char *query, analytics_report_t *out, analytics_error_t *err);
 
 /* The report as JSON: the KPI document of the month by unit (analytics_kpis: "totals" and one

@@ -25,18 +25,28 @@ static void read_failed(httpd_req_t *req, int rc, const char *field, const char 
     service_http_error(req, 500, NULL, "could not read the counters: %s", hl_strerror(rc));
 }
 
+/* Answer a query that did not parse: 400 naming the parameter, or 503 when out of memory. */
+static void refused(httpd_req_t *req, int rc, const analytics_error_t *err)
+{
+    if (rc == HL_EINVAL)
+        service_http_error(req, 400, err->field, "%s", err->message);
+    else
+        service_http_error(req, 503, NULL, "out of memory; retry");
+}
+
 static void on_kpis(httpd_req_t *req, void *ctx)
 {
     analytics_t *self = ctx;
     analytics_query_t q;
     analytics_error_t err;
-    if (analytics_query_parse(httpd_req_query(req), analytics_today(self), &q, &err)) {
-        service_http_error(req, 400, err.field, "%s", err.message);
+    int rc = analytics_query_parse(httpd_req_query(req), analytics_today(self), &q, &err);
+    if (rc) {
+        refused(req, rc, &err);
         return;
     }
     MDB_txn *txn;
     json_t *doc = NULL;
-    int rc = store_read_begin(self->store, &txn);
+    rc = store_read_begin(self->store, &txn);
     if (!rc) {
         rc = analytics_kpis(self, txn, &q, &doc);
         store_read_end(&txn);
@@ -52,15 +62,16 @@ static void on_report(httpd_req_t *req, void *ctx)
     analytics_t *self = ctx;
     analytics_report_t r;
     analytics_error_t err;
-    if (analytics_report_parse(httpd_req_query(req), &r, &err)) {
-        service_http_error(req, 400, err.field, "%s", err.message);
+    int rc = analytics_report_parse(httpd_req_query(req), &r, &err);
+    if (rc) {
+        refused(req, rc, &err);
         return;
     }
     MDB_txn *txn;
     json_t *doc = NULL;
     char *csv = NULL;
     size_t len = 0;
-    int rc = store_read_begin(self->store, &txn);
+    rc = store_read_begin(self->store, &txn);
     if (!rc) {
         rc = r.format == ANALYTICS_REPORT_CSV ? analytics_report_csv(self, txn, &r, &csv, &len)
                                               : analytics_report_json(self, txn, &r, &doc);
@@ -70,8 +81,8 @@ static void on_report(httpd_req_t *req, void *ctx)
         read_failed(req, rc, "month", "ask GET /v1/kpis by unit for shorter periods");
     } else if (csv) {
         char disposition[80];
-        snprintf(disposition, sizeof disposition,
-                 "attachment; filename=\"hotline-report-%s.csv\"", r.month);
+        snprintf(disposition, sizeof disposition, "attachment; filename=\"hotline-report-%s.csv\"",
+                 r.month);
         httpd_req_add_header(req, "Content-Disposition", disposition);
         httpd_respond(req, 200, "text/csv; charset=utf-8", csv, len);
         free(csv);
