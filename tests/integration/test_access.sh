@@ -75,6 +75,8 @@ ROUTES = {
           "location": {"district": "Gulou"}}, {"operator", "service"}),
         ("GET", "/v1/tickets", "/v1/tickets?limit=1", None, TICKET_READERS),
         ("GET", "/v1/tickets/*", "/v1/tickets/" + TID, None, TICKET_READERS),
+        ("GET", "/v1/exports/requests.csv", "/v1/exports/requests.csv?from=2026-11-01&to=2026-11-30",
+         None, {"dispatcher", "supervisor", "admin"}),
         ("*", "/open311/v2/*", "/open311/v2/services.json", None, PUBLIC),
     ],
     "dispatch": [
@@ -146,6 +148,8 @@ ROUTES = {
     ],
     "analytics": [
         ("GET", "/v1/kpis", "/v1/kpis", None, {"supervisor", "dispatcher", "admin"}),
+        ("GET", "/v1/reports/monthly", "/v1/reports/monthly?month=2026-11", None,
+         {"supervisor", "dispatcher", "admin"}),
         ("GET", "/v1/tickets/*", "/v1/tickets/" + TID + "/timeline", None,
          {"supervisor", "dispatcher", "admin", "operator"}),
     ],
