@@ -87,6 +87,13 @@ void cli_load_token(cli_t *cli);
 int cli_http(cli_t *cli, int service, const char *method, const char *path, json_t *body,
              json_t **out);
 
+/* A GET whose answer is a file (a CSV export), with the bearer token. On 2xx *body gets its
+ * bytes (malloc'd, NUL-terminated, *len of them; the caller frees) and *error NULL; on any other
+ * status *body is NULL and *error the parsed JSON error (caller decrefs; may be NULL). Returns
+ * the HTTP status, or -1 when the service could not be reached (a message has been printed). */
+int cli_http_download(cli_t *cli, int service, const char *path, char **body, size_t *len,
+                      json_t **error);
+
 /* GET /readyz of a service, quickly and quietly: the HTTP status (200 = ready), or -1 when
  * it does not answer. reason gets why not: the service's message or the connection error. */
 int cli_readyz(const cli_t *cli, int service, char *reason, size_t reason_size);
@@ -110,6 +117,10 @@ void cli_time(json_t *ms, char *out, size_t out_size);
 
 /* "16:00:07", the time of day of UTC ms in the centre's zone (as cli_time). */
 void cli_clock(int64_t ms, char *out, size_t out_size);
+
+/* "2026-12-08 18:00", local time in the centre's zone (as cli_time), to UTC ms; -1 when text
+ * is not such a time. */
+int cli_local_time_parse(const char *text, int64_t *out);
 
 /* ---- commands ---- */
 
@@ -143,7 +154,7 @@ int cli_dispatcher_post(cli_t *cli, const char *path, json_t *body, const char *
 /* The same to any service. */
 int cli_post(cli_t *cli, int service, const char *path, json_t *body, const char *said);
 
-/* Groups: `hotline callback next|record`, `hotline token create|list|revoke`,
+/* Groups: `hotline callback next|record|promise`, `hotline token create|list|revoke`,
  * `hotline incident declare|update|close|link|unlink|list`. */
 extern const cli_verb_t cli_callback_verbs[];
 extern const cli_verb_t cli_appeal_verbs[]; /* cli_appeal.c: file, uphold, reject, list, show */
@@ -151,6 +162,8 @@ extern const cli_verb_t cli_incident_verbs[];
 extern const cli_verb_t cli_token_verbs[];
 extern const cli_verb_t cli_catalogue_verbs[]; /* show | diff FILE | load FILE */
 extern const cli_verb_t cli_policies_verbs[];  /* show | match | load FILE (cli_policies.c) */
+extern const cli_verb_t cli_export_verbs[];    /* requests (cli_export.c) */
+extern const cli_verb_t cli_report_verbs[];    /* monthly (cli_export.c) */
 /* A file's text (PATH "-": standard input), at most 1 MiB; NULL with a message naming it. */
 char *cli_read_file(const cli_t *cli, const char *path);
 /* Options only, then exactly want operands: -1 to go on, else the exit code (usage said). */

@@ -1,4 +1,5 @@
-/* cli_http: HTTP to the services with libcurl, and printing answers. */
+/* cli_http: HTTP to the services with libcurl (JSON answers, and files such as CSV exports),
+ * and printing answers. */
 #include "cli.h"
 
 #include <curl/curl.h>
@@ -29,12 +30,12 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *ctx)
     return add;
 }
 
-/* One request. Returns the HTTP status (*out the parsed answer, or NULL), or -1 with the
- * connection error in err. */
+/* One request. Returns the HTTP status with the answer's bytes in *raw (the caller frees
+ * raw->data), or -1 with the connection error in err. */
 static int exchange(const cli_t *cli, int service, const char *method, const char *path,
-                    json_t *body, long timeout_s, json_t **out, char *err, size_t err_size)
+                    json_t *body, long timeout_s, buf_t *raw, char *err, size_t err_size)
 {
-    *out = NULL;
+    *raw = (buf_t){0};
     char url[512];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", cli->port_base + service, path);
     CURL *c = curl_easy_init();
@@ -42,7 +43,6 @@ static int exchange(const cli_t *cli, int service, const char *method, const cha
         snprintf(err, err_size, "cannot start libcurl");
         return -1;
     }
-    buf_t b = {0};
     char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     if (cli->token[0]) {
@@ -54,7 +54,7 @@ static int exchange(const cli_t *cli, int service, const char *method, const cha
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, raw);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout_s < 3 ? timeout_s : 3L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -62,34 +62,69 @@ static int exchange(const cli_t *cli, int service, const char *method, const cha
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
     CURLcode rc = curl_easy_perform(c);
     long status = -1;
-    if (rc != CURLE_OK) {
+    if (rc != CURLE_OK)
         snprintf(err, err_size, "%s", curl_easy_strerror(rc));
-    } else {
+    else
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (b.len) {
-            json_error_t jerr;
-            *out = json_loadb(b.data, b.len, 0, &jerr);
-        }
-    }
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     free(payload);
-    free(b.data);
+    if (status < 0) {
+        free(raw->data);
+        *raw = (buf_t){0};
+    }
     return (int)status;
 }
 
-int cli_http(cli_t *cli, int service, const char *method, const char *path, json_t *body,
-             json_t **out)
+/* The answer's bytes as JSON (NULL when there are none or they are not JSON). */
+static json_t *parse_answer(const buf_t *raw)
+{
+    json_error_t jerr;
+    return raw->len ? json_loadb(raw->data, raw->len, 0, &jerr) : NULL;
+}
+
+/* One exchange with the bearer token, saying so when the service cannot be reached. */
+static int exchange_as(cli_t *cli, int service, const char *method, const char *path,
+                       json_t *body, long timeout_s, buf_t *raw)
 {
     if (!cli->token_loaded)
         cli_load_token(cli);
     char err[CURL_ERROR_SIZE];
-    int status = exchange(cli, service, method, path, body, 30, out, err, sizeof err);
+    int status = exchange(cli, service, method, path, body, timeout_s, raw, err, sizeof err);
     if (status < 0)
         fprintf(stderr, "%s: cannot reach %s at http://127.0.0.1:%d (%s).\n"
                         "Is the pipeline running? Start it with `hotline up`, or point at it "
                         "with --port-base N / HOTLINE_PORT_BASE.\n",
                 cli->prog, cli_service_names[service], cli->port_base + service, err);
+    return status;
+}
+
+int cli_http(cli_t *cli, int service, const char *method, const char *path, json_t *body,
+             json_t **out)
+{
+    buf_t raw;
+    int status = exchange_as(cli, service, method, path, body, 30, &raw);
+    *out = parse_answer(&raw);
+    free(raw.data);
+    return status;
+}
+
+int cli_http_download(cli_t *cli, int service, const char *path, char **body, size_t *len,
+                      json_t **error)
+{
+    buf_t raw;
+    /* A year of requests takes a while to gather: a longer wait than for an action. */
+    int status = exchange_as(cli, service, "GET", path, NULL, 300, &raw);
+    *body = NULL;
+    *len = 0;
+    *error = NULL;
+    if (status >= 200 && status < 300) {
+        *body = raw.data ? raw.data : calloc(1, 1);
+        *len = raw.len;
+        return *body ? status : -1;
+    }
+    *error = parse_answer(&raw);
+    free(raw.data);
     return status;
 }
 
@@ -102,9 +137,11 @@ static const char *answer_message(json_t *answer)
 
 int cli_readyz(const cli_t *cli, int service, char *reason, size_t reason_size)
 {
-    json_t *ans;
+    buf_t raw;
     char err[CURL_ERROR_SIZE];
-    int status = exchange(cli, service, "GET", "/readyz", NULL, 2, &ans, err, sizeof err);
+    int status = exchange(cli, service, "GET", "/readyz", NULL, 2, &raw, err, sizeof err);
+    json_t *ans = parse_answer(&raw);
+    free(raw.data);
     const char *msg = answer_message(ans);
     if (reason_size)
         snprintf(reason, reason_size, "%s", status < 0 ? err : status == 200 ? ""
@@ -180,15 +217,35 @@ int64_t cli_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* UTC ms in the centre's zone (UTC+8 by default; HOTLINE_UTC_OFFSET_MINUTES to change);
- * returns the offset in minutes. */
-static int centre_tm(long long ms, struct tm *tm)
+/* The centre's zone: UTC+8 by default; HOTLINE_UTC_OFFSET_MINUTES to change. */
+static int centre_offset_minutes(void)
 {
     const char *env = getenv("HOTLINE_UTC_OFFSET_MINUTES");
-    int off = env ? atoi(env) : 480;
+    return env ? atoi(env) : 480;
+}
+
+/* UTC ms in the centre's zone; returns the offset in minutes. */
+static int centre_tm(long long ms, struct tm *tm)
+{
+    int off = centre_offset_minutes();
     time_t secs = (time_t)(ms / 1000) + off * 60;
     gmtime_r(&secs, tm);
     return off;
+}
+
+int cli_local_time_parse(const char *text, int64_t *out)
+{
+    int y, mo, d, h, mi, n = -1;
+    if (sscanf(text, "%4d-%2d-%2d %2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n < 0 || text[n] ||
+        mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59)
+        return -1;
+    struct tm tm = {
+        .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
+    time_t t = timegm(&tm);
+    if (tm.tm_mday != d || tm.tm_mon != mo - 1) /* 2026-02-30 */
+        return -1;
+    *out = ((int64_t)t - (int64_t)centre_offset_minutes() * 60) * 1000;
+    return 0;
 }
 
 void cli_time(json_t *ms, char *out, size_t out_size)

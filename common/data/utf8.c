@@ -116,3 +116,18 @@ char *utf8_repair(const char *s)
     out[o] = '\0';
     return out;
 }
+
+void utf8_clean(char *s)
+{
+    utf8_trim_cut(s);
+    unsigned char *p = (unsigned char *)s;
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(p + i, len - i, NULL);
+        if (k == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+            p[i++] = '?';
+            continue;
+        }
+        i += k;
+    }
+}

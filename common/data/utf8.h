@@ -27,6 +27,11 @@ long utf8_chars(const char *s);
  * where to cut text that must stay UTF-8. */
 size_t utf8_cut(const char *s, size_t len, size_t max);
 
+/* Make s valid UTF-8 in place, for quoting outside text in an answer or a message: a
+ * sequence cut at the end (by snprintf) is dropped, then every byte that starts no valid
+ * sequence and every control character becomes '?'. */
+void utf8_clean(char *s);
+
 /* A copy of s (malloc; the caller frees) in which every byte that starts no valid sequence is
  * replaced by U+FFFD, so that it can go into JSON; NULL on ENOMEM. */
 char *utf8_repair(const char *s);

@@ -66,6 +66,87 @@ int calendar_weekday(int64_t day)
     return (int)(w < 0 ? w + 7 : w);
 }
 
+/* ---- dates and months as written ---- */
+
+/* n digits at text, then NUL or sep; *out their value. */
+static bool digits_then(const char *text, int n, char sep, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)text[i]))
+            return false;
+        v = v * 10 + (text[i] - '0');
+    }
+    *out = v;
+    return text[n] == sep;
+}
+
+static int days_in_month(int y, int m)
+{
+    return (int)(m == 12 ? calendar_day_from_ymd(y + 1, 1, 1) - calendar_day_from_ymd(y, 12, 1)
+                         : calendar_day_from_ymd(y, m + 1, 1) - calendar_day_from_ymd(y, m, 1));
+}
+
+/* The year and month of "YYYY-MM" followed by tail; the reason in why when they are not. */
+static int year_month(const char *text, char tail, const char *shape, int *y, int *m, char *why,
+                      size_t why_size)
+{
+    if (!digits_then(text, 4, '-', y) || !digits_then(text + 5, 2, tail, m)) {
+        snprintf(why, why_size, "\"%.40s\" is not a %s", text, shape);
+        return HL_EINVAL;
+    }
+    if (*y < 1970) {
+        snprintf(why, why_size, "\"%s\": the year must be 1970 or later", text);
+        return HL_EINVAL;
+    }
+    if (*m < 1 || *m > 12) {
+        snprintf(why, why_size, "\"%s\": month %d is outside 01..12", text, *m);
+        return HL_EINVAL;
+    }
+    return 0;
+}
+
+int calendar_date_parse(const char *text, int64_t *day, char *why, size_t why_size)
+{
+    int y, m, d;
+    int rc = year_month(text, '-', "date: write YYYY-MM-DD, e.g. 2026-11-25", &y, &m, why,
+                        why_size);
+    if (rc)
+        return rc;
+    if (!digits_then(text + 8, 2, '\0', &d)) {
+        snprintf(why, why_size, "\"%.40s\" is not a date: write YYYY-MM-DD, e.g. 2026-11-25",
+                 text);
+        return HL_EINVAL;
+    }
+    if (d < 1 || d > days_in_month(y, m)) {
+        snprintf(why, why_size, "\"%s\": day %d is outside 01..%02d for that month", text, d,
+                 days_in_month(y, m));
+        return HL_EINVAL;
+    }
+    *day = calendar_day_from_ymd(y, m, d);
+    return 0;
+}
+
+int calendar_month_parse(const char *text, int64_t *first_day, int *ndays, char *why,
+                         size_t why_size)
+{
+    int y, m;
+    int rc = year_month(text, '\0', "month: write YYYY-MM, e.g. 2026-11", &y, &m, why,
+                        why_size);
+    if (rc)
+        return rc;
+    *first_day = calendar_day_from_ymd(y, m, 1);
+    *ndays = days_in_month(y, m);
+    return 0;
+}
+
+void calendar_date_format(int64_t day, char *out, size_t out_size)
+{
+    int y, m, d;
+    calendar_ymd_from_day(day, &y, &m, &d);
+    snprintf(out, out_size, "%04d-%02d-%02d", y, m, d);
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;

@@ -42,6 +42,17 @@ int64_t calendar_day_from_ymd(int y, int m, int d);
 void calendar_ymd_from_day(int64_t day, int *y, int *m, int *d);
 int calendar_weekday(int64_t day); /* 0 = Sunday .. 6 = Saturday */
 
+/* A date as people and query strings write it, "YYYY-MM-DD" (exactly: four, two and two
+ * digits; 1970-01-01 to 9999-12-31), into its day number. Errors: HL_EINVAL, with the reason
+ * in why, quoting the text: "\"2026-13-01\": month 13 is outside 01..12". */
+int calendar_date_parse(const char *text, int64_t *day, char *why, size_t why_size);
+/* A month "YYYY-MM" (1970-01 to 9999-12): the day number of its first day and how many days
+ * it has. Errors as calendar_date_parse. */
+int calendar_month_parse(const char *text, int64_t *first_day, int *ndays, char *why,
+                         size_t why_size);
+/* "YYYY-MM-DD" of a day number (out_size >= 11). */
+void calendar_date_format(int64_t day, char *out, size_t out_size);
+
 /* The local day of a UTC instant, and the UTC instants where a local day starts and ends. */
 int64_t calendar_local_day(const calendar_t *self, int64_t utc_ms);
 int64_t calendar_day_start_ms(const calendar_t *self, int64_t day);

@@ -106,6 +106,14 @@ const char *httpd_req_body(const httpd_req_t *req, size_t *len);        /* "" if
  * match wins; "a" in "a&b=1" has the value "". query may be NULL. */
 int httpd_query_param(const char *query, const char *name, char *out, size_t out_size);
 
+/* The first parameter of query whose name (decoded as above) is not in allowed, a list ending
+ * with NULL: for refusing a misspelt parameter ("form=...") instead of ignoring it. Its name
+ * goes into out, cut to fit, with every byte that is not printable ASCII as '?' (it is quoted
+ * back to the client). Returns 1 when there is one, else 0 (query NULL or "" included); empty
+ * pieces ("a=1&&b=2") are skipped. Errors: HL_ENOMEM. */
+int httpd_query_unknown(const char *query, const char *const *allowed, char *out,
+                        size_t out_size);
+
 /* The client's address ("127.0.0.1", "::1"), for logs and per-client limits. */
 const char *httpd_req_peer_address(const httpd_req_t *req);
 

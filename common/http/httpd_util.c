@@ -111,6 +111,38 @@ int httpd_query_param(const char *query, const char *name, char *out, size_t out
     return HL_ENOTFOUND;
 }
 
+int httpd_query_unknown(const char *query, const char *const *allowed, char *out,
+                        size_t out_size)
+{
+    for (const char *p = query ? query : ""; *p;) {
+        size_t n = strcspn(p, "&");
+        size_t name_len = strcspn(p, "=&");
+        if (n > 0) {
+            char *name = malloc(name_len + 1);
+            if (!name)
+                return HL_ENOMEM;
+            if (form_unescape(p, name_len, name, true, NULL) < 0)
+                snprintf(name, name_len + 1, "%.*s", (int)name_len, p); /* quoted raw */
+            bool known = false;
+            for (size_t i = 0; allowed[i] && !known; i++)
+                known = strcmp(name, allowed[i]) == 0;
+            if (!known && out_size) {
+                snprintf(out, out_size, "%s", name);
+                for (char *c = out; *c; c++)
+                    if (*c < 0x20 || *c > 0x7e)
+                        *c = '?';
+            }
+            free(name);
+            if (!known)
+                return 1;
+        }
+        p += n;
+        if (*p == '&')
+            p++;
+    }
+    return 0;
+}
+
 int httpd_error_json(httpd_buf_t *out, int status, const char *message)
 {
     /* jansson escapes; it takes only UTF-8, so a message quoting bad input is repaired. */

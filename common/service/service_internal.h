@@ -74,7 +74,7 @@ struct service {
     struct {
         metric_t *commits, *commit_seconds, *batch_size, *commands, *log_head, *log_first;
         metric_t *feed_cursor, *feed_lag, *feed_reconnects, *feed_skipped, *feed_gaps;
-        metric_t *store_map, *store_used, *store_full, *bus_malformed, *bus_unroutable;
+        metric_t *store_map, *store_limit, *store_used, *store_full, *bus_malformed, *bus_unroutable;
         metric_t *fetches, *events_sent, *trimmed, *http_requests, *events, *addr_refused;
         metric_t *http_seconds, *feed_lag_seconds;
         uint64_t last_addr_refused;

@@ -129,6 +129,10 @@ void service_metrics_init(service_t *svc)
                                     "lowered by trimming).",
                                     "kind");
     svc->m.store_map = metrics_gauge(m, "hotline_store_map_bytes", "LMDB map size.", NULL);
+    svc->m.store_limit = metrics_gauge(m, "hotline_store_map_limit_bytes",
+                                       "Size the LMDB map grows up to (store.maxMapSizeMb); "
+                                       "past it writes are refused.",
+                                       NULL);
     svc->m.store_used = metrics_gauge(m, "hotline_store_used_bytes",
                                       "LMDB pages in use, in bytes.", NULL);
     svc->m.store_full = metrics_gauge(m, "hotline_store_full",
@@ -195,6 +199,7 @@ void service_metrics_refresh(service_t *svc)
     sync_counter(svc->m.addr_refused, NULL, &svc->m.last_addr_refused,
                  httpd_refused_per_address(svc->http));
     metric_set(svc->m.store_map, NULL, (double)store_map_size(svc->store));
+    metric_set(svc->m.store_limit, NULL, (double)store_max_map_size(svc->store));
     metric_set(svc->m.store_used, NULL, (double)store_used_bytes(svc->store));
     metric_set(svc->m.store_full, NULL, txq_full(svc->txq) ? 1 : 0);
 }

@@ -406,6 +406,11 @@ size_t store_map_size(const store_t *self)
     return self->map_size;
 }
 
+size_t store_max_map_size(const store_t *self)
+{
+    return self->max_map_size;
+}
+
 size_t store_used_bytes(store_t *self)
 {
     MDB_envinfo info;

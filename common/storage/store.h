@@ -146,8 +146,10 @@ int store_scan(MDB_txn *txn, MDB_dbi dbi, const store_range_t *range, store_scan
  * needed first. Errors: the store's. */
 int store_scan_del(const store_entry_t *e);
 
-/* Current map size and bytes in use (pages used x page size). */
+/* Current map size, the size growth stops at (max_map_size), and bytes in use (pages used x
+ * page size). */
 size_t store_map_size(const store_t *self);
+size_t store_max_map_size(const store_t *self);
 size_t store_used_bytes(store_t *self);
 uint64_t store_grow_count(const store_t *self);
 const char *store_path(const store_t *self);

@@ -179,7 +179,7 @@ typedef struct analytics_error {
 /* Parse a raw query string (from=YYYY-MM-DD&to=YYYY-MM-DD&by=unit|category|district). A
  * missing end defaults to today (a local day number), or to the other end when today would
  * put to before from. Unknown parameters are refused.
- * Errors: HL_EINVAL (err names the parameter and the rule). */
+ * Errors: HL_EINVAL (err names the parameter and the rule), HL_ENOMEM. */
 int analytics_query_parse(const char *query, int64_t today, analytics_query_t *out,
                           analytics_error_t *err);
 
@@ -190,6 +190,36 @@ int analytics_kpis(analytics_t *self, MDB_txn *txn, const analytics_query_t *q, 
 
 /* The local day number of "today" by the service clock. */
 int64_t analytics_today(const analytics_t *self);
+
+/* ---- the monthly report per unit (analytics_report.c) ---- */
+
+typedef enum { ANALYTICS_REPORT_JSON = 0, ANALYTICS_REPORT_CSV = 1 } analytics_report_format_t;
+
+typedef struct analytics_report {
+    char month[8];                    /* "2026-11" */
+    analytics_query_t period;         /* the month's local days, by unit */
+    analytics_report_format_t format; /* json unless format=csv */
+} analytics_report_t;
+
+/* Parse month=YYYY-MM[&format=csv|json]; unknown parameters are refused.
+ * Errors: HL_EINVAL (err names the parameter and the rule), HL_ENOMEM. */
+int analytics_report_parse(const char *query, analytics_report_t *out, analytics_error_t *err);
+
+/* The report as JSON: the KPI document of the month by unit (analytics_kpis: "totals" and one
+ * "groups" entry per unit) with "month". *out is a new reference. Errors as analytics_kpis. */
+int analytics_report_json(analytics_t *self, MDB_txn *txn, const analytics_report_t *r,
+                          json_t **out);
+
+/* The report as CSV (csvw: RFC 4180, CRLF): a header, one row per unit in unit order, then
+ * the row "(total)" of the whole centre. Columns: unit, every counter in id order, the
+ * derived counts (warnings, breached, satisfied), the rates with 4 decimals (empty without a
+ * denominator), named as in GET /v1/kpis. *out is malloc'd (the caller frees).
+ * Errors as analytics_kpis. */
+int analytics_report_csv(analytics_t *self, MDB_txn *txn, const analytics_report_t *r,
+                         char **out, size_t *len);
+
+/* The label of the report's totals row. */
+#define ANALYTICS_REPORT_TOTAL "(total)"
 
 /* ---- timeline (analytics_store.c) ---- */
 

@@ -75,13 +75,80 @@ int analytics_counters_scan(analytics_t *self, MDB_txn *txn, int64_t period, ana
 /* Copy src into dst (size ANALYTICS_VALUE_MAX + 1), cut at a UTF-8 character boundary. */
 void analytics_value_copy(char *dst, const char *src);
 
-/* analytics_query.c: "unit", "category", "district" ("" for others); days in a month; a local
- * day number as YYYY-MM-DD. */
+/* analytics_query.c: "unit", "category", "district" ("" for others). */
 const char *analytics_dim_name(analytics_dim_t dim);
-int analytics_days_in_month(int y, int m);
-void analytics_format_day(int64_t day, char *out, size_t out_size);
 
-/* analytics_http.c: GET /v1/kpis and GET /v1/tickets/{id}/timeline. */
+/* analytics_query.c: fill err (field, then the message from fmt, both cut to printable ASCII:
+ * they may quote what the client sent) and return HL_EINVAL. */
+int analytics_refuse(analytics_error_t *err, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- analytics_kpi.c: adding up a period, and the figures derived from the counts (shared
+ * by GET /v1/kpis and the monthly report) ---- */
+
+/* One dimension value's counts over a period. */
+typedef struct analytics_group {
+    char *key; /* the unit, category or district (owned) */
+    uint64_t c[ANALYTICS_NCOUNTERS];
+} analytics_group_t;
+
+typedef struct analytics_sums {
+    uint64_t total[ANALYTICS_NCOUNTERS]; /* the whole centre */
+    analytics_group_t *groups;           /* per value of q->by, sorted by key */
+    size_t ngroups;
+    size_t cap;  /* groups allocated */
+    size_t last; /* the group found last: consecutive keys usually share it */
+    int rc;      /* the first error while adding */
+} analytics_sums_t;
+
+/* Add up the counters of q's days (the totals, and per value of q->by unless NONE) into
+ * *out; free with analytics_sums_fini (nothing to free after an error).
+ * Errors: HL_ETOOBIG (more distinct values than one answer holds), HL_ENOMEM, store errors. */
+int analytics_sum(analytics_t *self, MDB_txn *txn, const analytics_query_t *q,
+                  analytics_sums_t *out);
+void analytics_sums_fini(analytics_sums_t *s);
+
+/* Counts derived from others, after the counters in every answer; never renumber. */
+typedef enum {
+    ANALYTICS_WARNINGS = 0,  /* sign + reply warnings */
+    ANALYTICS_BREACHED = 1,  /* sign + reply breaches */
+    ANALYTICS_SATISFIED = 2, /* by the policy switch (analytics_satisfied) */
+    ANALYTICS_NDERIVED = 3
+} analytics_derived_t;
+
+/* The rates, in the order every answer gives them (docs/domain.md "KPIs"). */
+typedef enum {
+    ANALYTICS_ON_TIME_SIGN_RATE = 0,
+    ANALYTICS_ON_TIME_REPLY_RATE,
+    ANALYTICS_RESPONSE_RATE,
+    ANALYTICS_ON_TIME_CALLBACK_RATE,
+    ANALYTICS_CALLBACK_RATE,
+    ANALYTICS_SATISFACTION_RATE,
+    ANALYTICS_RESOLUTION_RATE,
+    ANALYTICS_REWORK_RATE,
+    ANALYTICS_DIRECT_ANSWER_RATE,
+    ANALYTICS_REPEAT_CALL_RATE,
+    ANALYTICS_NRATES
+} analytics_rate_id_t;
+
+typedef struct analytics_ratio {
+    uint64_t num, den; /* den 0: no rate (nothing to measure in the period) */
+} analytics_ratio_t;
+
+/* Every figure of one block (the totals or a group). */
+typedef struct analytics_figures {
+    uint64_t count[ANALYTICS_NCOUNTERS];
+    uint64_t derived[ANALYTICS_NDERIVED];
+    analytics_ratio_t rate[ANALYTICS_NRATES];
+} analytics_figures_t;
+
+void analytics_figures(const analytics_t *self, const uint64_t c[ANALYTICS_NCOUNTERS],
+                       analytics_figures_t *out);
+/* The camelCase names answers use ("warnings", "onTimeSignRate"). */
+const char *analytics_derived_name(analytics_derived_t id);
+const char *analytics_rate_name(analytics_rate_id_t id);
+
+/* analytics_http.c: GET /v1/kpis, GET /v1/reports/monthly and GET /v1/tickets/{id}/timeline. */
 int analytics_http_routes(analytics_t *self, service_t *svc);
 
 /* "satisfied" under the policy switch, from the per-rating counts. */

@@ -1,7 +1,9 @@
-/* analytics_kpi: GET /v1/kpis as a pure function of the stored counters: add up the period's
- * buckets (each whole month as its month bucket, the rest day by day), for the whole centre or
- * one filter value, per dimension value when asked, and derive the rates (docs/domain.md
- * "KPIs"). The query is checked by analytics_query.c. Loop thread, inside a read transaction. */
+/* analytics_kpi: GET /v1/kpis as a pure function of the stored counters: add up the period
+ * (each whole month from its month bucket, the rest day by day; the whole centre or one filter
+ * value; per dimension value when asked: analytics_sum), and derive the figures and rates
+ * (analytics_figures, docs/domain.md "KPIs"). The query is checked by analytics_query.c; the
+ * monthly report (analytics_report.c) adds up and derives through the same two functions.
+ * Loop thread, inside a read transaction. */
 #include "analytics_internal.h"
 
 #include "hl_error.h"
@@ -19,27 +21,14 @@ int64_t analytics_today(const analytics_t *self)
 
 /* ---- adding up ---- */
 
-typedef struct group {
-    char *key;
-    uint64_t c[ANALYTICS_NCOUNTERS];
-} group_t;
-
-typedef struct sums {
-    uint64_t total[ANALYTICS_NCOUNTERS];
-    group_t *groups; /* sorted by key */
-    size_t ngroups, cap;
-    size_t last; /* the group found last: consecutive keys usually share it */
-    int rc;
-} sums_t;
-
 static void add_total(void *ctx, const char *value, unsigned id, uint64_t n)
 {
     (void)value;
-    sums_t *s = ctx;
+    analytics_sums_t *s = ctx;
     s->total[id] += n;
 }
 
-static group_t *find_group(sums_t *s, const char *key)
+static analytics_group_t *find_group(analytics_sums_t *s, const char *key)
 {
     if (s->last < s->ngroups && strcmp(s->groups[s->last].key, key) == 0)
         return &s->groups[s->last];
@@ -62,7 +51,7 @@ static group_t *find_group(sums_t *s, const char *key)
     }
     if (s->ngroups == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 16;
-        group_t *g = realloc(s->groups, cap * sizeof *g);
+        analytics_group_t *g = realloc(s->groups, cap * sizeof *g);
         if (!g) {
             s->rc = HL_ENOMEM;
             return NULL;
@@ -85,66 +74,12 @@ static group_t *find_group(sums_t *s, const char *key)
 
 static void add_group(void *ctx, const char *value, unsigned id, uint64_t n)
 {
-    sums_t *s = ctx;
+    analytics_sums_t *s = ctx;
     if (s->rc)
         return;
-    group_t *g = find_group(s, value);
+    analytics_group_t *g = find_group(s, value);
     if (g)
         g->c[id] += n;
-}
-
-/* ---- the document ---- */
-
-static json_t *rate(uint64_t num, uint64_t den)
-{
-    return den ? json_real((double)num / (double)den) : json_null();
-}
-
-/* Counts and rates of one total or group, into obj. */
-static int fill_block(const analytics_t *self, json_t *obj, const uint64_t c[ANALYTICS_NCOUNTERS])
-{
-    int bad = 0;
-    for (unsigned i = 0; i < ANALYTICS_NCOUNTERS; i++)
-        bad |= json_object_set_new(obj, analytics_counter_name(i), json_integer((json_int_t)c[i]));
-    uint64_t satisfied = analytics_satisfied(self, c);
-    bad |= json_object_set_new(
-        obj, "warnings",
-        json_integer((json_int_t)(c[ANALYTICS_SIGN_WARNINGS] + c[ANALYTICS_REPLY_WARNINGS])));
-    bad |= json_object_set_new(
-        obj, "breached",
-        json_integer((json_int_t)(c[ANALYTICS_SIGN_BREACHED] + c[ANALYTICS_REPLY_BREACHED])));
-    bad |= json_object_set_new(obj, "satisfied", json_integer((json_int_t)satisfied));
-    /* On-time rates: clocks stopped in time in the period / clocks decided in the period
-     * (stopped in time, or their deadline passed unstopped: docs/domain.md "signed within
-     * limit / due for signing"). A clock still running and not yet due is in neither. */
-    json_t *rates = json_object();
-    if (!rates)
-        return HL_ENOMEM;
-    bad |= json_object_set_new(rates, "onTimeSignRate",
-                               rate(c[ANALYTICS_SIGNED_ON_TIME], c[ANALYTICS_SIGN_DUE]));
-    bad |= json_object_set_new(rates, "onTimeReplyRate",
-                               rate(c[ANALYTICS_REPLIED_ON_TIME], c[ANALYTICS_REPLY_DUE]));
-    bad |= json_object_set_new(rates, "responseRate",
-                               rate(c[ANALYTICS_RESPONDED_ON_TIME], c[ANALYTICS_RESPONSE_DUE]));
-    bad |= json_object_set_new(rates, "onTimeCallbackRate",
-                               rate(c[ANALYTICS_CALLED_BACK_ON_TIME], c[ANALYTICS_CALLBACK_CLOCKS_DUE]));
-    bad |= json_object_set_new(rates, "callbackRate",
-                               rate(c[ANALYTICS_CALLBACKS_DONE], c[ANALYTICS_CALLBACKS_DUE]));
-    bad |= json_object_set_new(rates, "satisfactionRate", rate(satisfied, c[ANALYTICS_RATED]));
-    bad |= json_object_set_new(rates, "resolutionRate",
-                               rate(c[ANALYTICS_RESOLVED], c[ANALYTICS_RATED]));
-    bad |=
-        json_object_set_new(rates, "reworkRate", rate(c[ANALYTICS_REWORKED], c[ANALYTICS_REPLIED]));
-    /* Direct-answer rate: closed at intake / accepted (received less not accepted). */
-    bad |= json_object_set_new(rates, "directAnswerRate",
-                               rate(c[ANALYTICS_ANSWERED],
-                                    c[ANALYTICS_RECEIVED] - c[ANALYTICS_NOT_ACCEPTED]));
-    /* Repeat-call rate: calls about a matter the caller already has open / all calls. */
-    bad |= json_object_set_new(rates, "repeatCallRate",
-                               rate(c[ANALYTICS_REPEAT_CALLS],
-                                    c[ANALYTICS_RECEIVED] + c[ANALYTICS_REPEAT_CALLS]));
-    bad |= json_object_set_new(obj, "rates", rates);
-    return bad ? HL_ENOMEM : 0;
 }
 
 /* The pair dimension holding a's values each broken down by b. */
@@ -167,7 +102,7 @@ static analytics_dim_t pair_dim(analytics_dim_t a, analytics_dim_t b)
 /* One bucket (a day or a month) into s: its totals (the centre's, or the filter value's) and,
  * with by, its groups (within the filter value: the pair dimension's entries under it). */
 static int sum_period(analytics_t *self, MDB_txn *txn, const analytics_query_t *q, int64_t period,
-                      sums_t *s)
+                      analytics_sums_t *s)
 {
     char prefix[ANALYTICS_VALUE_MAX + 2];
     size_t n = strlen(q->filter_value);
@@ -191,37 +126,145 @@ static int sum_period(analytics_t *self, MDB_txn *txn, const analytics_query_t *
     return rc ? rc : s->rc;
 }
 
-int analytics_kpis(analytics_t *self, MDB_txn *txn, const analytics_query_t *q, json_t **out)
+int analytics_sum(analytics_t *self, MDB_txn *txn, const analytics_query_t *q,
+                  analytics_sums_t *out)
 {
-    *out = NULL;
-    sums_t s;
-    memset(&s, 0, sizeof s);
+    memset(out, 0, sizeof *out);
     int rc = 0;
     int64_t day = q->from_day;
     while (day <= q->to_day && !rc) {
         /* A whole month inside the period is read from its month bucket. */
         int y, m, d;
         calendar_ymd_from_day(day, &y, &m, &d);
-        int64_t last = day + analytics_days_in_month(y, m) - 1;
-        if (d == 1 && last <= q->to_day) {
-            rc = sum_period(self, txn, q, analytics_month_of(day), &s);
-            day = last + 1;
+        int64_t next_month = m == 12 ? calendar_day_from_ymd(y + 1, 1, 1)
+                                     : calendar_day_from_ymd(y, m + 1, 1);
+        if (d == 1 && next_month - 1 <= q->to_day) {
+            rc = sum_period(self, txn, q, analytics_month_of(day), out);
+            day = next_month;
         } else {
-            rc = sum_period(self, txn, q, day, &s);
+            rc = sum_period(self, txn, q, day, out);
             day++;
         }
     }
+    if (rc)
+        analytics_sums_fini(out);
+    return rc;
+}
+
+void analytics_sums_fini(analytics_sums_t *s)
+{
+    for (size_t i = 0; i < s->ngroups; i++)
+        free(s->groups[i].key);
+    free(s->groups);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- figures: the counts, what is derived from them, the rates ---- */
+
+static const char *const DERIVED_NAMES[ANALYTICS_NDERIVED] = {
+    [ANALYTICS_WARNINGS] = "warnings",
+    [ANALYTICS_BREACHED] = "breached",
+    [ANALYTICS_SATISFIED] = "satisfied",
+};
+
+static const char *const RATE_NAMES[ANALYTICS_NRATES] = {
+    [ANALYTICS_ON_TIME_SIGN_RATE] = "onTimeSignRate",
+    [ANALYTICS_ON_TIME_REPLY_RATE] = "onTimeReplyRate",
+    [ANALYTICS_RESPONSE_RATE] = "responseRate",
+    [ANALYTICS_ON_TIME_CALLBACK_RATE] = "onTimeCallbackRate",
+    [ANALYTICS_CALLBACK_RATE] = "callbackRate",
+    [ANALYTICS_SATISFACTION_RATE] = "satisfactionRate",
+    [ANALYTICS_RESOLUTION_RATE] = "resolutionRate",
+    [ANALYTICS_REWORK_RATE] = "reworkRate",
+    [ANALYTICS_DIRECT_ANSWER_RATE] = "directAnswerRate",
+    [ANALYTICS_REPEAT_CALL_RATE] = "repeatCallRate",
+};
+
+const char *analytics_derived_name(analytics_derived_t id)
+{
+    return (unsigned)id < ANALYTICS_NDERIVED ? DERIVED_NAMES[id] : "unknown";
+}
+
+const char *analytics_rate_name(analytics_rate_id_t id)
+{
+    return (unsigned)id < ANALYTICS_NRATES ? RATE_NAMES[id] : "unknown";
+}
+
+void analytics_figures(const analytics_t *self, const uint64_t c[ANALYTICS_NCOUNTERS],
+                       analytics_figures_t *out)
+{
+    memcpy(out->count, c, sizeof out->count);
+    uint64_t satisfied = analytics_satisfied(self, c);
+    out->derived[ANALYTICS_WARNINGS] = c[ANALYTICS_SIGN_WARNINGS] + c[ANALYTICS_REPLY_WARNINGS];
+    out->derived[ANALYTICS_BREACHED] = c[ANALYTICS_SIGN_BREACHED] + c[ANALYTICS_REPLY_BREACHED];
+    out->derived[ANALYTICS_SATISFIED] = satisfied;
+    analytics_ratio_t *r = out->rate;
+    /* On-time rates: clocks stopped in time in the period / clocks decided in the period
+     * (stopped in time, or their deadline passed unstopped: docs/domain.md "signed within
+     * limit / due for signing"). A clock still running and not yet due is in neither. */
+    r[ANALYTICS_ON_TIME_SIGN_RATE] =
+        (analytics_ratio_t){c[ANALYTICS_SIGNED_ON_TIME], c[ANALYTICS_SIGN_DUE]};
+    r[ANALYTICS_ON_TIME_REPLY_RATE] =
+        (analytics_ratio_t){c[ANALYTICS_REPLIED_ON_TIME], c[ANALYTICS_REPLY_DUE]};
+    r[ANALYTICS_RESPONSE_RATE] =
+        (analytics_ratio_t){c[ANALYTICS_RESPONDED_ON_TIME], c[ANALYTICS_RESPONSE_DUE]};
+    r[ANALYTICS_ON_TIME_CALLBACK_RATE] =
+        (analytics_ratio_t){c[ANALYTICS_CALLED_BACK_ON_TIME], c[ANALYTICS_CALLBACK_CLOCKS_DUE]};
+    r[ANALYTICS_CALLBACK_RATE] =
+        (analytics_ratio_t){c[ANALYTICS_CALLBACKS_DONE], c[ANALYTICS_CALLBACKS_DUE]};
+    r[ANALYTICS_SATISFACTION_RATE] = (analytics_ratio_t){satisfied, c[ANALYTICS_RATED]};
+    r[ANALYTICS_RESOLUTION_RATE] = (analytics_ratio_t){c[ANALYTICS_RESOLVED], c[ANALYTICS_RATED]};
+    r[ANALYTICS_REWORK_RATE] = (analytics_ratio_t){c[ANALYTICS_REWORKED], c[ANALYTICS_REPLIED]};
+    /* Direct-answer rate: closed at intake / accepted (received less not accepted). */
+    r[ANALYTICS_DIRECT_ANSWER_RATE] = (analytics_ratio_t){
+        c[ANALYTICS_ANSWERED], c[ANALYTICS_RECEIVED] - c[ANALYTICS_NOT_ACCEPTED]};
+    /* Repeat-call rate: calls about a matter the caller already has open / all calls. */
+    r[ANALYTICS_REPEAT_CALL_RATE] = (analytics_ratio_t){
+        c[ANALYTICS_REPEAT_CALLS], c[ANALYTICS_RECEIVED] + c[ANALYTICS_REPEAT_CALLS]};
+}
+
+/* ---- the document ---- */
+
+/* Counts and rates of one total or group, into obj. */
+static int fill_block(const analytics_t *self, json_t *obj, const uint64_t c[ANALYTICS_NCOUNTERS])
+{
+    analytics_figures_t f;
+    analytics_figures(self, c, &f);
+    int bad = 0;
+    for (unsigned i = 0; i < ANALYTICS_NCOUNTERS; i++)
+        bad |= json_object_set_new(obj, analytics_counter_name(i),
+                                   json_integer((json_int_t)f.count[i]));
+    for (unsigned i = 0; i < ANALYTICS_NDERIVED; i++)
+        bad |= json_object_set_new(obj, analytics_derived_name(i),
+                                   json_integer((json_int_t)f.derived[i]));
+    json_t *rates = json_object();
+    if (!rates)
+        return HL_ENOMEM;
+    for (unsigned i = 0; i < ANALYTICS_NRATES; i++)
+        bad |= json_object_set_new(rates, analytics_rate_name(i),
+                                   f.rate[i].den ? json_real((double)f.rate[i].num /
+                                                             (double)f.rate[i].den)
+                                                 : json_null());
+    bad |= json_object_set_new(obj, "rates", rates);
+    return bad ? HL_ENOMEM : 0;
+}
+
+int analytics_kpis(analytics_t *self, MDB_txn *txn, const analytics_query_t *q, json_t **out)
+{
+    *out = NULL;
+    analytics_sums_t s;
+    int rc = analytics_sum(self, txn, q, &s);
+    if (rc)
+        return rc;
     json_t *doc = NULL, *totals = NULL, *groups = NULL;
-    if (!rc) {
-        char from[16], to[16];
-        analytics_format_day(q->from_day, from, sizeof from);
-        analytics_format_day(q->to_day, to, sizeof to);
-        totals = json_object();
-        groups = json_array();
-        doc = json_pack("{s:s, s:s, s:i}", "from", from, "to", to, "utcOffsetMinutes",
-                        calendar_offset_minutes(self->cal));
-        rc = doc && totals && groups ? fill_block(self, totals, s.total) : HL_ENOMEM;
-    }
+    char from[16], to[16];
+    calendar_date_format(q->from_day, from, sizeof from);
+    calendar_date_format(q->to_day, to, sizeof to);
+    totals = json_object();
+    groups = json_array();
+    doc = json_pack("{s:s, s:s, s:i}", "from", from, "to", to, "utcOffsetMinutes",
+                    calendar_offset_minutes(self->cal));
+    rc = doc && totals && groups ? fill_block(self, totals, s.total) : HL_ENOMEM;
     for (size_t i = 0; !rc && i < s.ngroups; i++) {
         json_t *g = json_pack("{s:s}", "key", s.groups[i].key);
         rc = g ? fill_block(self, g, s.groups[i].c) : HL_ENOMEM;
@@ -242,8 +285,6 @@ int analytics_kpis(analytics_t *self, MDB_txn *txn, const analytics_query_t *q, 
     json_decref(doc);
     json_decref(totals);
     json_decref(groups);
-    for (size_t i = 0; i < s.ngroups; i++)
-        free(s.groups[i].key);
-    free(s.groups);
+    analytics_sums_fini(&s);
     return rc;
 }

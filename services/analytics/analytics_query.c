@@ -11,10 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int refuse(analytics_error_t *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int refuse(analytics_error_t *err, const char *field, const char *fmt, ...)
+int analytics_refuse(analytics_error_t *err, const char *field, const char *fmt, ...)
 {
     snprintf(err->field, sizeof err->field, "%s", field);
     va_list ap;
@@ -32,17 +29,6 @@ static int refuse(analytics_error_t *err, const char *field, const char *fmt, ..
     return HL_EINVAL;
 }
 
-static bool is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-int analytics_days_in_month(int y, int m)
-{
-    static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
-}
-
 static bool digits(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -51,23 +37,12 @@ static bool digits(const char *s, size_t n)
     return true;
 }
 
-/* Strict YYYY-MM-DD, 1970-01-01 .. 9999-12-31. */
+/* Strict YYYY-MM-DD, 1970-01-01 .. 9999-12-31 (calendar_date_parse says why not). */
 static int parse_date(const char *field, const char *text, int64_t *day, analytics_error_t *err)
 {
-    bool shape = strlen(text) == 10 && text[4] == '-' && text[7] == '-' && digits(text, 4) &&
-                 digits(text + 5, 2) && digits(text + 8, 2);
-    if (!shape)
-        return refuse(err, field, "\"%.40s\" is not a date: write YYYY-MM-DD, e.g. 2026-11-25",
-                      text);
-    int y = atoi(text), m = atoi(text + 5), d = atoi(text + 8);
-    if (y < 1970)
-        return refuse(err, field, "\"%s\": the year must be 1970 or later", text);
-    if (m < 1 || m > 12)
-        return refuse(err, field, "\"%s\": month %d is outside 01..12", text, m);
-    if (d < 1 || d > analytics_days_in_month(y, m))
-        return refuse(err, field, "\"%s\": day %d is outside 01..%02d for that month", text, d,
-                      analytics_days_in_month(y, m));
-    *day = calendar_day_from_ymd(y, m, d);
+    char why[sizeof err->message];
+    if (calendar_date_parse(text, day, why, sizeof why))
+        return analytics_refuse(err, field, "%s", why);
     return 0;
 }
 
@@ -78,12 +53,12 @@ static int parse_period(const char *text, analytics_query_t *out, analytics_erro
     if (n == 10 && text[4] == '-' && text[7] == '-')
         return parse_date("period", text, &out->from_day, err) ? HL_EINVAL
                                                                 : (out->to_day = out->from_day, 0);
-    if (n == 7 && text[4] == '-' && digits(text, 4) && digits(text + 5, 2)) {
-        int y = atoi(text), m = atoi(text + 5);
-        if (y < 1970 || m < 1 || m > 12)
-            return refuse(err, "period", "\"%s\": a month is YYYY-MM, 1970-01 or later", text);
-        out->from_day = calendar_day_from_ymd(y, m, 1);
-        out->to_day = out->from_day + analytics_days_in_month(y, m) - 1;
+    if (n == 7 && text[4] == '-') {
+        char why[sizeof err->message];
+        int ndays;
+        if (calendar_month_parse(text, &out->from_day, &ndays, why, sizeof why))
+            return analytics_refuse(err, "period", "%s", why);
+        out->to_day = out->from_day + ndays - 1;
         return 0;
     }
     if (n == 8 && text[4] == '-' && text[5] == 'W' && digits(text, 4) && digits(text + 6, 2)) {
@@ -94,12 +69,12 @@ static int parse_period(const char *text, analytics_query_t *out, analytics_erro
         int64_t next_jan4 = calendar_day_from_ymd(y + 1, 1, 4);
         int weeks = (int)((next_jan4 - (calendar_weekday(next_jan4) + 6) % 7 - monday1) / 7);
         if (y < 1970 || w < 1 || w > weeks)
-            return refuse(err, "period", "\"%s\": %d has ISO weeks W01..W%02d", text, y, weeks);
+            return analytics_refuse(err, "period", "\"%s\": %d has ISO weeks W01..W%02d", text, y, weeks);
         out->from_day = monday1 + (int64_t)(w - 1) * 7;
         out->to_day = out->from_day + 6;
         return 0;
     }
-    return refuse(err, "period",
+    return analytics_refuse(err, "period",
                   "\"%.40s\" is not a period: a day YYYY-MM-DD, a month YYYY-MM or an ISO week "
                   "YYYY-Www (e.g. 2026-11-25, 2026-11, 2026-W48)",
                   text);
@@ -123,30 +98,21 @@ const char *analytics_dim_name(analytics_dim_t dim)
     return "";
 }
 
-static const char *const PARAMS[] = {"from", "to", "period", "by", "unit", "category", "district"};
-#define NPARAMS (sizeof PARAMS / sizeof *PARAMS)
+static const char *const PARAMS[] = {"from",     "to",       "period", "by",
+                                     "unit",     "category", "district", NULL};
 
 /* Unknown parameters are refused: "form=..." silently answering for today would mislead. */
 static int known_params(const char *query, analytics_error_t *err)
 {
-    for (const char *p = query; *p;) {
-        size_t n = strcspn(p, "&"), name_len = strcspn(p, "=&");
-        bool known = n == 0;
-        for (size_t i = 0; i < NPARAMS && !known; i++)
-            known = name_len == strlen(PARAMS[i]) && strncmp(p, PARAMS[i], name_len) == 0;
-        if (!known) {
-            char name[sizeof err->field];
-            snprintf(name, sizeof name, "%.*s",
-                     (int)(name_len < sizeof name ? name_len : sizeof name - 1), p);
-            return refuse(err, name,
-                          "unknown parameter \"%s\"; allowed: from, to, period, by, unit, "
-                          "category, district",
-                          name);
-        }
-        p += n;
-        if (*p == '&')
-            p++;
-    }
+    char name[sizeof err->field];
+    int unknown = httpd_query_unknown(query, PARAMS, name, sizeof name);
+    if (unknown < 0)
+        return unknown;
+    if (unknown)
+        return analytics_refuse(err, name,
+                                "unknown parameter \"%s\"; allowed: from, to, period, by, unit, "
+                                "category, district",
+                                name);
     return 0;
 }
 
@@ -161,7 +127,7 @@ static int parse_range(const char *query, int64_t today, analytics_query_t *out,
     for (int i = 0; i < 2; i++) {
         int rc = httpd_query_param(query, PARAMS[i], buf, sizeof buf);
         if (rc == HL_ETOOBIG || rc == HL_EINVAL || rc == 0)
-            return refuse(err, PARAMS[i], "must be a date YYYY-MM-DD, e.g. 2026-11-25");
+            return analytics_refuse(err, PARAMS[i], "must be a date YYYY-MM-DD, e.g. 2026-11-25");
         if (rc > 0 && parse_date(PARAMS[i], buf, ends[i], err))
             return HL_EINVAL;
         given[i] = rc > 0;
@@ -169,9 +135,9 @@ static int parse_range(const char *query, int64_t today, analytics_query_t *out,
     int rc = httpd_query_param(query, "period", buf, sizeof buf);
     if (rc != HL_ENOTFOUND) {
         if (given[0] || given[1])
-            return refuse(err, "period", "give either period or from / to, not both");
+            return analytics_refuse(err, "period", "give either period or from / to, not both");
         if (rc <= 0)
-            return refuse(err, "period", "a day YYYY-MM-DD, a month YYYY-MM or a week YYYY-Www");
+            return analytics_refuse(err, "period", "a day YYYY-MM-DD, a month YYYY-MM or a week YYYY-Www");
         return parse_period(buf, out, err);
     }
     if (given[0] && !given[1] && out->from_day > out->to_day)
@@ -191,27 +157,27 @@ static int parse_dims(const char *query, analytics_query_t *out, analytics_error
             if (strcmp(buf, DIMS[i].name) == 0)
                 out->by = DIMS[i].dim;
         if (out->by == ANALYTICS_DIM_NONE)
-            return refuse(err, "by",
+            return analytics_refuse(err, "by",
                           "\"%.40s\" is not a dimension; allowed: unit, category, "
                           "district (or leave by out for totals only)",
                           buf);
     } else if (rc != HL_ENOTFOUND) {
-        return refuse(err, "by", "allowed: unit, category, district");
+        return analytics_refuse(err, "by", "allowed: unit, category, district");
     }
     for (size_t i = 0; i < NDIMS; i++) {
         rc = httpd_query_param(query, DIMS[i].name, buf, sizeof buf);
         if (rc == HL_ENOTFOUND)
             continue;
         if (rc <= 0)
-            return refuse(err, DIMS[i].name, "1 to %d bytes of text, e.g. %s=water-supply",
+            return analytics_refuse(err, DIMS[i].name, "1 to %d bytes of text, e.g. %s=water-supply",
                           ANALYTICS_VALUE_MAX, DIMS[i].name);
         if (out->filter != ANALYTICS_DIM_NONE)
-            return refuse(err, DIMS[i].name,
+            return analytics_refuse(err, DIMS[i].name,
                           "filter by one of unit, category, district at a time (%s is given "
                           "already); break the other down with by",
                           analytics_dim_name(out->filter));
         if (DIMS[i].dim == out->by)
-            return refuse(err, "by",
+            return analytics_refuse(err, "by",
                           "by=%s with %s=%.40s has one group: leave by out, or break it down "
                           "by another dimension",
                           DIMS[i].name, DIMS[i].name, buf);
@@ -234,22 +200,15 @@ int analytics_query_parse(const char *query, int64_t today, analytics_query_t *o
         return HL_EINVAL;
     if (out->to_day < out->from_day) {
         char f[16], t[16];
-        analytics_format_day(out->from_day, f, sizeof f);
-        analytics_format_day(out->to_day, t, sizeof t);
-        return refuse(err, "to", "%s is before from (%s): give to on or after from", t, f);
+        calendar_date_format(out->from_day, f, sizeof f);
+        calendar_date_format(out->to_day, t, sizeof t);
+        return analytics_refuse(err, "to", "%s is before from (%s): give to on or after from", t, f);
     }
     int64_t days = out->to_day - out->from_day + 1;
     if (days > ANALYTICS_MAX_DAYS)
-        return refuse(err, "to",
+        return analytics_refuse(err, "to",
                       "the period from..to covers %lld days; at most %d: ask for "
                       "a shorter period",
                       (long long)days, ANALYTICS_MAX_DAYS);
     return 0;
-}
-
-void analytics_format_day(int64_t day, char *out, size_t out_size)
-{
-    int y, m, d;
-    calendar_ymd_from_day(day, &y, &m, &d);
-    snprintf(out, out_size, "%04d-%02d-%02d", y, m, d);
 }

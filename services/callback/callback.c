@@ -1,7 +1,8 @@
 /* callback: the service's life cycle. Embedded defaults and the bounds table, the logic object
  * (callback_create: sub-databases and calendar), and its wiring into the skeleton: the
  * scheduler that holds tasks until they are due, the intake and dispatch feeds, the HTTP
- * routes, the pending and due gauges. Loop thread. */
+ * routes, the pending and due gauges and the skipped counter, the command access table.
+ * Loop thread. */
 #include "callback_internal.h"
 
 #include "hl_error.h"
@@ -15,7 +16,9 @@
  * them from seq 0.
  * basicallySatisfiedCounts is a proto3 bool, false when absent: the product's default policy
  * ("very satisfied + satisfied + basically satisfied" count as satisfied, docs/domain.md) is
- * therefore written here as true, and a configuration turns it off with false. */
+ * therefore written here as true, and a configuration turns it off with false.
+ * The anti-fatigue cap: at most 3 reached calls per caller in 30 days (fatigueMaxCalls 0: no
+ * cap). */
 static const char DEFAULTS[] =
     "{\"runtime\": {\"name\": \"callback\", \"dataDir\": \"var/callback\","
     " \"busEndpoint\": \"tcp://127.0.0.1:8093\", \"http\": {\"port\": 8083},"
@@ -41,7 +44,8 @@ static const char DEFAULTS[] =
     "{\"code\": \"historical\", \"label\": \"a historical problem awaiting a decision above "
     "the unit\"},"
     "{\"code\": \"duplicate-or-malicious\", \"label\": \"a duplicate or malicious "
-    "complaint\"}]}";
+    "complaint\"}],"
+    " \"fatigueMaxCalls\": 3, \"fatigueWindowDays\": 30}";
 
 static const config_bound_t BOUNDS[] = {
     {"callHour", 0, 23},              /* a local hour */
@@ -49,6 +53,8 @@ static const config_bound_t BOUNDS[] = {
     {"maxAttempts", 1, 20},           /* 0 would close before the first call */
     {"claimMinutes", 1, 24 * 60},     /* an agent holds a task at most a day */
     {"appealWindowWorkingDays", 1, 30},
+    {"fatigueMaxCalls", 0, 100},      /* 0: no cap */
+    {"fatigueWindowDays", 1, 366},    /* a year at most: the call history kept per caller */
     {"calendar.utcOffsetMinutes", -14 * 60, 14 * 60},
     {NULL, 0, 0},
 };
@@ -66,10 +72,11 @@ int callback_create(callback_t **out, store_t *store, evlog_t *log, hclock_t *cl
     struct {
         const char *name;
         MDB_dbi *dbi;
-    } dbs[] = {{"tasks", &self->tasks},   {"due", &self->due},
-               {"done", &self->done},     {"pending", &self->pending},
-               {"claims", &self->claims}, {"contacts", &self->contacts},
-               {"persons", &self->persons}};
+    } dbs[] = {
+        {"tasks", &self->tasks},       {"queue", &self->queue},     {"due", &self->legacy_due},
+        {"done", &self->done},         {"pending", &self->pending}, {"claims", &self->claims},
+        {"contacts", &self->contacts}, {"persons", &self->persons}, {"promises", &self->promises},
+        {"calls", &self->calls},       {"meta", &self->meta}};
     for (size_t i = 0; i < sizeof dbs / sizeof *dbs; i++) {
         int rc = store_db(store, dbs[i].name, 0, dbs[i].dbi);
         if (rc) {
@@ -99,23 +106,31 @@ void callback_destroy(callback_t **self)
     *self = NULL;
 }
 
-/* The gauges are derived from LMDB after each commit (never counted in handlers, which may be
- * re-run or rolled back). */
+/* The gauges and the skipped counter are derived from LMDB after each commit (never counted
+ * in handlers, which may be re-run or rolled back). */
 static void refresh_pending(void *ctx)
 {
     callback_t *self = ctx;
     MDB_txn *txn;
-    uint64_t n = 0, due = 0;
+    uint64_t n = 0, due = 0, skipped = 0;
     if (store_read_begin(self->store, &txn) != 0)
         return;
     int rc = callback_pending_count(self, txn, &n);
     if (!rc)
         rc = callback_due_count(self, txn, &due);
+    if (!rc)
+        rc = callback_skipped_count(self, txn, &skipped);
     store_read_end(&txn);
     if (!rc) {
         metric_set(self->pending_gauge, NULL, (double)n);
         metric_set(self->due_gauge, NULL, (double)due);
+        self->skipped = (double)skipped;
     }
+}
+
+static double skipped_total(void *ctx)
+{
+    return ((callback_t *)ctx)->skipped;
 }
 
 /* The scheduler that holds the tasks until they are due, and the tasks a queue of an earlier
@@ -168,6 +183,8 @@ static int init(service_t *svc, void **state)
         .appeal_window_working_days = cfg->appeal_window_working_days,
         .appeal_reasons = cfg->appeal_reasons,
         .n_appeal_reasons = cfg->n_appeal_reasons,
+        .fatigue_max_calls = cfg->fatigue_max_calls,
+        .fatigue_window_days = cfg->fatigue_window_days,
     };
     callback_t *self;
     rc = callback_create(&self, service_store(svc), service_log(svc), service_clock(svc), &cal, &s);
@@ -183,7 +200,12 @@ static int init(service_t *svc, void **state)
     self->due_gauge =
         metrics_gauge(service_metrics(svc), "hotline_callback_due",
                       "Callback tasks due and waiting for an agent (claimed or not).", NULL);
-    rc = attach_scheduler(self);
+    rc = metrics_counter_callback(service_metrics(svc), "hotline_callback_skipped_total",
+                                  "Callbacks not made because the caller had been reached "
+                                  "fatigueMaxCalls times in fatigueWindowDays (the ticket closed).",
+                                  skipped_total, self);
+    if (!rc)
+        rc = attach_scheduler(self);
     if (!rc)
         rc = callback_http_routes(self);
     if (!rc)
@@ -198,11 +220,12 @@ static int init(service_t *svc, void **state)
         return rc;
     refresh_pending(self);
     SLOG_INFO("callback_policy",
-              "call_hour=%u retry_minutes=%u max_attempts=%u "
-              "claim_minutes=%u basically_satisfied_counts=%s utc_offset_minutes=%d "
-              "appeal_window_working_days=%u appeal_reasons_count=%zu",
+              "call_hour=%u retry_minutes=%u max_attempts=%u claim_minutes=%u "
+              "basically_satisfied_counts=%s fatigue_max_calls=%u fatigue_window_days=%u "
+              "utc_offset_minutes=%d appeal_window_working_days=%u appeal_reasons_count=%zu",
               s.call_hour, s.retry_minutes, s.max_attempts, s.claim_minutes,
-              s.basically_satisfied_counts ? "true" : "false", calendar_offset_minutes(self->cal),
+              s.basically_satisfied_counts ? "true" : "false", s.fatigue_max_calls,
+              s.fatigue_window_days, calendar_offset_minutes(self->cal),
               s.appeal_window_working_days, s.n_appeal_reasons);
     return 0;
 }
@@ -213,12 +236,15 @@ static void fini(void *state)
     callback_destroy(&self);
 }
 
-/* Who may run callback's commands: callback agents take calls; the rated unit appeals its
- * rating (only its own: callback_appeal.c checks the token's unit) and supervisors or admins
- * rule on appeals. */
+/* Who may run callback's commands: callback agents take and record calls; a time agreed with
+ * the citizen is given by whoever spoke to them: the operator who took their call, the agent
+ * who called them, or a supervisor; the rated unit appeals its rating (only its own:
+ * callback_appeal.c checks the token's unit) and supervisors or admins rule on appeals. */
 static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_NEXT_CALLBACK, AUTH_CALLBACK_AGENT},
     {HOTLINE__COMMAND__BODY_RECORD_CALLBACK, AUTH_CALLBACK_AGENT},
+    {HOTLINE__COMMAND__BODY_PROMISE_CALLBACK,
+     AUTH_OPERATOR | AUTH_CALLBACK_AGENT | AUTH_SUPERVISOR},
     {HOTLINE__COMMAND__BODY_FILE_APPEAL, AUTH_UNIT},
     {HOTLINE__COMMAND__BODY_REVIEW_APPEAL, AUTH_SUPERVISOR | AUTH_ADMIN},
     {0, 0},
@@ -226,9 +252,10 @@ static const service_command_rule_t COMMANDS[] = {
 
 const service_desc_t callback_service = {
     .name = "callback",
-    .summary = "Hotline callback: schedules the callback after a unit's reply, hands calls to "
-               "agents, records ratings (closing or sending back for rework) and unreachable "
-               "attempts, and takes units' appeals of ratings.",
+    .summary = "Hotline callback: schedules the callback after a unit's reply (or at the time "
+               "promised to the citizen), hands calls to agents by priority, records ratings "
+               "(closing or sending back for rework) and unreachable attempts, skips calls "
+               "past the anti-fatigue cap, and takes units' appeals of ratings.",
     .config_desc = &hotline__callback_config__descriptor,
     .default_config_json = DEFAULTS,
     .bounds = BOUNDS,

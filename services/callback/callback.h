@@ -2,22 +2,28 @@
  *
  * After a unit replies to a ticket, the citizen is called back on the working day after the
  * reply (docs/domain.md "callback") and rates the result. This service:
- *   - follows intake (TicketReceived: keeps the caller's contact, the number the agent dials)
- *     and dispatch (TicketReplied: schedules one callback task per ticket and round, due at
- *     callHour local time on the next working day; TicketReopened: cancels a pending task of
- *     an earlier round, whose reply is no longer what the citizen would rate);
+ *   - follows intake (TicketReceived: keeps the caller's contact, the number the agent dials,
+ *     and whether the caller is vulnerable or the ticket joined an incident) and dispatch
+ *     (TicketReplied: schedules one callback task per ticket and round, due at callHour local
+ *     time on the next working day, or at the instant promised to the citizen; TicketReopened:
+ *     cancels a pending task of an earlier round, whose reply is no longer what the citizen
+ *     would rate);
  *   - keeps each task on the shared scheduler (common/scheduler.h) until its instant, when it
- *     enters the due queue;
- *   - hands due tasks to agents (NextCallback: earliest due first, claimed for claimMinutes;
- *     a task whose instant has not come is never handed out) and records what they heard
- *     (RecordCallback: a rating closes the ticket or sends it back for rework; an unreachable
- *     citizen goes back on the scheduler for retryMinutes later, at most maxAttempts times,
- *     then the ticket closes as unreachable).
+ *     enters the due queue, unless the caller was already reached fatigueMaxCalls times in the
+ *     last fatigueWindowDays days: then the callback is skipped and the ticket closes;
+ *   - hands due tasks to agents (NextCallback: vulnerable callers first, then incidents, then
+ *     the rest, earliest due first within each; claimed for claimMinutes; a task whose instant
+ *     has not come is never handed out) and records what they heard (RecordCallback: a rating
+ *     closes the ticket or sends it back for rework; an unreachable citizen goes back on the
+ *     scheduler for retryMinutes later, at most maxAttempts times, then the ticket closes as
+ *     unreachable);
+ *   - moves a callback to the time an operator, agent or supervisor agreed with the citizen
+ *     (PromiseCallback), kept until the unit replies when it comes first.
  *   - takes units' appeals of ratings and supervisors' rulings on them (FileAppeal,
  *     ReviewAppeal, callback_appeal.c): an upheld appeal takes the rating out of the KPIs.
  * Events it appends: CallbackScheduled, CallbackClaimed, CallbackAttempted, CallbackRated,
- * ReworkRequested, SupervisionRequested, TicketClosed, AppealFiled, AppealReviewed,
- * KpiEligibilityChanged.
+ * CallbackPromised, CallbackSkipped, ReworkRequested, SupervisionRequested, TicketClosed,
+ * AppealFiled, AppealReviewed, KpiEligibilityChanged.
  *
  * The logic (callback_t) only needs a store, an event log, a clock and a calendar, so tests run
  * it in-process; callback.c wires it into the service skeleton. Loop thread only. */
@@ -45,6 +51,9 @@ extern const service_desc_t callback_service;
 #define CALLBACK_ID_MAX 64
 /* RecordCallback.comment, in characters (UTF-8 code points). */
 #define CALLBACK_COMMENT_MAX 1000
+/* PromiseCallback.note, in characters; a promise at most this many days ahead. */
+#define CALLBACK_NOTE_MAX 500
+#define CALLBACK_PROMISE_MAX_DAYS 30
 /* GET /v1/callbacks?limit= */
 #define CALLBACK_LIST_DEFAULT 100
 #define CALLBACK_LIST_MAX 1000
@@ -70,6 +79,8 @@ typedef struct callback_settings {
      * callback_appeal_check_reasons). */
     Hotline__AppealReason *const *appeal_reasons;
     size_t n_appeal_reasons;
+    unsigned fatigue_max_calls;      /* reached calls per caller in the window; 0 = no cap */
+    unsigned fatigue_window_days;    /* the cap's window, in natural days */
 } callback_settings_t;
 
 typedef struct callback callback_t;
@@ -88,9 +99,11 @@ void callback_destroy(callback_t **self);
 scheduler_opts_t callback_scheduler_opts(callback_t *self);
 
 /* Use sched (not owned: it must outlive the object) from now on, and inside the write
- * transaction txn put back on it every queued task whose instant has not come (queued by a
- * version that handed out tasks early, or before a test clock was set back). Call once,
- * before anything else schedules. Errors: the store's. */
+ * transaction txn bring the queue up to date: the entries of an earlier version's queue (no
+ * priority in the key) move to the queue by priority, and every queued task whose instant
+ * has not come goes back on the scheduler (queued by a version that handed out tasks early,
+ * or before a test clock was set back). Call once, before anything else schedules.
+ * Errors: the store's. */
 int callback_attach(callback_t *self, scheduler_t *sched, MDB_txn *txn);
 
 /* feed_apply_fn for both the intake and the dispatch feed (ctx = callback_t): TicketReceived,
@@ -99,8 +112,8 @@ int callback_attach(callback_t *self, scheduler_t *sched, MDB_txn *txn);
 int callback_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
 /* The command handler (service_desc_t.command, ctx = callback_t): NextCallback,
- * RecordCallback, FileAppeal and ReviewAppeal; anything else is refused NOT_FOUND. Returns 0 having set reply->msg, or a
- * store error. */
+ * RecordCallback, PromiseCallback, FileAppeal and ReviewAppeal; anything else is refused
+ * NOT_FOUND. Returns 0 having set reply->msg, or a store error. */
 int callback_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply);
 
 /* Whether reasons[0..n) is a usable exclusion list (codes [a-z0-9-] 1..32 and unique, labels
@@ -118,12 +131,14 @@ const char *callback_rating_words(Hotline__Rating rating);
 
 typedef enum {
     CALLBACK_LIST_PENDING = 0, /* waiting for a call, due or not, by ticket id */
-    CALLBACK_LIST_DONE = 1,    /* finished (rated, unreachable, cancelled), latest first */
+    CALLBACK_LIST_DONE = 1,    /* finished (rated, unreachable, skipped, cancelled), latest
+                                  first */
     CALLBACK_LIST_DUE = 2,     /* due now: the agents' queue, in the order they get it */
 } callback_list_t;
 
-/* A JSON object {"state": ..., "count": n, "callbacks": [task...]} of at most limit tasks.
- * Phone numbers are masked (mask_phone_field); names are left out. *out is a new
+/* A JSON object {"state": ..., "count": n, "callbacks": [task...]} of at most limit tasks
+ * (the done list also has "skippedTotal": callbacks ever skipped by the cap). Phone numbers
+ * are masked (mask_phone_field, mask_phones in free text); names are left out. *out is a new
  * reference. Errors: HL_ENOMEM, HL_ECORRUPT, store errors. */
 int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigned limit,
                   json_t **out);
@@ -134,5 +149,8 @@ int callback_ticket_view(callback_t *self, MDB_txn *txn, const char *ticket_id, 
  * hotline_callback_pending and hotline_callback_due gauges. */
 int callback_pending_count(callback_t *self, MDB_txn *txn, uint64_t *out);
 int callback_due_count(callback_t *self, MDB_txn *txn, uint64_t *out);
+/* Callbacks skipped by the anti-fatigue cap since the store was made, for
+ * hotline_callback_skipped_total (counted in the transaction that skips). */
+int callback_skipped_count(callback_t *self, MDB_txn *txn, uint64_t *out);
 
 #endif

@@ -213,7 +213,7 @@ static void on_ticket(httpd_req_t *req, void *ctx)
 {
     callback_t *self = ctx;
     char id[CALLBACK_ID_MAX + 1], unit[CALLBACK_UNIT_MAX + 1];
-    if (!callback_path_ticket(req, id) || !query_unit(req, unit))
+    if (!callback_path_ticket(req, id, NULL, 0) || !query_unit(req, unit))
         return;
     list_walk_t w = {self, 0, unit, hclock_now_ms(self->clock), 0, json_array()};
     MDB_txn *txn;

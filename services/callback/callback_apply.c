@@ -2,7 +2,8 @@
  * that also stores the feed's cursor (and may be re-run after a map growth), so it acts only
  * through txn. The two feeds are independent: a reply may arrive before the ticket's contact,
  * so tasks never depend on the contact being known (it is looked up when a task is handed
- * out). Loop thread. */
+ * out), and a contact arriving later sets the task's priority (a vulnerable caller, an
+ * incident joined at intake). Loop thread. */
 #include "callback_internal.h"
 
 #include "hl_error.h"
@@ -10,7 +11,8 @@
 
 #include <stdio.h>
 
-/* TicketReceived: keep the number to call. A replay stores the same contact again. */
+/* TicketReceived: keep the number to call, and give a task already waiting for it (the reply
+ * came first) the priority the ticket asks for. A replay stores the same contact again. */
 static int on_received(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
 {
     const Hotline__Ticket *ticket = ev->ticket_received->ticket;
@@ -21,7 +23,21 @@ static int on_received(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
                   !ticket ? "no ticket" : "ticket id empty, too long or not printable");
         return 0;
     }
-    return callback_contact_put(self, txn, id, ticket);
+    int rc = callback_contact_put(self, txn, id, ticket);
+    uint32_t round;
+    if (!rc)
+        rc = callback_task_pending_round(self, txn, id, &round);
+    if (rc)
+        return rc == HL_ENOTFOUND ? 0 : rc;
+    task_t t;
+    uint8_t prio;
+    if ((rc = callback_task_load(self, txn, id, round, &t)))
+        return rc;
+    rc = callback_task_priority(self, txn, &t, &prio);
+    if (!rc && prio != t.prio)
+        rc = callback_task_reprioritize(self, txn, &t, prio);
+    callback_task_clear(&t);
+    return rc;
 }
 
 /* End the ticket's pending task of a round before `round`, whose reply the citizen will no
@@ -41,7 +57,8 @@ static int cancel_older(callback_t *self, MDB_txn *txn, const char *id, uint32_t
         return rc;
     char note[96];
     snprintf(note, sizeof note, "%s %u", why, (unsigned)round);
-    rc = t.state == TASK_PENDING ? callback_task_finish(self, txn, &t, TASK_CANCELLED, note) : 0;
+    if (t.state == TASK_PENDING && !(rc = callback_promise_keep(self, txn, &t)))
+        rc = callback_task_finish(self, txn, &t, TASK_CANCELLED, note);
     SLOG_DEBUG("callback_cancelled", "ticket=%s round=%u reason=\"%s\"", id, (unsigned)pending,
                note);
     callback_task_clear(&t);
@@ -49,8 +66,9 @@ static int cancel_older(callback_t *self, MDB_txn *txn, const char *id, uint32_t
 }
 
 /* TicketReplied: one callback per (ticket, round), at callHour on the working day after the
- * reply; for an incident's replies one per caller (callback_incident.c). A replayed reply
- * finds its task and changes nothing. */
+ * reply or at the time promised to the citizen before it (callback_promise.c); for an
+ * incident's replies one per caller (callback_incident.c). A replayed reply finds its task and
+ * changes nothing. */
 static int on_replied(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
 {
     const Hotline__TicketReplied *r = ev->ticket_replied;
@@ -84,13 +102,17 @@ static int on_replied(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
     if ((rc = cancel_older(self, txn, id, r->round, "superseded by the reply of round")))
         return rc;
     bool joined;
-    if ((rc = callback_incident_join(self, txn, ev, &joined)) || joined)
-        return rc; /* the caller's call about the incident covers this ticket too */
+    if ((rc = callback_incident_join(self, txn, ev, &joined)))
+        return rc;
+    if (joined) /* the caller's call about the incident covers this ticket too */
+        return callback_promise_join(self, txn, id,
+                                     ev->time_ms > 0 ? ev->time_ms : hclock_now_ms(self->clock));
 
     if ((rc = callback_task_init(&t, id, r->round)))
         return rc;
     t.state = TASK_PENDING;
     t.unit_resolved = r->resolved;
+    t.incident = r->incident_id && *r->incident_id;
     /* The reply's own time, not ours: a feed that lagged must not push the call back. */
     t.replied_ms = ev->time_ms > 0 ? ev->time_ms : hclock_now_ms(self->clock);
     t.due_ms = calendar_next_working_at(self->cal, t.replied_ms, (int)self->cfg.call_hour);
@@ -98,21 +120,23 @@ static int on_replied(callback_t *self, MDB_txn *txn, const Hotline__Event *ev)
     if (!rc)
         rc = callback_task_set(&t.reply_text, r->result);
     if (!rc)
+        rc = callback_task_priority(self, txn, &t, &t.prio);
+    if (!rc)
+        rc = callback_promise_take(self, txn, &t);
+    if (!rc)
         rc = callback_task_save(self, txn, 0, 0, &t);
     if (!rc) {
         Hotline__CallbackScheduled cs = HOTLINE__CALLBACK_SCHEDULED__INIT;
         cs.due_ms = t.due_ms;
         cs.round = t.round;
         cs.unit = t.unit;
-        Hotline__Event out = HOTLINE__EVENT__INIT;
-        out.ticket_id = t.ticket_id;
-        out.body_case = HOTLINE__EVENT__BODY_CALLBACK_SCHEDULED;
-        out.callback_scheduled = &cs;
-        rc = callback_emit(self, txn, &out);
+        rc = callback_event_append(self, txn, t.ticket_id, HOTLINE__EVENT__BODY_CALLBACK_SCHEDULED,
+                                   &cs);
     }
     if (!rc)
-        SLOG_DEBUG("callback_scheduled", "ticket=%s round=%u due_ms=%lld unit=%s", id,
-                   (unsigned)t.round, (long long)t.due_ms, t.unit);
+        SLOG_DEBUG("callback_scheduled", "ticket=%s round=%u due_ms=%lld unit=%s priority=%s%s", id,
+                   (unsigned)t.round, (long long)t.due_ms, t.unit, callback_prio_name(t.prio),
+                   t.promised_ms ? " promised=true" : "");
     callback_task_clear(&t);
     return rc;
 }

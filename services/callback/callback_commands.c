@@ -1,8 +1,10 @@
 /* callback_commands: the agents' commands. NextCallback hands out (claims) the due task to
- * call next; RecordCallback records what the call gave: a rating (closing the ticket or sending it
- * back for rework) or an unreachable citizen (another attempt later, or closing after the
- * last). Both run inside the group-commit transaction; a refusal rolls back every write, so
- * inputs are checked before anything is written. Loop thread. */
+ * call next, in the queue's order (priority, then due time); RecordCallback records what the
+ * call gave: a rating (closing the ticket or sending it back for rework; the caller's call
+ * history for the anti-fatigue cap gains one call) or an unreachable citizen (another attempt
+ * later, or closing after the last). PromiseCallback is callback_promise.c's. All run inside
+ * the group-commit transaction; a refusal rolls back every write, so inputs are checked before
+ * anything is written. Loop thread. */
 #include "callback_internal.h"
 
 #include "hl_error.h"
@@ -49,26 +51,33 @@ static bool held_by_other(const task_t *t, const char *agent, int64_t now)
     return t->claim_until_ms > now && t->claim_agent[0] && strcmp(t->claim_agent, agent) != 0;
 }
 
-/* One event of the callback log, in the command's transaction. */
-static int append(callback_t *self, MDB_txn *txn, const char *ticket_id,
-                  Hotline__Event__BodyCase body_case, void *body)
-{
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.ticket_id = (char *)ticket_id;
-    ev.body_case = body_case;
-    switch (body_case) {
-    case HOTLINE__EVENT__BODY_CALLBACK_CLAIMED: ev.callback_claimed = body; break;
-    case HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED: ev.callback_attempted = body; break;
-    case HOTLINE__EVENT__BODY_CALLBACK_RATED: ev.callback_rated = body; break;
-    case HOTLINE__EVENT__BODY_REWORK_REQUESTED: ev.rework_requested = body; break;
-    case HOTLINE__EVENT__BODY_TICKET_CLOSED: ev.ticket_closed = body; break;
-    case HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED: ev.supervision_requested = body; break;
-    default: return HL_EINTERNAL;
-    }
-    return callback_emit(self, txn, &ev);
-}
+/* ---- NextCallback (and PromiseCallback's answer) ---- */
 
-/* ---- NextCallback ---- */
+int callback_task_answer(const task_t *t, int64_t now, cmd_reply_t *reply,
+                         Hotline__CallbackTask **out)
+{
+    Hotline__CallbackTask *ct = arena_alloc(reply->arena, sizeof *ct);
+    if (!ct)
+        return HL_ENOMEM;
+    hotline__callback_task__init(ct);
+    ct->ticket_id = arena_strdup(reply->arena, t->ticket_id);
+    ct->due_ms = t->due_ms;
+    ct->unit = arena_strdup(reply->arena, t->unit);
+    ct->reply_text = arena_strdup(reply->arena, t->reply_text);
+    ct->round = t->round;
+    ct->attempts = t->attempts;
+    ct->due = t->due_ms > 0 && now >= t->due_ms;
+    ct->priority = HOTLINE__CALLBACK_PRIORITY__CALLBACK_PRIORITY_VULNERABLE + t->prio;
+    ct->promised_ms = t->promised_ms;
+    ct->promise_note = arena_strdup(reply->arena, t->promise_note);
+    ct->promised_by = arena_strdup(reply->arena, t->promised_by);
+    if (!ct->ticket_id || !ct->unit || !ct->reply_text || !ct->promise_note || !ct->promised_by)
+        return HL_ENOMEM;
+    reply->msg->result_case = HOTLINE__COMMAND_REPLY__RESULT_CALLBACK_TASK;
+    reply->msg->callback_task = ct;
+    *out = ct;
+    return 0;
+}
 
 /* Claim t for agent and answer with what the agent needs to make the call. A new claim (or
  * one moving to another agent, the old holder's having lapsed) is a CallbackClaimed event, so
@@ -96,7 +105,8 @@ static int hand_out(callback_t *self, MDB_txn *txn, task_t *t, const char *agent
         cc.round = t->round;
         cc.agent = (char *)agent;
         cc.until_ms = t->claim_until_ms;
-        if ((rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_CALLBACK_CLAIMED, &cc)))
+        if ((rc = callback_event_append(self, txn, t->ticket_id,
+                                        HOTLINE__EVENT__BODY_CALLBACK_CLAIMED, &cc)))
             return rc;
     }
 
@@ -104,27 +114,15 @@ static int hand_out(callback_t *self, MDB_txn *txn, task_t *t, const char *agent
     rc = callback_contact_get(self, txn, t->ticket_id, arena_allocator(reply->arena), &contact);
     if (rc && rc != HL_ENOTFOUND)
         return rc;
-    Hotline__CallbackTask *ct = arena_alloc(reply->arena, sizeof *ct);
-    if (!ct)
-        return HL_ENOMEM;
-    hotline__callback_task__init(ct);
-    ct->ticket_id = arena_strdup(reply->arena, t->ticket_id);
-    ct->due_ms = t->due_ms;
-    ct->unit = arena_strdup(reply->arena, t->unit);
-    ct->reply_text = arena_strdup(reply->arena, t->reply_text);
-    ct->round = t->round;
-    ct->attempts = t->attempts;
-    ct->due = now >= t->due_ms;
-    if (!ct->ticket_id || !ct->unit || !ct->reply_text)
-        return HL_ENOMEM;
+    Hotline__CallbackTask *ct;
+    if ((rc = callback_task_answer(t, now, reply, &ct)))
+        return rc;
     /* The agent must dial the number, so it goes out whole here (and only here). */
     if (contact && contact->contact) {
         ct->phone = contact->contact->phone;
         if (!contact->contact->anonymous)
             ct->name = contact->contact->name;
     }
-    reply->msg->result_case = HOTLINE__COMMAND_REPLY__RESULT_CALLBACK_TASK;
-    reply->msg->callback_task = ct;
     SLOG_DEBUG("callback_claimed", "ticket=%s round=%u agent=%s claim_until_ms=%lld", t->ticket_id,
                (unsigned)t->round, agent, (long long)t->claim_until_ms);
     return 0;
@@ -170,7 +168,7 @@ static int queue_visit(void *ctx, const store_entry_t *e)
 {
     queue_walk_t *w = ctx;
     task_t t;
-    int rc = callback_task_load_indexed(w->self, w->txn, &e->key, &t);
+    int rc = callback_task_load_indexed(w->self, w->txn, &e->key, QUEUE_KEY_PREFIX, &t);
     if (rc)
         return rc;
     if (held_by_other(&t, w->agent, w->now)) {
@@ -236,9 +234,10 @@ static int next_callback(callback_t *self, MDB_txn *txn, const Hotline__NextCall
     if (rc)
         return rc < 0 ? rc : 0;
 
-    /* The due queue, earliest due first: only tasks whose instant has come are in it. */
+    /* The due queue, by priority then earliest due: only tasks whose instant has come are in
+     * it. */
     queue_walk_t w = {.self = self, .txn = txn, .agent = agent, .now = now};
-    rc = store_scan(txn, self->due, NULL, queue_visit, &w);
+    rc = store_scan(txn, self->queue, NULL, queue_visit, &w);
     if (rc) {
         if (w.have)
             callback_task_clear(&w.found);
@@ -332,7 +331,8 @@ static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
     cr.agent = rec->agent;
     cr.round = t->round;
     cr.unit = t->unit;
-    int rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_CALLBACK_RATED, &cr);
+    int rc =
+        callback_event_append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_CALLBACK_RATED, &cr);
     if (rc)
         return rc;
     char why[96];
@@ -340,7 +340,8 @@ static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
         Hotline__TicketClosed tc = HOTLINE__TICKET_CLOSED__INIT;
         tc.reason = "rated satisfied";
         tc.rating = rec->rating;
-        rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_TICKET_CLOSED, &tc);
+        rc =
+            callback_event_append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_TICKET_CLOSED, &tc);
         if (!rc) /* the caller's other tickets of the incident, settled by this one call */
             rc = callback_incident_settle(self, txn, t, &cr, &tc, NULL);
         snprintf(why, sizeof why, "rated %s: closed", callback_rating_words(rec->rating));
@@ -354,7 +355,8 @@ static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
         rw.round = t->round;
         rw.unit = t->unit;
         rw.reason = reason;
-        rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_REWORK_REQUESTED, &rw);
+        rc = callback_event_append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_REWORK_REQUESTED,
+                                   &rw);
         if (!rc && t->round >= 1) {
             char sreason[96];
             snprintf(sreason, sizeof sreason, "rated %s again after rework round %u",
@@ -365,7 +367,8 @@ static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
             sv.reason = sreason;
             sv.unsatisfied = t->round + 1; /* every round before this one was sent back too */
             sv.rating = rec->rating;
-            rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED, &sv);
+            rc = callback_event_append(self, txn, t->ticket_id,
+                                       HOTLINE__EVENT__BODY_SUPERVISION_REQUESTED, &sv);
         }
         if (!rc)
             rc = callback_incident_settle(self, txn, t, &cr, NULL, reason);
@@ -380,7 +383,8 @@ static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
     t->satisfied = satisfied;
     t->attempts++;
     if ((rc = callback_task_set(&t->comment, rec->comment)) ||
-        (rc = callback_task_set(&t->agent, rec->agent)))
+        (rc = callback_task_set(&t->agent, rec->agent)) ||
+        (rc = callback_fatigue_note_call(self, txn, t)))
         return rc;
     return callback_task_finish(self, txn, t, TASK_DONE, why);
 }
@@ -396,7 +400,8 @@ static int record_unreachable(callback_t *self, MDB_txn *txn, task_t *t,
     ca.attempt = t->attempts;
     ca.agent = rec->agent;
     ca.next_due_ms = again ? now + (int64_t)self->cfg.retry_minutes * 60000 : 0;
-    int rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED, &ca);
+    int rc = callback_event_append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED,
+                                   &ca);
     if (!rc)
         rc = callback_task_set(&t->agent, rec->agent);
     if (!rc)
@@ -407,10 +412,8 @@ static int record_unreachable(callback_t *self, MDB_txn *txn, task_t *t,
         /* Back on the scheduler until the retry time, then in the queue for any agent. */
         uint8_t old_state = t->state;
         int64_t old_due = t->due_ms;
-        if ((rc = callback_claim_drop(self, txn, t->claim_agent, t)) ||
-            (rc = callback_task_set(&t->claim_agent, "")))
+        if ((rc = callback_claim_release(self, txn, t)))
             return rc;
-        t->claim_until_ms = 0;
         t->due_ms = ca.next_due_ms;
         res->status = HOTLINE__TICKET_STATUS__TICKET_REPLIED;
         res->next_due_ms = t->due_ms;
@@ -420,7 +423,8 @@ static int record_unreachable(callback_t *self, MDB_txn *txn, task_t *t,
     snprintf(reason, sizeof reason, "unreachable after %u attempts", (unsigned)t->attempts);
     Hotline__TicketClosed tc = HOTLINE__TICKET_CLOSED__INIT;
     tc.reason = reason;
-    if ((rc = append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_TICKET_CLOSED, &tc)) ||
+    if ((rc = callback_event_append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_TICKET_CLOSED,
+                                    &tc)) ||
         (rc = callback_incident_settle(self, txn, t, NULL, &tc, NULL)))
         return rc;
     res->status = HOTLINE__TICKET_STATUS__TICKET_CLOSED;
@@ -521,12 +525,16 @@ int callback_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd, cmd_r
         rc.agent = (char *)acting_agent(cmd, rc.agent, reply);
         return rc.agent ? record_callback(self, txn, &rc, reply) : 0;
     }
+    case HOTLINE__COMMAND__BODY_PROMISE_CALLBACK:
+        return callback_promise_command(self, txn, cmd->promise_callback,
+                                        cmd->by && *cmd->by->name ? cmd->by->name : cmd->actor,
+                                        reply);
     case HOTLINE__COMMAND__BODY_FILE_APPEAL:
     case HOTLINE__COMMAND__BODY_REVIEW_APPEAL: return callback_appeal_command(self, txn, cmd, reply);
     default:
         return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "body",
-                          "the callback service takes nextCallback, recordCallback, fileAppeal "
-                          "and reviewAppeal; send other commands to the service that owns "
-                          "them");
+                          "the callback service takes nextCallback, recordCallback, "
+                          "promiseCallback, fileAppeal and reviewAppeal; send other commands to "
+                          "the service that owns them");
     }
 }

@@ -3,9 +3,13 @@
  *   POST /v1/callbacks/next          {"agent": "a1"}           -> command NextCallback
  *   POST /v1/callbacks/{ticketId}    {"outcome", "rating", "resolved", "comment", "agent"}
  *                                                              -> command RecordCallback
+ *   POST /v1/callbacks/{ticketId}/promise  {"atMs" | "at", "note"}
+ *                                                              -> command PromiseCallback
  *   GET  /v1/callbacks?state=pending|due|done&limit=N          -> waiting tasks (due or not,
  *                                                                 by ticket id) / the due
- *                                                                 queue / finished tasks
+ *                                                                 queue in hand-out order /
+ *                                                                 finished tasks (and how many
+ *                                                                 were skipped by the cap)
  *   GET  /v1/callbacks/{ticketId}                              -> the ticket's tasks
  *
  * The POSTs build the same hotline.Command that POST /v1/commands and the bus take, so HTTP
@@ -18,16 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The {ticketId} of /v1/callbacks/{ticketId} (or /v1/appeals/...); answers the request and returns false when the
- * path has none, a too long one, or more segments. */
-bool callback_path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1])
+bool callback_path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1], char *action,
+                          size_t action_size)
 {
-    char extra[8], top[16] = "callbacks";
+    char extra[16], top[16] = "callbacks";
     service_path_segment(req, 1, top, sizeof top);
     int n = service_path_segment(req, 2, id, CALLBACK_ID_MAX + 1);
     if (n == HL_ENOTFOUND || n == 0) {
-        service_http_error(req, 400, "ticketId", "give the ticket id in the path: /v1/%s/{ticketId}",
-                           top);
+        service_http_error(req, 400, "ticketId",
+                           "give the ticket id in the path: /v1/%s/{ticketId}", top);
         return false;
     }
     if (n < 0 || !callback_id_ok(id)) {
@@ -37,8 +40,18 @@ bool callback_path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1])
                            CALLBACK_ID_MAX);
         return false;
     }
-    if (service_path_segment(req, 3, extra, sizeof extra) != HL_ENOTFOUND) {
-        service_http_error(req, 404, NULL, "no such resource: use /v1/%s/{ticketId}", top);
+    int a = action ? service_path_segment(req, 3, action, action_size) : HL_ENOTFOUND;
+    if (a == HL_ENOTFOUND && action)
+        action[0] = '\0';
+    if ((a != HL_ENOTFOUND && a <= 0) ||
+        service_path_segment(req, action ? 4 : 3, extra, sizeof extra) != HL_ENOTFOUND) {
+        if (action)
+            service_http_error(req, 404, NULL,
+                               "no such resource: use /v1/%s/{ticketId} or "
+                               "/v1/%s/{ticketId}/promise",
+                               top, top);
+        else
+            service_http_error(req, 404, NULL, "no such resource: use /v1/%s/{ticketId}", top);
         return false;
     }
     return true;
@@ -61,18 +74,16 @@ static void on_next(httpd_req_t *req, void *ctx)
         run(ctx, req, HOTLINE__COMMAND__BODY_NEXT_CALLBACK, body);
 }
 
-void callback_http_ticket_command(callback_t *self, httpd_req_t *req,
-                                  const ProtobufCMessageDescriptor *desc, uint32_t body_case)
+/* The body as a desc message whose ticket_id is the path's id (a ticketId in the body must
+ * name the same ticket), run as the command body_case. */
+static void run_for_ticket(callback_t *self, httpd_req_t *req, const char *id,
+                           const ProtobufCMessageDescriptor *desc, uint32_t body_case)
 {
-    char id[CALLBACK_ID_MAX + 1];
-    if (!callback_path_ticket(req, id))
-        return;
     ProtobufCMessage *body = service_http_body(req, desc);
     if (!body)
         return;
-    /* Every such command's message names the ticket in its string field ticket_id. */
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc,
-                                                                                        "ticket_id");
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(desc, "ticket_id");
     if (!service_take_path_id(req, (char **)((char *)body + f->offset), "ticketId", id)) {
         protobuf_c_message_free_unpacked(body, NULL);
         return;
@@ -80,10 +91,33 @@ void callback_http_ticket_command(callback_t *self, httpd_req_t *req,
     run(self, req, body_case, body);
 }
 
-static void on_record(httpd_req_t *req, void *ctx)
+void callback_http_ticket_command(callback_t *self, httpd_req_t *req,
+                                  const ProtobufCMessageDescriptor *desc, uint32_t body_case)
 {
-    callback_http_ticket_command(ctx, req, &hotline__record_callback__descriptor,
-                                 HOTLINE__COMMAND__BODY_RECORD_CALLBACK);
+    char id[CALLBACK_ID_MAX + 1];
+    if (callback_path_ticket(req, id, NULL, 0))
+        run_for_ticket(self, req, id, desc, body_case);
+}
+
+/* POST /v1/callbacks/{ticketId}: the call's outcome; .../promise: a time agreed. */
+static void on_post(httpd_req_t *req, void *ctx)
+{
+    char id[CALLBACK_ID_MAX + 1], action[16];
+    if (!callback_path_ticket(req, id, action, sizeof action))
+        return;
+    bool promise = strcmp(action, "promise") == 0;
+    if (!promise && action[0]) {
+        service_http_error(req, 404, NULL,
+                           "no such resource: use /v1/callbacks/{ticketId} or "
+                           "/v1/callbacks/{ticketId}/promise");
+        return;
+    }
+    if (promise)
+        run_for_ticket(ctx, req, id, &hotline__promise_callback__descriptor,
+                       HOTLINE__COMMAND__BODY_PROMISE_CALLBACK);
+    else
+        run_for_ticket(ctx, req, id, &hotline__record_callback__descriptor,
+                       HOTLINE__COMMAND__BODY_RECORD_CALLBACK);
 }
 
 static int query_limit(httpd_req_t *req, unsigned *out)
@@ -149,7 +183,7 @@ static void on_ticket(httpd_req_t *req, void *ctx)
 {
     callback_t *self = ctx;
     char id[CALLBACK_ID_MAX + 1];
-    if (!callback_path_ticket(req, id))
+    if (!callback_path_ticket(req, id, NULL, 0))
         return;
     MDB_txn *txn;
     json_t *body = NULL;
@@ -162,12 +196,16 @@ static void on_ticket(httpd_req_t *req, void *ctx)
 }
 
 /* Who may call what: callback agents take and record calls (a rating only on a task they
- * claimed); supervisors and admins read the queue (phones masked). Routes are tried in order:
- * "next" before the {ticketId} prefix. */
+ * claimed); a time agreed with the citizen (.../promise) comes from the operator who took
+ * their call, the agent who called them or a supervisor. One POST route serves both (routes
+ * match a prefix), so it lets in all three and the command's own row in callback.c's COMMANDS
+ * decides: RecordCallback for agents only. Supervisors and admins read the queue
+ * (phones masked). Routes are tried in order: "next" before the {ticketId} prefix. */
 #define READERS (AUTH_CALLBACK_AGENT | AUTH_SUPERVISOR | AUTH_ADMIN)
+#define PROMISERS (AUTH_OPERATOR | AUTH_CALLBACK_AGENT | AUTH_SUPERVISOR)
 static const service_route_t ROUTES[] = {
     {"POST", "/v1/callbacks/next", AUTH_CALLBACK_AGENT, on_next},
-    {"POST", "/v1/callbacks/*", AUTH_CALLBACK_AGENT, on_record},
+    {"POST", "/v1/callbacks/*", PROMISERS, on_post},
     {"GET", "/v1/callbacks", READERS, on_list},
     {"GET", "/v1/callbacks/*", READERS, on_ticket},
 };

@@ -140,18 +140,12 @@ int callback_incident_join(callback_t *self, MDB_txn *txn, const Hotline__Event 
 typedef struct settle {
     callback_t *self;
     MDB_txn *txn;
-    const Hotline__CallbackRated *rated; /* NULL: closed unreached */
+    const Hotline__CallbackRated *rated; /* NULL: closed unreached or skipped */
     const Hotline__TicketClosed *closed; /* what each member's ticket gets, NULL: rework */
     const char *rework_reason;
     size_t prefix_len;
     unsigned n;
 } settle_t;
-
-static int append(callback_t *self, MDB_txn *txn, const char *ticket, Hotline__Event *ev)
-{
-    ev->ticket_id = (char *)ticket;
-    return callback_emit(self, txn, ev);
-}
 
 static int settle_visit(void *ctx, const store_entry_t *e)
 {
@@ -170,29 +164,22 @@ static int settle_visit(void *ctx, const store_entry_t *e)
     int rc = store_scan_del(e); /* settled once: e's bytes are copied above */
     if (rc)
         return rc;
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
     if (s->rated) {
         Hotline__CallbackRated cr = *s->rated;
         cr.round = round;
         cr.unit = unit;
-        ev.body_case = HOTLINE__EVENT__BODY_CALLBACK_RATED;
-        ev.callback_rated = &cr;
-        if ((rc = append(s->self, s->txn, id, &ev)))
+        if ((rc = callback_event_append(s->self, s->txn, id, HOTLINE__EVENT__BODY_CALLBACK_RATED,
+                                        &cr)))
             return rc;
     }
-    Hotline__Event out = HOTLINE__EVENT__INIT;
     Hotline__ReworkRequested rw = HOTLINE__REWORK_REQUESTED__INIT;
-    if (s->closed) {
-        out.body_case = HOTLINE__EVENT__BODY_TICKET_CLOSED;
-        out.ticket_closed = (Hotline__TicketClosed *)s->closed;
-    } else {
-        rw.round = round;
-        rw.unit = unit;
-        rw.reason = (char *)s->rework_reason;
-        out.body_case = HOTLINE__EVENT__BODY_REWORK_REQUESTED;
-        out.rework_requested = &rw;
-    }
-    rc = append(s->self, s->txn, id, &out);
+    rw.round = round;
+    rw.unit = unit;
+    rw.reason = (char *)s->rework_reason;
+    rc = s->closed ? callback_event_append(s->self, s->txn, id, HOTLINE__EVENT__BODY_TICKET_CLOSED,
+                                           (void *)s->closed)
+                   : callback_event_append(s->self, s->txn, id,
+                                           HOTLINE__EVENT__BODY_REWORK_REQUESTED, &rw);
     s->n += !rc;
     return rc;
 }

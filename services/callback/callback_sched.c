@@ -1,7 +1,9 @@
 /* callback_sched: a pending task waits on the shared scheduler (common/scheduler.h) until its
- * instant; when that comes, callback_fire moves it into the due queue, inside the scheduler's
- * pass, so the entry's removal and the task's queueing commit together (exactly once across
- * kill -9). A retry goes back on the scheduler; a finished task leaves it. Loop thread. */
+ * instant; when that comes, fire moves it into the due queue, or skips it when its caller is
+ * past the anti-fatigue cap (callback_fatigue.c), inside the scheduler's pass, so the entry's
+ * removal and the task's queueing (or its skipping, with the events that close the ticket)
+ * commit together (exactly once across kill -9). A retry or a promised time goes back on the
+ * scheduler; a finished task leaves it. Loop thread. */
 #include "callback_internal.h"
 
 #include "hl_error.h"
@@ -26,9 +28,9 @@ int callback_sched_cancel(callback_t *self, MDB_txn *txn, const task_t *t)
     return rc == HL_ENOTFOUND ? 0 : rc;
 }
 
-/* The task's instant has come: into the queue, if it still waits. An entry that names no
- * pending task (ended in the same transaction that would have cancelled it, or a damaged
- * key) is dropped with a word in the log: firing it again would not help. */
+/* The task's instant has come: into the queue if it still waits, unless the cap skips it. An
+ * entry that names no pending task (ended in the same transaction that would have cancelled
+ * it, or a damaged key) is dropped with a word in the log: firing it again would not help. */
 static int fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
 {
     callback_t *self = ctx;
@@ -45,10 +47,14 @@ static int fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
     }
     if (rc)
         return rc;
-    if (t.state == TASK_PENDING) {
+    bool skipped = false;
+    if (t.state == TASK_PENDING)
+        rc = callback_fatigue_check(self, txn, &t, &skipped);
+    if (!rc && t.state == TASK_PENDING && !skipped) {
         rc = callback_queue_put(self, txn, &t);
-        SLOG_DEBUG("callback_due", "ticket=%s round=%u due_ms=%lld attempts=%u", t.ticket_id,
-                   (unsigned)t.round, (long long)t.due_ms, (unsigned)t.attempts);
+        SLOG_DEBUG("callback_due", "ticket=%s round=%u due_ms=%lld attempts=%u priority=%s",
+                   t.ticket_id, (unsigned)t.round, (long long)t.due_ms, (unsigned)t.attempts,
+                   callback_prio_name(t.prio));
     }
     callback_task_clear(&t);
     return rc;
@@ -57,40 +63,4 @@ static int fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
 scheduler_opts_t callback_scheduler_opts(callback_t *self)
 {
     return (scheduler_opts_t){.name = SCHED_NAME, .fire = fire, .ctx = self};
-}
-
-/* A queued task whose instant is later than now: back on the scheduler. */
-typedef struct requeue {
-    callback_t *self;
-    MDB_txn *txn;
-    unsigned n;
-} requeue_t;
-
-static int requeue_visit(void *ctx, const store_entry_t *e)
-{
-    requeue_t *r = ctx;
-    if (e->key.mv_size < 9)
-        return HL_ECORRUPT;
-    const uint8_t *k = e->key.mv_data;
-    /* scheduler_put copies the id before store_scan_del makes the key invalid */
-    int rc = scheduler_put(r->self->sched, r->txn, k + 8, e->key.mv_size - 8,
-                           (int64_t)store_be64_get(k), NULL, 0);
-    if (!rc)
-        rc = store_scan_del(e);
-    r->n += !rc;
-    return rc;
-}
-
-int callback_attach(callback_t *self, scheduler_t *sched, MDB_txn *txn)
-{
-    self->sched = sched;
-    uint8_t from[8];
-    store_be64_put(from, (uint64_t)hclock_now_ms(self->clock) + 1);
-    requeue_t r = {self, txn, 0};
-    int rc = store_scan(txn, self->due, &(store_range_t){.from = from, .from_len = 8},
-                        requeue_visit, &r);
-    if (!rc && r.n)
-        SLOG_INFO("callback_requeued", "tasks_count=%u reason=\"queued before their instant\"",
-                  r.n);
-    return rc;
 }

@@ -2,11 +2,14 @@
  * service's LMDB (layout in callback_internal.h). Every function works inside the caller's
  * transaction; nothing is kept in memory. Loop thread.
  *
- * Task record, version 1 (all integers big-endian):
+ * Task record, version 2 (all integers big-endian):
  *   u8 version, u8 state, u8 outcome, u8 rating, u8 flags (1 unit resolved, 2 rated resolved,
- *   4 satisfied), u32 round, u32 attempts, i64 replied_ms, due_ms, claim_until_ms, done_ms,
- *   then six strings, each u32 length + bytes: unit, reply_text, claim_agent, agent, comment,
- *   note. The round is repeated from the key so a record can be checked against it. */
+ *   4 satisfied, 8 replied by an incident's close), u32 round, u32 attempts, i64 replied_ms,
+ *   due_ms, claim_until_ms, done_ms, then u8 priority, i64 promised_ms, then eight strings,
+ *   each u32 length + bytes: unit, reply_text, claim_agent, agent, comment, note, promised_by,
+ *   promise_note. The round is repeated from the key so a record can be checked against it.
+ * Version 1 (before priorities and promises) lacks the priority, promised_ms and the last two
+ * strings: it is read as an ordinary task with no promise, and written back as version 2. */
 #include "callback_internal.h"
 
 #include "hl_error.h"
@@ -17,11 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RECORD_VERSION 1
-#define RECORD_FIXED (5 + 4 + 4 + 8 * 4)
+#define RECORD_VERSION 2
+#define RECORD_FIXED_V1 (5 + 4 + 4 + 8 * 4)
+#define RECORD_FIXED (RECORD_FIXED_V1 + 1 + 8)
+#define RECORD_STRINGS 8
+#define RECORD_STRINGS_V1 6
 #define FLAG_UNIT_RESOLVED 1u
 #define FLAG_RATED_RESOLVED 2u
 #define FLAG_SATISFIED 4u
+#define FLAG_INCIDENT 8u
 
 bool callback_id_ok(const char *s)
 {
@@ -44,13 +51,23 @@ int callback_task_set(char **field, const char *s)
     return 0;
 }
 
+/* The task's strings in record order. */
+static void task_strings(task_t *t, char **out[RECORD_STRINGS])
+{
+    char **s[RECORD_STRINGS] = {&t->unit,    &t->reply_text, &t->claim_agent, &t->agent,
+                                &t->comment, &t->note,       &t->promised_by, &t->promise_note};
+    memcpy(out, s, sizeof s);
+}
+
 int callback_task_init(task_t *t, const char *ticket_id, uint32_t round)
 {
     memset(t, 0, sizeof *t);
     snprintf(t->ticket_id, sizeof t->ticket_id, "%s", ticket_id);
     t->round = round;
-    char **s[] = {&t->unit, &t->reply_text, &t->claim_agent, &t->agent, &t->comment, &t->note};
-    for (size_t i = 0; i < sizeof s / sizeof *s; i++) {
+    t->prio = PRIO_ORDINARY;
+    char **s[RECORD_STRINGS];
+    task_strings(t, s);
+    for (size_t i = 0; i < RECORD_STRINGS; i++) {
         if (callback_task_set(s[i], "")) {
             callback_task_clear(t);
             return HL_ENOMEM;
@@ -61,13 +78,18 @@ int callback_task_init(task_t *t, const char *ticket_id, uint32_t round)
 
 void callback_task_clear(task_t *t)
 {
-    free(t->unit);
-    free(t->reply_text);
-    free(t->claim_agent);
-    free(t->agent);
-    free(t->comment);
-    free(t->note);
+    char **s[RECORD_STRINGS];
+    task_strings(t, s);
+    for (size_t i = 0; i < RECORD_STRINGS; i++)
+        free(*s[i]);
     memset(t, 0, sizeof *t);
+}
+
+bool callback_task_closed_ticket(const task_t *t)
+{
+    return t->state == TASK_SKIPPED ||
+           (t->state == TASK_DONE &&
+            (t->outcome != HOTLINE__CALLBACK_OUTCOME__CALLBACK_RATED || t->satisfied));
 }
 
 size_t callback_task_key(uint8_t key[TASK_KEY_MAX], const char *ticket_id, uint32_t round)
@@ -126,10 +148,11 @@ static void put_str(uint8_t **p, const char *s)
 
 static int encode(const task_t *t, uint8_t **out, size_t *len)
 {
-    const char *strs[] = {t->unit, t->reply_text, t->claim_agent, t->agent, t->comment, t->note};
+    char **strs[RECORD_STRINGS];
+    task_strings((task_t *)t, strs); /* only read here */
     size_t n = RECORD_FIXED;
-    for (size_t i = 0; i < 6; i++)
-        n += 4 + strlen(strs[i]);
+    for (size_t i = 0; i < RECORD_STRINGS; i++)
+        n += 4 + strlen(*strs[i]);
     uint8_t *buf = malloc(n), *p = buf;
     if (!buf)
         return HL_ENOMEM;
@@ -139,15 +162,17 @@ static int encode(const task_t *t, uint8_t **out, size_t *len)
     *p++ = t->rating;
     *p++ = (uint8_t)((t->unit_resolved ? FLAG_UNIT_RESOLVED : 0) |
                      (t->rated_resolved ? FLAG_RATED_RESOLVED : 0) |
-                     (t->satisfied ? FLAG_SATISFIED : 0));
+                     (t->satisfied ? FLAG_SATISFIED : 0) | (t->incident ? FLAG_INCIDENT : 0));
     put32(&p, t->round);
     put32(&p, t->attempts);
     put64(&p, t->replied_ms);
     put64(&p, t->due_ms);
     put64(&p, t->claim_until_ms);
     put64(&p, t->done_ms);
-    for (size_t i = 0; i < 6; i++)
-        put_str(&p, strs[i]);
+    *p++ = t->prio;
+    put64(&p, t->promised_ms);
+    for (size_t i = 0; i < RECORD_STRINGS; i++)
+        put_str(&p, *strs[i]);
     *out = buf;
     *len = n;
     return 0;
@@ -155,8 +180,11 @@ static int encode(const task_t *t, uint8_t **out, size_t *len)
 
 static int decode(const uint8_t *p, size_t len, task_t *t)
 {
-    if (len < RECORD_FIXED || p[0] != RECORD_VERSION || p[1] < TASK_PENDING ||
-        p[1] > TASK_CANCELLED || get32(p + 5) != t->round)
+    bool v1 = len >= 1 && p[0] == 1;
+    size_t fixed = v1 ? RECORD_FIXED_V1 : RECORD_FIXED,
+           nstrs = v1 ? RECORD_STRINGS_V1 : RECORD_STRINGS;
+    if (len < fixed || (!v1 && p[0] != RECORD_VERSION) || p[1] < TASK_PENDING ||
+        p[1] > TASK_SKIPPED || get32(p + 5) != t->round)
         return HL_ECORRUPT;
     t->state = p[1];
     t->outcome = p[2];
@@ -164,14 +192,22 @@ static int decode(const uint8_t *p, size_t len, task_t *t)
     t->unit_resolved = p[4] & FLAG_UNIT_RESOLVED;
     t->rated_resolved = p[4] & FLAG_RATED_RESOLVED;
     t->satisfied = p[4] & FLAG_SATISFIED;
+    t->incident = p[4] & FLAG_INCIDENT;
     t->attempts = get32(p + 9);
     t->replied_ms = (int64_t)store_be64_get(p + 13);
     t->due_ms = (int64_t)store_be64_get(p + 21);
     t->claim_until_ms = (int64_t)store_be64_get(p + 29);
     t->done_ms = (int64_t)store_be64_get(p + 37);
-    char **strs[] = {&t->unit, &t->reply_text, &t->claim_agent, &t->agent, &t->comment, &t->note};
-    size_t off = RECORD_FIXED;
-    for (size_t i = 0; i < 6; i++) {
+    if (!v1) {
+        t->prio = p[RECORD_FIXED_V1];
+        t->promised_ms = (int64_t)store_be64_get(p + RECORD_FIXED_V1 + 1);
+        if (t->prio > PRIO_ORDINARY)
+            return HL_ECORRUPT;
+    }
+    char **strs[RECORD_STRINGS];
+    task_strings(t, strs);
+    size_t off = fixed;
+    for (size_t i = 0; i < nstrs; i++) {
         if (len - off < 4)
             return HL_ECORRUPT;
         size_t n = get32(p + off);
@@ -211,21 +247,29 @@ int callback_task_load(callback_t *self, MDB_txn *txn, const char *ticket_id, ui
     return rc;
 }
 
-int callback_task_load_indexed(callback_t *self, MDB_txn *txn, const MDB_val *key, task_t *t)
+int callback_task_load_indexed(callback_t *self, MDB_txn *txn, const MDB_val *key, size_t prefix,
+                               task_t *t)
 {
     char id[CALLBACK_ID_MAX + 1];
     uint32_t round;
-    if (key->mv_size < 8 ||
-        callback_task_key_parse((const uint8_t *)key->mv_data + 8, key->mv_size - 8, id, &round))
+    if (key->mv_size < prefix || callback_task_key_parse((const uint8_t *)key->mv_data + prefix,
+                                                         key->mv_size - prefix, id, &round))
         return HL_ECORRUPT;
     return callback_task_load(self, txn, id, round, t);
 }
 
-/* time (be64) + TASK_KEY: a queue or done-list key. */
-static size_t time_key(uint8_t out[8 + TASK_KEY_MAX], int64_t ms, const task_t *t)
+/* time (be64) + TASK_KEY: a done-list key. */
+static size_t time_key(uint8_t out[DONE_KEY_PREFIX + TASK_KEY_MAX], int64_t ms, const task_t *t)
 {
     store_be64_put(out, (uint64_t)(ms > 0 ? ms : 0));
-    return 8 + callback_task_key(out + 8, t->ticket_id, t->round);
+    return DONE_KEY_PREFIX + callback_task_key(out + DONE_KEY_PREFIX, t->ticket_id, t->round);
+}
+
+/* priority + time (be64) + TASK_KEY: a queue key. */
+static size_t queue_key(uint8_t out[QUEUE_KEY_PREFIX + TASK_KEY_MAX], int64_t ms, const task_t *t)
+{
+    out[0] = t->prio;
+    return 1 + time_key(out + 1, ms, t);
 }
 
 static int del_quiet(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
@@ -237,7 +281,7 @@ static int del_quiet(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
 int callback_task_save(callback_t *self, MDB_txn *txn, uint8_t old_state, int64_t old_due_ms,
                        const task_t *t)
 {
-    uint8_t key[TASK_KEY_MAX], ikey[8 + TASK_KEY_MAX];
+    uint8_t key[TASK_KEY_MAX], ikey[DONE_KEY_PREFIX + TASK_KEY_MAX];
     size_t klen = callback_task_key(key, t->ticket_id, t->round), ilen;
     uint8_t *rec;
     size_t rlen;
@@ -283,21 +327,21 @@ int callback_task_save(callback_t *self, MDB_txn *txn, uint8_t old_state, int64_
 
 int callback_queue_put(callback_t *self, MDB_txn *txn, const task_t *t)
 {
-    uint8_t key[8 + TASK_KEY_MAX];
-    return store_put(txn, self->due, key, time_key(key, t->due_ms, t), "", 0, 0);
+    uint8_t key[QUEUE_KEY_PREFIX + TASK_KEY_MAX];
+    return store_put(txn, self->queue, key, queue_key(key, t->due_ms, t), "", 0, 0);
 }
 
 int callback_queue_del(callback_t *self, MDB_txn *txn, const task_t *t, int64_t due_ms)
 {
-    uint8_t key[8 + TASK_KEY_MAX];
-    return del_quiet(txn, self->due, key, time_key(key, due_ms, t));
+    uint8_t key[QUEUE_KEY_PREFIX + TASK_KEY_MAX];
+    return del_quiet(txn, self->queue, key, queue_key(key, due_ms, t));
 }
 
 int callback_queued(callback_t *self, MDB_txn *txn, const task_t *t)
 {
-    uint8_t key[8 + TASK_KEY_MAX];
+    uint8_t key[QUEUE_KEY_PREFIX + TASK_KEY_MAX];
     MDB_val v;
-    int rc = store_get(txn, self->due, key, time_key(key, t->due_ms, t), &v);
+    int rc = store_get(txn, self->queue, key, queue_key(key, t->due_ms, t), &v);
     return rc == 0 ? 1 : rc == HL_ENOTFOUND ? 0 : rc;
 }
 
@@ -349,9 +393,8 @@ int callback_claim_put(callback_t *self, MDB_txn *txn, const char *agent, const 
     return store_put(txn, self->claims, agent, strlen(agent), key, klen, 0);
 }
 
-/* The phone key of ticket_id's caller in out; 0 length when unknown. */
-static int person_key(callback_t *self, MDB_txn *txn, const char *ticket_id,
-                      char out[PHONE_KEY_MAX + 1], size_t *len)
+int callback_person_key(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                        char out[PHONE_KEY_MAX + 1], size_t *len)
 {
     *len = 0;
     Hotline__Ticket *t = NULL;
@@ -371,7 +414,7 @@ int callback_person_put(callback_t *self, MDB_txn *txn, const char *ticket_id, c
 {
     char key[PHONE_KEY_MAX + 1];
     size_t klen;
-    int rc = person_key(self, txn, ticket_id, key, &klen);
+    int rc = callback_person_key(self, txn, ticket_id, key, &klen);
     if (rc || !klen)
         return rc;
     uint8_t val[CALLBACK_ID_MAX + 1 + 8];
@@ -404,7 +447,7 @@ int callback_person_held(callback_t *self, MDB_txn *txn, const char *ticket_id,
     *held = false;
     char key[PHONE_KEY_MAX + 1];
     size_t klen;
-    int rc = person_key(self, txn, ticket_id, key, &klen);
+    int rc = callback_person_key(self, txn, ticket_id, key, &klen);
     if (rc || !klen)
         return rc;
     const char *who;
@@ -423,7 +466,7 @@ int callback_person_drop(callback_t *self, MDB_txn *txn, const char *ticket_id,
 {
     char key[PHONE_KEY_MAX + 1];
     size_t klen;
-    int rc = person_key(self, txn, ticket_id, key, &klen);
+    int rc = callback_person_key(self, txn, ticket_id, key, &klen);
     if (rc || !klen || !agent || !*agent)
         return rc;
     const char *who;
@@ -455,6 +498,22 @@ int callback_claim_drop(callback_t *self, MDB_txn *txn, const char *agent, const
     return del_quiet(txn, self->claims, agent, strlen(agent));
 }
 
+/* ---- events ---- */
+
+int callback_event_append(callback_t *self, MDB_txn *txn, const char *ticket_id,
+                          Hotline__Event__BodyCase body_case, void *body)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&hotline__event__descriptor, body_case);
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || !body)
+        return HL_EINTERNAL;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = (char *)ticket_id;
+    ev.body_case = body_case;
+    *(void **)((char *)&ev + f->offset) = body;
+    return callback_emit(self, txn, &ev);
+}
+
 /* ---- contacts ---- */
 
 int callback_contact_get(callback_t *self, MDB_txn *txn, const char *ticket_id,
@@ -471,12 +530,15 @@ int callback_contact_get(callback_t *self, MDB_txn *txn, const char *ticket_id,
 int callback_contact_put(callback_t *self, MDB_txn *txn, const char *ticket_id,
                          const Hotline__Ticket *ticket)
 {
-    /* Only what the agent needs to call: the rest of the ticket stays with intake. */
+    /* Only what the agent needs to call and the queue to order the call: the rest of the
+     * ticket stays with intake. */
     Hotline__Ticket keep = HOTLINE__TICKET__INIT;
     keep.id = (char *)ticket_id;
     keep.contact = ticket->contact;
     keep.confidential = ticket->confidential;
     keep.received_ms = ticket->received_ms;
+    keep.vulnerable_caller = ticket->vulnerable_caller;
+    keep.incident_id = ticket->incident_id;
     size_t len = hotline__ticket__get_packed_size(&keep);
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf)
@@ -487,20 +549,27 @@ int callback_contact_put(callback_t *self, MDB_txn *txn, const char *ticket_id,
     return rc;
 }
 
+int callback_claim_release(callback_t *self, MDB_txn *txn, task_t *t)
+{
+    int rc = callback_claim_drop(self, txn, t->claim_agent, t);
+    if (!rc)
+        rc = callback_task_set(&t->claim_agent, "");
+    if (!rc)
+        t->claim_until_ms = 0;
+    return rc;
+}
+
 int callback_task_finish(callback_t *self, MDB_txn *txn, task_t *t, uint8_t state, const char *note)
 {
     uint8_t old_state = t->state;
     int64_t old_due = t->due_ms;
-    int rc = callback_claim_drop(self, txn, t->claim_agent, t);
-    if (!rc)
-        rc = callback_task_set(&t->claim_agent, "");
+    int rc = callback_claim_release(self, txn, t);
     if (!rc)
         rc = callback_task_set(&t->note, note);
     if (rc)
         return rc;
     t->state = state;
     t->done_ms = hclock_now_ms(self->clock);
-    t->claim_until_ms = 0;
     return callback_task_save(self, txn, old_state, old_due, t);
 }
 

@@ -1,6 +1,9 @@
-/* callback_view: read-only JSON views of the callback queue for GET routes and tests. Phone
- * numbers are personal data: the whole number goes only to the agent who is handed the task
- * (NextCallback); every view here masks it and leaves the name out. Loop thread. */
+/* callback_view: read-only JSON views of the callback queue for GET routes and tests: each
+ * task's state, priority, due time and promise, its outcome once done (skipped ones with why),
+ * and the count of callbacks skipped by the cap. Phone numbers are personal data: the whole
+ * number goes only to the agent who is handed the task (NextCallback); every view here masks
+ * it, masks numbers in free text (reply, comment, promise note, note) and leaves the name out.
+ * Loop thread. */
 #include "callback_internal.h"
 
 #include "hl_error.h"
@@ -17,6 +20,7 @@ const char *callback_task_state_name(uint8_t state)
     case TASK_PENDING: return "pending";
     case TASK_DONE: return "done";
     case TASK_CANCELLED: return "cancelled";
+    case TASK_SKIPPED: return "skipped";
     default: return "unknown";
     }
 }
@@ -62,6 +66,13 @@ static int task_json(callback_t *self, MDB_txn *txn, const task_t *t, int64_t no
     json_object_set_new(o, "round", json_integer(t->round));
     set_str(o, "state", callback_task_state_name(t->state));
     set_ms(o, "dueMs", t->due_ms);
+    set_str(o, "priority", callback_prio_name(t->prio));
+    if (t->promised_ms) {
+        set_ms(o, "promisedMs", t->promised_ms);
+        set_str(o, "promisedBy", t->promised_by);
+        if (t->promise_note[0])
+            set_text(o, "promiseNote", t->promise_note);
+    }
     if (t->state == TASK_PENDING) {
         /* due: in the queue, which is what NextCallback hands out from */
         int queued = callback_queued(self, txn, t);
@@ -122,6 +133,7 @@ typedef struct list_walk {
     unsigned n;     /* tasks added */
     unsigned limit; /* list_index: at most this many */
     size_t key_len; /* callback_ticket_view: the keys of this length only */
+    size_t prefix;  /* index_visit: the bytes before an index key's TASK_KEY */
 } list_walk_t;
 
 static int add_task(list_walk_t *w, task_t *t)
@@ -142,7 +154,7 @@ static int index_visit(void *ctx, const store_entry_t *e)
     if (w->n == w->limit)
         return 1;
     task_t t;
-    int rc = callback_task_load_indexed(w->self, w->txn, &e->key, &t);
+    int rc = callback_task_load_indexed(w->self, w->txn, &e->key, w->prefix, &t);
     return rc ? rc : add_task(w, &t);
 }
 
@@ -172,13 +184,22 @@ int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigne
     json_t *arr = json_array();
     if (!arr)
         return HL_ENOMEM;
-    list_walk_t w = {self, txn, hclock_now_ms(self->clock), arr, 0, limit, 0};
-    /* done: latest first; due: the queue's order; pending: by ticket id (the tasks not yet
-     * due wait on the scheduler, whose order is its own). */
-    int rc = which == CALLBACK_LIST_DONE
-                 ? store_scan(txn, self->done, &(store_range_t){.reverse = true}, index_visit, &w)
-             : which == CALLBACK_LIST_DUE ? store_scan(txn, self->due, NULL, index_visit, &w)
-                                          : store_scan(txn, self->pending, NULL, pending_visit, &w);
+    list_walk_t w = {self, txn, hclock_now_ms(self->clock), arr, 0, limit, 0, 0};
+    /* done: latest first; due: the queue's order (priority, then due); pending: by ticket id
+     * (the tasks not yet due wait on the scheduler, whose order is its own). */
+    uint64_t skipped = 0;
+    int rc;
+    if (which == CALLBACK_LIST_DONE) {
+        w.prefix = DONE_KEY_PREFIX;
+        rc = store_scan(txn, self->done, &(store_range_t){.reverse = true}, index_visit, &w);
+        if (!rc)
+            rc = callback_skipped_count(self, txn, &skipped);
+    } else if (which == CALLBACK_LIST_DUE) {
+        w.prefix = QUEUE_KEY_PREFIX;
+        rc = store_scan(txn, self->queue, NULL, index_visit, &w);
+    } else {
+        rc = store_scan(txn, self->pending, NULL, pending_visit, &w);
+    }
     if (rc) {
         json_decref(arr);
         return rc;
@@ -188,6 +209,8 @@ int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigne
                                                      : "pending";
     *out = json_pack("{s:s, s:I, s:o}", "state", state, "count", (json_int_t)json_array_size(arr),
                      "callbacks", arr);
+    if (*out && which == CALLBACK_LIST_DONE)
+        json_object_set_new(*out, "skippedTotal", json_integer((json_int_t)skipped));
     return *out ? 0 : HL_ENOMEM;
 }
 
@@ -213,7 +236,7 @@ int callback_ticket_view(callback_t *self, MDB_txn *txn, const char *ticket_id, 
     size_t klen = callback_task_key(key, ticket_id, 0);
     /* id and its NUL: every round's key starts so. */
     store_range_t r = {.from = key, .from_len = klen, .prefix = key, .prefix_len = klen - 4};
-    list_walk_t w = {self, txn, hclock_now_ms(self->clock), json_array(), 0, 0, klen};
+    list_walk_t w = {self, txn, hclock_now_ms(self->clock), json_array(), 0, 0, klen, 0};
     int rc = w.arr ? store_scan(txn, self->tasks, &r, round_visit, &w) : HL_ENOMEM;
     if (!rc && json_array_size(w.arr) == 0)
         rc = HL_ENOTFOUND;
@@ -232,5 +255,5 @@ int callback_pending_count(callback_t *self, MDB_txn *txn, uint64_t *out)
 
 int callback_due_count(callback_t *self, MDB_txn *txn, uint64_t *out)
 {
-    return store_count(txn, self->due, out);
+    return store_count(txn, self->queue, out);
 }

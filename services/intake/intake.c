@@ -1,6 +1,8 @@
 /* intake: service descriptor, configuration and start-up. */
 #include "intake_internal.h"
 
+#include "intake_export.h"
+
 #include "hl_error.h"
 #include "slog.h"
 
@@ -92,6 +94,7 @@ static int init(service_t *svc, void **state)
 static void stop(void *state)
 {
     intake_open311_stop(state);
+    intake_export_stop(state);
 }
 
 static void fini(void *state)

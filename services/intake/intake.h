@@ -6,6 +6,7 @@
  * intake_submit.c (checking and recording a ticket), intake_door.c (repeat callers and
  * incidents, decided at the door), intake_status.c (the stored status views),
  * intake_apply.c (feed events: status changes and incidents), intake_http.c (routes),
+ * intake_export.c (the requests of a range of days as CSV in the GeoReport bulk columns),
  * open311/ (Open311 GeoReport v2). The state is private (intake_internal.h).
  *
  * Sub-databases: "tickets" (id -> packed hotline.TicketView), "ticket_seq" (local date ->

@@ -177,6 +177,10 @@ static void apply_event(Hotline__TicketView *v, const Hotline__Event *ev)
     case HOTLINE__EVENT__BODY_CALLBACK_ATTEMPTED:
         v->callback_due_ms = ev->callback_attempted->next_due_ms;
         break;
+    case HOTLINE__EVENT__BODY_CALLBACK_PROMISED: /* a time agreed with the citizen */
+        if (!ev->callback_promised->before_reply && same_round(v, ev->callback_promised->round))
+            v->callback_due_ms = ev->callback_promised->at_ms;
+        break;
     case HOTLINE__EVENT__BODY_CALLBACK_RATED:
         same_round(v, ev->callback_rated->round);
         v->rating = ev->callback_rated->rating;

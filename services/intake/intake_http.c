@@ -2,9 +2,12 @@
  *   POST /v1/tickets          a hotline.Ticket as JSON -> {"submitTicket": {"ticketId", ...}}
  *   GET  /v1/tickets/{id}     the status view (hotline.TicketView)
  *   GET  /v1/tickets?status=TICKET_DISPATCHED&limit=50&beforeMs=...   newest first
+ *   GET  /v1/exports/requests.csv?from=YYYY-MM-DD&to=YYYY-MM-DD[&status=][&service_code=]
+ *                             the requests of a range of days as CSV (intake_export.c)
  */
 #include "intake_internal.h"
 
+#include "intake_export.h"
 #include "intake_status.h"
 
 #include "hl_error.h"
@@ -123,12 +126,10 @@ static int list_visit(void *ctx, const store_entry_t *e)
     if (json_array_size(w->rows) >= w->limit || w->scanned == LIST_SCAN_MAX)
         return 1;
     w->scanned++;
-    const MDB_val *k = &e->key;
-    char id[64];
-    if (k->mv_size <= 8 || k->mv_size - 8 >= sizeof id)
+    char id[65];
+    int64_t received_ms;
+    if (intake_by_time_key(&e->key, &received_ms, id, sizeof id))
         return 0;
-    memcpy(id, (const char *)k->mv_data + 8, k->mv_size - 8);
-    id[k->mv_size - 8] = '\0';
     arena_reset(w->self->scratch);
     Hotline__TicketView *view;
     if (intake_view_get(w->self, w->txn, id, w->self->scratch, &view) == 0 &&
@@ -191,10 +192,14 @@ static void on_list(httpd_req_t *req, void *ctx)
  * service); the status views are read by operators (with the caller), dispatchers,
  * supervisors and admins (the caller masked). Units read their tickets at dispatch. */
 #define READERS (AUTH_OPERATOR | AUTH_DISPATCHER | AUTH_SUPERVISOR | AUTH_ADMIN)
+/* The bulk export (intake_export.c) is staff's: the rows are public-masked, but a whole month
+ * of the centre's requests is not for anyone with a browser. */
+#define EXPORTERS (AUTH_DISPATCHER | AUTH_SUPERVISOR | AUTH_ADMIN)
 static const service_route_t ROUTES[] = {
     {"POST", "/v1/tickets", AUTH_OPERATOR | AUTH_SERVICE, on_submit},
     {"GET", "/v1/tickets", READERS, on_list},
     {"GET", "/v1/tickets/*", READERS, on_get},
+    {"GET", "/v1/exports/requests.csv", EXPORTERS, intake_export_http},
 };
 
 int intake_http_init(intake_t *self)

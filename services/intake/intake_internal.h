@@ -1,7 +1,7 @@
 /* intake's private parts, shared by the .c files of services/intake (and open311/) only.
  * The status views have their own header (intake_status.h), as do the door's decisions
- * (intake_door.h): the files that use them include them, so the includes show who depends
- * on whom. */
+ * (intake_door.h) and the CSV export (intake_export.h): the files that use them include
+ * them, so the includes show who depends on whom. */
 #ifndef HOTLINE_INTAKE_INTERNAL_H
 #define HOTLINE_INTAKE_INTERNAL_H
 
@@ -20,6 +20,9 @@ struct intake {
     int64_t repeat_window_ms; /* 0: repeat calls are never linked */
     arena_t *scratch; /* per event / per query scratch memory, reset each use */
     void *open311;    /* open311.c's state */
+    struct intake_export_job *export_jobs; /* exports being written (intake_export.h) */
+    unsigned export_njobs;
+    bool stopping; /* shutdown began: no new exports */
 };
 
 /* intake_submit.c: record a new ticket inside txn: id, TicketReceived, status view. */

@@ -109,6 +109,16 @@ int intake_updates_scan(intake_t *self, MDB_txn *txn, int64_t from_ms, int64_t t
     return rc ? rc : w.fn_rc;
 }
 
+int intake_by_time_key(const MDB_val *key, int64_t *received_ms, char *id, size_t id_size)
+{
+    if (key->mv_size <= 8 || key->mv_size - 8 >= id_size || key->mv_size > 8 + 64)
+        return HL_ECORRUPT;
+    *received_ms = (int64_t)store_be64_get(key->mv_data);
+    memcpy(id, (const char *)key->mv_data + 8, key->mv_size - 8);
+    id[key->mv_size - 8] = '\0';
+    return 0;
+}
+
 bool intake_status_final(Hotline__TicketStatus s)
 {
     return s == HOTLINE__TICKET_STATUS__TICKET_CLOSED ||

@@ -1,6 +1,7 @@
-/* intake_status: the stored status views ("tickets") and their index by last change
- * ("updates"). Depends on nothing else in intake; everything that reads or writes a view
- * goes through it. Loop thread only. */
+/* intake_status: the stored status views ("tickets"), their index by last change
+ * ("updates"), and the reading of their index by received time ("by_time"). Depends on
+ * nothing else in intake; everything that reads or writes a view goes through it. Loop
+ * thread only. */
 #ifndef HOTLINE_INTAKE_STATUS_H
 #define HOTLINE_INTAKE_STATUS_H
 
@@ -28,6 +29,10 @@ int intake_updates_scan(intake_t *self, MDB_txn *txn, int64_t from_ms, int64_t t
 /* Fill the view's incident ETA and summary (masked) from the incident as intake knows it now
  * (dispatch's updates follow), into arena. Nothing when it has no incident or it closed. */
 int intake_view_incident(intake_t *self, MDB_txn *txn, Hotline__TicketView *v, arena_t *arena);
+
+/* A key of the "by_time" index (received ms, big-endian, then the id): the time and the id
+ * (id_size > 64). Returns 0, or HL_ECORRUPT for a key of another shape. */
+int intake_by_time_key(const MDB_val *key, int64_t *received_ms, char *id, size_t id_size);
 
 /* True for the statuses a ticket leaves only by closing (open = anything else). */
 bool intake_status_final(Hotline__TicketStatus s);

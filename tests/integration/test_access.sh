@@ -75,6 +75,8 @@ ROUTES = {
           "location": {"district": "Gulou"}}, {"operator", "service"}),
         ("GET", "/v1/tickets", "/v1/tickets?limit=1", None, TICKET_READERS),
         ("GET", "/v1/tickets/*", "/v1/tickets/" + TID, None, TICKET_READERS),
+        ("GET", "/v1/exports/requests.csv", "/v1/exports/requests.csv?from=2026-11-01&to=2026-11-30",
+         None, {"dispatcher", "supervisor", "admin"}),
         ("*", "/open311/v2/*", "/open311/v2/services.json", None, PUBLIC),
     ],
     "dispatch": [
@@ -127,8 +129,10 @@ ROUTES = {
     ],
     "callback": [
         ("POST", "/v1/callbacks/next", "/v1/callbacks/next", {}, {"callback-agent"}),
-        ("POST", "/v1/callbacks/*", "/v1/callbacks/" + TID,
-         {"outcome": "CALLBACK_UNREACHABLE"}, {"callback-agent"}),
+        # record and promise: one prefix route; recordCallback's own row (agents only) is
+        # checked with the commands below
+        ("POST", "/v1/callbacks/*", "/v1/callbacks/" + TID + "/promise", {"atMs": "1"},
+         {"callback-agent", "operator", "supervisor"}),
         ("GET", "/v1/callbacks", "/v1/callbacks", None,
          {"callback-agent", "supervisor", "admin"}),
         ("GET", "/v1/callbacks/*", "/v1/callbacks/" + TID, None,
@@ -144,6 +148,8 @@ ROUTES = {
     ],
     "analytics": [
         ("GET", "/v1/kpis", "/v1/kpis", None, {"supervisor", "dispatcher", "admin"}),
+        ("GET", "/v1/reports/monthly", "/v1/reports/monthly?month=2026-11", None,
+         {"supervisor", "dispatcher", "admin"}),
         ("GET", "/v1/tickets/*", "/v1/tickets/" + TID + "/timeline", None,
          {"supervisor", "dispatcher", "admin", "operator"}),
     ],
@@ -166,7 +172,8 @@ COMMANDS = {  # the commands each service takes, and who may run them
                  "replayDeadLetter": {"dispatcher", "admin"}},
     "sla": {"loadPolicies": {"supervisor", "admin"}},
     "callback": {"nextCallback": {"callback-agent"}, "recordCallback": {"callback-agent"},
-                 "fileAppeal": {"unit"}, "reviewAppeal": {"supervisor", "admin"}},
+                 "fileAppeal": {"unit"}, "reviewAppeal": {"supervisor", "admin"},
+                 "promiseCallback": {"operator", "callback-agent", "supervisor"}},
     "analytics": {},
 }
 EXAMPLES = {  # a body for every command kind
@@ -198,6 +205,7 @@ EXAMPLES = {  # a body for every command kind
     "nextCallback": {}, "recordCallback": {"ticketId": TID, "outcome": "CALLBACK_UNREACHABLE"},
     "fileAppeal": {"ticketId": TID, "reasonCode": "not-our-remit", "statement": "walk"},
     "reviewAppeal": {"ticketId": TID, "uphold": False, "note": "walk"},
+    "promiseCallback": {"ticketId": TID, "atMs": "1"},  # in the past: refused after the check
     "testAppend": {"count": "1"},
 }
 

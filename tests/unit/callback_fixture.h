@@ -1,8 +1,8 @@
 /* callback_fixture: what the test_callback* programs share. In-process: a temporary store, the
  * real event log, callback's scheduler on a loop with the group commit, and a settable clock;
- * events in (received, replied, reopened), commands out (next, record, rate, unreachable), and
- * readers for the log, the pending count and the views. Everything is static inline so each
- * test program compiles only what it uses. */
+ * events in (received, replied, reopened), commands out (next, record, rate, unreachable,
+ * promise), and readers for the log, the pending and skipped counts and the views. Everything
+ * is static inline so each test program compiles only what it uses. */
 #ifndef HOTLINE_TESTS_UNIT_CALLBACK_FIXTURE_H
 #define HOTLINE_TESTS_UNIT_CALLBACK_FIXTURE_H
 
@@ -30,6 +30,7 @@ typedef struct fixture {
     scheduler_t *sched;
     arena_t *arena;
     bool basically_counts;
+    unsigned fatigue_max, fatigue_days; /* the anti-fatigue cap: 0 calls = none (setup) */
     Hotline__CommandReply *reply; /* the last command's, in arena */
 } fixture_t;
 
@@ -58,6 +59,12 @@ static Hotline__AppealReason fixture_policy = {
     "beyond law or policy"};
 static Hotline__AppealReason *const fixture_reasons[] = {&fixture_remit, &fixture_policy};
 
+/* Events appended in a scheduler pass are read back once their pass commits. */
+static inline void log_committed(void *ctx)
+{
+    evlog_committed(ctx);
+}
+
 /* Open the store, the logic and its scheduler on a loop with the group commit, as the
  * skeleton does (again after close_all: a restart). */
 static inline int open_all(fixture_t *f)
@@ -73,7 +80,9 @@ static inline int open_all(fixture_t *f)
                              .basically_satisfied_counts = f->basically_counts,
                              .appeal_window_working_days = 3,
                              .appeal_reasons = fixture_reasons,
-                             .n_appeal_reasons = 2};
+                             .n_appeal_reasons = 2,
+                             .fatigue_max_calls = f->fatigue_max,
+                             .fatigue_window_days = f->fatigue_days};
     MDB_txn *txn;
     if (store_open(&f->store, &so) || evlog_open(&f->log, f->store, f->clock, &lo) ||
         calendar_load(&cal, NULL, err, sizeof err) ||
@@ -84,6 +93,7 @@ static inline int open_all(fixture_t *f)
     uv_timer_start(&f->keep, keepalive_cb, 5, 5);
     scheduler_opts_t o = callback_scheduler_opts(f->cb);
     if (txq_create(&f->txq, &f->loop, f->store, 0) ||
+        txq_on_commit(f->txq, log_committed, f->log) ||
         scheduler_create(&f->sched, &f->loop, f->store, f->txq, f->clock, &o) ||
         store_write_begin(f->store, &txn) || callback_attach(f->cb, f->sched, txn) ||
         store_write_commit(f->store, &txn) || scheduler_start(f->sched))
@@ -104,11 +114,15 @@ static inline void close_all(fixture_t *f)
     store_close(&f->store);
 }
 
-static inline int setup_policy(void **state, bool basically_counts)
+/* The fixture under a satisfaction policy and an anti-fatigue cap (fatigue_max 0: none). */
+static inline int setup_with(void **state, bool basically_counts, unsigned fatigue_max,
+                             unsigned fatigue_days)
 {
     fixture_t *f = calloc(1, sizeof *f);
     f->dir = unit_tmpdir();
     f->basically_counts = basically_counts;
+    f->fatigue_max = fatigue_max;
+    f->fatigue_days = fatigue_days;
     if (hclock_create(&f->clock, true) || hclock_set_ms(f->clock, T0) || open_all(f) ||
         arena_create(&f->arena))
         return -1;
@@ -118,12 +132,18 @@ static inline int setup_policy(void **state, bool basically_counts)
 
 static inline int setup(void **state)
 {
-    return setup_policy(state, true);
+    return setup_with(state, true, 0, 0);
 }
 
 static inline int setup_strict(void **state)
 {
-    return setup_policy(state, false);
+    return setup_with(state, false, 0, 0);
+}
+
+/* The service's default cap: 3 calls in 30 days. */
+static inline int setup_capped(void **state)
+{
+    return setup_with(state, true, 3, 30);
 }
 
 static inline int teardown(void **state)
@@ -193,18 +213,19 @@ static inline void apply(fixture_t *f, Hotline__Event *ev)
     settle(f);
 }
 
-static inline void received(fixture_t *f, const char *id, const char *phone, const char *name,
-                     bool anonymous)
+/* TicketReceived of a ticket from contact c, whose caller is vulnerable or not, joined to
+ * incident at intake (NULL: none). */
+static inline void received_contact(fixture_t *f, const char *id, Hotline__Contact *c,
+                                    bool vulnerable, const char *incident)
 {
-    Hotline__Contact c = HOTLINE__CONTACT__INIT;
-    c.phone = (char *)phone;
-    c.name = (char *)name;
-    c.anonymous = anonymous;
     Hotline__Ticket t = HOTLINE__TICKET__INIT;
     t.id = (char *)id;
-    t.contact = &c;
+    t.contact = c;
     t.category_code = "W01";
     t.description = "no water since this morning";
+    t.vulnerable_caller = vulnerable;
+    if (incident)
+        t.incident_id = (char *)incident;
     Hotline__TicketReceived tr = HOTLINE__TICKET_RECEIVED__INIT;
     tr.ticket = &t;
     Hotline__Event ev = HOTLINE__EVENT__INIT;
@@ -214,6 +235,25 @@ static inline void received(fixture_t *f, const char *id, const char *phone, con
     ev.body_case = HOTLINE__EVENT__BODY_TICKET_RECEIVED;
     ev.ticket_received = &tr;
     apply(f, &ev);
+}
+
+static inline void received_as(fixture_t *f, const char *id, const char *phone, bool vulnerable,
+                               const char *incident)
+{
+    Hotline__Contact c = HOTLINE__CONTACT__INIT;
+    c.phone = (char *)phone;
+    c.name = (char *)"Li";
+    received_contact(f, id, &c, vulnerable, incident);
+}
+
+static inline void received(fixture_t *f, const char *id, const char *phone, const char *name,
+                            bool anonymous)
+{
+    Hotline__Contact c = HOTLINE__CONTACT__INIT;
+    c.phone = (char *)phone;
+    c.name = (char *)name;
+    c.anonymous = anonymous;
+    received_contact(f, id, &c, false, NULL);
 }
 
 /* A reply; with incident, one of that incident's close (one call per caller). */
@@ -330,6 +370,24 @@ static inline Hotline__Status unreachable(fixture_t *f, const char *id, const ch
                   HOTLINE__RATING__RATING_UNSPECIFIED, "", agent);
 }
 
+/* PromiseCallback: at_ms, or at (RFC 3339) when at_text is given. */
+static inline Hotline__Status promise(fixture_t *f, const char *id, int64_t at_ms,
+                                      const char *at_text, const char *note)
+{
+    Hotline__PromiseCallback pc = HOTLINE__PROMISE_CALLBACK__INIT;
+    pc.ticket_id = (char *)id;
+    pc.at_ms = at_ms;
+    if (at_text)
+        pc.at = (char *)at_text;
+    if (note)
+        pc.note = (char *)note;
+    Hotline__Command cmd = HOTLINE__COMMAND__INIT;
+    cmd.body_case = HOTLINE__COMMAND__BODY_PROMISE_CALLBACK;
+    cmd.promise_callback = &pc;
+    cmd.actor = "operator:op-1";
+    return run(f, &cmd);
+}
+
 static inline void expect_refusal(fixture_t *f, Hotline__Status got, Hotline__Status want,
                            const char *field, const char *in_message)
 {
@@ -366,14 +424,20 @@ static inline uint64_t head(fixture_t *f)
     return evlog_head(f->log);
 }
 
-static inline uint64_t pending(fixture_t *f)
+/* One of callback's counts (callback_pending_count, ...). */
+static inline uint64_t count_of(fixture_t *f, int (*fn)(callback_t *, MDB_txn *, uint64_t *))
 {
     MDB_txn *txn;
     uint64_t n = 0;
     assert_int_equal(store_read_begin(f->store, &txn), 0);
-    assert_int_equal(callback_pending_count(f->cb, txn, &n), 0);
+    assert_int_equal(fn(f->cb, txn, &n), 0);
     store_read_end(&txn);
     return n;
+}
+
+static inline uint64_t pending(fixture_t *f)
+{
+    return count_of(f, callback_pending_count);
 }
 
 static inline json_t *list(fixture_t *f, callback_list_t which)
@@ -386,6 +450,20 @@ static inline json_t *list(fixture_t *f, callback_list_t which)
     return out;
 }
 
-/* ---- scheduling ---- */
+static inline uint64_t skipped(fixture_t *f)
+{
+    return count_of(f, callback_skipped_count);
+}
+
+/* Task i of a list view (borrowed from l), or NULL; a string field of it. */
+static inline json_t *list_item(json_t *l, size_t i)
+{
+    return json_array_get(json_object_get(l, "callbacks"), i);
+}
+
+static inline const char *item_str(json_t *l, size_t i, const char *key)
+{
+    return json_string_value(json_object_get(list_item(l, i), key));
+}
 
 #endif

@@ -112,6 +112,7 @@ static void test_growth_and_limit(void **state)
     assert_int_equal(final_rc, HL_ENOSPC);
     assert_int_equal(grows, 2); /* 1 -> 2 -> 4 MiB */
     assert_int_equal(store_map_size(s), 4 << 20);
+    assert_int_equal(store_max_map_size(s), 4 << 20); /* the limit it stopped at */
     assert_true(committed > 1000);
     MDB_txn *txn;
     uint64_t entries;

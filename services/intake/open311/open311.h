@@ -9,7 +9,8 @@
  *   open311_tokens.c   the durable inbox behind tokens, its drain, GET tokens/{token}
  *   open311_query.c    GET requests, requests/{id}, servicerequestupdates
  *   open311_item.c     one request as those show it (privacy: no caller details)
- *   open311_render.c   answers as JSON or XML, errors
+ *   open311_render.c   answers as JSON or XML, errors; items as CSV rows for intake's
+ *                      export (intake_export.c, through intake_open311_csv_row)
  *   open311_util.c     error lists, ISO 8601 datetimes, comma lists
  *
  * open311_catalog.c, open311_decode.c and open311_util.c use only common/ and the protobuf

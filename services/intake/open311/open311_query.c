@@ -196,16 +196,14 @@ static int query_visit(void *ctx, const store_entry_t *e)
     const open311_query_t *q = w->q;
     if (w->scanned == SCAN_MAX || json_array_size(w->list) >= q->page_size)
         return 1;
-    const MDB_val *k = &e->key;
-    bool usable = k->mv_size > 8 && k->mv_size <= 8 + ID_MAX;
-    if (usable && (int64_t)store_be64_get(k->mv_data) < q->start_ms)
+    char id[ID_MAX + 1];
+    int64_t received_ms;
+    bool usable = intake_by_time_key(&e->key, &received_ms, id, sizeof id) == 0;
+    if (usable && received_ms < q->start_ms)
         return 1; /* past the window's start */
     w->scanned++;
     if (!usable)
         return 0;
-    char id[ID_MAX + 1];
-    memcpy(id, (const char *)k->mv_data + 8, k->mv_size - 8);
-    id[k->mv_size - 8] = '\0';
     arena_reset(w->arena);
     Hotline__TicketView *v = NULL;
     if (w->filtered && (intake_view_get(w->self->intake, w->txn, id, w->arena, &v) != 0 ||

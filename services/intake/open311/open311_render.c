@@ -1,9 +1,14 @@
 /* open311_render: every Open311 answer is built once as a JSON value and written either as
  * JSON or, through xmlw, as the standard's XML: an object becomes an element per member, an
  * array a container whose items take the singular name (<services><service>...), null is
- * left out, booleans read true / false. So the two formats always carry the same data. */
+ * left out, booleans read true / false. So the two formats always carry the same data.
+ * Request items also go out as CSV rows in the GeoReport bulk columns (intake's export,
+ * intake_export.c), through csvw, each value written as the XML writes it. */
 #include "open311.h"
 
+#include "intake_export.h"
+
+#include "csvw.h"
 #include "hl_error.h"
 #include "xmlw.h"
 
@@ -35,6 +40,20 @@ static const char *item_name(const char *container)
     return "item";
 }
 
+/* A scalar as text, as both the XML and the CSV renderings write it: a string as it is, an
+ * integer, a real to REAL_DIGITS, true / false; NULL for null, absent, objects and arrays. */
+static const char *scalar_text(const json_t *v, char *buf, size_t size)
+{
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_STRING: return json_string_value(v);
+    case JSON_INTEGER: snprintf(buf, size, "%lld", (long long)json_integer_value(v)); return buf;
+    case JSON_REAL: snprintf(buf, size, "%.*g", REAL_DIGITS, json_real_value(v)); return buf;
+    case JSON_TRUE: return "true";
+    case JSON_FALSE: return "false";
+    default: return NULL;
+    }
+}
+
 static void xml_value(xmlw_t *w, const char *name, const char *item, const json_t *v)
 {
     switch (json_typeof(v)) {
@@ -55,12 +74,13 @@ static void xml_value(xmlw_t *w, const char *name, const char *item, const json_
         xmlw_close(w);
         break;
     }
-    case JSON_STRING: xmlw_element(w, name, json_string_value(v)); break;
-    case JSON_INTEGER: xmlw_elementf(w, name, "%lld", (long long)json_integer_value(v)); break;
-    case JSON_REAL: xmlw_elementf(w, name, "%.*g", REAL_DIGITS, json_real_value(v)); break;
-    case JSON_TRUE: xmlw_element(w, name, "true"); break;
-    case JSON_FALSE: xmlw_element(w, name, "false"); break;
-    case JSON_NULL: break;
+    default: {
+        char buf[32];
+        const char *text = scalar_text(v, buf, sizeof buf);
+        if (text) /* null is left out */
+            xmlw_element(w, name, text);
+        break;
+    }
     }
 }
 
@@ -132,4 +152,35 @@ void open311_fail(httpd_req_t *req, open311_fmt_t fmt, int http_status, int code
     open311_error_addv(&e, http_status, code, desc, ap);
     va_end(ap);
     open311_respond_errors(req, fmt, &e);
+}
+
+/* ---- CSV rows for the export ---- */
+
+/* The GeoReport bulk columns: a request item's members, in the standard's order. */
+static const char *const CSV_COLUMNS[] = {
+    "service_request_id", "status",           "status_notes",       "service_name",
+    "service_code",       "description",      "agency_responsible", "service_notice",
+    "requested_datetime", "updated_datetime", "expected_datetime",  "address",
+    "address_id",         "zipcode",          "lat",                "long",
+    "media_url",
+};
+#define NCOLUMNS (sizeof CSV_COLUMNS / sizeof *CSV_COLUMNS)
+
+int intake_open311_csv_header(csvw_t *w)
+{
+    for (size_t i = 0; i < NCOLUMNS; i++)
+        csvw_field(w, CSV_COLUMNS[i]);
+    return csvw_end(w);
+}
+
+int intake_open311_csv_row(const intake_t *intake, const Hotline__TicketView *v, csvw_t *w)
+{
+    json_t *item = open311_request_item(intake->open311, v, false);
+    if (!item)
+        return HL_ENOMEM;
+    char buf[32];
+    for (size_t i = 0; i < NCOLUMNS; i++) /* absent: an empty field */
+        csvw_field(w, scalar_text(json_object_get(item, CSV_COLUMNS[i]), buf, sizeof buf));
+    json_decref(item);
+    return csvw_end(w);
 }

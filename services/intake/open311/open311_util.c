@@ -12,23 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Make s valid UTF-8 in place: a sequence cut at the end (by snprintf) is dropped, then
- * invalid bytes and control characters become '?'. */
-static void utf8_clean(char *s)
-{
-    utf8_trim_cut(s);
-    unsigned char *p = (unsigned char *)s;
-    size_t len = strlen(s);
-    for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq(p + i, len - i, NULL);
-        if (k == 0 || p[i] < 0x20 || p[i] == 0x7f) {
-            p[i++] = '?';
-            continue;
-        }
-        i += k;
-    }
-}
-
 const char *open311_quote(char *out, size_t size, const char *s)
 {
     if (size < 8) {
