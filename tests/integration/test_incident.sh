@@ -2,7 +2,7 @@
 # Incidents in full, with the five services (issue 9):
 # - a wide incident (a whole district, a one-letter prefix) is refused for a dispatcher, naming
 #   the rule, and accepted from a supervisor;
-# - 2,000 tickets from 250 callers, dispatched before the incident is known, are linked to it
+# - 2,000 tickets from 100 callers (20 reports each), dispatched before the incident is known, are linked to it
 #   by rule (they leave their unit's queue); one more by hand; a replied one is refused naming
 #   its state; a new one joins at the door; unlink sends a hand-linked ticket back to its unit
 #   and a door-linked one to the catalogue's;
@@ -11,9 +11,9 @@
 # - the close replies every linked ticket (REPLIED): here in chunks of 5 (incidentLimits.
 #   closeChunk) on dispatch's scheduler, with dispatch killed -9 in the middle: every ticket is
 #   replied exactly once after the restart; callback schedules one call per distinct caller
-#   (callback tasks == callers), and rating each call closes every ticket of its caller.
-# INCIDENT_CALLERS (250) and INCIDENT_PER_CALLER (8) size the surge: INCIDENT_CALLERS=25
-# INCIDENT_PER_CALLER=20 is a caller with 20 linked reports, one call rating all 20.
+#   (callback tasks == callers), and rating each call closes every ticket of its caller: a
+#   caller with 20 linked reports gets one callback that rates all 20 (issue 11).
+# INCIDENT_CALLERS (100) and INCIDENT_PER_CALLER (20) size the surge.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
 # Chunks of 5: the close's fan-out goes through the scheduler pass by pass, long enough to be
@@ -23,8 +23,8 @@ I=$(svc_url intake)
 D=$(svc_url dispatch)
 S=$(svc_url sla)
 C=$(svc_url callback)
-CALLERS=${INCIDENT_CALLERS:-250} # INCIDENT_CALLERS=625 gives the issue's 5,000 linked tickets
-PER_CALLER=${INCIDENT_PER_CALLER:-8} # one ticket per community c0, c1...: not repeat calls, each its own ticket
+CALLERS=${INCIDENT_CALLERS:-100} # INCIDENT_CALLERS=250 gives the issue's 5,000 linked tickets
+PER_CALLER=${INCIDENT_PER_CALLER:-20} # one ticket per community c0, c1...: not repeat calls, each its own ticket
 
 submit() { # submit JSON-TICKET -> the ticket id; the answer in $T/ans.json
   TOKEN=$(token_for operator) http POST "$I/v1/tickets" "$1" > "$T/ans.json"
