@@ -146,6 +146,7 @@ int cli_resume(cli_t *cli, int argc, char **argv);
 int cli_subdispatch(cli_t *cli, int argc, char **argv);
 int cli_reply(cli_t *cli, int argc, char **argv);
 int cli_kpis(cli_t *cli, int argc, char **argv);
+int cli_callback_surveys(cli_t *cli, int argc, char **argv); /* cli_survey.c */
 int cli_keys(cli_t *cli, int argc, char **argv);
 
 /* A dispatcher's POST of body (stolen) to dispatch's path, printing said on success (the
@@ -154,7 +155,7 @@ int cli_dispatcher_post(cli_t *cli, const char *path, json_t *body, const char *
 /* The same to any service. */
 int cli_post(cli_t *cli, int service, const char *path, json_t *body, const char *said);
 
-/* Groups: `hotline callback next|record|promise`, `hotline token create|list|revoke`,
+/* Groups: `hotline callback next|record|promise|surveys`, `hotline token create|list|revoke`,
  * `hotline incident declare|update|close|link|unlink|list`. */
 extern const cli_verb_t cli_callback_verbs[];
 extern const cli_verb_t cli_appeal_verbs[]; /* cli_appeal.c: file, uphold, reject, list, show */

@@ -1,4 +1,4 @@
-/* cli_callback: callback next / record / promise, and kpis. */
+/* cli_callback: callback next / record / promise / surveys (cli_survey.c), and kpis. */
 #include "cli.h"
 
 #include <ctype.h>
@@ -185,6 +185,9 @@ const cli_verb_t cli_callback_verbs[] = {
      "callback promise TICKET_ID --at \"YYYY-MM-DD HH:MM\" [--note TEXT]",
      "call the citizen back at the time agreed with them (the centre's local time;\n"
      "operators, callback agents, supervisors); before the unit replies it is kept",
+     NULL},
+    {"surveys", cli_callback_surveys, NULL, "callback surveys [--limit N]",
+     "callbacks the survey gateway (SMS / IVR) is asking about, until their answer or expiry",
      NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -1,5 +1,6 @@
 /* connector: a durable outbound webhook sender (docs/architecture.md: crew work orders; also
- * sla's ladder notices and callback's SMS survey).
+ * sla's ladder notices and callback's SMS / IVR survey), and the shared secret it signs with:
+ * loaded from a file or the environment, and checked by a receiver (connector_verify).
  *
  * A delivery is enqueued inside the caller's write transaction as an entry of the shared
  * scheduler (scheduler.h) in the caller's store, due at once, whose payload is the request: it
@@ -39,6 +40,8 @@
 #include "store.h"
 #include "txq.h"
 
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -131,5 +134,68 @@ void connector_stop(connector_t *self);
 
 /* Free (after the txq is gone and the loop has run). Nulls *self. */
 void connector_destroy(connector_t **self);
+
+/* ---- configuration and signatures, on both ends (connector_secret.c; no state) ------------ */
+
+#define CONNECTOR_SECRET_MIN 16
+#define CONNECTOR_SECRET_MAX 1024
+#define CONNECTOR_SIGNATURE_MAX 72 /* "sha256=" + 64 hex digits + NUL */
+#define CONNECTOR_SKEW_MS 300000   /* a receiver takes timestamps this close to its clock */
+#define CONNECTOR_URL_MAX 2048
+
+/* Read a signing secret from exactly one of file (a regular file, mode 0600 or stricter) and
+ * env (an environment variable's name); NULL or "" = not given. Trailing white space is not
+ * part of it; it must hold CONNECTOR_SECRET_MIN..MAX bytes. out holds CONNECTOR_SECRET_MAX
+ * bytes: sodium_memzero it after use. Errors: HL_EINVAL with err "<where>.<field>: <rule>"
+ * (where: "crews[0]", "survey"; field: secretFile or secretEnv). */
+int connector_secret_load(const char *file, const char *env, const char *where,
+                          uint8_t out[CONNECTOR_SECRET_MAX], size_t *len, char *err,
+                          size_t err_size);
+
+/* A connector made from a configuration's endpoint block: any message with the fields url,
+ * secret_file, secret_env, max_attempts, backoff_first_ms, backoff_cap_ms and timeout_ms
+ * (dispatch's CrewEndpoint, callback's SurveyConfig), read by name. */
+typedef struct connector_config {
+    const char *name;                 /* as connector_opts_t.name */
+    const char *where;                /* how errors name the block: "crews[0]", "survey" */
+    const ProtobufCMessage *endpoint; /* the block (checked before: url, bounds) */
+    metrics_t *metrics;               /* NULL: none */
+    uint8_t *key_out; /* not NULL: the secret copied here too (CONNECTOR_SECRET_MAX bytes:
+                       * sodium_memzero it after use), to check answers signed with it */
+    size_t *key_len_out;
+} connector_config_t;
+
+/* connector_create with the block's secret read (connector_secret_load) and its settings.
+ * Errors: those of connector_secret_load and connector_create, with a line in err naming
+ * the block. */
+int connector_create_configured(connector_t **out, uv_loop_t *loop, store_t *store, txq_t *txq,
+                                hclock_t *clock, const connector_config_t *cfg, char *err,
+                                size_t err_size);
+
+/* Whether url can be a connector's target: http:// or https://, printable ASCII without spaces,
+ * at most CONNECTOR_URL_MAX bytes. Errors: HL_EINVAL with the rule it breaks in why. */
+int connector_url_check(const char *url, char *why, size_t why_size);
+
+/* The X-Hotline-Signature of a request: "sha256=" + hex HMAC-SHA256(key, ts "." body). */
+void connector_sign(const void *key, size_t key_len, const char *ts, const void *body, size_t len,
+                    char out[CONNECTOR_SIGNATURE_MAX]);
+
+typedef enum connector_sig {
+    CONNECTOR_SIG_OK = 0,
+    CONNECTOR_SIG_NO_TIMESTAMP, /* absent, or not whole milliseconds */
+    CONNECTOR_SIG_STALE,        /* further than max_skew_ms from now_ms */
+    CONNECTOR_SIG_MALFORMED,    /* signature absent or not sha256=<64 hex> */
+    CONNECTOR_SIG_MISMATCH,     /* the wrong key, or a body or timestamp changed on the way */
+} connector_sig_t;
+
+/* Check a signed request as its receiver: ts (X-Hotline-Timestamp, UTC ms) within max_skew_ms
+ * of now_ms (*skew_ms: now_ms - ts), then sig (X-Hotline-Signature) against the HMAC of ts "."
+ * body under key, compared in constant time. */
+connector_sig_t connector_verify(const void *key, size_t key_len, const char *ts, const char *sig,
+                                 const void *body, size_t len, int64_t now_ms, int64_t max_skew_ms,
+                                 int64_t *skew_ms);
+
+/* A sentence saying what was wrong, for the refusal (static). */
+const char *connector_sig_reason(connector_sig_t v);
 
 #endif

@@ -1,7 +1,8 @@
 /* connector_curl: the connector's POSTs on libcurl's multi interface, driven by the service's
  * libuv loop (the multi_socket pattern): libcurl says which sockets to watch (on_socket: one
  * uv_poll_t each) and when to call it back (on_curl_timer: one uv_timer_t); both wake-ups call
- * curl_multi_socket_action, after which finished transfers are collected. Loop thread. */
+ * curl_multi_socket_action, after which finished transfers are collected. Each POST is signed
+ * with connector_sign (connector_secret.c). Loop thread. */
 #include "connector_internal.h"
 
 #include "hl_error.h"
@@ -9,7 +10,6 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,21 +141,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
-void conn_sign(const connector_t *self, const char *ts, const void *body, size_t len, char *out,
-               size_t out_size)
-{
-    crypto_auth_hmacsha256_state st;
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_init(&st, self->hmac_key, self->opts.hmac_key_len);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)ts, strlen(ts));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1);
-    crypto_auth_hmacsha256_update(&st, body, len);
-    crypto_auth_hmacsha256_final(&st, mac);
-    char hex[2 * sizeof mac + 1];
-    sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
-    snprintf(out, out_size, "sha256=%s", hex);
-}
-
 static struct curl_slist *add_header(struct curl_slist *list, bool *ok, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -178,9 +163,9 @@ int conn_curl_send(connector_t *self, conn_req_t *q)
     size_t len, ctype_len;
     const char *ctype;
     conn_req_body(q, &body, &len, &ctype, &ctype_len);
-    char ts[24], sig[80];
+    char ts[24], sig[CONNECTOR_SIGNATURE_MAX];
     snprintf(ts, sizeof ts, "%" PRId64, hclock_now_ms(self->clock));
-    conn_sign(self, ts, body, len, sig, sizeof sig);
+    connector_sign(self->hmac_key, self->opts.hmac_key_len, ts, body, len, sig);
     bool ok = true;
     struct curl_slist *h = NULL;
     h = add_header(h, &ok, "Content-Type: %.*s", (int)ctype_len, ctype);

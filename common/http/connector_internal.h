@@ -80,9 +80,6 @@ int conn_curl_open(connector_t *self);
 int conn_curl_send(connector_t *self, conn_req_t *q);
 /* Abort the transfers on the wire (their reqs are handed to conn_req_aborted) and close. */
 void conn_curl_close(connector_t *self);
-/* HMAC-SHA256 of ts "." body as "sha256=<64 hex>" into out (at least 72 bytes). */
-void conn_sign(const connector_t *self, const char *ts, const void *body, size_t len, char *out,
-               size_t out_size);
 
 /* connector.c side: a transfer ended (q->ok, q->error filled) / a held request was dropped at
  * shutdown (running: it was on the wire), its entry left leased. */

@@ -63,6 +63,7 @@ int cmd_http_status(Hotline__Status status)
     case HOTLINE__STATUS__INVALID: return 400;
     case HOTLINE__STATUS__NOT_FOUND: return 404;
     case HOTLINE__STATUS__CONFLICT: return 409;
+    case HOTLINE__STATUS__GONE: return 410;
     case HOTLINE__STATUS__FORBIDDEN: return 403;
     case HOTLINE__STATUS__UNAVAILABLE: return 503;
     default: return 500;

@@ -62,7 +62,7 @@ int cmd_refuse(cmd_reply_t *reply, Hotline__Status status, const char *field, co
 /* Remove idempotency records older than the window, at most max per call. */
 int cmdexec_trim(cmdexec_t *self, MDB_txn *txn, unsigned max, unsigned *deleted);
 
-/* The HTTP status for a command status (200, 400, 401, 403, 404, 409, 422, 503, 500). */
+/* The HTTP status for a command status (200, 400, 401, 403, 404, 409, 410, 422, 503, 500). */
 int cmd_http_status(Hotline__Status status);
 
 typedef struct cmdexec_stats {

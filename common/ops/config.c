@@ -3,6 +3,7 @@
  * Every layer is turned into a JSON object and merged with pbjson_merge, so a value from the
  * environment is checked by the same rules as one from the file. For the bounds check each row
  * remembers which layer last set its key, so that the message can say where to fix it.
+ * config_error writes the services' own checks' messages in the same shape.
  * Runs once at start-up, on the main thread. */
 #include "config.h"
 
@@ -553,4 +554,23 @@ done:
     }
     *out = l.msg;
     return 0;
+}
+
+int config_verror(char *err, size_t err_size, const char *where, const char *field, const char *fmt,
+                  va_list ap)
+{
+    int len = snprintf(err, err_size, "%s.%s: ", where, field);
+    if (len >= 0 && (size_t)len < err_size)
+        vsnprintf(err + len, err_size - (size_t)len, fmt, ap);
+    return HL_EINVAL;
+}
+
+int config_error(char *err, size_t err_size, const char *where, const char *field, const char *fmt,
+                 ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = config_verror(err, err_size, where, field, fmt, ap);
+    va_end(ap);
+    return rc;
 }

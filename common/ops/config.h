@@ -22,6 +22,7 @@
 #define HOTLINE_CONFIG_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef struct config_bound {
@@ -52,5 +53,13 @@ int config_load(const ProtobufCMessageDescriptor *desc, const config_source_t *s
  * sub-message, or ends at a oneof member that is not the one set. */
 void *config_field(ProtobufCMessage *msg, const char *path,
                    const ProtobufCFieldDescriptor **field_out);
+
+/* One line for a service's own checks (service_desc_t.check_config and what it calls): err =
+ * "<where>.<field>: <rule>", where the block ("crews[0]", "survey") and field its key, so the
+ * message names the key as config_load's do. Returns HL_EINVAL. */
+int config_error(char *err, size_t err_size, const char *where, const char *field, const char *fmt,
+                 ...) __attribute__((format(printf, 5, 6)));
+int config_verror(char *err, size_t err_size, const char *where, const char *field, const char *fmt,
+                  va_list ap);
 
 #endif

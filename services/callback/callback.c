@@ -1,9 +1,9 @@
 /* callback: the service's life cycle. Embedded defaults and the bounds table, the logic object
  * (callback_create: sub-databases and calendar), and its wiring into the skeleton: the
- * scheduler that holds tasks until they are due, the intake and dispatch feeds, the HTTP
- * routes, the pending and due gauges and the skipped counter, the command access table.
- * Loop thread. */
-#include "callback_internal.h"
+ * scheduler that holds tasks until they are due, the survey gateway (callback_survey_init:
+ * its connector and expiry scheduler), the intake and dispatch feeds, the HTTP routes, the
+ * pending and due gauges and the skipped counter, the command access table. Loop thread. */
+#include "callback_survey.h"
 
 #include "hl_error.h"
 #include "slog.h"
@@ -29,6 +29,9 @@ static const char DEFAULTS[] =
     "{\"name\": \"intake\", \"endpoint\": \"tcp://127.0.0.1:8090\", \"batchMax\": 500,"
     " \"waitMs\": 1000}]},"
     " \"calendar\": {\"dir\": \"\", \"utcOffsetMinutes\": 480},"
+    " \"survey\": {\"url\": \"\", \"mode\": \"fallback\", \"channel\": \"sms\","
+    " \"answerHours\": 72, \"maxAttempts\": 8, \"backoffFirstMs\": 1000,"
+    " \"backoffCapMs\": 300000, \"timeoutMs\": 10000},"
     " \"callHour\": 9, \"retryMinutes\": 120, \"maxAttempts\": 3,"
     " \"basicallySatisfiedCounts\": true, \"claimMinutes\": 15,"
     " \"appealWindowWorkingDays\": 3, \"appealReasons\": ["
@@ -55,6 +58,11 @@ static const config_bound_t BOUNDS[] = {
     {"appealWindowWorkingDays", 1, 30},
     {"fatigueMaxCalls", 0, 100},      /* 0: no cap */
     {"fatigueWindowDays", 1, 366},    /* a year at most: the call history kept per caller */
+    {"survey.answerHours", 1, 720},   /* a survey waits at most 30 days for its answer */
+    {"survey.maxAttempts", 1, 100},   /* deliveries to the gateway, then a dead letter */
+    {"survey.backoffFirstMs", 1, 3600000},
+    {"survey.backoffCapMs", 1, 86400000},
+    {"survey.timeoutMs", 100, 300000},
     {"calendar.utcOffsetMinutes", -14 * 60, 14 * 60},
     {NULL, 0, 0},
 };
@@ -101,6 +109,7 @@ void callback_destroy(callback_t **self)
 {
     if (!self || !*self)
         return;
+    callback_survey_destroy(*self);
     calendar_destroy(&(*self)->cal);
     free(*self);
     *self = NULL;
@@ -207,6 +216,8 @@ static int init(service_t *svc, void **state)
     if (!rc)
         rc = attach_scheduler(self);
     if (!rc)
+        rc = callback_survey_init(self);
+    if (!rc)
         rc = callback_http_routes(self);
     if (!rc)
         rc = callback_appeal_routes(self);
@@ -230,16 +241,31 @@ static int init(service_t *svc, void **state)
     return 0;
 }
 
+static void stop(void *state)
+{
+    callback_survey_stop(state);
+}
+
 static void fini(void *state)
 {
     callback_t *self = state;
     callback_destroy(&self);
 }
 
+/* The survey block is checked before anything opens, so a bad one stops start-up (exit 2). */
+static int check_config(const ProtobufCMessage *msg, char *err, size_t err_size)
+{
+    return callback_survey_check_config((const Hotline__CallbackConfig *)msg, err, err_size);
+}
+
 /* Who may run callback's commands: callback agents take and record calls; a time agreed with
  * the citizen is given by whoever spoke to them: the operator who took their call, the agent
  * who called them, or a supervisor; the rated unit appeals its rating (only its own:
- * callback_appeal.c checks the token's unit) and supervisors or admins rule on appeals. */
+ * callback_appeal.c checks the token's unit) and supervisors or admins rule on appeals;
+ * answerSurvey is the survey gateway's, run by POST /v1/surveys/{id}/answer once its
+ * signature checked, as the principal survey-gateway (role service: like Open311's
+ * submitTicket, a channel Hotline itself vouches for; over the bus only Hotline's own service
+ * tokens may send it). */
 static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_NEXT_CALLBACK, AUTH_CALLBACK_AGENT},
     {HOTLINE__COMMAND__BODY_RECORD_CALLBACK, AUTH_CALLBACK_AGENT},
@@ -247,6 +273,7 @@ static const service_command_rule_t COMMANDS[] = {
      AUTH_OPERATOR | AUTH_CALLBACK_AGENT | AUTH_SUPERVISOR},
     {HOTLINE__COMMAND__BODY_FILE_APPEAL, AUTH_UNIT},
     {HOTLINE__COMMAND__BODY_REVIEW_APPEAL, AUTH_SUPERVISOR | AUTH_ADMIN},
+    {HOTLINE__COMMAND__BODY_ANSWER_SURVEY, AUTH_SERVICE},
     {0, 0},
 };
 
@@ -255,12 +282,15 @@ const service_desc_t callback_service = {
     .summary = "Hotline callback: schedules the callback after a unit's reply (or at the time "
                "promised to the citizen), hands calls to agents by priority, records ratings "
                "(closing or sending back for rework) and unreachable attempts, skips calls "
-               "past the anti-fatigue cap, and takes units' appeals of ratings.",
+               "past the anti-fatigue cap, and takes units' appeals of ratings; with a survey "
+               "gateway, asks by SMS / IVR.",
     .config_desc = &hotline__callback_config__descriptor,
     .default_config_json = DEFAULTS,
     .bounds = BOUNDS,
+    .check_config = check_config,
     .init = init,
     .command = on_command,
     .commands = COMMANDS,
+    .stop = stop,
     .fini = fini,
 };

@@ -9,8 +9,9 @@
  *     cancels a pending task of an earlier round, whose reply is no longer what the citizen
  *     would rate);
  *   - keeps each task on the shared scheduler (common/scheduler.h) until its instant, when it
- *     enters the due queue, unless the caller was already reached fatigueMaxCalls times in the
- *     last fatigueWindowDays days: then the callback is skipped and the ticket closes;
+ *     enters the due queue (or, with a survey gateway in mode all, goes to the gateway),
+ *     unless the caller was already reached fatigueMaxCalls times in the last
+ *     fatigueWindowDays days: then the callback is skipped and the ticket closes;
  *   - hands due tasks to agents (NextCallback: vulnerable callers first, then incidents, then
  *     the rest, earliest due first within each; claimed for claimMinutes; a task whose instant
  *     has not come is never handed out) and records what they heard (RecordCallback: a rating
@@ -20,10 +21,13 @@
  *   - moves a callback to the time an operator, agent or supervisor agreed with the citizen
  *     (PromiseCallback), kept until the unit replies when it comes first.
  *   - takes units' appeals of ratings and supervisors' rulings on them (FileAppeal,
- *     ReviewAppeal, callback_appeal.c): an upheld appeal takes the rating out of the KPIs.
+ *     ReviewAppeal, callback_appeal.c): an upheld appeal takes the rating out of the KPIs;
+ *   - with a survey gateway configured (survey.url), sends callbacks to it instead (every one,
+ *     or those the agents could not reach) and records its signed answers as ratings
+ *     (callback_survey.h).
  * Events it appends: CallbackScheduled, CallbackClaimed, CallbackAttempted, CallbackRated,
  * CallbackPromised, CallbackSkipped, ReworkRequested, SupervisionRequested, TicketClosed,
- * AppealFiled, AppealReviewed, KpiEligibilityChanged.
+ * AppealFiled, AppealReviewed, KpiEligibilityChanged, SurveySent, SurveyExpired.
  *
  * The logic (callback_t) only needs a store, an event log, a clock and a calendar, so tests run
  * it in-process; callback.c wires it into the service skeleton. Loop thread only. */
@@ -32,6 +36,7 @@
 
 #include "calendar.h"
 #include "cmdexec.h"
+#include "connector.h"
 #include "evlog.h"
 #include "hclock.h"
 #include "service.h"
@@ -112,8 +117,8 @@ int callback_attach(callback_t *self, scheduler_t *sched, MDB_txn *txn);
 int callback_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
 /* The command handler (service_desc_t.command, ctx = callback_t): NextCallback,
- * RecordCallback, PromiseCallback, FileAppeal and ReviewAppeal; anything else is refused
- * NOT_FOUND. Returns 0 having set reply->msg, or a store error. */
+ * RecordCallback, PromiseCallback, FileAppeal, ReviewAppeal and AnswerSurvey; anything else is
+ * refused NOT_FOUND. Returns 0 having set reply->msg, or a store error. */
 int callback_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd, cmd_reply_t *reply);
 
 /* Whether reasons[0..n) is a usable exclusion list (codes [a-z0-9-] 1..32 and unique, labels
@@ -134,6 +139,7 @@ typedef enum {
     CALLBACK_LIST_DONE = 1,    /* finished (rated, unreachable, skipped, cancelled), latest
                                   first */
     CALLBACK_LIST_DUE = 2,     /* due now: the agents' queue, in the order they get it */
+    CALLBACK_LIST_SURVEY = 3,  /* waiting for the survey gateway's answer, soonest expiry first */
 } callback_list_t;
 
 /* A JSON object {"state": ..., "count": n, "callbacks": [task...]} of at most limit tasks
@@ -145,12 +151,49 @@ int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigne
 /* {"ticketId": id, "callbacks": [task per round...]}. HL_ENOTFOUND when the ticket has no
  * callback task. Masked like callback_list. */
 int callback_ticket_view(callback_t *self, MDB_txn *txn, const char *ticket_id, json_t **out);
-/* Tasks waiting for a call (pending, due or not) and those of them that are due, for the
- * hotline_callback_pending and hotline_callback_due gauges. */
+/* Tasks waiting for a call (pending, due or not; not those waiting for a survey's answer) and
+ * those of them that are due, for the hotline_callback_pending and hotline_callback_due
+ * gauges. */
 int callback_pending_count(callback_t *self, MDB_txn *txn, uint64_t *out);
 int callback_due_count(callback_t *self, MDB_txn *txn, uint64_t *out);
 /* Callbacks skipped by the anti-fatigue cap since the store was made, for
  * hotline_callback_skipped_total (counted in the transaction that skips). */
 int callback_skipped_count(callback_t *self, MDB_txn *txn, uint64_t *out);
+
+/* ---- the survey gateway (callback_survey*.c): the automated channel ---- */
+
+typedef struct callback_survey_settings {
+    bool all;                    /* every callback by survey; false: only instead of closing
+                                  * a ticket whose citizen the agents could not reach */
+    const char *channel;         /* "sms" (NULL) or "ivr" */
+    unsigned answer_hours;       /* an answer is taken this long (0: 72) */
+    const char *answer_base_url; /* answerUrl = this + /v1/surveys/{surveyId}/answer */
+    const void *key;             /* the gateway's secret, which answers are checked with */
+    size_t key_len;              /* (copied) */
+} callback_survey_settings_t;
+
+/* The options of the scheduler that closes surveys left unanswered (ctx = self): give them to
+ * service_scheduler or scheduler_create, then the scheduler to callback_survey_attach. */
+scheduler_opts_t callback_survey_scheduler_opts(callback_t *self);
+
+/* Use conn (the "survey" connector; NULL: no gateway, nothing is sent and answers are
+ * refused) and expiry from now on, and open the survey sub-databases (no transaction open).
+ * Neither is owned: they must outlive the object. Once only. Errors: HL_EINVAL, HL_ENOMEM,
+ * store errors. */
+int callback_survey_attach(callback_t *self, connector_t *conn, scheduler_t *expiry,
+                           const callback_survey_settings_t *s);
+
+/* Why an answer was refused at the door. */
+typedef struct callback_survey_refusal {
+    const char *field;  /* "X-Hotline-Timestamp", "X-Hotline-Signature", "surveyId" (static) */
+    const char *reason; /* the metric's label: no_timestamp, stale, malformed, mismatch */
+    char message[400];
+} callback_survey_refusal_t;
+
+/* Check an answer's X-Hotline-Timestamp and X-Hotline-Signature (NULL when absent) for body:
+ * the HMAC of the survey secret, the timestamp within CONNECTOR_SKEW_MS of the service clock.
+ * 0 when signed; HL_EINVAL (401) or HL_ENOTFOUND (no gateway: 404) with why filled. */
+int callback_survey_verify(callback_t *self, const char *ts, const char *sig, const void *body,
+                           size_t len, callback_survey_refusal_t *why);
 
 #endif

@@ -57,7 +57,8 @@ static int cancel_older(callback_t *self, MDB_txn *txn, const char *id, uint32_t
         return rc;
     char note[96];
     snprintf(note, sizeof note, "%s %u", why, (unsigned)round);
-    if (t.state == TASK_PENDING && !(rc = callback_promise_keep(self, txn, &t)))
+    if ((t.state == TASK_PENDING || t.state == TASK_SURVEY) &&
+        !(rc = callback_promise_keep(self, txn, &t)))
         rc = callback_task_finish(self, txn, &t, TASK_CANCELLED, note);
     SLOG_DEBUG("callback_cancelled", "ticket=%s round=%u reason=\"%s\"", id, (unsigned)pending,
                note);

@@ -2,10 +2,12 @@
  * call next, in the queue's order (priority, then due time); RecordCallback records what the
  * call gave: a rating (closing the ticket or sending it back for rework; the caller's call
  * history for the anti-fatigue cap gains one call) or an unreachable citizen (another attempt
- * later, or closing after the last). PromiseCallback is callback_promise.c's. All run inside
- * the group-commit transaction; a refusal rolls back every write, so inputs are checked before
- * anything is written. Loop thread. */
-#include "callback_internal.h"
+ * later, or closing after the last, or, with a survey gateway in mode fallback, a survey
+ * instead: callback_survey.c). PromiseCallback is callback_promise.c's, AnswerSurvey
+ * callback_survey.c's (its answer recorded by callback_record_rated, as an agent's rating).
+ * All run inside the group-commit transaction; a refusal rolls back every write, so inputs
+ * are checked before anything is written. Loop thread. */
+#include "callback_survey.h"
 
 #include "hl_error.h"
 #include "slog.h"
@@ -275,7 +277,12 @@ static int check_record(const Hotline__RecordCallback *rec, cmd_reply_t *reply)
         return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "rating",
                           "a CALLBACK_UNREACHABLE call has no rating: leave rating out, or "
                           "use outcome CALLBACK_RATED");
-    long chars = utf8_chars(rec->comment ? rec->comment : "");
+    return callback_check_comment(rec->comment, reply);
+}
+
+int callback_check_comment(const char *comment, cmd_reply_t *reply)
+{
+    long chars = utf8_chars(comment ? comment : "");
     if (chars < 0)
         return cmd_refuse(reply, HOTLINE__STATUS__INVALID, "comment", "must be valid UTF-8");
     if (chars > CALLBACK_COMMENT_MAX)
@@ -319,8 +326,8 @@ static int refuse_no_task(callback_t *self, MDB_txn *txn, const char *id, cmd_re
     return rc;
 }
 
-static int record_rated(callback_t *self, MDB_txn *txn, task_t *t,
-                        const Hotline__RecordCallback *rec, Hotline__RecordCallbackResult *res)
+int callback_record_rated(callback_t *self, MDB_txn *txn, task_t *t,
+                          const Hotline__RecordCallback *rec, Hotline__RecordCallbackResult *res)
 {
     bool satisfied = callback_rating_satisfied(rec->rating, self->cfg.basically_satisfied_counts);
     Hotline__CallbackRated cr = HOTLINE__CALLBACK_RATED__INIT;
@@ -421,14 +428,24 @@ static int record_unreachable(callback_t *self, MDB_txn *txn, task_t *t,
     }
     char reason[64];
     snprintf(reason, sizeof reason, "unreachable after %u attempts", (unsigned)t->attempts);
-    Hotline__TicketClosed tc = HOTLINE__TICKET_CLOSED__INIT;
-    tc.reason = reason;
-    if ((rc = callback_event_append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_TICKET_CLOSED,
-                                    &tc)) ||
-        (rc = callback_incident_settle(self, txn, t, NULL, &tc, NULL)))
+    bool surveyed; /* survey.mode fallback: the gateway asks instead */
+    if ((rc = callback_survey_unreachable(self, txn, t, reason, &surveyed)) || surveyed) {
+        res->status = HOTLINE__TICKET_STATUS__TICKET_REPLIED;
         return rc;
+    }
     res->status = HOTLINE__TICKET_STATUS__TICKET_CLOSED;
-    return callback_task_finish(self, txn, t, TASK_DONE, reason);
+    return callback_close_unreached(self, txn, t, reason);
+}
+
+int callback_close_unreached(callback_t *self, MDB_txn *txn, task_t *t, const char *reason)
+{
+    Hotline__TicketClosed tc = HOTLINE__TICKET_CLOSED__INIT;
+    tc.reason = (char *)reason;
+    int rc =
+        callback_event_append(self, txn, t->ticket_id, HOTLINE__EVENT__BODY_TICKET_CLOSED, &tc);
+    if (!rc)
+        rc = callback_incident_settle(self, txn, t, NULL, &tc, NULL);
+    return rc ? rc : callback_task_finish(self, txn, t, TASK_DONE, reason);
 }
 
 static int record_callback(callback_t *self, MDB_txn *txn, const Hotline__RecordCallback *rec,
@@ -447,6 +464,11 @@ static int record_callback(callback_t *self, MDB_txn *txn, const Hotline__Record
     task_t t;
     if ((rc = callback_task_load(self, txn, id, round, &t)))
         return rc;
+    if (t.state == TASK_SURVEY) {
+        rc = callback_survey_refuse_record(self, txn, &t, reply);
+        callback_task_clear(&t);
+        return rc;
+    }
     int64_t now = hclock_now_ms(self->clock);
     if (held_by_other(&t, rec->agent, now)) {
         char until[48];
@@ -479,7 +501,7 @@ static int record_callback(callback_t *self, MDB_txn *txn, const Hotline__Record
     hotline__record_callback_result__init(res);
     res->ticket_id = arena_strdup(reply->arena, id);
     rc = rec->outcome == HOTLINE__CALLBACK_OUTCOME__CALLBACK_RATED
-             ? record_rated(self, txn, &t, rec, res)
+             ? callback_record_rated(self, txn, &t, rec, res)
              : record_unreachable(self, txn, &t, rec, res, now);
     if (!rc && !res->ticket_id)
         rc = HL_ENOMEM;
@@ -531,10 +553,12 @@ int callback_command(void *ctx, MDB_txn *txn, const Hotline__Command *cmd, cmd_r
                                         reply);
     case HOTLINE__COMMAND__BODY_FILE_APPEAL:
     case HOTLINE__COMMAND__BODY_REVIEW_APPEAL: return callback_appeal_command(self, txn, cmd, reply);
+    case HOTLINE__COMMAND__BODY_ANSWER_SURVEY:
+        return callback_survey_answer(self, txn, cmd->answer_survey, reply);
     default:
         return cmd_refuse(reply, HOTLINE__STATUS__NOT_FOUND, "body",
                           "the callback service takes nextCallback, recordCallback, "
-                          "promiseCallback, fileAppeal and reviewAppeal; send other commands to "
-                          "the service that owns them");
+                          "promiseCallback, fileAppeal, reviewAppeal and answerSurvey; send "
+                          "other commands to the service that owns them");
     }
 }

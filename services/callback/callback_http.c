@@ -5,17 +5,22 @@
  *                                                              -> command RecordCallback
  *   POST /v1/callbacks/{ticketId}/promise  {"atMs" | "at", "note"}
  *                                                              -> command PromiseCallback
- *   GET  /v1/callbacks?state=pending|due|done&limit=N          -> waiting tasks (due or not,
+ *   GET  /v1/callbacks?state=pending|due|survey|done&limit=N   -> waiting tasks (due or not,
  *                                                                 by ticket id) / the due
  *                                                                 queue in hand-out order /
- *                                                                 finished tasks (and how many
- *                                                                 were skipped by the cap)
+ *                                                                 those waiting for a
+ *                                                                 survey's answer / finished
+ *                                                                 tasks (and how many were
+ *                                                                 skipped by the cap)
  *   GET  /v1/callbacks/{ticketId}                              -> the ticket's tasks
+ *   POST /v1/surveys/{surveyId}/answer  {"rating", "resolved", "comment"}, signed by the
+ *                                       survey gateway -> command AnswerSurvey
+ *                                       (callback_survey_setup.c)
  *
  * The POSTs build the same hotline.Command that POST /v1/commands and the bus take, so HTTP
  * and ZeroMQ share one handler and idempotency (Idempotency-Key header). The GETs read LMDB
  * in a read transaction. Loop thread. */
-#include "callback_internal.h"
+#include "callback_survey.h"
 
 #include "hl_error.h"
 
@@ -57,7 +62,8 @@ bool callback_path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1], char *
     return true;
 }
 
-static void run(callback_t *self, httpd_req_t *req, uint32_t body_case, ProtobufCMessage *body)
+void callback_http_run(callback_t *self, httpd_req_t *req, uint32_t body_case,
+                       ProtobufCMessage *body)
 {
     Hotline__Command *cmd = service_command_new(body_case, body);
     if (!cmd) {
@@ -71,7 +77,7 @@ static void on_next(httpd_req_t *req, void *ctx)
 {
     ProtobufCMessage *body = service_http_body(req, &hotline__next_callback__descriptor);
     if (body)
-        run(ctx, req, HOTLINE__COMMAND__BODY_NEXT_CALLBACK, body);
+        callback_http_run(ctx, req, HOTLINE__COMMAND__BODY_NEXT_CALLBACK, body);
 }
 
 /* The body as a desc message whose ticket_id is the path's id (a ticketId in the body must
@@ -88,7 +94,7 @@ static void run_for_ticket(callback_t *self, httpd_req_t *req, const char *id,
         protobuf_c_message_free_unpacked(body, NULL);
         return;
     }
-    run(self, req, body_case, body);
+    callback_http_run(self, req, body_case, body);
 }
 
 void callback_http_ticket_command(callback_t *self, httpd_req_t *req,
@@ -162,8 +168,10 @@ static void on_list(httpd_req_t *req, void *ctx)
         which = CALLBACK_LIST_DONE;
     else if (n >= 0 && strcmp(state, "due") == 0)
         which = CALLBACK_LIST_DUE;
+    else if (n >= 0 && strcmp(state, "survey") == 0)
+        which = CALLBACK_LIST_SURVEY;
     else if (n != HL_ENOTFOUND && (n < 0 || strcmp(state, "pending") != 0)) {
-        service_http_error(req, 400, "state", "must be pending, due or done");
+        service_http_error(req, 400, "state", "must be pending, due, survey or done");
         return;
     }
     unsigned limit;
@@ -200,7 +208,8 @@ static void on_ticket(httpd_req_t *req, void *ctx)
  * their call, the agent who called them or a supervisor. One POST route serves both (routes
  * match a prefix), so it lets in all three and the command's own row in callback.c's COMMANDS
  * decides: RecordCallback for agents only. Supervisors and admins read the queue
- * (phones masked). Routes are tried in order: "next" before the {ticketId} prefix. */
+ * (phones masked). The survey gateway, which has no token, answers surveys with a signature
+ * instead (401 without). Routes are tried in order: "next" before the {ticketId} prefix. */
 #define READERS (AUTH_CALLBACK_AGENT | AUTH_SUPERVISOR | AUTH_ADMIN)
 #define PROMISERS (AUTH_OPERATOR | AUTH_CALLBACK_AGENT | AUTH_SUPERVISOR)
 static const service_route_t ROUTES[] = {
@@ -208,6 +217,7 @@ static const service_route_t ROUTES[] = {
     {"POST", "/v1/callbacks/*", PROMISERS, on_post},
     {"GET", "/v1/callbacks", READERS, on_list},
     {"GET", "/v1/callbacks/*", READERS, on_ticket},
+    {"POST", "/v1/surveys/*", AUTH_PUBLIC, callback_survey_on_answer}, /* signed: see there */
 };
 
 int callback_http_routes(callback_t *self)

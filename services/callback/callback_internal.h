@@ -36,7 +36,9 @@
  * holds each pending task until its instant (callback_sched.c). A pending task is in exactly
  * one of the two: on the scheduler while it is not due, in `queue` once it is.
  * A ticket has at most one pending task: a newer round's reply or a reopening ends the older
- * one (state cancelled). */
+ * one (state cancelled). A task sent to the survey gateway (state survey) stays the ticket's
+ * pending round but is in neither the queue nor on the scheduler: the survey's own
+ * sub-databases and scheduler hold it (callback_survey.h). */
 #ifndef HOTLINE_CALLBACK_INTERNAL_H
 #define HOTLINE_CALLBACK_INTERNAL_H
 
@@ -60,13 +62,20 @@ struct callback {
     MDB_dbi promises, calls, meta;
     MDB_dbi incident_callers, incident_members, incident_covered; /* callback_incident.c */
     MDB_dbi ratings, appeals;                                     /* callback_appeal.c */
+    struct callback_survey *survey; /* the survey gateway's part (callback_survey.h); NULL
+                                     * until attached */
 };
+
+typedef struct callback_survey callback_survey_t;
 
 typedef enum {
     TASK_PENDING = 1,   /* waiting for a (further) call */
     TASK_DONE = 2,      /* rated, or closed as unreachable */
     TASK_CANCELLED = 3, /* a newer round or a reopening made it moot */
     TASK_SKIPPED = 4,   /* not called: the anti-fatigue cap (the ticket closed) */
+    TASK_SURVEY = 10,   /* sent to the survey gateway: waits for its answer or expiry, in
+                         * neither the queue nor on the calls' scheduler, still the ticket's
+                         * pending round (callback_survey.h) */
 } task_state_t;
 
 /* A task's place in the agents' queue: the first byte of its `queue` key. */
@@ -142,7 +151,8 @@ int callback_task_save(callback_t *self, MDB_txn *txn, uint8_t old_state, int64_
                        const task_t *t);
 
 /* End a pending task: state TASK_DONE, TASK_CANCELLED or TASK_SKIPPED, done now, the claim
- * released, note saying why. */
+ * released, note saying why; or hand it to the survey gateway (TASK_SURVEY: the claim released,
+ * not done). A task that waited for a survey and is cancelled withdraws the survey. */
 int callback_task_finish(callback_t *self, MDB_txn *txn, task_t *t, uint8_t state,
                          const char *note);
 
@@ -209,6 +219,20 @@ int callback_task_priority(callback_t *self, MDB_txn *txn, const task_t *t, uint
 int callback_task_reprioritize(callback_t *self, MDB_txn *txn, task_t *t, uint8_t prio);
 /* "vulnerable", "incident", "ordinary". */
 const char *callback_prio_name(uint8_t prio);
+
+/* ---- callback_commands.c, also for callback_survey.c ---- */
+
+/* Record the citizen's rating of t (rec: rating, resolved, comment, agent): CallbackRated,
+ * then TicketClosed or ReworkRequested (and SupervisionRequested after a rework round), the
+ * incident's other tickets settled alike, t finished; res->status says which. */
+int callback_record_rated(callback_t *self, MDB_txn *txn, task_t *t,
+                          const Hotline__RecordCallback *rec, Hotline__RecordCallbackResult *res);
+/* Close t's ticket as nobody answered (TicketClosed with reason, the incident's other tickets
+ * too) and finish t. */
+int callback_close_unreached(callback_t *self, MDB_txn *txn, task_t *t, const char *reason);
+/* A citizen's comment: 1 when valid UTF-8 of at most CALLBACK_COMMENT_MAX characters, else 0
+ * having refused the command naming field comment. */
+int callback_check_comment(const char *comment, cmd_reply_t *reply);
 
 /* ---- callback_sched.c ---- */
 
@@ -312,6 +336,10 @@ bool callback_path_ticket(httpd_req_t *req, char id[CALLBACK_ID_MAX + 1], char *
  * gives) run as the command body_case, answered with its reply. */
 void callback_http_ticket_command(callback_t *self, httpd_req_t *req,
                                   const ProtobufCMessageDescriptor *desc, uint32_t body_case);
+/* Run body (decoded by the route, owned from here) as the command body_case for the request's
+ * caller and answer with its reply. */
+void callback_http_run(callback_t *self, httpd_req_t *req, uint32_t body_case,
+                       ProtobufCMessage *body);
 
 /* ---- callback_view.c ---- */
 

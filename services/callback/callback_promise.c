@@ -17,7 +17,7 @@
  * atMs (UTC ms) or at (RFC 3339: "2026-12-08T18:00:00+08:00", "2026-12-08T10:00:00Z"). The
  * note goes whole to the agent handed the call; in events, views and the command's answer its
  * phone numbers are masked. Runs in the command's transaction. Loop thread. */
-#include "callback_internal.h"
+#include "callback_survey.h"
 
 #include "hl_error.h"
 #include "mask.h"
@@ -279,6 +279,11 @@ int callback_promise_command(callback_t *self, MDB_txn *txn, const Hotline__Prom
     Hotline__CallbackTask *ct;
     if ((rc = callback_task_load(self, txn, id, round, &t)))
         return rc;
+    if (t.state == TASK_SURVEY) { /* the gateway is asking: nothing to move */
+        rc = callback_survey_refuse_record(self, txn, &t, reply);
+        callback_task_clear(&t);
+        return rc;
+    }
     if (!(rc = apply(self, txn, &t, at, by, note)) &&
         !(rc = callback_task_answer(&t, now, reply, &ct))) {
         /* A supervisor may be the one asking: free text goes out masked. */
@@ -369,7 +374,8 @@ int callback_promise_join(callback_t *self, MDB_txn *txn, const char *ticket_id,
         !(rc = callback_incident_covered_by(self, txn, ticket_id, lead)) &&
         !(rc = callback_task_pending_round(self, txn, lead, &round)) &&
         !(rc = callback_task_load(self, txn, lead, round, &t))) {
-        rc = apply(self, txn, &t, k.at, k.by, k.note);
+        /* A call already sent to the survey gateway is not moved. */
+        rc = t.state == TASK_PENDING ? apply(self, txn, &t, k.at, k.by, k.note) : 0;
         callback_task_clear(&t);
     }
     free(k.by);

@@ -2,9 +2,10 @@
  * instant; when that comes, fire moves it into the due queue, or skips it when its caller is
  * past the anti-fatigue cap (callback_fatigue.c), inside the scheduler's pass, so the entry's
  * removal and the task's queueing (or its skipping, with the events that close the ticket)
- * commit together (exactly once across kill -9). A retry or a promised time goes back on the
+ * commit together (exactly once across kill -9); with a survey gateway in mode all it goes to
+ * the gateway instead (callback_survey.c). A retry or a promised time goes back on the
  * scheduler; a finished task leaves it. Loop thread. */
-#include "callback_internal.h"
+#include "callback_survey.h"
 
 #include "hl_error.h"
 #include "slog.h"
@@ -47,10 +48,12 @@ static int fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
     }
     if (rc)
         return rc;
-    bool skipped = false;
+    bool skipped = false, surveyed = false;
     if (t.state == TASK_PENDING)
         rc = callback_fatigue_check(self, txn, &t, &skipped);
-    if (!rc && t.state == TASK_PENDING && !skipped) {
+    if (!rc && t.state == TASK_PENDING && !skipped) /* survey.mode all: the gateway asks */
+        rc = callback_survey_due(self, txn, &t, &surveyed);
+    if (!rc && t.state == TASK_PENDING && !skipped && !surveyed) {
         rc = callback_queue_put(self, txn, &t);
         SLOG_DEBUG("callback_due", "ticket=%s round=%u due_ms=%lld attempts=%u priority=%s",
                    t.ticket_id, (unsigned)t.round, (long long)t.due_ms, (unsigned)t.attempts,

@@ -10,7 +10,7 @@
  *   promise_note. The round is repeated from the key so a record can be checked against it.
  * Version 1 (before priorities and promises) lacks the priority, promised_ms and the last two
  * strings: it is read as an ordinary task with no promise, and written back as version 2. */
-#include "callback_internal.h"
+#include "callback_survey.h"
 
 #include "hl_error.h"
 #include "phone.h"
@@ -184,7 +184,7 @@ static int decode(const uint8_t *p, size_t len, task_t *t)
     size_t fixed = v1 ? RECORD_FIXED_V1 : RECORD_FIXED,
            nstrs = v1 ? RECORD_STRINGS_V1 : RECORD_STRINGS;
     if (len < fixed || (!v1 && p[0] != RECORD_VERSION) || p[1] < TASK_PENDING ||
-        p[1] > TASK_SKIPPED || get32(p + 5) != t->round)
+        (p[1] > TASK_SKIPPED && p[1] != TASK_SURVEY) || get32(p + 5) != t->round)
         return HL_ECORRUPT;
     t->state = p[1];
     t->outcome = p[2];
@@ -301,15 +301,16 @@ int callback_task_save(callback_t *self, MDB_txn *txn, uint8_t old_state, int64_
         return rc;
     if (ends && (rc = callback_sched_cancel(self, txn, t)))
         return rc;
-    if (t->state == TASK_PENDING) {
-        /* Even an instant already past goes through the scheduler: one way into the queue. */
-        if (moved && (rc = callback_sched_put(self, txn, t)))
+    if (t->state == TASK_PENDING || t->state == TASK_SURVEY) {
+        /* Even an instant already past goes through the scheduler: one way into the queue. A
+         * survey's task waits on the survey's expiry instead (callback_survey.c). */
+        if (t->state == TASK_PENDING && moved && (rc = callback_sched_put(self, txn, t)))
             return rc;
         uint8_t r[4], *p = r;
         put32(&p, t->round);
         return store_put(txn, self->pending, t->ticket_id, strlen(t->ticket_id), r, 4, 0);
     }
-    if (old_state == 0 || old_state == TASK_PENDING) {
+    if (old_state == 0 || old_state == TASK_PENDING || old_state == TASK_SURVEY) {
         ilen = time_key(ikey, t->done_ms, t);
         if ((rc = store_put(txn, self->done, ikey, ilen, "", 0, 0)))
             return rc;
@@ -568,8 +569,11 @@ int callback_task_finish(callback_t *self, MDB_txn *txn, task_t *t, uint8_t stat
         rc = callback_task_set(&t->note, note);
     if (rc)
         return rc;
+    if (old_state == TASK_SURVEY && state == TASK_CANCELLED &&
+        (rc = callback_survey_withdraw(self, txn, t)))
+        return rc;
     t->state = state;
-    t->done_ms = hclock_now_ms(self->clock);
+    t->done_ms = state == TASK_SURVEY ? 0 : hclock_now_ms(self->clock);
     return callback_task_save(self, txn, old_state, old_due, t);
 }
 

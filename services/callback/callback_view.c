@@ -2,9 +2,10 @@
  * task's state, priority, due time and promise, its outcome once done (skipped ones with why),
  * and the count of callbacks skipped by the cap. Phone numbers are personal data: the whole
  * number goes only to the agent who is handed the task (NextCallback); every view here masks
- * it, masks numbers in free text (reply, comment, promise note, note) and leaves the name out.
- * Loop thread. */
-#include "callback_internal.h"
+ * it (the survey gateway gets it whole too, in its request), masks numbers in free text
+ * (reply, comment, promise note, note) and leaves the name out. A task sent by survey shows
+ * its survey (callback_survey_view). Loop thread. */
+#include "callback_survey.h"
 
 #include "hl_error.h"
 #include "mask.h"
@@ -21,6 +22,7 @@ const char *callback_task_state_name(uint8_t state)
     case TASK_DONE: return "done";
     case TASK_CANCELLED: return "cancelled";
     case TASK_SKIPPED: return "skipped";
+    case TASK_SURVEY: return "survey";
     default: return "unknown";
     }
 }
@@ -117,8 +119,14 @@ static int task_json(callback_t *self, MDB_txn *txn, const task_t *t, int64_t no
         json_object_set_new(o, "satisfied", json_boolean(t->satisfied));
     }
     if (t->state != TASK_PENDING) {
-        set_ms(o, "doneMs", t->done_ms);
+        if (t->state != TASK_SURVEY)
+            set_ms(o, "doneMs", t->done_ms);
         set_text(o, "note", t->note);
+    }
+    rc = callback_survey_view(self, txn, t, o);
+    if (rc) {
+        json_decref(o);
+        return rc;
     }
     *out = o;
     return 0;
@@ -185,8 +193,9 @@ int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigne
     if (!arr)
         return HL_ENOMEM;
     list_walk_t w = {self, txn, hclock_now_ms(self->clock), arr, 0, limit, 0, 0};
-    /* done: latest first; due: the queue's order (priority, then due); pending: by ticket id
-     * (the tasks not yet due wait on the scheduler, whose order is its own). */
+    /* done: latest first; due: the queue's order (priority, then due); survey: soonest expiry
+     * first; pending: by ticket id (the tasks not yet due wait on the scheduler, whose order is
+     * its own). */
     uint64_t skipped = 0;
     int rc;
     if (which == CALLBACK_LIST_DONE) {
@@ -197,6 +206,9 @@ int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigne
     } else if (which == CALLBACK_LIST_DUE) {
         w.prefix = QUEUE_KEY_PREFIX;
         rc = store_scan(txn, self->queue, NULL, index_visit, &w);
+    } else if (which == CALLBACK_LIST_SURVEY) { /* soonest expiry first */
+        w.prefix = DONE_KEY_PREFIX; /* the same shape: a time, then the TASK_KEY */
+        rc = callback_survey_scan_open(self, txn, index_visit, &w);
     } else {
         rc = store_scan(txn, self->pending, NULL, pending_visit, &w);
     }
@@ -204,9 +216,10 @@ int callback_list(callback_t *self, MDB_txn *txn, callback_list_t which, unsigne
         json_decref(arr);
         return rc;
     }
-    const char *state = which == CALLBACK_LIST_DONE  ? "done"
-                        : which == CALLBACK_LIST_DUE ? "due"
-                                                     : "pending";
+    const char *state = which == CALLBACK_LIST_DONE     ? "done"
+                        : which == CALLBACK_LIST_DUE    ? "due"
+                        : which == CALLBACK_LIST_SURVEY ? "survey"
+                                                        : "pending";
     *out = json_pack("{s:s, s:I, s:o}", "state", state, "count", (json_int_t)json_array_size(arr),
                      "callbacks", arr);
     if (*out && which == CALLBACK_LIST_DONE)
@@ -250,7 +263,12 @@ int callback_ticket_view(callback_t *self, MDB_txn *txn, const char *ticket_id, 
 
 int callback_pending_count(callback_t *self, MDB_txn *txn, uint64_t *out)
 {
-    return store_count(txn, self->pending, out);
+    uint64_t surveys = 0; /* the ticket's pending round, but waiting for no call */
+    int rc = store_count(txn, self->pending, out);
+    if (!rc)
+        rc = callback_survey_open_count(self, txn, &surveys);
+    *out = !rc && *out > surveys ? *out - surveys : 0;
+    return rc;
 }
 
 int callback_due_count(callback_t *self, MDB_txn *txn, uint64_t *out)

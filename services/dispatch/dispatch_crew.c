@@ -5,23 +5,20 @@
  * systems; each is named crew_<unit> ('-' written '_'), which names its sub-databases and
  * its metrics label, so a crew keeps its queue across restarts and reordering of crews[].
  * The signing secret comes from a file (mode 0600 or stricter) or an environment variable,
- * never from the configuration. Loop thread. */
+ * never from the configuration (connector_secret_load, shared with callback's survey gateway).
+ * Loop thread. */
 #include "dispatch_internal.h"
 
 #include "hl_error.h"
 #include "mask.h"
 #include "slog.h"
 
-#include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#define SECRET_MIN 16
-#define SECRET_MAX 1024
 #define CREW_UNIT_MAX (CONNECTOR_NAME_MAX - 5) /* "crew_" + unit */
 /* crews[]' defaults, written into the configuration (what --print-config shows runs). */
 #define CREW_MAX_ATTEMPTS 8
@@ -33,13 +30,13 @@ static int bad(char *err, size_t n, size_t i, const char *field, const char *fmt
     __attribute__((format(printf, 5, 6)));
 static int bad(char *err, size_t n, size_t i, const char *field, const char *fmt, ...)
 {
-    int len = snprintf(err, n, "crews[%zu].%s: ", i, field);
+    char where[32];
+    snprintf(where, sizeof where, "crews[%zu]", i);
     va_list ap;
     va_start(ap, fmt);
-    if (len >= 0 && (size_t)len < n)
-        vsnprintf(err + len, n - (size_t)len, fmt, ap);
+    int rc = config_verror(err, n, where, field, fmt, ap);
     va_end(ap);
-    return HL_EINVAL;
+    return rc;
 }
 
 /* crew_<unit>, or false when unit cannot name a connector. */
@@ -55,78 +52,21 @@ static bool connector_name(const char *unit, char out[CONNECTOR_NAME_MAX + 1])
     return true;
 }
 
-/* Trailing white space (a newline an editor added) is not part of the secret. */
-static size_t trim_secret(const uint8_t *s, size_t len)
-{
-    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ' ||
-                   s[len - 1] == '\t'))
-        len--;
-    return len;
-}
-
-/* The crew's signing secret into out (SECRET_MAX bytes), *len its length. */
+/* The crew's signing secret into out (CONNECTOR_SECRET_MAX bytes), *len its length. */
 static int read_secret(const Hotline__CrewEndpoint *c, size_t i, uint8_t *out, size_t *len,
                        char *err, size_t n)
 {
-    bool file = c->secret_file && *c->secret_file, env = c->secret_env && *c->secret_env;
-    if (file == env)
-        return bad(err, n, i, file ? "secretEnv" : "secretFile",
-                   "give exactly one of secretFile (a file, mode 0600) and secretEnv (an "
-                   "environment variable's name): the secret is never written in the "
-                   "configuration");
-    if (env) {
-        const char *v = getenv(c->secret_env);
-        if (!v)
-            return bad(err, n, i, "secretEnv", "the environment variable %s is not set",
-                       c->secret_env);
-        *len = trim_secret((const uint8_t *)v, strlen(v));
-        if (*len > SECRET_MAX)
-            return bad(err, n, i, "secretEnv", "%s is over %d bytes", c->secret_env, SECRET_MAX);
-        memcpy(out, v, *len);
-    } else {
-        struct stat st;
-        if (stat(c->secret_file, &st) != 0)
-            return bad(err, n, i, "secretFile", "%s cannot be read: %s", c->secret_file,
-                       strerror(errno));
-        if (!S_ISREG(st.st_mode))
-            return bad(err, n, i, "secretFile", "%s is not a regular file", c->secret_file);
-        if (st.st_mode & 077)
-            return bad(err, n, i, "secretFile",
-                       "%s is open to group or others (mode %04o): chmod 600 it",
-                       c->secret_file, (unsigned)(st.st_mode & 07777));
-        FILE *f = fopen(c->secret_file, "rb");
-        if (!f)
-            return bad(err, n, i, "secretFile", "%s cannot be read: %s", c->secret_file,
-                       strerror(errno));
-        size_t got = fread(out, 1, SECRET_MAX, f);
-        int more = fgetc(f);
-        fclose(f);
-        if (more != EOF)
-            return bad(err, n, i, "secretFile", "%s is over %d bytes", c->secret_file,
-                       SECRET_MAX);
-        *len = trim_secret(out, got);
-    }
-    if (*len < SECRET_MIN)
-        return bad(err, n, i, file ? "secretFile" : "secretEnv",
-                   "the secret is %zu bytes; at least %d (e.g. head -c 32 /dev/urandom | "
-                   "base64)",
-                   *len, SECRET_MIN);
-    return 0;
+    char where[32];
+    snprintf(where, sizeof where, "crews[%zu]", i);
+    return connector_secret_load(c->secret_file, c->secret_env, where, out, len, err, n);
 }
 
 static int check_url(const char *url, size_t i, char *err, size_t n)
 {
-    size_t len = url ? strlen(url) : 0;
-    if (!len)
+    char why[160];
+    if (!url || !*url)
         return bad(err, n, i, "url", "required: the crew system's webhook (http:// or https://)");
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        return bad(err, n, i, "url", "'%.80s' is not http:// or https://", url);
-    for (size_t k = 0; k < len; k++)
-        if (url[k] < 0x21 || url[k] > 0x7e)
-            return bad(err, n, i, "url", "printable ASCII without spaces only");
-    if (len > 2048)
-        return bad(err, n, i, "url", "at most 2048 bytes");
-    return 0;
+    return connector_url_check(url, why, sizeof why) ? bad(err, n, i, "url", "%s", why) : 0;
 }
 
 static int check_one(const Hotline__DispatchConfig *cfg, const dispatch_catalogue_t *cat,
@@ -172,7 +112,7 @@ static int check_one(const Hotline__DispatchConfig *cfg, const dispatch_catalogu
                    c->backoff_first_ms);
     if (c->timeout_ms > 300000)
         return bad(err, n, i, "timeoutMs", "%u is above 300000 (5 minutes)", c->timeout_ms);
-    uint8_t secret[SECRET_MAX];
+    uint8_t secret[CONNECTOR_SECRET_MAX];
     size_t len;
     rc = read_secret(c, i, secret, &len, err, n);
     sodium_memzero(secret, sizeof secret);
@@ -233,30 +173,14 @@ int dispatch_crews_create(dispatch_t *self, service_t *svc, char *err, size_t er
         char name[CONNECTOR_NAME_MAX + 1];
         connector_name(c->unit, name);
         snprintf(crew->unit, sizeof crew->unit, "%s", c->unit);
-        uint8_t secret[SECRET_MAX];
-        size_t len = 0;
-        rc = read_secret(c, i, secret, &len, err, err_size);
-        connector_opts_t opts = {
-            .name = name,
-            .url = c->url,
-            .hmac_key = secret,
-            .hmac_key_len = len,
-            .max_attempts = c->max_attempts,
-            .backoff_first_ms = c->backoff_first_ms,
-            .backoff_cap_ms = c->backoff_cap_ms,
-            .timeout_ms = c->timeout_ms,
-            .metrics = service_metrics(svc),
-        };
-        if (!rc)
-            rc = connector_create(&crew->conn, service_loop(svc), self->store, service_txq(svc),
-                                  self->clock, &opts);
-        sodium_memzero(secret, sizeof secret);
-        if (rc) {
-            if (!*err)
-                snprintf(err, err_size, "crews[%zu]: cannot start its connector: %s", i,
-                         hl_strerror(rc));
+        char where[32];
+        snprintf(where, sizeof where, "crews[%zu]", i);
+        connector_config_t cc = {
+            .name = name, .where = where, .endpoint = &c->base, .metrics = service_metrics(svc)};
+        rc = connector_create_configured(&crew->conn, service_loop(svc), self->store,
+                                         service_txq(svc), self->clock, &cc, err, err_size);
+        if (rc)
             return rc;
-        }
         cs->n = i + 1;
         SLOG_INFO("crew_endpoint", "crew=%s connector=%s url=%s", crew->unit, name,
                   SLOG_Q(c->url));

@@ -6,10 +6,14 @@
 # service's own GET /v1/access must list exactly these routes and commands, so a route added
 # without an entry here fails). Then unit isolation: unit water-supply cannot read, list, sign
 # or reply to billing's ticket, over HTTP or the bus; and a callback agent cannot rate a call
-# it did not take from the queue.
+# it did not take from the queue. Callback has a survey gateway configured (nowhere: nothing is
+# sent), so that its public answer route is checked for what stands in for a token there: a
+# signature (401 without one, whatever token comes with it).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
-pipeline_up --plain-bus --test-clock
+export ACCESS_SURVEY_KEY=access-walk-survey-secret-0123
+echo '{"survey": {"url": "http://127.0.0.1:9/survey", "secretEnv": "ACCESS_SURVEY_KEY"}}' >"$T/callback.json"
+pipeline_up --plain-bus --test-clock --service-config "callback=$T/callback.json"
 
 # Two tickets: T goes to water-supply, U to billing.
 sub() { hl_as operator submit --category "$1" --description "$2" --phone 13800138000 --district Gulou; }
@@ -54,6 +58,7 @@ TOKENS["callback-agent"] = os.environ["TOKEN_callback_agent"]
 NOBODY = {"none": None, "wrong": "hlt_" + "x" * 43, "revoked": os.environ["REVOKED"]}
 ANY = set(ROLES)
 PUBLIC = "public"
+SIGNED = "signed"  # public in the table, but 401 to every caller without a valid signature
 
 # ---- the access table: (method, path as in the table, example path, body, roles) ----
 BUILTIN = [
@@ -145,6 +150,8 @@ ROUTES = {
         ("GET", "/v1/appeals/*", "/v1/appeals/" + TID, None, {"unit", "supervisor", "admin"}),
         ("GET", "/v1/appeal-reasons", "/v1/appeal-reasons", None,
          {"unit", "supervisor", "admin"}),
+        ("POST", "/v1/surveys/*", "/v1/surveys/sv-none/answer", {"rating": "RATING_SATISFIED"},
+         SIGNED),
     ],
     "analytics": [
         ("GET", "/v1/kpis", "/v1/kpis", None, {"supervisor", "dispatcher", "admin"}),
@@ -173,7 +180,8 @@ COMMANDS = {  # the commands each service takes, and who may run them
     "sla": {"loadPolicies": {"supervisor", "admin"}},
     "callback": {"nextCallback": {"callback-agent"}, "recordCallback": {"callback-agent"},
                  "fileAppeal": {"unit"}, "reviewAppeal": {"supervisor", "admin"},
-                 "promiseCallback": {"operator", "callback-agent", "supervisor"}},
+                 "promiseCallback": {"operator", "callback-agent", "supervisor"},
+                 "answerSurvey": {"service"}},
     "analytics": {},
 }
 EXAMPLES = {  # a body for every command kind
@@ -206,6 +214,7 @@ EXAMPLES = {  # a body for every command kind
     "fileAppeal": {"ticketId": TID, "reasonCode": "not-our-remit", "statement": "walk"},
     "reviewAppeal": {"ticketId": TID, "uphold": False, "note": "walk"},
     "promiseCallback": {"ticketId": TID, "atMs": "1"},  # in the past: refused after the check
+    "answerSurvey": {"surveyId": "sv-none", "rating": "RATING_SATISFIED"},
     "testAppend": {"count": "1"},
 }
 
@@ -228,6 +237,8 @@ def expect(what, got, roles, who):
     if roles == PUBLIC:
         ok = got not in (401, 403)
         want = "not 401/403"
+    elif roles == SIGNED:
+        ok, want = got == 401, "401 (no signature)"
     elif who in NOBODY:
         ok, want = got == 401, "401"
     elif who in roles:
@@ -244,7 +255,8 @@ for svc in SERVICES:
         ["curl", "-sf", "-H", "Authorization: Bearer " + TOKENS["admin"],
          "http://127.0.0.1:%d/v1/access" % port(svc)], capture_output=True, text=True).stdout)
     have = sorted((r["method"], r["path"], tuple(sorted(r["roles"]))) for r in listed["routes"])
-    want = sorted((m, p, tuple(sorted(["public"] if r == PUBLIC else r))) for m, p, _, _, r in table)
+    want = sorted((m, p, tuple(sorted(["public"] if r in (PUBLIC, SIGNED) else r)))
+                  for m, p, _, _, r in table)
     if have != want:
         errors.append("%s /v1/access lists %s, the table here says %s" % (svc, have, want))
     cmds = {c["command"]: set(c["roles"]) for c in listed["commands"]}

@@ -6,7 +6,8 @@
  * {"port":N} on stdout. Routes:
  *   POST /orders*          the webhook: checks X-Hotline-Timestamp (within skew-ms of now,
  *                          default 300000) and X-Hotline-Signature (HMAC-SHA256 of
- *                          timestamp "." body with CREWSIM_KEY) and refuses a bad one with 401;
+ *                          timestamp "." body with CREWSIM_KEY; connector_verify, the check
+ *                          every receiver in Hotline makes) and refuses a bad one with 401;
  *                          then records the Idempotency-Key once (a key seen before is counted
  *                          as a duplicate and answered 200 again) unless told to fail
  *   GET  /counts[?keys=1]  {"received","unique","duplicates","rejected","failed"} and, when
@@ -20,6 +21,7 @@
  *                          whose own clock is not the wall clock says when the outage ends)
  *   POST /admin/reset      forget keys and counts, back to normal mode
  * SIGTERM / SIGINT: answer what waits with 503, close, exit 0. One thread, one uv loop. */
+#include "connector.h"
 #include "hclock.h"
 #include "hl_error.h"
 #include "httpd.h"
@@ -161,26 +163,6 @@ static void answer_later(app_t *app, httpd_req_t *req)
 
 /* ---- the webhook ---- */
 
-/* The signature check, as a receiver would write it: constant-time compare of the MAC. */
-static bool signed_ok(const app_t *app, const char *ts, const char *sig, const char *body,
-                      size_t len)
-{
-    if (!sig || strncmp(sig, "sha256=", 7) != 0 || strlen(sig + 7) != 64)
-        return false;
-    unsigned char want[crypto_auth_hmacsha256_BYTES], got[crypto_auth_hmacsha256_BYTES];
-    size_t got_len = 0;
-    if (sodium_hex2bin(got, sizeof got, sig + 7, 64, NULL, &got_len, NULL) != 0 ||
-        got_len != sizeof got)
-        return false;
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)app->hmac_key, strlen(app->hmac_key));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)ts, strlen(ts));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
-    crypto_auth_hmacsha256_final(&st, want);
-    return sodium_memcmp(want, got, sizeof want) == 0;
-}
-
 static void on_order(httpd_req_t *req, void *ctx)
 {
     app_t *app = ctx;
@@ -189,17 +171,16 @@ static void on_order(httpd_req_t *req, void *ctx)
     const char *ts = httpd_req_header(req, "X-Hotline-Timestamp");
     const char *sig = httpd_req_header(req, "X-Hotline-Signature");
     const char *key = httpd_req_header(req, "Idempotency-Key");
-    char *end = NULL;
-    long long ts_ms = ts ? strtoll(ts, &end, 10) : 0;
     app->received++;
     const char *why = NULL;
     int status = 401;
-    if (!ts || !*ts || *end)
-        why = "no timestamp";
-    else if (llabs(hclock_now_ms(app->clock) - ts_ms) > app->skew_ms)
-        why = "timestamp out of range";
-    else if (!signed_ok(app, ts, sig, body, len))
-        why = "bad signature";
+    int64_t skew;
+    connector_sig_t v = connector_verify(app->hmac_key, strlen(app->hmac_key), ts, sig, body, len,
+                                         hclock_now_ms(app->clock), app->skew_ms, &skew);
+    if (v != CONNECTOR_SIG_OK)
+        why = v == CONNECTOR_SIG_NO_TIMESTAMP ? "no timestamp"
+              : v == CONNECTOR_SIG_STALE      ? "timestamp out of range"
+                                              : "bad signature";
     else if (!key || !*key) {
         why = "no idempotency key";
         status = 400;

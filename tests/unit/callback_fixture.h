@@ -256,13 +256,13 @@ static inline void received(fixture_t *f, const char *id, const char *phone, con
     received_contact(f, id, &c, false, NULL);
 }
 
-/* A reply; with incident, one of that incident's close (one call per caller). */
-static inline void replied_in(fixture_t *f, const char *id, uint32_t round, int64_t at_ms,
-                              const char *incident)
+/* A reply saying text; with incident, one of that incident's close (one call per caller). */
+static inline void replied_saying(fixture_t *f, const char *id, uint32_t round, int64_t at_ms,
+                                  const char *incident, const char *text)
 {
     Hotline__TicketReplied r = HOTLINE__TICKET_REPLIED__INIT;
     r.unit = "water-north";
-    r.result = "main repaired, supply restored at 16:40";
+    r.result = (char *)text;
     r.resolved = true;
     r.round = round;
     if (incident)
@@ -274,6 +274,12 @@ static inline void replied_in(fixture_t *f, const char *id, uint32_t round, int6
     ev.body_case = HOTLINE__EVENT__BODY_TICKET_REPLIED;
     ev.ticket_replied = &r;
     apply(f, &ev);
+}
+
+static inline void replied_in(fixture_t *f, const char *id, uint32_t round, int64_t at_ms,
+                              const char *incident)
+{
+    replied_saying(f, id, round, at_ms, incident, "main repaired, supply restored at 16:40");
 }
 
 static inline void replied(fixture_t *f, const char *id, uint32_t round, int64_t at_ms)
