@@ -2,7 +2,7 @@
  * secret read as crews' are: connector_secret_load), its wiring into the service (the
  * "survey" connector, the expiry scheduler, the refusal counter) and the door of its answers:
  *
- *   POST /v1/surveys/{surveyId}/answer   {"rating", "resolved", "comment"[, "surveyId"]}
+ *   POST /v1/surveys/{surveyId}/answer   {"surveyId", "rating", "resolved", "comment"}
  *
  * public in the access table, because the gateway holds no token: the signature is its
  * credential. X-Hotline-Timestamp and X-Hotline-Signature are checked (connector_verify: the
@@ -273,6 +273,14 @@ void callback_survey_on_answer(httpd_req_t *req, void *ctx)
         (Hotline__AnswerSurvey *)service_http_body(req, &hotline__answer_survey__descriptor);
     if (!a)
         return;
+    /* The signature covers the body, not the path: the body must name the survey, so a signed
+     * answer cannot be replayed to another survey's URL. */
+    if (!a->survey_id || !*a->survey_id) {
+        hotline__answer_survey__free_unpacked(a, NULL);
+        service_http_error(req, 400, "surveyId",
+                           "required in the signed body: the survey the answer is for (%s)", id);
+        return;
+    }
     if (!service_take_path_id(req, &a->survey_id, "surveyId", id)) {
         hotline__answer_survey__free_unpacked(a, NULL);
         return;

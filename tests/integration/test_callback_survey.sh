@@ -152,12 +152,16 @@ code=$(curl -s -o "$T/forge.json" -w '%{http_code}' -X POST -H 'Content-Type: ap
 refused_with X-Hotline-Timestamp "missing"
 # Signed but wrong: refused 400 naming the field.
 NOW=$(cb_clock '{"advanceMs": 0}')
-BODY='{"rating": "RATING_GREAT", "resolved": true}'
+BODY='{"surveyId": "'"$SA"'", "rating": "RATING_GREAT", "resolved": true}'
 [ "$(forge "$NOW" "$KEY")" = 400 ] || fail "an unknown rating: $(cat "$T/forge.json")"
 refused_with rating "RATING_GREAT"
-BODY='{"rating": "RATING_SATISFIED", "comment": "'"$(head -c 1001 /dev/zero | tr '\0' x)"'"}'
+BODY='{"surveyId": "'"$SA"'", "rating": "RATING_SATISFIED", "comment": "'"$(head -c 1001 /dev/zero | tr '\0' x)"'"}'
 [ "$(forge "$NOW" "$KEY")" = 400 ] || fail "a long comment: $(cat "$T/forge.json")"
 refused_with comment "at most 1000 characters"
+# A signed body that does not name its survey could be replayed to another survey's URL.
+BODY='{"rating": "RATING_SATISFIED", "resolved": true}'
+[ "$(forge "$NOW" "$KEY")" = 400 ] || fail "a body without its surveyId: $(cat "$T/forge.json")"
+refused_with surveyId "required in the signed body"
 BODY='{"rating": "RATING_SATISFIED", "surveyId": "sv-another"}'
 [ "$(forge "$NOW" "$KEY")" = 400 ] || fail "another survey's id: $(cat "$T/forge.json")"
 refused_with surveyId "the body names sv-another but the path names $SA"
