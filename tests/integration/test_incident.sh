@@ -23,7 +23,7 @@ I=$(svc_url intake)
 D=$(svc_url dispatch)
 S=$(svc_url sla)
 C=$(svc_url callback)
-CALLERS=${INCIDENT_CALLERS:-100} # INCIDENT_CALLERS=250 gives the 5,000 linked tickets
+CALLERS=${INCIDENT_CALLERS:-100} # INCIDENT_CALLERS=250 gives 5,000 linked tickets
 PER_CALLER=${INCIDENT_PER_CALLER:-20} # one ticket per community c0, c1...: not repeat calls, each its own ticket
 
 submit() { # submit JSON-TICKET -> the ticket id; the answer in $T/ans.json
