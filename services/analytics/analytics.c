@@ -62,7 +62,7 @@ int analytics_open(analytics_t **out, store_t *store, const analytics_opts_t *op
     if (!rc)
         rc = store_db(store, "meta", 0, &self->meta);
     if (!rc)
-        rc = analytics_layout_check(self);
+        rc = analytics_layout_check(self, opts->rebuild);
     if (rc) {
         analytics_close(&self);
         return rc;
@@ -97,6 +97,7 @@ static int init(service_t *svc, void **state)
         .calendar = cfg->calendar,
         .basically_satisfied_counts = cfg->basically_satisfied_counts,
         .clock = service_clock(svc),
+        .rebuild = cfg->rebuild_on_start,
     };
     char err[256] = "";
     analytics_t *self;

@@ -122,6 +122,7 @@ typedef struct analytics_opts {
     const Hotline__CalendarConfig *calendar; /* only the zone matters; NULL = UTC+8 */
     bool basically_satisfied_counts;         /* "basically satisfied" counts as satisfied */
     hclock_t *clock;                         /* "today" for KPI defaults (required) */
+    bool rebuild;                            /* count everything again at open, logged */
 } analytics_opts_t;
 
 /* Open the sub-databases (tickets, counters, timeline, verdicts, meta) in store, rebuilding the

@@ -43,9 +43,9 @@ int analytics_ticket_put(analytics_t *self, MDB_txn *txn, const char *id,
  * to ANALYTICS_VALUE_MAX by the caller). */
 int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t period, analytics_dim_t dim,
                           const char *value, analytics_counter_t id, int64_t delta);
-/* analytics_rebuild.c: rebuild when the stored layout is older than this version's (logged
- * progress); a new store is marked current. */
-int analytics_layout_check(analytics_t *self);
+/* analytics_rebuild.c: rebuild when the stored layout is older than this version's, or when
+ * asked (force), with logged progress; a new store is marked current. */
+int analytics_layout_check(analytics_t *self, bool force);
 
 /* analytics_apply.c: an event's counts and dimension record (not its timeline entry): the
  * part of analytics_apply a rebuild runs again. */

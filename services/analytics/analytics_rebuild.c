@@ -6,7 +6,8 @@
  * whole timeline, ticket by ticket, each ticket's events in time order (events of one instant
  * in pipeline order: intake, dispatch, sla, callback). It runs when the
  * counters' layout is older than this version's (ANALYTICS_LAYOUT: month buckets and pair
- * dimensions came with 2) and whenever asked (analytics_rebuild). Batches of REBUILD_BATCH
+ * dimensions came with 2), at a start with rebuildOnStart, and whenever asked
+ * (analytics_rebuild). Batches of REBUILD_BATCH
  * events per transaction; a full map grows and the batch is redone. Loop thread (or a tool
  * with the service stopped). */
 #include "analytics_internal.h"
@@ -229,7 +230,7 @@ static void log_progress(void *ctx, const analytics_rebuild_stats_t *st)
               st->seconds > 0 ? (double)st->done / st->seconds : 0.0);
 }
 
-int analytics_layout_check(analytics_t *self)
+int analytics_layout_check(analytics_t *self, bool force)
 {
     MDB_txn *txn;
     uint64_t layout = 0, events = 0;
@@ -240,7 +241,7 @@ int analytics_layout_check(analytics_t *self)
     if (!rc)
         rc = store_count(txn, self->timeline, &events);
     store_read_end(&txn);
-    if (rc || layout >= ANALYTICS_LAYOUT)
+    if (rc || (layout >= ANALYTICS_LAYOUT && !force))
         return rc;
     if (events == 0) { /* a new store: nothing to count again */
         if ((rc = store_write_begin(self->store, &txn)))
@@ -249,10 +250,14 @@ int analytics_layout_check(analytics_t *self)
             store_write_abort(&txn);
         return rc ? rc : store_write_commit(self->store, &txn);
     }
-    SLOG_INFO("analytics_rebuild_start",
-              "reason=\"the counters' layout is %llu, this version keeps %d (month buckets, "
-              "pairs of dimensions)\" events_total=%llu",
-              (unsigned long long)layout, ANALYTICS_LAYOUT, (unsigned long long)events);
+    if (layout >= ANALYTICS_LAYOUT)
+        SLOG_INFO("analytics_rebuild_start", "reason=\"asked for (rebuildOnStart)\" "
+                  "events_total=%llu", (unsigned long long)events);
+    else
+        SLOG_INFO("analytics_rebuild_start",
+                  "reason=\"the counters' layout is %llu, this version keeps %d (month buckets, "
+                  "pairs of dimensions)\" events_total=%llu",
+                  (unsigned long long)layout, ANALYTICS_LAYOUT, (unsigned long long)events);
     analytics_rebuild_stats_t st;
     rc = analytics_rebuild(self, log_progress, NULL, &st);
     if (!rc)
