@@ -215,28 +215,26 @@ static void print_counts(const char *label, json_t *counts)
 
 int cli_kpis(cli_t *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {{"from", required_argument, NULL, 'f'},
-                                         {"to", required_argument, NULL, 't'},
-                                         {"by", required_argument, NULL, 'b'},
-                                         {NULL, 0, NULL, 0}};
-    const char *from = NULL, *to = NULL, *by = NULL;
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'f'},     {"to", required_argument, NULL, 't'},
+        {"by", required_argument, NULL, 'b'},       {"period", required_argument, NULL, 'p'},
+        {"unit", required_argument, NULL, 'u'},     {"category", required_argument, NULL, 'c'},
+        {"district", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
+    /* Each option is the query parameter of its name: the service checks the values. */
+    char path[512] = "/v1/kpis";
     int c;
+    const char *by = NULL;
     while ((c = cli_getopt(cli, argc, argv, opts)) >= 0) {
-        if (c == 'f')
-            from = optarg;
-        else if (c == 't')
-            to = optarg;
-        else
+        for (const struct option *o = opts; o->name; o++)
+            if (o->val == c)
+                cli_query_add(path, sizeof path, o->name, optarg);
+        if (c == 'b')
             by = optarg;
     }
     if (c != CLI_OPT_END)
         return cli_opt_exit(c);
     if (optind != argc)
         return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
-    char path[256] = "/v1/kpis";
-    cli_query_add(path, sizeof path, "from", from);
-    cli_query_add(path, sizeof path, "to", to);
-    cli_query_add(path, sizeof path, "by", by);
     json_t *ans;
     int status = cli_http(cli, SVC_ANALYTICS, "GET", path, NULL, &ans);
     int rc = cli_finish(cli, status, ans);

@@ -90,8 +90,11 @@ static const cli_verb_t COMMANDS[] = {
      "a unit appeals an unfair rating (申诉); a supervisor upholds (the rating leaves the\n"
      "KPIs) or rejects it; list them by state, unit and age",
      NULL},
-    {"kpis", cli_kpis, NULL, "kpis [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by unit|category]",
-     "counts and rates over a period", "Figures"},
+    {"kpis", cli_kpis, NULL,
+     "kpis [--from YYYY-MM-DD] [--to YYYY-MM-DD | --period YYYY-MM|YYYY-Www|YYYY-MM-DD]\n"
+     "     [--by unit|category|district] [--unit U | --category C | --district D]",
+     "counts and rates over a period (one unit's, category's or district's with a filter)",
+     "Figures"},
     {"report", NULL, cli_report_verbs, NULL,
      "the monthly KPI report per unit: a table, JSON or CSV", NULL},
     {"export", NULL, cli_export_verbs, NULL,

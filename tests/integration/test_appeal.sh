@@ -83,6 +83,10 @@ grep -q "${IDS[2]} *upheld" "$T/all.txt" && grep -q "${IDS[3]} *rejected" "$T/al
 
 wait_until 30 nov_is 2 0.5000 || fail "November after the rulings: $(cat "$T/kpi.json")"
 [ "$(kpi 2026-11-01 2026-11-30 ratingsExcluded)" = 1 ] || fail "not one rating excluded"
+# The same through the CLI, for the month and billing alone, broken down by category.
+hl_as supervisor kpis --period 2026-11 --unit billing --by category >"$T/cli_kpis.txt"
+grep -q "satisfactionRate .*50.0%" "$T/cli_kpis.txt" && grep -q "^category W06" "$T/cli_kpis.txt" ||
+  fail "hotline kpis --period 2026-11 --unit billing: $(cat "$T/cli_kpis.txt")"
 [ "$(kpi 2026-12-01 2026-12-31 rated)" = 0 ] || fail "December got ratings: $(cat "$T/kpi.json")"
 [ "$(kpi 2026-12-01 2026-12-31 ratingsExcluded)" = 0 ] || fail "December got the exclusion"
 log "November after the rulings: rated 2, satisfaction 0.5000 (the upheld rating left, the rejected one stays)"
