@@ -33,7 +33,7 @@ extern char **environ;
 /* Who follows whom (docs/architecture.md): producers each service consumes. */
 static const int FOLLOWS[SVC_COUNT][SVC_COUNT + 1] = {
     [SVC_INTAKE] = {SVC_DISPATCH, SVC_SLA, SVC_CALLBACK, -1},
-    [SVC_DISPATCH] = {SVC_INTAKE, SVC_CALLBACK, SVC_SLA, -1},
+    [SVC_DISPATCH] = {SVC_INTAKE, SVC_CALLBACK, SVC_SLA, SVC_ANALYTICS, -1},
     [SVC_SLA] = {SVC_DISPATCH, SVC_CALLBACK, -1},
     [SVC_CALLBACK] = {SVC_DISPATCH, SVC_INTAKE, -1},
     [SVC_ANALYTICS] = {SVC_INTAKE, SVC_DISPATCH, SVC_SLA, SVC_CALLBACK, -1},

@@ -10,10 +10,14 @@
 #include <string.h>
 
 /* Ports for base 8080 (README): HTTP 8084, bus 8094; it follows the four other services'
- * buses. Nobody follows analytics yet (hotspot events are to come), so no consumers. */
+ * buses. Dispatch follows analytics' log (HotspotDetected), so the log is kept for it.
+ * Hotspot defaults from docs/domain.md's surge figures: a 30-minute window, at least 8 new
+ * reports and 4x the key's usual rate (a week's half-life), one raise per 6 hours per key,
+ * 500 m cells for tickets with a point. */
 static const char DEFAULTS[] =
     "{\"runtime\": {\"name\": \"analytics\", \"dataDir\": \"var/analytics\","
     " \"busEndpoint\": \"tcp://127.0.0.1:8094\", \"http\": {\"port\": 8084},"
+    " \"eventLog\": {\"consumers\": [\"dispatch\"]},"
     " \"feeds\": ["
     "  {\"name\": \"intake\", \"endpoint\": \"tcp://127.0.0.1:8090\", \"batchMax\": 500,"
     "   \"waitMs\": 1000},"
@@ -24,7 +28,10 @@ static const char DEFAULTS[] =
     "  {\"name\": \"callback\", \"endpoint\": \"tcp://127.0.0.1:8093\", \"batchMax\": 500,"
     "   \"waitMs\": 1000}]},"
     " \"calendar\": {\"utcOffsetMinutes\": 480},"
-    " \"basicallySatisfiedCounts\": true}";
+    " \"basicallySatisfiedCounts\": true,"
+    " \"hotspots\": {\"enabled\": true, \"windowMinutes\": 30, \"minCount\": 8,"
+    "  \"factor\": 4, \"baselineHalfLifeHours\": 168, \"cooldownMinutes\": 360,"
+    "  \"gridMeters\": 500, \"prefixChars\": 3}}";
 
 /* One row per numeric key. 0 means "the runtime's default" for the runtime keys, so it is
  * always allowed; the maxima keep a typo from asking for the impossible. */
@@ -63,6 +70,8 @@ int analytics_open(analytics_t **out, store_t *store, const analytics_opts_t *op
         rc = store_db(store, "meta", 0, &self->meta);
     if (!rc)
         rc = analytics_layout_check(self, opts->rebuild);
+    if (!rc)
+        rc = analytics_hotspot_open(self, opts->hotspots, opts->log);
     if (rc) {
         analytics_close(&self);
         return rc;
@@ -98,6 +107,8 @@ static int init(service_t *svc, void **state)
         .basically_satisfied_counts = cfg->basically_satisfied_counts,
         .clock = service_clock(svc),
         .rebuild = cfg->rebuild_on_start,
+        .hotspots = cfg->hotspots,
+        .log = service_log(svc),
     };
     char err[256] = "";
     analytics_t *self;
@@ -121,6 +132,12 @@ static int init(service_t *svc, void **state)
     return rc;
 }
 
+static int check_config(const ProtobufCMessage *msg, char *err, size_t err_size)
+{
+    return analytics_hotspot_check(((const Hotline__AnalyticsConfig *)msg)->hotspots, err,
+                                   err_size);
+}
+
 static void fini(void *state)
 {
     analytics_t *self = state;
@@ -129,11 +146,13 @@ static void fini(void *state)
 
 const service_desc_t analytics_service = {
     .name = "analytics",
-    .summary = "Hotline analytics: KPIs by period, unit, category and district, and every "
-               "ticket's timeline, from the intake, dispatch, sla and callback feeds.",
+    .summary = "Hotline analytics: KPIs by period, unit, category and district, every "
+               "ticket's timeline, and hotspots for dispatch, from the intake, dispatch, sla "
+               "and callback feeds.",
     .config_desc = &hotline__analytics_config__descriptor,
     .default_config_json = DEFAULTS,
     .bounds = BOUNDS,
+    .check_config = check_config,
     .init = init,
     .fini = fini,
 };

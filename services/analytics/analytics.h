@@ -122,8 +122,14 @@ typedef struct analytics_opts {
     const Hotline__CalendarConfig *calendar; /* only the zone matters; NULL = UTC+8 */
     bool basically_satisfied_counts;         /* "basically satisfied" counts as satisfied */
     hclock_t *clock;                         /* "today" for KPI defaults (required) */
+    const Hotline__HotspotConfig *hotspots;  /* NULL or not enabled: no hotspot detection */
+    evlog_t *log;                            /* where HotspotDetected goes (NULL: none) */
     bool rebuild;                            /* count everything again at open, logged */
 } analytics_opts_t;
+
+/* Check a hotspots block (bounds of each key); err names the key and the rule.
+ * Errors: HL_EINVAL. */
+int analytics_hotspot_check(const Hotline__HotspotConfig *h, char *err, size_t err_size);
 
 /* Open the sub-databases (tickets, counters, timeline, verdicts, meta) in store, rebuilding the
  * counters when their stored layout is older than this version's. Call at start-up, before

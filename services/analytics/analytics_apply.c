@@ -273,7 +273,7 @@ int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
 {
     analytics_t *self = ctx;
     if (!ev->ticket_id || !*ev->ticket_id)
-        return 0; /* not about a ticket (test traffic, later hotspot events) */
+        return 0; /* not about a ticket (test traffic) */
     if (strlen(ev->ticket_id) > ANALYTICS_ID_MAX) {
         SLOG_WARN("event_not_kept",
                   "source=%s seq=%llu reason=\"ticket id longer than %d "
@@ -285,7 +285,9 @@ int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     int rc = analytics_timeline_put(self, txn, ev, &fresh);
     if (rc || !fresh)
         return rc; /* a replay of an applied event changes nothing */
-    return analytics_count(self, txn, ev);
+    rc = analytics_count(self, txn, ev);
+    /* Not in analytics_count: a rebuild of the counters must not raise hotspots again. */
+    return rc ? rc : analytics_hotspot_apply(self, txn, ev);
 }
 
 int analytics_count(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev)

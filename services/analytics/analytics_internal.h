@@ -20,6 +20,20 @@ struct analytics {
     metric_t *m_tickets, *m_clocks, *m_callbacks, *m_ratings, *m_resolved, *m_rework;
     metric_t *m_known_tickets, *m_timeline_events;
     uint64_t shown[ANALYTICS_NCOUNTERS];
+    /* Hotspot detection (analytics_hotspot.c), from the hotspots config block. */
+    struct {
+        bool on;             /* enabled, and there is a log to raise on */
+        evlog_t *log;        /* analytics' own log (not owned): HotspotDetected goes there */
+        MDB_dbi keys;        /* view + prefix + area or cell -> the key's window / baseline */
+        MDB_dbi window;      /* key NUL be64 ms ticket id -> district NUL street NUL community */
+        int64_t window_ms;   /* the sliding window, event time */
+        uint32_t min_count;  /* the threshold's floor */
+        double factor;       /* the threshold over the baseline */
+        double half_life_ms; /* the baseline's */
+        int64_t cooldown_ms; /* a raised key stays quiet at least this long */
+        uint32_t grid_m;     /* grid cell side; 0: no grid view */
+        uint32_t prefix_chars;
+    } hs;
 };
 
 /* The per-ticket dimension record. */
@@ -147,6 +161,12 @@ void analytics_figures(const analytics_t *self, const uint64_t c[ANALYTICS_NCOUN
 /* The camelCase names answers use ("warnings", "onTimeSignRate"). */
 const char *analytics_derived_name(analytics_derived_t id);
 const char *analytics_rate_name(analytics_rate_id_t id);
+
+/* analytics_hotspot.c: open the hotspot sub-databases (nothing when cfg is NULL or disabled,
+ * or log is NULL); count one event (a new ticket) and raise HotspotDetected on the log inside
+ * txn when a key crosses its threshold. Store errors only. */
+int analytics_hotspot_open(analytics_t *self, const Hotline__HotspotConfig *cfg, evlog_t *log);
+int analytics_hotspot_apply(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev);
 
 /* analytics_http.c: GET /v1/kpis, GET /v1/reports/monthly and GET /v1/tickets/{id}/timeline. */
 int analytics_http_routes(analytics_t *self, service_t *svc);

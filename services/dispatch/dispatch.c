@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Ports for base 8080 (README): HTTP 8081, bus 8091; follows intake (8090) and callback
- * (8093); intake, sla, callback and analytics follow dispatch, so the log is kept for them.
+/* Ports for base 8080 (README): HTTP 8081, bus 8091; follows intake (8090), sla (8092),
+ * callback (8093) and analytics (8094: hotspots, kept as suggestions by default); intake,
+ * sla, callback and analytics follow dispatch, so the log is kept for them.
  * The catalogue is the demo water utility's: one unit per W subtree, the street-main burst
  * (W0402) to the mains crew, and leaks in two districts to their own crews. */
 static const char DEFAULTS[] =
@@ -30,6 +31,8 @@ static const char DEFAULTS[] =
     "    {\"name\": \"callback\", \"endpoint\": \"tcp://127.0.0.1:8093\", \"batchMax\": 500,"
     "     \"waitMs\": 1000},"
     "    {\"name\": \"sla\", \"endpoint\": \"tcp://127.0.0.1:8092\", \"batchMax\": 500,"
+    "     \"waitMs\": 1000},"
+    "    {\"name\": \"analytics\", \"endpoint\": \"tcp://127.0.0.1:8094\", \"batchMax\": 500,"
     "     \"waitMs\": 1000}],"
     "  \"idempotencyHours\": 24, \"maxBatch\": 10000},"
     " \"routes\": ["
@@ -63,7 +66,8 @@ static const char DEFAULTS[] =
     " \"returnWindow\": {\"value\": 2, \"unit\": \"DURATION_WORKING_DAYS\"},"
     " \"extensionMaxWorkingDays\": 10,"
     " \"incidentLimits\": {\"minPrefixChars\": 2, \"districtAloneIsWide\": true,"
-    "  \"closeChunk\": 5000}}";
+    "  \"closeChunk\": 5000},"
+    " \"hotspots\": {\"mode\": \"suggest\"}}";
 
 /* Every numeric key. The defaults above set each one, so a 0 here can only come from an
  * operator, and means a mistake rather than "use the built-in default". */
@@ -126,6 +130,8 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
         rc = store_db(store, "incident_tickets", 0, &self->incident_tickets);
     if (!rc)
         rc = store_db(store, "incident_closing", 0, &self->incident_closing);
+    if (!rc)
+        rc = store_db(store, "hotspots", 0, &self->hotspots);
     if (rc) {
         snprintf(err, err_size, "cannot open dispatch's sub-databases: %s", hl_strerror(rc));
         dispatch_destroy(&self);
@@ -224,6 +230,10 @@ static int init(service_t *svc, void **state)
         rc = service_follow(svc, "callback", dispatch_apply_callback, self);
     if (!rc)
         rc = service_follow(svc, "sla", dispatch_apply_sla, self);
+    if (!rc)
+        rc = service_follow(svc, "analytics", dispatch_apply_analytics, self);
+    if (!rc)
+        rc = dispatch_hotspot_routes(self, svc);
     if (rc)
         return rc;
     refresh_gauges(self);
@@ -264,7 +274,7 @@ static int check_config(const ProtobufCMessage *msg, char *err, size_t err_size)
     calendar_t *cal;
     rc = calendar_load(&cal, cfg->calendar, err, err_size);
     calendar_destroy(&cal);
-    return rc;
+    return rc ? rc : dispatch_hotspot_check(cfg, err, err_size);
 }
 
 /* Who may run dispatch's commands: units act on their tickets, dispatchers run incidents. */
@@ -293,6 +303,9 @@ static const service_command_rule_t COMMANDS[] = {
     {HOTLINE__COMMAND__BODY_CANCEL_WORK_ORDER, AUTH_DISPATCHER},
     {HOTLINE__COMMAND__BODY_UPDATE_WORK_ORDER_STATUS, AUTH_CREW},
     {HOTLINE__COMMAND__BODY_REPLAY_DEAD_LETTER, AUTH_DISPATCHER | AUTH_ADMIN},
+    /* Accepting a wide hotspot still needs a supervisor (incidentLimits). */
+    {HOTLINE__COMMAND__BODY_ACCEPT_HOTSPOT, AUTH_DISPATCHER | AUTH_SUPERVISOR},
+    {HOTLINE__COMMAND__BODY_DISMISS_HOTSPOT, AUTH_DISPATCHER | AUTH_SUPERVISOR},
     {0, 0},
 };
 

@@ -151,8 +151,8 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
 /* Link open tickets to the active incident incident_id (dispatch_link.c): the n ticket_ids,
  * or with ticket_ids NULL every open ticket the incident covers (its category prefix and
  * area). Tickets that are not open (or unknown) are passed over. how ("hand", "rule",
- * "hotspot") and by (who) go into each TicketLinked. The entry point for an analytics
- * HotspotDetected event (a later issue). *linked: how many were linked. Errors: HL_ENOTFOUND
+ * "hotspot") and by (who) go into each TicketLinked. What analytics'
+ * HotspotDetected becomes (dispatch_hotspot.c). *linked: how many were linked. Errors: HL_ENOTFOUND
  * (no such incident), HL_ECONFLICT (it is closed), store errors. */
 int dispatch_incident_link(dispatch_t *self, MDB_txn *txn, const char *incident_id,
                            const char *const *ticket_ids, size_t n, const char *how,

@@ -317,6 +317,9 @@ int dispatch_command(void *state, MDB_txn *txn, const Hotline__Command *cmd, cmd
         cmd->body_case == HOTLINE__COMMAND__BODY_UPDATE_INCIDENT ||
         cmd->body_case == HOTLINE__COMMAND__BODY_CLOSE_INCIDENT)
         return dispatch_incident_command(self, txn, cmd, reply);
+    if ((cmd->body_case == HOTLINE__COMMAND__BODY_ACCEPT_HOTSPOT && cmd->accept_hotspot) ||
+        (cmd->body_case == HOTLINE__COMMAND__BODY_DISMISS_HOTSPOT && cmd->dismiss_hotspot))
+        return dispatch_hotspot_command(self, txn, cmd, reply);
     if ((cmd->body_case == HOTLINE__COMMAND__BODY_LINK_TICKETS && cmd->link_tickets) ||
         (cmd->body_case == HOTLINE__COMMAND__BODY_UNLINK_TICKET && cmd->unlink_ticket))
         return dispatch_link_command(self, txn, cmd, reply);

@@ -78,10 +78,9 @@ static char *masked(cmd_reply_t *reply, const char *text)
     return s;
 }
 
-static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
-                   cmd_reply_t *reply)
+int dispatch_incident_declare(dispatch_t *self, MDB_txn *txn, const Hotline__DeclareIncident *d,
+                              bool may_be_wide, cmd_reply_t *reply)
 {
-    const Hotline__DeclareIncident *d = cmd->declare_incident;
     const Hotline__Status INVALID = HOTLINE__STATUS__INVALID;
     if (!d->category_prefix || strlen(d->category_prefix) > 7 ||
         !category_prefix_valid(d->category_prefix))
@@ -97,8 +96,8 @@ static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
         return cmd_refuse(reply, INVALID, "declareIncident.summary",
                           "required, at most %d bytes: what callers are told", SUMMARY_MAX);
     char why[160];
-    if (incident_is_wide(self->cfg->incident_limits, d->category_prefix, a, why, sizeof why) &&
-        cmd->by && cmd->by->role != HOTLINE__ROLE__ROLE_SUPERVISOR)
+    if (!may_be_wide &&
+        incident_is_wide(self->cfg->incident_limits, d->category_prefix, a, why, sizeof why))
         return cmd_refuse(reply, HOTLINE__STATUS__FORBIDDEN, "declareIncident.area",
                           "a wide incident must be declared by a supervisor: %s "
                           "(incidentLimits); narrow it or ask a supervisor", why);
@@ -177,6 +176,14 @@ static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
     SLOG_INFO("incident_declared", "incident=%s category=%s unit=%s", id, d->category_prefix,
               unit);
     return 0;
+}
+
+static int declare(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                   cmd_reply_t *reply)
+{
+    /* No principal: auth is off (in-process tests, the CLI on a local store). */
+    bool supervisor = !cmd->by || cmd->by->role == HOTLINE__ROLE__ROLE_SUPERVISOR;
+    return dispatch_incident_declare(self, txn, cmd->declare_incident, supervisor, reply);
 }
 
 /* Update or close: the incident must exist and be active. */

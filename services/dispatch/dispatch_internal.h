@@ -30,6 +30,8 @@ struct dispatch {
     bool catalogue_dirty; /* an edition was loaded in this transaction: swap after commit */
     MDB_dbi incident_tickets; /* incident id NUL ticket id -> the unit it left ("" at the door) */
     MDB_dbi incident_closing; /* incident id -> resolution NUL last ticket replied (fan-out) */
+    MDB_dbi hotspots;         /* hotspot id -> state byte, incident id NUL, packed
+                               * HotspotDetected (dispatch_hotspot.c) */
     scheduler_t *closer;      /* carries a large close on in chunks; NULL in in-process tests */
     /* Set inside transactions when a count may have changed; read after the commit to
      * refresh the gauges. A rolled-back transaction leaves it set, which only costs one
@@ -165,6 +167,11 @@ int dispatch_subdispatch(dispatch_t *self, MDB_txn *txn, const Hotline__Command 
 /* dispatch_incident.c: declare, update and close incidents (commands), and look one up. */
 int dispatch_incident_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                               cmd_reply_t *reply);
+/* Declare the incident d asks for (DeclareIncident's checks and effects: its id, record,
+ * IncidentDeclared, a crew work order): answered in reply (IncidentResult, or a refusal naming
+ * the declareIncident field). may_be_wide: the caller may declare a wide one (a supervisor). */
+int dispatch_incident_declare(dispatch_t *self, MDB_txn *txn, const Hotline__DeclareIncident *d,
+                              bool may_be_wide, cmd_reply_t *reply);
 /* The incident's record (into arena); HL_ENOTFOUND. *closed tells whether it was closed. */
 int dispatch_incident_get(dispatch_t *self, MDB_txn *txn, const char *id, arena_t *arena,
                           Hotline__IncidentDeclared **out, bool *closed);
@@ -180,6 +187,14 @@ int dispatch_link_index_put(dispatch_t *self, MDB_txn *txn, const char *incident
 /* LinkTickets and UnlinkTicket. */
 int dispatch_link_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
                           cmd_reply_t *reply);
+
+/* dispatch_hotspot.c: analytics' HotspotDetected by the hotspots.mode policy (feed apply),
+ * AcceptHotspot / DismissHotspot, GET /v1/hotspots and the routes, and the mode's check. */
+int dispatch_apply_analytics(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+int dispatch_hotspot_command(dispatch_t *self, MDB_txn *txn, const Hotline__Command *cmd,
+                             cmd_reply_t *reply);
+int dispatch_hotspot_routes(dispatch_t *self, service_t *svc);
+int dispatch_hotspot_check(const Hotline__DispatchConfig *cfg, char *err, size_t err_size);
 
 /* dispatch_close.c: the close fan-out. */
 #define DISPATCH_CLOSE_CHUNK 5000 /* tickets replied per transaction, unless

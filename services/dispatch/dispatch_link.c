@@ -13,8 +13,8 @@
  * Only open tickets (DISPATCHED, SIGNED, REWORK) may be linked: a REPLIED ticket waits for its
  * callback, a CLOSED one is done, a LINKED one already has an incident. By hand, one ticket that
  * may not be linked refuses the whole command, naming it and its state; by rule, such tickets
- * are simply not matched. dispatch_incident_link is the one entry point that a later analytics
- * HotspotDetected event will call. Loop thread. */
+ *  are simply not matched. dispatch_incident_link is the one entry point that an analytics
+ * HotspotDetected event calls (dispatch_hotspot.c). Loop thread. */
 #include "dispatch_internal.h"
 
 #include "hl_error.h"

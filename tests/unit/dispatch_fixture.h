@@ -188,7 +188,8 @@ static inline answer_t run(fixture_t *f, Hotline__Command *cmd)
     } else if (msg.status == HOTLINE__STATUS__OK &&
                msg.result_case == HOTLINE__COMMAND_REPLY__RESULT_LINK_TICKETS) {
         a.linked = msg.link_tickets->n_linked;
-    } else if (msg.status == HOTLINE__STATUS__OK) {
+    } else if (msg.status == HOTLINE__STATUS__OK &&
+               cmd->body_case != HOTLINE__COMMAND__BODY_DISMISS_HOTSPOT) { /* answers no result */
         assert_int_equal(msg.result_case, HOTLINE__COMMAND_REPLY__RESULT_TICKET_ACTION);
         a.result_status = msg.ticket_action->status;
         a.result_round = msg.ticket_action->round;
@@ -330,13 +331,15 @@ static inline Hotline__Event *event_at(fixture_t *f, uint64_t seq)
     return ev;
 }
 
-/* A ticket with a community (incidents match areas on it), joined at the door to incident
- * when that is not NULL. */
-static inline void received_in(fixture_t *f, const char *id, const char *category, const char *community,
-                        const char *incident)
+/* A new ticket at a place (incidents and hotspots match areas on it), joined at the door to
+ * incident when that is not NULL. */
+static inline void received_where(fixture_t *f, const char *id, const char *category,
+                                  const char *district, const char *street,
+                                  const char *community, const char *incident)
 {
     Hotline__Location loc = HOTLINE__LOCATION__INIT;
-    loc.district = "Taijiang";
+    loc.district = (char *)district;
+    loc.street = (char *)street;
     loc.community = (char *)community;
     Hotline__Ticket t = HOTLINE__TICKET__INIT;
     t.id = (char *)id;
@@ -353,6 +356,13 @@ static inline void received_in(fixture_t *f, const char *id, const char *categor
     ev.body_case = HOTLINE__EVENT__BODY_TICKET_RECEIVED;
     ev.ticket_received = &tr;
     apply(f, dispatch_apply_intake, &ev);
+}
+
+/* A ticket in a community of Taijiang. */
+static inline void received_in(fixture_t *f, const char *id, const char *category, const char *community,
+                        const char *incident)
+{
+    received_where(f, id, category, "Taijiang", "", community, incident);
 }
 
 #endif
