@@ -83,7 +83,10 @@ typedef enum {
     ANALYTICS_CALLBACK_CLOCKS_DUE = 39, /* CALLBACK clocks (the callback after the reply) */
     ANALYTICS_CALLED_BACK_ON_TIME = 40,
     ANALYTICS_CALLED_BACK_LATE = 41,
-    ANALYTICS_NCOUNTERS = 42
+    ANALYTICS_RETURN_REQUESTS = 42,  /* ReturnRequested: a unit asked to hand a ticket back */
+    ANALYTICS_RETURNED = 43,         /* ReturnReviewed approved: the ticket went back (退单) */
+    ANALYTICS_CLOSED_ON_TIME = 44,   /* TicketClosed with no reply of any round judged late */
+    ANALYTICS_NCOUNTERS = 45
 } analytics_counter_t;
 
 /* Dimensions a counter is kept by. The letter is part of the stored key. */

@@ -204,6 +204,15 @@ static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *
         count(e, ANALYTICS_REWORK_REQUESTED);
         break;
     case HOTLINE__EVENT__BODY_TICKET_CLOSED: count(e, ANALYTICS_CLOSED); break;
+    case HOTLINE__EVENT__BODY_RETURN_REQUESTED:
+        e->unit = ev->return_requested->unit;
+        count(e, ANALYTICS_RETURN_REQUESTS);
+        break;
+    case HOTLINE__EVENT__BODY_RETURN_REVIEWED:
+        e->unit = ev->return_reviewed->unit; /* the unit that handed it back */
+        if (ev->return_reviewed->approved)
+            count(e, ANALYTICS_RETURNED);
+        break;
     case HOTLINE__EVENT__BODY_KPI_ELIGIBILITY_CHANGED:
         eligibility_counts(ev->kpi_eligibility_changed, e);
         break;
@@ -320,6 +329,8 @@ int analytics_count(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev)
         analytics_value_copy(dims.category, category);
         analytics_value_copy(dims.district, district);
         rc = analytics_verdict(self, txn, ev, &dims);
+        if (!rc && ev->body_case == HOTLINE__EVENT__BODY_TICKET_CLOSED)
+            rc = analytics_closure(self, txn, ev, &dims, day);
     }
     return rc;
 }

@@ -74,6 +74,9 @@ int analytics_add_everywhere(analytics_t *self, MDB_txn *txn, int64_t day, analy
  * the period where it was decided, once per clock. t: the ticket's dimensions. */
 int analytics_verdict(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev,
                       const analytics_ticket_t *t);
+/* TicketClosed: closedOnTime on day when no reply of the ticket (any round) was judged late. */
+int analytics_closure(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev,
+                      const analytics_ticket_t *t, int64_t day);
 /* Store ev in its ticket's timeline. *fresh is false when it was there already. */
 int analytics_timeline_put(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev, bool *fresh);
 
@@ -142,6 +145,8 @@ typedef enum {
     ANALYTICS_REWORK_RATE,
     ANALYTICS_DIRECT_ANSWER_RATE,
     ANALYTICS_REPEAT_CALL_RATE,
+    ANALYTICS_RETURN_RATE,
+    ANALYTICS_ON_TIME_CLOSURE_RATE,
     ANALYTICS_NRATES
 } analytics_rate_id_t;
 

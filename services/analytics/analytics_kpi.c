@@ -178,6 +178,8 @@ static const char *const RATE_NAMES[ANALYTICS_NRATES] = {
     [ANALYTICS_REWORK_RATE] = "reworkRate",
     [ANALYTICS_DIRECT_ANSWER_RATE] = "directAnswerRate",
     [ANALYTICS_REPEAT_CALL_RATE] = "repeatCallRate",
+    [ANALYTICS_RETURN_RATE] = "returnRate",
+    [ANALYTICS_ON_TIME_CLOSURE_RATE] = "onTimeClosureRate",
 };
 
 const char *analytics_derived_name(analytics_derived_t id)
@@ -221,6 +223,11 @@ void analytics_figures(const analytics_t *self, const uint64_t c[ANALYTICS_NCOUN
     /* Repeat-call rate: calls about a matter the caller already has open / all calls. */
     r[ANALYTICS_REPEAT_CALL_RATE] = (analytics_ratio_t){
         c[ANALYTICS_REPEAT_CALLS], c[ANALYTICS_RECEIVED] + c[ANALYTICS_REPEAT_CALLS]};
+    /* Return rate: tickets handed back (approved returns) / tickets dispatched. */
+    r[ANALYTICS_RETURN_RATE] = (analytics_ratio_t){c[ANALYTICS_RETURNED], c[ANALYTICS_DISPATCHED]};
+    /* On-time closure: tickets closed with no reply judged late / tickets closed. */
+    r[ANALYTICS_ON_TIME_CLOSURE_RATE] =
+        (analytics_ratio_t){c[ANALYTICS_CLOSED_ON_TIME], c[ANALYTICS_CLOSED]};
 }
 
 /* ---- the document ---- */

@@ -70,6 +70,9 @@ static const char *const COUNTER_NAMES[ANALYTICS_NCOUNTERS] = {
     [ANALYTICS_CALLBACK_CLOCKS_DUE] = "callbackClocksDue",
     [ANALYTICS_CALLED_BACK_ON_TIME] = "calledBackOnTime",
     [ANALYTICS_CALLED_BACK_LATE] = "calledBackLate",
+    [ANALYTICS_RETURN_REQUESTS] = "returnRequests",
+    [ANALYTICS_RETURNED] = "returned",
+    [ANALYTICS_CLOSED_ON_TIME] = "closedOnTime",
 };
 
 const char *analytics_counter_name(analytics_counter_t id)

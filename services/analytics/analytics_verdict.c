@@ -9,6 +9,9 @@
  *
  * Sub-database verdicts: ticket id | 0x00 | clock (1) | be32 round
  *                        -> state (1 on time, 2 late) | be64 day | unit
+ * On-time closure: a TicketClosed counts closedOnTime when no reply of the ticket (any round)
+ * was judged late (its verdicts, read at the close).
+ *
  * Inside the feed batch's write transaction; an event applied again (same source and seq) never
  * reaches here (analytics_apply). Loop thread. */
 #include "analytics_internal.h"
@@ -135,4 +138,38 @@ int analytics_verdict(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev,
     store_be64_put(val + 1, (uint64_t)day);
     memcpy(val + V_FIXED, unit, ul);
     return store_put(txn, self->verdicts, key, klen, val, V_FIXED + ul, 0);
+}
+
+/* ---- on-time closure ---- */
+
+typedef struct late_walk {
+    bool late;
+} late_walk_t;
+
+static int late_visit(void *ctx, const store_entry_t *e)
+{
+    late_walk_t *w = ctx;
+    const uint8_t *k = e->key.mv_data;
+    /* ticket id | 0x00 | clock | be32 round: the clock is the 5th byte from the end. */
+    if (e->key.mv_size >= 6 && k[e->key.mv_size - 5] == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY &&
+        e->val.mv_size >= V_FIXED && ((const uint8_t *)e->val.mv_data)[0] == V_LATE) {
+        w->late = true;
+        return 1;
+    }
+    return 0;
+}
+
+int analytics_closure(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev,
+                      const analytics_ticket_t *t, int64_t day)
+{
+    uint8_t prefix[ANALYTICS_ID_MAX + 1];
+    size_t n = strlen(ev->ticket_id);
+    memcpy(prefix, ev->ticket_id, n + 1);
+    late_walk_t w = {false};
+    store_range_t r = {.prefix = prefix, .prefix_len = n + 1};
+    int rc = store_scan(txn, self->verdicts, &r, late_visit, &w);
+    if (rc || w.late)
+        return rc;
+    return analytics_add_everywhere(self, txn, day, ANALYTICS_CLOSED_ON_TIME, 1, t->unit,
+                                    t->category, t->district);
 }

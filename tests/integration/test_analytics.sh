@@ -41,7 +41,8 @@ for k in ("received", "dispatched", "signed", "replied", "closed", "signDue", "s
 assert set(t["rates"]) == {"onTimeSignRate", "onTimeReplyRate", "responseRate",
                            "onTimeCallbackRate", "callbackRate",
                            "satisfactionRate", "resolutionRate", "reworkRate",
-                           "directAnswerRate", "repeatCallRate"}, t["rates"]
+                           "directAnswerRate", "repeatCallRate", "returnRate",
+                           "onTimeClosureRate"}, t["rates"]
 assert all(v is None for v in t["rates"].values()), t["rates"]
 assert d["groups"] == [], d["groups"]
 PY

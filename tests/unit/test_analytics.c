@@ -487,6 +487,55 @@ static void test_rebuild_from_timeline(void **state)
     json_decref(again);
 }
 
+static void returned_(fixture_t *f, uint64_t seq, int64_t t, const char *id, const char *unit,
+                      bool approved)
+{
+    Hotline__ReturnRequested rq = HOTLINE__RETURN_REQUESTED__INIT;
+    rq.unit = (char *)unit;
+    rq.reason = "not ours";
+    Hotline__Event ev = envelope("dispatch", seq, t, id);
+    ev.body_case = HOTLINE__EVENT__BODY_RETURN_REQUESTED;
+    ev.return_requested = &rq;
+    apply_one(f, &ev);
+    Hotline__ReturnReviewed rv = HOTLINE__RETURN_REVIEWED__INIT;
+    rv.unit = (char *)unit;
+    rv.approved = approved;
+    ev = envelope("dispatch", seq + 1, t + 60000, id);
+    ev.body_case = HOTLINE__EVENT__BODY_RETURN_REVIEWED;
+    ev.return_reviewed = &rv;
+    apply_one(f, &ev);
+}
+
+/* Return rate: approved returns / dispatched (a refused return asked, not returned). On-time
+ * closure: closed with no reply of any round judged late / closed. */
+static void test_returns_and_closure(void **state)
+{
+    fixture_t *f = *state;
+    const Hotline__SlaClock REPLY = HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY;
+    int64_t t = utc_ms(2026, 11, 24, 2, 0), due = utc_ms(2026, 11, 24, 15, 59);
+    const char *ids[] = {"C1", "C2", "C3", "C4"};
+    for (int i = 0; i < 4; i++) {
+        received(f, (uint64_t)i + 1, t, ids[i], "W06", "North");
+        dispatched(f, (uint64_t)i + 1, t, ids[i], "billing", "W06", 0);
+    }
+    returned_(f, 10, t, "C3", "billing", true);
+    returned_(f, 12, t, "C4", "billing", false);
+    verdict(f, 20, t + 3600000, "C1", REPLY, due, 0);              /* on time */
+    verdict(f, 21, utc_ms(2026, 11, 25, 2, 0), "C2", REPLY, due, 2); /* breached */
+    closed(f, 22, utc_ms(2026, 11, 26, 2, 0), "C1");
+    closed(f, 23, utc_ms(2026, 11, 26, 2, 0), "C2");
+    json_t *doc = kpis(f, "period=2026-11&by=unit", day_of(2026, 11, 30));
+    json_t *tot = json_object_get(doc, "totals");
+    assert_int_equal(jint(tot, "returnRequests"), 2);
+    assert_int_equal(jint(tot, "returned"), 1);
+    assert_true(json_real_value(jrate(tot, "returnRate")) == 0.25);
+    assert_int_equal(jint(tot, "closed"), 2);
+    assert_int_equal(jint(tot, "closedOnTime"), 1);
+    assert_true(json_real_value(jrate(tot, "onTimeClosureRate")) == 0.5);
+    assert_int_equal(jint(group(doc, "billing"), "returned"), 1);
+    json_decref(doc);
+}
+
 static void test_timeline(void **state)
 {
     fixture_t *f = *state;
@@ -667,6 +716,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_clock_counts_where_decided, setup, teardown),
         cmocka_unit_test_setup_teardown(test_months_weeks_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_from_timeline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_returns_and_closure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_order_feeds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_parse, setup, teardown),

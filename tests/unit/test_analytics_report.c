@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NCOLUMNS (1 + ANALYTICS_NCOUNTERS + 3 + 10)
+#define NCOLUMNS (1 + ANALYTICS_NCOUNTERS + 3 + 12)
 
 static void test_parse(void **state)
 {
@@ -137,10 +137,10 @@ static void test_csv_rows(void **state)
     assert_int_equal(unit_csv_record(&p, rows[4], NCOLUMNS + 1), 0); /* nothing more */
     assert_string_equal(header[0], "unit");
     assert_string_equal(header[1], "received");
-    assert_string_equal(header[ANALYTICS_NCOUNTERS], "calledBackLate");
+    assert_string_equal(header[ANALYTICS_NCOUNTERS], "closedOnTime");
     assert_string_equal(header[ANALYTICS_NCOUNTERS + 1], "warnings");
     assert_string_equal(header[ANALYTICS_NCOUNTERS + 4], "onTimeSignRate");
-    assert_string_equal(header[NCOLUMNS - 1], "repeatCallRate");
+    assert_string_equal(header[NCOLUMNS - 1], "onTimeClosureRate");
     assert_string_equal(rows[0][0], "billing");
     assert_string_equal(rows[1][0], CREW); /* unquoted again */
     assert_string_equal(rows[2][0], "water-supply");
@@ -229,7 +229,7 @@ static void test_empty_month(void **state)
     char *second = strstr(text, "\r\n") + 2;
     assert_int_equal(strncmp(second, ANALYTICS_REPORT_TOTAL ",0,0,", 12), 0);
     assert_ptr_equal(strstr(second, "\r\n"), second + strlen(second) - 2);
-    assert_string_equal(second + strlen(second) - 14, ",0,,,,,,,,,,\r\n"); /* 10 rates */
+    assert_string_equal(second + strlen(second) - 16, ",0,,,,,,,,,,,,\r\n"); /* 12 rates */
     free(text);
 }
 
