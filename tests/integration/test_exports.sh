@@ -144,7 +144,7 @@ rep = json.load(open(sys.argv[2]))
 assert rep["month"] == "2026-11" and rep["from"] == "2026-11-01" and rep["to"] == "2026-11-30"
 assert rep["groups"] == k["groups"] and rep["totals"] == k["totals"], "JSON report != kpis"
 head = rows[0]
-assert head[0] == "unit" and len(head) == 56, head
+assert head[0] == "unit" and len(head) == 61, head
 blocks = {g["key"]: g for g in k["groups"]}
 blocks["(total)"] = k["totals"]
 assert [r[0] for r in rows[1:]] == [g["key"] for g in k["groups"]] + ["(total)"], rows
