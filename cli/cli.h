@@ -158,7 +158,8 @@ int cli_post(cli_t *cli, int service, const char *path, json_t *body, const char
 /* Groups: `hotline callback next|record|promise|surveys`, `hotline token create|list|revoke`,
  * `hotline incident declare|update|close|link|unlink|list`. */
 extern const cli_verb_t cli_callback_verbs[];
-extern const cli_verb_t cli_appeal_verbs[]; /* cli_appeal.c: file, uphold, reject, list, show */
+extern const cli_verb_t cli_appeal_verbs[];
+extern const cli_verb_t cli_hotspot_verbs[]; /* cli_hotspot.c: list, accept, dismiss */ /* cli_appeal.c: file, uphold, reject, list, show */
 extern const cli_verb_t cli_incident_verbs[];
 extern const cli_verb_t cli_token_verbs[];
 extern const cli_verb_t cli_catalogue_verbs[]; /* show | diff FILE | load FILE */

@@ -80,6 +80,9 @@ static const cli_verb_t COMMANDS[] = {
      "incidents: declare, update the ETA, link and unlink tickets, close (every linked\n"
      "ticket is replied with the resolution)",
      NULL},
+    {"hotspot", NULL, cli_hotspot_verbs, NULL,
+     "bursts of reports analytics detected: list, accept (declare the incident), dismiss",
+     NULL},
     {"workorder", NULL, cli_workorder_verbs, NULL,
      "crew work orders: raise, show, list, cancel (dispatchers); status (crews)", "Crews"},
     {"workorders", NULL, cli_workorders_verbs, NULL,

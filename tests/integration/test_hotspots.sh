@@ -140,5 +140,11 @@ PY
 cat "$T/figures.txt"
 [ "$(events_count analytics hotspot_detected)" -ge 3 ] ||
   fail "analytics' /metrics counts $(events_count analytics hotspot_detected) hotspot_detected"
+# The CLI: every hotspot with its state and the incident it became or joined.
+hl_as dispatcher hotspot list --all >"$T/hotspots.txt"
+cat "$T/hotspots.txt"
+[ "$(grep -c ' -> INC-' "$T/hotspots.txt")" -ge 3 ] || fail "hotspot list: $(cat "$T/hotspots.txt")"
+hl_as dispatcher hotspot dismiss HS-none --reason "test" 2>"$T/hs.err" && fail "dismissed a hotspot that is not there"
+[ -s "$T/hs.err" ] || fail "no message for an unknown hotspot"
 hl down --data-dir "$T/hl" >/dev/null
 log "PASS: bursts became incidents that new reports joined at the door; background raised none"
