@@ -99,6 +99,11 @@ static int batch_visit(void *ctx, const store_entry_t *e)
         if (ev)
             hotline__event__free_unpacked(ev, NULL);
     } else {
+        /* The kept copy is masked, and a ticket id that looks like a phone number (a daily
+         * sequence past 999,999) is masked with it: count it under the key's id, or tickets
+         * whose masked ids meet would be counted as one. Masking keeps the length. */
+        if (strlen(ev->ticket_id) == il)
+            memcpy(ev->ticket_id, id, il);
         if (b->nevs == b->cap) {
             size_t cap = b->cap ? 2 * b->cap : 64;
             Hotline__Event **evs = realloc(b->evs, cap * sizeof *evs);
