@@ -30,7 +30,7 @@ kinds = kinds["kinds"]
 for k in ("ticketReceived", "repeatContact", "ticketDispatched", "ticketSigned", "ticketReplied",
           "ticketReopened", "slaClockStarted", "slaClockStopped", "slaWarning", "slaBreached",
           "callbackScheduled", "callbackAttempted", "callbackRated", "reworkRequested",
-          "ticketClosed", "kpiEligibilityChanged"):
+          "ticketClosed", "kpiEligibilityChanged", "returnRequested", "returnReviewed"):
     assert kinds.get(k, 0) > 0, "no %s in the month" % k
 need = int(sys.argv[2])
 assert r["events"] >= need, r

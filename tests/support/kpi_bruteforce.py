@@ -50,6 +50,11 @@ The rules, as this script reads them:
   resolved / rated; rework = reworked / replied; directAnswer = answeredDirectly / (received -
   notAccepted); repeatCall = repeatCalls / (received + repeatCalls); null without a
   denominator.
+- returnRequests: ReturnRequested; returned: ReturnReviewed approved; both under the unit
+  that asked, on the event's day; returnRate = returned / dispatched.
+- closedOnTime: a TicketClosed when, as the events stand when it is read, no REPLY clock of
+  its ticket (any round) is late (a late decision and no stop in time); onTimeClosureRate =
+  closedOnTime / closed.
 - "rebuilt" answers: the same rules, with each ticket's events read in time order (events of
   one instant in pipeline order: intake, dispatch, sla, callback, then by seq), as a rebuild
   from the kept timeline reads them.
@@ -73,13 +78,13 @@ COUNTS = (
     "ratedVeryDissatisfied", "answeredDirectly", "referred", "notAccepted", "repeatCalls",
     "incidentLinked", "ratingsExcluded", "signDue", "replyDue", "responseDue",
     "respondedOnTime", "respondedLate", "callbackClocksDue", "calledBackOnTime",
-    "calledBackLate",
+    "calledBackLate", "returnRequests", "returned", "closedOnTime",
 )
 IX = {name: i for i, name in enumerate(COUNTS)}
 DERIVED = ("warnings", "breached", "satisfied")
 RATES = ("onTimeSignRate", "onTimeReplyRate", "responseRate", "onTimeCallbackRate",
          "callbackRate", "satisfactionRate", "resolutionRate", "reworkRate",
-         "directAnswerRate", "repeatCallRate")
+         "directAnswerRate", "repeatCallRate", "returnRate", "onTimeClosureRate")
 LEVELS = {"RATING_VERY_SATISFIED": "ratedVerySatisfied", "RATING_SATISFIED": "ratedSatisfied",
           "RATING_BASICALLY_SATISFIED": "ratedBasicallySatisfied",
           "RATING_DISSATISFIED": "ratedDissatisfied",
@@ -98,7 +103,8 @@ PLAIN = {"ticketSigned": "signed", "ticketReplied": "replied", "ticketReopened":
 BODIES = ("ticketReceived", "repeatContact", "ticketDispatched", "ticketSigned",
           "ticketReplied", "ticketReopened", "slaClockStarted", "slaClockStopped", "slaWarning",
           "slaBreached", "callbackScheduled", "callbackAttempted", "callbackRated",
-          "reworkRequested", "ticketClosed", "kpiEligibilityChanged")
+          "reworkRequested", "ticketClosed", "kpiEligibilityChanged", "returnRequested",
+          "returnReviewed")
 
 
 def local_day(ms):
@@ -151,6 +157,7 @@ class Model:
         self.cells = {}
         self.tickets = {}
         self.clocks = {}   # (ticket, clock, round) -> [first on-time (day, dims), first late]
+        self.reply_clocks = {}  # ticket -> its REPLY clocks' entries in self.clocks
         self.ratings = {}  # (ticket, round) -> [day, dims, level, resolved, eligible, time, unit]
 
     def add(self, day, dims, name, delta=1):
@@ -196,6 +203,13 @@ class Model:
                 self.add(day, dims, "redispatched")
         elif kind in PLAIN:
             self.add(day, dims, PLAIN[kind])
+            if kind == "ticketClosed" and not self.reply_late(ev.ticket):
+                self.add(day, dims, "closedOnTime")
+        elif kind == "returnRequested":
+            self.add(day, dims, "returnRequests")
+        elif kind == "returnReviewed":
+            if b.get("approved", False):
+                self.add(day, dims, "returned")
         elif kind in ("slaClockStarted", "slaWarning", "slaBreached"):
             clock = b.get("clock", "")
             if clock in ("SLA_CLOCK_SIGN", "SLA_CLOCK_REPLY"):
@@ -222,11 +236,20 @@ class Model:
                 raise ValueError("event %d: the appeal does not describe its rating" % ev.n)
             r[4] = bool(b.get("eligible", False))
 
+    def reply_late(self, ticket):
+        """Whether a REPLY clock of ticket is, as read so far, decided late."""
+        return any(met is None and missed for met, missed in self.reply_clocks.get(ticket, ()))
+
     def verdict(self, ev, on_time, b, dims):
         clock = b.get("clock", "")
         if clock not in CLOCKS:
             return
-        c = self.clocks.setdefault((ev.ticket, clock, b.get("round", 0)), [None, None])
+        key = (ev.ticket, clock, b.get("round", 0))
+        c = self.clocks.get(key)
+        if c is None:
+            c = self.clocks[key] = [None, None]
+            if clock == "SLA_CLOCK_REPLY":
+                self.reply_clocks.setdefault(ev.ticket, []).append(c)
         if on_time:
             if c[0] is None:
                 c[0] = (local_day(ev.time), dims)
@@ -345,6 +368,8 @@ def figures(vec):
         "reworkRate": rate(c["reworked"], c["replied"]),
         "directAnswerRate": rate(c["answeredDirectly"], c["received"] - c["notAccepted"]),
         "repeatCallRate": rate(c["repeatCalls"], c["received"] + c["repeatCalls"]),
+        "returnRate": rate(c["returned"], c["dispatched"]),
+        "onTimeClosureRate": rate(c["closedOnTime"], c["closed"]),
     }
     return out
 

@@ -92,6 +92,8 @@ struct scratch {
     Hotline__ReworkRequested rework;
     Hotline__TicketClosed closed;
     Hotline__KpiEligibilityChanged eligibility;
+    Hotline__ReturnRequested return_asked;
+    Hotline__ReturnReviewed return_ruled;
     char id[32], phone[16], name[24], street[40], address[64], incident[24];
 };
 
@@ -144,6 +146,7 @@ static const uint8_t SOURCE_OF[NKINDS] = {
     [K_WARNING] = SRC_SLA,          [K_BREACHED] = SRC_SLA,         [K_EXTENDED] = SRC_SLA,
     [K_SCHEDULED] = SRC_CALLBACK,   [K_ATTEMPTED] = SRC_CALLBACK,   [K_RATED] = SRC_CALLBACK,
     [K_REWORK] = SRC_CALLBACK,      [K_CLOSED] = SRC_CALLBACK,      [K_ELIGIBILITY] = SRC_CALLBACK,
+    [K_RETURN_ASKED] = SRC_DISPATCH, [K_RETURN_RULED] = SRC_DISPATCH,
 };
 
 static const char *const SOURCE_NAMES[NSRC] = {"intake", "dispatch", "sla", "callback"};
@@ -242,6 +245,8 @@ static int settle(kpigen_t *g)
         [K_REWORK] = HOTLINE__EVENT__BODY_REWORK_REQUESTED,
         [K_CLOSED] = HOTLINE__EVENT__BODY_TICKET_CLOSED,
         [K_ELIGIBILITY] = HOTLINE__EVENT__BODY_KPI_ELIGIBILITY_CHANGED,
+        [K_RETURN_ASKED] = HOTLINE__EVENT__BODY_RETURN_REQUESTED,
+        [K_RETURN_RULED] = HOTLINE__EVENT__BODY_RETURN_REVIEWED,
     };
     g->split = g->n;
     for (size_t i = 0; i < g->n; i++) {
@@ -569,6 +574,22 @@ static void callback_body(struct scratch *s, const gev_t *e, char *unit)
         s->closed.rating = e->rating;
         s->ev.body_case = HOTLINE__EVENT__BODY_TICKET_CLOSED;
         s->ev.ticket_closed = &s->closed;
+        break;
+    case K_RETURN_ASKED:
+        s->return_asked = (Hotline__ReturnRequested)HOTLINE__RETURN_REQUESTED__INIT;
+        s->return_asked.unit = unit;
+        s->return_asked.round = e->round;
+        s->return_asked.reason = "not our remit";
+        s->ev.body_case = HOTLINE__EVENT__BODY_RETURN_REQUESTED;
+        s->ev.return_requested = &s->return_asked;
+        break;
+    case K_RETURN_RULED:
+        s->return_ruled = (Hotline__ReturnReviewed)HOTLINE__RETURN_REVIEWED__INIT;
+        s->return_ruled.unit = unit;
+        s->return_ruled.round = e->round;
+        s->return_ruled.approved = e->flags & F_APPROVED;
+        s->ev.body_case = HOTLINE__EVENT__BODY_RETURN_REVIEWED;
+        s->ev.return_reviewed = &s->return_ruled;
         break;
     default: /* K_ELIGIBILITY */
         s->eligibility = (Hotline__KpiEligibilityChanged)HOTLINE__KPI_ELIGIBILITY_CHANGED__INIT;

@@ -16,11 +16,13 @@ enum { SRC_INTAKE, SRC_DISPATCH, SRC_SLA, SRC_CALLBACK, NSRC };
 enum {
     K_RECEIVED, K_REPEAT, K_DISPATCHED, K_SIGNED, K_CONTACTED, K_REPLIED, K_REOPENED,
     K_CLOCK_STARTED, K_CLOCK_STOPPED, K_WARNING, K_BREACHED, K_EXTENDED,
-    K_SCHEDULED, K_ATTEMPTED, K_RATED, K_REWORK, K_CLOSED, K_ELIGIBILITY, NKINDS
+    K_SCHEDULED, K_ATTEMPTED, K_RATED, K_REWORK, K_CLOSED, K_ELIGIBILITY, K_RETURN_ASKED,
+    K_RETURN_RULED, NKINDS
 };
 
 #define F_ON_TIME 0x01  /* SlaClockStopped: in time */
 #define F_RESOLVED 0x02 /* CallbackRated, KpiEligibilityChanged: resolved */
+#define F_APPROVED 0x04 /* ReturnReviewed: the return approved */
 #define NO_UNIT 0xff
 
 /* One event, compact: the stream of a month is millions of these. */

@@ -271,6 +271,12 @@ static int64_t round_life(life_t *l, uint8_t round, int64_t ts, int64_t reroute)
     const uint8_t SIGN = HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, REPLY = HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY,
                   RESPONSE = HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE;
     emit(l, K_DISPATCHED, ts, round);
+    if (round == 0 && !reroute && unit(l) < 0.05) { /* the unit asks to hand it back (退单) */
+        emit(l, K_RETURN_ASKED, ts + 5 * MINUTE + kpigen_below(&l->r, (uint32_t)HOUR), round);
+        gev_t *e = emit(l, K_RETURN_RULED, ts + 2 * HOUR + kpigen_below(&l->r, (uint32_t)HOUR),
+                        round);
+        e->flags = unit(l) < 0.6 ? F_APPROVED : 0;
+    }
     int64_t cs = ts + lag(l);
     clk_t sign = clock_start(l, SIGN, cs, round), reply = clock_start(l, REPLY, cs, round);
     clk_t resp = {0};
