@@ -17,6 +17,8 @@ typedef struct effect {
     int64_t deltas[MAX_COUNTS];
     int n;
     int64_t at_ms; /* the instant whose day the counts go to: 0 = the event's own */
+    bool no_unit;  /* counted under no unit: what happens at the door (a receipt, a repeat
+                      call) is the centre's, whichever feed arrives first */
     const char *unit, *category, *district; /* carried by the event itself, NULL if not */
 } effect_t;
 
@@ -97,6 +99,10 @@ static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *
     switch (ev->body_case) {
     case HOTLINE__EVENT__BODY_TICKET_RECEIVED: {
         const Hotline__Ticket *tk = ev->ticket_received ? ev->ticket_received->ticket : NULL;
+        /* A receipt is the centre's, not a unit's: counted under no unit, whichever feed
+         * arrives first (a dispatch read before it would otherwise lend it its unit, and a
+         * rebuild, reading in time order, would not). */
+        e->no_unit = true;
         if (tk) {
             e->category = tk->category_code;
             e->district = tk->location ? tk->location->district : NULL;
@@ -134,7 +140,10 @@ static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *
         }
         break;
     }
-    case HOTLINE__EVENT__BODY_REPEAT_CONTACT: count(e, ANALYTICS_REPEAT_CALLS); break;
+    case HOTLINE__EVENT__BODY_REPEAT_CONTACT: /* the centre's, like a receipt */
+        e->no_unit = true;
+        count(e, ANALYTICS_REPEAT_CALLS);
+        break;
     case HOTLINE__EVENT__BODY_TICKET_DISPATCHED: {
         const Hotline__TicketDispatched *d = ev->ticket_dispatched;
         e->unit = d->unit;
@@ -316,7 +325,7 @@ int analytics_count(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev)
     /* The event's own dimensions where it carries them, else the ticket's. */
     char unit[ANALYTICS_VALUE_MAX + 1], category[ANALYTICS_VALUE_MAX + 1],
         district[ANALYTICS_VALUE_MAX + 1];
-    analytics_value_copy(unit, set(e.unit) ? e.unit : t.unit);
+    analytics_value_copy(unit, e.no_unit ? "" : set(e.unit) ? e.unit : t.unit);
     analytics_value_copy(category, set(e.category) ? e.category : t.category);
     analytics_value_copy(district, set(e.district) ? e.district : t.district);
     int64_t day = calendar_local_day(self->cal, e.at_ms ? e.at_ms : ev->time_ms);

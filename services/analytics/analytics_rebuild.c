@@ -6,7 +6,8 @@
  * whole timeline, ticket by ticket, each ticket's events in time order (events of one instant
  * in pipeline order: intake, dispatch, sla, callback). It runs when the
  * counters' layout is older than this version's (ANALYTICS_LAYOUT: month buckets and pair
- * dimensions came with 2), at a start with rebuildOnStart, and whenever asked
+ * dimensions came with 2, receipts under no unit with 3), at a start with rebuildOnStart, and
+ * whenever asked
  * (analytics_rebuild). Batches of REBUILD_BATCH
  * events per transaction; a full map grows and the batch is redone. Loop thread (or a tool
  * with the service stopped). */
@@ -19,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#define ANALYTICS_LAYOUT 2
+#define ANALYTICS_LAYOUT 3
 #define REBUILD_BATCH 20000
 #define TIMELINE_KEY_MAX (ANALYTICS_ID_MAX + ANALYTICS_SOURCE_MAX + 32)
 static const char LAYOUT_KEY[] = "layout";
@@ -261,7 +262,7 @@ int analytics_layout_check(analytics_t *self, bool force)
     else
         SLOG_INFO("analytics_rebuild_start",
                   "reason=\"the counters' layout is %llu, this version keeps %d (month buckets, "
-                  "pairs of dimensions)\" events_total=%llu",
+                  "pairs of dimensions, receipts under no unit)\" events_total=%llu",
                   (unsigned long long)layout, ANALYTICS_LAYOUT, (unsigned long long)events);
     analytics_rebuild_stats_t st;
     rc = analytics_rebuild(self, log_progress, NULL, &st);

@@ -24,7 +24,8 @@ The rules, as this script reads them:
   (intake's word wins over copies seen earlier), unit from the latest dispatch; until then
   from the first event naming one. A value still unknown leaves the event out of that
   breakdown; it still counts in the totals and under the values it has.
-- received: a ticket's receipt, once per ticket; answeredDirectly / referred / notAccepted:
+- received: a ticket's receipt, once per ticket; it and repeatCalls are the door's, counted
+  under no unit (the centre's; their category and district); answeredDirectly / referred / notAccepted:
   what happened at the door; incidentLinked: sent on to dispatch but joined to an incident.
   dispatched: a ticket's first dispatch of round 0, once; redispatched: every other dispatch.
   signed, replied, reworked (TicketReopened), closed, repeatCalls (RepeatContact),
@@ -185,6 +186,8 @@ class Model:
         t.category = t.category or own_cat
         t.district = t.district or own_dist
         dims = (own_unit or t.unit, own_cat or t.category, own_dist or t.district)
+        if kind in ("ticketReceived", "repeatContact"):  # the door's: the centre's, no unit
+            dims = ("",) + dims[1:]
         day = local_day(ev.time)
         if kind == "ticketReceived":
             if not t.received:
