@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Packages (issue 13, first step): `cmake --install` puts the five services, the CLI, the
+# systemd units and the monitoring files where a Debian system keeps them; `systemd-analyze
+# verify` accepts the units (the template for each of the five services, and the target that
+# starts them), with a control that a unit naming a missing binary is refused; `cpack -G DEB`
+# builds the package, whose control lists the shared libraries it needs (dpkg-shlibdeps) and
+# whose files unpack to binaries that run.
+source "$(dirname "$0")/../lib.sh"
+BUILD=$(dirname "$BIN")
+[ -f "$BUILD/CPackConfig.cmake" ] || fail "no CPackConfig.cmake in $BUILD: configure with cmake first"
+SERVICES=(intake dispatch sla callback analytics)
+
+# ---- install ----
+DESTDIR="$T/root" cmake --install "$BUILD" --prefix /usr >"$T/install.log" 2>&1 ||
+  fail "cmake --install: $(tail -5 "$T/install.log")"
+for f in usr/bin/hotline "${SERVICES[@]/#/usr/bin/hotline-}" \
+         usr/lib/systemd/system/hotline@.service usr/lib/systemd/system/hotline.target \
+         usr/share/hotline/monitoring/alerts.yml usr/share/hotline/monitoring/prometheus.yml \
+         usr/share/doc/hotline/README.md; do
+  [ -e "$T/root/$f" ] || fail "not installed: /$f"
+done
+log "installed: $(find "$T/root" -type f | wc -l) files"
+
+# ---- systemd ----
+# verify checks that ExecStart is executable: point the units at the installed tree.
+mkdir -p "$T/units"
+sed "s|/usr/bin/|$T/root/usr/bin/|" "$T/root/usr/lib/systemd/system/hotline@.service" \
+  >"$T/units/hotline@.service"
+cp "$T/root/usr/lib/systemd/system/hotline.target" "$T/units/"
+for s in "${SERVICES[@]}"; do
+  systemd-analyze verify "$T/units/hotline@$s.service" >"$T/verify.log" 2>&1 ||
+    fail "systemd-analyze verify hotline@$s.service: $(cat "$T/verify.log")"
+done
+systemd-analyze verify "$T/units/hotline.target" >"$T/verify.log" 2>&1 ||
+  fail "systemd-analyze verify hotline.target: $(cat "$T/verify.log")"
+# Control: a unit whose binary is missing must be refused, or the check above proves nothing.
+sed -i "s|hotline-%i |hotline-%i-missing |" "$T/units/hotline@.service"
+systemd-analyze verify "$T/units/hotline@intake.service" >"$T/verify.log" 2>&1 &&
+  fail "systemd-analyze accepted a unit whose binary is missing"
+grep -q "hotline-intake-missing" "$T/verify.log" || fail "the control failed for another reason: $(cat "$T/verify.log")"
+log "systemd-analyze verify: hotline@{${SERVICES[*]}}.service and hotline.target pass; a missing binary is refused"
+
+# ---- the Debian package ----
+(cd "$T" && cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$T/pkg") >"$T/cpack.log" 2>&1 ||
+  fail "cpack: $(tail -5 "$T/cpack.log")"
+DEB=$(ls "$T"/pkg/hotline_*.deb)
+dpkg-deb --info "$DEB" >"$T/info.txt"
+for want in "Package: hotline" "Architecture: amd64" "libzmq5" "liblmdb0" "libprotobuf-c1" \
+            "libuv1" "libsodium23" "libjansson4" "libcurl4" "libhttp-parser2.9" "adduser"; do
+  grep -q "$want" "$T/info.txt" || fail "the package control lacks $want: $(cat "$T/info.txt")"
+done
+dpkg-deb --contents "$DEB" >"$T/contents.txt"
+for f in ./usr/bin/hotline-intake ./usr/bin/hotline ./usr/lib/systemd/system/hotline@.service; do
+  grep -q " $f\$" "$T/contents.txt" || fail "the package lacks $f"
+done
+dpkg-deb --ctrl-tarfile "$DEB" | tar -x -O ./postinst >"$T/postinst"
+sh -n "$T/postinst" || fail "postinst is not valid sh"
+grep -q "adduser --system" "$T/postinst" || fail "postinst does not create the hotline user"
+dpkg-deb -x "$DEB" "$T/x"
+for s in "${SERVICES[@]}"; do
+  "$T/x/usr/bin/hotline-$s" --version >/dev/null 2>&1 || fail "the packaged hotline-$s does not run"
+done
+"$T/x/usr/bin/hotline" --help >/dev/null 2>&1 || fail "the packaged hotline CLI does not run"
+log "package $(basename "$DEB"): $(stat -c %s "$DEB") bytes, $(grep -c '^-' "$T/contents.txt") files; depends: $(sed -n 's/^ Depends: //p' "$T/info.txt")"
+log "PASS: installed, units verified, Debian package built with its library dependencies and runnable binaries"
