@@ -19,8 +19,9 @@ PACKAGES=(
   protobuf-compiler python3-protobuf       # wire-compatibility checks against protoc
   procps psmisc                            # ps / pkill / fuser used by the scripts
   wrk                                      # HTTP load for the intake benchmark
-  systemd dpkg-dev                         # systemd-analyze verifies the units; dpkg-shlibdeps
-                                           # gives the Debian package its library dependencies
+  systemd dpkg-dev lintian                 # systemd-analyze verifies the units; dpkg-shlibdeps
+                                           # gives the Debian package its library dependencies;
+                                           # lintian checks the package
 )
 
 missing=()

@@ -3,8 +3,8 @@
 # systemd units and the monitoring files where a Debian system keeps them; `systemd-analyze
 # verify` accepts the units (the template for each of the five services, and the target that
 # starts them), with a control that a unit naming a missing binary is refused; `cpack -G DEB`
-# builds the package, whose control lists the shared libraries it needs (dpkg-shlibdeps) and
-# whose files unpack to binaries that run.
+# builds the package, whose control lists the shared libraries it needs (dpkg-shlibdeps),
+# which lintian finds no error in, and whose files unpack to binaries that run.
 source "$(dirname "$0")/../lib.sh"
 BUILD=$(dirname "$BIN")
 [ -f "$BUILD/CPackConfig.cmake" ] || fail "no CPackConfig.cmake in $BUILD: configure with cmake first"
@@ -16,7 +16,8 @@ DESTDIR="$T/root" cmake --install "$BUILD" --prefix /usr >"$T/install.log" 2>&1 
 for f in usr/bin/hotline "${SERVICES[@]/#/usr/bin/hotline-}" \
          usr/lib/systemd/system/hotline@.service usr/lib/systemd/system/hotline.target \
          usr/share/hotline/monitoring/alerts.yml usr/share/hotline/monitoring/prometheus.yml \
-         usr/share/doc/hotline/README.md; do
+         usr/share/doc/hotline/README.md usr/share/doc/hotline/copyright \
+         usr/share/doc/hotline/changelog.gz; do
   [ -e "$T/root/$f" ] || fail "not installed: /$f"
 done
 log "installed: $(find "$T/root" -type f | wc -l) files"
@@ -56,10 +57,21 @@ done
 dpkg-deb --ctrl-tarfile "$DEB" | tar -x -O ./postinst >"$T/postinst"
 sh -n "$T/postinst" || fail "postinst is not valid sh"
 grep -q "adduser --system" "$T/postinst" || fail "postinst does not create the hotline user"
+# lintian: no error (its warnings, e.g. no manual pages yet, are printed, not fatal).
+lintian --fail-on error "$DEB" >"$T/lintian.txt" 2>&1 || fail "lintian: $(cat "$T/lintian.txt")"
+grep -c '^W: ' "$T/lintian.txt" | xargs -I{} echo "lintian: no errors, {} warnings" >"$T/lintian.sum"
+# Control: the same package without its copyright file must fail lintian.
+dpkg-deb -R "$DEB" "$T/bad"
+rm "$T/bad/usr/share/doc/hotline/copyright"
+sed -i '/usr\/share\/doc\/hotline\/copyright/d' "$T/bad/DEBIAN/md5sums"
+dpkg-deb -b "$T/bad" "$T/bad.deb" >/dev/null
+lintian --fail-on error "$T/bad.deb" >"$T/lintian_bad.txt" 2>&1 && fail "lintian passed a package without a copyright file"
+grep -q "no-copyright-file" "$T/lintian_bad.txt" || fail "the lintian control failed for another reason: $(cat "$T/lintian_bad.txt")"
 dpkg-deb -x "$DEB" "$T/x"
 for s in "${SERVICES[@]}"; do
   "$T/x/usr/bin/hotline-$s" --version >/dev/null 2>&1 || fail "the packaged hotline-$s does not run"
 done
 "$T/x/usr/bin/hotline" --help >/dev/null 2>&1 || fail "the packaged hotline CLI does not run"
 log "package $(basename "$DEB"): $(stat -c %s "$DEB") bytes, $(grep -c '^-' "$T/contents.txt") files; depends: $(sed -n 's/^ Depends: //p' "$T/info.txt")"
-log "PASS: installed, units verified, Debian package built with its library dependencies and runnable binaries"
+cat "$T/lintian.sum"
+log "PASS: installed, units verified, Debian package built with its library dependencies, lintian-clean of errors, runnable binaries"
