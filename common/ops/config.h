@@ -60,6 +60,6 @@ void *config_field(ProtobufCMessage *msg, const char *path,
 int config_error(char *err, size_t err_size, const char *where, const char *field, const char *fmt,
                  ...) __attribute__((format(printf, 5, 6)));
 int config_verror(char *err, size_t err_size, const char *where, const char *field, const char *fmt,
-                  va_list ap);
+                  va_list ap) __attribute__((format(printf, 5, 0)));
 
 #endif
