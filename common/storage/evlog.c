@@ -170,6 +170,28 @@ int evlog_counts(evlog_t *self, evlog_count_fn fn, void *ctx)
     return 0;
 }
 
+int evlog_event_init(Hotline__Event *ev, const char *ticket_id, Hotline__Event__BodyCase body_case,
+                     void *body)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&hotline__event__descriptor, body_case);
+    hotline__event__init(ev);
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || !body)
+        return HL_EINTERNAL;
+    ev->ticket_id = (char *)(ticket_id ? ticket_id : "");
+    ev->body_case = body_case;
+    *(void **)((char *)ev + f->offset) = body;
+    return 0;
+}
+
+int evlog_append_body(evlog_t *self, MDB_txn *txn, const char *ticket_id,
+                      Hotline__Event__BodyCase body_case, void *body)
+{
+    Hotline__Event ev;
+    int rc = evlog_event_init(&ev, ticket_id, body_case, body);
+    return rc ? rc : evlog_append(self, txn, &ev);
+}
+
 int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev)
 {
     /* The head inside this transaction (it sees the transaction's own appends, and a

@@ -44,6 +44,15 @@ void evlog_close(evlog_t **self);
  * (the caller's transaction must be aborted and retried), HL_EIO. */
 int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev);
 
+/* An event about ticket_id (may be NULL) whose one-of body is the message body of case
+ * body_case, into *ev (which borrows both). HL_EINTERNAL when body_case is not a message
+ * field of hotline.Event or body is NULL. */
+int evlog_event_init(Hotline__Event *ev, const char *ticket_id, Hotline__Event__BodyCase body_case,
+                     void *body);
+/* evlog_event_init, then evlog_append. */
+int evlog_append_body(evlog_t *self, MDB_txn *txn, const char *ticket_id,
+                      Hotline__Event__BodyCase body_case, void *body);
+
 /* After a commit: re-read the committed head (and first) so readers see the new events. */
 void evlog_committed(evlog_t *self);
 

@@ -504,15 +504,9 @@ int callback_claim_drop(callback_t *self, MDB_txn *txn, const char *agent, const
 int callback_event_append(callback_t *self, MDB_txn *txn, const char *ticket_id,
                           Hotline__Event__BodyCase body_case, void *body)
 {
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field(&hotline__event__descriptor, body_case);
-    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || !body)
-        return HL_EINTERNAL;
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.ticket_id = (char *)ticket_id;
-    ev.body_case = body_case;
-    *(void **)((char *)&ev + f->offset) = body;
-    return callback_emit(self, txn, &ev);
+    Hotline__Event ev;
+    int rc = evlog_event_init(&ev, ticket_id, body_case, body);
+    return rc ? rc : callback_emit(self, txn, &ev);
 }
 
 /* ---- contacts ---- */

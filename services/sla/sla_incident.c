@@ -173,11 +173,8 @@ int sla_incident_judge(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_
     sp.due_ms = inc.due_ms;
     sp.round = round;
     sp.incident_id = f.incident;
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.ticket_id = (char *)ticket_id;
-    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED;
-    ev.sla_clock_stopped = &sp;
-    return evlog_append(self->log, txn, &ev);
+    return evlog_append_body(self->log, txn, ticket_id, HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED,
+                             &sp);
 }
 
 int sla_incident_clocks_json(sla_t *self, MDB_txn *txn, const char *ticket_id, json_t *body)

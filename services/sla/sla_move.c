@@ -119,11 +119,8 @@ int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t 
     x.supervision_ms = c.supervised ? 0 : m.supervision_ms;
     x.working_days = working_days;
     x.unit = c.unit;
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.ticket_id = (char *)ticket_id;
-    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_EXTENDED;
-    ev.sla_clock_extended = &x;
-    return evlog_append(self->log, txn, &ev);
+    return evlog_append_body(self->log, txn, ticket_id, HOTLINE__EVENT__BODY_SLA_CLOCK_EXTENDED,
+                             &x);
 }
 
 /* ---- pause ---- */
@@ -147,11 +144,8 @@ int sla_store_pause(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t r
     p.round = round;
     p.due_ms = c.due_ms;
     p.unit = c.unit;
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.ticket_id = (char *)ticket_id;
-    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_PAUSED;
-    ev.sla_clock_paused = &p;
-    return evlog_append(self->log, txn, &ev);
+    return evlog_append_body(self->log, txn, ticket_id, HOTLINE__EVENT__BODY_SLA_CLOCK_PAUSED,
+                             &p);
 }
 
 static bool working_day_limit(const sla_clock_t *c)
@@ -193,10 +187,7 @@ int sla_store_resume(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t 
     r.working_days = sh.working_days;
     r.shift_ms = sh.ms;
     r.unit = c.unit;
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.ticket_id = (char *)ticket_id;
-    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_RESUMED;
-    ev.sla_clock_resumed = &r;
-    return evlog_append(self->log, txn, &ev);
+    return evlog_append_body(self->log, txn, ticket_id, HOTLINE__EVENT__BODY_SLA_CLOCK_RESUMED,
+                             &r);
 }
 

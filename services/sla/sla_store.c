@@ -404,11 +404,8 @@ static int halt(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round
     sp.on_time = on_time;
     sp.due_ms = c.due_ms;
     sp.round = round;
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.ticket_id = (char *)ticket_id;
-    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED;
-    ev.sla_clock_stopped = &sp;
-    return evlog_append(self->log, txn, &ev);
+    return evlog_append_body(self->log, txn, ticket_id, HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED,
+                             &sp);
 }
 
 int sla_store_stop(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
