@@ -101,13 +101,13 @@ static int server_new(httpd_t **out, uv_loop_t *loop, const httpd_opts_t *opts)
 
 /* Bind with plain sockets first, so that every likely error (bad address, port in use) is
  * found before any libuv handle exists and there is nothing to close asynchronously. */
-static int bind_socket(const httpd_opts_t *opts, int *fd_out, uint16_t *port_out)
+static int bind_socket(const char *addr, uint16_t port, bool reuse_port, int *fd_out,
+                       uint16_t *port_out)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    const char *addr = opts->listen ? opts->listen : "127.0.0.1";
-    if (uv_ip4_addr(addr, opts->port, (struct sockaddr_in *)&ss) != 0 &&
-        uv_ip6_addr(addr, opts->port, (struct sockaddr_in6 *)&ss) != 0)
+    if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss) != 0)
         return HL_EINVAL;
     socklen_t sslen =
         ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
@@ -117,6 +117,7 @@ static int bind_socket(const httpd_opts_t *opts, int *fd_out, uint16_t *port_out
     int one = 1;
     int rc = 0;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 511) != 0) {
         int err = errno;
         rc = err == EADDRINUSE                       ? HL_EEXIST
@@ -139,44 +140,67 @@ fail:
 
 static void on_connection(uv_stream_t *listener, int status);
 
+/* Adopt a bound socket as listener i; on failure fd is closed and the handle (when made)
+ * closes with the server. */
+static int start_listener(httpd_t *s, int i, int fd)
+{
+    uv_tcp_init(s->loop, &s->listeners[i]);
+    s->listeners[i].data = s;
+    s->nlisteners = i + 1;
+    s->handles_open++;
+    int uvrc = uv_tcp_open(&s->listeners[i], fd);
+    if (uvrc != 0)
+        close(fd); /* not adopted by the handle */
+    else
+        uvrc = uv_listen((uv_stream_t *)&s->listeners[i], 511, on_connection);
+    if (uvrc != 0)
+        SLOG_ERROR("http_listen_failed", "addr=%s listener=%d error=%s", s->listen_addr, i,
+                   uv_strerror(uvrc));
+    return uvrc ? HL_EIO : 0;
+}
+
 int httpd_create(httpd_t **out, uv_loop_t *loop, const httpd_opts_t *opts)
 {
     *out = NULL;
     if (!loop || !opts)
         return HL_EINVAL;
-    int fd = -1;
-    uint16_t port = 0;
-    int rc = bind_socket(opts, &fd, &port);
+    const char *addr = opts->listen ? opts->listen : "127.0.0.1";
+    int fds[2] = {-1, -1};
+    uint16_t ports[2] = {0, 0};
+    int rc = bind_socket(addr, opts->port, opts->reuse_port, &fds[0], &ports[0]);
+    if (rc == 0 && opts->instance_port &&
+        (rc = bind_socket(addr, opts->instance_port, false, &fds[1], &ports[1])) != 0)
+        close(fds[0]);
     if (rc != 0) {
-        SLOG_WARN("http_listen_failed", "addr=%s port=%u rc=%s", opts->listen ? opts->listen : "",
-                  (unsigned)opts->port, hl_strerror(rc));
+        SLOG_WARN("http_listen_failed", "addr=%s port=%u instance_port=%u rc=%s", addr,
+                  (unsigned)opts->port, (unsigned)opts->instance_port, hl_strerror(rc));
         return rc;
     }
     httpd_t *s;
     rc = server_new(&s, loop, opts);
     if (rc != 0) {
-        close(fd);
+        close(fds[0]);
+        if (fds[1] >= 0)
+            close(fds[1]);
         return rc;
     }
-    s->port = port;
-    uv_tcp_init(loop, &s->listener);
-    s->listener.data = s;
-    s->listening = true;
-    s->handles_open++;
-    int uvrc = uv_tcp_open(&s->listener, fd);
-    if (uvrc != 0)
-        close(fd); /* not adopted by the handle */
-    else
-        uvrc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
-    if (uvrc != 0) {
+    s->port = ports[0];
+    s->instance_port = ports[1];
+    rc = start_listener(s, 0, fds[0]);
+    if (fds[1] >= 0) {
+        if (rc == 0)
+            rc = start_listener(s, 1, fds[1]);
+        else
+            close(fds[1]);
+    }
+    if (rc != 0) {
         /* Rare (libuv itself failed): the handles close and the memory goes on the next loop
          * run; the caller has nothing to free. */
-        SLOG_ERROR("http_listen_failed", "addr=%s port=%u error=%s", s->listen_addr, (unsigned)port,
-                   uv_strerror(uvrc));
         httpd_destroy(&s);
         return HL_EIO;
     }
-    SLOG_INFO("http_listening", "addr=%s port=%u", s->listen_addr, (unsigned)port);
+    SLOG_INFO("http_listening", "addr=%s port=%u shared=%s instance_port=%u", s->listen_addr,
+              (unsigned)s->port, opts->reuse_port ? "yes" : "no", (unsigned)s->instance_port);
     *out = s;
     return 0;
 }
@@ -230,6 +254,11 @@ uint16_t httpd_port(const httpd_t *self)
     return self->port;
 }
 
+uint16_t httpd_instance_port(const httpd_t *self)
+{
+    return self->instance_port;
+}
+
 unsigned httpd_connections(const httpd_t *self)
 {
     return self->nconns_open;
@@ -254,8 +283,8 @@ void httpd_destroy(httpd_t **self)
     if (s->destroying)
         return;
     s->destroying = true;
-    if (s->listening)
-        uv_close((uv_handle_t *)&s->listener, on_server_handle_close);
+    for (int i = 0; i < s->nlisteners; i++)
+        uv_close((uv_handle_t *)&s->listeners[i], on_server_handle_close);
     uv_idle_stop(&s->resume_idle);
     uv_close((uv_handle_t *)&s->resume_idle, on_server_handle_close);
     httpd_conn_t *c = s->conns;

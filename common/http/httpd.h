@@ -23,6 +23,7 @@
 #ifndef HOTLINE_HTTPD_H
 #define HOTLINE_HTTPD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -33,6 +34,12 @@ typedef struct httpd_req httpd_req_t;
 typedef struct httpd_opts {
     const char *listen;          /* address to bind, e.g. "127.0.0.1" (the default) or "::1" */
     uint16_t port;               /* 0 = ephemeral; read it back with httpd_port() */
+    bool reuse_port;             /* share port with other processes on the host that set it
+                                  * too (SO_REUSEPORT: the kernel spreads new connections
+                                  * among them): instances of one service behind one address */
+    uint16_t instance_port;      /* when not 0, also listen on this port, unshared, serving
+                                  * the same routes: this instance alone, for its probes,
+                                  * metrics and reads when port is shared */
     size_t max_body_bytes;       /* larger bodies get 413 (default 1 MiB when 0) */
     unsigned idle_timeout_ms;    /* keep-alive with no request (default 60000 when 0) */
     unsigned request_timeout_ms; /* whole request must arrive within (default 30000 when 0) */
@@ -71,8 +78,9 @@ typedef void (*httpd_answer_fn)(void *ctx, const char *method, const char *route
 /* Set (or with fn NULL clear) the answer observer: for metrics. */
 void httpd_on_answer(httpd_t *self, httpd_answer_fn fn, void *ctx);
 
-/* The bound TCP port. */
+/* The bound TCP port, and the instance port (0 when none). */
 uint16_t httpd_port(const httpd_t *self);
+uint16_t httpd_instance_port(const httpd_t *self);
 
 /* Number of open connections (including ones being refused with 503) and of requests handed
  * to handlers but not yet answered. */

@@ -46,8 +46,9 @@ struct httpd {
     httpd_opts_t opts;           /* defaults filled in; opts.listen points to listen_addr */
     char listen_addr[64];        /* copy of the address we bound */
     uint16_t port;               /* the bound port (0 when unbound) */
-    uv_tcp_t listener;           /* valid when listening */
-    bool listening;              /* false for an unbound server (fuzz, tests) */
+    uint16_t instance_port;      /* the second, unshared port (0 when none) */
+    uv_tcp_t listeners[2];       /* [0] opts.port, [1] opts.instance_port */
+    int nlisteners;              /* 0 for an unbound server (fuzz, tests) */
     uv_idle_t resume_idle;       /* active while resume_head is non-empty */
     httpd_conn_t *resume_head;   /* connections with buffered input to parse on the next
                                   * loop turn (never parsed from inside httpd_respond, to

@@ -19,6 +19,7 @@ extern char **environ;
  * default exists). A service's own table adds its own keys. */
 static const config_bound_t RUNTIME_BOUNDS[] = {
     {"runtime.http.port", 0, 65535},
+    {"runtime.http.instancePort", 0, 65535},
     {"runtime.http.maxBodyBytes", 0, 64.0 * 1024 * 1024},
     {"runtime.http.idleTimeoutMs", 0, 3600000},
     {"runtime.http.requestTimeoutMs", 0, 600000},
@@ -134,9 +135,24 @@ static int load_config(service_t *svc, const service_args_t *args, int argc, cha
     return 0;
 }
 
+/* An instance name (runtime.name, feed names): it is a log field, an event's source and a
+ * cursor key, so short and plain. */
+static bool plain_name(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > SERVICE_NAME_MAX)
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 static int check_runtime(service_t *svc, const char *prog)
 {
     const Hotline__RuntimeConfig *rt = svc->rt;
+    if (!plain_name(rt->name)) {
+        fprintf(stderr, "%s: configuration: runtime.name: '%s' must be 1 to %d letters, digits, "
+                "'.', '_' or '-'\n", prog, rt->name ? rt->name : "", SERVICE_NAME_MAX);
+        return HL_EINVAL;
+    }
     slog_level_t lvl;
     if (slog_level_parse(rt->log_level, &lvl)) {
         fprintf(stderr, "%s: configuration: runtime.logLevel: '%s' is not one of error, warn, "
@@ -155,6 +171,12 @@ static int check_runtime(service_t *svc, const char *prog)
         return HL_EINVAL;
     }
     for (size_t i = 0; i < rt->n_feeds; i++) {
+        if (!plain_name(rt->feeds[i]->name)) {
+            fprintf(stderr, "%s: configuration: runtime.feeds[%zu].name: '%s' must be 1 to %d "
+                    "letters, digits, '.', '_' or '-'\n", prog, i,
+                    rt->feeds[i]->name ? rt->feeds[i]->name : "", SERVICE_NAME_MAX);
+            return HL_EINVAL;
+        }
         if (!rt->feeds[i]->endpoint || !*rt->feeds[i]->endpoint) {
             fprintf(stderr, "%s: configuration: runtime.feeds[%zu] (%s) has no endpoint\n", prog,
                     i, rt->feeds[i]->name);
@@ -175,8 +197,9 @@ static void write_port_file(service_t *svc)
         SLOG_WARN("port_file_not_written", "path=%s", SLOG_Q(svc->port_file));
         return;
     }
-    fprintf(f, "{\"http\": %u, \"bus\": \"%s\", \"pid\": %d}\n", httpd_port(svc->http),
-            bus_endpoint(svc->bus), (int)getpid());
+    fprintf(f, "{\"http\": %u, \"instanceHttp\": %u, \"bus\": \"%s\", \"pid\": %d}\n",
+            httpd_port(svc->http), httpd_instance_port(svc->http), bus_endpoint(svc->bus),
+            (int)getpid());
     fclose(f);
     rename(tmp, svc->port_file); /* readers never see half a file */
 }
@@ -434,7 +457,7 @@ static int open_runtime(service_t *svc)
         return rc;
     const Hotline__EventLogConfig *lc = rt->event_log;
     evlog_opts_t lo = {
-        .source = svc->desc->name,
+        .source = rt->name, /* the instance: intake-2's events say so */
         .retention_ms = (int64_t)lc->retention_hours * 3600 * 1000,
         .consumers = (const char *const *)lc->consumers,
         .nconsumers = lc->n_consumers,
@@ -480,6 +503,8 @@ static int open_runtime(service_t *svc)
         .request_timeout_ms = hc->request_timeout_ms,
         .max_connections = hc->max_connections,
         .max_per_address = hc->max_connections_per_address,
+        .reuse_port = hc->reuse_port,
+        .instance_port = (uint16_t)hc->instance_port,
     };
     rc = httpd_create(&svc->http, &svc->loop, &ho);
     if (rc) {
@@ -703,17 +728,17 @@ int service_feed_behind(service_t *svc, const char *producer, bool *known, uint6
     return HL_ENOTFOUND;
 }
 
-int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx)
+/* Whether feed name is producer or one of its further instances: "intake", "intake-2". */
+bool service_feed_is(const char *name, const char *producer)
 {
-    const Hotline__FeedSource *src = NULL;
-    for (size_t i = 0; i < svc->rt->n_feeds; i++)
-        if (strcmp(svc->rt->feeds[i]->name, producer) == 0)
-            src = svc->rt->feeds[i];
-    if (!src) {
-        SLOG_ERROR("feed_not_configured", "producer=%s reason=\"no runtime.feeds entry; give "
-                   "--feed %s=ENDPOINT\"", producer, producer);
-        return HL_ENOTFOUND;
-    }
+    size_t n = strlen(producer);
+    return strncmp(name, producer, n) == 0 &&
+           (name[n] == '\0' || (name[n] == '-' && name[n + 1] != '\0'));
+}
+
+static int follow_one(service_t *svc, const Hotline__FeedSource *src, feed_apply_fn apply,
+                      void *ctx)
+{
     if (svc->nfeeds == SERVICE_MAX_FEEDS)
         return HL_ETOOBIG;
     MDB_dbi cursors;
@@ -724,7 +749,7 @@ int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, vo
     service_auth_feed_cred(svc, src->server_key, &cred);
     feed_client_opts_t fo = {
         .cred = &cred,
-        .producer = src->name,
+        .producer = src->name, /* the cursor's key: one per producer instance */
         .endpoint = src->endpoint,
         .consumer = svc->rt->name,
         .batch_max = src->batch_max,
@@ -736,5 +761,21 @@ int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, vo
                             cursors, &fo, service_feed_apply, &svc->feeds_seen[i]);
     if (!rc)
         svc->nfeeds++;
+    return rc;
+}
+
+int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx)
+{
+    int rc = 0, found = 0;
+    for (size_t i = 0; !rc && i < svc->rt->n_feeds; i++)
+        if (service_feed_is(svc->rt->feeds[i]->name, producer)) {
+            rc = follow_one(svc, svc->rt->feeds[i], apply, ctx);
+            found++;
+        }
+    if (!found) {
+        SLOG_ERROR("feed_not_configured", "producer=%s reason=\"no runtime.feeds entry; give "
+                   "--feed %s=ENDPOINT\"", producer, producer);
+        return HL_ENOTFOUND;
+    }
     return rc;
 }

@@ -104,9 +104,15 @@ const ProtobufCMessage *service_config(service_t *svc);
 const Hotline__RuntimeConfig *service_runtime(service_t *svc);
 void *service_zmq(service_t *svc);
 
-/* Follow producer's feed (its endpoint from runtime.feeds by name). apply runs inside the
- * commit that also stores the cursor. Errors: HL_ENOTFOUND (no such feed configured). */
+/* Follow producer's feed (its endpoint from runtime.feeds by name), and the feed of each of
+ * its further instances ("intake-2", "intake-3": see service_feed_is), each with its own
+ * cursor: adding an instance is adding a feed. apply runs inside the commit that also stores
+ * the cursor. Errors: HL_ENOTFOUND (no such feed configured). */
 int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx);
+
+/* Whether a feed (or event source) name is producer itself or a further instance of it:
+ * producer, or producer + "-" + a suffix ("intake-2"). */
+bool service_feed_is(const char *name, const char *producer);
 
 /* How far behind a followed producer this service is, as of the last fetch: *known false
  * until a fetch has told the producer's head (then *behind is 0); *behind = head - cursor;

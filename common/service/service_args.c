@@ -16,6 +16,12 @@ static void usage(FILE *to, const char *prog, const service_desc_t *desc)
             "  -d, --data-dir DIR       where the LMDB store lives\n"
             "  -p, --http-port N        HTTP port (0 = any free port)\n"
             "      --listen ADDR        HTTP address (default 127.0.0.1)\n"
+            "      --reuse-port         share the HTTP port with other instances of this\n"
+            "                           service on the host (the kernel spreads connections)\n"
+            "      --instance-port N    also listen on port N, this instance alone (probes,\n"
+            "                           metrics, its event log when the HTTP port is shared)\n"
+            "  -n, --name NAME          instance name: logs, events' source, consumer name at\n"
+            "                           producers (default the service's name; intake-2, ...)\n"
             "  -b, --bus ENDPOINT       ZeroMQ endpoint for commands and feeds\n"
             "                           (tcp://127.0.0.1:0 = any free port)\n"
             "  -f, --feed NAME=ENDPOINT follow producer NAME at ENDPOINT (repeatable)\n"
@@ -51,12 +57,12 @@ static json_t *sub_obj(json_t *parent, const char *key)
     return o;
 }
 
-static int parse_port(const char *prog, const char *text, long *out)
+static int parse_port(const char *prog, const char *option, const char *text, long *out)
 {
     char *end;
     long v = strtol(text, &end, 10);
     if (!*text || *end || v < 0 || v > 65535) {
-        fprintf(stderr, "%s: --http-port: '%s' is not a port number (0 to 65535)\n", prog, text);
+        fprintf(stderr, "%s: %s: '%s' is not a port number (0 to 65535)\n", prog, option, text);
         return HL_EINVAL;
     }
     *out = v;
@@ -65,12 +71,18 @@ static int parse_port(const char *prog, const char *text, long *out)
 
 int service_args_parse(int argc, char **argv, const service_desc_t *desc, service_args_t *out)
 {
-    enum { OPT_LISTEN = 1000, OPT_SYNC, OPT_TEST_CLOCK, OPT_PORT_FILE, OPT_PRINT };
+    enum {
+        OPT_LISTEN = 1000, OPT_SYNC, OPT_TEST_CLOCK, OPT_PORT_FILE, OPT_PRINT, OPT_REUSE_PORT,
+        OPT_INSTANCE_PORT
+    };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"data-dir", required_argument, NULL, 'd'},
         {"http-port", required_argument, NULL, 'p'},
         {"listen", required_argument, NULL, OPT_LISTEN},
+        {"reuse-port", no_argument, NULL, OPT_REUSE_PORT},
+        {"instance-port", required_argument, NULL, OPT_INSTANCE_PORT},
+        {"name", required_argument, NULL, 'n'},
         {"bus", required_argument, NULL, 'b'},
         {"feed", required_argument, NULL, 'f'},
         {"log-level", required_argument, NULL, 'l'},
@@ -89,17 +101,23 @@ int service_args_parse(int argc, char **argv, const service_desc_t *desc, servic
     json_t *feeds = NULL;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "c:d:p:b:f:l:hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:d:p:b:f:l:n:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'c': out->config_file = optarg; break;
         case 'd': json_object_set_new(rt, "dataDir", json_string(optarg)); break;
-        case 'p': {
+        case 'p':
+        case OPT_INSTANCE_PORT: {
             long port;
-            if (parse_port(prog, optarg, &port))
+            if (parse_port(prog, c == 'p' ? "--http-port" : "--instance-port", optarg, &port))
                 goto invalid;
-            json_object_set_new(sub_obj(rt, "http"), "port", json_integer(port));
+            json_object_set_new(sub_obj(rt, "http"), c == 'p' ? "port" : "instancePort",
+                                json_integer(port));
             break;
         }
+        case OPT_REUSE_PORT:
+            json_object_set_new(sub_obj(rt, "http"), "reusePort", json_true());
+            break;
+        case 'n': json_object_set_new(rt, "name", json_string(optarg)); break;
         case OPT_LISTEN:
             json_object_set_new(sub_obj(rt, "http"), "listen", json_string(optarg));
             break;

@@ -6,7 +6,8 @@
 #include "feed_server.h"
 #include "service.h"
 
-#define SERVICE_MAX_FEEDS 16
+#define SERVICE_MAX_FEEDS 32
+#define SERVICE_NAME_MAX 40 /* runtime.name and feed names */
 #define SERVICE_MAX_SCHEDS 8
 
 /* The version every binary reports (--version, hotline_build_info): the project's version in

@@ -14,6 +14,7 @@
 #include "analytics_internal.h"
 
 #include "hl_error.h"
+#include "service.h"
 #include "slog.h"
 
 #include <stdlib.h>
@@ -40,12 +41,13 @@ typedef struct batch {
 } batch_t;
 
 /* Where a producer stands in the pipeline: events of one instant are counted in this order, as
- * they happen (a ticket is received before it is dispatched, and so on). */
+ * they happen (a ticket is received before it is dispatched, and so on). Further instances
+ * ("intake-2") stand where their service does. */
 static int source_rank(const char *s)
 {
     static const char *const ORDER[] = {"intake", "dispatch", "sla", "callback"};
     for (int i = 0; i < 4; i++)
-        if (s && strcmp(s, ORDER[i]) == 0)
+        if (s && service_feed_is(s, ORDER[i]))
             return i;
     return 4;
 }

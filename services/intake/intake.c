@@ -7,6 +7,7 @@
 #include "slog.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const char DEFAULTS[] =
     "{\"runtime\": {"
@@ -20,11 +21,11 @@ static const char DEFAULTS[] =
     "     \"waitMs\": 1000},"
     "    {\"name\": \"callback\", \"endpoint\": \"tcp://127.0.0.1:8093\", \"batchMax\": 500,"
     "     \"waitMs\": 1000}]},"
-    " \"instance\": 1, \"repeatWindowMinutes\": 10080,"
+    " \"repeatWindowMinutes\": 10080,"
     " \"calendar\": {\"utcOffsetMinutes\": 480}}";
 
 static const config_bound_t BOUNDS[] = {
-    {"instance", 1, 99},
+    {"instance", 0, 99},
     {"repeatWindowMinutes", 0, 525600},
     {"open311.batchBacklogMark", 0, 1000000},
     {"calendar.utcOffsetMinutes", -840, 840},
@@ -51,6 +52,33 @@ static int on_command(void *state, MDB_txn *txn, const Hotline__Command *cmd,
     }
 }
 
+/* The number in the middle of ticket ids: `instance`, or else the runtime name's
+ * ("intake-2": 2; "intake": 1), so that naming an instance numbers it. Both given and
+ * different is refused: two intakes taking one number would issue the same ids. */
+static int instance_number(service_t *svc, unsigned configured, unsigned *out)
+{
+    const char *name = service_runtime(svc)->name;
+    const char *dash = strrchr(name, '-');
+    const char *digits = dash ? dash + 1 : "";
+    size_t nd = strlen(digits);
+    unsigned named = 0;
+    if (nd > 0 && strspn(digits, "0123456789") == nd) {
+        named = nd <= 2 ? (unsigned)atoi(digits) : 0;
+        if (named == 0) {
+            SLOG_ERROR("config_invalid", "reason=\"runtime.name '%s': an instance number must "
+                       "be 1 to 99\"", name);
+            return HL_EINVAL;
+        }
+    }
+    if (configured && named && configured != named) {
+        SLOG_ERROR("config_invalid", "reason=\"instance is %u but runtime.name '%s' says %u: "
+                   "give one of them, or the same number in both\"", configured, name, named);
+        return HL_EINVAL;
+    }
+    *out = configured ? configured : named ? named : 1;
+    return 0;
+}
+
 static int init(service_t *svc, void **state)
 {
     intake_t *self = calloc(1, sizeof *self);
@@ -59,10 +87,12 @@ static int init(service_t *svc, void **state)
     *state = self;
     self->svc = svc;
     const Hotline__IntakeConfig *cfg = (const Hotline__IntakeConfig *)service_config(svc);
-    self->instance = cfg->instance ? cfg->instance : 1;
+    int rc = instance_number(svc, cfg->instance, &self->instance);
+    if (rc)
+        return rc;
     self->repeat_window_ms = (int64_t)cfg->repeat_window_minutes * 60000;
     char err[256];
-    int rc = calendar_load(&self->cal, cfg->calendar, err, sizeof err);
+    rc = calendar_load(&self->cal, cfg->calendar, err, sizeof err);
     if (rc) {
         SLOG_ERROR("config_invalid", "reason=\"%s\"", err);
         return rc;
