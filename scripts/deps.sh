@@ -22,6 +22,7 @@ PACKAGES=(
   systemd dpkg-dev lintian                 # systemd-analyze verifies the units; dpkg-shlibdeps
                                            # gives the Debian package its library dependencies;
                                            # lintian checks the package
+  help2man                                 # manual pages from each program's --help
 )
 
 missing=()
