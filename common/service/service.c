@@ -764,18 +764,34 @@ static int follow_one(service_t *svc, const Hotline__FeedSource *src, feed_apply
     return rc;
 }
 
+static int follow_family(service_t *svc, const char *producer, const char *skip,
+                         feed_apply_fn apply, void *ctx, unsigned *found)
+{
+    int rc = 0;
+    *found = 0;
+    for (size_t i = 0; !rc && i < svc->rt->n_feeds; i++) {
+        const char *name = svc->rt->feeds[i]->name;
+        if (service_feed_is(name, producer) && !(skip && strcmp(name, skip) == 0)) {
+            rc = follow_one(svc, svc->rt->feeds[i], apply, ctx);
+            ++*found;
+        }
+    }
+    return rc;
+}
+
 int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx)
 {
-    int rc = 0, found = 0;
-    for (size_t i = 0; !rc && i < svc->rt->n_feeds; i++)
-        if (service_feed_is(svc->rt->feeds[i]->name, producer)) {
-            rc = follow_one(svc, svc->rt->feeds[i], apply, ctx);
-            found++;
-        }
+    unsigned found;
+    int rc = follow_family(svc, producer, NULL, apply, ctx, &found);
     if (!found) {
         SLOG_ERROR("feed_not_configured", "producer=%s reason=\"no runtime.feeds entry; give "
                    "--feed %s=ENDPOINT\"", producer, producer);
         return HL_ENOTFOUND;
     }
     return rc;
+}
+
+int service_follow_peers(service_t *svc, feed_apply_fn apply, void *ctx, unsigned *npeers)
+{
+    return follow_family(svc, svc->desc->name, svc->rt->name, apply, ctx, npeers);
 }

@@ -110,6 +110,11 @@ void *service_zmq(service_t *svc);
  * the cursor. Errors: HL_ENOTFOUND (no such feed configured). */
 int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx);
 
+/* Follow the other instances of this service (feeds named as the service or a further
+ * instance of it, other than this instance's own runtime.name): for services that keep a copy
+ * of their peers' state. *npeers: how many; none configured is not an error. */
+int service_follow_peers(service_t *svc, feed_apply_fn apply, void *ctx, unsigned *npeers);
+
 /* Whether a feed (or event source) name is producer itself or a further instance of it:
  * producer, or producer + "-" + a suffix ("intake-2"). */
 bool service_feed_is(const char *name, const char *producer);

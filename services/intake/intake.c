@@ -118,6 +118,10 @@ static int init(service_t *svc, void **state)
     static const char *const producers[] = {"dispatch", "sla", "callback"};
     for (size_t i = 0; !rc && i < sizeof producers / sizeof *producers; i++)
         rc = service_follow(svc, producers[i], intake_apply_status, self);
+    if (!rc)
+        rc = service_follow_peers(svc, intake_apply_peer, self, &self->npeers);
+    if (!rc && self->npeers)
+        SLOG_INFO("intake_peers", "instance=%u peers=%u", self->instance, self->npeers);
     return rc;
 }
 

@@ -283,16 +283,21 @@ int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
         return 0;
     arena_reset(self->scratch);
     Hotline__TicketView *v;
+    int64_t prev_updated = INTAKE_VIEW_NEW;
     int rc = intake_view_get(self, txn, ev->ticket_id, self->scratch, &v);
-    if (rc == HL_ENOTFOUND) {
-        /* Not one of ours (another intake instance's ticket): nothing to show here. */
+    if (rc == HL_ENOTFOUND && intake_peer_ticket(self, ev->ticket_id)) {
+        /* A peer's ticket whose TicketReceived has not arrived yet: it completes this. */
+        rc = intake_peer_placeholder(self, ev->ticket_id, self->scratch, &v);
+    } else if (rc == HL_ENOTFOUND) {
+        /* Not one of ours, nor a followed peer's: nothing to show here. */
         SLOG_DEBUG("status_event_unknown_ticket", "ticket=%s source=%s", ev->ticket_id,
                    ev->source);
         return 0;
+    } else if (rc == 0) {
+        prev_updated = v->updated_ms;
     }
     if (rc)
         return rc;
-    int64_t prev_updated = v->updated_ms;
     apply_event(v, ev);
     if (ev->body_case == HOTLINE__EVENT__BODY_TICKET_LINKED &&
         (rc = intake_view_incident(self, txn, v, self->scratch)))

@@ -13,6 +13,7 @@ struct intake {
     service_t *svc;
     calendar_t *cal;  /* for the local date in ticket ids */
     unsigned instance;
+    unsigned npeers;  /* other intake instances followed (intake_peers.c) */
     MDB_dbi tickets, ticket_seq, by_time;
     MDB_dbi updates;  /* updated ms (BE) + id -> "": views by last change, for update feeds */
     MDB_dbi repeats;  /* phone + category + area -> id of the caller's latest ticket */
@@ -32,6 +33,15 @@ int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd
 /* intake_apply.c: feed events from dispatch, sla and callback: status changes applied to the
  * view, and dispatch's incidents kept for the door. */
 int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+
+/* intake_peers.c: the other intake instances' tickets kept here too. intake_apply_peer applies
+ * a peer's feed; intake_peer_ticket tells whether an id is a peer's (its instance number is
+ * another's, and peers are followed); intake_peer_placeholder makes the stand-in view that
+ * status events about a peer's ticket not yet received here land on. */
+int intake_apply_peer(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+bool intake_peer_ticket(const intake_t *self, const char *id);
+int intake_peer_placeholder(intake_t *self, const char *id, arena_t *arena,
+                            Hotline__TicketView **out);
 
 /* intake_http.c */
 int intake_http_init(intake_t *self);

@@ -109,6 +109,30 @@ int intake_updates_scan(intake_t *self, MDB_txn *txn, int64_t from_ms, int64_t t
     return rc ? rc : w.fn_rc;
 }
 
+int intake_by_time_put(intake_t *self, MDB_txn *txn, int64_t received_ms, const char *id)
+{
+    size_t idlen = strlen(id);
+    if (idlen > 64)
+        return HL_EINVAL;
+    uint8_t key[8 + 64];
+    store_be64_put(key, (uint64_t)received_ms);
+    memcpy(key + 8, id, idlen);
+    return store_put(txn, self->by_time, key, 8 + idlen, "", 0, 0);
+}
+
+Hotline__TicketStatus intake_initial_status(const Hotline__Ticket *t, bool in_incident)
+{
+    switch (t->outcome ? t->outcome->disposition : HOTLINE__DISPOSITION__DISPOSITION_DISPATCH) {
+    case HOTLINE__DISPOSITION__DISPOSITION_ANSWERED: return HOTLINE__TICKET_STATUS__TICKET_ANSWERED;
+    case HOTLINE__DISPOSITION__DISPOSITION_REFERRED: return HOTLINE__TICKET_STATUS__TICKET_REFERRED;
+    case HOTLINE__DISPOSITION__DISPOSITION_NOT_ACCEPTED:
+        return HOTLINE__TICKET_STATUS__TICKET_NOT_ACCEPTED;
+    default:
+        return in_incident ? HOTLINE__TICKET_STATUS__TICKET_LINKED
+                           : HOTLINE__TICKET_STATUS__TICKET_RECEIVED;
+    }
+}
+
 int intake_by_time_key(const MDB_val *key, int64_t *received_ms, char *id, size_t id_size)
 {
     if (key->mv_size <= 8 || key->mv_size - 8 >= id_size || key->mv_size > 8 + 64)

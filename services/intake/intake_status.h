@@ -34,6 +34,12 @@ int intake_view_incident(intake_t *self, MDB_txn *txn, Hotline__TicketView *v, a
  * (id_size > 64). Returns 0, or HL_ECORRUPT for a key of another shape. */
 int intake_by_time_key(const MDB_val *key, int64_t *received_ms, char *id, size_t id_size);
 
+/* Index a ticket by its received time (the lists, exports and Open311 walk it). */
+int intake_by_time_put(intake_t *self, MDB_txn *txn, int64_t received_ms, const char *id);
+
+/* The status a new ticket starts in, from what the operator decided at the door. */
+Hotline__TicketStatus intake_initial_status(const Hotline__Ticket *t, bool in_incident);
+
 /* True for the statuses a ticket leaves only by closing (open = anything else). */
 bool intake_status_final(Hotline__TicketStatus s);
 

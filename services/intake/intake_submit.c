@@ -122,20 +122,6 @@ static int next_id(intake_t *self, MDB_txn *txn, int64_t now_ms, char *out, size
     return 0;
 }
 
-/* The status a new ticket starts in, from what the operator decided at the door. */
-static Hotline__TicketStatus initial_status(const Hotline__Ticket *t, bool in_incident)
-{
-    switch (t->outcome ? t->outcome->disposition : HOTLINE__DISPOSITION__DISPOSITION_DISPATCH) {
-    case HOTLINE__DISPOSITION__DISPOSITION_ANSWERED: return HOTLINE__TICKET_STATUS__TICKET_ANSWERED;
-    case HOTLINE__DISPOSITION__DISPOSITION_REFERRED: return HOTLINE__TICKET_STATUS__TICKET_REFERRED;
-    case HOTLINE__DISPOSITION__DISPOSITION_NOT_ACCEPTED:
-        return HOTLINE__TICKET_STATUS__TICKET_NOT_ACCEPTED;
-    default:
-        return in_incident ? HOTLINE__TICKET_STATUS__TICKET_LINKED
-                           : HOTLINE__TICKET_STATUS__TICKET_RECEIVED;
-    }
-}
-
 static Hotline__SubmitTicketResult *new_result(cmd_reply_t *reply)
 {
     Hotline__SubmitTicketResult *res = arena_calloc(reply->arena, sizeof *res);
@@ -231,7 +217,7 @@ int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd
 
     Hotline__TicketView view = HOTLINE__TICKET_VIEW__INIT;
     view.ticket = &t;
-    view.status = initial_status(&t, incident != NULL);
+    view.status = intake_initial_status(&t, incident != NULL);
     view.updated_ms = now;
     view.last_contact_ms = now;
     if (intake_status_final(view.status))
@@ -244,11 +230,7 @@ int intake_submit(intake_t *self, MDB_txn *txn, const Hotline__SubmitTicket *cmd
     rc = intake_view_replace(self, txn, &view, INTAKE_VIEW_NEW);
     if (rc)
         return rc;
-    uint8_t tkey[8 + 48];
-    store_be64_put(tkey, (uint64_t)now);
-    size_t idlen = strlen(id);
-    memcpy(tkey + 8, id, idlen);
-    rc = store_put(txn, self->by_time, tkey, 8 + idlen, "", 0, 0);
+    rc = intake_by_time_put(self, txn, now, id);
     if (!rc && dispatch)
         rc = intake_repeat_remember(self, txn, &t);
     if (rc)

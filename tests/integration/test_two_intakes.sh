@@ -7,7 +7,9 @@
 # restarted. Then: both instances took tickets; ticket ids never collide (distinct, each
 # carrying its instance); everything either intake acknowledged is in its log; every ticket
 # received by either is dispatched exactly once, with one sign and one reply clock; analytics
-# counts each once; intake-2's events name their source.
+# counts each once; intake-2's events name their source. Each intake follows the other, so
+# every ticket can be looked up at either one (its status as dispatch set it), and a caller who
+# rings again is linked to the first ticket whichever intake takes the second call.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
 auth_on
@@ -29,9 +31,9 @@ declare -A FEEDS=([dispatch]="$INTAKES --feed callback=$(bus callback) --feed sl
                   [sla]="--feed dispatch=$(bus dispatch) --feed callback=$(bus callback)"
                   [callback]="--feed dispatch=$(bus dispatch) $INTAKES"
                   [analytics]="$INTAKES --feed dispatch=$(bus dispatch) --feed sla=$(bus sla) --feed callback=$(bus callback)")
-start_intake() { # start_intake NAME BUS
+start_intake() { # start_intake NAME BUS PEER=PEER_BUS
   start "$1" "$BIN/hotline-intake" --name "$1" --data-dir "$T/$1" --http-port "${SHARED##*:}" \
-    --reuse-port --instance-port "${INSTANCE_PORT[$1]}" --bus "$2" \
+    --reuse-port --instance-port "${INSTANCE_PORT[$1]}" --bus "$2" --feed "$3" \
     --feed "dispatch=$(bus dispatch)" --feed "sla=$(bus sla)" --feed "callback=$(bus callback)"
 }
 for s in dispatch sla callback analytics; do
@@ -39,8 +41,8 @@ for s in dispatch sla callback analytics; do
   start "$s" "$BIN/hotline-$s" --data-dir "$T/$s" --http-port $(( BASE + $(svc_index "$s") )) \
     --bus "$(bus "$s")" ${FEEDS[$s]}
 done
-start_intake intake "$(bus intake)"
-start_intake intake-2 "$BUS2"
+start_intake intake "$(bus intake)" "intake-2=$BUS2"
+start_intake intake-2 "$BUS2" "intake=$(bus intake)"
 ready() { curl -sf "$1/readyz" >/dev/null; }
 for s in dispatch sla callback analytics; do wait_until 30 ready "$(svc_url "$s")"; done
 for i in intake intake-2; do wait_until 30 ready "$(own "$i")"; done
@@ -61,7 +63,7 @@ log "kill -9 intake-2 (acknowledged so far: $(cat "$T/progress"))"
 stop9 intake-2
 wait_until 120 at_least $(( N / 2 ))
 log "restarting intake-2 (acknowledged so far: $(cat "$T/progress"))"
-start_intake intake-2 "$BUS2"
+start_intake intake-2 "$BUS2" "intake=$(bus intake)"
 wait "${PIDS[load]}" || fail "the load client failed: $(tail -3 "$T/load.log")"
 unset 'PIDS[load]'
 log "load: $(tail -n 1 "$T/load.log")"
@@ -134,5 +136,42 @@ print(f"acknowledged {len(acked)} (instance 1: {by_instance['1']}, instance 2: {
       f"{len(everything) - len(acked)} such); each dispatched once with one sign and one reply "
       f"clock; analytics counts {k['received']} received, {k['dispatched']} dispatched")
 PY
+# Either intake answers for every ticket: a sample of 500 acknowledged ids, at both instance
+# ports, shows each dispatched to its unit (the peer's view followed dispatch too).
+python3 - "$T/acked.txt" "$(own intake)" "$(own intake-2)" "$OPERATOR" <<'PY' || fail "a lookup failed"
+import json, random, sys, time, urllib.error, urllib.request
+acked = [line.split()[0] for line in open(sys.argv[1])]
+random.seed(7)
+sample = random.sample(acked, min(500, len(acked)))
+def view(url, tid):
+    req = urllib.request.Request(f"{url}/v1/tickets/{tid}", headers={"Authorization": "Bearer " + sys.argv[4]})
+    return json.load(urllib.request.urlopen(req))
+deadline = time.time() + 60
+for url in sys.argv[2:4]:
+    for tid in sample:
+        while True:
+            try:
+                v = view(url, tid)
+                if v.get("status") == "TICKET_DISPATCHED" and v.get("unit") and v["ticket"]["receivedMs"]:
+                    break
+                why = f"status {v.get('status')} unit {v.get('unit')!r}"
+            except urllib.error.HTTPError as e:
+                why = f"HTTP {e.code}"
+            assert time.time() < deadline, f"{url} shows {tid}: {why}"
+            time.sleep(0.2)
+print(f"{len(sample)} tickets looked up at both intakes: dispatched, with their unit")
+PY
+# A repeat call taken by the other intake is linked to the first call's ticket.
+call='{"categoryCode": "W01", "description": "no water at all", "contact": {"phone": "13712345678"}, "location": {"district": "Gulou", "community": "Sunshine"}}'
+TOKEN=$OPERATOR http POST "$(own intake)/v1/tickets" "$call" >"$T/first.json"
+FIRST=$(json_get "$T/first.json" submitTicket.ticketId)
+[[ "$FIRST" == *-1-* ]] || fail "the first call went to $FIRST, not instance 1"
+linked() {
+  TOKEN=$OPERATOR http POST "$(own intake-2)/v1/tickets" "$call" >"$T/again.json"
+  [ "$(json_get "$T/again.json" submitTicket.ticketId)" = "$FIRST" ]
+}
+wait_until 10 linked # the first call's TicketReceived reaches intake-2 within milliseconds
+grep -q "You already reported this" "$T/again.json" || fail "the repeat caller was not told: $(cat "$T/again.json")"
+log "a repeat call at intake-2 linked to $FIRST taken at intake: $(json_get "$T/again.json" submitTicket.message)"
 for s in intake intake-2 dispatch sla callback analytics; do stop_term "$s"; done
 log "PASS: two intakes behind one address, one killed with SIGKILL mid-load, nothing acknowledged lost, every ticket dispatched once"

@@ -106,8 +106,13 @@ static int setup(void **state)
     fixture_t *f = calloc(1, sizeof *f);
     f->dir = unit_tmpdir();
     store_opts_t o = {.path = f->dir};
+    f->in.instance = 1;
+    f->in.repeat_window_ms = 3600000;
     if (store_open(&f->store, &o) || store_db(f->store, "tickets", 0, &f->in.tickets) ||
         store_db(f->store, "updates", 0, &f->in.updates) ||
+        store_db(f->store, "by_time", 0, &f->in.by_time) ||
+        store_db(f->store, "repeats", 0, &f->in.repeats) ||
+        store_db(f->store, "incidents", 0, &f->in.incidents) ||
         arena_create(&f->in.scratch))
         return -1;
     /* A recorded ticket, as intake_submit leaves it. */
@@ -264,6 +269,106 @@ static void test_next_round_clock_before_reopen(void **state)
     arena_destroy(&a);
 }
 
+/* ---- another intake instance's tickets (intake_peers.c) ---- */
+
+static int apply_to(fixture_t *f, feed_apply_fn fn, const char *id, Hotline__Event *ev)
+{
+    ev->ticket_id = (char *)id;
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    int rc = fn(&f->in, txn, ev);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    return rc;
+}
+
+static int view_of(fixture_t *f, const char *id, arena_t *a, Hotline__TicketView **v)
+{
+    MDB_txn *txn;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    int rc = intake_view_get(&f->in, txn, id, a, v);
+    store_read_end(&txn);
+    return rc;
+}
+
+static size_t entries(fixture_t *f, MDB_dbi db)
+{
+    MDB_txn *txn;
+    uint64_t n = 0;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(store_count(txn, db, &n), 0);
+    store_read_end(&txn);
+    return (size_t)n;
+}
+
+/* dispatch's feed brings a peer's ticket before the peer's own feed does: the status waits on a
+ * placeholder, and the TicketReceived completes it without pulling the status back. */
+static void test_peer_ticket_in_any_order(void **state)
+{
+    fixture_t *f = *state;
+    f->in.npeers = 1;
+    arena_t *a;
+    arena_create(&a);
+    const char *id = "20261207-2-000001";
+    Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;
+    td.unit = "water-supply";
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_DISPATCHED;
+    ev.ticket_dispatched = &td;
+    ev.time_ms = 7;
+    assert_int_equal(apply_to(f, intake_apply_status, id, &ev), 0);
+    Hotline__TicketView *v;
+    assert_int_equal(view_of(f, id, a, &v), 0);
+    assert_int_equal(v->status, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED);
+    assert_int_equal(v->ticket->received_ms, 0); /* a placeholder */
+    assert_int_equal(entries(f, f->in.by_time), 0); /* not listed yet */
+
+    ticket_fx_t t;
+    good_ticket(&t);
+    t.t.id = (char *)id;
+    t.t.received_ms = 5;
+    Hotline__TicketReceived tr = HOTLINE__TICKET_RECEIVED__INIT;
+    tr.ticket = &t.t;
+    ev = (Hotline__Event)HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_RECEIVED;
+    ev.ticket_received = &tr;
+    ev.time_ms = 5;
+    ev.source = "intake-2";
+    for (int again = 0; again < 2; again++) { /* a batch applied twice changes nothing */
+        assert_int_equal(apply_to(f, intake_apply_peer, id, &ev), 0);
+        assert_int_equal(view_of(f, id, a, &v), 0);
+        assert_int_equal(v->status, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED);
+        assert_string_equal(v->unit, "water-supply");
+        assert_int_equal(v->ticket->received_ms, 5);
+        assert_string_equal(v->ticket->category_code, "W01");
+        assert_int_equal(v->updated_ms, 7);
+        assert_int_equal(entries(f, f->in.by_time), 1);
+        assert_int_equal(entries(f, f->in.repeats), 1); /* the caller's repeat key */
+    }
+
+    /* The peer took a repeat call on it. */
+    Hotline__RepeatContact rc = HOTLINE__REPEAT_CONTACT__INIT;
+    rc.repeat_count = 2;
+    ev = (Hotline__Event)HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_REPEAT_CONTACT;
+    ev.repeat_contact = &rc;
+    ev.time_ms = 9;
+    assert_int_equal(apply_to(f, intake_apply_peer, id, &ev), 0);
+    assert_int_equal(view_of(f, id, a, &v), 0);
+    assert_int_equal(v->repeat_count, 2);
+    assert_int_equal(v->last_contact_ms, 9);
+
+    /* An unknown ticket of this instance, or a peer's when no peer is followed: nothing. */
+    ev = (Hotline__Event)HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_DISPATCHED;
+    ev.ticket_dispatched = &td;
+    assert_int_equal(apply_to(f, intake_apply_status, "20261207-1-000009", &ev), 0);
+    assert_int_equal(view_of(f, "20261207-1-000009", a, &v), HL_ENOTFOUND);
+    f->in.npeers = 0;
+    assert_int_equal(apply_to(f, intake_apply_status, "20261207-3-000001", &ev), 0);
+    assert_int_equal(view_of(f, "20261207-3-000001", a, &v), HL_ENOTFOUND);
+    arena_destroy(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +376,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_status_moves_forward_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rework_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_round_clock_before_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_ticket_in_any_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
