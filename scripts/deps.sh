@@ -23,18 +23,33 @@ PACKAGES=(
                                            # gives the Debian package its library dependencies;
                                            # lintian checks the package
   help2man                                 # manual pages from each program's --help
+  docker-compose                           # `docker-compose config` checks deploy/compose (it
+                                           # needs no Docker engine)
 )
+# Node.js and npm run the Kubernetes manifest checks (tests/support/k8s-validate): Debian's, unless
+# a node and an npm are there already (NodeSource's nodejs carries npm and conflicts with Debian's).
+command -v node >/dev/null && command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-echo "installing: ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The manifest validator's npm packages (kubernetes-models, typescript, yaml), exactly as its
+# lockfile says, into tests/support/k8s-validate/node_modules (git-ignored); again only when the
+# lockfile changes.
+V=$(cd "$(dirname "$0")/.." && pwd)/tests/support/k8s-validate
+want=$(sha256sum "$V/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$V/node_modules/.lock-sha256" 2>/dev/null)" != "$want" ]; then
+  echo "installing the npm packages of tests/support/k8s-validate (npm ci)"
+  (cd "$V" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" >"$V/node_modules/.lock-sha256"
+fi
