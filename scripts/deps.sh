@@ -25,6 +25,8 @@ PACKAGES=(
   help2man                                 # manual pages from each program's --help
   docker-compose                           # `docker-compose config` checks deploy/compose (it
                                            # needs no Docker engine)
+  debootstrap buildah                      # the container image: its Debian 12 base made from
+                                           # the archive, built without a registry or daemon
 )
 # Node.js and npm run the Kubernetes manifest checks (tests/support/k8s-validate): Debian's, unless
 # a node and an npm are there already (NodeSource's nodejs carries npm and conflicts with Debian's).
