@@ -4,15 +4,13 @@
 # kept as a tarball in the cache, and buildah makes it the image localhost/hotline-base:bookworm
 # that deploy/image/Containerfile builds FROM. A second run finds both and does nothing.
 #
-#   deploy/image/make-base.sh                 # tarball (cached) -> buildah image
-#   deploy/image/make-base.sh --rootfs DIR    # tarball (cached) -> unpacked into DIR, no buildah
-#                                             # (tests/integration/test_image.sh)
+#   deploy/image/make-base.sh
 # Options: --cache-dir DIR (default $HOTLINE_CACHE_DIR or /var/cache/hotline), --mirror URL
 # and --security URL (default: the ones this machine's apt uses), --image NAME, --refresh
 # (debootstrap again even when the tarball is there). As root: debootstrap and chroot need it.
 # buildah's storage driver: $STORAGE_DRIVER, default vfs (works everywhere, also inside a
-# container; `STORAGE_DRIVER=overlay` is faster where the kernel allows it). Use the same for
-# make-base.sh and build.sh: each driver keeps its own images.
+# container; `STORAGE_DRIVER=overlay` takes less disk where the kernel allows it). Use the
+# same for make-base.sh and build.sh: each driver keeps its own images.
 set -euo pipefail
 
 SUITE=bookworm
@@ -20,7 +18,6 @@ VARIANT=minbase
 ARCH=$(dpkg --print-architecture)
 CACHE=${HOTLINE_CACHE_DIR:-/var/cache/hotline}
 IMAGE=localhost/hotline-base:$SUITE
-ROOTFS=
 REFRESH=false
 export STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}
 # buildah 1.28 reads the driver from storage.conf only, not from $STORAGE_DRIVER: say it.
@@ -32,7 +29,7 @@ die() { say "$*"; exit 1; }
 # The mirrors this machine's apt uses (a deb822 debian.sources or a one-line sources.list), so
 # the base pulls from where the host already can; deb.debian.org when neither names one.
 host_uri() { # host_uri SUFFIX: the first URI of the host's sources ending in SUFFIX
-  cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
+  cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -v '^ *#' |
     grep -oE "https?://[^ ]+$1/?( |$)" | head -n1 | tr -d ' ' | sed 's|/$||' || true
 }
 MIRROR=$(host_uri /debian)
@@ -42,7 +39,6 @@ SECURITY=${SECURITY:-http://deb.debian.org/debian-security}
 
 while [ $# -gt 0 ]; do
   case $1 in
-    --rootfs) ROOTFS=${2:?--rootfs DIR}; shift 2 ;;
     --cache-dir) CACHE=${2:?--cache-dir DIR}; shift 2 ;;
     --mirror) MIRROR=${2:?--mirror URL}; shift 2 ;;
     --security) SECURITY=${2:?--security URL}; shift 2 ;;
@@ -117,14 +113,6 @@ if [ "$REFRESH" = true ] || [ ! -s "$TARBALL" ]; then
   make_tarball
 else
   say "cached: $TARBALL ($(cut -d' ' -f6 "$TARBALL.info" 2>/dev/null)); --refresh makes it anew"
-fi
-
-if [ -n "$ROOTFS" ]; then
-  mkdir -p "$ROOTFS"
-  [ -z "$(ls -A "$ROOTFS")" ] || die "--rootfs $ROOTFS is not empty"
-  tar --numeric-owner --xattrs -C "$ROOTFS" -xf "$TARBALL"
-  say "unpacked the base into $ROOTFS"
-  exit 0
 fi
 
 type -P buildah >/dev/null ||

@@ -1,7 +1,7 @@
 #!/bin/bash
-# The runtime stage of the image, as one script run as root inside the root file system: by
-# the Containerfile (RUN, in the image being built) and by tests/integration/test_image.sh (in
-# a chroot of the debootstrap base), so the smoke test runs the steps the image is made of.
+# The runtime stage of the image, run as root inside the image being built (the Containerfile's
+# RUN). A script rather than RUN lines: shellcheck reads it, and it sets up any Debian 12 root
+# the same way (a chroot, a VM).
 #
 #   runtime-setup.sh DEB ENTRYPOINT
 #
