@@ -27,8 +27,13 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "$DEB" curl ca-certificates >/dev/null
 install -m 0755 "$ENTRYPOINT" /usr/bin/hotline-entrypoint
 
-# State (the volume) and the port files the health check reads, both the service user's.
+# State (the volume) and the port files the health check reads, both the service user's. Each
+# service's directory is there already: a volume mounted on it alone (deploy/compose) starts
+# with the image directory's owner, not root's.
 install -d -m 0750 -o hotline -g hotline /var/lib/hotline
+for s in intake dispatch sla callback analytics; do
+  install -d -m 0750 -o hotline -g hotline "/var/lib/hotline/$s"
+done
 install -d -m 0755 -o hotline -g hotline /run/hotline
 
 apt-get clean

@@ -78,7 +78,10 @@ done
 if [ -e "$ROOT/usr/bin/cc" ] || [ -e "$ROOT/usr/include/zmq.h" ]; then
   fail "the build stage's compiler or headers are in the runtime image"
 fi
-[ "$(stat -c %u "$ROOT/var/lib/hotline")" = $UID_IMAGE ] || fail "/var/lib/hotline is not the hotline user's"
+# Each service's directory too: a volume mounted on it alone starts with its owner.
+for d in /var/lib/hotline "${SERVICES[@]/#//var/lib/hotline/}"; do
+  [ "$(stat -c %u "$ROOT$d")" = $UID_IMAGE ] || fail "$d is not the hotline user's"
+done
 log "root file system: $(du -sm --exclude=proc "$ROOT" | cut -f1) MB, the five services, the CLI, no compiler"
 
 # Run as a container would: the image's user, an environment of its own, loopback only.
@@ -128,8 +131,10 @@ in_image hotline-entrypoint health >"$T/health0.log" 2>&1 &&
 # sla is named by HOTLINE_SERVICE, its argument an option for it; the others by argument.
 # (Not through in_image: start must hold the service's own pid, reached by exec alone.)
 as_image=(chroot "--userspec=$UID_IMAGE:$UID_IMAGE" "$ROOT" hotline-entrypoint)
-for s in intake dispatch callback analytics; do start "$s" env -i "${ENV[@]}" "${as_image[@]}" "$s"; done
+# analytics finds its port file's usual place unwritable (as on a read-only root): /tmp.
+for s in intake dispatch callback; do start "$s" env -i "${ENV[@]}" "${as_image[@]}" "$s"; done
 start sla env -i "${ENV[@]}" HOTLINE_SERVICE=sla "${as_image[@]}" --log-level info
+start analytics env -i "${ENV[@]}" HOTLINE_RUN_DIR=/proc/hotline "${as_image[@]}" analytics
 healthy() { in_image hotline-entrypoint health; }
 wait_until 60 healthy
 for s in "${SERVICES[@]}"; do
@@ -140,6 +145,7 @@ for s in "${SERVICES[@]}"; do
 done
 cmdline=$(tr '\0' ' ' <"/proc/${PIDS[sla]}/cmdline")
 [[ $cmdline == *"--log-level info"* ]] || fail "sla did not get its argument: $cmdline"
+[ -s "$ROOT/tmp/hotline/analytics.json" ] || fail "analytics' port file is not in /tmp/hotline"
 in_image hotline --port-base "$BASE" status >"$T/status.txt" 2>&1 ||
   fail "hotline status in the image: $(cat "$T/status.txt")"
 log "five services up in the image's root as uid $UID_IMAGE; health check and hotline status pass"
