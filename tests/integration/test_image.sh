@@ -12,7 +12,7 @@
 #
 # The binaries under test are the image's own Release build, not the ASan build's: the whole
 # image is built, so a Containerfile that no longer builds fails here. Cost, measured on this
-# 2-core machine while other builds shared it: 75-120 s with the base tarball cached in
+# 2-core machine while other builds shared it: 70-120 s with the base tarball cached in
 # /var/cache/hotline (most of it the build stage's compile); cold, with buildah and debootstrap
 # installed by scripts/deps.sh and the base debootstrapped, 201 s (load 9.5). ctest starts it
 # first (COST in tests/CMakeLists.txt) so the other tests run beside it. The packages come from
