@@ -187,7 +187,7 @@ static int kept_put(callback_t *self, MDB_txn *txn, const char *ticket_id, int64
                     const char *by, const char *note)
 {
     size_t bl = strlen(by), nl = strlen(note), len = 8 + bl + 1 + nl;
-    void *v;
+    void *v = NULL;
     int rc = store_put_reserve(txn, self->promises, ticket_id, strlen(ticket_id), len, 0, &v);
     if (rc)
         return rc;
@@ -247,7 +247,7 @@ static int before_reply(callback_t *self, MDB_txn *txn, const char *id, int64_t 
 int callback_promise_command(callback_t *self, MDB_txn *txn, const Hotline__PromiseCallback *pc,
                              const char *by, cmd_reply_t *reply)
 {
-    int64_t now = hclock_now_ms(self->clock), at;
+    int64_t now = hclock_now_ms(self->clock), at = 0; /* check() sets it when it returns 1 */
     int rc = check(self, pc, now, &at, reply);
     if (rc <= 0)
         return rc;

@@ -42,7 +42,7 @@ static int decode_table(const char *json, size_t len, Hotline__SlaConfig **out, 
     ProtobufCMessage *msg = NULL;
     int rc = pbjson_decode(&hotline__sla_config__descriptor, json, len, NULL, &msg, &perr);
     if (rc) {
-        snprintf(err, err_size, "%s%s%s", perr.field, *perr.field ? ": " : "", perr.message);
+        snprintf(err, err_size, "%.200s%s%.250s", perr.field, *perr.field ? ": " : "", perr.message);
         return HL_EINVAL;
     }
     Hotline__SlaConfig *t = (Hotline__SlaConfig *)msg;
