@@ -16,3 +16,4 @@ build/release/bin/bench_incident_close "$DIR" 5000
 build/release/bin/bench_incident_close "$DIR" 12000
 HOTLINE_BIN=$PWD/build/release/bin bash tests/bench/bench_feed.sh
 HOTLINE_BIN=$PWD/build/release/bin HOTLINE_SRC=$PWD bash tests/bench/bench_intake.sh 200000
+HOTLINE_BIN=$PWD/build/release/bin HOTLINE_SRC=$PWD bash tests/bench/bench_pipeline.sh 200000
