@@ -9,7 +9,7 @@
 # suite's variables overrides the sizes below)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ -x build/release/bin/hotline-intake ] || {
+[ -n "${HOTLINE_BIN:-}" ] || [ -x build/release/bin/hotline-intake ] || {
   cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build/release -j2 >/dev/null
 }

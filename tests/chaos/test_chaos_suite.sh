@@ -20,6 +20,8 @@
 # then doctors the checker's dump of this run (a ticket dispatched twice, one lost, a step
 # twice, a step early, an analytics count off, an unacknowledged ticket) and each must fail.
 #
+# Between c and b, CHAOS_REPLIES (40) tickets are signed and replied by their units (sla stops
+# their clocks and starts callback clocks, callback schedules the calls).
 # Sizes (env): CHAOS_N tickets at least (6000; the surge goes on in rounds of CHAOS_ROUND, 500,
 # until the phases are over and that many were acknowledged), CHAOS_RATE tickets/s (120),
 # KILL_SECONDS (20), STOP_SECONDS (20), FULL_HOLD_SECONDS (3), JUMP_KILLS (2),
@@ -41,6 +43,7 @@ CHAOS_FS=${CHAOS_FS:-tmpfs}
 CHAOS_FS_MB=${CHAOS_FS_MB:-512}
 SETTLE_SECONDS=${SETTLE_SECONDS:-180}
 CONTROLS=${CHAOS_CONTROLS:-1}
+REPLIES=${CHAOS_REPLIES:-40}
 CHECK=$(cd "$(dirname "$0")/../support" && pwd)/chaos_check.py
 T_START=$(date +%s)
 
@@ -171,6 +174,35 @@ catchup=$(python3 -c "print(round($(date +%s.%N) - $t_cont, 1))")
 phase_end "\"stopped\": \"dispatch\", \"stopSeconds\": $STOP_SECONDS, \"ackedWhileStopped\": $during, \"intakeLogHead\": $backlog, \"catchUpSeconds\": $catchup"
 log "dispatch stopped ${STOP_SECONDS}s: intake acknowledged $during meanwhile; caught up with intake's $backlog events in ${catchup}s"
 
+# ---- units at work during the surge: REPLIES tickets signed and replied by their units, so
+# that sla stops clocks and starts callback clocks and callback schedules calls ----
+phase_start replies
+head -n "$REPLIES" "$T/acked" | cut -d' ' -f2 > "$T/reply.ids"
+pyc 'import json, sys, urllib.request
+url, admin = sys.argv[1], open(sys.argv[2]).read().strip()
+for tid in open(sys.argv[3]).read().split():
+    req = urllib.request.Request(f"{url}/v1/assignments/{tid}", headers={"Authorization": "Bearer " + admin})
+    print(tid, json.load(urllib.request.urlopen(req))["unit"])' \
+  "$(svc_url dispatch)" "$T/auth/admin.token" "$T/reply.ids" > "$T/reply.units"
+for u in $(cut -d' ' -f2 "$T/reply.units" | sort -u); do
+  mint "unit:$u" > "$T/auth/unit-$u.token"
+  wait_token "$(svc_url dispatch)" "$(cat "$T/auth/unit-$u.token")"
+done
+pyc 'import json, sys, urllib.request
+url, d = sys.argv[1], sys.argv[2]
+def post(path, tok, body):
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+for line in open(sys.argv[3]):
+    tid, unit = line.split()
+    tok = open(f"{d}/unit-{unit}.token").read().strip()
+    post(f"/v1/tickets/{tid}/sign", tok, {})
+    post(f"/v1/tickets/{tid}/reply", tok, {"result": "repaired", "resolved": True})' \
+  "$(svc_url dispatch)" "$T/auth" "$T/reply.units"
+phase_end "\"replied\": $REPLIES"
+log "$REPLIES tickets signed and replied by their units ($(cut -d' ' -f2 "$T/reply.units" | sort -u | wc -l) units)"
+
 # ---- b. disk full on each service in turn ----
 phase_start diskfull
 episodes=()
@@ -186,7 +218,7 @@ for s in "${SERVICES[@]}"; do
     [ "$HTTP_STATUS" = 503 ]
   }
   wait_until 120 is_full
-  t_full=$(date +%s.%N)
+  t_full=$(date +%s.%N) a_at_full=$(acked)
   sleep "$FULL_HOLD_SECONDS"
   alive "$s"
   a_full=$(acked)
@@ -195,7 +227,7 @@ for s in "${SERVICES[@]}"; do
   wait_until 120 not_full
   alive "$s"
   t1=$(date +%s.%N)
-  episodes+=("{\"service\": \"$s\", \"toFullSeconds\": $(python3 -c "print(round($t_full - $t0, 1))"), \"fullSeconds\": $(python3 -c "print(round($t1 - $t_full, 1))"), \"ackedWhileFull\": $(( a_full - a0 ))}")
+  episodes+=("{\"service\": \"$s\", \"toFullSeconds\": $(python3 -c "print(round($t_full - $t0, 1))"), \"fullSeconds\": $(python3 -c "print(round($t1 - $t_full, 1))"), \"ackedBeforeFull\": $(( a_at_full - a0 )), \"ackedWhileFull\": $(( a_full - a_at_full ))}")
   log "$s: disk full after $(python3 -c "print(round($t_full - $t0, 1))")s (readyz 503: $(json_get "$T/ready.json" error.message)); resumed when room returned"
 done
 phase_end "\"episodes\": [$(IFS=,; echo "${episodes[*]}")]"

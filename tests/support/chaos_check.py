@@ -24,8 +24,8 @@ GET /v1/tickets/{id}/timeline with an admin token). It checks, and prints a JSON
              running fired exactly once
   callback   at most one CallbackScheduled per (ticket, round), exactly one per TicketReplied
   analytics  GET /v1/kpis over every day the events touch counts received == acknowledged,
-             dispatched, signStarted, replyStarted == the clocks, sign/reply warnings and
-             breaches == sla's steps; /metrics hotline_tickets_total agrees; the timelines of a
+             dispatched, signed, replied == dispatch's events, signStarted, replyStarted ==
+             the clocks, sign/reply warnings and breaches == sla's steps; /metrics hotline_tickets_total agrees; the timelines of a
              sample of tickets hold each of the ticket's events of every log exactly once
 
 A violation that waiting cannot mend (a loss, a duplicate, an early or unplanned step) fails at
@@ -162,6 +162,7 @@ class Checker:
         self.dispatched = collections.Counter()
         self.replied = collections.Counter()     # (ticket, round) -> TicketReplied
         self.scheduled = collections.Counter()   # (ticket, round) -> CallbackScheduled
+        self.signed = 0
         # (ticket, clock, round) -> [plan (5 instants, 0 = none), fired mask, last step index,
         #                            stopped at (timeMs) or 0, paused]
         self.clocks = {}
@@ -222,6 +223,8 @@ class Checker:
                 self.violate("dispatched_unacked", tid, e["seq"])
         elif "ticketReplied" in e:
             self.replied[(tid, int(e["ticketReplied"].get("round", 0)))] += 1
+        elif "ticketSigned" in e:
+            self.signed += 1
 
     def apply_sla(self, e):
         tid, t = e.get("ticketId", ""), int(e["timeMs"])
@@ -344,6 +347,8 @@ class Checker:
                 "replyWarnings": self.steps[(REPLY, "yellow")],
                 "signBreached": self.steps[(SIGN, "overdue")],
                 "replyBreached": self.steps[(REPLY, "overdue")],
+                "signed": self.signed,
+                "replied": sum(self.replied.values()),
             }
             for k, w in want.items():
                 if int(tot.get(k, 0)) != w:
@@ -525,6 +530,7 @@ def main():
         "stepsFiredTotal": sum(steps.values()),
         "stepsPlannedDue": planned_due if a.sla_now else None,
         "slaNowMs": a.sla_now or None,
+        "signed": ck.signed,
         "replies": sum(ck.replied.values()),
         "callbacksScheduled": sum(ck.scheduled.values()),
         "timelinesCompared": len(timelines or {}),
