@@ -18,7 +18,7 @@ export CHAOS_N=${CHAOS_N:-1000000} CHAOS_ROUND=${CHAOS_ROUND:-50000} CHAOS_RATE=
 export KILL_SECONDS=${KILL_SECONDS:-120} STOP_SECONDS=${STOP_SECONDS:-180}
 export FULL_HOLD_SECONDS=${FULL_HOLD_SECONDS:-20} JUMP_KILLS=${JUMP_KILLS:-3}
 export CHAOS_FS=${CHAOS_FS:-ext4} CHAOS_FS_MB=${CHAOS_FS_MB:-40960}
-export SETTLE_SECONDS=${SETTLE_SECONDS:-1800} CHAOS_CONTROLS=${CHAOS_CONTROLS:-0}
+export DRAIN_SECONDS=${DRAIN_SECONDS:-7200} SETTLE_SECONDS=${SETTLE_SECONDS:-1800} CHAOS_CONTROLS=${CHAOS_CONTROLS:-0}
 export CHAOS_SUMMARY=${CHAOS_SUMMARY:-/var/tmp/hotline-chaos-million.json}
 echo "# $(nproc) cores, $(awk '/MemTotal/ {print int($2/1048576) " GiB"}' /proc/meminfo), $(date -u +%FT%TZ), $(git rev-parse --short HEAD 2>/dev/null)"
 exec bash tests/chaos/test_chaos_suite.sh

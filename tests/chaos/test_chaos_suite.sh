@@ -17,8 +17,10 @@
 # only the load client's ack file and the services' HTTP APIs) checks: acknowledged ==
 # received once == dispatched once == counted by analytics, one SIGN and one REPLY clock per
 # ticket, each planned ladder step exactly once and never early. CHAOS_CONTROLS=1 (the default)
-# then doctors the checker's dump of this run (a ticket dispatched twice, one lost, a step
-# twice, a step early, an analytics count off, an unacknowledged ticket) and each must fail.
+# then doctors the checker's dump of this run (a ticket dispatched twice, one lost, one never
+# acknowledged, a step twice, a step early, a step missing, a ticket received by two intake
+# instances, an analytics count off) and each must fail; the receipts split over two intake
+# logs must pass.
 #
 # Between c and b, CHAOS_REPLIES (40) tickets are signed and replied by their units (sla stops
 # their clocks and starts callback clocks, callback schedules the calls).
@@ -26,8 +28,9 @@
 # until the phases are over and that many were acknowledged), CHAOS_RATE tickets/s (120),
 # KILL_SECONDS (20), STOP_SECONDS (20), FULL_HOLD_SECONDS (3), JUMP_KILLS (2),
 # FINAL_JUMP_DAYS (60), CHAOS_FS (tmpfs, or ext4: a loop-mounted image on the real disk),
-# CHAOS_FS_MB (each filesystem's size, 512), SETTLE_SECONDS (180: the checker's wait for
-# catch-up), CHAOS_SUMMARY (a file for the figures). tests/bench/chaos_million.sh runs it
+# CHAOS_FS_MB (each filesystem's size, 512), DRAIN_SECONDS (300: the bound on every feed
+# catching up after the final storm), SETTLE_SECONDS (180: the checker's own wait for counts
+# still moving), CHAOS_SUMMARY (a file for the figures). tests/bench/chaos_million.sh runs it
 # with 1,000,000 tickets.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../pipeline.sh"
@@ -42,6 +45,7 @@ FINAL_JUMP_DAYS=${FINAL_JUMP_DAYS:-60}
 CHAOS_FS=${CHAOS_FS:-tmpfs}
 CHAOS_FS_MB=${CHAOS_FS_MB:-512}
 SETTLE_SECONDS=${SETTLE_SECONDS:-180}
+DRAIN_SECONDS=${DRAIN_SECONDS:-300}
 CONTROLS=${CHAOS_CONTROLS:-1}
 REPLIES=${CHAOS_REPLIES:-40}
 CHECK=$(cd "$(dirname "$0")/../support" && pwd)/chaos_check.py
@@ -291,6 +295,24 @@ FINAL_MS=$(now_ms)
 storm_kills
 phase_end "\"jumpDays\": $FINAL_JUMP_DAYS, \"slaKills\": $JUMP_KILLS"
 
+# ---- the pipeline drains: sla has given every step now due (all of them, after the final
+# jump) and every consumer has reached its producers' heads ----
+drained() {
+  local s p lag
+  [ "$(metric sla hotline_sched_pending_sla_steps)" = 0 ] || return 1
+  for s in "${SERVICES[@]}"; do
+    for p in ${FOLLOWS[$s]}; do
+      lag=$(metric "$s" "hotline_feed_lag_events{producer=\"$p\"}")
+      [ "${lag:-1}" = 0 ] || return 1
+    done
+  done
+}
+t_drain=$(date +%s.%N)
+wait_until "$DRAIN_SECONDS" drained
+drain=$(python3 -c "print(round($(date +%s.%N) - $t_drain, 1))")
+figure "{\"phase\": \"drain\", \"seconds\": $drain}"
+log "every step given and every feed caught up ${drain}s after the final storm's kills"
+
 # ---- the independent check ----
 log "checking (sla's clock at $FINAL_MS: every planned step before it must have fired)"
 rc=0 dump=()
@@ -361,6 +383,20 @@ import json, sys; d = sys.argv[1]
 lines = open(d + "/sla.ndjson").readlines()
 i = next(i for i, l in enumerate(lines) if "SLA_STEP_SUPERVISION" in l)
 open(d + "/sla.ndjson", "w").writelines(lines[:i] + lines[i + 1:])'
+  # Two intake instances, each with its own log: the same run's receipts split over two logs
+  # must pass, and a ticket received by both must fail.
+  split='
+import sys; d = sys.argv[1]
+lines = open(d + "/intake.ndjson").readlines()
+open(d + "/intake.ndjson", "w").writelines(lines[0::2])
+open(d + "/intake2.ndjson", "w").writelines(lines[1::2])'
+  cp -r "$T/dump" "$T/two-intakes"
+  python3 - "$T/two-intakes" <<< "$split"
+  python3 "$CHECK" --replay "$T/two-intakes" --sample 0 > "$T/two-intakes.out" 2>&1 ||
+    fail "the checker refused the run's receipts split over two intake logs: $(tail -n 3 "$T/two-intakes.out")"
+  control received-by-two-intakes received_twice "$split"'
+lines = open(d + "/intake.ndjson").readlines()
+open(d + "/intake2.ndjson", "a").write(next(l for l in lines if "ticketReceived" in l))'
   control analytics-count analytics_kpis '
 import json, sys; d = sys.argv[1]
 k = json.load(open(d + "/kpis.json")); k["totals"]["dispatched"] += 1
