@@ -310,7 +310,7 @@ drained() {
 t_drain=$(date +%s.%N)
 wait_until "$DRAIN_SECONDS" drained
 drain=$(python3 -c "print(round($(date +%s.%N) - $t_drain, 1))")
-figure "{\"phase\": \"drain\", \"seconds\": $drain}"
+figure "{\"phase\": \"drain\", \"seconds\": $drain, \"sinceStartSeconds\": $(( $(date +%s) - T_START ))}"
 log "every step given and every feed caught up ${drain}s after the final storm's kills"
 
 # ---- the independent check ----
@@ -331,7 +331,9 @@ import json, sys
 figs = [json.loads(l) for l in open(sys.argv[1])]
 check = json.load(open(sys.argv[2]))
 load = json.loads(sys.argv[3])
-out = {"tickets": int(sys.argv[4]), "ratePerS": round(int(sys.argv[4]) / max(1, int(sys.argv[5])), 1), "seconds": int(sys.argv[5]), "filesystem": sys.argv[6],
+out = {"tickets": int(sys.argv[4]),
+       "ackedPerS": round(load["acknowledged"] / max(load["seconds"], 0.001)),
+       "seconds": int(sys.argv[5]), "filesystem": sys.argv[6],
        "load": load, "phases": figs,
        "kills": next(f["kills"] for f in figs if f["phase"] == "kill"),
        "slaKillsInStorms": sum(f.get("slaKills", 0) for f in figs if f["phase"] in ("clock", "final")),
