@@ -1,29 +1,29 @@
 #!/usr/bin/env bash
 # The chaos suite (issue 13): the five services, each on a filesystem of its own, take a surge
-# of tickets from the load client over intake's bus while, in turn:
-#   a. every service, intake included, is SIGKILLed at random and restarted (the client resends
-#      what was not answered with the same idempotency key);
-#   b. each service's disk fills (a filler file takes the rest of its filesystem): it must
-#      refuse or stall cleanly (store full, 503), keep running, and resume by itself when the
-#      filler goes; its consumers catch up;
-#   c. a consumer (dispatch, which every other service follows) is stopped (SIGSTOP) while the
-#      surge goes on: intake keeps acknowledging; after SIGCONT it catches up;
-#   d. the clock jumps, as NTP steps a host's clock: every service's test clock forward a day
-#      (a storm of yellow cards, sla SIGKILLed during it), back across local midnight, forward
-#      two days (overdue, red cards, sla killed again); a restarted service comes up on the
-#      real clock and is stepped again.
+# of tickets from the load client over intake's bus while, one phase after the other:
+#   kill   every service, intake included, is SIGKILLed at random and restarted (the client
+#          resends what was not answered with the same idempotency key);
+#   stop   a consumer (dispatch, which every other service follows) is stopped (SIGSTOP) while
+#          the surge goes on: intake keeps acknowledging; after SIGCONT it catches up;
+#   (units sign and reply CHAOS_REPLIES (40) tickets: sla stops their clocks and starts callback
+#          clocks, callback schedules the calls)
+#   diskfull  each service's disk fills in turn (a filler file takes the rest of its
+#          filesystem): it must refuse or stall cleanly (store full, 503), keep running, and
+#          resume by itself when the filler goes; its consumers catch up;
+#   clock  the clock jumps, as NTP steps a host's clock: every service's test clock forward a
+#          day (a storm of yellow cards, sla SIGKILLed during it), back across local midnight,
+#          forward two days (overdue, red cards, sla killed again); a restarted service comes
+#          up on the real clock and is stepped again.
 # Then every service's clock jumps FINAL_JUMP_DAYS on, past every step of every ladder, sla is
-# SIGKILLed during that storm too, and tests/support/chaos_check.py (its own process, reading
-# only the load client's ack file and the services' HTTP APIs) checks: acknowledged ==
-# received once == dispatched once == counted by analytics, one SIGN and one REPLY clock per
-# ticket, each planned ladder step exactly once and never early. CHAOS_CONTROLS=1 (the default)
-# then doctors the checker's dump of this run (a ticket dispatched twice, one lost, one never
-# acknowledged, a step twice, a step early, a step missing, a ticket received by two intake
-# instances, an analytics count off) and each must fail; the receipts split over two intake
-# logs must pass.
+# SIGKILLed during that storm too, the pipeline drains, and tests/support/chaos_check.py (its
+# own process, reading only the load client's ack file and the services' HTTP APIs) checks:
+# acknowledged == received once == dispatched once == counted by analytics, one SIGN and one
+# REPLY clock per ticket, each planned ladder step exactly once and never early, one callback
+# scheduled per reply. CHAOS_CONTROLS=1 (the default) then doctors the checker's dump of this
+# run (a ticket dispatched twice, one lost, one never acknowledged, a step twice, a step early,
+# a step missing, a ticket received by two intake instances, an analytics count off) and each
+# must fail; the receipts split over two intake logs must pass.
 #
-# Between c and b, CHAOS_REPLIES (40) tickets are signed and replied by their units (sla stops
-# their clocks and starts callback clocks, callback schedules the calls).
 # Sizes (env): CHAOS_N tickets at least (6000; the surge goes on in rounds of CHAOS_ROUND, 500,
 # until the phases are over and that many were acknowledged), CHAOS_RATE tickets/s (120),
 # KILL_SECONDS (20), STOP_SECONDS (20), FULL_HOLD_SECONDS (3), JUMP_KILLS (2),
@@ -140,7 +140,7 @@ phase_end() { # phase_end EXTRA_JSON
   figure "{\"phase\": \"$PHASE\", \"seconds\": $(python3 -c "print(round($(date +%s.%N) - $PHASE_T0, 1))"), \"ackedDuring\": $(( $(acked) - PHASE_ACK0 ))${1:+, $1}}"
 }
 
-# ---- a. SIGKILL of every service at random during the surge ----
+# ---- kill: SIGKILL of every service at random during the surge ----
 declare -A KILLS=()
 phase_start kill
 end=$(( $(date +%s) + KILL_SECONDS ))
@@ -157,7 +157,7 @@ kills_json=$(for s in "${SERVICES[@]}"; do printf '"%s": %s, ' "$s" "${KILLS[$s]
 phase_end "\"kills\": {${kills_json%, }}"
 log "kills: ${kills_json%, }; acknowledged so far $(acked)"
 
-# ---- c. a consumer stopped while the surge goes on ----
+# ---- stop: a consumer stopped while the surge goes on ----
 phase_start stop
 before=$(acked)
 kill -STOP "${PIDS[dispatch]}"
@@ -207,7 +207,7 @@ for line in open(sys.argv[3]):
 phase_end "\"replied\": $REPLIES"
 log "$REPLIES tickets signed and replied by their units ($(cut -d' ' -f2 "$T/reply.units" | sort -u | wc -l) units)"
 
-# ---- b. disk full on each service in turn ----
+# ---- diskfull: disk full on each service in turn ----
 phase_start diskfull
 episodes=()
 for s in "${SERVICES[@]}"; do
@@ -236,7 +236,7 @@ for s in "${SERVICES[@]}"; do
 done
 phase_end "\"episodes\": [$(IFS=,; echo "${episodes[*]}")]"
 
-# ---- d. the clock jumps (NTP steps every service's clock) ----
+# ---- clock: the clock jumps (NTP steps every service's clock) ----
 phase_start clock
 jump() { # jump MS: the host's clock steps by MS, every service with it
   OFFSET_MS=$(( OFFSET_MS + $1 ))
