@@ -8,6 +8,10 @@
  *   bus HOTLINE_CURVE_SECRET_KEY_FILE + HOTLINE_CURVE_SERVER_KEY)
  *              [--timeout-ms T] [--key PREFIX] [--progress FILE] [--rate CMDS_PER_S]
  *              [--offset N]   (events are numbered N+1 ... N+events)
+ *              [--acked FILE] (appends "KEY TICKET_ID" for each acknowledged command, written
+ *              before the next command is sent and flushed to disk every 1,000 acks and at
+ *              the end: the client's record of what intake acknowledged; TICKET_ID is "-"
+ *              for test events)
  *   --kind ticket [--category CODE] [--district NAME] [--persons P]: every ticket in that
  *   category and district (else rotating); with --persons, the N tickets go to P callers,
  *   each caller's consecutive (ticket n is caller (n-1) / ceil(N/P)'s)
@@ -19,10 +23,14 @@
 #include "hclock.h"
 #include "hl_error.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define RETRY_PAUSE_NS 100000000u
 
 typedef struct slot {
     bool busy;
@@ -30,10 +38,11 @@ typedef struct slot {
     uint64_t request_id; /* of the latest attempt */
     uint64_t sent_ns;    /* first attempt, for latency */
     uint64_t attempt_ns;
+    uint64_t retry_ns;   /* refused as unavailable (disk full): resend at this instant */
 } slot_t;
 
 typedef struct opts {
-    const char *bus, *key, *progress;
+    const char *bus, *key, *progress, *acked;
     uint64_t events, batch;
     unsigned window, payload, timeout_ms;
     double rate; /* commands per second, 0 = as fast as answers come */
@@ -122,6 +131,27 @@ static int send_cmd(cmd_client_t *c, const opts_t *o, slot_t *s)
     return cmd_client_send(c, &req, &s->request_id);
 }
 
+/* One line per acknowledged command, "KEY TICKET_ID\n", in one write(2): a SIGKILL of the
+ * client leaves whole lines; fdatasync every 1,000 acks and at the end. */
+static int record_ack(int fd, const opts_t *o, const slot_t *s, const Hotline__CommandReply *cr,
+                      uint64_t acked)
+{
+    if (fd < 0)
+        return 0;
+    const char *id = cr->result_case == HOTLINE__COMMAND_REPLY__RESULT_SUBMIT_TICKET &&
+                             cr->submit_ticket && cr->submit_ticket->ticket_id &&
+                             *cr->submit_ticket->ticket_id
+                         ? cr->submit_ticket->ticket_id
+                         : "-";
+    char line[320];
+    int n = snprintf(line, sizeof line, "%s-%llu %s\n", o->key, (unsigned long long)s->index, id);
+    if (n < 0 || (size_t)n >= sizeof line || write(fd, line, (size_t)n) != n)
+        return HL_EIO;
+    if (acked % 1000 == 0 && fdatasync(fd) != 0)
+        return HL_EIO;
+    return 0;
+}
+
 static void write_progress(const char *path, uint64_t events)
 {
     if (!path)
@@ -146,7 +176,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
         {"rate", required_argument, NULL, 'r'},    {"offset", required_argument, NULL, 'o'},
         {"kind", required_argument, NULL, 'i'},    {"category", required_argument, NULL, 'c'},
         {"district", required_argument, NULL, 'd'}, {"persons", required_argument, NULL, 'q'},
-        {NULL, 0, NULL, 0},
+        {"acked", required_argument, NULL, 'A'},   {NULL, 0, NULL, 0},
     };
     *o = (opts_t){.key = "tc", .events = 1000, .batch = 1, .window = 16, .payload = 100,
                   .timeout_ms = 2000};
@@ -166,6 +196,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
         case 'c': o->category = optarg; break;
         case 'd': o->district = optarg; break;
         case 'q': o->persons = strtoull(optarg, NULL, 10); break;
+        case 'A': o->acked = optarg; break;
         case 'i':
             if (strcmp(optarg, "ticket") == 0)
                 o->tickets = true;
@@ -178,7 +209,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
     if (!o->bus || o->batch == 0 || o->window == 0 || o->events % o->batch) {
         fprintf(stderr, "usage: testclient --bus EP --events N [--batch K (divides N)] "
                         "[--window W] [--payload B] [--timeout-ms T] [--key P] "
-                        "[--progress FILE] [--rate CMDS_PER_S] [--offset N] "
+                        "[--progress FILE] [--rate CMDS_PER_S] [--offset N] [--acked FILE] "
                         "[--kind test|ticket [--category CODE] [--district NAME] "
                         "[--persons P]]\n");
         return HL_EINVAL;
@@ -203,6 +234,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "testclient: bad credentials in the environment (HOTLINE_TOKEN_FILE, "
                 "HOTLINE_CURVE_SECRET_KEY_FILE, HOTLINE_CURVE_SERVER_KEY)\n");
         return 2;
+    }
+    int acked_fd = -1;
+    if (o.acked && (acked_fd = open(o.acked, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+        perror(o.acked);
+        cmd_client_destroy(&c);
+        return 1;
     }
     uint64_t ncmds = o.events / o.batch, next = 0, acked = 0, resends = 0;
     uint64_t *lat = calloc(ncmds ? ncmds : 1, sizeof *lat);
@@ -231,11 +268,18 @@ int main(int argc, char **argv)
                 Hotline__CommandReply *cr = r->command;
                 if (cr->status == HOTLINE__STATUS__OK) {
                     lat[acked++] = now - slots[i].sent_ns;
+                    if (record_ack(acked_fd, &o, &slots[i], cr, acked)) {
+                        fprintf(stderr, "testclient: cannot write to %s\n", o.acked);
+                        exit_code = 1;
+                        goto out;
+                    }
                     slots[i].busy = false;
                     if (acked % 10 == 0 || acked == ncmds)
                         write_progress(o.progress, acked * o.batch);
                 } else if (cr->status == HOTLINE__STATUS__UNAVAILABLE) {
-                    slots[i].attempt_ns = 0; /* resend after the timeout */
+                    /* Refused, nothing stored (disk full): the same command again in 100 ms,
+                     * on the same connection. */
+                    slots[i].retry_ns = now + RETRY_PAUSE_NS;
                 } else {
                     fprintf(stderr, "testclient: command refused: %s\n", cr->message);
                     exit_code = 1;
@@ -243,23 +287,36 @@ int main(int argc, char **argv)
                 }
             }
         }
+        for (unsigned i = 0; i < o.window; i++) {
+            if (slots[i].busy && slots[i].retry_ns && now >= slots[i].retry_ns) {
+                slots[i].retry_ns = 0;
+                send_cmd(c, &o, &slots[i]);
+                resends++;
+            }
+        }
         /* Anything unanswered past the timeout: the producer may have died. Reconnect and
          * resend everything in flight with the same keys. */
         bool stale = false;
         for (unsigned i = 0; i < o.window; i++)
-            if (slots[i].busy && now - slots[i].attempt_ns > (uint64_t)o.timeout_ms * 1000000u)
+            if (slots[i].busy && !slots[i].retry_ns &&
+                now - slots[i].attempt_ns > (uint64_t)o.timeout_ms * 1000000u)
                 stale = true;
         if (stale) {
             cmd_client_reconnect(c);
             for (unsigned i = 0; i < o.window; i++) {
                 if (slots[i].busy) {
+                    slots[i].retry_ns = 0;
                     send_cmd(c, &o, &slots[i]);
                     resends++;
                 }
             }
         }
     }
-out:;
+out:
+    if (acked_fd >= 0 && (fdatasync(acked_fd) != 0 || close(acked_fd) != 0)) {
+        fprintf(stderr, "testclient: cannot flush %s\n", o.acked);
+        exit_code = 1;
+    }
     double secs = (double)(hclock_mono_ns() - t0) / 1e9;
     qsort(lat, acked, sizeof *lat, cmp_u64);
     double p50 = acked ? (double)lat[acked / 2] / 1e6 : 0;
