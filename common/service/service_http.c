@@ -149,8 +149,9 @@ static void on_readyz(httpd_req_t *req, void *ctx)
         service_http_error(req, 503, NULL, "shutting down");
     else if (txq_full(svc->txq))
         service_http_error(req, 503, NULL, "the store cannot write (disk full or failing, or "
-                           "at its size limit of %zu bytes): refusing new work until writes "
-                           "succeed again", store_map_size(svc->store));
+                           "at its size limit: map %zu of at most %zu bytes, "
+                           "runtime.store.maxMapSizeMb): refusing new work until writes succeed "
+                           "again", store_map_size(svc->store), store_max_map_size(svc->store));
     else
         service_http_json(req, 200, json_pack("{s:s, s:s}", "status", "ready", "service",
                                               svc->desc->name));
