@@ -22,11 +22,11 @@ struct feed_client {
     MDB_dbi cursors;
     char *producer, *endpoint, *consumer;
     bus_cred_t cred;
-    unsigned batch_max, wait_ms, reply_timeout_ms;
+    unsigned batch_max, wait_ms, reply_timeout_ms, linger_ms;
     feed_apply_fn apply;
     void *ctx;
     zsock_t *sock;
-    uv_timer_t timer;          /* reply timeout, or retry pause */
+    uv_timer_t timer;          /* reply timeout, retry pause, or linger */
     fc_state_t state;
     uint64_t request_id;       /* of the fetch in flight */
     Hotline__FeedBatch *batch; /* being applied (owned) */
@@ -35,6 +35,9 @@ struct feed_client {
     uint64_t pending_cursor;   /* cursor and count written by the batch being committed */
     uint64_t pending_applied;
     uint64_t pending_skipped;
+    uint64_t quiet_from_ms;    /* the previous commit, or the end of the linger after it
+                                * (monotonic; 0: none yet) */
+    uint64_t arrival_ms;       /* when the batch being applied arrived */
     feed_client_stats_t stats;
 };
 
@@ -116,9 +119,41 @@ static int apply_batch(txq_item_t *item, MDB_txn *txn)
 
 static void free_self(feed_client_t *self);
 
+static uint64_t mono_ms(void)
+{
+    return uv_hrtime() / 1000000u + 1; /* never 0: 0 means "none yet" */
+}
+
+/* The linger is over: the feed counts as quiet from now, as from a commit. */
+static void on_linger(uv_timer_t *h)
+{
+    feed_client_t *self = h->data;
+    self->quiet_from_ms = mono_ms();
+    on_timeout(h); /* state FC_IDLE: reconnects if it must, then send_fetch */
+}
+
+/* After a committed batch of n events: whether to wait before the next fetch. Only when the
+ * batch was small and took everything the producer had (a backlog, or a producer capping its
+ * batches below batch_max / 2, is fetched at once), and events are flowing: the batch arrived
+ * less than linger_ms after the previous commit, or after the end of the linger that followed
+ * it (else a steady stream would linger only every other batch). Measured to the batch's
+ * arrival, not to its commit, so that slow commits on a busy disk do not turn lingering off. */
+static bool should_linger(feed_client_t *self, size_t n, bool backlog)
+{
+    bool flowing = self->quiet_from_ms && self->arrival_ms >= self->quiet_from_ms &&
+                   self->arrival_ms - self->quiet_from_ms < self->linger_ms;
+    self->quiet_from_ms = mono_ms();
+    if (!self->linger_ms || !flowing || backlog || n >= self->batch_max / 2)
+        return false;
+    self->stats.lingers++;
+    return true;
+}
+
 static void batch_done(txq_item_t *item, int rc)
 {
     feed_client_t *self = (feed_client_t *)((char *)item - offsetof(feed_client_t, item));
+    size_t n = self->batch->n_events;
+    bool backlog = self->batch->head_seq > self->pending_cursor;
     if (rc == 0) {
         self->stats.events_applied += self->pending_applied;
         self->stats.events_skipped += self->pending_skipped;
@@ -138,10 +173,12 @@ static void batch_done(txq_item_t *item, int rc)
         return;
     }
     self->state = FC_IDLE;
-    if (rc == 0)
-        send_fetch(self);
-    else
+    if (rc != 0)
         uv_timer_start(&self->timer, on_timeout, RETRY_MS, 0);
+    else if (should_linger(self, n, backlog))
+        uv_timer_start(&self->timer, on_linger, self->linger_ms, 0);
+    else
+        send_fetch(self);
 }
 
 static void on_reply(zsock_t *sock, zmq_msg_t *frames, size_t n, void *ctx)
@@ -188,6 +225,7 @@ static void on_reply(zsock_t *sock, zmq_msg_t *frames, size_t n, void *ctx)
         return;
     }
     self->batch = batch;
+    self->arrival_ms = mono_ms();
     self->state = FC_APPLYING;
     txq_submit(self->txq, &self->item);
 }
@@ -255,6 +293,7 @@ int feed_client_create(feed_client_t **out, uv_loop_t *loop, void *zctx, store_t
     self->batch_max = opts->batch_max ? opts->batch_max : 500;
     self->wait_ms = opts->wait_ms ? opts->wait_ms : 1000;
     self->reply_timeout_ms = opts->reply_timeout_ms ? opts->reply_timeout_ms : 3000;
+    self->linger_ms = opts->linger_ms;
     self->apply = apply;
     self->ctx = ctx;
     if (opts->cred)

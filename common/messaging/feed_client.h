@@ -7,6 +7,14 @@
  * the network hiccuped) are noticed by a reply timeout; the client then reconnects and asks
  * again from its cursor, by itself, for as long as it lives.
  *
+ * Linger (linger_ms > 0): after committing a small batch (fewer than batch_max / 2 events)
+ * while events are flowing (the batch arrived less than linger_ms after the previous commit,
+ * or after the end of the linger that followed it), the next fetch waits linger_ms, so that the next
+ * commit carries more events: fewer commits, flushes and CPU per event in a surge, for at
+ * most linger_ms more latency per event. An idle feed (previous commit long ago) fetches at
+ * once, so a lone event and the one after it are not delayed. Nothing else changes: the
+ * cursor is still written in the batch's own transaction.
+ *
  * Loop thread only. */
 #ifndef HOTLINE_FEED_CLIENT_H
 #define HOTLINE_FEED_CLIENT_H
@@ -33,13 +41,15 @@ typedef struct feed_client_opts {
     unsigned batch_max;        /* K (default 500) */
     unsigned wait_ms;          /* W (default 1000) */
     unsigned reply_timeout_ms; /* beyond W before reconnecting (default 3000) */
+    unsigned linger_ms;        /* pause before the next fetch in a stream (0 = never) */
     const bus_cred_t *cred;    /* how we prove who we are to the producer; NULL = nothing */
 } feed_client_opts_t;
 
 typedef struct feed_client_stats {
     uint64_t cursor;           /* last applied seq (committed) */
     uint64_t head;             /* producer's head at the last reply */
-    uint64_t batches;
+    uint64_t batches;          /* committed: one write transaction each */
+    uint64_t lingers;          /* fetches delayed by linger_ms */
     uint64_t events_applied;
     uint64_t events_skipped;   /* undecodable: logged and counted, never silently */
     uint64_t gaps;             /* the producer had trimmed past our cursor */

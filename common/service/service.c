@@ -182,6 +182,13 @@ static int check_runtime(service_t *svc, const char *prog)
                     i, rt->feeds[i]->name);
             return HL_EINVAL;
         }
+        int32_t linger = rt->feeds[i]->linger_ms;
+        if (linger < -1 || linger > SERVICE_FEED_LINGER_MAX_MS) {
+            fprintf(stderr, "%s: configuration: runtime.feeds[%zu].lingerMs (%s): %d is not 1 to "
+                    "%d ms, or -1 (never linger)\n", prog, i, rt->feeds[i]->name, (int)linger,
+                    SERVICE_FEED_LINGER_MAX_MS);
+            return HL_EINVAL;
+        }
     }
     return 0;
 }
@@ -754,6 +761,7 @@ static int follow_one(service_t *svc, const Hotline__FeedSource *src, feed_apply
         .consumer = svc->rt->name,
         .batch_max = src->batch_max,
         .wait_ms = src->wait_ms,
+        .linger_ms = src->linger_ms > 0 ? (unsigned)src->linger_ms : 0, /* -1: never */
     };
     int i = svc->nfeeds;
     svc->feeds_seen[i] = (service_feed_t){.svc = svc, .index = i, .apply = apply, .ctx = ctx};

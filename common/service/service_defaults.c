@@ -39,11 +39,15 @@ static const runtime_default_t RUNTIME_DEFAULTS[] = {
     {"idempotencyHours", 24, NULL},
     {"maxBatch", 10000, NULL},
     {"auth.reloadMs", 1000, NULL},
-    /* feeds[].batchMax and feeds[].waitMs: FEED_BATCH_MAX and FEED_WAIT_MS, below */
+    /* feeds[].batchMax, feeds[].waitMs, feeds[].lingerMs: FEED_BATCH_MAX, FEED_WAIT_MS and
+     * FEED_LINGER_MS, below */
 };
 
 #define FEED_BATCH_MAX 500 /* events asked for in one fetch */
 #define FEED_WAIT_MS 1000  /* how long a fetch waits at the producer when nothing is new */
+/* How long a consumer waits before its next fetch after a small batch while events flow
+ * (docs/perf-findings.md, change 1). An unset (0) key takes it; -1 turns lingering off. */
+#define FEED_LINGER_MS 20
 
 static int set_text(char **slot, const char *text)
 {
@@ -112,6 +116,8 @@ int service_runtime_defaults(Hotline__RuntimeConfig *rt, const char *service_nam
             rt->feeds[i]->batch_max = FEED_BATCH_MAX;
         if (!rt->feeds[i]->wait_ms)
             rt->feeds[i]->wait_ms = FEED_WAIT_MS;
+        if (!rt->feeds[i]->linger_ms)
+            rt->feeds[i]->linger_ms = FEED_LINGER_MS;
     }
     return 0;
 }

@@ -8,6 +8,7 @@
 
 #define SERVICE_MAX_FEEDS 32
 #define SERVICE_NAME_MAX 40 /* runtime.name and feed names */
+#define SERVICE_FEED_LINGER_MAX_MS 1000 /* feeds[].lingerMs: at most a second per hop */
 #define SERVICE_MAX_SCHEDS 8
 
 /* The version every binary reports (--version, hotline_build_info): the project's version in
@@ -75,6 +76,7 @@ struct service {
     struct {
         metric_t *commits, *commit_seconds, *batch_size, *commands, *log_head, *log_first;
         metric_t *feed_cursor, *feed_lag, *feed_reconnects, *feed_skipped, *feed_gaps;
+        metric_t *feed_batches, *feed_lingers;
         metric_t *store_map, *store_limit, *store_used, *store_full, *bus_malformed, *bus_unroutable;
         metric_t *fetches, *events_sent, *trimmed, *http_requests, *events, *addr_refused;
         metric_t *http_seconds, *feed_lag_seconds;
@@ -82,6 +84,7 @@ struct service {
         uint64_t last_commits, last_malformed, last_unroutable, last_fetches, last_sent;
         uint64_t last_reconnects[SERVICE_MAX_FEEDS], last_skipped[SERVICE_MAX_FEEDS];
         uint64_t last_gaps[SERVICE_MAX_FEEDS];
+        uint64_t last_batches[SERVICE_MAX_FEEDS], last_lingers[SERVICE_MAX_FEEDS];
     } m;
 };
 

@@ -119,6 +119,13 @@ void service_metrics_init(service_t *svc)
     svc->m.feed_gaps = metrics_counter(m, "hotline_feed_gaps_total",
                                        "Times the producer had trimmed past our cursor.",
                                        "producer");
+    svc->m.feed_batches = metrics_counter(m, "hotline_feed_batches_total",
+                                          "Feed batches applied and committed, per followed feed.",
+                                          "producer");
+    svc->m.feed_lingers = metrics_counter(m, "hotline_feed_lingers_total",
+                                          "Fetches delayed by feeds[].lingerMs after a small "
+                                          "batch while events flowed.",
+                                          "producer");
     svc->m.fetches = metrics_counter(m, "hotline_feed_fetches_served_total",
                                      "Feed fetches answered by this service.", NULL);
     svc->m.events_sent = metrics_counter(m, "hotline_feed_events_served_total",
@@ -189,6 +196,8 @@ void service_metrics_refresh(service_t *svc)
         sync_counter(svc->m.feed_reconnects, labels, &svc->m.last_reconnects[i], fs->reconnects);
         sync_counter(svc->m.feed_skipped, labels, &svc->m.last_skipped[i], fs->events_skipped);
         sync_counter(svc->m.feed_gaps, labels, &svc->m.last_gaps[i], fs->gaps);
+        sync_counter(svc->m.feed_batches, labels, &svc->m.last_batches[i], fs->batches);
+        sync_counter(svc->m.feed_lingers, labels, &svc->m.last_lingers[i], fs->lingers);
     }
     const feed_server_stats_t *fss = feed_server_stats(svc->feeds_out);
     sync_counter(svc->m.fetches, NULL, &svc->m.last_fetches, fss->fetches);

@@ -186,7 +186,7 @@ static void test_env_json(void **state)
     (void)state;
     char *envp[] = {
         "HOTLINE_RUNTIME_FEEDS=[{\"name\":\"intake\",\"endpoint\":\"tcp://127.0.0.1:8100\","
-        "\"batchMax\":100},{\"name\":\"sla\",\"wait_ms\":5}]",
+        "\"batchMax\":100,\"lingerMs\":50},{\"name\":\"sla\",\"wait_ms\":5,\"lingerMs\":-1}]",
         "HOTLINE_RUNTIME_EVENT_LOG_CONSUMERS=[\"x\"]",
         "HOTLINE_RUNTIME_HTTP={\"listen\":\"0.0.0.0\"}", /* a section merges */
         NULL,
@@ -199,6 +199,8 @@ static void test_env_json(void **state)
     assert_string_equal(rt->feeds[0]->endpoint, "tcp://127.0.0.1:8100");
     assert_int_equal(rt->feeds[0]->batch_max, 100);
     assert_int_equal(rt->feeds[1]->wait_ms, 5);
+    assert_int_equal(rt->feeds[0]->linger_ms, 50);
+    assert_int_equal(rt->feeds[1]->linger_ms, -1); /* never linger */
     assert_int_equal(rt->event_log->n_consumers, 1);
     assert_string_equal(rt->event_log->consumers[0], "x");
     assert_string_equal(rt->http->listen, "0.0.0.0");
