@@ -26,6 +26,11 @@ typedef struct feed_client feed_client_t;
  * retried after a pause (so a transient failure loses nothing). */
 typedef int (*feed_apply_fn)(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
+/* Optional: once per batch, after its last apply and before its cursor is stored, inside the
+ * same transaction (ctx as apply's): where a consumer writes what it gathered over the batch.
+ * Return as apply. Not called after a failed apply (the batch is rolled back). */
+typedef int (*feed_batch_end_fn)(void *ctx, MDB_txn *txn);
+
 typedef struct feed_client_opts {
     const char *producer;      /* producer name: the key of the stored cursor */
     const char *endpoint;      /* producer's bus endpoint */
@@ -34,6 +39,7 @@ typedef struct feed_client_opts {
     unsigned wait_ms;          /* W (default 1000) */
     unsigned reply_timeout_ms; /* beyond W before reconnecting (default 3000) */
     const bus_cred_t *cred;    /* how we prove who we are to the producer; NULL = nothing */
+    feed_batch_end_fn batch_end; /* NULL: none */
 } feed_client_opts_t;
 
 typedef struct feed_client_stats {
