@@ -223,6 +223,7 @@ struct analytics_pending {
     size_t klen;
     int64_t add;
     uint64_t floor;
+    const uint8_t *key; /* keys + koff, set when the batch ends (keys no longer moves) */
 };
 
 static uint64_t key_hash(const uint8_t *k, size_t n)
@@ -318,24 +319,59 @@ void analytics_pending_fini(analytics_t *self)
     memset(&self->pend, 0, sizeof self->pend);
 }
 
-int analytics_batch_end(void *ctx, MDB_txn *txn)
+/* LMDB's order of keys (memcmp, then the shorter first). */
+static int by_key(const void *x, const void *y)
 {
-    analytics_t *self = ctx;
+    const struct analytics_pending *a = x, *b = y;
+    int c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
+    return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/* Each key in the store's order through one cursor: a key on the page the cursor is on is
+ * found there without a walk from the root, and the new value is written where it was found. */
+static int write_pending(analytics_t *self, MDB_txn *txn)
+{
+    for (size_t j = 0; j < self->pend.n; j++)
+        self->pend.e[j].key = self->pend.keys + self->pend.e[j].koff;
+    qsort(self->pend.e, self->pend.n, sizeof *self->pend.e, by_key);
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->counters, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
     int rc = 0;
     for (size_t j = 0; !rc && j < self->pend.n; j++) {
         const struct analytics_pending *e = &self->pend.e[j];
-        const uint8_t *key = self->pend.keys + e->koff;
-        uint64_t n;
-        rc = store_get_u64(txn, self->counters, key, e->klen, &n);
-        if (rc)
+        MDB_val k = {e->klen, (void *)e->key}, v;
+        uint64_t n = 0;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+        bool found = mrc == 0;
+        if (found && v.mv_size != 8) {
+            rc = HL_ECORRUPT;
             break;
+        }
+        if (found)
+            n = store_be64_get(v.mv_data);
+        else if (mrc != MDB_NOTFOUND) {
+            rc = hl_error_from_mdb(mrc);
+            break;
+        }
         n = step(n, e->add);
         if (n < e->floor)
             n = e->floor;
-        uint8_t v[8];
-        store_be64_put(v, n);
-        rc = store_put(txn, self->counters, key, e->klen, v, 8, 0);
+        uint8_t buf[8];
+        store_be64_put(buf, n);
+        MDB_val nv = {8, buf};
+        k = (MDB_val){e->klen, (void *)e->key};
+        rc = hl_error_from_mdb(mdb_cursor_put(cur, &k, &nv, found ? MDB_CURRENT : 0));
     }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int analytics_batch_end(void *ctx, MDB_txn *txn)
+{
+    analytics_t *self = ctx;
+    int rc = self->pend.n ? write_pending(self, txn) : 0;
     analytics_batch_drop(self);
     return rc;
 }
