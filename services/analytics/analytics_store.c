@@ -299,13 +299,8 @@ static int pending_reserve(analytics_t *self, size_t klen)
 
 void analytics_batch_drop(analytics_t *self)
 {
-    /* Only the slots in use are cleared: a large rebuild batch leaves a large table. */
-    size_t mask = self->pend.nslots - 1;
-    for (size_t j = 0; j < self->pend.n; j++) {
-        size_t i = self->pend.e[j].hash & mask;
-        while (self->pend.slots[i])
-            self->pend.slots[i] = 0, i = (i + 1) & mask;
-    }
+    if (self->pend.n) /* the entries may have been reordered: every slot goes */
+        memset(self->pend.slots, 0, self->pend.nslots * sizeof *self->pend.slots);
     self->pend.n = 0;
     self->pend.keys_len = 0;
     self->pend.txn = NULL;
@@ -327,8 +322,24 @@ static int by_key(const void *x, const void *y)
     return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
 }
 
-/* Each key in the store's order through one cursor: a key on the page the cursor is on is
- * found there without a walk from the root, and the new value is written where it was found. */
+static int by_hash(const void *x, const void *y)
+{
+    const struct analytics_pending *a = x, *b = y;
+    return (a->hash > b->hash) - (a->hash < b->hash);
+}
+
+/* The new count of e from the stored one. */
+static MDB_val new_count(const struct analytics_pending *e, uint64_t stored, uint8_t buf[8])
+{
+    uint64_t n = step(stored, e->add);
+    store_be64_put(buf, n < e->floor ? e->floor : n);
+    return (MDB_val){8, buf};
+}
+
+/* The keys already stored first, in the store's order through one cursor: a key on the page
+ * the cursor is on is found without a walk from the root, and the value is replaced where it
+ * was found. Then the new keys, in no particular order (hash order): inserted in key order,
+ * each page split would leave a half-full page behind. */
 static int write_pending(analytics_t *self, MDB_txn *txn)
 {
     for (size_t j = 0; j < self->pend.n; j++)
@@ -339,32 +350,32 @@ static int write_pending(analytics_t *self, MDB_txn *txn)
     if (mrc)
         return hl_error_from_mdb(mrc);
     int rc = 0;
+    size_t fresh = 0; /* keys not stored yet, moved to the front */
+    uint8_t buf[8];
     for (size_t j = 0; !rc && j < self->pend.n; j++) {
-        const struct analytics_pending *e = &self->pend.e[j];
+        struct analytics_pending *e = &self->pend.e[j];
         MDB_val k = {e->klen, (void *)e->key}, v;
-        uint64_t n = 0;
         mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-        bool found = mrc == 0;
-        if (found && v.mv_size != 8) {
+        if (mrc == MDB_NOTFOUND) {
+            self->pend.e[fresh++] = *e;
+            continue;
+        }
+        if (!mrc && v.mv_size != 8)
             rc = HL_ECORRUPT;
-            break;
-        }
-        if (found)
-            n = store_be64_get(v.mv_data);
-        else if (mrc != MDB_NOTFOUND) {
+        else if (mrc)
             rc = hl_error_from_mdb(mrc);
+        if (rc)
             break;
-        }
-        n = step(n, e->add);
-        if (n < e->floor)
-            n = e->floor;
-        uint8_t buf[8];
-        store_be64_put(buf, n);
-        MDB_val nv = {8, buf};
-        k = (MDB_val){e->klen, (void *)e->key};
-        rc = hl_error_from_mdb(mdb_cursor_put(cur, &k, &nv, found ? MDB_CURRENT : 0));
+        MDB_val nv = new_count(e, store_be64_get(v.mv_data), buf);
+        rc = hl_error_from_mdb(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT));
     }
     mdb_cursor_close(cur);
+    qsort(self->pend.e, fresh, sizeof *self->pend.e, by_hash);
+    for (size_t j = 0; !rc && j < fresh; j++) {
+        const struct analytics_pending *e = &self->pend.e[j];
+        MDB_val nv = new_count(e, 0, buf);
+        rc = store_put(txn, self->counters, e->key, e->klen, nv.mv_data, 8, 0);
+    }
     return rc;
 }
 
