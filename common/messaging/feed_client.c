@@ -24,6 +24,7 @@ struct feed_client {
     bus_cred_t cred;
     unsigned batch_max, wait_ms, reply_timeout_ms, linger_ms;
     feed_apply_fn apply;
+    feed_batch_end_fn batch_end;
     void *ctx;
     zsock_t *sock;
     uv_timer_t timer;          /* reply timeout, retry pause, or linger */
@@ -106,6 +107,11 @@ static int apply_batch(txq_item_t *item, MDB_txn *txn)
             return rc;
         cursor = seq;
         applied++;
+    }
+    if (self->batch_end) {
+        int rc = self->batch_end(self->ctx, txn);
+        if (rc)
+            return rc;
     }
     uint8_t v[8];
     store_be64_put(v, cursor);
@@ -295,6 +301,7 @@ int feed_client_create(feed_client_t **out, uv_loop_t *loop, void *zctx, store_t
     self->reply_timeout_ms = opts->reply_timeout_ms ? opts->reply_timeout_ms : 3000;
     self->linger_ms = opts->linger_ms;
     self->apply = apply;
+    self->batch_end = opts->batch_end;
     self->ctx = ctx;
     if (opts->cred)
         self->cred = *opts->cred;

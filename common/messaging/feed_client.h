@@ -34,6 +34,11 @@ typedef struct feed_client feed_client_t;
  * retried after a pause (so a transient failure loses nothing). */
 typedef int (*feed_apply_fn)(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
+/* Optional: once per batch, after its last apply and before its cursor is stored, inside the
+ * same transaction (ctx as apply's): where a consumer writes what it gathered over the batch.
+ * Return as apply. Not called after a failed apply (the batch is rolled back). */
+typedef int (*feed_batch_end_fn)(void *ctx, MDB_txn *txn);
+
 typedef struct feed_client_opts {
     const char *producer;      /* producer name: the key of the stored cursor */
     const char *endpoint;      /* producer's bus endpoint */
@@ -43,6 +48,7 @@ typedef struct feed_client_opts {
     unsigned reply_timeout_ms; /* beyond W before reconnecting (default 3000) */
     unsigned linger_ms;        /* pause before the next fetch in a stream (0 = never) */
     const bus_cred_t *cred;    /* how we prove who we are to the producer; NULL = nothing */
+    feed_batch_end_fn batch_end; /* NULL: none */
 } feed_client_opts_t;
 
 typedef struct feed_client_stats {

@@ -744,7 +744,7 @@ bool service_feed_is(const char *name, const char *producer)
 }
 
 static int follow_one(service_t *svc, const Hotline__FeedSource *src, feed_apply_fn apply,
-                      void *ctx)
+                      feed_batch_end_fn end, void *ctx)
 {
     if (svc->nfeeds == SERVICE_MAX_FEEDS)
         return HL_ETOOBIG;
@@ -762,9 +762,11 @@ static int follow_one(service_t *svc, const Hotline__FeedSource *src, feed_apply
         .batch_max = src->batch_max,
         .wait_ms = src->wait_ms,
         .linger_ms = src->linger_ms > 0 ? (unsigned)src->linger_ms : 0, /* -1: never */
+        .batch_end = end ? service_feed_batch_end : NULL,
     };
     int i = svc->nfeeds;
-    svc->feeds_seen[i] = (service_feed_t){.svc = svc, .index = i, .apply = apply, .ctx = ctx};
+    svc->feeds_seen[i] =
+        (service_feed_t){.svc = svc, .index = i, .apply = apply, .end = end, .ctx = ctx};
     rc = feed_client_create(&svc->feeds_in[i], &svc->loop, svc->zctx, svc->store, svc->txq,
                             cursors, &fo, service_feed_apply, &svc->feeds_seen[i]);
     if (!rc)
@@ -773,14 +775,14 @@ static int follow_one(service_t *svc, const Hotline__FeedSource *src, feed_apply
 }
 
 static int follow_family(service_t *svc, const char *producer, const char *skip,
-                         feed_apply_fn apply, void *ctx, unsigned *found)
+                         feed_apply_fn apply, feed_batch_end_fn end, void *ctx, unsigned *found)
 {
     int rc = 0;
     *found = 0;
     for (size_t i = 0; !rc && i < svc->rt->n_feeds; i++) {
         const char *name = svc->rt->feeds[i]->name;
         if (service_feed_is(name, producer) && !(skip && strcmp(name, skip) == 0)) {
-            rc = follow_one(svc, svc->rt->feeds[i], apply, ctx);
+            rc = follow_one(svc, svc->rt->feeds[i], apply, end, ctx);
             ++*found;
         }
     }
@@ -789,8 +791,14 @@ static int follow_family(service_t *svc, const char *producer, const char *skip,
 
 int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx)
 {
+    return service_follow_batched(svc, producer, apply, NULL, ctx);
+}
+
+int service_follow_batched(service_t *svc, const char *producer, feed_apply_fn apply,
+                           feed_batch_end_fn end, void *ctx)
+{
     unsigned found;
-    int rc = follow_family(svc, producer, NULL, apply, ctx, &found);
+    int rc = follow_family(svc, producer, NULL, apply, end, ctx, &found);
     if (!found) {
         SLOG_ERROR("feed_not_configured", "producer=%s reason=\"no runtime.feeds entry; give "
                    "--feed %s=ENDPOINT\"", producer, producer);
@@ -801,5 +809,5 @@ int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, vo
 
 int service_follow_peers(service_t *svc, feed_apply_fn apply, void *ctx, unsigned *npeers)
 {
-    return follow_family(svc, svc->desc->name, svc->rt->name, apply, ctx, npeers);
+    return follow_family(svc, svc->desc->name, svc->rt->name, apply, NULL, ctx, npeers);
 }

@@ -110,6 +110,12 @@ void *service_zmq(service_t *svc);
  * the cursor. Errors: HL_ENOTFOUND (no such feed configured). */
 int service_follow(service_t *svc, const char *producer, feed_apply_fn apply, void *ctx);
 
+/* As service_follow, and end(ctx, txn) once per batch after its last apply, before the cursor
+ * is stored, in the same transaction (feed_batch_end_fn): for a service that gathers changes
+ * over a batch and writes them once. */
+int service_follow_batched(service_t *svc, const char *producer, feed_apply_fn apply,
+                           feed_batch_end_fn end, void *ctx);
+
 /* Follow the other instances of this service (feeds named as the service or a further
  * instance of it, other than this instance's own runtime.name): for services that keep a copy
  * of their peers' state. *npeers: how many; none configured is not an error. */

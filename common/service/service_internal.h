@@ -31,6 +31,7 @@ typedef struct service_feed {
     service_t *svc;
     int index;           /* in feeds_in */
     feed_apply_fn apply; /* the service's own */
+    feed_batch_end_fn end; /* the service's own, or NULL */
     void *ctx;
     uint64_t oldest_seq; /* first event of the batch being applied: not applied while it is
                           * above the committed cursor */
@@ -134,5 +135,7 @@ void service_metrics_http_answer(void *ctx, const char *method, const char *rout
 /* The feed_apply_fn given to the feed client: notes the event, then runs the service's apply
  * (ctx: the feed's service_feed_t). */
 int service_feed_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
+/* The feed_batch_end_fn given to the feed client when the service has one: runs it. */
+int service_feed_batch_end(void *ctx, MDB_txn *txn);
 
 #endif

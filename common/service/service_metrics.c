@@ -54,6 +54,12 @@ int service_feed_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     return f->apply(f->ctx, txn, ev);
 }
 
+int service_feed_batch_end(void *ctx, MDB_txn *txn)
+{
+    service_feed_t *f = ctx;
+    return f->end(f->ctx, txn);
+}
+
 /* Seconds since the oldest event the service has not applied was appended, or 0 when the
  * producer's head (at its last reply) is applied. That event's time is known exactly while
  * its batch is being applied; between batches it is not known yet, and the time of the last

@@ -85,6 +85,7 @@ void analytics_close(analytics_t **self)
     if (!self || !*self)
         return;
     calendar_destroy(&(*self)->cal);
+    analytics_pending_fini(*self);
     free(*self);
     *self = NULL;
 }
@@ -119,7 +120,8 @@ static int init(service_t *svc, void **state)
     }
     *state = self;
     for (size_t i = 0; !rc && i < sizeof PRODUCERS / sizeof *PRODUCERS; i++)
-        rc = service_follow(svc, PRODUCERS[i], analytics_apply, self);
+        rc = service_follow_batched(svc, PRODUCERS[i], analytics_apply, analytics_batch_end,
+                                    self);
     if (!rc)
         rc = analytics_http_routes(self, svc);
     if (!rc)

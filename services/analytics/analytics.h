@@ -6,9 +6,10 @@
  *             "already counted once" flags
  *   counters  (local day, dimension, value, counter) -> u64, plus an "all time" period
  *   timeline  (ticket id, time, source, seq) -> the packed event (personal data masked)
- * Every change is made by analytics_apply inside the transaction that also stores the feed
- * cursor, so counts are exactly once; a timeline record doubles as the "this event was
- * applied" marker, so even a logic replay of the same event cannot count twice.
+ * Every change is made by analytics_apply (and, for the counters summed over a feed batch,
+ * analytics_batch_end) inside the transaction that also stores the feed cursor, so counts
+ * are exactly once; a timeline record doubles as the "this event was applied" marker, so even
+ * a logic replay of the same event cannot count twice.
  *
  * Reads (KPIs, timeline) run in read transactions on the loop thread. Loop thread only. */
 #ifndef HOTLINE_ANALYTICS_H
@@ -162,9 +163,21 @@ int analytics_rebuild(analytics_t *self, analytics_progress_fn progress, void *c
  * Errors: store errors (HL_EFULL etc., the batch is retried). */
 int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev);
 
+/* A feed_batch_end_fn (ctx = analytics_t *): the counter changes of the analytics_apply calls
+ * since the last batch end are summed in memory, and written here, each counter key once,
+ * inside txn; call it after a batch's last apply and before txn commits (the feed client
+ * does, before it stores the cursor in the same transaction). Whatever happens, nothing is
+ * pending afterwards. Errors: store errors (the batch is rolled back and retried). */
+int analytics_batch_end(void *ctx, MDB_txn *txn);
+
+/* Forget the pending counter changes: for a caller that aborts a transaction in which
+ * analytics_apply succeeded, without analytics_batch_end (a failed apply forgets by itself). */
+void analytics_batch_drop(analytics_t *self);
+
 /* One stored counter: period is a local day number (calendar_local_day), a month bucket
  * (analytics_month_of) or ANALYTICS_ALL_TIME; value is "" for ANALYTICS_DIM_ALL, "a" 0x1f "b"
- * for a pair. Missing counters read 0. */
+ * for a pair. Missing counters read 0. In the transaction of a batch being applied, the
+ * batch's pending changes are included. */
 int analytics_counter_get(analytics_t *self, MDB_txn *txn, int64_t period, analytics_dim_t dim,
                           const char *value, analytics_counter_t id, uint64_t *out);
 

@@ -2,7 +2,8 @@
  * dimension record and the counters of the event's local day and month (analytics_count,
  * which a rebuild runs again over the kept timeline). Runs inside the feed batch's
  * write transaction (which also stores the cursor), so it acts only through txn: it may run
- * again after a map growth. Loop thread. */
+ * again after a map growth. The counter changes are summed in memory over the batch and
+ * written by analytics_batch_end in the same transaction (analytics_store.c). Loop thread. */
 #include "analytics_internal.h"
 
 #include "hl_error.h"
@@ -301,11 +302,15 @@ int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     }
     bool fresh;
     int rc = analytics_timeline_put(self, txn, ev, &fresh);
-    if (rc || !fresh)
-        return rc; /* a replay of an applied event changes nothing */
-    rc = analytics_count(self, txn, ev);
-    /* Not in analytics_count: a rebuild of the counters must not raise hotspots again. */
-    return rc ? rc : analytics_hotspot_apply(self, txn, ev);
+    if (!rc && fresh) { /* a replay of an applied event changes nothing */
+        rc = analytics_count(self, txn, ev);
+        /* Not in analytics_count: a rebuild of the counters must not raise hotspots again. */
+        if (!rc)
+            rc = analytics_hotspot_apply(self, txn, ev);
+    }
+    if (rc) /* the batch is rolled back: so are its pending counts */
+        analytics_batch_drop(self);
+    return rc;
 }
 
 int analytics_count(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev)

@@ -20,6 +20,17 @@ struct analytics {
     metric_t *m_tickets, *m_clocks, *m_callbacks, *m_ratings, *m_resolved, *m_rework;
     metric_t *m_known_tickets, *m_timeline_events;
     uint64_t shown[ANALYTICS_NCOUNTERS];
+    /* The counter changes of the batch being applied, one entry per counter key, written once
+     * each by analytics_batch_end (analytics_store.c). */
+    struct {
+        struct analytics_pending *e; /* entries, in first-touched order */
+        size_t n, cap;
+        uint32_t *slots;             /* open addressing: entry index + 1, 0 empty */
+        size_t nslots;               /* a power of two, at least 2 x cap */
+        uint8_t *keys;               /* the entries' keys, back to back */
+        size_t keys_len, keys_cap;
+        MDB_txn *txn;                /* the transaction they belong to */
+    } pend;
     /* Hotspot detection (analytics_hotspot.c), from the hotspots config block. */
     struct {
         bool on;             /* enabled, and there is a log to raise on */
@@ -54,9 +65,12 @@ int analytics_ticket_get(analytics_t *self, MDB_txn *txn, const char *id, analyt
 int analytics_ticket_put(analytics_t *self, MDB_txn *txn, const char *id,
                          const analytics_ticket_t *t);
 /* delta on one counter; value as analytics_counter_get's (a pair: "a" 0x1f "b", each side cut
- * to ANALYTICS_VALUE_MAX by the caller). */
+ * to ANALYTICS_VALUE_MAX by the caller). Kept in memory until analytics_batch_end writes it
+ * inside txn (analytics_counter_get in txn sees it before). Errors: HL_ENOMEM. */
 int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t period, analytics_dim_t dim,
                           const char *value, analytics_counter_t id, int64_t delta);
+/* Free the pending counter changes' memory (analytics_close). */
+void analytics_pending_fini(analytics_t *self);
 /* analytics_rebuild.c: rebuild when the stored layout is older than this version's, or when
  * asked (force), with logged progress; a new store is marked current. */
 int analytics_layout_check(analytics_t *self, bool force);

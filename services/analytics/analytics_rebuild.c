@@ -148,6 +148,10 @@ static int one_batch(analytics_t *self, batch_t *b, bool *more)
         b->evs = try.evs; /* the buffer is kept across tries and batches */
         b->cap = try.cap;
         if (!rc)
+            rc = analytics_batch_end(self, try.txn); /* the batch's counts, each key once */
+        else
+            analytics_batch_drop(self);
+        if (!rc)
             rc = store_write_commit(self->store, &try.txn);
         else
             store_write_abort(&try.txn);

@@ -205,12 +205,205 @@ static size_t counter_key(uint8_t *key, int64_t period, analytics_dim_t dim, con
     return at;
 }
 
+/* ---- pending counter changes ----
+ *
+ * A feed batch moves each of its counters many times (every ticket of a day adds to that day's
+ * and month's totals, its unit's, its category's...): the changes are summed here per key and
+ * written once per key at the batch's end, inside the same transaction, before the cursor is
+ * stored with them; so a crash loses the batch and its cursor together, as before.
+ *
+ * A stored count never goes below 0 (store_add_u64), so a run of deltas is not always its sum
+ * (0, -1, +1 gives 1). Each step x -> max(x + d, 0) is kept exactly: the run of them is
+ * x -> max(x + add, floor), with add the sum and floor what is left from 0 at worst (each step:
+ * add += d, floor = max(floor + d, 0)). */
+
+struct analytics_pending {
+    uint64_t hash;
+    size_t koff; /* in keys */
+    size_t klen;
+    int64_t add;
+    uint64_t floor;
+    const uint8_t *key; /* keys + koff, set when the batch ends (keys no longer moves) */
+};
+
+static uint64_t key_hash(const uint8_t *k, size_t n)
+{
+    uint64_t h = 14695981039346656037ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ k[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static uint64_t step(uint64_t x, int64_t d)
+{
+    if (d < 0)
+        return (uint64_t)-d > x ? 0 : x - (uint64_t)-d;
+    return x + (uint64_t)d;
+}
+
+/* The entry of key, or NULL. */
+static struct analytics_pending *pending_find(analytics_t *self, const uint8_t *key, size_t klen,
+                                              uint64_t h, size_t *slot)
+{
+    size_t mask = self->pend.nslots - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint32_t at = self->pend.slots[i];
+        *slot = i;
+        if (!at)
+            return NULL;
+        struct analytics_pending *e = &self->pend.e[at - 1];
+        if (e->hash == h && e->klen == klen &&
+            memcmp(self->pend.keys + e->koff, key, klen) == 0)
+            return e;
+    }
+}
+
+/* Room for one more entry of klen bytes (the slots rehashed when they grow). */
+static int pending_reserve(analytics_t *self, size_t klen)
+{
+    if (self->pend.keys_len + klen > self->pend.keys_cap) {
+        size_t cap = self->pend.keys_cap ? 2 * self->pend.keys_cap : 64 * 1024;
+        while (cap < self->pend.keys_len + klen)
+            cap *= 2;
+        uint8_t *k = realloc(self->pend.keys, cap);
+        if (!k)
+            return HL_ENOMEM;
+        self->pend.keys = k;
+        self->pend.keys_cap = cap;
+    }
+    if (self->pend.n < self->pend.cap)
+        return 0;
+    size_t cap = self->pend.cap ? 2 * self->pend.cap : 2048;
+    if (cap > UINT32_MAX / 4)
+        return HL_ENOMEM;
+    struct analytics_pending *e = realloc(self->pend.e, cap * sizeof *e);
+    if (!e)
+        return HL_ENOMEM;
+    self->pend.e = e;
+    uint32_t *slots = calloc(2 * cap, sizeof *slots);
+    if (!slots)
+        return HL_ENOMEM; /* the larger entry array is kept: cap unchanged, still consistent */
+    free(self->pend.slots);
+    self->pend.slots = slots;
+    self->pend.nslots = 2 * cap;
+    self->pend.cap = cap;
+    size_t mask = self->pend.nslots - 1;
+    for (size_t j = 0; j < self->pend.n; j++) {
+        size_t i = self->pend.e[j].hash & mask;
+        while (slots[i])
+            i = (i + 1) & mask;
+        slots[i] = (uint32_t)j + 1;
+    }
+    return 0;
+}
+
+void analytics_batch_drop(analytics_t *self)
+{
+    if (self->pend.n) /* the entries may have been reordered: every slot goes */
+        memset(self->pend.slots, 0, self->pend.nslots * sizeof *self->pend.slots);
+    self->pend.n = 0;
+    self->pend.keys_len = 0;
+    self->pend.txn = NULL;
+}
+
+void analytics_pending_fini(analytics_t *self)
+{
+    free(self->pend.e);
+    free(self->pend.slots);
+    free(self->pend.keys);
+    memset(&self->pend, 0, sizeof self->pend);
+}
+
+/* LMDB's order of keys (memcmp, then the shorter first). */
+static int by_key(const void *x, const void *y)
+{
+    const struct analytics_pending *a = x, *b = y;
+    int c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
+    return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+static int by_hash(const void *x, const void *y)
+{
+    const struct analytics_pending *a = x, *b = y;
+    return (a->hash > b->hash) - (a->hash < b->hash);
+}
+
+/* The new count of e from the stored one. */
+static MDB_val new_count(const struct analytics_pending *e, uint64_t stored, uint8_t buf[8])
+{
+    uint64_t n = step(stored, e->add);
+    store_be64_put(buf, n < e->floor ? e->floor : n);
+    return (MDB_val){8, buf};
+}
+
+/* The keys already stored first, in the store's order through one cursor: a key on the page
+ * the cursor is on is found without a walk from the root, and the value is replaced where it
+ * was found. Then the new keys, in no particular order (hash order): inserted in key order,
+ * each page split would leave a half-full page behind. */
+static int write_pending(analytics_t *self, MDB_txn *txn)
+{
+    for (size_t j = 0; j < self->pend.n; j++)
+        self->pend.e[j].key = self->pend.keys + self->pend.e[j].koff;
+    qsort(self->pend.e, self->pend.n, sizeof *self->pend.e, by_key);
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(txn, self->counters, &cur);
+    if (mrc)
+        return hl_error_from_mdb(mrc);
+    int rc = 0;
+    size_t fresh = 0; /* keys not stored yet, moved to the front */
+    uint8_t buf[8];
+    for (size_t j = 0; !rc && j < self->pend.n; j++) {
+        struct analytics_pending *e = &self->pend.e[j];
+        MDB_val k = {e->klen, (void *)e->key}, v;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+        if (mrc == MDB_NOTFOUND) {
+            self->pend.e[fresh++] = *e;
+            continue;
+        }
+        if (!mrc && v.mv_size != 8)
+            rc = HL_ECORRUPT;
+        else if (mrc)
+            rc = hl_error_from_mdb(mrc);
+        if (rc)
+            break;
+        MDB_val nv = new_count(e, store_be64_get(v.mv_data), buf);
+        rc = hl_error_from_mdb(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT));
+    }
+    mdb_cursor_close(cur);
+    qsort(self->pend.e, fresh, sizeof *self->pend.e, by_hash);
+    for (size_t j = 0; !rc && j < fresh; j++) {
+        const struct analytics_pending *e = &self->pend.e[j];
+        MDB_val nv = new_count(e, 0, buf);
+        rc = store_put(txn, self->counters, e->key, e->klen, nv.mv_data, 8, 0);
+    }
+    return rc;
+}
+
+int analytics_batch_end(void *ctx, MDB_txn *txn)
+{
+    analytics_t *self = ctx;
+    int rc = self->pend.n ? write_pending(self, txn) : 0;
+    analytics_batch_drop(self);
+    return rc;
+}
+
 int analytics_counter_get(analytics_t *self, MDB_txn *txn, int64_t period, analytics_dim_t dim,
                           const char *value, analytics_counter_t id, uint64_t *out)
 {
     uint8_t key[16 + COUNTER_VALUE_MAX];
     size_t klen = counter_key(key, period, dim, value, id);
-    return store_get_u64(txn, self->counters, key, klen, out);
+    int rc = store_get_u64(txn, self->counters, key, klen, out);
+    if (rc || !self->pend.n || txn != self->pend.txn)
+        return rc;
+    size_t slot;
+    const struct analytics_pending *e =
+        pending_find(self, key, klen, key_hash(key, klen), &slot);
+    if (e) {
+        *out = step(*out, e->add);
+        if (*out < e->floor)
+            *out = e->floor;
+    }
+    return 0;
 }
 
 int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t period, analytics_dim_t dim,
@@ -218,7 +411,23 @@ int analytics_counter_add(analytics_t *self, MDB_txn *txn, int64_t period, analy
 {
     uint8_t key[16 + COUNTER_VALUE_MAX];
     size_t klen = counter_key(key, period, dim, value, id);
-    return store_add_u64(txn, self->counters, key, klen, delta, NULL);
+    int rc = pending_reserve(self, klen);
+    if (rc)
+        return rc;
+    self->pend.txn = txn;
+    uint64_t h = key_hash(key, klen);
+    size_t slot;
+    struct analytics_pending *e = pending_find(self, key, klen, h, &slot);
+    if (!e) {
+        e = &self->pend.e[self->pend.n];
+        *e = (struct analytics_pending){.hash = h, .koff = self->pend.keys_len, .klen = klen};
+        memcpy(self->pend.keys + e->koff, key, klen);
+        self->pend.keys_len += klen;
+        self->pend.slots[slot] = (uint32_t)++self->pend.n;
+    }
+    e->add += delta;
+    e->floor = step(e->floor, delta);
+    return 0;
 }
 
 typedef struct counters_walk {

@@ -4,7 +4,8 @@
  * (tests/support/kpigen: a year of tickets, January to December 2026, UTC+8, 20 units, 40
  * categories, 12 districts, every event kind analytics counts, feeds out of order):
  *   1. apply: every event in arrival order, in write transactions of 10,000 (what a feed
- *      consumer's batch does: analytics_apply, then the commit); events per second.
+ *      consumer's batch does: analytics_apply, analytics_batch_end, then the commit);
+ *      events per second.
  *   2. queries: 10,000 random GET /v1/kpis queries (analytics_query_parse, a read transaction,
  *      analytics_kpis: the whole document), a random period of each kind in turn (a day, an
  *      ISO week, a month, a custom range of 1 to 366 days, anywhere in the year), a random
@@ -14,8 +15,9 @@
  *      second.
  *   4. the store's size (data.mdb, apparent and allocated) after the apply and the rebuild.
  * JSON lines, then a summary (lines starting with #).
- * Usage: bench_analytics [EVENTS] [DIR]: the store goes in a new directory under DIR (default
- * /tmp), removed at the end. */
+ * Usage: bench_analytics [EVENTS] [DIR] [EVENTS_PER_TXN]: the store goes in a new directory
+ * under DIR (default /tmp), removed at the end; EVENTS_PER_TXN (default 10,000) sets the
+ * transactions' size (a feed batch is 500 at most: 200 is closer to the pipeline). */
 #include "kpigen.h"
 #include "kpirig.h"
 
@@ -138,9 +140,12 @@ int main(int argc, char **argv)
 {
     char *end = NULL;
     unsigned long long n = argc > 1 ? strtoull(argv[1], &end, 10) : 10000000ull;
-    if (argc > 3 || (end && *end) || n < 1000 || n > 100000000ull) {
+    char *bend = NULL;
+    unsigned long long batch = argc > 3 ? strtoull(argv[3], &bend, 10) : BATCH;
+    if (argc > 4 || (end && *end) || (bend && *bend) || n < 1000 || n > 100000000ull ||
+        batch < 1 || batch > 1000000) {
         fprintf(stderr, "usage: bench_analytics [EVENTS (1000..100000000, default 10000000)] "
-                        "[DIR (default /tmp)]\n");
+                        "[DIR (default /tmp)] [EVENTS_PER_TXN (default %d)]\n", BATCH);
         return 2;
     }
     char dir[512];
@@ -168,14 +173,14 @@ int main(int argc, char **argv)
     if ((rc = kpirig_open(&rig, dir, STORE_SYNC_FULL)))
         die("open", rc);
     progress_t pr = {.n = count, .next = count / 10 ? count / 10 : 1, .t0 = now_s()};
-    if ((rc = kpirig_feed(&rig, gen, 0, count, BATCH, apply_progress, &pr)))
+    if ((rc = kpirig_feed(&rig, gen, 0, count, batch, apply_progress, &pr)))
         die("apply", rc);
     double apply_s = now_s() - pr.t0;
     long long alloc_apply, size_apply = kpirig_data_bytes(dir, &alloc_apply);
     printf("{\"bench\": \"analytics_apply\", \"events\": %zu, \"seconds\": %.1f, "
            "\"events_per_s\": %.0f, \"events_per_txn\": %d, \"sync\": \"full\", "
            "\"data_file_bytes\": %lld, \"data_file_allocated_bytes\": %lld}\n",
-           count, apply_s, (double)count / apply_s, BATCH, size_apply, alloc_apply);
+           count, apply_s, (double)count / apply_s, (int)batch, size_apply, alloc_apply);
     fflush(stdout);
 
     /* 2. queries */
@@ -238,7 +243,7 @@ int main(int argc, char **argv)
            "#   %d random queries: p50 %.3f / p99 %.3f / max %.3f ms (day p99 %.3f, week %.3f, "
            "month %.3f, custom %.3f)\n"
            "#   rebuild %.0f events/s (%.1f s); store after it %.2f GB (%.2f GB allocated)\n",
-           count, (unsigned long long)gs->tickets, BATCH, (double)count / apply_s, apply_s,
+           count, (unsigned long long)gs->tickets, (int)batch, (double)count / apply_s, apply_s,
            (double)size_apply / 1e9, (double)alloc_apply / 1e9, QUERIES, p.p50, p.p99, p.max,
            pk[P_DAY].p99, pk[P_WEEK].p99, pk[P_MONTH].p99, pk[P_CUSTOM].p99, rebuild_rate,
            rs.seconds, (double)size_rebuilt / 1e9, (double)alloc_rebuilt / 1e9);

@@ -31,7 +31,8 @@
 #   SYNC=SYNC_FULL (default) | SYNC_NOMETASYNC | SYNC_NOSYNC (takes the disk out: CPU alone);
 #   PLAIN_BUS=1 runs the pipeline with --plain-bus (the default deployment is CURVE);
 #   ALONE=0 skips intake alone; KEEP=DIR copies each round's data directories to DIR;
-#   PROFILE=perf|callgrind with PROFILE_DIR=DIR profiles the pipeline's services (below);
+#   PROFILE=perf|callgrind with PROFILE_DIR=DIR profiles the pipeline's services (below;
+#   PROFILE_SERVICES="analytics" limits callgrind to some);
 #   ARGS_<service>="..." adds arguments to one service (experiments: ARGS_sla="--sync nosync");
 #   HOTLINE_SRC (default: this checkout) holds tests/bench/post_ticket.lua.
 # docs/perf-findings.md has the figures of 2026-12-07 and what they say.
@@ -82,7 +83,9 @@ WANT = ("hotline_event_log_head_seq", "hotline_feed_cursor_seq", "hotline_commit
 
 def scrape(s):
     port = base + names.index(s)
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    # A service under callgrind may spend tens of seconds in one batch before it answers.
+    wait = 300 if os.environ.get("PROFILE") == "callgrind" else 10
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=wait).read().decode()
     m = {}
     for line in text.splitlines():
         g = LINE.match(line)
@@ -282,7 +285,11 @@ pids_of_up() { # SVC=PID for each child of the `hotline up` process
 # PROFILE=callgrind: run each service under callgrind (instructions: repeatable under load),
 # counting only from just before the load to when everything is applied. Both write to
 # PROFILE_DIR (required) and print each service's top functions there (<service>.top.txt).
-PROFILE=${PROFILE:-}
+export PROFILE=${PROFILE:-}
+# PROFILE_SERVICES="analytics" (callgrind only): profile only these services, the others run
+# at full speed (default: all five).
+PROFILE_SERVICES=${PROFILE_SERVICES:-${SERVICES[*]}}
+profiled() { [[ " $PROFILE_SERVICES " == *" $1 "* ]]; }
 if [ -n "$PROFILE" ]; then
   [ -n "${PROFILE_DIR:-}" ] || fail "PROFILE needs PROFILE_DIR (where the profiles go)"
   mkdir -p "$PROFILE_DIR"
@@ -298,7 +305,7 @@ if [ "$WRAP" = 1 ]; then
   for s in "${SERVICES[@]}"; do
     v=ARGS_$s
     run="\"$BIN/hotline-$s\" \"\$@\" ${!v:-}"
-    [ "$PROFILE" != callgrind ] ||
+    [ "$PROFILE" != callgrind ] || ! profiled "$s" ||
       run="valgrind --tool=callgrind --callgrind-out-file=$PROFILE_DIR/callgrind.$s.out $run"
     printf '#!/bin/sh\nexec %s\n' "$run" > "$T/wrap/hotline-$s"
     chmod +x "$T/wrap/hotline-$s"
@@ -313,7 +320,9 @@ profile_begin() { # profile_begin SVC=PID...
     perf) perf record -e cpu-clock -F 999 -o "$PROFILE_DIR/perf.data" \
             -p "$(IFS=,; echo "${pids[*]}")" > "$PROFILE_DIR/perf.record.log" 2>&1 &
           PERF_PID=$!; sleep 1 ;;
-    callgrind) for a in "${pids[@]}"; do callgrind_control -z "$a" >/dev/null; done ;;
+    callgrind) for a in "$@"; do
+                 ! profiled "${a%%=*}" || callgrind_control -z "${a#*=}" >/dev/null
+               done ;;
   esac
 }
 profile_end() { # profile_end SVC=PID...
@@ -322,7 +331,9 @@ profile_end() { # profile_end SVC=PID...
     perf) kill -INT "$PERF_PID"; wait "$PERF_PID" || true
           perf script -i "$PROFILE_DIR/perf.data" -F pid,tid,ip,sym,dso 2>/dev/null |
             perf_tops "$@" ;;
-    callgrind) for a in "$@"; do callgrind_control -d "${a#*=}" >/dev/null; done ;;
+    callgrind) for a in "$@"; do
+                 ! profiled "${a%%=*}" || callgrind_control -d "${a#*=}" >/dev/null
+               done ;;
   esac
 }
 perf_tops() { # perf script lines on stdin; SVC=PID...: per service (its threads included:
@@ -358,7 +369,7 @@ for svc, s in by.items():
 callgrind_tops() { # after the services stopped: their dumps, annotated
   local s
   [ "$PROFILE" = callgrind ] || return 0
-  for s in "${SERVICES[@]}"; do
+  for s in $PROFILE_SERVICES; do
     callgrind_annotate --inclusive=no "$PROFILE_DIR/callgrind.$s.out.1" \
       > "$PROFILE_DIR/$s.top.txt" 2>/dev/null || true
     callgrind_annotate --inclusive=yes "$PROFILE_DIR/callgrind.$s.out.1" \

@@ -86,6 +86,7 @@ static inline void apply_one(fixture_t *f, const Hotline__Event *ev)
     MDB_txn *txn;
     assert_int_equal(store_write_begin(f->store, &txn), 0);
     assert_int_equal(analytics_apply(f->an, txn, ev), 0);
+    assert_int_equal(analytics_batch_end(f->an, txn), 0); /* as the feed client does */
     assert_int_equal(store_write_commit(f->store, &txn), 0);
 }
 

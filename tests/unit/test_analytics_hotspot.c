@@ -109,6 +109,7 @@ static void ticket(fixture_t *f, uint64_t seq, const char *id, int64_t t, const 
     assert_int_equal(through ? analytics_apply(f->an, txn, &ev)
                              : analytics_hotspot_apply(f->an, txn, &ev),
                      0);
+    assert_int_equal(analytics_batch_end(f->an, txn), 0);
     assert_int_equal(store_write_commit(f->store, &txn), 0);
     evlog_committed(f->log);
 }

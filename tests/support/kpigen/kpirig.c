@@ -53,6 +53,10 @@ static int one_batch(kpirig_t *self, kpigen_t *g, size_t from, size_t to, size_t
         }
     }
     if (!rc)
+        rc = analytics_batch_end(self->an, txn); /* as the feed client does, before the commit */
+    else
+        analytics_batch_drop(self->an);
+    if (!rc)
         return store_write_commit(self->store, &txn);
     if (txn)
         store_write_abort(&txn);
