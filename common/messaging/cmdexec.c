@@ -30,7 +30,7 @@ typedef struct job {
     Hotline__Command *cmd;
     arena_t *arena;
     Hotline__CommandReply *reply;
-    bool refused;        /* the handler answered non-OK: its writes were rolled back */
+    bool refused;        /* answered non-OK: nothing it wrote is kept (refusal_rc) */
     bool replayed;       /* answered from the idempotency record */
     char *key;           /* the idempotency key scoped by who asks (arena), NULL = none */
     size_t klen;
@@ -129,10 +129,22 @@ static int remember(job_t *job, MDB_txn *txn, const char *key, size_t klen)
     return store_put(txn, self->idem_time, tkey, 8 + klen, "", 0, 0);
 }
 
+/* What job_apply returns for a refusal. The txq keeps an item's writes when it returns 0 and
+ * drops them all otherwise (with a savepoint: see txq.h), and a refusal must leave nothing
+ * behind. A refusal decided before anything was written (the store counted no write since
+ * writes0: the usual case, handlers check before they write) has nothing to drop: 0 keeps
+ * the batch on the fast path, and job_done answers the refusal (job->refused). One that came
+ * after writes returns an error, so that they are rolled back; it still answers as refused. */
+static int refusal_rc(uint64_t writes0)
+{
+    return store_writes() == writes0 ? 0 : HL_EINVAL;
+}
+
 static int job_apply(txq_item_t *item, MDB_txn *txn)
 {
     job_t *job = (job_t *)item;
     cmdexec_t *self = job->exec;
+    uint64_t writes0 = store_writes();
     const char *key = job->key;
     size_t klen = job->klen;
     job->refused = job->replayed = false;
@@ -154,7 +166,7 @@ static int job_apply(txq_item_t *item, MDB_txn *txn)
                            "the first request exactly)",
                            job->cmd->idempotency_key);
                 job->refused = true;
-                return HL_EINVAL;
+                return refusal_rc(writes0);
             }
             Hotline__CommandReply *first = hotline__command_reply__unpack(
                 arena_allocator(job->arena), v.mv_size - 8 - FP_BYTES, val + 8 + FP_BYTES);
@@ -173,7 +185,7 @@ static int job_apply(txq_item_t *item, MDB_txn *txn)
         return rc;
     if (job->reply->status != HOTLINE__STATUS__OK) {
         job->refused = true;
-        return HL_EINVAL; /* roll back whatever the handler wrote */
+        return refusal_rc(writes0);
     }
     return klen ? remember(job, txn, key, klen) : 0;
 }
@@ -324,7 +336,7 @@ int cmdexec_trim(cmdexec_t *self, MDB_txn *txn, unsigned max, unsigned *deleted)
         rc = store_del(txn, self->idem, (const char *)k.mv_data + 8, k.mv_size - 8);
         if (rc && rc != HL_ENOTFOUND)
             break;
-        rc = hl_error_from_mdb(mdb_cursor_del(cur, 0));
+        rc = store_cursor_del(cur);
         if (rc)
             break;
         (*deleted)++;

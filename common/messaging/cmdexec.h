@@ -5,8 +5,10 @@
  * answer and changes nothing. Otherwise the service's handler runs; if it answers OK, its
  * writes and the packed reply (under the key) commit together, so a retry after a crash or a
  * lost reply gets exactly the first answer. A handler that refuses (any non-OK status) leaves
- * no writes behind. Only after the commit is the caller told, so an answer always means
- * "durable".
+ * no writes behind: best when it refuses before its first write (then the batch needs no
+ * savepoint); one that wrote first is rolled back, at the price of the whole batch applied
+ * again with a savepoint per command (txq.h). Only after the commit is the caller told, so an
+ * answer always means "durable".
  *
  * Loop thread only. */
 #ifndef HOTLINE_CMDEXEC_H
@@ -30,7 +32,9 @@ typedef struct cmd_reply {
 } cmd_reply_t;
 
 /* Handle cmd inside txn. Return 0 having set reply->msg (status OK or a refusal), or a
- * negative HL_E code for a store failure (HL_EFULL etc. are retried by the txq). */
+ * negative HL_E code for a store failure (HL_EFULL etc. are retried by the txq; any other
+ * code rolls back what the handler wrote and answers INTERNAL). Check before writing: a
+ * refusal or failure after a write makes its whole batch run again, with savepoints. */
 typedef int (*cmd_handler_fn)(void *ctx, MDB_txn *txn, const Hotline__Command *cmd,
                               cmd_reply_t *reply);
 

@@ -323,11 +323,11 @@ static void on_status(httpd_req_t *req, void *ctx)
                              (json_int_t)fs->reconnects));
     }
     json_t *body = json_pack(
-        "{s:s, s:I, s:I, s:{s:I, s:I, s:i, s:i}, s:{s:I, s:I, s:b}, s:o, s:I}", "service",
+        "{s:s, s:I, s:I, s:{s:I, s:I, s:i, s:i, s:I}, s:{s:I, s:I, s:b}, s:o, s:I}", "service",
         svc->desc->name, "headSeq", (json_int_t)evlog_head(svc->log), "firstSeq",
         (json_int_t)evlog_first(svc->log), "commits", "count", (json_int_t)ts->commits,
         "items", (json_int_t)ts->items, "lastBatch", (int)ts->last_batch, "maxBatch",
-        (int)ts->max_batch_seen, "store", "mapBytes", (json_int_t)store_map_size(svc->store),
+        (int)ts->max_batch_seen, "safeReruns", (json_int_t)ts->safe_reruns, "store", "mapBytes", (json_int_t)store_map_size(svc->store),
         "usedBytes", (json_int_t)store_used_bytes(svc->store), "full", txq_full(svc->txq),
         "feeds", feeds, "nowMs", (json_int_t)hclock_now_ms(svc->clock));
     service_http_json(req, 200, body);

@@ -210,14 +210,13 @@ int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev)
     size_t len = protobuf_c_message_get_packed_size(&ev->base);
     uint8_t key[8];
     store_be64_put(key, seq);
-    MDB_val k = {sizeof key, key};
-    MDB_val v = {EVLOG_HDR + len, NULL};
     /* Pack straight into the page LMDB reserves for the value. */
-    int mrc = mdb_put(txn, self->log, &k, &v, MDB_APPEND | MDB_RESERVE);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    store_be64_put(v.mv_data, (uint64_t)ev->time_ms);
-    protobuf_c_message_pack(&ev->base, (uint8_t *)v.mv_data + EVLOG_HDR);
+    void *val;
+    rc = store_put_reserve(txn, self->log, key, sizeof key, EVLOG_HDR + len, MDB_APPEND, &val);
+    if (rc)
+        return rc;
+    store_be64_put(val, (uint64_t)ev->time_ms);
+    protobuf_c_message_pack(&ev->base, (uint8_t *)val + EVLOG_HDR);
     return count_kind(self, txn, event_kind(ev));
 }
 
@@ -340,12 +339,14 @@ int evlog_trim(evlog_t *self, MDB_txn *txn, unsigned max_delete, unsigned *delet
         if (store_be64_get(k.mv_data) > limit || v.mv_size < EVLOG_HDR ||
             (int64_t)store_be64_get(v.mv_data) >= cutoff)
             break;
-        mrc = mdb_cursor_del(cur, 0);
-        if (mrc)
+        rc = store_cursor_del(cur);
+        if (rc)
             break;
         (*deleted)++;
     }
     mdb_cursor_close(cur);
+    if (rc)
+        return rc;
     if (mrc && mrc != MDB_NOTFOUND)
         return hl_error_from_mdb(mrc);
     return 0;

@@ -22,6 +22,15 @@ struct store {
     unsigned max_dbs;    /* named sub-databases allowed */
 };
 
+/* Writes asked of LMDB by this thread (see store_writes). Every write below counts itself
+ * before it calls LMDB: a write that fails may still have touched pages. */
+static _Thread_local uint64_t writes;
+
+uint64_t store_writes(void)
+{
+    return writes;
+}
+
 static int mkdir_p(const char *path)
 {
     char buf[4096];
@@ -214,17 +223,20 @@ int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const voi
 {
     MDB_val k = {klen, (void *)key};
     MDB_val v = {vlen, (void *)val};
+    writes++;
     return hl_error_from_mdb(mdb_put(txn, dbi, &k, &v, flags));
 }
 
 int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
 {
     MDB_val k = {klen, (void *)key};
+    writes++;
     return hl_error_from_mdb(mdb_del(txn, dbi, &k, NULL));
 }
 
 int store_clear(MDB_txn *txn, MDB_dbi dbi)
 {
+    writes++;
     return hl_error_from_mdb(mdb_drop(txn, dbi, 0));
 }
 
@@ -267,6 +279,7 @@ int store_put_reserve(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, s
 {
     MDB_val k = {klen, (void *)key};
     MDB_val v = {vlen, NULL};
+    writes++;
     int mrc = mdb_put(txn, dbi, &k, &v, flags | MDB_RESERVE);
     *out = mrc ? NULL : v.mv_data;
     return hl_error_from_mdb(mrc);
@@ -398,7 +411,13 @@ int store_scan(MDB_txn *txn, MDB_dbi dbi, const store_range_t *range, store_scan
 
 int store_scan_del(const store_entry_t *e)
 {
-    return hl_error_from_mdb(mdb_cursor_del(e->cursor, 0));
+    return store_cursor_del(e->cursor);
+}
+
+int store_cursor_del(MDB_cursor *cur)
+{
+    writes++;
+    return hl_error_from_mdb(mdb_cursor_del(cur, 0));
 }
 
 size_t store_map_size(const store_t *self)

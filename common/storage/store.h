@@ -82,6 +82,17 @@ int store_clear(MDB_txn *txn, MDB_dbi dbi);
 int store_put_reserve(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, size_t vlen,
                       unsigned flags, void **out);
 
+/* Delete the entry an open cursor of a write transaction is at (mdb_cursor_del). Errors: the
+ * store's. */
+int store_cursor_del(MDB_cursor *cur);
+
+/* How many writes (put, reserve, delete, clear, cursor delete) this thread has asked of any
+ * store so far, failed ones included. Two readings that differ mean something may have been
+ * written in between: cmdexec tells a refusal that wrote nothing (kept in the batch as is)
+ * from one that must be rolled back. Writes are only counted when they go through these
+ * functions: the reason nothing else calls mdb_put, mdb_del or mdb_cursor_del. */
+uint64_t store_writes(void);
+
 /* Counters stored as 8 big-endian bytes. get: *out = the value, 0 when the key is absent.
  * add: adds delta (negative allowed; the result never goes below 0), stores it, and gives the
  * new value in *out (may be NULL). Errors: HL_ECORRUPT (a value that is not 8 bytes) and the

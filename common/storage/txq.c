@@ -89,16 +89,27 @@ void txq_unlisten(txq_t *self, txq_commit_fn fn, void *ctx)
 }
 
 /* Apply n items from list inside one transaction; rcs[i] gets each item's own outcome.
- * Returns 0 if the transaction committed, or the code that sank the whole batch. */
-static int run_batch(txq_t *self, txq_item_t *list, unsigned n, int *rcs)
+ * Returns 0 if the transaction committed, or the code that sank the whole batch.
+ *
+ * Without savepoints (safe false) the items write straight into the batch's transaction, and
+ * the first item that fails sinks it: it may have written part of its work, which nothing
+ * but a savepoint could take back. *rerun then asks for the batch again the safe way: each
+ * item in a nested transaction, committed into the batch's when the item succeeds and
+ * aborted when it fails. A failed commit is not re-run: it may have reached the disk (a
+ * flush that failed after the meta page was written), and applying its items again could do
+ * them twice. (An item that hides an LMDB error sinks the batch either way: LMDB marks the
+ * parent of a failed child transaction too.) */
+static int run_batch(txq_t *self, txq_item_t *list, unsigned n, int *rcs, bool safe,
+                     bool *rerun)
 {
+    *rerun = false;
     MDB_txn *txn;
     int rc = store_write_begin(self->store, &txn);
     if (rc)
         return rc;
     txq_item_t *it = list;
     for (unsigned i = 0; i < n; i++, it = it->next) {
-        if (it->no_savepoint) {
+        if (!safe) {
             rcs[i] = it->apply(it, txn);
         } else {
             MDB_txn *child;
@@ -111,11 +122,14 @@ static int run_batch(txq_t *self, txq_item_t *list, unsigned n, int *rcs)
             else
                 store_write_abort(&child);
         }
-        if (rcs[i] == HL_EFULL || rcs[i] == HL_ETXNFULL ||
-            (it->no_savepoint && rcs[i] != 0)) {
-            /* Store-level failure (or an item without a savepoint failed half-way): the
-             * transaction is unusable, retry the batch. */
-            rc = rcs[i] == HL_EFULL || rcs[i] == HL_ETXNFULL ? rcs[i] : HL_EAGAIN;
+        if (rcs[i] == HL_EFULL || rcs[i] == HL_ETXNFULL) {
+            /* Store-level failure: the transaction is unusable, retry the batch. */
+            rc = rcs[i];
+            goto abort;
+        }
+        if (rcs[i] != 0 && !safe) {
+            *rerun = true;
+            rc = rcs[i];
             goto abort;
         }
     }
@@ -139,11 +153,20 @@ static unsigned commit_some(txq_t *self, unsigned n)
         rcs = stack_rcs;
     }
     int rc;
+    bool safe = false, rerun;
     for (;;) {
         /* An item the transaction never reached keeps this: it failed with the batch. */
         for (unsigned i = 0; i < n; i++)
             rcs[i] = HL_EAGAIN;
-        rc = run_batch(self, self->head, n, rcs);
+        rc = run_batch(self, self->head, n, rcs, safe, &rerun);
+        if (rerun) {
+            /* An item failed without savepoints: nothing was kept; the same items again,
+             * each in its own savepoint. */
+            self->stats.retries++;
+            self->stats.safe_reruns++;
+            safe = true;
+            continue;
+        }
         if (rc == HL_EFULL) {
             self->stats.retries++;
             rc = store_grow(self->store);
@@ -157,16 +180,8 @@ static unsigned commit_some(txq_t *self, unsigned n)
             n /= 2;
             continue;
         }
-        if (rc == HL_EAGAIN && n > 1) {
-            /* An item without a savepoint failed: isolate it by committing the rest apart. */
-            self->stats.retries++;
-            n /= 2;
-            continue;
-        }
         break;
     }
-    if (rc == HL_EAGAIN && n == 1)
-        rc = rcs[0]; /* the lone item's own failure */
     bool was_full = self->full;
     /* LMDB reports a write cut short by a full disk as EIO: both mean "cannot write". */
     bool unwritable = rc == HL_ENOSPC || rc == HL_EIO;

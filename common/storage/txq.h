@@ -4,11 +4,16 @@
  * its outcome. Throughput is batch size x fsync rate, and the batch is simply what arrived
  * while the previous commit was flushing: no timer, no added delay.
  *
- * Each item runs in a nested transaction, so an item that fails leaves no trace and the rest
- * of the batch still commits. When the map is full the whole transaction is aborted, the map
- * grows and the batch is re-applied; apply() must therefore only act through the transaction
- * (no side effects outside it) until done() reports the commit. When the store cannot grow or
- * the disk is full, every item of the batch gets HL_ENOSPC and nothing is half-stored.
+ * An item that fails leaves no trace and the rest of the batch still commits. The items are
+ * applied straight in the batch's transaction; if one returns an error (it may have written
+ * part of its work), the transaction is aborted and the batch applied again the safe way,
+ * each item in its own nested transaction (a savepoint) that its failure rolls back. Nested
+ * transactions cost (LMDB copies every page an item touches into the child), so only a batch
+ * with a failure pays for them, and pays twice. When the map is full the whole transaction is
+ * aborted, the map grows and the batch is re-applied; apply() must therefore only act through
+ * the transaction (no side effects outside it) until done() reports the commit, and may run
+ * more than once. When the store cannot grow or the disk is full, every item of the batch gets
+ * HL_ENOSPC and nothing is half-stored.
  *
  * Loop thread only. */
 #ifndef HOTLINE_TXQ_H
@@ -24,13 +29,13 @@ typedef struct txq txq_t;
 typedef struct txq_item txq_item_t;
 
 struct txq_item {
-    /* Apply inside txn. Return 0, or an HL_E code to roll this item back (done() gets it).
-     * HL_EFULL / HL_ETXNFULL from LMDB must be returned as is: the batch is retried. */
+    /* Apply inside txn. Return 0 to keep everything it wrote, or an HL_E code to have none
+     * of it kept (done() gets the code). HL_EFULL / HL_ETXNFULL from LMDB must be returned as
+     * is: the batch is retried. Returning 0 after an outcome that changes nothing (a refusal
+     * decided before any write) is what keeps a batch on the fast path. */
     int (*apply)(txq_item_t *item, MDB_txn *txn);
     /* After the commit (rc 0) or the failure. The item may be freed here. */
     void (*done)(txq_item_t *item, int rc);
-    bool no_savepoint; /* apply validates before writing and cannot fail half-way: skip the
-                          nested transaction (faster) */
     txq_item_t *next;  /* queue link, owned by txq */
 };
 
@@ -40,7 +45,9 @@ typedef struct txq_stats {
     uint64_t commits;       /* successful transactions */
     uint64_t items;         /* items committed */
     uint64_t failed_items;  /* items whose apply or commit failed */
-    uint64_t retries;       /* batches re-applied after map growth or a split */
+    uint64_t retries;       /* batches re-applied after map growth, a split or a failure */
+    uint64_t safe_reruns;   /* of which re-applied with a savepoint per item after an item
+                               failed without them */
     unsigned last_batch;
     unsigned max_batch_seen;
     double last_commit_s;   /* duration of the last commit (fsync) */

@@ -61,7 +61,7 @@ static int run_case(const char *dir, unsigned group, double secs, size_t payload
     item_t *items = calloc(group, sizeof *items);
     unsigned done_count = 0;
     for (unsigned i = 0; i < group; i++) {
-        items[i] = (item_t){.base = {.apply = apply, .done = done, .no_savepoint = true},
+        items[i] = (item_t){.base = {.apply = apply, .done = done},
                             .log = log, .payload = payload, .len = payload_len,
                             .done_count = &done_count};
     }

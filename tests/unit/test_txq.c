@@ -125,6 +125,8 @@ static void test_one_commit_per_iteration(void **state)
     uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_int_equal(f->commits, 1);
     assert_int_equal(txq_stats(f->q)->last_batch, 50);
+    assert_int_equal(txq_stats(f->q)->safe_reruns, 0);
+    assert_int_equal(items[0].applies, 1);
     for (int i = 0; i < 50; i++) {
         assert_int_equal(items[i].done_calls, 1);
         assert_int_equal(items[i].done_rc, 0);
@@ -151,6 +153,22 @@ static void test_failing_item_rolled_back_alone(void **state)
     assert_false(has_key(f, "b"));
     assert_true(has_key(f, "c"));
     assert_int_equal(f->commits, 1);
+    /* Straight into the batch's transaction until b failed, then all three again, each in
+     * a savepoint. */
+    assert_int_equal(txq_stats(f->q)->safe_reruns, 1);
+    assert_int_equal(a.applies, 2);
+    assert_int_equal(b.applies, 2);
+    assert_int_equal(c.applies, 1);
+    assert_int_equal(txq_stats(f->q)->failed_items, 1);
+    assert_int_equal(txq_stats(f->q)->items, 2);
+    /* The next batch, all good, takes the fast path again. */
+    item_t d;
+    init_item(f, &d, "d", 10);
+    txq_submit(f->q, &d.base);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(d.done_rc, 0);
+    assert_int_equal(d.applies, 1);
+    assert_int_equal(txq_stats(f->q)->safe_reruns, 1);
 }
 
 static void test_grow_then_refuse_then_resume(void **state)
