@@ -420,6 +420,32 @@ int store_cursor_del(MDB_cursor *cur)
     return hl_error_from_mdb(mdb_cursor_del(cur, 0));
 }
 
+int store_cursor_open(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **out)
+{
+    return hl_error_from_mdb(mdb_cursor_open(txn, dbi, out));
+}
+
+void store_cursor_close(MDB_cursor *cur)
+{
+    if (cur)
+        mdb_cursor_close(cur);
+}
+
+int store_cursor_seek(MDB_cursor *cur, const void *key, size_t klen, MDB_val *val)
+{
+    MDB_val k = {klen, (void *)key};
+    int mrc = mdb_cursor_get(cur, &k, val, MDB_SET_KEY);
+    return mrc == MDB_NOTFOUND ? HL_ENOTFOUND : hl_error_from_mdb(mrc);
+}
+
+int store_cursor_replace(MDB_cursor *cur, const void *key, size_t klen, const void *val,
+                         size_t vlen)
+{
+    writes++;
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    return hl_error_from_mdb(mdb_cursor_put(cur, &k, &v, MDB_CURRENT));
+}
+
 size_t store_map_size(const store_t *self)
 {
     return self->map_size;

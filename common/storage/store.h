@@ -86,6 +86,16 @@ int store_put_reserve(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, s
  * store's. */
 int store_cursor_del(MDB_cursor *cur);
 
+/* A cursor for many point updates of one transaction: keys visited in the store's order are
+ * found on the page the cursor is already on, without a walk from the root. open / close;
+ * seek: HL_ENOTFOUND when key is absent, else *val is its value and the cursor is there;
+ * replace: overwrite the value of the entry the cursor is at (after a seek that found it). */
+int store_cursor_open(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **out);
+void store_cursor_close(MDB_cursor *cur);
+int store_cursor_seek(MDB_cursor *cur, const void *key, size_t klen, MDB_val *val);
+int store_cursor_replace(MDB_cursor *cur, const void *key, size_t klen, const void *val,
+                         size_t vlen);
+
 /* How many writes (put, reserve, delete, clear, cursor delete) this thread has asked of any
  * store so far, failed ones included. Two readings that differ mean something may have been
  * written in between: cmdexec tells a refusal that wrote nothing (kept in the batch as is)

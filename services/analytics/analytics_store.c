@@ -346,30 +346,28 @@ static int write_pending(analytics_t *self, MDB_txn *txn)
         self->pend.e[j].key = self->pend.keys + self->pend.e[j].koff;
     qsort(self->pend.e, self->pend.n, sizeof *self->pend.e, by_key);
     MDB_cursor *cur;
-    int mrc = mdb_cursor_open(txn, self->counters, &cur);
-    if (mrc)
-        return hl_error_from_mdb(mrc);
-    int rc = 0;
+    int rc = store_cursor_open(txn, self->counters, &cur);
+    if (rc)
+        return rc;
     size_t fresh = 0; /* keys not stored yet, moved to the front */
     uint8_t buf[8];
     for (size_t j = 0; !rc && j < self->pend.n; j++) {
         struct analytics_pending *e = &self->pend.e[j];
-        MDB_val k = {e->klen, (void *)e->key}, v;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-        if (mrc == MDB_NOTFOUND) {
+        MDB_val v;
+        rc = store_cursor_seek(cur, e->key, e->klen, &v);
+        if (rc == HL_ENOTFOUND) {
             self->pend.e[fresh++] = *e;
+            rc = 0;
             continue;
         }
-        if (!mrc && v.mv_size != 8)
+        if (!rc && v.mv_size != 8)
             rc = HL_ECORRUPT;
-        else if (mrc)
-            rc = hl_error_from_mdb(mrc);
         if (rc)
             break;
         MDB_val nv = new_count(e, store_be64_get(v.mv_data), buf);
-        rc = hl_error_from_mdb(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT));
+        rc = store_cursor_replace(cur, e->key, e->klen, nv.mv_data, nv.mv_size);
     }
-    mdb_cursor_close(cur);
+    store_cursor_close(cur);
     qsort(self->pend.e, fresh, sizeof *self->pend.e, by_hash);
     for (size_t j = 0; !rc && j < fresh; j++) {
         const struct analytics_pending *e = &self->pend.e[j];
