@@ -99,45 +99,6 @@ static int server_new(httpd_t **out, uv_loop_t *loop, const httpd_opts_t *opts)
     return 0;
 }
 
-/* Bind with plain sockets first, so that every likely error (bad address, port in use) is
- * found before any libuv handle exists and there is nothing to close asynchronously. */
-static int bind_socket(const char *addr, uint16_t port, bool reuse_port, int *fd_out,
-                       uint16_t *port_out)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss) != 0 &&
-        uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss) != 0)
-        return HL_EINVAL;
-    socklen_t sslen =
-        ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return hl_error_from_errno(errno);
-    int one = 1;
-    int rc = 0;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
-        bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 511) != 0) {
-        int err = errno;
-        rc = err == EADDRINUSE                       ? HL_EEXIST
-             : err == EADDRNOTAVAIL || err == EINVAL ? HL_EINVAL
-                                                     : hl_error_from_errno(err);
-        goto fail;
-    }
-    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
-        rc = hl_error_from_errno(errno);
-        goto fail;
-    }
-    *port_out = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                              : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    *fd_out = fd;
-    return 0;
-fail:
-    close(fd);
-    return rc;
-}
-
 static void on_connection(uv_stream_t *listener, int status);
 
 /* Adopt a bound socket as listener i; on failure fd is closed and the handle (when made)
@@ -167,9 +128,9 @@ int httpd_create(httpd_t **out, uv_loop_t *loop, const httpd_opts_t *opts)
     const char *addr = opts->listen ? opts->listen : "127.0.0.1";
     int fds[2] = {-1, -1};
     uint16_t ports[2] = {0, 0};
-    int rc = bind_socket(addr, opts->port, opts->reuse_port, &fds[0], &ports[0]);
+    int rc = httpd_bind_socket(addr, opts->port, opts->reuse_port, &fds[0], &ports[0]);
     if (rc == 0 && opts->instance_port &&
-        (rc = bind_socket(addr, opts->instance_port, false, &fds[1], &ports[1])) != 0)
+        (rc = httpd_bind_socket(addr, opts->instance_port, false, &fds[1], &ports[1])) != 0)
         close(fds[0]);
     if (rc != 0) {
         SLOG_WARN("http_listen_failed", "addr=%s port=%u instance_port=%u rc=%s", addr,

@@ -178,6 +178,10 @@ void httpd_conn_drop_answered(httpd_conn_t *c);
 void httpd_req_free(httpd_req_t *req);
 
 /* httpd_util.c: pure helpers. */
+/* A listening TCP socket on addr:port (0: any free port; reuse_port: SO_REUSEPORT), its fd and
+ * the port bound. Errors: HL_EINVAL (bad address), HL_EEXIST (port in use), the system's. */
+int httpd_bind_socket(const char *addr, uint16_t port, bool reuse_port, int *fd_out,
+                      uint16_t *port_out);
 int httpd_buf_append(httpd_buf_t *b, const void *data, size_t len);
 int httpd_buf_printf(httpd_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void httpd_buf_free(httpd_buf_t *b);

@@ -1,5 +1,5 @@
 /* httpd_util: pure helpers for httpd (buffers, percent-decoding, query parameters, JSON error
- * bodies, dates). No state; any thread. */
+ * bodies, dates) and the binding of its listening sockets. No state; any thread. */
 #include "httpd_internal.h"
 
 #include "form.h"
@@ -8,10 +8,14 @@
 
 #include <jansson.h>
 
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 int httpd_buf_append(httpd_buf_t *b, const void *data, size_t len)
 {
@@ -178,4 +182,43 @@ const char *httpd_status_reason(int status)
     if (!s || s[0] == '<')
         return "Status";
     return s;
+}
+
+/* Bind with plain sockets first, so that every likely error (bad address, port in use) is
+ * found before any libuv handle exists and there is nothing to close asynchronously. */
+int httpd_bind_socket(const char *addr, uint16_t port, bool reuse_port, int *fd_out,
+                       uint16_t *port_out)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss) != 0)
+        return HL_EINVAL;
+    socklen_t sslen =
+        ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return hl_error_from_errno(errno);
+    int one = 1;
+    int rc = 0;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+        bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 511) != 0) {
+        int err = errno;
+        rc = err == EADDRINUSE                       ? HL_EEXIST
+             : err == EADDRNOTAVAIL || err == EINVAL ? HL_EINVAL
+                                                     : hl_error_from_errno(err);
+        goto fail;
+    }
+    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
+        rc = hl_error_from_errno(errno);
+        goto fail;
+    }
+    *port_out = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                              : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    *fd_out = fd;
+    return 0;
+fail:
+    close(fd);
+    return rc;
 }
