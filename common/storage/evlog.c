@@ -9,6 +9,10 @@
 
 #define EVLOG_MAX_CONSUMERS 64
 #define EVLOG_HDR 8 /* append time prefix */
+/* In the time prefix: the value is a reference (the ticket id after the prefix), not an
+ * Event (evlog_body_by_ref). Times are positive, so old entries never have it. */
+#define EVLOG_REF_BIT (UINT64_C(1) << 63)
+#define EVLOG_REF_ID_MAX 64
 
 typedef struct consumer {
     char name[64];
@@ -28,6 +32,12 @@ struct evlog {
     uint64_t first;       /* lowest retained seq */
     consumer_t consumers[EVLOG_MAX_CONSUMERS];
     size_t nconsumers;
+    /* evlog_body_by_ref: the kind logged by reference, its Event field, where the record is */
+    Hotline__Event__BodyCase ref_case;
+    const ProtobufCFieldDescriptor *ref_field;
+    MDB_dbi ref_records;
+    uint8_t *buf; /* an event put together again (evlog_read) */
+    size_t buf_cap;
 };
 
 static consumer_t *consumer_find(evlog_t *self, const char *name, bool create)
@@ -126,8 +136,100 @@ void evlog_close(evlog_t **self)
     if (!self || !*self)
         return;
     free((*self)->source);
+    free((*self)->buf);
     free(*self);
     *self = NULL;
+}
+
+int evlog_body_by_ref(evlog_t *self, Hotline__Event__BodyCase body_case, MDB_dbi records)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&hotline__event__descriptor, body_case);
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+        return HL_EINTERNAL;
+    self->ref_case = body_case;
+    self->ref_field = f;
+    self->ref_records = records;
+    return 0;
+}
+
+static size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static size_t varint_put(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+/* The record ev's body would hold by reference: true when it is stored under the ticket id and
+ * the body is exactly field 1 (a length-delimited message) holding it. */
+static bool by_ref(evlog_t *self, MDB_txn *txn, const Hotline__Event *ev)
+{
+    if (!self->ref_field || ev->body_case != self->ref_case || !ev->ticket_id)
+        return false;
+    size_t idlen = strlen(ev->ticket_id);
+    if (idlen == 0 || idlen > EVLOG_REF_ID_MAX)
+        return false;
+    const ProtobufCMessage *body = *(ProtobufCMessage *const *)((const char *)ev +
+                                                                self->ref_field->offset);
+    MDB_val rec;
+    if (!body || store_get(txn, self->ref_records, ev->ticket_id, idlen, &rec) != 0)
+        return false;
+    return protobuf_c_message_get_packed_size(body) ==
+           1 + varint_size(rec.mv_size) + rec.mv_size;
+}
+
+/* A reference entry (after its time prefix: the ticket id) as the Event it stands for, in
+ * self->buf: the envelope, then the body field around the record. */
+static int ref_event(evlog_t *self, MDB_txn *txn, uint64_t seq, int64_t time_ms,
+                     const uint8_t *id, size_t idlen, size_t *len)
+{
+    if (idlen == 0 || idlen > EVLOG_REF_ID_MAX)
+        return HL_ECORRUPT;
+    char tid[EVLOG_REF_ID_MAX + 1];
+    memcpy(tid, id, idlen);
+    tid[idlen] = '\0';
+    MDB_val rec;
+    int rc = store_get(txn, self->ref_records, tid, idlen, &rec);
+    if (rc)
+        return rc == HL_ENOTFOUND ? HL_ECORRUPT : rc; /* the record must outlive the log */
+    Hotline__Event env = HOTLINE__EVENT__INIT;
+    env.source = self->source;
+    env.seq = seq;
+    env.time_ms = time_ms;
+    env.ticket_id = tid;
+    size_t inner = 1 + varint_size(rec.mv_size) + rec.mv_size;
+    size_t tag = (size_t)self->ref_field->id << 3 | 2;
+    size_t need = protobuf_c_message_get_packed_size(&env.base) + varint_size(tag) +
+                  varint_size(inner) + inner;
+    if (need > self->buf_cap) {
+        uint8_t *b = realloc(self->buf, need);
+        if (!b)
+            return HL_ENOMEM;
+        self->buf = b;
+        self->buf_cap = need;
+    }
+    uint8_t *p = self->buf + protobuf_c_message_pack(&env.base, self->buf);
+    p += varint_put(p, tag);
+    p += varint_put(p, inner);
+    *p++ = 1 << 3 | 2; /* field 1, length-delimited */
+    p += varint_put(p, rec.mv_size);
+    memcpy(p, rec.mv_data, rec.mv_size);
+    *len = need;
+    return 0;
 }
 
 /* The Event body's field name: the kind counted for metrics. */
@@ -207,11 +309,21 @@ int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev)
     ev->seq = seq;
     ev->time_ms = hclock_now_ms(self->clock);
 
-    size_t len = protobuf_c_message_get_packed_size(&ev->base);
     uint8_t key[8];
     store_be64_put(key, seq);
-    /* Pack straight into the page LMDB reserves for the value. */
     void *val;
+    if (by_ref(self, txn, ev)) {
+        size_t idlen = strlen(ev->ticket_id);
+        rc = store_put_reserve(txn, self->log, key, sizeof key, EVLOG_HDR + idlen, MDB_APPEND,
+                               &val);
+        if (rc)
+            return rc;
+        store_be64_put(val, (uint64_t)ev->time_ms | EVLOG_REF_BIT);
+        memcpy((uint8_t *)val + EVLOG_HDR, ev->ticket_id, idlen);
+        return count_kind(self, txn, event_kind(ev));
+    }
+    size_t len = protobuf_c_message_get_packed_size(&ev->base);
+    /* Pack straight into the page LMDB reserves for the value. */
     rc = store_put_reserve(txn, self->log, key, sizeof key, EVLOG_HDR + len, MDB_APPEND, &val);
     if (rc)
         return rc;
@@ -260,10 +372,17 @@ int evlog_read(evlog_t *self, MDB_txn *txn, uint64_t after, size_t max_events,
             rc = HL_ECORRUPT;
             break;
         }
+        uint64_t seq = store_be64_get(k.mv_data), at = store_be64_get(v.mv_data);
+        const uint8_t *event = (const uint8_t *)v.mv_data + EVLOG_HDR;
         size_t len = v.mv_size - EVLOG_HDR;
+        if ((at & EVLOG_REF_BIT) &&
+            (rc = ref_event(self, txn, seq, (int64_t)(at & ~EVLOG_REF_BIT), event, len, &len)))
+            break;
+        if (at & EVLOG_REF_BIT)
+            event = self->buf;
         if (n > 0 && bytes + len > max_bytes)
             break;
-        rc = fn(ctx, store_be64_get(k.mv_data), (const uint8_t *)v.mv_data + EVLOG_HDR, len);
+        rc = fn(ctx, seq, event, len);
         if (rc)
             break;
         bytes += len;
@@ -337,7 +456,7 @@ int evlog_trim(evlog_t *self, MDB_txn *txn, unsigned max_delete, unsigned *delet
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && *deleted < max_delete;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (store_be64_get(k.mv_data) > limit || v.mv_size < EVLOG_HDR ||
-            (int64_t)store_be64_get(v.mv_data) >= cutoff)
+            (int64_t)(store_be64_get(v.mv_data) & ~EVLOG_REF_BIT) >= cutoff)
             break;
         rc = store_cursor_del(cur);
         if (rc)

@@ -53,6 +53,15 @@ int evlog_event_init(Hotline__Event *ev, const char *ticket_id, Hotline__Event__
 int evlog_append_body(evlog_t *self, MDB_txn *txn, const char *ticket_id,
                       Hotline__Event__BodyCase body_case, void *body);
 
+/* Events of kind body_case whose body holds one thing, in its field 1, that the service keeps
+ * anyway, packed, under the event's ticket id in records (intake's TicketReceived: the ticket
+ * as recorded): from now on such an event is logged as a reference (its time and ticket id)
+ * when the record is in records inside the appending transaction and the body holds nothing
+ * else; otherwise whole, as any event. evlog_read puts it together again: the same Event
+ * (source: this log's, seq, time_ms, ticket_id, and the body around the record). The record
+ * must outlive the log's retention (never deleted). Call at start-up, before appending. */
+int evlog_body_by_ref(evlog_t *self, Hotline__Event__BodyCase body_case, MDB_dbi records);
+
 /* After a commit: re-read the committed head (and first) so readers see the new events. */
 void evlog_committed(evlog_t *self);
 

@@ -102,6 +102,10 @@ static int init(service_t *svc, void **state)
     if (!rc)
         rc = store_db(st, "tickets", 0, &self->tickets);
     if (!rc)
+        rc = store_db(st, "recorded", 0, &self->recorded);
+    if (!rc)
+        rc = store_db(st, "status", 0, &self->status);
+    if (!rc)
         rc = store_db(st, "ticket_seq", 0, &self->ticket_seq);
     if (!rc)
         rc = store_db(st, "by_time", 0, &self->by_time);
@@ -111,6 +115,10 @@ static int init(service_t *svc, void **state)
         rc = store_db(st, "repeats", 0, &self->repeats);
     if (!rc)
         rc = store_db(st, "incidents", 0, &self->incidents);
+    /* The log refers to the ticket as recorded rather than keeping a second copy. */
+    if (!rc)
+        rc = evlog_body_by_ref(service_log(svc), HOTLINE__EVENT__BODY_TICKET_RECEIVED,
+                               self->recorded);
     if (!rc)
         rc = intake_http_init(self);
     if (!rc)

@@ -284,7 +284,7 @@ int intake_apply_status(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     arena_reset(self->scratch);
     Hotline__TicketView *v;
     int64_t prev_updated = INTAKE_VIEW_NEW;
-    int rc = intake_view_get(self, txn, ev->ticket_id, self->scratch, &v);
+    int rc = intake_status_get(self, txn, ev->ticket_id, self->scratch, &v);
     if (rc == HL_ENOTFOUND && intake_peer_ticket(self, ev->ticket_id)) {
         /* A peer's ticket whose TicketReceived has not arrived yet: it completes this. */
         rc = intake_peer_placeholder(self, ev->ticket_id, self->scratch, &v);

@@ -14,7 +14,11 @@ struct intake {
     calendar_t *cal;  /* for the local date in ticket ids */
     unsigned instance;
     unsigned npeers;  /* other intake instances followed (intake_peers.c) */
-    MDB_dbi tickets, ticket_seq, by_time;
+    MDB_dbi recorded; /* id -> packed Ticket: the ticket as recorded, written once */
+    MDB_dbi status;   /* id -> packed TicketView without its ticket: rewritten as it moves */
+    MDB_dbi tickets;  /* id -> packed TicketView with its ticket: the layout before
+                       * 2026-12; read until a view's next change moves it to the two above */
+    MDB_dbi ticket_seq, by_time;
     MDB_dbi updates;  /* updated ms (BE) + id -> "": views by last change, for update feeds */
     MDB_dbi repeats;  /* phone + category + area -> id of the caller's latest ticket */
     MDB_dbi incidents; /* incident id -> packed IncidentDeclared (active ones, kept current) */

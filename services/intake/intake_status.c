@@ -7,15 +7,56 @@
 
 #include <string.h>
 
-int intake_view_get(intake_t *self, MDB_txn *txn, const char *id, arena_t *arena,
-                    Hotline__TicketView **out)
+/* The ticket stand-in of a view whose ticket is not here (yet): its id only, received_ms 0. */
+static int ticket_stub(const char *id, arena_t *arena, Hotline__Ticket **out)
+{
+    Hotline__Ticket *t = arena_alloc(arena, sizeof *t);
+    if (!t)
+        return HL_ENOMEM;
+    hotline__ticket__init(t);
+    t->id = arena_strdup(arena, id);
+    *out = t;
+    return t->id ? 0 : HL_ENOMEM;
+}
+
+/* The status record, or a view of the layout before the split (with its ticket). */
+static int status_read(intake_t *self, MDB_txn *txn, const char *id, arena_t *arena,
+                       Hotline__TicketView **out)
 {
     MDB_val v;
-    int rc = store_get(txn, self->tickets, id, strlen(id), &v);
+    size_t idlen = strlen(id);
+    int rc = store_get(txn, self->status, id, idlen, &v);
+    if (rc == HL_ENOTFOUND)
+        rc = store_get(txn, self->tickets, id, idlen, &v);
     if (rc)
         return rc;
     *out = hotline__ticket_view__unpack(arena_allocator(arena), v.mv_size, v.mv_data);
     return *out ? 0 : HL_ECORRUPT;
+}
+
+int intake_status_get(intake_t *self, MDB_txn *txn, const char *id, arena_t *arena,
+                      Hotline__TicketView **out)
+{
+    int rc = status_read(self, txn, id, arena, out);
+    if (!rc && !(*out)->ticket)
+        rc = ticket_stub(id, arena, &(*out)->ticket);
+    return rc;
+}
+
+int intake_view_get(intake_t *self, MDB_txn *txn, const char *id, arena_t *arena,
+                    Hotline__TicketView **out)
+{
+    int rc = status_read(self, txn, id, arena, out);
+    if (rc || (*out)->ticket)
+        return rc;
+    MDB_val v;
+    rc = store_get(txn, self->recorded, id, strlen(id), &v);
+    if (rc == HL_ENOTFOUND) /* a peer's ticket whose receipt has not arrived: a placeholder */
+        return ticket_stub(id, arena, &(*out)->ticket);
+    if (rc)
+        return rc;
+    (*out)->ticket = hotline__ticket__unpack(arena_allocator(arena), v.mv_size, v.mv_data);
+    return (*out)->ticket ? 0 : HL_ECORRUPT;
 }
 
 /* The updates index key: updated ms (big-endian) + id. */
@@ -31,7 +72,9 @@ int intake_view_put(intake_t *self, MDB_txn *txn, const Hotline__TicketView *vie
     const char *id = view->ticket->id;
     int64_t prev_updated = INTAKE_VIEW_NEW;
     MDB_val old;
-    int rc = store_get(txn, self->tickets, id, strlen(id), &old);
+    int rc = store_get(txn, self->status, id, strlen(id), &old);
+    if (rc == HL_ENOTFOUND)
+        rc = store_get(txn, self->tickets, id, strlen(id), &old);
     if (rc == 0) {
         Hotline__TicketView *prev = hotline__ticket_view__unpack(NULL, old.mv_size, old.mv_data);
         if (!prev)
@@ -42,6 +85,31 @@ int intake_view_put(intake_t *self, MDB_txn *txn, const Hotline__TicketView *vie
         return rc;
     }
     return intake_view_replace(self, txn, view, prev_updated);
+}
+
+/* The ticket as recorded, written once: for a new view, or when a view first carries its
+ * ticket (a peer's receipt completing its placeholder, a view of the old layout moving to
+ * the new one, whose old record goes). */
+static int recorded_put(intake_t *self, MDB_txn *txn, const Hotline__Ticket *t, size_t idlen,
+                        bool is_new)
+{
+    if (!t->received_ms)
+        return 0; /* a stand-in (intake_peer_placeholder): the receipt writes the ticket */
+    if (!is_new) {
+        MDB_val v;
+        int rc = store_get(txn, self->recorded, t->id, idlen, &v);
+        if (rc != HL_ENOTFOUND)
+            return rc;
+        rc = store_del(txn, self->tickets, t->id, idlen);
+        if (rc && rc != HL_ENOTFOUND)
+            return rc;
+    }
+    void *at;
+    int rc = store_put_reserve(txn, self->recorded, t->id, idlen, hotline__ticket__get_packed_size(t),
+                               0, &at);
+    if (!rc)
+        hotline__ticket__pack(t, at);
+    return rc;
 }
 
 int intake_view_replace(intake_t *self, MDB_txn *txn, const Hotline__TicketView *view,
@@ -59,16 +127,21 @@ int intake_view_replace(intake_t *self, MDB_txn *txn, const Hotline__TicketView 
         if (rc && rc != HL_ENOTFOUND)
             return rc;
     }
-    rc = store_put(txn, self->updates, key, update_key(key, view->updated_ms, id, idlen), "", 0,
-                   0);
+    if (prev_updated_ms == INTAKE_VIEW_NEW || prev_updated_ms != view->updated_ms)
+        rc = store_put(txn, self->updates, key, update_key(key, view->updated_ms, id, idlen), "",
+                       0, 0);
+    if (!rc)
+        rc = recorded_put(self, txn, view->ticket, idlen, prev_updated_ms == INTAKE_VIEW_NEW);
     if (rc)
         return rc;
+    Hotline__TicketView status = *view;
+    status.ticket = NULL;
     void *at;
-    rc = store_put_reserve(txn, self->tickets, id, idlen,
-                           hotline__ticket_view__get_packed_size(view), 0, &at);
+    rc = store_put_reserve(txn, self->status, id, idlen,
+                           hotline__ticket_view__get_packed_size(&status), 0, &at);
     if (rc)
         return rc;
-    hotline__ticket_view__pack(view, at);
+    hotline__ticket_view__pack(&status, at);
     return 0;
 }
 

@@ -9,10 +9,21 @@
 
 #include <stdbool.h>
 
-/* Read one view; *out is unpacked into arena. HL_ENOTFOUND. */
+/* A view is stored in two parts: the ticket as recorded ("recorded", written once) and its
+ * status ("status", rewritten as the ticket moves). Views of the layout before the split
+ * ("tickets": both in one record) are read as they are and move to the two parts at their
+ * next write.
+ *
+ * Read one view with its ticket; *out is unpacked into arena. HL_ENOTFOUND. A peer's ticket
+ * not received here yet has a stand-in ticket: its id, received_ms 0. */
 int intake_view_get(intake_t *self, MDB_txn *txn, const char *id, arena_t *arena,
                     Hotline__TicketView **out);
-/* Write one view (reads the previous one to move its updates entry). */
+/* The same without reading the ticket (the stand-in instead, unless the view is of the old
+ * layout): for changing the status, which intake_view_replace then writes alone. */
+int intake_status_get(intake_t *self, MDB_txn *txn, const char *id, arena_t *arena,
+                      Hotline__TicketView **out);
+/* Write one view (reads the previous one to move its updates entry). The ticket is written
+ * when the view is new or first carries it (received_ms set and not stored yet). */
 int intake_view_put(intake_t *self, MDB_txn *txn, const Hotline__TicketView *view);
 /* The same when the caller knows the view's previous updated_ms (INTAKE_VIEW_NEW for a view
  * that did not exist): saves reading the old one again. */

@@ -207,6 +207,101 @@ static void test_counts_survive_trim_and_abort(void **state)
     assert_int_equal(k.none, 0);
 }
 
+typedef struct got {
+    Hotline__Event *ev[4];
+    size_t len[4];
+    int n;
+} got_t;
+
+static int keep(void *ctx, uint64_t seq, const uint8_t *bytes, size_t len)
+{
+    got_t *g = ctx;
+    (void)seq;
+    g->ev[g->n] = hotline__event__unpack(NULL, len, bytes);
+    assert_non_null(g->ev[g->n]);
+    g->len[g->n++] = len;
+    return 0;
+}
+
+static size_t log_value_size(fixture_t *f, MDB_dbi log, uint64_t seq)
+{
+    MDB_txn *r;
+    uint8_t key[8];
+    store_be64_put(key, seq);
+    MDB_val v;
+    assert_int_equal(store_read_begin(f->store, &r), 0);
+    assert_int_equal(store_get(r, log, key, 8, &v), 0);
+    store_read_end(&r);
+    return v.mv_size;
+}
+
+/* A TicketReceived whose ticket is kept under its id is logged as a reference and read back as
+ * the same event; without the record, or with more in its body, it is logged whole. Retention
+ * still reads the reference's time. */
+static void test_body_by_reference(void **state)
+{
+    fixture_t *f = *state;
+    MDB_dbi recorded, log;
+    assert_int_equal(store_db(f->store, "recorded", 0, &recorded), 0);
+    assert_int_equal(store_db(f->store, "log", 0, &log), 0);
+    assert_int_equal(evlog_body_by_ref(f->log, HOTLINE__EVENT__BODY_TICKET_RECEIVED, recorded), 0);
+    assert_int_equal(evlog_body_by_ref(f->log, HOTLINE__EVENT__BODY__NOT_SET, recorded),
+                     HL_EINTERNAL);
+
+    Hotline__Ticket t = HOTLINE__TICKET__INIT;
+    t.id = "20261207-1-000001";
+    t.category_code = "W0402";
+    t.description = "water pouring out of the road at the corner of Elm and 5th";
+    t.received_ms = 1765000000000;
+    uint8_t rec[512];
+    size_t reclen = hotline__ticket__pack(&t, rec);
+    Hotline__TicketReceived tr = HOTLINE__TICKET_RECEIVED__INIT;
+    tr.ticket = &t;
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_put(txn, recorded, t.id, strlen(t.id), rec, reclen, 0), 0);
+    assert_int_equal(evlog_append_body(f->log, txn, t.id, HOTLINE__EVENT__BODY_TICKET_RECEIVED,
+                                       &tr), 0);
+    /* Not recorded: logged whole. */
+    Hotline__Ticket t2 = t;
+    t2.id = "20261207-1-000002";
+    Hotline__TicketReceived tr2 = HOTLINE__TICKET_RECEIVED__INIT;
+    tr2.ticket = &t2;
+    assert_int_equal(evlog_append_body(f->log, txn, t2.id, HOTLINE__EVENT__BODY_TICKET_RECEIVED,
+                                       &tr2), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    evlog_committed(f->log);
+    assert_int_equal(log_value_size(f, log, 1), 8 + strlen(t.id));
+    assert_true(log_value_size(f, log, 2) > 8 + reclen);
+
+    got_t g = {0};
+    MDB_txn *r;
+    assert_int_equal(store_read_begin(f->store, &r), 0);
+    assert_int_equal(evlog_read(f->log, r, 0, 10, 1 << 20, keep, &g), 2);
+    store_read_end(&r);
+    for (int i = 0; i < 2; i++) {
+        Hotline__Event *e = g.ev[i];
+        assert_int_equal(e->seq, (uint64_t)i + 1);
+        assert_string_equal(e->source, "intake");
+        assert_true(e->time_ms > 0);
+        assert_int_equal(e->body_case, HOTLINE__EVENT__BODY_TICKET_RECEIVED);
+        assert_string_equal(e->ticket_id, i ? t2.id : t.id);
+        assert_string_equal(e->ticket_received->ticket->id, i ? t2.id : t.id);
+        assert_string_equal(e->ticket_received->ticket->description, t.description);
+        assert_int_equal(e->ticket_received->ticket->received_ms, t.received_ms);
+    }
+    assert_int_equal(g.ev[0]->time_ms, g.ev[1]->time_ms);
+    assert_int_equal(g.len[0], g.len[1]); /* the same bytes, reassembled */
+    for (int i = 0; i < 2; i++)
+        hotline__event__free_unpacked(g.ev[i], NULL);
+
+    /* Retention reads the reference's time: young, it stays; old, it goes. */
+    evlog_consumer_seen(f->log, "dispatch", 2);
+    assert_int_equal(trim(f), 0);
+    hclock_advance_ms(f->clock, 2 * 3600 * 1000);
+    assert_int_equal(trim(f), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trim_respects_cursors_and_retention, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_counts_survive_trim_and_abort, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_body_by_reference, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

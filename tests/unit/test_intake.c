@@ -109,6 +109,8 @@ static int setup(void **state)
     f->in.instance = 1;
     f->in.repeat_window_ms = 3600000;
     if (store_open(&f->store, &o) || store_db(f->store, "tickets", 0, &f->in.tickets) ||
+        store_db(f->store, "recorded", 0, &f->in.recorded) ||
+        store_db(f->store, "status", 0, &f->in.status) ||
         store_db(f->store, "updates", 0, &f->in.updates) ||
         store_db(f->store, "by_time", 0, &f->in.by_time) ||
         store_db(f->store, "repeats", 0, &f->in.repeats) ||
@@ -119,6 +121,7 @@ static int setup(void **state)
     Hotline__Ticket t = HOTLINE__TICKET__INIT;
     t.id = "T1";
     t.category_code = "W01";
+    t.received_ms = 1;
     Hotline__TicketView v = HOTLINE__TICKET_VIEW__INIT;
     v.ticket = &t;
     v.status = HOTLINE__TICKET_STATUS__TICKET_RECEIVED;
@@ -281,6 +284,18 @@ static int apply_to(fixture_t *f, feed_apply_fn fn, const char *id, Hotline__Eve
     return rc;
 }
 
+/* dispatch's feed: the ticket dispatched to water-supply at at_ms. */
+static int dispatched(fixture_t *f, const char *id, int64_t at_ms)
+{
+    Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;
+    td.unit = "water-supply";
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_DISPATCHED;
+    ev.ticket_dispatched = &td;
+    ev.time_ms = at_ms;
+    return apply_to(f, intake_apply_status, id, &ev);
+}
+
 static int view_of(fixture_t *f, const char *id, arena_t *a, Hotline__TicketView **v)
 {
     MDB_txn *txn;
@@ -309,13 +324,7 @@ static void test_peer_ticket_in_any_order(void **state)
     arena_t *a;
     arena_create(&a);
     const char *id = "20261207-2-000001";
-    Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;
-    td.unit = "water-supply";
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.body_case = HOTLINE__EVENT__BODY_TICKET_DISPATCHED;
-    ev.ticket_dispatched = &td;
-    ev.time_ms = 7;
-    assert_int_equal(apply_to(f, intake_apply_status, id, &ev), 0);
+    assert_int_equal(dispatched(f, id, 7), 0);
     Hotline__TicketView *v;
     assert_int_equal(view_of(f, id, a, &v), 0);
     assert_int_equal(v->status, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED);
@@ -328,7 +337,7 @@ static void test_peer_ticket_in_any_order(void **state)
     t.t.received_ms = 5;
     Hotline__TicketReceived tr = HOTLINE__TICKET_RECEIVED__INIT;
     tr.ticket = &t.t;
-    ev = (Hotline__Event)HOTLINE__EVENT__INIT;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
     ev.body_case = HOTLINE__EVENT__BODY_TICKET_RECEIVED;
     ev.ticket_received = &tr;
     ev.time_ms = 5;
@@ -358,14 +367,63 @@ static void test_peer_ticket_in_any_order(void **state)
     assert_int_equal(v->last_contact_ms, 9);
 
     /* An unknown ticket of this instance, or a peer's when no peer is followed: nothing. */
-    ev = (Hotline__Event)HOTLINE__EVENT__INIT;
-    ev.body_case = HOTLINE__EVENT__BODY_TICKET_DISPATCHED;
-    ev.ticket_dispatched = &td;
-    assert_int_equal(apply_to(f, intake_apply_status, "20261207-1-000009", &ev), 0);
+    assert_int_equal(dispatched(f, "20261207-1-000009", 0), 0);
     assert_int_equal(view_of(f, "20261207-1-000009", a, &v), HL_ENOTFOUND);
     f->in.npeers = 0;
-    assert_int_equal(apply_to(f, intake_apply_status, "20261207-3-000001", &ev), 0);
+    assert_int_equal(dispatched(f, "20261207-3-000001", 0), 0);
     assert_int_equal(view_of(f, "20261207-3-000001", a, &v), HL_ENOTFOUND);
+    arena_destroy(&a);
+}
+
+/* A view stored before the split (ticket and status in one "tickets" record) reads as before,
+ * and its next status change moves it to the two records. */
+static void test_view_of_old_layout(void **state)
+{
+    fixture_t *f = *state;
+    arena_t *a;
+    arena_create(&a);
+    const char *id = "20261130-1-000042";
+    ticket_fx_t t;
+    good_ticket(&t);
+    t.t.id = (char *)id;
+    t.t.received_ms = 1000;
+    Hotline__TicketView old = HOTLINE__TICKET_VIEW__INIT;
+    old.ticket = &t.t;
+    old.status = HOTLINE__TICKET_STATUS__TICKET_RECEIVED;
+    old.updated_ms = 1000;
+    uint8_t buf[1024];
+    size_t len = hotline__ticket_view__pack(&old, buf);
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_put(txn, f->in.tickets, id, strlen(id), buf, len, 0), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+
+    Hotline__TicketView *v;
+    assert_int_equal(view_of(f, id, a, &v), 0);
+    assert_int_equal(v->ticket->received_ms, 1000);
+    assert_string_equal(v->ticket->category_code, "W01");
+    assert_int_equal(entries(f, f->in.status), 1); /* the fixture's T1 only */
+
+    assert_int_equal(dispatched(f, id, 2000), 0);
+    assert_int_equal(entries(f, f->in.tickets), 0); /* moved */
+    assert_int_equal(entries(f, f->in.status), 2);
+    assert_int_equal(entries(f, f->in.recorded), 2);
+    assert_int_equal(view_of(f, id, a, &v), 0);
+    assert_int_equal(v->status, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED);
+    assert_string_equal(v->unit, "water-supply");
+    assert_int_equal(v->ticket->received_ms, 1000);
+    assert_string_equal(v->ticket->category_code, "W01");
+    assert_int_equal(v->updated_ms, 2000);
+
+    /* The status record holds no copy of the ticket. */
+    MDB_val sv;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(store_get(txn, f->in.status, id, strlen(id), &sv), 0);
+    Hotline__TicketView *st = hotline__ticket_view__unpack(NULL, sv.mv_size, sv.mv_data);
+    store_read_end(&txn);
+    assert_non_null(st);
+    assert_null(st->ticket);
+    hotline__ticket_view__free_unpacked(st, NULL);
     arena_destroy(&a);
 }
 
@@ -377,6 +435,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rework_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_round_clock_before_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_ticket_in_any_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_view_of_old_layout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
