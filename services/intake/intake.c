@@ -2,6 +2,7 @@
 #include "intake_internal.h"
 
 #include "intake_export.h"
+#include "intake_status.h"
 
 #include "hl_error.h"
 #include "slog.h"
@@ -111,6 +112,10 @@ static int init(service_t *svc, void **state)
         rc = store_db(st, "by_time", 0, &self->by_time);
     if (!rc)
         rc = store_db(st, "updates", 0, &self->updates);
+    if (!rc)
+        rc = store_db(st, "changed", 0, &self->changed);
+    if (!rc)
+        rc = intake_status_open(self);
     if (!rc)
         rc = store_db(st, "repeats", 0, &self->repeats);
     if (!rc)

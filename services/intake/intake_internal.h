@@ -19,7 +19,9 @@ struct intake {
     MDB_dbi tickets;  /* id -> packed TicketView with its ticket: the layout before
                        * 2026-12; read until a view's next change moves it to the two above */
     MDB_dbi ticket_seq, by_time;
-    MDB_dbi updates;  /* updated ms (BE) + id -> "": views by last change, for update feeds */
+    MDB_dbi changed;  /* views by their last change, for update feeds (intake_status.c) */
+    MDB_dbi updates;  /* the same before 2026-12: updated ms (BE) + id -> "" */
+    bool old_updates; /* "updates" had entries at start-up: a view's change removes its own */
     MDB_dbi repeats;  /* phone + category + area -> id of the caller's latest ticket */
     MDB_dbi incidents; /* incident id -> packed IncidentDeclared (active ones, kept current) */
     int64_t repeat_window_ms; /* 0: repeat calls are never linked */

@@ -9,6 +9,10 @@
 
 #include <stdbool.h>
 
+/* At start-up, after the sub-databases are open: notes whether views of the old layout's change
+ * index are left (their next change removes them from it). */
+int intake_status_open(intake_t *self);
+
 /* A view is stored in two parts: the ticket as recorded ("recorded", written once) and its
  * status ("status", rewritten as the ticket moves). Views of the layout before the split
  * ("tickets": both in one record) are read as they are and move to the two parts at their
@@ -31,8 +35,8 @@ int intake_view_put(intake_t *self, MDB_txn *txn, const Hotline__TicketView *vie
 int intake_view_replace(intake_t *self, MDB_txn *txn, const Hotline__TicketView *view,
                         int64_t prev_updated_ms);
 
-/* Visit the ids of views changed in [from_ms, to_ms), oldest change first, at most max.
- * fn returns 0 to go on. */
+/* Visit the ids of views changed in [from_ms, to_ms), oldest change first, at most max (both
+ * change indexes, the old and the new, read together). fn returns 0 to go on. */
 typedef int (*intake_update_fn)(void *ctx, const char *id, int64_t updated_ms);
 int intake_updates_scan(intake_t *self, MDB_txn *txn, int64_t from_ms, int64_t to_ms,
                         size_t max, intake_update_fn fn, void *ctx);

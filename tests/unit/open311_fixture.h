@@ -88,6 +88,7 @@ static inline int query_setup(void **state)
     if (store_open(&f->store, &so) || store_db(f->store, "tickets", 0, &f->in.tickets) ||
         store_db(f->store, "recorded", 0, &f->in.recorded) ||
         store_db(f->store, "status", 0, &f->in.status) ||
+        store_db(f->store, "changed", 0, &f->in.changed) ||
         store_db(f->store, "updates", 0, &f->in.updates) ||
         store_db(f->store, "by_time", 0, &f->in.by_time) || arena_create(&f->o.arena) ||
         arena_create(&f->in.scratch) || calendar_load(&f->in.cal, NULL, err, sizeof err) ||

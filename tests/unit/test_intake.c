@@ -111,6 +111,7 @@ static int setup(void **state)
     if (store_open(&f->store, &o) || store_db(f->store, "tickets", 0, &f->in.tickets) ||
         store_db(f->store, "recorded", 0, &f->in.recorded) ||
         store_db(f->store, "status", 0, &f->in.status) ||
+        store_db(f->store, "changed", 0, &f->in.changed) ||
         store_db(f->store, "updates", 0, &f->in.updates) ||
         store_db(f->store, "by_time", 0, &f->in.by_time) ||
         store_db(f->store, "repeats", 0, &f->in.repeats) ||
@@ -427,6 +428,97 @@ static void test_view_of_old_layout(void **state)
     arena_destroy(&a);
 }
 
+typedef struct seen_changes {
+    char ids[8][32];
+    int64_t ms[8];
+    int n;
+} seen_changes_t;
+
+static int seen_change(void *ctx, const char *id, int64_t ms)
+{
+    seen_changes_t *s = ctx;
+    assert_true(s->n < 8);
+    snprintf(s->ids[s->n], sizeof s->ids[0], "%s", id);
+    s->ms[s->n++] = ms;
+    return 0;
+}
+
+static seen_changes_t changes(fixture_t *f, int64_t from, int64_t to, size_t max)
+{
+    seen_changes_t s = {0};
+    MDB_txn *txn;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(intake_updates_scan(&f->in, txn, from, to, max, seen_change, &s), 0);
+    store_read_end(&txn);
+    return s;
+}
+
+/* Views by last change: one entry per view, oldest change first whatever second it fell in,
+ * the window and the limit kept; an entry of the old ms-keyed index is read with them and
+ * leaves it at its view's next change. */
+static void test_changes_in_order(void **state)
+{
+    fixture_t *f = *state;
+    /* The fixture's T1 changed at 0 (received). Three views change, two in the same second in
+     * the opposite order of their ids. */
+    assert_int_equal(dispatched(f, "T1", 5900), 0);
+    assert_int_equal(dispatched(f, "T1", 6100), 0); /* another second: the entry moves */
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    const char *ids[] = {"T3", "T2"};
+    const int64_t at[] = {5200, 5700};
+    for (int i = 0; i < 2; i++) {
+        Hotline__Ticket t = HOTLINE__TICKET__INIT;
+        t.id = (char *)ids[i];
+        t.received_ms = at[i];
+        Hotline__TicketView v = HOTLINE__TICKET_VIEW__INIT;
+        v.ticket = &t;
+        v.updated_ms = at[i];
+        assert_int_equal(intake_view_replace(&f->in, txn, &v, INTAKE_VIEW_NEW), 0);
+    }
+    /* A view of the old layout, indexed by the old index at 5500. */
+    uint8_t key[8 + 2];
+    store_be64_put(key, 5500);
+    memcpy(key + 8, "T9", 2);
+    assert_int_equal(store_put(txn, f->in.updates, key, sizeof key, "", 0, 0), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    f->in.old_updates = true;
+
+    seen_changes_t s = changes(f, 0, 100000, 100);
+    assert_int_equal(s.n, 4);
+    const char *want[] = {"T3", "T9", "T2", "T1"};
+    const int64_t want_ms[] = {5200, 5500, 5700, 6100};
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(s.ids[i], want[i]);
+        assert_int_equal(s.ms[i], want_ms[i]);
+    }
+    s = changes(f, 5300, 6100, 100); /* [from, to) */
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.ids[0], "T9");
+    assert_string_equal(s.ids[1], "T2");
+    s = changes(f, 0, 100000, 2); /* the first two */
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.ids[0], "T3");
+    assert_string_equal(s.ids[1], "T9");
+
+    /* T9's next change (its view moves to the new layout) takes its old entry out. */
+    Hotline__Ticket t9 = HOTLINE__TICKET__INIT;
+    t9.id = "T9";
+    t9.received_ms = 5500;
+    Hotline__TicketView v9 = HOTLINE__TICKET_VIEW__INIT;
+    v9.ticket = &t9;
+    v9.updated_ms = 7000;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(intake_view_replace(&f->in, txn, &v9, 5500), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    assert_int_equal(entries(f, f->in.updates), 0);
+    assert_int_equal(entries(f, f->in.changed), 4);
+    s = changes(f, 0, 100000, 100);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.ids[3], "T9");
+    assert_int_equal(s.ms[3], 7000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +528,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_next_round_clock_before_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_ticket_in_any_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_of_old_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changes_in_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
