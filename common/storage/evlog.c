@@ -38,7 +38,20 @@ struct evlog {
     MDB_dbi ref_records;
     uint8_t *buf; /* an event put together again (evlog_read) */
     size_t buf_cap;
+    /* Kinds appended in the open transaction, by seq, counted at its commit (flush_counts) */
+    struct appended {
+        uint64_t seq;
+        const char *kind;
+    } *appended;
+    size_t nappended, appended_cap;
 };
+
+struct kind_sum {
+    const char *kind;
+    int64_t n;
+};
+
+static int flush_counts(void *ctx, MDB_txn *txn);
 
 static consumer_t *consumer_find(evlog_t *self, const char *name, bool create)
 {
@@ -122,6 +135,8 @@ int evlog_open(evlog_t **out, store_t *store, hclock_t *clock, const evlog_opts_
     store_read_end(&txn);
     for (size_t i = 0; !rc && i < opts->nconsumers; i++)
         consumer_find(self, opts->consumers[i], true);
+    if (!rc)
+        rc = store_on_commit(store, flush_counts, self);
     if (rc) {
         free(self->source);
         free(self);
@@ -136,7 +151,9 @@ void evlog_close(evlog_t **self)
     if (!self || !*self)
         return;
     free((*self)->source);
+    store_off_commit((*self)->store, flush_counts, *self);
     free((*self)->buf);
+    free((*self)->appended);
     free(*self);
     *self = NULL;
 }
@@ -258,9 +275,65 @@ static const char *event_kind(const Hotline__Event *ev)
     return f ? f->name : "none";
 }
 
-static int count_kind(evlog_t *self, MDB_txn *txn, const char *kind)
+/* Note an append's kind for the count written at commit. An append at or below a noted seq
+ * means the transaction (or a nested one) that noted it was rolled back: those notes go. */
+static int note_kind(evlog_t *self, uint64_t seq, const char *kind)
 {
-    return store_add_u64(txn, self->counts_db, kind, strlen(kind), 1, NULL);
+    while (self->nappended && self->appended[self->nappended - 1].seq >= seq)
+        self->nappended--;
+    if (self->nappended == self->appended_cap) {
+        size_t cap = self->appended_cap ? self->appended_cap * 2 : 64;
+        struct appended *a = realloc(self->appended, cap * sizeof *a);
+        if (!a)
+            return HL_ENOMEM;
+        self->appended = a;
+        self->appended_cap = cap;
+    }
+    self->appended[self->nappended].seq = seq;
+    self->appended[self->nappended++].kind = kind;
+    return 0;
+}
+
+/* store_on_commit: the kinds appended in the committing transaction, one add per kind (an
+ * add per event cost a read and a write each). Notes above the transaction's last seq are
+ * of rolled-back appends. */
+static int flush_counts(void *ctx, MDB_txn *txn)
+{
+    evlog_t *self = ctx;
+    if (!self->nappended)
+        return 0;
+    MDB_val last;
+    uint64_t head = 0;
+    int rc = store_last(txn, self->log, &last, NULL);
+    if (rc == 0)
+        head = store_be64_get(last.mv_data);
+    else if (rc != HL_ENOTFOUND)
+        return rc;
+    struct kind_sum sums[16];
+    size_t nsums = 0;
+    rc = 0;
+    for (size_t i = 0; !rc && i < self->nappended; i++) {
+        if (self->appended[i].seq > head)
+            break;
+        size_t j = 0;
+        while (j < nsums && sums[j].kind != self->appended[i].kind)
+            j++;
+        if (j == nsums && nsums == sizeof sums / sizeof *sums) {
+            /* more kinds than room in one transaction: write what is summed so far */
+            for (j = 0; !rc && j < nsums; j++)
+                rc = store_add_u64(txn, self->counts_db, sums[j].kind, strlen(sums[j].kind),
+                                   sums[j].n, NULL);
+            nsums = j = 0;
+        }
+        if (j == nsums)
+            sums[nsums++] = (struct kind_sum){self->appended[i].kind, 0};
+        sums[j].n++;
+    }
+    for (size_t j = 0; !rc && j < nsums; j++)
+        rc = store_add_u64(txn, self->counts_db, sums[j].kind, strlen(sums[j].kind), sums[j].n,
+                           NULL);
+    self->nappended = 0;
+    return rc;
 }
 
 int evlog_counts(evlog_t *self, evlog_count_fn fn, void *ctx)
@@ -338,7 +411,7 @@ int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev)
             return rc;
         store_be64_put(val, (uint64_t)ev->time_ms | EVLOG_REF_BIT);
         memcpy((uint8_t *)val + EVLOG_HDR, ev->ticket_id, idlen);
-        return count_kind(self, txn, event_kind(ev));
+        return note_kind(self, seq, event_kind(ev));
     }
     size_t len = protobuf_c_message_get_packed_size(&ev->base);
     /* Pack straight into the page LMDB reserves for the value. */
@@ -347,7 +420,7 @@ int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev)
         return rc;
     store_be64_put(val, (uint64_t)ev->time_ms);
     protobuf_c_message_pack(&ev->base, (uint8_t *)val + EVLOG_HDR);
-    return count_kind(self, txn, event_kind(ev));
+    return note_kind(self, seq, event_kind(ev));
 }
 
 void evlog_committed(evlog_t *self)

@@ -20,6 +20,12 @@ struct store {
     size_t max_map_size; /* growth stops here */
     uint64_t grows;      /* how many times the map grew, for metrics */
     unsigned max_dbs;    /* named sub-databases allowed */
+    MDB_txn *top;        /* the top-level write transaction open now, if any */
+    struct {
+        store_commit_fn fn;
+        void *ctx;
+    } hooks[STORE_HOOKS_MAX]; /* store_on_commit */
+    unsigned nhooks;
 };
 
 /* Writes asked of LMDB by this thread (see store_writes). Every write below counts itself
@@ -161,7 +167,28 @@ void store_read_end(MDB_txn **txn)
 
 int store_write_begin(store_t *self, MDB_txn **txn)
 {
-    return txn_begin(self, NULL, 0, txn);
+    int rc = txn_begin(self, NULL, 0, txn);
+    self->top = rc ? NULL : *txn;
+    return rc;
+}
+
+int store_on_commit(store_t *self, store_commit_fn fn, void *ctx)
+{
+    if (self->nhooks == STORE_HOOKS_MAX)
+        return HL_EINTERNAL;
+    self->hooks[self->nhooks].fn = fn;
+    self->hooks[self->nhooks++].ctx = ctx;
+    return 0;
+}
+
+void store_off_commit(store_t *self, store_commit_fn fn, void *ctx)
+{
+    for (unsigned i = 0; i < self->nhooks; i++) {
+        if (self->hooks[i].fn == fn && self->hooks[i].ctx == ctx) {
+            self->hooks[i] = self->hooks[--self->nhooks];
+            return;
+        }
+    }
 }
 
 int store_child_begin(store_t *self, MDB_txn *parent, MDB_txn **child)
@@ -171,6 +198,16 @@ int store_child_begin(store_t *self, MDB_txn *parent, MDB_txn **child)
 
 int store_write_commit(store_t *self, MDB_txn **txn)
 {
+    if (*txn == self->top) {
+        self->top = NULL;
+        for (unsigned i = 0; i < self->nhooks; i++) {
+            int rc = self->hooks[i].fn(self->hooks[i].ctx, *txn);
+            if (rc) {
+                store_write_abort(txn);
+                return rc;
+            }
+        }
+    }
     int mrc = mdb_txn_commit(*txn);
     *txn = NULL;
     if (mrc && mrc != MDB_MAP_FULL && mrc != MDB_TXN_FULL)

@@ -60,6 +60,15 @@ void store_write_abort(MDB_txn **txn);
 /* Nested write transaction (a savepoint); commit merges into the parent. */
 int store_child_begin(store_t *self, MDB_txn *parent, MDB_txn **child);
 
+/* fn(ctx, txn) runs inside every top-level write transaction of self just before it commits
+ * (not for nested ones): where writes gathered over a transaction go (evlog's counts of
+ * appended kinds). Its error aborts the transaction and is store_write_commit's. At most
+ * STORE_HOOKS_MAX; store_off_commit removes one. */
+#define STORE_HOOKS_MAX 4
+typedef int (*store_commit_fn)(void *ctx, MDB_txn *txn);
+int store_on_commit(store_t *self, store_commit_fn fn, void *ctx);
+void store_off_commit(store_t *self, store_commit_fn fn, void *ctx);
+
 /* Double the map size (up to max_map_size). No transaction may be open.
  * Errors: HL_ENOSPC when already at the limit, HL_EIO. */
 int store_grow(store_t *self);

@@ -205,6 +205,44 @@ static void test_counts_survive_trim_and_abort(void **state)
     assert_int_equal(evlog_counts(f->log, count, &k), 0);
     assert_int_equal(k.test, 7);
     assert_int_equal(k.none, 0);
+
+    /* Counted at commit, once per kind: a nested transaction rolled back takes its appends'
+     * counts with it, whether or not more follow it. */
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    Hotline__TestEvent te = HOTLINE__TEST_EVENT__INIT;
+    Hotline__Event t1 = HOTLINE__EVENT__INIT;
+    t1.body_case = HOTLINE__EVENT__BODY_TEST;
+    t1.test = &te;
+    assert_int_equal(evlog_append(f->log, txn, &t1), 0);
+    for (int tail = 0; tail < 2; tail++) {
+        MDB_txn *child;
+        assert_int_equal(store_child_begin(f->store, txn, &child), 0);
+        Hotline__Event none = HOTLINE__EVENT__INIT;
+        assert_int_equal(evlog_append(f->log, child, &none), 0);
+        assert_int_equal(evlog_append(f->log, child, &none), 0);
+        store_write_abort(&child);
+        if (!tail)
+            assert_int_equal(evlog_append(f->log, txn, &t1), 0);
+    }
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    evlog_committed(f->log);
+    assert_int_equal(evlog_head(f->log), 9);
+    k = (kinds_t){0};
+    assert_int_equal(evlog_counts(f->log, count, &k), 0);
+    assert_int_equal(k.test, 9);
+    assert_int_equal(k.none, 0);
+    /* A nested transaction that commits is counted with its parent. */
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    MDB_txn *child;
+    assert_int_equal(store_child_begin(f->store, txn, &child), 0);
+    Hotline__Event none = HOTLINE__EVENT__INIT;
+    assert_int_equal(evlog_append(f->log, child, &none), 0);
+    assert_int_equal(store_write_commit(f->store, &child), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    k = (kinds_t){0};
+    assert_int_equal(evlog_counts(f->log, count, &k), 0);
+    assert_int_equal(k.test, 9);
+    assert_int_equal(k.none, 1);
 }
 
 typedef struct got {
