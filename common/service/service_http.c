@@ -15,6 +15,16 @@
 
 void service_http_json(httpd_req_t *req, int http_status, json_t *body)
 {
+    /* Most answers are small: written into the stack, no allocation (json_dumps grew a buffer
+     * and the newline took a second one). */
+    char small[4096];
+    size_t n = body ? json_dumpb(body, small, sizeof small - 1, JSON_COMPACT) : 0;
+    if (n > 0 && n < sizeof small - 1) {
+        json_decref(body);
+        small[n++] = '\n'; /* a trailing newline keeps curl output readable */
+        httpd_respond(req, http_status, "application/json; charset=utf-8", small, n);
+        return;
+    }
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text) {
