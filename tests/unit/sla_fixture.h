@@ -367,6 +367,17 @@ static inline sla_clock_t get_clock(fx_t *f, const char *ticket, uint32_t round,
     return out;
 }
 
+/* GET /v1/clocks/{ticket}'s answer (a new reference). */
+static inline json_t *clocks_json(fx_t *f, const char *ticket)
+{
+    MDB_txn *txn;
+    json_t *out = NULL;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(sla_clocks_json(f->sla, txn, ticket, &out), 0);
+    store_read_end(&txn);
+    return out;
+}
+
 static inline uint64_t running(fx_t *f, Hotline__SlaClock c)
 {
     uint64_t n;
