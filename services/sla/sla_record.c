@@ -203,9 +203,9 @@ static size_t encode(const sla_clock_t *c, uint8_t *out)
         has |= REC_HAS_PENDING_AT; /* held back: due later than its step */
         opt[4] = c->pending_at_ms;
     }
-    char text[sizeof c->limit];
-    limit_text(c, text, sizeof text);
-    bool own_text = strcmp(text, c->limit) != 0; /* a first-release clock: its text only */
+    /* A clock started by this release has its limit as numbers (start_one made the text
+     * from them); one read from a version-1 record keeps its text. */
+    bool own_text = !c->limit_value || !c->limit_unit;
     if (own_text)
         has |= REC_HAS_LIMIT_TEXT;
     out[0] = REC_VERSION;

@@ -264,6 +264,27 @@ static inline void reopened(fx_t *f, const char *ticket, const char *unit, uint3
     apply(f, &ev);
 }
 
+/* TicketHeld / TicketResumed from dispatch; seq is the position in dispatch's log. */
+static inline void hold(fx_t *f, const char *ticket, uint64_t seq, bool resume, int64_t at)
+{
+    Hotline__TicketHeld h = HOTLINE__TICKET_HELD__INIT;
+    Hotline__TicketResumed r = HOTLINE__TICKET_RESUMED__INIT;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.source = "dispatch";
+    ev.seq = seq;
+    ev.time_ms = at;
+    ev.ticket_id = (char *)ticket;
+    if (resume) {
+        ev.body_case = HOTLINE__EVENT__BODY_TICKET_RESUMED;
+        ev.ticket_resumed = &r;
+    } else {
+        h.reason = "waiting for the court";
+        ev.body_case = HOTLINE__EVENT__BODY_TICKET_HELD;
+        ev.ticket_held = &h;
+    }
+    apply(f, &ev);
+}
+
 /* The earliest step scheduled (committed), INT64_MAX when none. */
 static inline int64_t next_step(fx_t *f)
 {

@@ -1,8 +1,8 @@
 /* sla's clock records across releases (sla_fixture.h drives sla in-process): a version-1
  * record (a header then a packed SlaClockStarted, its step on the scheduler with an id index)
  * is read, answers the same JSON as the version-2 record of the same clock, climbs its ladder,
- * and stops with its step cancelled; a first-release record (warning and breach both on the
- * scheduler) stops with both cancelled. */
+ * pauses and resumes, and stops with its step cancelled; a first-release record (warning and
+ * breach both on the scheduler) stops with both cancelled. */
 #include "sla_fixture.h"
 
 #include "scheduler.h"
@@ -242,12 +242,43 @@ static void test_first_release_record_stops_both_steps(void **state)
     assert_true(events_of(f, h, "NEW-2", K_WARNING) > 0);
 }
 
+static void test_v1_record_held_and_resumed(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 3, 2, 10, 0);
+    sla_clock_t c = started(f, "NEW-3", REPLY, t0);
+    uint64_t steps0 = steps_pending(f);
+    put_v1(f, "OLD-3", &c);
+    /* On hold before its reminder: the step an older release put leaves with its id. */
+    hold(f, "OLD-3", 1, false, t0 + HOUR_MS);
+    assert_int_equal(steps_pending(f), steps0);
+    sla_clock_t o = get_clock(f, "OLD-3", 0, REPLY);
+    assert_true(o.paused);
+    assert_int_equal(o.pending, 0);
+    assert_int_equal(o.paused_ms, t0 + HOUR_MS);
+    assert_int_equal(o.due_ms, c.due_ms);
+    /* Resumed a day later: the reminder comes back, due where the record says. */
+    hold(f, "OLD-3", 2, true, t0 + 25 * HOUR_MS);
+    assert_int_equal(steps_pending(f), steps0 + 1);
+    o = get_clock(f, "OLD-3", 0, REPLY);
+    assert_false(o.paused);
+    assert_false(o.pending_by_id);
+    assert_int_equal(o.pending, SLA_STEP_REMIND);
+    assert_true(o.due_ms > c.due_ms);
+    assert_int_equal(o.pending_at_ms, o.reminder_ms);
+    assert_true(o.reminder_ms > c.reminder_ms);
+    replied(f, "OLD-3", 0, t0 + 26 * HOUR_MS);
+    assert_int_equal(steps_pending(f), steps0);
+    assert_true(get_clock(f, "OLD-3", 0, REPLY).on_time);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_v1_record_reads_and_climbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_release_record_stops_both_steps, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_v1_record_held_and_resumed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
