@@ -79,13 +79,20 @@ int scheduler_due(scheduler_t *self, MDB_txn *txn, const void *id, size_t id_len
     return 0;
 }
 
-/* Remove id from both indexes, given its due time. */
+/* Remove id from both indexes, given its due time. With caller_keeps_due the id index holds
+ * only what an older release put: its entry may be absent. */
 static int unlink_entry(scheduler_t *self, MDB_txn *txn, const void *id, size_t id_len,
                         int64_t due_ms)
 {
     uint8_t key[8 + SCHEDULER_ID_MAX];
     size_t klen = due_key(key, due_ms, id, id_len);
     int rc = store_del(txn, self->due, key, klen);
+    if (self->opts.caller_keeps_due) {
+        if (rc)
+            return rc;
+        rc = store_del(txn, self->ids, id, id_len);
+        return rc == HL_ENOTFOUND ? 0 : rc;
+    }
     if (rc == 0 || rc == HL_ENOTFOUND)
         rc = store_del(txn, self->ids, id, id_len);
     return rc;
@@ -98,24 +105,33 @@ int scheduler_cancel(scheduler_t *self, MDB_txn *txn, const void *id, size_t id_
     return rc ? rc : unlink_entry(self, txn, id, id_len, due);
 }
 
+int scheduler_cancel_at(scheduler_t *self, MDB_txn *txn, const void *id, size_t id_len,
+                        int64_t due_ms)
+{
+    return id_ok(id_len) ? unlink_entry(self, txn, id, id_len, due_ms) : HL_EINVAL;
+}
+
 int scheduler_put(scheduler_t *self, MDB_txn *txn, const void *id, size_t id_len, int64_t due_ms,
                   const void *payload, size_t payload_len)
 {
     if (!id_ok(id_len))
         return HL_EINVAL;
-    int64_t old;
-    int rc = scheduler_due(self, txn, id, id_len, &old);
-    if (rc == 0)
-        rc = unlink_entry(self, txn, id, id_len, old);
-    else if (rc == HL_ENOTFOUND)
-        rc = 0;
-    if (rc)
-        return rc;
+    int rc = 0;
+    if (!self->opts.caller_keeps_due) {
+        int64_t old;
+        rc = scheduler_due(self, txn, id, id_len, &old);
+        if (rc == 0)
+            rc = unlink_entry(self, txn, id, id_len, old);
+        else if (rc == HL_ENOTFOUND)
+            rc = 0;
+        if (rc)
+            return rc;
+    }
     uint8_t key[8 + SCHEDULER_ID_MAX], when[8];
     size_t klen = due_key(key, due_ms, id, id_len);
     memcpy(when, key, 8);
     rc = store_put(txn, self->due, key, klen, payload_len ? payload : "", payload_len, 0);
-    if (!rc)
+    if (!rc && !self->opts.caller_keeps_due)
         rc = store_put(txn, self->ids, id, id_len, when, 8, 0);
     if (!rc && due_ms < self->put_min_ms)
         self->put_min_ms = due_ms; /* after the commit the timer may need to come earlier */
@@ -124,8 +140,8 @@ int scheduler_put(scheduler_t *self, MDB_txn *txn, const void *id, size_t id_len
 
 int scheduler_count(scheduler_t *self, MDB_txn *txn, uint64_t *n)
 {
-    MDB_stat st;
-    int mrc = mdb_stat(txn, self->ids, &st);
+    MDB_stat st; /* the time index holds every entry (the id index not, caller_keeps_due) */
+    int mrc = mdb_stat(txn, self->due, &st);
     if (mrc)
         return hl_error_from_mdb(mrc);
     *n = st.ms_entries;

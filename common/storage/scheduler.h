@@ -4,7 +4,8 @@
  *
  * Entries live in the owning service's LMDB: an index keyed by big-endian due time and the
  * entry's stable id (its payload beside it), and an id -> due time index, so that putting,
- * rescheduling and cancelling by id are O(log n). One libuv timer is armed for the earliest
+ * rescheduling and cancelling by id are O(log n). A caller that keeps each entry's due time
+ * itself (opts.caller_keeps_due) has no id index: it cancels with scheduler_cancel_at. One libuv timer is armed for the earliest
  * entry, measured on the service clock (hclock: a test clock moves it). When it goes off, a
  * group-commit item fires every due entry, up to per_pass of them, in ONE transaction: each
  * entry is removed and its effect (fire()) written together, so across kill -9 every entry
@@ -51,6 +52,12 @@ typedef struct scheduler_opts {
     unsigned per_pass;   /* entries fired per transaction at most (default 2000) */
     unsigned arm_max_ms; /* look again at least this often (default 60000) */
     metrics_t *metrics;  /* NULL: no metrics */
+    /* The caller knows when each of its entries is due (it keeps the instant with its own
+     * state) and cancels with scheduler_cancel_at: no id index is written, and scheduler_put
+     * does not move an id already scheduled at another instant (the caller cancels it first;
+     * the same id at the same instant is replaced). Entries an older release put with an id
+     * index are still found by scheduler_cancel / scheduler_due and leave it when they go. */
+    bool caller_keeps_due;
 } scheduler_opts_t;
 
 typedef struct scheduler_stats {
@@ -77,7 +84,12 @@ int scheduler_put(scheduler_t *self, MDB_txn *txn, const void *id, size_t id_len
 /* Cancel id inside a write transaction. HL_ENOTFOUND when it is not scheduled. */
 int scheduler_cancel(scheduler_t *self, MDB_txn *txn, const void *id, size_t id_len);
 
-/* When id is due (any transaction). HL_ENOTFOUND when it is not scheduled. */
+/* Cancel id scheduled at due_ms (no id index read). HL_ENOTFOUND when it is not there. */
+int scheduler_cancel_at(scheduler_t *self, MDB_txn *txn, const void *id, size_t id_len,
+                        int64_t due_ms);
+
+/* When id is due (any transaction), from the id index (caller_keeps_due: only the entries an
+ * older release put). HL_ENOTFOUND when it is not scheduled. */
 int scheduler_due(scheduler_t *self, MDB_txn *txn, const void *id, size_t id_len, int64_t *due_ms);
 
 /* Entries scheduled, and the earliest due time (HL_ENOTFOUND when none). */

@@ -121,7 +121,8 @@ static void after_commit(void *ctx)
 /* The steps' scheduler: the service's, or (tests) one of sla's own, started at once. */
 static int steps_create(sla_t *self, const sla_opts_t *opts)
 {
-    scheduler_opts_t so = {.name = SLA_STEPS_NAME, .fire = sla_store_fire, .ctx = self};
+    scheduler_opts_t so = {.name = SLA_STEPS_NAME, .fire = sla_store_fire, .ctx = self,
+                           .caller_keeps_due = true}; /* the record says when (sla_record.h) */
     if (opts->svc)
         return service_scheduler(opts->svc, &so, &self->steps);
     so.metrics = opts->metrics;

@@ -179,9 +179,12 @@ typedef struct sla_clock {
     bool stopped, on_time, warned, breached;
     bool reminded, red, supervised; /* the ladder's other steps given */
     uint8_t pending;                /* the step on the scheduler (SLA_STEP_*), 0: none */
+    int64_t pending_at_ms;          /* when it is due there (its instant, or later: held) */
+    bool pending_by_id;             /* put by an older release: cancelled by its id */
     bool paused;                    /* the ticket is on hold */
     int64_t paused_ms;              /* since when (0 when not paused) */
     uint32_t limit_unit;            /* the limit's hotline.DurationUnit (0: a first-release clock) */
+    uint32_t limit_value, limit_anchor; /* the rest of the limit (0: a version-1 record) */
     uint32_t policy_version;        /* the edition of the policy table that started it */
     bool suspended; /* stopped because the ticket joined an incident: no verdict */
     char policy[SLA_POLICY_NAME_MAX + 1];

@@ -135,8 +135,11 @@ int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
     if (must_wait(self, clock, sla_step_at(&c, step))) {
         if (self->m_held)
             metric_inc(self->m_held, NULL);
-        return sla_step_put(self, txn, ticket, clock, round, step,
-                        hclock_now_ms(self->clock) + SLA_WAIT_RETRY_MS);
+        /* The record says when the step is due now: a stop cancels it there. */
+        sla_rec_change_t held = {.pending = step,
+                                 .pending_at_ms = hclock_now_ms(self->clock) + SLA_WAIT_RETRY_MS};
+        rc = sla_step_put(self, txn, ticket, clock, round, step, held.pending_at_ms);
+        return rc ? rc : sla_record_change(self, txn, ticket, round, clock, &held);
     }
     mark_given(&c, step);
     /* The next step goes on the scheduler in the same transaction: the ladder climbs one step
@@ -146,9 +149,8 @@ int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
     rc = sla_next_put(self, txn, ticket, &c, &next);
     sla_rec_change_t ch = {.pending = next};
     ch.flags = given_flag(step, &ch.ladder);
-    uint8_t key[KEY_MAX];
     if (!rc)
-        rc = sla_record_change(self, txn, key, sla_clock_key(key, ticket, round, clock), &ch);
+        rc = sla_record_change(self, txn, ticket, round, clock, &ch);
     if (!rc)
         rc = sla_step_event(self, txn, ticket, &c, step);
     return rc;

@@ -36,22 +36,11 @@ static int reschedule(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t
                       Hotline__SlaClock clock, const shift_t *sh, uint8_t clear,
                       sla_clock_t *before, sla_clock_t *after)
 {
-    if (!ticket_id || !*ticket_id || strlen(ticket_id) > SLA_TICKET_ID_MAX)
-        return HL_ENOTFOUND;
-    uint8_t key[KEY_MAX], rec[REC_MAX];
-    size_t klen = sla_clock_key(key, ticket_id, round, clock), len;
-    int rc = sla_record_copy(self, txn, key, klen, rec, &len);
+    int rc = sla_clock_get(self, txn, ticket_id, round, clock, before);
     if (rc)
-        return rc;
-    MDB_val v = {.mv_size = len, .mv_data = rec};
-    if ((rc = sla_record_decode(&v, before)) != 0)
         return rc;
     if (before->stopped)
         return HL_ECONFLICT;
-    Hotline__SlaClockStarted *st =
-        hotline__sla_clock_started__unpack(NULL, len - REC_HEADER, rec + REC_HEADER);
-    if (!st)
-        return HL_ECORRUPT;
     const sla_clock_t *c = before;
     sla_clock_t *m = after;
     *m = *c;
@@ -61,28 +50,17 @@ static int reschedule(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t
     m->red_ms = moved(self->cal, c->red_ms, c->red, sh);
     m->supervision_ms = moved(self->cal, c->supervision_ms, c->supervised, sh);
     m->paused = c->paused && !(clear & SLA_F_PAUSED);
-    st->due_ms = m->due_ms;
-    st->warn_ms = m->warn_ms;
-    st->reminder_ms = m->reminder_ms;
-    st->red_ms = m->red_ms;
-    st->supervision_ms = m->supervision_ms;
-    size_t packed = hotline__sla_clock_started__get_packed_size(st);
-    rc = REC_HEADER + packed > sizeof rec ? HL_EINTERNAL : 0;
-    if (!rc)
-        hotline__sla_clock_started__pack(st, rec + REC_HEADER);
-    hotline__sla_clock_started__free_unpacked(st, NULL);
-    if (!rc)
-        rc = sla_pending_cancel(self, txn, ticket_id, c);
+    if (!m->paused)
+        m->paused_ms = 0;
+    rc = sla_pending_cancel(self, txn, ticket_id, c);
     int next = 0;
     if (!rc && !m->paused)
         rc = sla_next_put(self, txn, ticket_id, m, &next);
     m->pending = (uint8_t)next;
-    rec[1] &= (uint8_t)~clear;
-    rec[3] = (uint8_t)next;
-    if (clear & SLA_F_PAUSED)
-        store_be64_put(rec + 12, 0);
+    m->pending_by_id = false;
+    m->pending_at_ms = next ? sla_step_at(m, next) : 0;
     if (!rc)
-        rc = store_put(txn, self->clocks, key, klen, rec, REC_HEADER + packed, 0);
+        rc = sla_record_put(self, txn, ticket_id, m);
     /* A paused clock is out of the due view; it comes back when it runs again. */
     uint8_t dk[KEY_MAX];
     if (!rc && !c->paused) {

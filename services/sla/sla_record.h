@@ -2,17 +2,28 @@
  * sla_move.c (extend, pause, resume), sla_fire.c (the ladder's steps) and sla_views.c (JSON)
  * share. Private to services/sla. Loop thread.
  *
- * Clock record (value of sla_clocks), fixed header then the clock as an SlaClockStarted:
- *   [0] version (1)  [1] flags (SLA_F_*)  [2] ladder flags (SLA_L_*)  [3] the step on the
- *   scheduler (SLA_STEP_*, 0: none)  [4..12) start_ms BE64  [12..20) stopped_ms BE64 (while
- *   paused: when it paused)  [20..) packed hotline.SlaClockStarted (due, warn, the ladder's
- *   plan, policy, ...)
- * Flags change in place without repacking the message. Records of the first release have 0 in
- * [2] and [3] and both their warning and breach on the scheduler: they run as before. */
+ * Clock record (value of sla_clocks), version 2: [0] version (2)  [1] flags (SLA_F_*)  [2] ladder
+ *   flags (SLA_L_*)  [3] the step on the scheduler (SLA_STEP_*, 0: none)  [4] the clock
+ *   (hotline.SlaClock)  [5] what follows (REC_HAS_*: bits 0-3 warn, reminder, red card,
+ *   supervision instants present) then varints: round, start_ms, stopped_ms (while paused:
+ *   when it paused; 0 while running), due_ms, the present instants of bits 0-3 and, with
+ *   REC_HAS_PENDING_AT, when the pending step is on the scheduler (else at its instant,
+ *   sla_step_at), each as zigzag(instant - start_ms); the limit's unit, value and anchor; the
+ *   policy table's edition; then policy, unit and category as varint length + bytes, and with
+ *   REC_HAS_LIMIT_TEXT the limit's text (else it is made from the numbers).
+ * The scheduler keeps no id index for sla (caller_keeps_due): a step is cancelled at the
+ * instant the record says. REC_HAS_PENDING_BY_ID: the step was put by a release that kept one,
+ * it is cancelled by id.
+ * Version 1 (still read; written back as version 2 when it changes): [0] 1, [1..3] as above,
+ *   [4..12) start_ms BE64  [12..20) stopped_ms BE64  [20..) packed hotline.SlaClockStarted.
+ *   Records of the first release have 0 in [2] and [3] and both their warning and breach on
+ *   the scheduler: they run as before. */
 #ifndef HOTLINE_SLA_RECORD_H
 #define HOTLINE_SLA_RECORD_H
 
 #include "sla_internal.h"
+
+#include <stdio.h>
 
 /* SUSPENDED: stopped without a verdict because the ticket joined an incident (its reply is
  * judged by the incident's clock: sla_incident.c); an unlink starts the round's clocks afresh. */
@@ -21,12 +32,20 @@ enum { SLA_F_STOPPED = 1, SLA_F_ON_TIME = 2, SLA_F_WARNED = 4, SLA_F_BREACHED = 
        SLA_F_SUSPENDED = 16, SLA_F_PAUSED = 32 };
 enum { SLA_L_REMINDED = 1, SLA_L_RED = 2, SLA_L_SUPERVISED = 4 };
 
-#define REC_VERSION 1
-#define REC_HEADER 20
+#define REC_VERSION 2
+#define REC_VERSION_1 1
+#define REC_V1_HEADER 20
+#define REC_V2_HEADER 6
+enum { REC_HAS_PENDING_AT = 16, REC_HAS_PENDING_BY_ID = 32, REC_HAS_LIMIT_TEXT = 64 };
 #define REC_MAX 1024 /* strings are bounded (sla_clock_t), so a record always fits */
 #define KEY_MAX (8 + SLA_TICKET_ID_MAX + 1 + 4 + 1) /* the largest key: sla_due's */
 #define STEP_TAIL (1 + 4 + 1)                        /* a step id after ticket \0 */
 
+
+static inline void sla_copy_str(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
 
 static inline uint32_t sla_be32(const uint8_t *p)
 {
@@ -40,19 +59,20 @@ size_t sla_due_key(uint8_t *out, int64_t due_ms, const char *ticket, uint32_t ro
 /* The ticket id inside a key at off, NUL-terminated by construction; its length or -1. */
 long sla_key_ticket(const MDB_val *k, size_t off, size_t tail);
 
-/* A stored record decoded; copied into buf (REC_MAX bytes) to change and put back. */
+/* A stored record (either version) decoded. */
 int sla_record_decode(const MDB_val *v, sla_clock_t *out);
-int sla_record_copy(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen, uint8_t *buf,
-                    size_t *len);
-/* A change to a stored record's header, made in place. */
+/* c written as its record (version 2). */
+int sla_record_put(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c);
+/* A change to a stored record. */
 typedef struct rec_change {
     uint8_t flags;      /* SLA_F_* to add */
     uint8_t ladder;     /* SLA_L_* to add */
     int pending;        /* the step now on the scheduler (0: none), or -1: unchanged */
+    int64_t pending_at_ms; /* when it is due there, when not at its instant (held back) */
     int64_t stopped_ms; /* with SLA_F_STOPPED or SLA_F_PAUSED: when */
 } sla_rec_change_t;
-int sla_record_change(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen,
-                      const sla_rec_change_t *ch);
+int sla_record_change(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
+                      Hotline__SlaClock clock, const sla_rec_change_t *ch);
 
 /* The scheduler: one step of a clock put; a clock's next step put (*step: which, 0: none);
  * what a clock has on the scheduler cancelled. */

@@ -85,55 +85,7 @@ long sla_key_ticket(const MDB_val *k, size_t off, size_t tail)
     return (long)(nul - (p + off));
 }
 
-/* ---- records ---- */
-
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    snprintf(dst, size, "%s", src ? src : "");
-}
-
-int sla_record_decode(const MDB_val *v, sla_clock_t *out)
-{
-    const uint8_t *p = v->mv_data;
-    if (v->mv_size < REC_HEADER || p[0] != REC_VERSION)
-        return HL_ECORRUPT;
-    Hotline__SlaClockStarted *st =
-        hotline__sla_clock_started__unpack(NULL, v->mv_size - REC_HEADER, p + REC_HEADER);
-    if (!st)
-        return HL_ECORRUPT;
-    memset(out, 0, sizeof *out);
-    out->stopped = p[1] & SLA_F_STOPPED;
-    out->on_time = p[1] & SLA_F_ON_TIME;
-    out->warned = p[1] & SLA_F_WARNED;
-    out->breached = p[1] & SLA_F_BREACHED;
-    out->suspended = p[1] & SLA_F_SUSPENDED;
-    out->reminded = p[2] & SLA_L_REMINDED;
-    out->red = p[2] & SLA_L_RED;
-    out->supervised = p[2] & SLA_L_SUPERVISED;
-    out->pending = p[3];
-    out->paused = p[1] & SLA_F_PAUSED;
-    out->start_ms = (int64_t)store_be64_get(p + 4);
-    out->stopped_ms = (int64_t)store_be64_get(p + 12);
-    if (out->paused) {
-        out->paused_ms = out->stopped_ms;
-        out->stopped_ms = 0;
-    }
-    out->limit_unit = st->limit_unit;
-    out->policy_version = st->policy_version;
-    out->clock = st->clock;
-    out->round = st->round;
-    out->due_ms = st->due_ms;
-    out->warn_ms = st->warn_ms;
-    out->reminder_ms = st->reminder_ms;
-    out->red_ms = st->red_ms;
-    out->supervision_ms = st->supervision_ms;
-    copy_str(out->policy, sizeof out->policy, st->policy);
-    copy_str(out->limit, sizeof out->limit, st->limit);
-    copy_str(out->unit, sizeof out->unit, st->unit);
-    copy_str(out->category, sizeof out->category, st->category_code);
-    hotline__sla_clock_started__free_unpacked(st, NULL);
-    return 0;
-}
+/* ---- records (codec: sla_record.c) ---- */
 
 int sla_clock_get(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                   Hotline__SlaClock clock, sla_clock_t *out)
@@ -144,38 +96,6 @@ int sla_clock_get(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t rou
     MDB_val v;
     int rc = store_get(txn, self->clocks, key, sla_clock_key(key, ticket_id, round, clock), &v);
     return rc ? rc : sla_record_decode(&v, out);
-}
-
-/* A stored record copied into buf (REC_MAX bytes), to change and put back; *len its size. */
-int sla_record_copy(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen, uint8_t *buf,
-                       size_t *len)
-{
-    MDB_val v;
-    int rc = store_get(txn, self->clocks, key, klen, &v);
-    if (rc)
-        return rc;
-    if (v.mv_size < REC_HEADER || v.mv_size > REC_MAX)
-        return HL_ECORRUPT;
-    memcpy(buf, v.mv_data, v.mv_size);
-    *len = v.mv_size;
-    return 0;
-}
-
-int sla_record_change(sla_t *self, MDB_txn *txn, const uint8_t *key, size_t klen,
-                         const sla_rec_change_t *ch)
-{
-    uint8_t buf[REC_MAX];
-    size_t len;
-    int rc = sla_record_copy(self, txn, key, klen, buf, &len);
-    if (rc)
-        return rc;
-    buf[1] |= ch->flags;
-    buf[2] |= ch->ladder;
-    if (ch->pending >= 0)
-        buf[3] = (uint8_t)ch->pending;
-    if (ch->flags & (SLA_F_STOPPED | SLA_F_PAUSED))
-        store_be64_put(buf + 12, (uint64_t)ch->stopped_ms);
-    return store_put(txn, self->clocks, key, klen, buf, len, 0);
 }
 
 static int count_add(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, int delta)
@@ -198,12 +118,15 @@ int sla_step_put(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaCloc
                          NULL, 0);
 }
 
-/* Cancel a step; one already fired (or never put) is not an error. */
+/* Cancel a step due at at_ms, or (at_ms 0) one an older release put with an id index; one
+ * already fired (or never put) is not an error. */
 static int step_cancel(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaClock clock,
-                       uint32_t round, int step)
+                       uint32_t round, int step, int64_t at_ms)
 {
     uint8_t id[SLA_TICKET_ID_MAX + 1 + STEP_TAIL];
-    int rc = scheduler_cancel(self->steps, txn, id, step_id(id, ticket, clock, round, step));
+    size_t n = step_id(id, ticket, clock, round, step);
+    int rc = at_ms ? scheduler_cancel_at(self->steps, txn, id, n, at_ms)
+                   : scheduler_cancel(self->steps, txn, id, n);
     return rc == HL_ENOTFOUND ? 0 : rc;
 }
 
@@ -218,13 +141,17 @@ int sla_next_put(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_
 }
 
 /* Cancel what a clock has on the scheduler: its next step, or for a record of the first
- * release (pending 0) its warning and breach. */
+ * release (pending 0, version 1) its warning and breach. */
 int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c)
 {
     if (c->pending)
-        return step_cancel(self, txn, ticket, c->clock, c->round, c->pending);
-    int rc = c->warn_ms ? step_cancel(self, txn, ticket, c->clock, c->round, SLA_STEP_WARN) : 0;
-    return rc ? rc : step_cancel(self, txn, ticket, c->clock, c->round, SLA_STEP_BREACH);
+        return step_cancel(self, txn, ticket, c->clock, c->round, c->pending,
+                           c->pending_by_id ? 0 : c->pending_at_ms);
+    if (!c->pending_by_id)
+        return 0; /* nothing on the scheduler */
+    int rc = c->warn_ms ? step_cancel(self, txn, ticket, c->clock, c->round, SLA_STEP_WARN, 0)
+                        : 0;
+    return rc ? rc : step_cancel(self, txn, ticket, c->clock, c->round, SLA_STEP_BREACH, 0);
 }
 
 /* ---- start ---- */
@@ -260,11 +187,15 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     sla_ladder_plan(self->cal, &ladder, limit, in->start_ms, due, warn, &plan);
     sla_clock_t c = {.clock = clock, .round = in->round, .start_ms = in->start_ms,
                      .due_ms = due, .warn_ms = warn, .reminder_ms = plan.reminder_ms,
-                     .red_ms = plan.red_ms, .supervision_ms = plan.supervision_ms};
+                     .red_ms = plan.red_ms, .supervision_ms = plan.supervision_ms,
+                     .limit_unit = (uint32_t)limit->unit, .limit_value = limit->value,
+                     .limit_anchor = (uint32_t)limit->anchor,
+                     .policy_version = self->policy_version};
     /* bounded copies of the strings, so the record stays under REC_MAX */
     calendar_limit_text(limit, c.limit, sizeof c.limit);
-    copy_str(c.unit, sizeof c.unit, in->unit);
-    copy_str(c.category, sizeof c.category, in->category);
+    sla_copy_str(c.policy, sizeof c.policy, p->name);
+    sla_copy_str(c.unit, sizeof c.unit, in->unit);
+    sla_copy_str(c.category, sizeof c.category, in->category);
     Hotline__SlaClockStarted st = HOTLINE__SLA_CLOCK_STARTED__INIT;
     st.clock = clock;
     st.due_ms = due;
@@ -289,19 +220,14 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     }
     int first;
     rc = sla_next_put(self, txn, in->ticket_id, &c, &first);
-    if (rc)
-        return rc;
-    uint8_t rec[REC_MAX] = {REC_VERSION, 0, 0, (uint8_t)first};
-    size_t packed = hotline__sla_clock_started__get_packed_size(&st);
-    if (REC_HEADER + packed > sizeof rec)
-        return HL_EINTERNAL;
-    store_be64_put(rec + 4, (uint64_t)in->start_ms);
-    hotline__sla_clock_started__pack(&st, rec + REC_HEADER);
-    rc = store_put(txn, self->clocks, key, klen, rec, REC_HEADER + packed, 0);
+    c.pending = (uint8_t)first;
+    c.pending_at_ms = first ? sla_step_at(&c, first) : 0;
+    if (!rc)
+        rc = sla_record_put(self, txn, in->ticket_id, &c);
     uint8_t dk[KEY_MAX];
     if (!rc)
-        rc = store_put(txn, self->due, dk, sla_due_key(dk, due, in->ticket_id, in->round, clock), "",
-                       0, 0);
+        rc = store_put(txn, self->due, dk, sla_due_key(dk, due, in->ticket_id, in->round, clock),
+                       "", 0, 0);
     if (!rc)
         rc = count_add(self, txn, clock, +1);
     if (rc)
@@ -355,8 +281,8 @@ int sla_store_start_callback(sla_t *self, MDB_txn *txn, const sla_round_in_t *in
 int sla_take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clock_t *c,
                     const sla_rec_change_t *ch)
 {
-    uint8_t key[KEY_MAX], dk[KEY_MAX];
-    int rc = sla_record_change(self, txn, key, sla_clock_key(key, ticket_id, c->round, c->clock), ch);
+    uint8_t dk[KEY_MAX];
+    int rc = sla_record_change(self, txn, ticket_id, c->round, c->clock, ch);
     if (!rc)
         rc = sla_pending_cancel(self, txn, ticket_id, c);
     if (!rc) {

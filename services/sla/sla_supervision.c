@@ -37,11 +37,8 @@ static int give(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, i
         return rc;
     if (c.stopped || c.supervised)
         return 0; /* replied already, or the notice is out */
-    uint8_t key[KEY_MAX];
     sla_rec_change_t ch = {.ladder = SLA_L_SUPERVISED, .pending = -1};
-    rc = sla_record_change(self, txn, key,
-                           sla_clock_key(key, ticket, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY),
-                           &ch);
+    rc = sla_record_change(self, txn, ticket, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, &ch);
     if (rc)
         return rc;
     c.supervision_ms = at_ms; /* the event says when it was given: now, not the ladder's day */

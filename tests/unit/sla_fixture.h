@@ -264,6 +264,27 @@ static inline void reopened(fx_t *f, const char *ticket, const char *unit, uint3
     apply(f, &ev);
 }
 
+/* TicketHeld / TicketResumed from dispatch; seq is the position in dispatch's log. */
+static inline void hold(fx_t *f, const char *ticket, uint64_t seq, bool resume, int64_t at)
+{
+    Hotline__TicketHeld h = HOTLINE__TICKET_HELD__INIT;
+    Hotline__TicketResumed r = HOTLINE__TICKET_RESUMED__INIT;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.source = "dispatch";
+    ev.seq = seq;
+    ev.time_ms = at;
+    ev.ticket_id = (char *)ticket;
+    if (resume) {
+        ev.body_case = HOTLINE__EVENT__BODY_TICKET_RESUMED;
+        ev.ticket_resumed = &r;
+    } else {
+        h.reason = "waiting for the court";
+        ev.body_case = HOTLINE__EVENT__BODY_TICKET_HELD;
+        ev.ticket_held = &h;
+    }
+    apply(f, &ev);
+}
+
 /* The earliest step scheduled (committed), INT64_MAX when none. */
 static inline int64_t next_step(fx_t *f)
 {
@@ -363,6 +384,17 @@ static inline sla_clock_t get_clock(fx_t *f, const char *ticket, uint32_t round,
     MDB_txn *txn;
     assert_int_equal(store_read_begin(f->store, &txn), 0);
     assert_int_equal(sla_clock_get(f->sla, txn, ticket, round, c, &out), 0);
+    store_read_end(&txn);
+    return out;
+}
+
+/* GET /v1/clocks/{ticket}'s answer (a new reference). */
+static inline json_t *clocks_json(fx_t *f, const char *ticket)
+{
+    MDB_txn *txn;
+    json_t *out = NULL;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(sla_clocks_json(f->sla, txn, ticket, &out), 0);
     store_read_end(&txn);
     return out;
 }

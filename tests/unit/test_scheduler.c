@@ -2,7 +2,8 @@
  * operations; on a real loop with the group commit and a settable clock, entries fire in time
  * order, each once, never before their instant, at most per_pass per transaction; an entry
  * that reschedules itself from fire() runs a ladder; a failing fire rolls the pass back and it
- * is retried; entries left by a closed store fire when it reopens. */
+ * is retried; entries left by a closed store fire when it reopens; with caller_keeps_due,
+ * cancels at the caller's instant and entries of an id index from before. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +35,7 @@ typedef struct fx {
     size_t nfired, cap;
     int ladder_steps;  /* ids starting "L" put themselves again this many times */
     int fail_left;     /* the next fail_left fires of id "F" fail (HL_EIO) */
+    bool keeps_due;    /* open the scheduler with caller_keeps_due */
 } fx_t;
 
 static int on_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
@@ -73,7 +75,8 @@ static void open_all(fx_t *f, unsigned per_pass)
     uv_timer_init(&f->loop, &f->keep);
     uv_timer_start(&f->keep, keepalive_cb, 5, 5);
     assert_int_equal(txq_create(&f->txq, &f->loop, f->store, 0), 0);
-    scheduler_opts_t o = {.name = "test", .fire = on_fire, .ctx = f, .per_pass = per_pass};
+    scheduler_opts_t o = {.name = "test", .fire = on_fire, .ctx = f, .per_pass = per_pass,
+                          .caller_keeps_due = f->keeps_due};
     assert_int_equal(scheduler_create(&f->s, &f->loop, f->store, f->txq, f->clock, &o), 0);
     assert_int_equal(scheduler_start(f->s), 0);
 }
@@ -295,6 +298,48 @@ static void test_left_over_fire_at_start(void **state)
     assert_string_equal(f->fired[0].id, "old1");
 }
 
+/* caller_keeps_due: no id index, cancelled at the instant the caller gives; entries put with
+ * an id index before (an older release) are still cancelled by id, and fire once. */
+static void test_caller_keeps_due(void **state)
+{
+    fx_t *f = *state;
+    put(f, "legacy-a", T0 + 100, NULL);
+    put(f, "legacy-b", T0 + 150, NULL);
+    close_all(f);
+    f->keeps_due = true;
+    open_all(f, 0);
+    MDB_txn *txn;
+    int64_t due;
+    uint64_t n;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(scheduler_put(f->s, txn, "new", 3, T0 + 200, NULL, 0), 0);
+    assert_int_equal(scheduler_due(f->s, txn, "new", 3, &due), HL_ENOTFOUND); /* no id index */
+    assert_int_equal(scheduler_due(f->s, txn, "legacy-b", 8, &due), 0);
+    assert_int_equal(due, T0 + 150);
+    assert_int_equal(scheduler_count(f->s, txn, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(scheduler_cancel_at(f->s, txn, "new", 3, T0 + 201), HL_ENOTFOUND);
+    assert_int_equal(scheduler_cancel_at(f->s, txn, "new", 3, T0 + 200), 0);
+    assert_int_equal(scheduler_cancel_at(f->s, txn, "new", 3, T0 + 200), HL_ENOTFOUND);
+    assert_int_equal(scheduler_cancel(f->s, txn, "legacy-b", 8), 0);
+    assert_int_equal(scheduler_due(f->s, txn, "legacy-b", 8, &due), HL_ENOTFOUND);
+    assert_int_equal(scheduler_put(f->s, txn, "new", 3, T0 + 200, NULL, 0), 0);
+    assert_int_equal(scheduler_put(f->s, txn, "new", 3, T0 + 200, NULL, 0), 0); /* the same */
+    assert_int_equal(scheduler_count(f->s, txn, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    hclock_advance_ms(f->clock, 300);
+    settle(f);
+    assert_int_equal(f->nfired, 2);
+    assert_string_equal(f->fired[0].id, "legacy-a");
+    assert_string_equal(f->fired[1].id, "new");
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(scheduler_count(f->s, txn, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(scheduler_due(f->s, txn, "legacy-a", 8, &due), HL_ENOTFOUND);
+    store_read_end(&txn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_passes_are_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ladder_and_failed_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_left_over_fire_at_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_caller_keeps_due, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,16 +115,6 @@ static size_t count_of(fx_t *f, Hotline__Event__BodyCase kind, const char *ticke
 
 #define cards(f, ticket) count_of(f, 0, ticket)
 
-static json_t *clocks_json(fx_t *f, const char *ticket)
-{
-    MDB_txn *txn;
-    json_t *out = NULL;
-    assert_int_equal(store_read_begin(f->store, &txn), 0);
-    assert_int_equal(sla_clocks_json(f->sla, txn, ticket, &out), 0);
-    store_read_end(&txn);
-    return out;
-}
-
 static bool has_clock(fx_t *f, const char *ticket, Hotline__SlaClock clock)
 {
     sla_clock_t c;

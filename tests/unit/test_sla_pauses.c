@@ -141,27 +141,6 @@ static void test_termination_ends_clocks_without_verdict(void **state)
     assert_int_equal(fire(f, t0 + 30 * 24 * HOUR_MS), 0);
 }
 
-/* TicketHeld / TicketResumed from dispatch; seq is the position in dispatch's log. */
-static void hold(fx_t *f, const char *ticket, uint64_t seq, bool resume, int64_t at)
-{
-    Hotline__TicketHeld h = HOTLINE__TICKET_HELD__INIT;
-    Hotline__TicketResumed r = HOTLINE__TICKET_RESUMED__INIT;
-    Hotline__Event ev = HOTLINE__EVENT__INIT;
-    ev.source = "dispatch";
-    ev.seq = seq;
-    ev.time_ms = at;
-    ev.ticket_id = (char *)ticket;
-    if (resume) {
-        ev.body_case = HOTLINE__EVENT__BODY_TICKET_RESUMED;
-        ev.ticket_resumed = &r;
-    } else {
-        h.reason = "waiting for the court";
-        ev.body_case = HOTLINE__EVENT__BODY_TICKET_HELD;
-        ev.ticket_held = &h;
-    }
-    apply(f, &ev);
-}
-
 /* A hold across the yellow card's instant: nothing fires while the ticket is on hold, and on
  * resume every step not yet given moves by the working days the hold took. */
 static void test_hold_across_the_warning_instant(void **state)

@@ -1,0 +1,284 @@
+/* sla's clock records across releases (sla_fixture.h drives sla in-process): a version-1
+ * record (a header then a packed SlaClockStarted, its step on the scheduler with an id index)
+ * is read, answers the same JSON as the version-2 record of the same clock, climbs its ladder,
+ * pauses and resumes, and stops with its step cancelled; a first-release record (warning and
+ * breach both on the scheduler) stops with both cancelled. */
+#include "sla_fixture.h"
+
+#include "scheduler.h"
+
+static void be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* sla's sub-databases, opened before any write transaction of the test. */
+typedef struct dbs {
+    MDB_dbi clocks, due, meta, steps_due, steps_ids;
+} dbs_t;
+
+static dbs_t dbs(fx_t *f)
+{
+    dbs_t d;
+    assert_int_equal(store_db(f->store, "sla_clocks", 0, &d.clocks), 0);
+    assert_int_equal(store_db(f->store, "sla_due", 0, &d.due), 0);
+    assert_int_equal(store_db(f->store, "sla_meta", 0, &d.meta), 0);
+    assert_int_equal(store_db(f->store, "sla_steps.due", 0, &d.steps_due), 0);
+    assert_int_equal(store_db(f->store, "sla_steps.ids", 0, &d.steps_ids), 0);
+    return d;
+}
+
+/* ticket \0 round(BE32) clock: sla_clocks' key. */
+static size_t clock_key(uint8_t *k, const char *ticket, uint32_t round, Hotline__SlaClock c)
+{
+    size_t n = strlen(ticket) + 1;
+    memcpy(k, ticket, n);
+    be32(k + n, round);
+    k[n + 4] = (uint8_t)c;
+    return n + 5;
+}
+
+/* A step on the scheduler as the releases with an id index put it: sla_steps.due (BE64 instant
+ * with the top bit flipped, then the id) and sla_steps.ids (id -> that instant). */
+static void put_step_v1(const dbs_t *d, MDB_txn *txn, const char *ticket, Hotline__SlaClock c,
+                        uint32_t round, int step, int64_t at)
+{
+    uint8_t id[64], key[72];
+    size_t n = strlen(ticket) + 1;
+    memcpy(id, ticket, n);
+    id[n] = (uint8_t)c;
+    be32(id + n + 1, round);
+    id[n + 5] = (uint8_t)step;
+    n += 6;
+    be64(key, (uint64_t)at ^ (UINT64_C(1) << 63));
+    memcpy(key + 8, id, n);
+    assert_int_equal(store_put(txn, d->steps_due, key, 8 + n, "", 0, 0), 0);
+    assert_int_equal(store_put(txn, d->steps_ids, id, n, key, 8, 0), 0);
+}
+
+/* c written as a version-1 record under ticket, running, with its due entry and running count,
+ * and its steps on the scheduler: pending, or (0, the first release) warning and breach. */
+static void put_v1(fx_t *f, const char *ticket, const sla_clock_t *c)
+{
+    Hotline__SlaClockStarted st = HOTLINE__SLA_CLOCK_STARTED__INIT;
+    st.clock = c->clock;
+    st.due_ms = c->due_ms;
+    st.warn_ms = c->warn_ms;
+    st.policy = (char *)c->policy;
+    st.limit = (char *)c->limit;
+    st.round = c->round;
+    st.unit = (char *)c->unit;
+    st.category_code = (char *)c->category;
+    st.reminder_ms = c->reminder_ms;
+    st.red_ms = c->red_ms;
+    st.supervision_ms = c->supervision_ms;
+    st.limit_unit = c->limit_unit;
+    st.policy_version = c->policy_version;
+    uint8_t rec[1024] = {1, 0, 0, c->pending};
+    be64(rec + 4, (uint64_t)c->start_ms);
+    size_t len = 20 + hotline__sla_clock_started__pack(&st, rec + 20);
+    dbs_t d = dbs(f);
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    uint8_t key[160], dk[168];
+    size_t klen = clock_key(key, ticket, c->round, c->clock);
+    assert_int_equal(store_put(txn, d.clocks, key, klen, rec, len, 0), 0);
+    be64(dk, (uint64_t)c->due_ms);
+    memcpy(dk + 8, key, klen);
+    assert_int_equal(store_put(txn, d.due, dk, 8 + klen, "", 0, 0), 0);
+    const char *run = c->clock == SIGN ? "running.sign" : "running.reply";
+    assert_int_equal(store_add_u64(txn, d.meta, run, strlen(run), 1, NULL), 0);
+    if (c->pending) {
+        put_step_v1(&d, txn, ticket, c->clock, c->round, c->pending, c->pending_at_ms);
+    } else {
+        put_step_v1(&d, txn, ticket, c->clock, c->round, SLA_STEP_WARN, c->warn_ms);
+        put_step_v1(&d, txn, ticket, c->clock, c->round, SLA_STEP_BREACH, c->due_ms);
+    }
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+}
+
+static uint64_t steps_pending(fx_t *f)
+{
+    MDB_txn *txn;
+    uint64_t n = 0;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(scheduler_count(sla_steps(f->sla), txn, &n), 0);
+    store_read_end(&txn);
+    return n;
+}
+
+static json_t *due_json(fx_t *f)
+{
+    MDB_txn *txn;
+    json_t *j = NULL;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(sla_due_json(f->sla, txn, INT64_MAX, 100, &j), 0);
+    store_read_end(&txn);
+    return j;
+}
+
+/* The clock of a ticket started now, as version 2 wrote it. */
+static sla_clock_t started(fx_t *f, const char *ticket, Hotline__SlaClock clock, int64_t t0)
+{
+    dispatched(f, ticket, "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, t0);
+    return get_clock(f, ticket, 0, clock);
+}
+
+/* Events of ticket after seq h, of kind k (0: any). */
+static size_t events_of(fx_t *f, uint64_t h, const char *ticket, Hotline__Event__BodyCase k)
+{
+    collected_t got;
+    collect(f, h, &got);
+    size_t n = 0;
+    for (size_t i = 0; i < got.n; i++)
+        n += strcmp(got.ev[i]->ticket_id, ticket) == 0 && (!k || got.ev[i]->body_case == k);
+    collected_free(&got);
+    return n;
+}
+
+static void test_v1_record_reads_and_climbs(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 3, 2, 10, 0); /* a Monday */
+    sla_clock_t c = started(f, "NEW-1", REPLY, t0);
+    assert_int_equal(c.pending, SLA_STEP_REMIND);
+    assert_false(c.pending_by_id);
+    assert_int_equal(c.pending_at_ms, c.reminder_ms);
+    assert_true(c.warn_ms > c.reminder_ms);
+    uint64_t steps0 = steps_pending(f); /* NEW-1's sign and reply */
+    /* The same clock as a version-1 record of another ticket. */
+    put_v1(f, "OLD-1", &c);
+    assert_int_equal(steps_pending(f), steps0 + 1);
+    sla_clock_t o = get_clock(f, "OLD-1", 0, REPLY);
+    assert_true(o.pending_by_id);
+    assert_int_equal(o.pending, SLA_STEP_REMIND);
+    assert_int_equal(o.start_ms, c.start_ms);
+    assert_int_equal(o.due_ms, c.due_ms);
+    assert_int_equal(o.warn_ms, c.warn_ms);
+    assert_int_equal(o.reminder_ms, c.reminder_ms);
+    assert_int_equal(o.red_ms, c.red_ms);
+    assert_int_equal(o.supervision_ms, c.supervision_ms);
+    assert_int_equal(o.limit_unit, c.limit_unit);
+    assert_string_equal(o.policy, "default");
+    assert_string_equal(o.limit, "5 working days");
+    assert_string_equal(o.unit, c.unit);
+    assert_string_equal(o.category, "W06");
+    /* Both records answer the same JSON. */
+    json_t *a = clocks_json(f, "NEW-1"), *b = clocks_json(f, "OLD-1");
+    assert_true(json_equal(json_array_get(json_object_get(a, "clocks"), 1),
+                           json_array_get(json_object_get(b, "clocks"), 0)));
+    json_decref(a);
+    json_decref(b);
+    json_t *due = due_json(f);
+    assert_int_equal(json_array_size(json_object_get(due, "clocks")), 3); /* NEW-1 x 2, OLD-1 */
+    json_decref(due);
+    /* The old step fires once; the next goes on the scheduler without an id index. */
+    uint64_t h = head(f);
+    fire(f, c.reminder_ms);
+    assert_int_equal(events_of(f, h, "OLD-1", 0), 1);
+    assert_int_equal(events_of(f, h, "OLD-1", K_ESCALATED), 1);
+    o = get_clock(f, "OLD-1", 0, REPLY);
+    assert_true(o.reminded);
+    assert_false(o.pending_by_id);
+    assert_int_equal(o.pending, SLA_STEP_WARN);
+    assert_int_equal(o.pending_at_ms, c.warn_ms);
+    assert_string_equal(o.limit, "5 working days");
+    MDB_txn *txn;
+    int64_t at;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    uint8_t id[16] = "OLD-1";
+    id[6] = (uint8_t)REPLY;
+    id[11] = SLA_STEP_REMIND;
+    assert_int_equal(scheduler_due(sla_steps(f->sla), txn, id, 12, &at), HL_ENOTFOUND);
+    store_read_end(&txn);
+    /* Replied: the warning leaves the scheduler, the verdict is kept. */
+    uint64_t steps1 = steps_pending(f);
+    replied(f, "OLD-1", 0, c.reminder_ms + MIN_MS);
+    assert_int_equal(steps_pending(f), steps1 - 1);
+    o = get_clock(f, "OLD-1", 0, REPLY);
+    assert_true(o.stopped && o.on_time);
+    assert_int_equal(o.stopped_ms, c.reminder_ms + MIN_MS);
+    assert_string_equal(o.policy, "default");
+    assert_int_equal(running(f, REPLY), 1); /* NEW-1's */
+    h = head(f);
+    fire(f, c.red_ms + HOUR_MS);
+    assert_true(events_of(f, h, "NEW-1", K_BREACHED) > 0);
+    assert_int_equal(events_of(f, h, "OLD-1", 0), 0);
+}
+
+static void test_first_release_record_stops_both_steps(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 3, 2, 10, 0);
+    sla_clock_t c = started(f, "NEW-2", REPLY, t0);
+    uint64_t steps0 = steps_pending(f);
+    /* The first release: no ladder beyond warning and breach, both on the scheduler. */
+    c.pending = 0;
+    c.reminder_ms = c.red_ms = c.supervision_ms = 0;
+    c.limit_unit = 0;
+    put_v1(f, "OLD-2", &c);
+    assert_int_equal(steps_pending(f), steps0 + 2);
+    sla_clock_t o = get_clock(f, "OLD-2", 0, REPLY);
+    assert_true(o.pending_by_id);
+    assert_int_equal(o.pending, 0);
+    replied(f, "OLD-2", 0, c.warn_ms - MIN_MS);
+    assert_int_equal(steps_pending(f), steps0); /* warning and breach both gone */
+    o = get_clock(f, "OLD-2", 0, REPLY);
+    assert_true(o.stopped && o.on_time);
+    assert_false(o.warned);
+    assert_string_equal(o.limit, "5 working days");
+    uint64_t h = head(f);
+    fire(f, c.due_ms + HOUR_MS);
+    assert_int_equal(events_of(f, h, "OLD-2", 0), 0);
+    assert_true(events_of(f, h, "NEW-2", K_WARNING) > 0);
+}
+
+static void test_v1_record_held_and_resumed(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 3, 2, 10, 0);
+    sla_clock_t c = started(f, "NEW-3", REPLY, t0);
+    uint64_t steps0 = steps_pending(f);
+    put_v1(f, "OLD-3", &c);
+    /* On hold before its reminder: the step an older release put leaves with its id. */
+    hold(f, "OLD-3", 1, false, t0 + HOUR_MS);
+    assert_int_equal(steps_pending(f), steps0);
+    sla_clock_t o = get_clock(f, "OLD-3", 0, REPLY);
+    assert_true(o.paused);
+    assert_int_equal(o.pending, 0);
+    assert_int_equal(o.paused_ms, t0 + HOUR_MS);
+    assert_int_equal(o.due_ms, c.due_ms);
+    /* Resumed a day later: the reminder comes back, due where the record says. */
+    hold(f, "OLD-3", 2, true, t0 + 25 * HOUR_MS);
+    assert_int_equal(steps_pending(f), steps0 + 1);
+    o = get_clock(f, "OLD-3", 0, REPLY);
+    assert_false(o.paused);
+    assert_false(o.pending_by_id);
+    assert_int_equal(o.pending, SLA_STEP_REMIND);
+    assert_true(o.due_ms > c.due_ms);
+    assert_int_equal(o.pending_at_ms, o.reminder_ms);
+    assert_true(o.reminder_ms > c.reminder_ms);
+    replied(f, "OLD-3", 0, t0 + 26 * HOUR_MS);
+    assert_int_equal(steps_pending(f), steps0);
+    assert_true(get_clock(f, "OLD-3", 0, REPLY).on_time);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_v1_record_reads_and_climbs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_release_record_stops_both_steps, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_v1_record_held_and_resumed, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
