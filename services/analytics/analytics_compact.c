@@ -41,7 +41,7 @@ static const struct {
     {"work_order_id", false}, {"survey_id", false},   {"ticket_id", false},
     {"agent", false},       {"crew", false},         {"by", false},
     {"filed_by", false},    {"raised_by", false},    {"reviewed_by", false},
-    {"policy", false},      {"trigger", false},      {"view", false},
+    {"trigger", false},     {"view", false},
     {"channel", false},     {"source", false},
 };
 static const char *const DROPPED[] = {"contact", "point", "warn_ms", "reminder_ms", "red_ms",
@@ -124,6 +124,7 @@ void tl_rec_reset(tl_rec_t *r)
     r->nstr = 0;
     r->strs.n = 0;
     r->evs.n = 0;
+    r->stored = 0;
 }
 
 void tl_rec_fini(tl_rec_t *r)

@@ -76,6 +76,7 @@ typedef struct tl_rec {
     size_t nstr, cap;
     tl_buf_t strs;
     tl_buf_t evs;         /* the events: (varint length | compact event)* */
+    size_t stored;        /* the stored value's size (room included), 0 for a new record */
     tl_buf_t scratch;     /* one event being encoded */
 } tl_rec_t;
 

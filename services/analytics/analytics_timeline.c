@@ -2,12 +2,17 @@
  *
  *   timeline  key   ticket id
  *             value 0x02 | flags | zz(base_ms) | received | category | district | unit
- *                   | nstr | (len8 | bytes) x nstr | (varint length | compact event)*
+ *                   | nstr | (len8 | bytes) x nstr | varint events length
+ *                   | (varint length | compact event)* | room
  *     received: 0 when unknown, else zz(received_ms - base_ms) + 1; category, district, unit:
  *     0 when unknown, else 1 + their index in the string table (the events' strings are there
  *     too: analytics_compact.c). base_ms is the first stored event's time. Events are kept in
  *     the order they were applied; a (source, seq) appears once, which is what makes a replay
- *     after a crash change nothing.
+ *     after a crash change nothing. room: zero bytes left for the next events. A ticket's
+ *     events come from four feeds in quick succession; a record that grew would be moved
+ *     out of its page, and pages left full behind the newest tickets would split in halves.
+ *     So a record that has to grow takes ROOM bytes more than it needs, and is rewritten in
+ *     place (same size) while its events fit.
  *
  * Layout 3 kept one entry per event (key: ticket id | 0x00 | be64(time ^ sign bit) | source |
  * 0x00 | be64 seq; value: the masked packed Event) and the dimensions apart in `tickets`. The
@@ -22,6 +27,7 @@
 #include <string.h>
 
 #define RECORD_VERSION 2
+#define ROOM 96 /* about what a ticket's first stage (dispatch, two clocks) adds */
 #define TIMELINE_MAX_EVENTS 10000 /* per answer: a ticket has tens, this only bounds memory */
 
 /* ---- the record ---- */
@@ -43,7 +49,7 @@ int analytics_record_parse(tl_rec_t *r, const uint8_t *v, size_t n)
         return HL_ECORRUPT;
     r->t.flags = v[1];
     size_t at = 2;
-    uint64_t base, recv, dims[3], nstr;
+    uint64_t base, recv, dims[3], nstr, evs_len;
     int rc = tl_get_varint(v, n, &at, &base);
     if (!rc)
         rc = tl_get_varint(v, n, &at, &recv);
@@ -67,12 +73,15 @@ int analytics_record_parse(tl_rec_t *r, const uint8_t *v, size_t n)
     for (int i = 0; i < 3; i++)
         if (dims[i] > nstr)
             return HL_ECORRUPT;
+    if ((rc = tl_get_varint(v, n, &at, &evs_len)) || evs_len > n - at)
+        return HL_ECORRUPT;
+    r->stored = n;
     r->base_ms = tl_unzigzag(base);
     r->t.received_ms = recv ? (int64_t)((uint64_t)r->base_ms + (uint64_t)tl_unzigzag(recv - 1)) : 0;
     dim_from(r, dims[0], r->t.category);
     dim_from(r, dims[1], r->t.district);
     dim_from(r, dims[2], r->t.unit);
-    return tl_put_bytes(&r->evs, v + at, n - at);
+    return tl_put_bytes(&r->evs, v + at, (size_t)evs_len);
 }
 
 static int put_dim(tl_rec_t *r, tl_buf_t *b, const char *s)
@@ -111,6 +120,8 @@ int analytics_record_encode(tl_rec_t *r, tl_buf_t *out)
             rc = tl_put_bytes(out, s, n);
     }
     if (!rc)
+        rc = tl_put_varint(out, r->evs.n);
+    if (!rc)
         rc = tl_put_bytes(out, r->evs.p, r->evs.n);
     return rc;
 }
@@ -121,7 +132,16 @@ int analytics_record_put(analytics_t *self, MDB_txn *txn, const char *id, size_t
     tl_buf_t *b = &r->scratch;
     b->n = 0;
     int rc = analytics_record_encode(r, b);
-    return rc ? rc : store_put(txn, self->timeline, id, id_len, b->p, b->n, 0);
+    size_t size = b->n <= r->stored ? r->stored : b->n + ROOM;
+    if (!rc)
+        rc = tl_buf_reserve(b, size - b->n);
+    if (rc)
+        return rc;
+    memset(b->p + b->n, 0, size - b->n);
+    rc = store_put(txn, self->timeline, id, id_len, b->p, size, 0);
+    if (!rc)
+        r->stored = size;
+    return rc;
 }
 
 int analytics_record_has(const tl_rec_t *r, const char *source, uint64_t seq, bool *has)
