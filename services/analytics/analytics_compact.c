@@ -14,9 +14,10 @@
  *            message:         its own fields, then 0
  *   Kept: every single (non-repeated) scalar and sub-message except the caller's contact, the
  *   caller's position and the sla ladder's plan (warn/reminder/red/supervision/return-until
- *   instants); of the strings only codes, ids, units and who acted (KEPT_STRINGS). Dropped:
- *   repeated fields, bytes, and every other string (descriptions, notes, reasons, comments,
- *   results, addresses, names, phones, routes). Decoding gives an Event whose dropped fields
+ *   instants); of the strings only codes, ids, units, who acted and why a ticket closed
+ *   (KEPT_STRINGS). Dropped: repeated fields, bytes, and every other string (descriptions,
+ *   notes, other reasons, comments, results, summaries, addresses, names, phones, routes,
+ *   policy names). Decoding gives an Event whose dropped fields
  *   are empty: analytics_count reads none of them. */
 #include "analytics_internal.h"
 
@@ -29,20 +30,36 @@
 
 #define BODY_DEPTH_MAX 4
 
-/* Strings kept, and whether their phones are masked (those counted by are kept as sent, as
- * the counts read them live). */
+/* Strings kept (in every message, or in the one named), and whether their phones are masked
+ * (those counted by are kept as sent, as the counts read them live). */
 static const struct {
     const char *name;
     bool counted;
+    const char *message; /* NULL: any */
 } KEPT_STRINGS[] = {
-    {"unit", true},         {"category_code", true}, {"district", true},
-    {"incident_id", true},  {"to_unit", false},      {"from_unit", false},
-    {"category_prefix", false}, {"reason_code", false}, {"hotspot_id", false},
-    {"work_order_id", false}, {"survey_id", false},   {"ticket_id", false},
-    {"agent", false},       {"crew", false},         {"by", false},
-    {"filed_by", false},    {"raised_by", false},    {"reviewed_by", false},
-    {"trigger", false},     {"view", false},
-    {"channel", false},     {"source", false},
+    {"reason", false, "hotline.TicketClosed"}, /* why it closed: "rated satisfied", ... */
+    {"unit", true, NULL},
+    {"category_code", true, NULL},
+    {"district", true, NULL},
+    {"incident_id", true, NULL},
+    {"to_unit", false, NULL},
+    {"from_unit", false, NULL},
+    {"category_prefix", false, NULL},
+    {"reason_code", false, NULL},
+    {"hotspot_id", false, NULL},
+    {"work_order_id", false, NULL},
+    {"survey_id", false, NULL},
+    {"ticket_id", false, NULL},
+    {"agent", false, NULL},
+    {"crew", false, NULL},
+    {"by", false, NULL},
+    {"filed_by", false, NULL},
+    {"raised_by", false, NULL},
+    {"reviewed_by", false, NULL},
+    {"trigger", false, NULL},
+    {"view", false, NULL},
+    {"channel", false, NULL},
+    {"source", false, NULL},
 };
 static const char *const DROPPED[] = {"contact", "point", "warn_ms", "reminder_ms", "red_ms",
                                       "supervision_ms", "return_until_ms"};
@@ -182,20 +199,21 @@ static bool named(const char *name, const char *const *list, size_t n)
 }
 
 /* -1: not kept; else 1 when its phones are masked, 0 when kept as it is. */
-static int string_rule(const char *name)
+static int string_rule(const ProtobufCMessageDescriptor *d, const char *name)
 {
     for (size_t i = 0; i < sizeof KEPT_STRINGS / sizeof *KEPT_STRINGS; i++)
-        if (strcmp(name, KEPT_STRINGS[i].name) == 0)
+        if (strcmp(name, KEPT_STRINGS[i].name) == 0 &&
+            (!KEPT_STRINGS[i].message || strcmp(d->name, KEPT_STRINGS[i].message) == 0))
             return KEPT_STRINGS[i].counted ? 0 : 1;
     return -1;
 }
 
-static bool kept(const ProtobufCFieldDescriptor *f)
+static bool kept(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f)
 {
     if (f->label == PROTOBUF_C_LABEL_REPEATED || f->type == PROTOBUF_C_TYPE_BYTES ||
         named(f->name, DROPPED, sizeof DROPPED / sizeof *DROPPED))
         return false;
-    return f->type != PROTOBUF_C_TYPE_STRING || string_rule(f->name) >= 0;
+    return f->type != PROTOBUF_C_TYPE_STRING || string_rule(d, f->name) >= 0;
 }
 
 static bool is_signed(ProtobufCType t)
@@ -219,6 +237,32 @@ static bool is_instant(const ProtobufCFieldDescriptor *f)
     size_t n = strlen(f->name);
     return is_64(f->type) && f->type != PROTOBUF_C_TYPE_DOUBLE && n > 3 &&
            strcmp(f->name + n - 3, "_ms") == 0;
+}
+
+/* What becomes of a field, worked out once per field (the names are compared only then). */
+enum { F_DROP = 0, F_KEEP = 1, F_STRING = 2, F_MASKED = 3, F_INSTANT = 4 };
+#define RULES 2048 /* a power of two, above the number of fields in all messages */
+
+static uint8_t rule_of(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f)
+{
+    static struct {
+        const ProtobufCFieldDescriptor *f;
+        uint8_t rule;
+    } cache[RULES]; /* loop thread: one analytics at a time uses it; the rules never change */
+    size_t i = ((uintptr_t)f >> 4) & (RULES - 1);
+    for (size_t k = 0; k < RULES && cache[i].f; k++, i = (i + 1) & (RULES - 1))
+        if (cache[i].f == f)
+            return cache[i].rule;
+    uint8_t rule = !kept(d, f)                         ? F_DROP
+                   : f->type == PROTOBUF_C_TYPE_STRING ? (string_rule(d, f->name) > 0 ? F_MASKED
+                                                                                      : F_STRING)
+                   : is_instant(f)                     ? F_INSTANT
+                                                       : F_KEEP;
+    if (!cache[i].f) {
+        cache[i].f = f;
+        cache[i].rule = rule;
+    }
+    return rule;
 }
 
 /* A scalar's bits (sign-extended for signed 32-bit types). */
@@ -288,7 +332,8 @@ static int put_message(tl_rec_t *r, tl_buf_t *out, const ProtobufCMessage *m, in
     int rc = 0;
     for (unsigned i = 0; !rc && i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
-        if (!kept(f) || !present(m, f))
+        uint8_t rule = rule_of(d, f);
+        if (rule == F_DROP || !present(m, f))
             continue;
         const void *v = (const char *)m + f->offset;
         rc = tl_put_varint(out, f->id);
@@ -296,7 +341,7 @@ static int put_message(tl_rec_t *r, tl_buf_t *out, const ProtobufCMessage *m, in
             break;
         switch (f->type) {
         case PROTOBUF_C_TYPE_STRING:
-            rc = put_string(r, out, *(char *const *)v, string_rule(f->name) > 0);
+            rc = put_string(r, out, *(char *const *)v, rule == F_MASKED);
             break;
         case PROTOBUF_C_TYPE_MESSAGE:
             if (depth >= BODY_DEPTH_MAX)
@@ -316,7 +361,7 @@ static int put_message(tl_rec_t *r, tl_buf_t *out, const ProtobufCMessage *m, in
         }
         default: {
             uint64_t x = scalar_get(v, f->type);
-            if (is_instant(f))
+            if (rule == F_INSTANT)
                 x -= (uint64_t)time_ms;
             rc = tl_put_varint(out, is_signed(f->type) ? tl_zigzag((int64_t)x) : x);
             break;
