@@ -168,6 +168,11 @@ int tl_rec_intern(tl_rec_t *r, const char *s, size_t n, uint64_t *index)
             *index = i;
             return 0;
         }
+    return tl_rec_push(r, s, n, index);
+}
+
+int tl_rec_push(tl_rec_t *r, const char *s, size_t n, uint64_t *index)
+{
     if (r->nstr == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 16;
         uint32_t *off = realloc(r->off, cap * sizeof *off);

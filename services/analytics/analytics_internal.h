@@ -101,6 +101,8 @@ void tl_rec_fini(tl_rec_t *r);
 const char *tl_rec_str(const tl_rec_t *r, size_t i, size_t *n);
 /* The index of s (cut to 255 bytes) in the table, added when missing. */
 int tl_rec_intern(tl_rec_t *r, const char *s, size_t n, uint64_t *index);
+/* s (at most 255 bytes) added to the table as its last string, without looking for it. */
+int tl_rec_push(tl_rec_t *r, const char *s, size_t n, uint64_t *index);
 /* ev, compacted, after the record's events (built from ev as decoded: no packing). */
 int tl_rec_append(tl_rec_t *r, const Hotline__Event *ev);
 /* The event at *at of the record's events (moves *at past it). */

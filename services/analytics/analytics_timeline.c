@@ -64,10 +64,8 @@ int analytics_record_parse(tl_rec_t *r, const uint8_t *v, size_t n)
         if (at >= n || v[at] > n - at - 1)
             return HL_ECORRUPT;
         size_t len = v[at];
-        if ((rc = tl_rec_intern(r, (const char *)v + at + 1, len, &idx)))
+        if ((rc = tl_rec_push(r, (const char *)v + at + 1, len, &idx)))
             return rc;
-        if (idx != i) /* a string twice: not written by analytics */
-            return HL_ECORRUPT;
         at += 1 + len;
     }
     for (int i = 0; i < 3; i++)
