@@ -57,6 +57,11 @@ int analytics_open(analytics_t **out, store_t *store, const analytics_opts_t *op
     self->store = store;
     self->clock = opts->clock;
     self->basically_satisfied = opts->basically_satisfied_counts;
+    self->rec = calloc(1, sizeof *self->rec);
+    if (!self->rec) {
+        free(self);
+        return HL_ENOMEM;
+    }
     int rc = calendar_load(&self->cal, opts->calendar, err, err_size);
     if (!rc)
         rc = store_db(store, "tickets", 0, &self->tickets);
@@ -86,6 +91,8 @@ void analytics_close(analytics_t **self)
         return;
     calendar_destroy(&(*self)->cal);
     analytics_pending_fini(*self);
+    tl_rec_fini((*self)->rec);
+    free((*self)->rec);
     free(*self);
     *self = NULL;
 }

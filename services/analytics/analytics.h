@@ -1,15 +1,16 @@
 /* analytics: KPIs by period / unit / category / district, and every ticket's full timeline,
  * built from the feeds of intake, dispatch, sla and callback.
  *
- * State, all in the service's own LMDB (see analytics_store.c for the key layouts):
- *   tickets   ticket id -> its dimensions (category, district, unit, received time) and the
- *             "already counted once" flags
+ * State, all in the service's own LMDB (analytics_store.c and analytics_timeline.c give the
+ * layouts):
  *   counters  (local day, dimension, value, counter) -> u64, plus an "all time" period
- *   timeline  (ticket id, time, source, seq) -> the packed event (personal data masked)
+ *   timeline  ticket id -> one record: its dimensions (category, district, unit, received
+ *             time), the "already counted once" flags, and each event applied, compact (what
+ *             the counts read and the timeline shows; no free text, no contact data)
  * Every change is made by analytics_apply (and, for the counters summed over a feed batch,
  * analytics_batch_end) inside the transaction that also stores the feed cursor, so counts
- * are exactly once; a timeline record doubles as the "this event was applied" marker, so even
- * a logic replay of the same event cannot count twice.
+ * are exactly once; an event in its ticket's record (by source and seq) doubles as the "this
+ * event was applied" marker, so even a logic replay of the same event cannot count twice.
  *
  * Reads (KPIs, timeline) run in read transactions on the loop thread. Loop thread only. */
 #ifndef HOTLINE_ANALYTICS_H
@@ -151,7 +152,7 @@ void analytics_close(analytics_t **self);
 typedef struct analytics_rebuild_stats {
     uint64_t total;   /* events kept */
     uint64_t done;    /* events counted again so far */
-    uint64_t skipped; /* timeline entries that are not events (left out) */
+    uint64_t skipped; /* timeline entries or records that could not be read (left out) */
     double seconds;   /* since the start */
 } analytics_rebuild_stats_t;
 typedef void (*analytics_progress_fn)(void *ctx, const analytics_rebuild_stats_t *st);
@@ -244,9 +245,10 @@ int analytics_report_csv(analytics_t *self, MDB_txn *txn, const analytics_report
 /* The label of the report's totals row. */
 #define ANALYTICS_REPORT_TOTAL "(total)"
 
-/* ---- timeline (analytics_store.c) ---- */
+/* ---- timeline (analytics_timeline.c) ---- */
 
-/* {"ticketId", "events": [proto3 JSON of each hotline.Event, in time order]}.
+/* {"ticketId", "events": [proto3 JSON of each hotline.Event as analytics keeps it (without
+ * free text and contact data: analytics_compact.c), in time order]}.
  * Errors: HL_ENOTFOUND (no event about this ticket), HL_ECORRUPT, store errors. */
 int analytics_timeline(analytics_t *self, MDB_txn *txn, const char *ticket_id, json_t **out);
 

@@ -90,7 +90,7 @@ static void clock_counts(effect_t *e, Hotline__SlaClock clock, analytics_counter
 }
 
 
-/* What ev counts and which dimensions it carries; updates the record t (*dirty when it did). */
+/* What ev counts and which dimensions it carries; updates the dimensions t (*dirty when it did). */
 static void classify(const Hotline__Event *ev, analytics_ticket_t *t, effect_t *e, bool *dirty)
 {
     /* The one-of members share one pointer: a body case with no body (only a hand-built
@@ -293,17 +293,34 @@ int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     analytics_t *self = ctx;
     if (!ev->ticket_id || !*ev->ticket_id)
         return 0; /* not about a ticket (test traffic) */
-    if (strlen(ev->ticket_id) > ANALYTICS_ID_MAX) {
+    size_t id_len = strlen(ev->ticket_id);
+    if (id_len > ANALYTICS_ID_MAX) {
         SLOG_WARN("event_not_kept",
                   "source=%s seq=%llu reason=\"ticket id longer than %d "
                   "bytes\"",
                   ev->source, (unsigned long long)ev->seq, ANALYTICS_ID_MAX);
         return 0;
     }
-    bool fresh;
-    int rc = analytics_timeline_put(self, txn, ev, &fresh);
-    if (!rc && fresh) { /* a replay of an applied event changes nothing */
-        rc = analytics_count(self, txn, ev);
+    tl_rec_t *rec = self->rec;
+    MDB_val v;
+    bool seen = false;
+    int rc = store_get(txn, self->timeline, ev->ticket_id, id_len, &v);
+    if (rc == HL_ENOTFOUND) {
+        tl_rec_reset(rec);
+        rc = 0;
+    } else if (!rc) {
+        rc = analytics_record_parse(rec, v.mv_data, v.mv_size);
+        if (!rc)
+            rc = analytics_record_has(rec, ev->source, ev->seq, &seen);
+    }
+    if (!rc && !seen) { /* a replay of an applied event changes nothing */
+        rc = analytics_count(self, txn, ev, &rec->t);
+        if (!rc)
+            rc = tl_rec_append(rec, ev);
+        if (!rc)
+            rc = analytics_record_put(self, txn, ev->ticket_id, id_len, rec);
+        if (!rc)
+            self->tl_added++;
         /* Not in analytics_count: a rebuild of the counters must not raise hotspots again. */
         if (!rc)
             rc = analytics_hotspot_apply(self, txn, ev);
@@ -313,32 +330,25 @@ int analytics_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)
     return rc;
 }
 
-int analytics_count(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev)
+int analytics_count(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev,
+                    analytics_ticket_t *t)
 {
-    analytics_ticket_t t;
-    bool found, dirty = false;
-    int rc = analytics_ticket_get(self, txn, ev->ticket_id, &t, &found);
-    if (rc)
-        return rc;
+    bool dirty = false; /* the record is written with the event anyway */
     effect_t e = {.n = 0};
-    classify(ev, &t, &e, &dirty);
-    if (dirty || !found) {
-        rc = analytics_ticket_put(self, txn, ev->ticket_id, &t);
-        if (rc)
-            return rc;
-    }
+    classify(ev, t, &e, &dirty);
+    int rc = 0;
     /* The event's own dimensions where it carries them, else the ticket's. */
     char unit[ANALYTICS_VALUE_MAX + 1], category[ANALYTICS_VALUE_MAX + 1],
         district[ANALYTICS_VALUE_MAX + 1];
-    analytics_value_copy(unit, e.no_unit ? "" : set(e.unit) ? e.unit : t.unit);
-    analytics_value_copy(category, set(e.category) ? e.category : t.category);
-    analytics_value_copy(district, set(e.district) ? e.district : t.district);
+    analytics_value_copy(unit, e.no_unit ? "" : set(e.unit) ? e.unit : t->unit);
+    analytics_value_copy(category, set(e.category) ? e.category : t->category);
+    analytics_value_copy(district, set(e.district) ? e.district : t->district);
     int64_t day = calendar_local_day(self->cal, e.at_ms ? e.at_ms : ev->time_ms);
     for (int i = 0; i < e.n && !rc; i++)
         rc = analytics_add_everywhere(self, txn, day, e.ids[i], e.deltas[i], unit, category,
                                       district);
     if (!rc) {
-        analytics_ticket_t dims = t;
+        analytics_ticket_t dims = *t;
         analytics_value_copy(dims.unit, unit);
         analytics_value_copy(dims.category, category);
         analytics_value_copy(dims.district, district);

@@ -7,9 +7,9 @@
 
 struct analytics {
     store_t *store;
-    MDB_dbi tickets;          /* ticket id -> packed dimension record */
+    MDB_dbi tickets;          /* layout 3: ticket id -> dimensions (emptied by the rebuild) */
     MDB_dbi counters;         /* day + dim + value + counter -> u64 (big-endian) */
-    MDB_dbi timeline;         /* ticket id + time + source + seq -> packed Event */
+    MDB_dbi timeline;         /* ticket id -> dimensions + compact events (layout 4) */
     MDB_dbi verdicts;         /* ticket id + clock + round -> how it was counted */
     MDB_dbi meta;             /* "layout" -> the counters' layout version (be64) */
     calendar_t *cal;          /* the centre's zone: periods are its local days */
@@ -20,6 +20,8 @@ struct analytics {
     metric_t *m_tickets, *m_clocks, *m_callbacks, *m_ratings, *m_resolved, *m_rework;
     metric_t *m_known_tickets, *m_timeline_events;
     uint64_t shown[ANALYTICS_NCOUNTERS];
+    struct tl_rec *rec;       /* the record being applied (reused) */
+    uint64_t tl_added;        /* events added to timelines in the batch being applied */
     /* The counter changes of the batch being applied, one entry per counter key, written once
      * each by analytics_batch_end (analytics_store.c). */
     struct {
@@ -59,11 +61,77 @@ typedef struct analytics_ticket {
     char unit[ANALYTICS_VALUE_MAX + 1];
 } analytics_ticket_t;
 
-/* analytics_store.c: keys and records. */
-int analytics_ticket_get(analytics_t *self, MDB_txn *txn, const char *id, analytics_ticket_t *t,
-                         bool *found);
-int analytics_ticket_put(analytics_t *self, MDB_txn *txn, const char *id,
-                         const analytics_ticket_t *t);
+/* ---- analytics_compact.c: a ticket's record in memory (analytics_timeline.c stores it) ---- */
+
+typedef struct tl_buf {
+    uint8_t *p;
+    size_t n, cap;
+} tl_buf_t;
+
+typedef struct tl_rec {
+    analytics_ticket_t t; /* the ticket's dimensions */
+    int64_t base_ms;      /* the first event's time: the events' times are kept from it */
+    uint32_t *off;        /* the string table: offsets in strs, lengths (<= 255) */
+    uint8_t *len;
+    size_t nstr, cap;
+    tl_buf_t strs;
+    tl_buf_t evs;         /* the events: (varint length | compact event)* */
+    size_t stored;        /* the stored value's size (room included), 0 for a new record */
+    tl_buf_t scratch;     /* one event being encoded */
+} tl_rec_t;
+
+/* An event's header, its source pointing into the record or a constant. */
+typedef struct tl_head {
+    uint32_t kind; /* the body case */
+    uint64_t seq;
+    int64_t time_ms;
+    const char *source;
+    size_t source_len;
+} tl_head_t;
+
+int tl_buf_reserve(tl_buf_t *b, size_t more);
+int tl_put_varint(tl_buf_t *b, uint64_t v);
+int tl_put_bytes(tl_buf_t *b, const void *p, size_t n);
+int tl_get_varint(const uint8_t *p, size_t n, size_t *at, uint64_t *out);
+uint64_t tl_zigzag(int64_t v);
+int64_t tl_unzigzag(uint64_t v);
+void tl_rec_reset(tl_rec_t *r);
+void tl_rec_fini(tl_rec_t *r);
+/* String i of the table (not NUL-terminated). */
+const char *tl_rec_str(const tl_rec_t *r, size_t i, size_t *n);
+/* The index of s (cut to 255 bytes) in the table, added when missing. */
+int tl_rec_intern(tl_rec_t *r, const char *s, size_t n, uint64_t *index);
+/* s (at most 255 bytes) added to the table as its last string, without looking for it. */
+int tl_rec_push(tl_rec_t *r, const char *s, size_t n, uint64_t *index);
+/* ev, compacted, after the record's events (built from ev as decoded: no packing). */
+int tl_rec_append(tl_rec_t *r, const Hotline__Event *ev);
+/* The event at *at of the record's events (moves *at past it). */
+int tl_rec_next(const tl_rec_t *r, size_t *at, const uint8_t **p, size_t *n);
+int tl_event_head(const tl_rec_t *r, const uint8_t *p, size_t n, tl_head_t *h, size_t *body_at);
+/* A malloc'd Event (hotline__event__free_unpacked) of ticket_id from one compact event. */
+int tl_event_decode(const tl_rec_t *r, const uint8_t *p, size_t n, const char *ticket_id,
+                    Hotline__Event **out);
+
+/* ---- analytics_timeline.c: the timeline sub-database ---- */
+
+/* meta: how many events the timelines hold (be64; written at each batch's end). */
+#define ANALYTICS_EVENTS_KEY "timeline_events"
+
+/* Parse a stored record value into r (HL_ECORRUPT when it is not one). */
+int analytics_record_parse(tl_rec_t *r, const uint8_t *v, size_t n);
+/* r as a stored value, after out's bytes. */
+int analytics_record_encode(tl_rec_t *r, tl_buf_t *out);
+/* Store r as ticket id's record. */
+int analytics_record_put(analytics_t *self, MDB_txn *txn, const char *id, size_t id_len,
+                         tl_rec_t *r);
+/* Whether the record holds the event (source, seq). */
+int analytics_record_has(const tl_rec_t *r, const char *source, uint64_t seq, bool *has);
+/* A key of the timeline: the ticket id it belongs to (*old: a layout-3 entry, one event). */
+int analytics_timeline_key(const MDB_val *key, size_t *id_len, bool *old);
+/* The events of the ticket in r in time order (time, source, seq): *out malloc'd, each
+ * event freed with hotline__event__free_unpacked. */
+int analytics_record_events(const tl_rec_t *r, const char *ticket_id, Hotline__Event ***out,
+                            size_t *n);
 /* delta on one counter; value as analytics_counter_get's (a pair: "a" 0x1f "b", each side cut
  * to ANALYTICS_VALUE_MAX by the caller). Kept in memory until analytics_batch_end writes it
  * inside txn (analytics_counter_get in txn sees it before). Errors: HL_ENOMEM. */
@@ -77,7 +145,8 @@ int analytics_layout_check(analytics_t *self, bool force);
 
 /* analytics_apply.c: an event's counts and dimension record (not its timeline entry): the
  * part of analytics_apply a rebuild runs again. */
-int analytics_count(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev);
+int analytics_count(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev,
+                    analytics_ticket_t *t);
 
 /* delta on counter id for day, for the whole centre and for each known dimension value (the
  * all-time totals only go up: a negative delta leaves them). */
@@ -91,8 +160,6 @@ int analytics_verdict(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev,
 /* TicketClosed: closedOnTime on day when no reply of the ticket (any round) was judged late. */
 int analytics_closure(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev,
                       const analytics_ticket_t *t, int64_t day);
-/* Store ev in its ticket's timeline. *fresh is false when it was there already. */
-int analytics_timeline_put(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev, bool *fresh);
 
 /* Visit the counters of one period and dimension whose value starts with prefix (NULL or ""
  * for all values; "v" 0x1f for the pairs of v; "v" 0x00 for v alone): fn(ctx, value, id,

@@ -120,8 +120,11 @@ int analytics_metrics_refresh(analytics_t *self)
     rc = analytics_counters_scan(self, txn, ANALYTICS_ALL_TIME, ANALYTICS_DIM_ALL, NULL, 0, take,
                                  totals);
     if (!rc) {
-        metric_set(self->m_known_tickets, NULL, entries(txn, self->tickets));
-        metric_set(self->m_timeline_events, NULL, entries(txn, self->timeline));
+        uint64_t events = 0;
+        metric_set(self->m_known_tickets, NULL, entries(txn, self->timeline));
+        rc = store_get_u64(txn, self->meta, ANALYTICS_EVENTS_KEY, sizeof ANALYTICS_EVENTS_KEY - 1,
+                           &events);
+        metric_set(self->m_timeline_events, NULL, (double)events);
     }
     store_read_end(&txn);
     if (rc)

@@ -6,26 +6,16 @@
  *     one dimension are one contiguous range: local days, then months (ANALYTICS_MONTH_BASE +
  *     year * 12 + month - 1), then "all time" (INT64_MAX). value: "" for the whole centre,
  *     a unit / category / district, or a pair "a" 0x1f "b" (analytics.h).
- *   tickets   key   ticket id
- *             value 0x01 | flags | be64 received_ms | (len8 | bytes) x category, district, unit
- *   timeline  key   ticket id | 0x00 | be64(time_ms ^ sign bit) | source | 0x00 | be64 seq
- *             value a packed hotline.Event, personal data masked
- *     A prefix scan on "id 0x00" yields a ticket's events in time order across all sources;
- *     the key is unique per (source, seq), so it also marks the event as applied. */
+ *   timeline  one record per ticket: analytics_timeline.c */
 #include "analytics_internal.h"
 
 #include "hl_error.h"
-#include "pbjson.h"
-#include "mask.h"
-#include "slog.h"
 #include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define SIGN_BIT ((uint64_t)1 << 63)
-#define RECORD_VERSION 1
-#define TIMELINE_MAX_EVENTS 10000 /* per answer: a ticket has tens, this only bounds memory */
 
 static const char *const COUNTER_NAMES[ANALYTICS_NCOUNTERS] = {
     [ANALYTICS_RECEIVED] = "received",
@@ -100,78 +90,6 @@ bool analytics_ticket_id_valid(const char *id)
             return false;
     }
     return true;
-}
-
-/* ---- tickets ---- */
-
-static int put_str(uint8_t *buf, size_t *at, const char *s)
-{
-    size_t n = strlen(s);
-    if (n > 255)
-        return HL_EINTERNAL; /* ANALYTICS_VALUE_MAX keeps them shorter */
-    buf[(*at)++] = (uint8_t)n;
-    memcpy(buf + *at, s, n);
-    *at += n;
-    return 0;
-}
-
-static int get_str(const uint8_t *p, size_t len, size_t *at, char *out)
-{
-    if (*at >= len)
-        return HL_ECORRUPT;
-    size_t n = p[(*at)++];
-    if (n > ANALYTICS_VALUE_MAX || *at + n > len)
-        return HL_ECORRUPT;
-    memcpy(out, p + *at, n);
-    out[n] = '\0';
-    *at += n;
-    return 0;
-}
-
-int analytics_ticket_get(analytics_t *self, MDB_txn *txn, const char *id, analytics_ticket_t *t,
-                         bool *found)
-{
-    memset(t, 0, sizeof *t);
-    *found = false;
-    MDB_val v;
-    int rc = store_get(txn, self->tickets, id, strlen(id), &v);
-    if (rc == HL_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    const uint8_t *p = v.mv_data;
-    if (v.mv_size < 10 || p[0] != RECORD_VERSION)
-        return HL_ECORRUPT;
-    t->flags = p[1];
-    t->received_ms = (int64_t)store_be64_get(p + 2);
-    size_t at = 10;
-    rc = get_str(p, v.mv_size, &at, t->category);
-    if (!rc)
-        rc = get_str(p, v.mv_size, &at, t->district);
-    if (!rc)
-        rc = get_str(p, v.mv_size, &at, t->unit);
-    if (rc)
-        return rc;
-    *found = true;
-    return 0;
-}
-
-int analytics_ticket_put(analytics_t *self, MDB_txn *txn, const char *id,
-                         const analytics_ticket_t *t)
-{
-    uint8_t buf[10 + 3 * (1 + ANALYTICS_VALUE_MAX)];
-    buf[0] = RECORD_VERSION;
-    buf[1] = t->flags;
-    store_be64_put(buf + 2, (uint64_t)t->received_ms);
-    size_t at = 10;
-    int rc = put_str(buf, &at, t->category);
-    if (!rc)
-        rc = put_str(buf, &at, t->district);
-    if (!rc)
-        rc = put_str(buf, &at, t->unit);
-    if (!rc)
-        rc = store_put(txn, self->tickets, id, strlen(id), buf, at, 0);
-    return rc;
 }
 
 /* ---- counters ---- */
@@ -304,6 +222,7 @@ void analytics_batch_drop(analytics_t *self)
     self->pend.n = 0;
     self->pend.keys_len = 0;
     self->pend.txn = NULL;
+    self->tl_added = 0;
 }
 
 void analytics_pending_fini(analytics_t *self)
@@ -381,6 +300,9 @@ int analytics_batch_end(void *ctx, MDB_txn *txn)
 {
     analytics_t *self = ctx;
     int rc = self->pend.n ? write_pending(self, txn) : 0;
+    if (!rc && self->tl_added) /* the events kept, for /metrics: once per batch */
+        rc = store_add_u64(txn, self->meta, ANALYTICS_EVENTS_KEY, sizeof ANALYTICS_EVENTS_KEY - 1,
+                           (int64_t)self->tl_added, NULL);
     analytics_batch_drop(self);
     return rc;
 }
@@ -475,115 +397,4 @@ uint64_t analytics_satisfied(const analytics_t *self, const uint64_t c[ANALYTICS
 {
     return c[ANALYTICS_RATING_VERY_SATISFIED] + c[ANALYTICS_RATING_SATISFIED] +
            (self->basically_satisfied ? c[ANALYTICS_RATING_BASICALLY_SATISFIED] : 0);
-}
-
-/* ---- timeline ---- */
-
-static size_t timeline_prefix(uint8_t *key, const char *id)
-{
-    size_t n = strlen(id);
-    memcpy(key, id, n);
-    key[n] = 0;
-    return n + 1;
-}
-
-/* Pack ev with personal data masked (mask_message: the caller's contact details, phone
- * numbers in every text). ev is the feed's, so the masking works on a private copy. *out is
- * malloc'd. */
-static int pack_masked(const Hotline__Event *ev, uint8_t **out, size_t *len)
-{
-    size_t n = hotline__event__get_packed_size(ev);
-    uint8_t *raw = malloc(n ? n : 1);
-    if (!raw)
-        return HL_ENOMEM;
-    hotline__event__pack(ev, raw);
-    Hotline__Event *copy = hotline__event__unpack(NULL, n, raw);
-    free(raw);
-    if (!copy)
-        return HL_ENOMEM;
-    mask_message(&copy->base);
-    *len = hotline__event__get_packed_size(copy);
-    *out = malloc(*len ? *len : 1);
-    if (*out)
-        hotline__event__pack(copy, *out);
-    hotline__event__free_unpacked(copy, NULL);
-    return *out ? 0 : HL_ENOMEM;
-}
-
-int analytics_timeline_put(analytics_t *self, MDB_txn *txn, const Hotline__Event *ev, bool *fresh)
-{
-    *fresh = false;
-    uint8_t key[ANALYTICS_ID_MAX + ANALYTICS_SOURCE_MAX + 32];
-    size_t at = timeline_prefix(key, ev->ticket_id);
-    store_be64_put(key + at, (uint64_t)ev->time_ms ^ SIGN_BIT);
-    at += 8;
-    size_t sn = strlen(ev->source ? ev->source : "");
-    if (sn > ANALYTICS_SOURCE_MAX)
-        sn = ANALYTICS_SOURCE_MAX;
-    memcpy(key + at, ev->source, sn);
-    at += sn;
-    key[at++] = 0;
-    store_be64_put(key + at, ev->seq);
-    at += 8;
-    MDB_val old;
-    int rc = store_get(txn, self->timeline, key, at, &old);
-    if (rc == 0)
-        return 0; /* applied before: the caller changes nothing */
-    if (rc != HL_ENOTFOUND)
-        return rc;
-    uint8_t *packed;
-    size_t len;
-    rc = pack_masked(ev, &packed, &len);
-    if (rc)
-        return rc;
-    rc = store_put(txn, self->timeline, key, at, packed, len, 0);
-    free(packed);
-    if (!rc)
-        *fresh = true;
-    return rc;
-}
-
-typedef struct timeline_walk {
-    json_t *events;
-    size_t n;
-    bool truncated;
-} timeline_walk_t;
-
-static int timeline_visit(void *ctx, const store_entry_t *e)
-{
-    timeline_walk_t *w = ctx;
-    if (w->n == TIMELINE_MAX_EVENTS) {
-        w->truncated = true;
-        return 1;
-    }
-    Hotline__Event *ev = hotline__event__unpack(NULL, e->val.mv_size, e->val.mv_data);
-    if (!ev)
-        return HL_ECORRUPT;
-    json_t *j = pbjson_encode(&ev->base, false);
-    hotline__event__free_unpacked(ev, NULL);
-    if (!j || json_array_append_new(w->events, j))
-        return HL_ENOMEM;
-    w->n++;
-    return 0;
-}
-
-int analytics_timeline(analytics_t *self, MDB_txn *txn, const char *ticket_id, json_t **out)
-{
-    *out = NULL;
-    if (!analytics_ticket_id_valid(ticket_id))
-        return HL_EINVAL;
-    uint8_t prefix[ANALYTICS_ID_MAX + 1];
-    store_range_t r = {.prefix = prefix, .prefix_len = timeline_prefix(prefix, ticket_id)};
-    timeline_walk_t w = {json_array(), 0, false};
-    int rc = w.events ? store_scan(txn, self->timeline, &r, timeline_visit, &w) : HL_ENOMEM;
-    if (!rc && w.n == 0)
-        rc = HL_ENOTFOUND;
-    if (rc) {
-        json_decref(w.events);
-        return rc;
-    }
-    *out = json_pack("{s:s, s:o}", "ticketId", ticket_id, "events", w.events);
-    if (*out && w.truncated)
-        json_object_set_new(*out, "truncated", json_true());
-    return *out ? 0 : HL_ENOMEM;
 }
