@@ -319,17 +319,18 @@ def main():
     with phase("callbacks_applied"):
         applied()
     rids = sorted(rework)
-    with phase("rework_sign_reply"):
-        sign_reply(rids, unit_of, "rework sign + reply")
-    with phase("rework_sign_reply_applied"):
-        applied()
-    with phase("rework_callbacks"):
-        cb_seq, hours = make_due(cb_seq, len(rids))
-        note(f"callback's clock moved on {hours} h; {len(rids)} rework callbacks due")
-        out["callbacks_round1"] = agents(len(rids), lambda t: {"outcome": "CALLBACK_RATED", "resolved": True,
-                                                                "rating": "RATING_SATISFIED"},
-                                         "rework callbacks")
-    with phase("rework_callbacks_applied"):
+    if rids:  # REWORK_PCT=0: none
+        with phase("rework_sign_reply"):
+            sign_reply(rids, unit_of, "rework sign + reply")
+        with phase("rework_sign_reply_applied"):
+            applied()
+        with phase("rework_callbacks"):
+            cb_seq, hours = make_due(cb_seq, len(rids))
+            note(f"callback's clock moved on {hours} h; {len(rids)} rework callbacks due")
+            out["callbacks_round1"] = agents(len(rids), lambda t: {"outcome": "CALLBACK_RATED", "resolved": True,
+                                                                    "rating": "RATING_SATISFIED"},
+                                             "rework callbacks")
+    with phase("all_applied"):
         last = applied()
     out["phases_s"] = PHASES
     out["requests"] = dict(REQUESTS)
