@@ -4,6 +4,7 @@
  * arrays, bytes and sub-messages; unset strings pointing at the descriptor's default), and the
  * message is kept valid for protobuf_c_message_free_unpacked after every single store, so that
  * any error can simply free whatever was built so far. */
+#include "arena.h"
 #include "hl_error.h"
 #include "pbjson.h"
 #include "pbjson_private.h"
@@ -567,8 +568,44 @@ int pbjson_merge(ProtobufCMessage *msg, const json_t *obj, const pbjson_limits_t
     return merge_object(&d, msg, obj, 1);
 }
 
+/* The JSON tree of one decode lives in an arena: jansson's allocator is pointed at it for the
+ * parse, the merge and the tree's release, which all happen inside pbjson_decode (a body's
+ * tree took some 50 mallocs and frees). jansson's allocator is process-wide: this is for the
+ * loop thread, the only one that uses jansson. */
+static _Thread_local arena_t *tree_arena;
+
+static void *tree_alloc(size_t size)
+{
+    return arena_alloc(tree_arena, size);
+}
+
+static void tree_free(void *p)
+{
+    (void)p; /* the arena is reset after the decode */
+}
+
+static int decode_tree(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
+                       const pbjson_limits_t *limits, ProtobufCMessage **out,
+                       pbjson_error_t *err);
+
 int pbjson_decode(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
                   const pbjson_limits_t *limits, ProtobufCMessage **out, pbjson_error_t *err)
+{
+    if (!tree_arena && arena_create(&tree_arena) != 0)
+        return decode_tree(desc, json, len, limits, out, err); /* jansson's own malloc */
+    json_malloc_t was_alloc;
+    json_free_t was_free;
+    json_get_alloc_funcs(&was_alloc, &was_free);
+    json_set_alloc_funcs(tree_alloc, tree_free);
+    int rc = decode_tree(desc, json, len, limits, out, err);
+    json_set_alloc_funcs(was_alloc, was_free);
+    arena_reset(tree_arena);
+    return rc;
+}
+
+static int decode_tree(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
+                       const pbjson_limits_t *limits, ProtobufCMessage **out,
+                       pbjson_error_t *err)
 {
     pbjson_error_t scratch;
     json_t *root = NULL;
