@@ -103,6 +103,8 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
     }
     rc = store_db(store, "assignments", 0, &self->assignments);
     if (!rc)
+        rc = store_db(store, "route_texts", 0, &self->route_texts);
+    if (!rc)
         rc = store_db(store, "unit_queue", 0, &self->queue);
     if (!rc)
         rc = store_db(store, "unit_counts", 0, &self->counts);

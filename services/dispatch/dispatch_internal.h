@@ -15,6 +15,7 @@ struct dispatch {
     dispatch_catalogue_t *cat;
     calendar_t *cal;     /* the centre's zone, for the local date in incident ids */
     MDB_dbi assignments; /* ticket id -> encoded dispatch_assignment_t */
+    MDB_dbi route_texts; /* the routes assignments name by number (dispatch_store.c) */
     MDB_dbi queue;       /* unit NUL state-byte ticket-id -> "" (a unit's tickets by state) */
     MDB_dbi counts;      /* unit NUL state-byte -> BE u64 (tickets the unit holds in it) */
     MDB_dbi incidents;   /* incident id -> packed IncidentDeclared (current) + closed flag */

@@ -381,6 +381,7 @@ static int unlink_ticket(dispatch_t *self, MDB_txn *txn, const Hotline__Command 
     a.state = HOTLINE__TICKET_STATUS__TICKET_DISPATCHED;
     a.unit = from;
     a.route = route;
+    a.route_no = 0; /* a new route text */
     a.incident_id = "";
     a.signed_ms = a.contacted_ms = 0; /* signed for again at the unit */
     a.dispatched_ms = now;

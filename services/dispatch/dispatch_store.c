@@ -22,10 +22,23 @@
  *   matched on them when existing tickets are linked by rule; older records read them "".
  *   Flags bit 3 (supervised: rated unsatisfied twice, 督办) needs no new version: older records
  *   have it clear.
+ * Version 5 (compact; written from 2026-12-07): 0 version (5), 1 state, 2 urgency, 3 flags
+ *   (as above), 4 which times are set (bit i for received, dispatched, signed, contacted,
+ *   replied, reopened, closed, updated), then varints (dispatch_bytes.h): round, notes, and the
+ *   set times: received as a number, the others as zigzag differences from received; then
+ *   unit, category_code, district, result, reason, caller_name, caller_phone, incident_id,
+ *   street, community, each NUL-ended; last the route: a varint, its number in "route_texts",
+ *   or 0 followed by the text itself, NUL-ended. The ticket id is the key alone.
+ * "route_texts" holds each distinct route once: 'n' BE u32 number -> text NUL, 'h' + FNV-1a
+ *   64 of the text (BE) -> BE u32 number + text NUL, "#" -> the last number (BE u64). Numbers
+ *   are never reused or changed: a record shows the text that routed it whatever the
+ *   catalogue has become (its configuration's rules carry no line numbers; editions may
+ *   come and go).
  * Later fields are appended after these; a reader ignores bytes it does not know.
  * Loop thread. */
 #include "dispatch_internal.h"
 
+#include "dispatch_bytes.h"
 #include "hl_error.h"
 #include "mask.h"
 #include "slog.h"
@@ -34,13 +47,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RECORD_VERSION 4 /* 1: without caller and incident; 2: without contact and notes;
-                          * 3: without street and community */
+#define RECORD_VERSION 5 /* 1: without caller and incident; 2: without contact and notes;
+                          * 3: without street and community; 4: fixed-width, with its id */
 #define TAIL_BYTES_V3 12  /* contacted (8), notes (4) */
-#define HEADER_BYTES 64
+#define HEADER_BYTES 64   /* versions 1 to 4 */
+#define HEADER_BYTES_V5 5
 #define NSTRINGS 10
 #define NSTRINGS_V1 7 /* records written before caller and incident were kept */
+#define NSTRINGS_V5 10
 #define NTIMES 7
+#define NTIMES_V5 8
 #define QUEUE_KEY_MAX (DISPATCH_UNIT_ID_MAX + 2 + DISPATCH_TICKET_ID_MAX)
 
 static const char *str_or_empty(const char *s)
@@ -48,94 +64,138 @@ static const char *str_or_empty(const char *s)
     return s ? s : "";
 }
 
-static void strings_of(const dispatch_assignment_t *a, const char *s[NSTRINGS])
+/* ---- version 5 ---------------------------------------------------------------------- */
+
+static void strings_v5(const dispatch_assignment_t *a, const char *s[NSTRINGS_V5])
 {
-    s[0] = str_or_empty(a->ticket_id);
-    s[1] = str_or_empty(a->unit);
-    s[2] = str_or_empty(a->category_code);
-    s[3] = str_or_empty(a->district);
-    s[4] = str_or_empty(a->route);
-    s[5] = str_or_empty(a->result);
-    s[6] = str_or_empty(a->reason);
-    s[7] = str_or_empty(a->caller_name);
-    s[8] = str_or_empty(a->caller_phone);
-    s[9] = str_or_empty(a->incident_id);
+    s[0] = str_or_empty(a->unit);
+    s[1] = str_or_empty(a->category_code);
+    s[2] = str_or_empty(a->district);
+    s[3] = str_or_empty(a->result);
+    s[4] = str_or_empty(a->reason);
+    s[5] = str_or_empty(a->caller_name);
+    s[6] = str_or_empty(a->caller_phone);
+    s[7] = str_or_empty(a->incident_id);
+    s[8] = str_or_empty(a->street);
+    s[9] = str_or_empty(a->community);
 }
 
-static void times_of(const dispatch_assignment_t *a, int64_t t[NTIMES])
+static void times_v5(const dispatch_assignment_t *a, int64_t t[NTIMES_V5])
 {
     t[0] = a->received_ms;
     t[1] = a->dispatched_ms;
     t[2] = a->signed_ms;
-    t[3] = a->replied_ms;
-    t[4] = a->reopened_ms;
-    t[5] = a->closed_ms;
-    t[6] = a->updated_ms;
+    t[3] = a->contacted_ms;
+    t[4] = a->replied_ms;
+    t[5] = a->reopened_ms;
+    t[6] = a->closed_ms;
+    t[7] = a->updated_ms;
+}
+
+/* Everything but the strings and the route (p NULL: count only); returns the bytes. */
+static size_t put_head(const dispatch_assignment_t *a, uint8_t *p)
+{
+    int64_t t[NTIMES_V5];
+    times_v5(a, t);
+    uint8_t set = 0;
+    for (int i = 0; i < NTIMES_V5; i++)
+        set |= t[i] ? (uint8_t)(1u << i) : 0;
+    if (p) {
+        p[0] = RECORD_VERSION;
+        p[1] = (uint8_t)a->state;
+        p[2] = (uint8_t)a->urgency;
+        p[3] = (a->resolved ? 1 : 0) | (a->confidential ? 2 : 0) | (a->designated ? 4 : 0) |
+               (a->supervised ? 8 : 0);
+        p[4] = set;
+    }
+    size_t n = HEADER_BYTES_V5;
+    n += dispatch_varint_put(p ? p + n : NULL, a->round);
+    n += dispatch_varint_put(p ? p + n : NULL, a->notes);
+    for (int i = 0; i < NTIMES_V5; i++)
+        if (t[i])
+            n += dispatch_varint_put(p ? p + n : NULL, i == 0 ? (uint64_t)t[0]
+                                                              : dispatch_zigzag(t[0], t[i]));
+    return n;
 }
 
 size_t dispatch_assignment_size(const dispatch_assignment_t *a)
 {
-    const char *s[NSTRINGS];
-    strings_of(a, s);
-    size_t n = HEADER_BYTES;
-    for (int i = 0; i < NSTRINGS; i++)
+    const char *s[NSTRINGS_V5];
+    strings_v5(a, s);
+    size_t n = put_head(a, NULL);
+    for (int i = 0; i < NSTRINGS_V5; i++)
         n += strlen(s[i]) + 1;
-    return n + TAIL_BYTES_V3 + strlen(str_or_empty(a->street)) + 1 +
-           strlen(str_or_empty(a->community)) + 1;
+    n += dispatch_varint_put(NULL, a->route_no);
+    return a->route_no ? n : n + strlen(str_or_empty(a->route)) + 1;
 }
 
 void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
 {
-    out[0] = RECORD_VERSION;
-    out[1] = (uint8_t)a->state;
-    out[2] = (uint8_t)a->urgency;
-    out[3] = (a->resolved ? 1 : 0) | (a->confidential ? 2 : 0) | (a->designated ? 4 : 0) |
-             (a->supervised ? 8 : 0);
-    out[4] = (uint8_t)(a->round >> 24);
-    out[5] = (uint8_t)(a->round >> 16);
-    out[6] = (uint8_t)(a->round >> 8);
-    out[7] = (uint8_t)a->round;
-    int64_t t[NTIMES];
-    times_of(a, t);
-    for (int i = 0; i < NTIMES; i++)
-        store_be64_put(out + 8 + 8 * i, (uint64_t)t[i]);
-    const char *s[NSTRINGS];
-    strings_of(a, s);
-    uint8_t *p = out + HEADER_BYTES;
-    for (int i = 0; i < NSTRINGS; i++) {
+    uint8_t *p = out + put_head(a, out);
+    const char *s[NSTRINGS_V5];
+    strings_v5(a, s);
+    for (int i = 0; i < NSTRINGS_V5; i++) {
         size_t n = strlen(s[i]) + 1;
         memcpy(p, s[i], n);
         p += n;
     }
-    store_be64_put(p, (uint64_t)a->contacted_ms);
-    p[8] = (uint8_t)(a->notes >> 24);
-    p[9] = (uint8_t)(a->notes >> 16);
-    p[10] = (uint8_t)(a->notes >> 8);
-    p[11] = (uint8_t)a->notes;
-    p += TAIL_BYTES_V3;
-    const char *v4[2] = {str_or_empty(a->street), str_or_empty(a->community)};
-    for (int i = 0; i < 2; i++) {
-        size_t n = strlen(v4[i]) + 1;
-        memcpy(p, v4[i], n);
-        p += n;
-    }
+    p += dispatch_varint_put(p, a->route_no);
+    if (!a->route_no)
+        memcpy(p, str_or_empty(a->route), strlen(str_or_empty(a->route)) + 1);
 }
 
-int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment_t *out)
+/* The NUL-ended string at *p (before end) into *out; -1 when it has no end. */
+static int take_string(const uint8_t **p, const uint8_t *end, const char **out)
 {
-    const uint8_t *b = data;
-    if (len < HEADER_BYTES || b[0] < 1 || b[0] > RECORD_VERSION ||
-        b[1] < HOTLINE__TICKET_STATUS__TICKET_RECEIVED ||
-        b[1] > HOTLINE__TICKET_STATUS__TICKET_LINKED ||
-        b[2] > HOTLINE__URGENCY__URGENCY_VERY_URGENT)
+    const uint8_t *nul = *p < end ? memchr(*p, 0, (size_t)(end - *p)) : NULL;
+    if (!nul)
+        return -1;
+    *out = (const char *)*p;
+    *p = nul + 1;
+    return 0;
+}
+
+static int decode_v5(const uint8_t *b, size_t len, dispatch_assignment_t *out)
+{
+    const uint8_t *p = b + HEADER_BYTES_V5, *end = b + len;
+    uint64_t round, notes, v;
+    if (dispatch_varint_get(&p, end, &round) || round > UINT32_MAX ||
+        dispatch_varint_get(&p, end, &notes) || notes > UINT32_MAX)
         return HL_ECORRUPT;
-    memset(out, 0, sizeof *out);
-    out->state = (Hotline__TicketStatus)b[1];
-    out->urgency = (Hotline__Urgency)b[2];
-    out->resolved = (b[3] & 1) != 0;
-    out->confidential = (b[3] & 2) != 0;
-    out->designated = (b[3] & 4) != 0;
-    out->supervised = (b[3] & 8) != 0;
+    out->round = (uint32_t)round;
+    out->notes = (uint32_t)notes;
+    int64_t *t[NTIMES_V5] = {&out->received_ms, &out->dispatched_ms, &out->signed_ms,
+                             &out->contacted_ms, &out->replied_ms,   &out->reopened_ms,
+                             &out->closed_ms,    &out->updated_ms};
+    for (int i = 0; i < NTIMES_V5; i++) {
+        if (!(b[4] & (1u << i)))
+            continue;
+        if (dispatch_varint_get(&p, end, &v))
+            return HL_ECORRUPT;
+        *t[i] = i == 0 ? (int64_t)v : dispatch_unzigzag(out->received_ms, v);
+    }
+    const char **s[NSTRINGS_V5] = {&out->unit,         &out->category_code, &out->district,
+                                   &out->result,       &out->reason,        &out->caller_name,
+                                   &out->caller_phone, &out->incident_id,   &out->street,
+                                   &out->community};
+    for (int i = 0; i < NSTRINGS_V5; i++)
+        if (take_string(&p, end, s[i]))
+            return HL_ECORRUPT;
+    if (dispatch_varint_get(&p, end, &v) || v > UINT32_MAX)
+        return HL_ECORRUPT;
+    out->route_no = (uint32_t)v;
+    out->route = NULL;
+    if (!v && take_string(&p, end, &out->route))
+        return HL_ECORRUPT;
+    return 0;
+}
+
+/* ---- versions 1 to 4 (read only) ------------------------------------------------------ */
+
+static int decode_v4(const uint8_t *b, size_t len, dispatch_assignment_t *out)
+{
+    if (len < HEADER_BYTES)
+        return HL_ECORRUPT;
     out->round = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
     int64_t *t[NTIMES] = {&out->received_ms, &out->dispatched_ms, &out->signed_ms, &out->replied_ms,
                           &out->reopened_ms, &out->closed_ms,     &out->updated_ms};
@@ -145,37 +205,113 @@ int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment
                                 &out->district,    &out->route,        &out->result,
                                 &out->reason,      &out->caller_name,  &out->caller_phone,
                                 &out->incident_id};
-    size_t off = HEADER_BYTES;
+    const uint8_t *p = b + HEADER_BYTES, *end = b + len;
     int present = b[0] == 1 ? NSTRINGS_V1 : NSTRINGS;
     for (int i = present; i < NSTRINGS; i++)
         *s[i] = ""; /* an older record: the field did not exist yet */
-    for (int i = 0; i < present; i++) {
-        const uint8_t *nul = off < len ? memchr(b + off, 0, len - off) : NULL;
-        if (!nul)
+    for (int i = 0; i < present; i++)
+        if (take_string(&p, end, s[i]))
             return HL_ECORRUPT;
-        *s[i] = (const char *)b + off;
-        off = (size_t)(nul - b) + 1;
-    }
     if (b[0] >= 3) {
-        if (len - off < TAIL_BYTES_V3)
+        if ((size_t)(end - p) < TAIL_BYTES_V3)
             return HL_ECORRUPT;
-        const uint8_t *p = b + off;
         out->contacted_ms = (int64_t)store_be64_get(p);
         out->notes = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
-        off += TAIL_BYTES_V3;
+        p += TAIL_BYTES_V3;
     }
     out->street = out->community = "";
-    if (b[0] >= 4) {
-        const char **v4[2] = {&out->street, &out->community};
-        for (int i = 0; i < 2; i++) {
-            const uint8_t *nul = off < len ? memchr(b + off, 0, len - off) : NULL;
-            if (!nul)
-                return HL_ECORRUPT;
-            *v4[i] = (const char *)b + off;
-            off = (size_t)(nul - b) + 1;
-        }
-    }
+    if (b[0] >= 4 && (take_string(&p, end, &out->street) ||
+                      take_string(&p, end, &out->community)))
+        return HL_ECORRUPT;
     return 0;
+}
+
+int dispatch_assignment_decode(const void *data, size_t len, const char *ticket_id,
+                               dispatch_assignment_t *out)
+{
+    const uint8_t *b = data;
+    if (len < HEADER_BYTES_V5 || b[0] < 1 || b[0] > RECORD_VERSION ||
+        b[1] < HOTLINE__TICKET_STATUS__TICKET_RECEIVED ||
+        b[1] > HOTLINE__TICKET_STATUS__TICKET_LINKED ||
+        b[2] > HOTLINE__URGENCY__URGENCY_VERY_URGENT)
+        return HL_ECORRUPT;
+    memset(out, 0, offsetof(dispatch_assignment_t, id_buf));
+    out->state = (Hotline__TicketStatus)b[1];
+    out->urgency = (Hotline__Urgency)b[2];
+    out->resolved = (b[3] & 1) != 0;
+    out->confidential = (b[3] & 2) != 0;
+    out->designated = (b[3] & 4) != 0;
+    out->supervised = (b[3] & 8) != 0;
+    if (b[0] < 5)
+        return decode_v4(b, len, out);
+    snprintf(out->id_buf, sizeof out->id_buf, "%s", str_or_empty(ticket_id));
+    out->ticket_id = out->id_buf;
+    return decode_v5(b, len, out);
+}
+
+/* ---- route texts ---------------------------------------------------------------------- */
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The number of route text (len bytes, NUL-ended), made on first use; 0 when another text
+ * has its hash (it is then kept in the record itself). text must not point into the store. */
+static int route_number(dispatch_t *self, MDB_txn *txn, const char *text, size_t len,
+                        uint32_t *out)
+{
+    *out = 0;
+    uint8_t hkey[9] = {'h'};
+    store_be64_put(hkey + 1, fnv1a(text, len));
+    MDB_val v;
+    int rc = store_get(txn, self->route_texts, hkey, sizeof hkey, &v);
+    if (rc == 0) {
+        const uint8_t *p = v.mv_data;
+        if (v.mv_size == 4 + len + 1 && memcmp(p + 4, text, len + 1) == 0)
+            *out = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        return 0;
+    }
+    if (rc != HL_ENOTFOUND)
+        return rc;
+    uint64_t n;
+    if ((rc = store_add_u64(txn, self->route_texts, "#", 1, 1, &n)))
+        return rc;
+    if (n > UINT32_MAX)
+        return 0;
+    uint8_t *val = malloc(4 + len + 1);
+    if (!val)
+        return HL_ENOMEM;
+    uint8_t nkey[5] = {'n', (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                       (uint8_t)n};
+    memcpy(val, nkey + 1, 4);
+    memcpy(val + 4, text, len + 1);
+    rc = store_put(txn, self->route_texts, hkey, sizeof hkey, val, 4 + len + 1, 0);
+    if (!rc)
+        rc = store_put(txn, self->route_texts, nkey, sizeof nkey, val + 4, len + 1, 0);
+    free(val);
+    if (!rc)
+        *out = (uint32_t)n;
+    return rc;
+}
+
+/* a->route from a->route_no (borrowed from the store). */
+static int route_text(dispatch_t *self, MDB_txn *txn, dispatch_assignment_t *a)
+{
+    uint32_t n = a->route_no;
+    uint8_t nkey[5] = {'n', (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                       (uint8_t)n};
+    MDB_val v;
+    int rc = store_get(txn, self->route_texts, nkey, sizeof nkey, &v);
+    if (rc == HL_ENOTFOUND ||
+        (rc == 0 && (v.mv_size == 0 || ((const char *)v.mv_data)[v.mv_size - 1] != '\0')))
+        rc = HL_ECORRUPT;
+    if (!rc)
+        a->route = v.mv_data;
+    return rc;
 }
 
 /* ---- keys --------------------------------------------------------------------------- */
@@ -212,9 +348,12 @@ int dispatch_assignment_get(dispatch_t *self, MDB_txn *txn, const char *ticket_i
     int rc = store_get(txn, self->assignments, ticket_id, len, &v);
     if (rc)
         return rc;
-    rc = dispatch_assignment_decode(v.mv_data, v.mv_size, out);
-    if (rc)
-        SLOG_ERROR("assignment_corrupt", "ticket=%s bytes=%zu", ticket_id, v.mv_size);
+    rc = dispatch_assignment_decode(v.mv_data, v.mv_size, ticket_id, out);
+    if (!rc && out->route_no)
+        rc = route_text(self, txn, out);
+    if (rc == HL_ECORRUPT)
+        SLOG_ERROR("assignment_corrupt", "ticket=%s bytes=%zu route=%u", ticket_id, v.mv_size,
+                   (unsigned)out->route_no);
     return rc;
 }
 
@@ -247,12 +386,23 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
         ocount = olen - idlen;
     }
     size_t vlen = dispatch_assignment_size(a);
-    uint8_t *val = malloc(vlen);
+    uint8_t *val = malloc(vlen + DISPATCH_VARINT_MAX);
     if (!val)
         return HL_ENOMEM;
     dispatch_assignment_encode(a, val);
-
-    int rc = store_put(txn, self->assignments, id, idlen, val, vlen, 0);
+    int rc = 0;
+    if (!a->route_no && *str_or_empty(a->route)) {
+        /* A new route text: numbered in "route_texts" (a write: every byte of a is in val
+         * by now), its number in place of the text at the record's end. */
+        size_t tlen = strlen(str_or_empty(a->route));
+        uint8_t *text = val + vlen - tlen - 1;
+        uint32_t n;
+        rc = route_number(self, txn, (const char *)text, tlen, &n);
+        if (!rc && n)
+            vlen = (size_t)(text - 1 - val) + dispatch_varint_put(text - 1, n);
+    }
+    if (!rc)
+        rc = store_put(txn, self->assignments, id, idlen, val, vlen, 0);
     free(val);
     if (rc || !moved)
         return rc;
