@@ -351,10 +351,106 @@ static void test_return_window(void **state)
 }
 
 
+/* ---- reply_due: sla's deadlines as dispatch keeps them, in every layout on disk ---- */
+
+static answer_t ask_extension(fixture_t *f, const char *id, uint32_t days)
+{
+    Hotline__RequestExtension rq = HOTLINE__REQUEST_EXTENSION__INIT;
+    rq.ticket_id = (char *)id;
+    rq.unit = "repair-crew-mains";
+    rq.working_days = days;
+    rq.reason = "parts on order";
+    Hotline__Command cmd = HOTLINE__COMMAND__INIT;
+    cmd.body_case = HOTLINE__COMMAND__BODY_REQUEST_EXTENSION;
+    cmd.request_extension = &rq;
+    return run(f, &cmd);
+}
+
+/* Write a reply_due record as it is on disk (bytes given), as older versions left it. */
+static void due_raw(fixture_t *f, const char *id, const uint8_t *bytes, size_t len)
+{
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_put(txn, f->d->reply_due, id, strlen(id), bytes, len, 0), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+}
+
+static size_t be(uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    return (size_t)bytes;
+}
+
+static size_t due_stored(fixture_t *f, const char *id)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(store_get(txn, f->d->reply_due, id, strlen(id), &v), 0);
+    size_t n = v.mv_size;
+    store_read_end(&txn);
+    return n;
+}
+
+static void test_reply_due_records(void **state)
+{
+    fixture_t *f = *state;
+    const int64_t DAY = 86400000LL;
+    hclock_set_ms(f->clock, T0 + DAY);
+    received(f, "T-v2", "W0402", "Gulou");
+    received(f, "T-v1", "W0402", "Gulou");
+    received(f, "T-v3", "W0402", "Gulou");
+    /* Version 2 (28 bytes): round 0, due in 10 days, nothing granted, the policy's return
+     * window over a day ago, at most 3 days' extension. */
+    uint8_t b[28];
+    size_t n = be(b, 0, 4);
+    n += be(b + n, (uint64_t)(T0 + 11 * DAY), 8);
+    n += be(b + n, 0, 4);
+    n += be(b + n, (uint64_t)T0, 8);
+    n += be(b + n, 3, 4);
+    due_raw(f, "T-v2", b, n);
+    expect_refusal(ask_extension(f, "T-v2", 4), HOTLINE__STATUS__INVALID,
+                   "requestExtension.workingDays", "1 to 3 working days");
+    expect_refusal(ask_return(f, "T-v2", "repair-crew-mains"), HOTLINE__STATUS__CONFLICT, "requestReturn.ticketId",
+                   "return window");
+    /* Version 1 (16 bytes): no policy part, so the centre's limit (10); due yesterday. */
+    be(b + 4, (uint64_t)T0, 8);
+    due_raw(f, "T-v1", b, 16);
+    expect_refusal(ask_extension(f, "T-v1", 11), HOTLINE__STATUS__INVALID,
+                   "requestExtension.workingDays", "1 to 10 working days");
+    expect_refusal(ask_extension(f, "T-v1", 2), HOTLINE__STATUS__CONFLICT,
+                   "requestExtension.ticketId", "was due");
+    /* What sla's feed writes now: the compact layout, read back the same. */
+    Hotline__SlaClockStarted st = HOTLINE__SLA_CLOCK_STARTED__INIT;
+    st.clock = HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY;
+    st.round = 0;
+    st.due_ms = T0 + 11 * DAY;
+    st.return_until_ms = T0; /* over */
+    st.extension_max_working_days = 2;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = "T-v3";
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED;
+    ev.sla_clock_started = &st;
+    apply(f, dispatch_apply_sla, &ev);
+    assert_true(due_stored(f, "T-v3") < 16);
+    expect_refusal(ask_extension(f, "T-v3", 3), HOTLINE__STATUS__INVALID,
+                   "requestExtension.workingDays", "1 to 2 working days");
+    expect_refusal(ask_return(f, "T-v3", "repair-crew-mains"), HOTLINE__STATUS__CONFLICT, "requestReturn.ticketId",
+                   "return window");
+    expect_ok(ask_extension(f, "T-v3", 2), HOTLINE__TICKET_STATUS__TICKET_DISPATCHED, 0);
+    /* A return window still open (in a day) is taken from the compact record too. */
+    st.return_until_ms = T0 + 2 * DAY;
+    ev.ticket_id = "T-v2";
+    apply(f, dispatch_apply_sla, &ev);
+    expect_ok(ask_return(f, "T-v2", "repair-crew-mains"), HOTLINE__TICKET_STATUS__TICKET_DISPATCHED, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_due_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unroutable_event_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
