@@ -109,6 +109,8 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
     if (!rc)
         rc = store_db(store, "unit_counts", 0, &self->counts);
     if (!rc)
+        rc = dispatch_units_open(self);
+    if (!rc)
         rc = store_db(store, "incidents", 0, &self->incidents);
     if (!rc)
         rc = store_db(store, "incident_seq", 0, &self->incident_seq);
@@ -148,6 +150,7 @@ void dispatch_destroy(dispatch_t **self)
     if (!self || !*self)
         return;
     dispatch_catalogue_destroy(&(*self)->cat);
+    dispatch_units_destroy(*self);
     calendar_destroy(&(*self)->cal);
     free(*self);
     *self = NULL;
@@ -187,6 +190,7 @@ static void after_commit(void *ctx)
     dispatch_t *self = ctx;
     if (self->counts_dirty)
         refresh_gauges(self);
+    dispatch_units_after_commit(self);
     dispatch_catalogue_after_commit(self);
 }
 

@@ -2,7 +2,8 @@
  * transactions, a unit's queue (by state) and per-unit counts.
  *
  * "assignments"  ticket id -> the record, a versioned byte layout (below)
- * "unit_queue"   unit NUL state ticket-id -> ""   the queue a unit works through, by state
+ * "unit_queue"   0 unit-number state ticket-id -> ""   the queue a unit works through, by
+ *                state (the unit's number: dispatch_units.c)
  * "unit_counts"  unit NUL state -> BE u64         for the queue summary and the gauges
  * State is one byte (the hotline.TicketStatus number), so a unit's tickets in one state are
  * one contiguous key range and a queue page costs what it returns, however many closed
@@ -316,8 +317,9 @@ static int route_text(dispatch_t *self, MDB_txn *txn, dispatch_assignment_t *a)
 
 /* ---- keys --------------------------------------------------------------------------- */
 
-/* unit NUL state [ticket id]: written into out (QUEUE_KEY_MAX bytes); returns the length,
- * or 0 when an identifier is too long to be a key (never for what dispatch stored). */
+/* unit NUL state [ticket id] (the counts' keys: no ticket id): written into out
+ * (QUEUE_KEY_MAX bytes); returns the length, or 0 when an identifier is too long to be a key
+ * (never for what dispatch stored). */
 static size_t make_key(char *out, const char *unit, Hotline__TicketStatus state,
                        const char *ticket_id)
 {
@@ -367,11 +369,10 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
     if (idlen == 0 || idlen > DISPATCH_TICKET_ID_MAX)
         return HL_EINVAL;
     memcpy(id, a->ticket_id, idlen + 1);
-    char nkey[QUEUE_KEY_MAX], okey[QUEUE_KEY_MAX];
-    size_t nlen = make_key(nkey, str_or_empty(a->unit), a->state, id), olen = 0;
+    char nkey[QUEUE_KEY_MAX], okey[QUEUE_KEY_MAX]; /* of the counts: unit NUL state */
+    size_t nlen = make_key(nkey, str_or_empty(a->unit), a->state, NULL), olen = 0;
     if (!nlen)
         return HL_EINVAL;
-    size_t ncount = nlen - idlen, ocount = 0;
     bool moved = !old || old->state != a->state || strcmp(old->unit, a->unit) != 0;
     /* For the crews' work orders, after the writes (dispatch_workorder_follow). */
     char ounit[DISPATCH_UNIT_ID_MAX + 1] = "", unit[DISPATCH_UNIT_ID_MAX + 1];
@@ -380,10 +381,9 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
         snprintf(ounit, sizeof ounit, "%s", str_or_empty(old->unit));
     Hotline__TicketStatus ostate = old ? old->state : 0, state = a->state;
     if (old && moved) {
-        olen = make_key(okey, old->unit, old->state, id);
+        olen = make_key(okey, old->unit, old->state, NULL);
         if (!olen)
             return HL_EINVAL;
-        ocount = olen - idlen;
     }
     size_t vlen = dispatch_assignment_size(a);
     uint8_t *val = malloc(vlen + DISPATCH_VARINT_MAX);
@@ -406,17 +406,25 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
     free(val);
     if (rc || !moved)
         return rc;
+    uint8_t qkey[DISPATCH_QUEUE_KEY_MAX];
+    uint32_t number;
     if (olen) {
-        rc = store_del(txn, self->queue, okey, olen);
+        rc = dispatch_unit_number(self, txn, ounit, false, &number);
+        if (!rc && number)
+            rc = store_del(txn, self->queue, qkey,
+                           dispatch_queue_key(qkey, number, ostate, id, idlen));
         if (rc && rc != HL_ENOTFOUND)
             return rc;
-        rc = count_add(self, txn, okey, ocount, -1);
+        rc = count_add(self, txn, okey, olen, -1);
         if (rc)
             return rc;
     }
-    rc = store_put(txn, self->queue, nkey, nlen, "", 0, 0);
+    rc = dispatch_unit_number(self, txn, unit, true, &number);
     if (!rc)
-        rc = count_add(self, txn, nkey, ncount, +1);
+        rc = store_put(txn, self->queue, qkey, dispatch_queue_key(qkey, number, state, id, idlen),
+                       "", 0, 0);
+    if (!rc)
+        rc = count_add(self, txn, nkey, nlen, +1);
     if (!rc)
         rc = dispatch_workorder_follow(self, txn, id, old ? ounit : NULL, ostate, unit, state);
     return rc;
@@ -427,7 +435,7 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
 typedef struct queue_walk {
     dispatch_t *self;
     MDB_txn *txn;
-    const char *start; /* unit NUL state [after]: the prefix, then "after" itself */
+    const uint8_t *start; /* the prefix (0, unit number, state), then "after" itself */
     size_t plen, slen;
     size_t limit, seen;
     bool *more;
@@ -467,16 +475,21 @@ int dispatch_queue_list(dispatch_t *self, MDB_txn *txn, const char *unit,
                         dispatch_visit_fn fn, void *ctx, bool *more)
 {
     *more = false;
-    char start[QUEUE_KEY_MAX];
-    size_t plen = make_key(start, unit, state, NULL);
-    if (!plen)
+    size_t ulen = strlen(unit), alen = after ? strlen(after) : 0;
+    if (ulen == 0 || ulen > DISPATCH_UNIT_ID_MAX)
         return 0; /* no such unit can hold tickets */
-    size_t slen = make_key(start, unit, state, after);
-    if (!slen)
+    if (alen > DISPATCH_TICKET_ID_MAX)
         return HL_EINVAL;
+    uint32_t number;
+    int rc = dispatch_unit_number(self, txn, unit, false, &number);
+    if (rc || !number)
+        return rc; /* a unit without a number never held a ticket */
+    uint8_t start[DISPATCH_QUEUE_KEY_MAX];
+    size_t plen = dispatch_queue_key(start, number, state, NULL, 0);
+    size_t slen = dispatch_queue_key(start, number, state, after, alen);
     queue_walk_t w = {self, txn, start, plen, slen, limit, 0, more, fn, ctx, 0};
     store_range_t r = {.from = start, .from_len = slen, .prefix = start, .prefix_len = plen};
-    int rc = store_scan(txn, self->queue, &r, queue_visit, &w);
+    rc = store_scan(txn, self->queue, &r, queue_visit, &w);
     return rc ? rc : w.fn_rc;
 }
 

@@ -446,11 +446,122 @@ static void test_reply_due_records(void **state)
     expect_ok(ask_return(f, "T-v2", "repair-crew-mains"), HOTLINE__TICKET_STATUS__TICKET_DISPATCHED, 0);
 }
 
+/* ---- unit_queue keys of earlier versions (unit NUL state ticket id): rewritten at open ---- */
+
+typedef struct keys {
+    size_t n, old; /* all keys; those not in the numbered form (0, unit number, ...) */
+    char (*k)[128];
+    size_t *len;
+} keys_t;
+
+static int keys_visit(void *ctx, const store_entry_t *e)
+{
+    keys_t *k = ctx;
+    if (((const uint8_t *)e->key.mv_data)[0] != 0)
+        k->old++;
+    if (k->k) {
+        memcpy(k->k[k->n], e->key.mv_data, e->key.mv_size);
+        k->len[k->n] = e->key.mv_size;
+    }
+    k->n++;
+    return 0;
+}
+
+static keys_t queue_keys(fixture_t *f, bool copy)
+{
+    keys_t k = {0};
+    if (copy) {
+        k.k = calloc(16, sizeof *k.k);
+        k.len = calloc(16, sizeof *k.len);
+    }
+    MDB_txn *txn;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(store_scan(txn, f->d->queue, NULL, keys_visit, &k), 0);
+    store_read_end(&txn);
+    return k;
+}
+
+static int drop_visit(void *ctx, const store_entry_t *e)
+{
+    (void)ctx;
+    return store_scan_del(e);
+}
+
+static void test_queue_keys_migrated(void **state)
+{
+    fixture_t *f = *state;
+    const char *cs = "repair-crew-mains";
+    received(f, "20251125-1-000001", "W0402", "Gulou");
+    received(f, "20251125-1-000002", "W0402", "Gulou");
+    received(f, "20251125-1-000003", "P07", "Gulou"); /* the fallback desk */
+    expect_ok(sign(f, "20251125-1-000002", cs), HOTLINE__TICKET_STATUS__TICKET_SIGNED, 0);
+    keys_t k = queue_keys(f, true);
+    assert_int_equal(k.n, 3);
+    assert_int_equal(k.old, 0);
+    /* Make the store what an earlier version left: the same entries keyed by unit name, no
+     * unit numbers, plus 10,050 more (no records behind them) to cross a chunk. */
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_scan(txn, f->d->queue, NULL, drop_visit, NULL), 0);
+    assert_int_equal(store_scan(txn, f->d->unit_numbers, NULL, drop_visit, NULL), 0);
+    const char *units[3] = {cs, cs, "dispatch-desk"};
+    for (size_t i = 0; i < k.n; i++) {
+        Hotline__TicketStatus st;
+        const char *id;
+        size_t idlen;
+        assert_true(dispatch_queue_key_parse(k.k[i], k.len[i], &st, &id, &idlen));
+        char old[128];
+        size_t ulen = strlen(units[i]);
+        memcpy(old, units[i], ulen + 1);
+        old[ulen + 1] = (char)st;
+        memcpy(old + ulen + 2, id, idlen);
+        assert_int_equal(store_put(txn, f->d->queue, old, ulen + 2 + idlen, "", 0, 0), 0);
+    }
+    for (int i = 0; i < 10050; i++) {
+        char old[64];
+        int n = snprintf(old, sizeof old, "drainage%c%c20251124-1-%06d", 0,
+                         HOTLINE__TICKET_STATUS__TICKET_CLOSED, i);
+        assert_int_equal(store_put(txn, f->d->queue, old, (size_t)n, "", 0, 0), 0);
+    }
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    free(k.k);
+    free(k.len);
+    assert_int_equal(queue_keys(f, false).old, 10053);
+
+    /* Open again: every key rewritten, the queues read as before. */
+    dispatch_destroy(&f->d);
+    char err[256];
+    assert_int_equal(dispatch_create(&f->d, f->store, f->log, f->clock, f->cfg, err, sizeof err), 0);
+    k = queue_keys(f, false);
+    assert_int_equal(k.n, 10053);
+    assert_int_equal(k.old, 0);
+    bool more;
+    ids_t q = queue(f, cs, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED, "", 10, &more);
+    assert_int_equal(q.n, 1);
+    assert_string_equal(q.id[0], "20251125-1-000001");
+    q = queue(f, cs, HOTLINE__TICKET_STATUS__TICKET_SIGNED, "", 10, &more);
+    assert_int_equal(q.n, 1);
+    assert_string_equal(q.id[0], "20251125-1-000002");
+    q = queue(f, "dispatch-desk", HOTLINE__TICKET_STATUS__TICKET_DISPATCHED, "", 10, &more);
+    assert_int_equal(q.n, 1);
+    assert_string_equal(q.id[0], "20251125-1-000003");
+    /* A move after the rewrite leaves its old entry behind, as ever. */
+    expect_ok(sign(f, "20251125-1-000001", cs), HOTLINE__TICKET_STATUS__TICKET_SIGNED, 0);
+    q = queue(f, cs, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED, "", 10, &more);
+    assert_int_equal(q.n, 0);
+    q = queue(f, cs, HOTLINE__TICKET_STATUS__TICKET_SIGNED, "", 10, &more);
+    assert_int_equal(q.n, 2);
+    assert_int_equal(queue_keys(f, false).n, 10053);
+    assert_int_equal(count(f, cs, HOTLINE__TICKET_STATUS__TICKET_SIGNED), 2);
+    assert_int_equal(count(f, cs, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reply_due_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_keys_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unroutable_event_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
