@@ -50,7 +50,8 @@ struct dispatch {
 /* dispatch_units.c: unit numbers and the queue keys made with them. open: the sub-database,
  * the keys of earlier versions rewritten, the numbers read (a start-up step); after_commit:
  * read them again when a transaction gave one. number: the unit's (give: a new one when it has
- * none; else *out 0). Errors: HL_EINVAL (not a unit id), store errors. */
+ * none; else *out 0). Errors: HL_EINVAL (not a unit id), store errors. Queue keys and
+ * assignment records name units by number. */
 typedef struct dispatch_units dispatch_units_t;
 #define DISPATCH_QUEUE_KEY_MAX (2 + DISPATCH_VARINT_MAX + DISPATCH_TICKET_ID_MAX)
 int dispatch_units_open(dispatch_t *self);
@@ -58,6 +59,9 @@ void dispatch_units_after_commit(dispatch_t *self);
 void dispatch_units_destroy(dispatch_t *self);
 int dispatch_unit_number(dispatch_t *self, MDB_txn *txn, const char *unit, bool give,
                          uint32_t *out);
+/* The unit a number was given to, into out. Errors: HL_ECORRUPT (no such number), store's. */
+int dispatch_unit_name(dispatch_t *self, MDB_txn *txn, uint32_t number,
+                       char out[DISPATCH_UNIT_ID_MAX + 1]);
 /* A queue key into out (DISPATCH_QUEUE_KEY_MAX bytes; idlen 0: the prefix of the unit's
  * tickets in that state); its length. parse: false when key is not one. */
 size_t dispatch_queue_key(uint8_t *out, uint32_t number, Hotline__TicketStatus state,

@@ -27,9 +27,10 @@
  *   (as above), 4 which times are set (bit i for received, dispatched, signed, contacted,
  *   replied, reopened, closed, updated), then varints (dispatch_bytes.h): round, notes, and the
  *   set times: received as a number, the others as zigzag differences from received; then
- *   unit, category_code, district, result, reason, caller_name, caller_phone, incident_id,
- *   street, community, each NUL-ended; last the route: a varint, its number in "route_texts",
- *   or 0 followed by the text itself, NUL-ended. The ticket id is the key alone.
+ *   category_code, district, result, reason, caller_name, caller_phone, incident_id, street,
+ *   community, each NUL-ended; then the route: a varint, its number in "route_texts", or 0
+ *   followed by the text itself, NUL-ended; last the unit the same way, by its number
+ *   (dispatch_units.c) or 0 and its id. The ticket id is the key alone.
  * "route_texts" holds each distinct route once: 'n' BE u32 number -> text NUL, 'h' + FNV-1a
  *   64 of the text (BE) -> BE u32 number + text NUL, "#" -> the last number (BE u64). Numbers
  *   are never reused or changed: a record shows the text that routed it whatever the
@@ -55,7 +56,7 @@
 #define HEADER_BYTES_V5 5
 #define NSTRINGS 10
 #define NSTRINGS_V1 7 /* records written before caller and incident were kept */
-#define NSTRINGS_V5 10
+#define NSTRINGS_V5 9
 #define NTIMES 7
 #define NTIMES_V5 8
 #define QUEUE_KEY_MAX (DISPATCH_UNIT_ID_MAX + 2 + DISPATCH_TICKET_ID_MAX)
@@ -69,16 +70,15 @@ static const char *str_or_empty(const char *s)
 
 static void strings_v5(const dispatch_assignment_t *a, const char *s[NSTRINGS_V5])
 {
-    s[0] = str_or_empty(a->unit);
-    s[1] = str_or_empty(a->category_code);
-    s[2] = str_or_empty(a->district);
-    s[3] = str_or_empty(a->result);
-    s[4] = str_or_empty(a->reason);
-    s[5] = str_or_empty(a->caller_name);
-    s[6] = str_or_empty(a->caller_phone);
-    s[7] = str_or_empty(a->incident_id);
-    s[8] = str_or_empty(a->street);
-    s[9] = str_or_empty(a->community);
+    s[0] = str_or_empty(a->category_code);
+    s[1] = str_or_empty(a->district);
+    s[2] = str_or_empty(a->result);
+    s[3] = str_or_empty(a->reason);
+    s[4] = str_or_empty(a->caller_name);
+    s[5] = str_or_empty(a->caller_phone);
+    s[6] = str_or_empty(a->incident_id);
+    s[7] = str_or_empty(a->street);
+    s[8] = str_or_empty(a->community);
 }
 
 static void times_v5(const dispatch_assignment_t *a, int64_t t[NTIMES_V5])
@@ -127,10 +127,13 @@ size_t dispatch_assignment_size(const dispatch_assignment_t *a)
     for (int i = 0; i < NSTRINGS_V5; i++)
         n += strlen(s[i]) + 1;
     n += dispatch_varint_put(NULL, a->route_no);
-    return a->route_no ? n : n + strlen(str_or_empty(a->route)) + 1;
+    if (!a->route_no)
+        n += strlen(str_or_empty(a->route)) + 1;
+    return n + 1 + strlen(str_or_empty(a->unit)) + 1; /* 0: the unit by name */
 }
 
-void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
+/* The record into out; returns where the route starts. */
+static size_t encode(const dispatch_assignment_t *a, uint8_t *out)
 {
     uint8_t *p = out + put_head(a, out);
     const char *s[NSTRINGS_V5];
@@ -140,9 +143,21 @@ void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
         memcpy(p, s[i], n);
         p += n;
     }
+    size_t route_at = (size_t)(p - out);
     p += dispatch_varint_put(p, a->route_no);
-    if (!a->route_no)
-        memcpy(p, str_or_empty(a->route), strlen(str_or_empty(a->route)) + 1);
+    if (!a->route_no) {
+        size_t n = strlen(str_or_empty(a->route)) + 1;
+        memcpy(p, str_or_empty(a->route), n);
+        p += n;
+    }
+    *p++ = 0;
+    memcpy(p, str_or_empty(a->unit), strlen(str_or_empty(a->unit)) + 1);
+    return route_at;
+}
+
+void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out)
+{
+    encode(a, out);
 }
 
 /* The NUL-ended string at *p (before end) into *out; -1 when it has no end. */
@@ -175,10 +190,9 @@ static int decode_v5(const uint8_t *b, size_t len, dispatch_assignment_t *out)
             return HL_ECORRUPT;
         *t[i] = i == 0 ? (int64_t)v : dispatch_unzigzag(out->received_ms, v);
     }
-    const char **s[NSTRINGS_V5] = {&out->unit,         &out->category_code, &out->district,
-                                   &out->result,       &out->reason,        &out->caller_name,
-                                   &out->caller_phone, &out->incident_id,   &out->street,
-                                   &out->community};
+    const char **s[NSTRINGS_V5] = {&out->category_code, &out->district,    &out->result,
+                                   &out->reason,        &out->caller_name, &out->caller_phone,
+                                   &out->incident_id,   &out->street,      &out->community};
     for (int i = 0; i < NSTRINGS_V5; i++)
         if (take_string(&p, end, s[i]))
             return HL_ECORRUPT;
@@ -187,6 +201,12 @@ static int decode_v5(const uint8_t *b, size_t len, dispatch_assignment_t *out)
     out->route_no = (uint32_t)v;
     out->route = NULL;
     if (!v && take_string(&p, end, &out->route))
+        return HL_ECORRUPT;
+    if (dispatch_varint_get(&p, end, &v) || v > UINT32_MAX)
+        return HL_ECORRUPT;
+    out->unit_no = (uint32_t)v;
+    out->unit = NULL;
+    if (!v && take_string(&p, end, &out->unit))
         return HL_ECORRUPT;
     return 0;
 }
@@ -237,6 +257,7 @@ int dispatch_assignment_decode(const void *data, size_t len, const char *ticket_
         b[2] > HOTLINE__URGENCY__URGENCY_VERY_URGENT)
         return HL_ECORRUPT;
     memset(out, 0, offsetof(dispatch_assignment_t, id_buf));
+    out->unit_no = 0;
     out->state = (Hotline__TicketStatus)b[1];
     out->urgency = (Hotline__Urgency)b[2];
     out->resolved = (b[3] & 1) != 0;
@@ -353,6 +374,10 @@ int dispatch_assignment_get(dispatch_t *self, MDB_txn *txn, const char *ticket_i
     rc = dispatch_assignment_decode(v.mv_data, v.mv_size, ticket_id, out);
     if (!rc && out->route_no)
         rc = route_text(self, txn, out);
+    if (!rc && out->unit_no) {
+        rc = dispatch_unit_name(self, txn, out->unit_no, out->unit_buf);
+        out->unit = out->unit_buf;
+    }
     if (rc == HL_ECORRUPT)
         SLOG_ERROR("assignment_corrupt", "ticket=%s bytes=%zu route=%u", ticket_id, v.mv_size,
                    (unsigned)out->route_no);
@@ -386,43 +411,46 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
             return HL_EINVAL;
     }
     size_t vlen = dispatch_assignment_size(a);
-    uint8_t *val = malloc(vlen + DISPATCH_VARINT_MAX);
+    uint8_t *val = malloc(vlen + 2 * DISPATCH_VARINT_MAX);
     if (!val)
         return HL_ENOMEM;
-    dispatch_assignment_encode(a, val);
+    /* Every byte of a is in val (and unit) from here: the writes below may move it. */
+    size_t route_at = encode(a, val);
+    vlen -= 1 + strlen(unit) + 1; /* the unit by name: its number instead, below */
     int rc = 0;
-    if (!a->route_no && *str_or_empty(a->route)) {
-        /* A new route text: numbered in "route_texts" (a write: every byte of a is in val
-         * by now), its number in place of the text at the record's end. */
-        size_t tlen = strlen(str_or_empty(a->route));
-        uint8_t *text = val + vlen - tlen - 1;
+    if (!a->route_no && vlen - route_at > 2) {
+        /* A new route text: numbered in "route_texts", its number in place of the text. */
+        uint8_t *text = val + route_at + 1;
         uint32_t n;
-        rc = route_number(self, txn, (const char *)text, tlen, &n);
+        rc = route_number(self, txn, (const char *)text, vlen - route_at - 2, &n);
         if (!rc && n)
-            vlen = (size_t)(text - 1 - val) + dispatch_varint_put(text - 1, n);
+            vlen = route_at + dispatch_varint_put(val + route_at, n);
     }
+    uint32_t number = 0;
+    if (!rc)
+        rc = dispatch_unit_number(self, txn, unit, true, &number);
+    if (!rc)
+        vlen += dispatch_varint_put(val + vlen, number);
     if (!rc)
         rc = store_put(txn, self->assignments, id, idlen, val, vlen, 0);
     free(val);
     if (rc || !moved)
         return rc;
     uint8_t qkey[DISPATCH_QUEUE_KEY_MAX];
-    uint32_t number;
+    uint32_t onumber;
     if (olen) {
-        rc = dispatch_unit_number(self, txn, ounit, false, &number);
-        if (!rc && number)
+        rc = dispatch_unit_number(self, txn, ounit, false, &onumber);
+        if (!rc && onumber)
             rc = store_del(txn, self->queue, qkey,
-                           dispatch_queue_key(qkey, number, ostate, id, idlen));
+                           dispatch_queue_key(qkey, onumber, ostate, id, idlen));
         if (rc && rc != HL_ENOTFOUND)
             return rc;
         rc = count_add(self, txn, okey, olen, -1);
         if (rc)
             return rc;
     }
-    rc = dispatch_unit_number(self, txn, unit, true, &number);
-    if (!rc)
-        rc = store_put(txn, self->queue, qkey, dispatch_queue_key(qkey, number, state, id, idlen),
-                       "", 0, 0);
+    rc = store_put(txn, self->queue, qkey, dispatch_queue_key(qkey, number, state, id, idlen), "",
+                   0, 0);
     if (!rc)
         rc = count_add(self, txn, nkey, nlen, +1);
     if (!rc)

@@ -1,8 +1,10 @@
 /* dispatch_units: a number for each unit, so that the keys of a unit's queue ("unit_queue",
  * dispatch_store.c) carry a byte or two, not the unit's name.
  *
- * "unit_numbers"  'u' unit -> BE u32 number; "#" -> the last number given (BE u64)
+ * "unit_numbers"  'u' unit -> BE u32 number; 'n' BE u32 number -> unit; "#" -> the last
+ *                 number given (BE u64)
  * A unit gets its number with its first ticket; numbers never change and are never reused.
+ * Assignment records (version 5) name their unit by it too.
  * In memory: the committed numbers, sorted by unit, read at open and after a commit that gave
  * one. A number given in a transaction is read from the store until that transaction has
  * committed, so a rolled-back one leaves nothing behind.
@@ -32,6 +34,8 @@ typedef struct unit_no {
 struct dispatch_units {
     unit_no_t *v; /* sorted by unit */
     size_t n;
+    const char **by_no; /* [number]: the unit (into v), NULL for numbers not committed */
+    uint32_t max;       /* the highest number in v */
 };
 
 static int by_unit(const void *a, const void *b)
@@ -46,6 +50,7 @@ static void units_free(dispatch_units_t *u)
     for (size_t i = 0; i < u->n; i++)
         free(u->v[i].unit);
     free(u->v);
+    free(u->by_no);
     free(u);
 }
 
@@ -53,7 +58,7 @@ static int load_visit(void *ctx, const store_entry_t *e)
 {
     dispatch_units_t *u = ctx;
     if (e->key.mv_size < 2 || ((const char *)e->key.mv_data)[0] != 'u')
-        return 0; /* the counter */
+        return 0; /* the counter, the names by number */
     if (e->val.mv_size != 4)
         return HL_ECORRUPT;
     unit_no_t *v = realloc(u->v, (u->n + 1) * sizeof *v);
@@ -67,6 +72,8 @@ static int load_visit(void *ctx, const store_entry_t *e)
     v[u->n].unit[len] = '\0';
     const uint8_t *p = e->val.mv_data;
     v[u->n].number = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    if (v[u->n].number > u->max)
+        u->max = v[u->n].number;
     u->n++;
     return 0;
 }
@@ -83,12 +90,16 @@ static int reload(dispatch_t *self)
         rc = store_scan(txn, self->unit_numbers, NULL, load_visit, u);
         store_read_end(&txn);
     }
+    if (!rc && u->n)
+        qsort(u->v, u->n, sizeof *u->v, by_unit); /* "u" keys come in this order already */
+    if (!rc && !(u->by_no = calloc((size_t)u->max + 1, sizeof *u->by_no)))
+        rc = HL_ENOMEM;
+    for (size_t i = 0; !rc && i < u->n; i++)
+        u->by_no[u->v[i].number] = u->v[i].unit;
     if (rc) {
         units_free(u);
         return rc;
     }
-    if (u->n)
-        qsort(u->v, u->n, sizeof *u->v, by_unit); /* "u" keys come in this order already */
     units_free(self->units);
     self->units = u;
     self->units_dirty = false;
@@ -129,11 +140,35 @@ int dispatch_unit_number(dispatch_t *self, MDB_txn *txn, const char *unit, bool 
     if (n > UINT32_MAX)
         return HL_EFULL;
     uint8_t val[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-    if ((rc = store_put(txn, self->unit_numbers, key, len + 1, val, sizeof val, 0)))
+    uint8_t nkey[5] = {'n', val[0], val[1], val[2], val[3]};
+    if ((rc = store_put(txn, self->unit_numbers, key, len + 1, val, sizeof val, 0)) ||
+        (rc = store_put(txn, self->unit_numbers, nkey, sizeof nkey, unit, len, 0)))
         return rc;
     self->units_dirty = true;
     *out = (uint32_t)n;
     return 0;
+}
+
+int dispatch_unit_name(dispatch_t *self, MDB_txn *txn, uint32_t number,
+                       char out[DISPATCH_UNIT_ID_MAX + 1])
+{
+    const dispatch_units_t *u = self->units;
+    const char *name = u && number <= u->max ? u->by_no[number] : NULL;
+    if (name) {
+        memcpy(out, name, strlen(name) + 1);
+        return 0;
+    }
+    uint8_t nkey[5] = {'n', (uint8_t)(number >> 24), (uint8_t)(number >> 16),
+                       (uint8_t)(number >> 8), (uint8_t)number};
+    MDB_val v;
+    int rc = store_get(txn, self->unit_numbers, nkey, sizeof nkey, &v);
+    if (rc == HL_ENOTFOUND || (rc == 0 && (v.mv_size == 0 || v.mv_size > DISPATCH_UNIT_ID_MAX)))
+        return HL_ECORRUPT;
+    if (!rc) {
+        memcpy(out, v.mv_data, v.mv_size);
+        out[v.mv_size] = '\0';
+    }
+    return rc;
 }
 
 size_t dispatch_queue_key(uint8_t *out, uint32_t number, Hotline__TicketStatus state,

@@ -133,7 +133,8 @@ static void test_record_format(void **state)
     /* Version 5 does not repeat its key: the ticket id is the one it is read under. */
     assert_int_equal(dispatch_assignment_decode(buf, n, "20251125-1-000001", &b), 0);
     assert_string_equal(b.ticket_id, a.ticket_id);
-    assert_string_equal(b.unit, a.unit);
+    assert_string_equal(b.unit, a.unit); /* encode writes it by name (put, by number) */
+    assert_int_equal(b.unit_no, 0);
     assert_string_equal(b.district, "鼓楼区");
     assert_string_equal(b.route, a.route);
     assert_int_equal(b.route_no, 0);
@@ -174,6 +175,15 @@ static void test_record_format(void **state)
     assert_int_equal(b.route_no, 300);
     assert_null(b.route);
     assert_string_equal(b.community, "");
+    assert_string_equal(b.unit, a.unit);
+    /* A unit by number (what put writes: 0 and the name replaced by the number). */
+    size_t ulen = strlen(a.unit) + 2;
+    buf[n - ulen] = 7;
+    assert_int_equal(dispatch_assignment_decode(buf, n - ulen + 1, "t", &b), 0);
+    assert_int_equal(b.unit_no, 7);
+    assert_null(b.unit);
+    assert_int_equal(b.route_no, 300);
+    assert_int_equal(dispatch_assignment_decode(buf, n - ulen, "t", &b), HL_ECORRUPT);
     free(buf);
 
     /* The API's view of it. */
