@@ -151,6 +151,7 @@ void dispatch_destroy(dispatch_t **self)
         return;
     dispatch_catalogue_destroy(&(*self)->cat);
     dispatch_units_destroy(*self);
+    dispatch_routes_destroy(*self);
     calendar_destroy(&(*self)->cal);
     free(*self);
     *self = NULL;
@@ -191,6 +192,7 @@ static void after_commit(void *ctx)
     if (self->counts_dirty)
         refresh_gauges(self);
     dispatch_units_after_commit(self);
+    dispatch_routes_after_commit(self);
     dispatch_catalogue_after_commit(self);
 }
 

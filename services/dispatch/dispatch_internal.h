@@ -21,6 +21,7 @@ struct dispatch {
     MDB_dbi unit_numbers; /* unit -> its number in queue keys (dispatch_units.c) */
     struct dispatch_units *units; /* the committed unit numbers, in memory */
     bool units_dirty;             /* a number was given: reload them after the commit */
+    struct dispatch_routes *routes; /* the route texts of the catalogue in use */
     MDB_dbi counts;      /* unit NUL state-byte -> BE u64 (tickets the unit holds in it) */
     MDB_dbi incidents;   /* incident id -> packed IncidentDeclared (current) + closed flag */
     MDB_dbi incident_seq; /* local date -> daily incident sequence */
@@ -68,6 +69,21 @@ size_t dispatch_queue_key(uint8_t *out, uint32_t number, Hotline__TicketStatus s
                           const char *id, size_t idlen);
 bool dispatch_queue_key_parse(const void *key, size_t len, Hotline__TicketStatus *state,
                               const char **id, size_t *idlen);
+
+/* dispatch_routes.c: route texts by number ("route_texts"). number: text's (len bytes; give:
+ * a new one when it has none; *out 0 when it has none, or another text has its hash); text:
+ * a->route from a->route_no (borrowed from the store; HL_ECORRUPT when the number is not
+ * there). route_of: the text of the catalogue rule m matched, made once per edition, and its
+ * number when one is committed (else 0: put numbers it); after_commit: learn the numbers
+ * committed since. */
+typedef struct dispatch_routes dispatch_routes_t;
+int dispatch_route_number(dispatch_t *self, MDB_txn *txn, const char *text, size_t len,
+                          bool give, uint32_t *out);
+int dispatch_route_text(dispatch_t *self, MDB_txn *txn, dispatch_assignment_t *a);
+int dispatch_route_of(dispatch_t *self, const dispatch_match_t *m, const char **text,
+                      uint32_t *number);
+void dispatch_routes_after_commit(dispatch_t *self);
+void dispatch_routes_destroy(dispatch_t *self);
 
 /* dispatch_commands.c: what the unit actions share. A check that answered the command (with
  * cmd_refuse) returns DISPATCH_REFUSED; its handler then returns 0. */

@@ -271,71 +271,6 @@ int dispatch_assignment_decode(const void *data, size_t len, const char *ticket_
     return decode_v5(b, len, out);
 }
 
-/* ---- route texts ---------------------------------------------------------------------- */
-
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
-    return h;
-}
-
-/* The number of route text (len bytes, NUL-ended), made on first use; 0 when another text
- * has its hash (it is then kept in the record itself). text must not point into the store. */
-static int route_number(dispatch_t *self, MDB_txn *txn, const char *text, size_t len,
-                        uint32_t *out)
-{
-    *out = 0;
-    uint8_t hkey[9] = {'h'};
-    store_be64_put(hkey + 1, fnv1a(text, len));
-    MDB_val v;
-    int rc = store_get(txn, self->route_texts, hkey, sizeof hkey, &v);
-    if (rc == 0) {
-        const uint8_t *p = v.mv_data;
-        if (v.mv_size == 4 + len + 1 && memcmp(p + 4, text, len + 1) == 0)
-            *out = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-        return 0;
-    }
-    if (rc != HL_ENOTFOUND)
-        return rc;
-    uint64_t n;
-    if ((rc = store_add_u64(txn, self->route_texts, "#", 1, 1, &n)))
-        return rc;
-    if (n > UINT32_MAX)
-        return 0;
-    uint8_t *val = malloc(4 + len + 1);
-    if (!val)
-        return HL_ENOMEM;
-    uint8_t nkey[5] = {'n', (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
-                       (uint8_t)n};
-    memcpy(val, nkey + 1, 4);
-    memcpy(val + 4, text, len + 1);
-    rc = store_put(txn, self->route_texts, hkey, sizeof hkey, val, 4 + len + 1, 0);
-    if (!rc)
-        rc = store_put(txn, self->route_texts, nkey, sizeof nkey, val + 4, len + 1, 0);
-    free(val);
-    if (!rc)
-        *out = (uint32_t)n;
-    return rc;
-}
-
-/* a->route from a->route_no (borrowed from the store). */
-static int route_text(dispatch_t *self, MDB_txn *txn, dispatch_assignment_t *a)
-{
-    uint32_t n = a->route_no;
-    uint8_t nkey[5] = {'n', (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
-                       (uint8_t)n};
-    MDB_val v;
-    int rc = store_get(txn, self->route_texts, nkey, sizeof nkey, &v);
-    if (rc == HL_ENOTFOUND ||
-        (rc == 0 && (v.mv_size == 0 || ((const char *)v.mv_data)[v.mv_size - 1] != '\0')))
-        rc = HL_ECORRUPT;
-    if (!rc)
-        a->route = v.mv_data;
-    return rc;
-}
-
 /* ---- keys --------------------------------------------------------------------------- */
 
 /* unit NUL state [ticket id] (the counts' keys: no ticket id): written into out
@@ -373,7 +308,7 @@ int dispatch_assignment_get(dispatch_t *self, MDB_txn *txn, const char *ticket_i
         return rc;
     rc = dispatch_assignment_decode(v.mv_data, v.mv_size, ticket_id, out);
     if (!rc && out->route_no)
-        rc = route_text(self, txn, out);
+        rc = dispatch_route_text(self, txn, out);
     if (!rc && out->unit_no) {
         rc = dispatch_unit_name(self, txn, out->unit_no, out->unit_buf);
         out->unit = out->unit_buf;
@@ -422,7 +357,7 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
         /* A new route text: numbered in "route_texts", its number in place of the text. */
         uint8_t *text = val + route_at + 1;
         uint32_t n;
-        rc = route_number(self, txn, (const char *)text, vlen - route_at - 2, &n);
+        rc = dispatch_route_number(self, txn, (const char *)text, vlen - route_at - 2, true, &n);
         if (!rc && n)
             vlen = route_at + dispatch_varint_put(val + route_at, n);
     }

@@ -556,12 +556,79 @@ static void test_queue_keys_migrated(void **state)
     assert_int_equal(count(f, cs, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED), 0);
 }
 
+/* ---- route texts: stored once, numbered; the numbers learnt in memory after commits ---- */
+
+static int count_visit(void *ctx, const store_entry_t *e)
+{
+    (void)e;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static size_t route_entries(fixture_t *f)
+{
+    size_t n = 0;
+    MDB_txn *txn;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(store_scan(txn, f->d->route_texts, NULL, count_visit, &n), 0);
+    store_read_end(&txn);
+    return n;
+}
+
+static void test_route_texts(void **state)
+{
+    fixture_t *f = *state;
+    const char *mains = "catalogue 0: W0402 -> repair-crew-mains";
+    received(f, "20251125-1-000001", "W0402", "Gulou");
+    assert_int_equal(route_entries(f), 3); /* by hash, by number, the last number */
+    dispatch_routes_after_commit(f->d);    /* what the service does after each commit */
+    received(f, "20251125-1-000002", "W0402", "Gulou"); /* by the number in memory */
+    assert_int_equal(route_entries(f), 3);
+    /* A transaction that numbered a new route and was rolled back leaves nothing behind,
+     * in the store or in memory. */
+    Hotline__Location loc = HOTLINE__LOCATION__INIT;
+    loc.district = "Gulou";
+    Hotline__Ticket t = HOTLINE__TICKET__INIT;
+    t.id = "20251125-1-000003";
+    t.category_code = "P07";
+    t.location = &loc;
+    Hotline__TicketReceived tr = HOTLINE__TICKET_RECEIVED__INIT;
+    tr.ticket = &t;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = t.id;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_RECEIVED;
+    ev.ticket_received = &tr;
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(dispatch_apply_intake(f->d, txn, &ev), 0);
+    store_write_abort(&txn);
+    dispatch_routes_after_commit(f->d);
+    assert_int_equal(route_entries(f), 3);
+    received(f, "20251125-1-000004", "P07", "Gulou");
+    dispatch_routes_after_commit(f->d);
+    received(f, "20251125-1-000005", "P07", "Gulou");
+    assert_int_equal(route_entries(f), 5);
+    snap_t s;
+    assert_int_equal(get(f, "20251125-1-000002", &s), 0);
+    assert_string_equal(s.route, mains);
+    assert_int_equal(get(f, "20251125-1-000004", &s), 0);
+    assert_string_equal(s.route, "catalogue 0: fallback -> dispatch-desk");
+    assert_int_equal(get(f, "20251125-1-000005", &s), 0);
+    assert_string_equal(s.route, "catalogue 0: fallback -> dispatch-desk");
+    assert_int_equal(get(f, "20251125-1-000003", &s), HL_ENOTFOUND);
+    /* The event still says the route in words. */
+    Hotline__Event *e = event_at(f, evlog_head(f->log));
+    assert_string_equal(e->ticket_dispatched->route, "catalogue 0: fallback -> dispatch-desk");
+    hotline__event__free_unpacked(e, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reply_due_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_keys_migrated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_route_texts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unroutable_event_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
