@@ -289,6 +289,14 @@ static size_t make_key(char *out, const char *unit, Hotline__TicketStatus state,
     return ulen + 2 + tlen;
 }
 
+/* s (NULL: "") into out, cut to size - 1 bytes (make_key refused longer units already). */
+static void copy_id(char *out, size_t size, const char *s)
+{
+    size_t n = s ? strnlen(s, size - 1) : 0;
+    memcpy(out, s ? s : "", n);
+    out[n] = '\0';
+}
+
 static int count_add(dispatch_t *self, MDB_txn *txn, const char *key, size_t klen, int delta)
 {
     self->counts_dirty = true;
@@ -336,9 +344,9 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
     bool moved = !old || old->state != a->state || strcmp(old->unit, a->unit) != 0;
     /* For the crews' work orders, after the writes (dispatch_workorder_follow). */
     char ounit[DISPATCH_UNIT_ID_MAX + 1] = "", unit[DISPATCH_UNIT_ID_MAX + 1];
-    snprintf(unit, sizeof unit, "%s", str_or_empty(a->unit));
+    copy_id(unit, sizeof unit, a->unit);
     if (old)
-        snprintf(ounit, sizeof ounit, "%s", str_or_empty(old->unit));
+        copy_id(ounit, sizeof ounit, old->unit);
     Hotline__TicketStatus ostate = old ? old->state : 0, state = a->state;
     if (old && moved) {
         olen = make_key(okey, old->unit, old->state, NULL);
