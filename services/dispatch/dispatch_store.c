@@ -171,6 +171,17 @@ static int take_string(const uint8_t **p, const uint8_t *end, const char **out)
     return 0;
 }
 
+/* A number (a varint, *no), or 0 and the text itself (*text; NULL when numbered). */
+static int take_numbered(const uint8_t **p, const uint8_t *end, uint32_t *no, const char **text)
+{
+    uint64_t v;
+    if (dispatch_varint_get(p, end, &v) || v > UINT32_MAX)
+        return -1;
+    *no = (uint32_t)v;
+    *text = NULL;
+    return v ? 0 : take_string(p, end, text);
+}
+
 static int decode_v5(const uint8_t *b, size_t len, dispatch_assignment_t *out)
 {
     const uint8_t *p = b + HEADER_BYTES_V5, *end = b + len;
@@ -196,17 +207,8 @@ static int decode_v5(const uint8_t *b, size_t len, dispatch_assignment_t *out)
     for (int i = 0; i < NSTRINGS_V5; i++)
         if (take_string(&p, end, s[i]))
             return HL_ECORRUPT;
-    if (dispatch_varint_get(&p, end, &v) || v > UINT32_MAX)
-        return HL_ECORRUPT;
-    out->route_no = (uint32_t)v;
-    out->route = NULL;
-    if (!v && take_string(&p, end, &out->route))
-        return HL_ECORRUPT;
-    if (dispatch_varint_get(&p, end, &v) || v > UINT32_MAX)
-        return HL_ECORRUPT;
-    out->unit_no = (uint32_t)v;
-    out->unit = NULL;
-    if (!v && take_string(&p, end, &out->unit))
+    if (take_numbered(&p, end, &out->route_no, &out->route) ||
+        take_numbered(&p, end, &out->unit_no, &out->unit))
         return HL_ECORRUPT;
     return 0;
 }
