@@ -103,9 +103,13 @@ int dispatch_create(dispatch_t **out, store_t *store, evlog_t *log, hclock_t *cl
     }
     rc = store_db(store, "assignments", 0, &self->assignments);
     if (!rc)
+        rc = store_db(store, "route_texts", 0, &self->route_texts);
+    if (!rc)
         rc = store_db(store, "unit_queue", 0, &self->queue);
     if (!rc)
         rc = store_db(store, "unit_counts", 0, &self->counts);
+    if (!rc)
+        rc = dispatch_units_open(self);
     if (!rc)
         rc = store_db(store, "incidents", 0, &self->incidents);
     if (!rc)
@@ -146,6 +150,8 @@ void dispatch_destroy(dispatch_t **self)
     if (!self || !*self)
         return;
     dispatch_catalogue_destroy(&(*self)->cat);
+    dispatch_units_destroy(*self);
+    dispatch_routes_destroy(*self);
     calendar_destroy(&(*self)->cal);
     free(*self);
     *self = NULL;
@@ -185,6 +191,8 @@ static void after_commit(void *ctx)
     dispatch_t *self = ctx;
     if (self->counts_dirty)
         refresh_gauges(self);
+    dispatch_units_after_commit(self);
+    dispatch_routes_after_commit(self);
     dispatch_catalogue_after_commit(self);
 }
 

@@ -51,6 +51,8 @@ typedef struct dispatch_assignment {
     const char *category_code;
     const char *district;
     const char *route;           /* the catalogue entry that matched at dispatch */
+    uint32_t route_no;           /* route's number in "route_texts" (dispatch_store.c); 0 when
+                                  * route is new text: a writer that changes route sets it 0 */
     const char *result;          /* the unit's last reply */
     const char *reason;          /* why the last rework was asked for */
     const char *caller_name;     /* for the unit to contact the citizen; "" when confidential */
@@ -75,13 +77,22 @@ typedef struct dispatch_assignment {
     int64_t reopened_ms;
     int64_t closed_ms;
     int64_t updated_ms;
+    char id_buf[DISPATCH_TICKET_ID_MAX + 1]; /* ticket_id of a decoded version 5 record */
+    uint32_t unit_no; /* decoded: the unit's number (dispatch_units.c), unit NULL until
+                       * dispatch_assignment_get names it (into unit_buf); ignored on put */
+    char unit_buf[DISPATCH_UNIT_ID_MAX + 1];
 } dispatch_assignment_t;
 
 /* The stored form (a versioned byte layout): size, encode into out (size bytes), decode
- * (borrowing from data). decode errors: HL_ECORRUPT. */
+ * (borrowing from data). The record does not repeat its key: decode takes the ticket id it
+ * is stored under (copied into out->id_buf; older records carry their own). A route numbered
+ * in "route_texts" (route_no) decodes with route NULL, a unit by number (unit_no) with unit
+ * NULL: dispatch_assignment_get fills both. encode writes the unit by name: put numbers it.
+ * decode errors: HL_ECORRUPT. */
 size_t dispatch_assignment_size(const dispatch_assignment_t *a);
 void dispatch_assignment_encode(const dispatch_assignment_t *a, uint8_t *out);
-int dispatch_assignment_decode(const void *data, size_t len, dispatch_assignment_t *out);
+int dispatch_assignment_decode(const void *data, size_t len, const char *ticket_id,
+                               dispatch_assignment_t *out);
 
 /* The assignment as JSON for the API (proto3 conventions: lowerCamelCase, enums by name,
  * 64-bit numbers as strings, unset fields left out). Caller owns it; NULL on ENOMEM. */

@@ -79,13 +79,9 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
     };
     dispatch_match_t m;
     dispatch_catalogue_route(self->cat, &where, &m);
-    /* The record keeps which edition and rule routed the ticket, for people and audits. */
-    char route[600];
-    if (m.line)
-        snprintf(route, sizeof route, "catalogue %u line %u: %s", m.version, m.line, m.route);
-    else
-        snprintf(route, sizeof route, "catalogue %u: %s", m.version, m.route);
-    m.route = route;
+    uint32_t route_no; /* the record keeps which edition and rule routed the ticket */
+    if ((rc = dispatch_route_of(self, &m, &m.route, &route_no)))
+        return rc;
     int64_t now = hclock_now_ms(self->clock);
     const char *incident = t ? str_or_empty(t->incident_id) : "";
     const Hotline__Contact *c = t ? t->contact : NULL;
@@ -96,6 +92,7 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
         .category_code = category,
         .district = district,
         .route = m.route,
+        .route_no = route_no,
         .state = HOTLINE__TICKET_STATUS__TICKET_DISPATCHED,
         /* Unspecified means normal (ticket.proto): say so, so no consumer has to. */
         .urgency = t && t->urgency != HOTLINE__URGENCY__URGENCY_UNSPECIFIED
@@ -131,6 +128,7 @@ static int on_received(dispatch_t *self, MDB_txn *txn, const Hotline__Event *ev)
                 a.unit = inc->unit;
             a.state = HOTLINE__TICKET_STATUS__TICKET_LINKED;
             a.route = "incident";
+            a.route_no = 0;
             a.dispatched_ms = 0;
             rc = dispatch_assignment_put(self, txn, &a, NULL);
             if (!rc) /* the close replies it with the others; unlink routes it afresh */

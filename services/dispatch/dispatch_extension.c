@@ -6,8 +6,9 @@
  *
  * The holding unit asks before it replies and before the reply is due, for 1 or more working
  * days; a round's approved extensions add up to at most extensionMaxWorkingDays (10). The
- * deadline is sla's: dispatch follows sla's feed for it ("reply_due": ticket id -> BE32 round,
- * BE64 due ms, BE32 working days granted in that round), so a request after the deadline is
+ * deadline is sla's: dispatch follows sla's feed for it ("reply_due": ticket id -> the round,
+ * its reply due time, the working days granted in it and its policy's limits; record layouts
+ * at due_get), so a request after the deadline is
  * refused at once. When sla has not yet told dispatch the deadline (it lags), the request is
  * taken and sla still moves only a running clock. An approved extension is an
  * ExtensionReviewed event; sla moves the reply deadline by the days asked (SlaClockExtended),
@@ -16,6 +17,7 @@
 #include "dispatch_internal.h"
 
 #include "arena.h"
+#include "dispatch_bytes.h"
 #include "hl_error.h"
 #include "mask.h"
 #include "slog.h"
@@ -24,8 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DUE_BYTES_V1 16
-#define DUE_BYTES 28
+#define DUE_BYTES_V1 16 /* BE32 round, BE64 due ms, BE32 days granted */
+#define DUE_BYTES_V2 28 /* and BE64 return window end, BE32 extension limit */
+#define DUE_V3 0xff     /* first byte of version 3 (a version 1 or 2 round never starts so:
+                         * rounds are small): then varints, round, due, days granted, the
+                         * return window end as a zigzag difference from due, the limit */
 
 /* Per ticket, from sla's feed: the round's reply deadline and what its policy allows. A record
  * of 16 bytes (before policies said) has no policy part. */
@@ -42,18 +47,13 @@ static const char *str_or_empty(const char *s)
     return s ? s : "";
 }
 
-static void be32_put(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static uint32_t be32_get(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* The ticket's reply deadline as dispatch knows it; {0} when it knows none. */
+/* The ticket's reply deadline as dispatch knows it; {0} when it knows none. Versions 1 and 2
+ * are fixed-width (DUE_BYTES_V1, DUE_BYTES_V2); version 3 (DUE_V3) is compact. */
 static int due_get(dispatch_t *self, MDB_txn *txn, const char *id, reply_due_t *out)
 {
     *out = (reply_due_t){0};
@@ -63,13 +63,28 @@ static int due_get(dispatch_t *self, MDB_txn *txn, const char *id, reply_due_t *
         return 0;
     if (rc)
         return rc;
-    if (v.mv_size != DUE_BYTES && v.mv_size != DUE_BYTES_V1)
+    const uint8_t *p = v.mv_data, *end = p + v.mv_size;
+    if (v.mv_size > 0 && p[0] == DUE_V3) {
+        uint64_t f[5];
+        p++;
+        for (int i = 0; i < 5; i++)
+            if (dispatch_varint_get(&p, end, &f[i]))
+                return HL_ECORRUPT;
+        if (f[0] > UINT32_MAX || f[2] > UINT32_MAX || f[4] > UINT32_MAX)
+            return HL_ECORRUPT;
+        *out = (reply_due_t){.round = (uint32_t)f[0],
+                             .due_ms = (int64_t)f[1],
+                             .granted = (uint32_t)f[2],
+                             .return_until_ms = f[3] ? dispatch_unzigzag((int64_t)f[1], f[3] - 1) : 0,
+                             .extension_max_days = (uint32_t)f[4]};
+        return 0;
+    }
+    if (v.mv_size != DUE_BYTES_V2 && v.mv_size != DUE_BYTES_V1)
         return HL_ECORRUPT;
-    const uint8_t *p = v.mv_data;
     out->round = be32_get(p);
     out->due_ms = (int64_t)store_be64_get(p + 4);
     out->granted = be32_get(p + 12);
-    if (v.mv_size == DUE_BYTES) {
+    if (v.mv_size == DUE_BYTES_V2) {
         out->return_until_ms = (int64_t)store_be64_get(p + 16);
         out->extension_max_days = be32_get(p + 24);
     }
@@ -78,13 +93,16 @@ static int due_get(dispatch_t *self, MDB_txn *txn, const char *id, reply_due_t *
 
 static int due_put(dispatch_t *self, MDB_txn *txn, const char *id, const reply_due_t *d)
 {
-    uint8_t buf[DUE_BYTES];
-    be32_put(buf, d->round);
-    store_be64_put(buf + 4, (uint64_t)d->due_ms);
-    be32_put(buf + 12, d->granted);
-    store_be64_put(buf + 16, (uint64_t)d->return_until_ms);
-    be32_put(buf + 24, d->extension_max_days);
-    return store_put(txn, self->reply_due, id, strlen(id), buf, sizeof buf, 0);
+    uint8_t buf[1 + 5 * DISPATCH_VARINT_MAX];
+    size_t n = 0;
+    buf[n++] = DUE_V3;
+    /* The return window end, 0 when the policy sets none; else 1 + its distance from due. */
+    uint64_t until = d->return_until_ms ? dispatch_zigzag(d->due_ms, d->return_until_ms) : 0;
+    const uint64_t f[5] = {d->round, (uint64_t)d->due_ms, d->granted,
+                           until && until < UINT64_MAX ? until + 1 : 0, d->extension_max_days};
+    for (int i = 0; i < 5; i++)
+        n += dispatch_varint_put(buf + n, f[i]);
+    return store_put(txn, self->reply_due, id, strlen(id), buf, n, 0);
 }
 
 /* ---- sla's feed: the reply deadlines ----------------------------------------------------- */

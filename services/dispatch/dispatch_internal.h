@@ -5,6 +5,7 @@
 #include "dispatch.h"
 
 #include "calendar.h"
+#include "dispatch_bytes.h"
 #include "dispatch_workorder.h"
 
 struct dispatch {
@@ -15,7 +16,12 @@ struct dispatch {
     dispatch_catalogue_t *cat;
     calendar_t *cal;     /* the centre's zone, for the local date in incident ids */
     MDB_dbi assignments; /* ticket id -> encoded dispatch_assignment_t */
-    MDB_dbi queue;       /* unit NUL state-byte ticket-id -> "" (a unit's tickets by state) */
+    MDB_dbi route_texts; /* the routes assignments name by number (dispatch_store.c) */
+    MDB_dbi queue;       /* 0, unit number, state-byte, ticket-id -> "" (dispatch_units.c) */
+    MDB_dbi unit_numbers; /* unit -> its number in queue keys (dispatch_units.c) */
+    struct dispatch_units *units; /* the committed unit numbers, in memory */
+    bool units_dirty;             /* a number was given: reload them after the commit */
+    struct dispatch_routes *routes; /* the route texts of the catalogue in use */
     MDB_dbi counts;      /* unit NUL state-byte -> BE u64 (tickets the unit holds in it) */
     MDB_dbi incidents;   /* incident id -> packed IncidentDeclared (current) + closed flag */
     MDB_dbi incident_seq; /* local date -> daily incident sequence */
@@ -41,6 +47,43 @@ struct dispatch {
     metric_t *open_gauge; /* hotline_dispatch_open_tickets{unit,state} */
     dispatch_crews_t *crews; /* crew endpoints and work orders (NULL: not opened, unit tests) */
 };
+
+/* dispatch_units.c: unit numbers and the queue keys made with them. open: the sub-database,
+ * the keys of earlier versions rewritten, the numbers read (a start-up step); after_commit:
+ * read them again when a transaction gave one. number: the unit's (give: a new one when it has
+ * none; else *out 0). Errors: HL_EINVAL (not a unit id), store errors. Queue keys and
+ * assignment records name units by number. */
+typedef struct dispatch_units dispatch_units_t;
+#define DISPATCH_QUEUE_KEY_MAX (2 + DISPATCH_VARINT_MAX + DISPATCH_TICKET_ID_MAX)
+int dispatch_units_open(dispatch_t *self);
+void dispatch_units_after_commit(dispatch_t *self);
+void dispatch_units_destroy(dispatch_t *self);
+int dispatch_unit_number(dispatch_t *self, MDB_txn *txn, const char *unit, bool give,
+                         uint32_t *out);
+/* The unit a number was given to, into out. Errors: HL_ECORRUPT (no such number), store's. */
+int dispatch_unit_name(dispatch_t *self, MDB_txn *txn, uint32_t number,
+                       char out[DISPATCH_UNIT_ID_MAX + 1]);
+/* A queue key into out (DISPATCH_QUEUE_KEY_MAX bytes; idlen 0: the prefix of the unit's
+ * tickets in that state); its length. parse: false when key is not one. */
+size_t dispatch_queue_key(uint8_t *out, uint32_t number, Hotline__TicketStatus state,
+                          const char *id, size_t idlen);
+bool dispatch_queue_key_parse(const void *key, size_t len, Hotline__TicketStatus *state,
+                              const char **id, size_t *idlen);
+
+/* dispatch_routes.c: route texts by number ("route_texts"). number: text's (len bytes; give:
+ * a new one when it has none; *out 0 when it has none, or another text has its hash); text:
+ * a->route from a->route_no (borrowed from the store; HL_ECORRUPT when the number is not
+ * there). route_of: the text of the catalogue rule m matched, made once per edition, and its
+ * number when one is committed (else 0: put numbers it); after_commit: learn the numbers
+ * committed since. */
+typedef struct dispatch_routes dispatch_routes_t;
+int dispatch_route_number(dispatch_t *self, MDB_txn *txn, const char *text, size_t len,
+                          bool give, uint32_t *out);
+int dispatch_route_text(dispatch_t *self, MDB_txn *txn, dispatch_assignment_t *a);
+int dispatch_route_of(dispatch_t *self, const dispatch_match_t *m, const char **text,
+                      uint32_t *number);
+void dispatch_routes_after_commit(dispatch_t *self);
+void dispatch_routes_destroy(dispatch_t *self);
 
 /* dispatch_commands.c: what the unit actions share. A check that answered the command (with
  * cmd_refuse) returns DISPATCH_REFUSED; its handler then returns 0. */

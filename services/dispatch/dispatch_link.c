@@ -138,17 +138,15 @@ typedef struct match_walk {
 static int match_visit(void *ctx, const store_entry_t *e)
 {
     match_walk_t *w = ctx;
-    const char *k = e->key.mv_data;
-    const char *nul = memchr(k, 0, e->key.mv_size);
-    if (!nul || (size_t)(nul - k) + 2 > e->key.mv_size)
+    Hotline__TicketStatus state;
+    const char *tid;
+    size_t tl;
+    if (!dispatch_queue_key_parse(e->key.mv_data, e->key.mv_size, &state, &tid, &tl))
         return 0;
-    if (!dispatch_state_open((Hotline__TicketStatus)(uint8_t)nul[1]))
+    if (!dispatch_state_open(state))
         return 0;
-    size_t tl = e->key.mv_size - (size_t)(nul - k) - 2;
     char id[DISPATCH_TICKET_ID_MAX + 1];
-    if (tl == 0 || tl > DISPATCH_TICKET_ID_MAX)
-        return 0;
-    memcpy(id, nul + 2, tl);
+    memcpy(id, tid, tl);
     id[tl] = '\0';
     dispatch_assignment_t a;
     int rc = dispatch_assignment_get(w->self, w->txn, id, &a);
@@ -381,6 +379,7 @@ static int unlink_ticket(dispatch_t *self, MDB_txn *txn, const Hotline__Command 
     a.state = HOTLINE__TICKET_STATUS__TICKET_DISPATCHED;
     a.unit = from;
     a.route = route;
+    a.route_no = 0; /* a new route text */
     a.incident_id = "";
     a.signed_ms = a.contacted_ms = 0; /* signed for again at the unit */
     a.dispatched_ms = now;

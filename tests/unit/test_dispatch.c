@@ -351,10 +351,284 @@ static void test_return_window(void **state)
 }
 
 
+/* ---- reply_due: sla's deadlines as dispatch keeps them, in every layout on disk ---- */
+
+static answer_t ask_extension(fixture_t *f, const char *id, uint32_t days)
+{
+    Hotline__RequestExtension rq = HOTLINE__REQUEST_EXTENSION__INIT;
+    rq.ticket_id = (char *)id;
+    rq.unit = "repair-crew-mains";
+    rq.working_days = days;
+    rq.reason = "parts on order";
+    Hotline__Command cmd = HOTLINE__COMMAND__INIT;
+    cmd.body_case = HOTLINE__COMMAND__BODY_REQUEST_EXTENSION;
+    cmd.request_extension = &rq;
+    return run(f, &cmd);
+}
+
+/* Write a reply_due record as it is on disk (bytes given), as older versions left it. */
+static void due_raw(fixture_t *f, const char *id, const uint8_t *bytes, size_t len)
+{
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_put(txn, f->d->reply_due, id, strlen(id), bytes, len, 0), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+}
+
+static size_t be(uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    return (size_t)bytes;
+}
+
+static size_t due_stored(fixture_t *f, const char *id)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(store_get(txn, f->d->reply_due, id, strlen(id), &v), 0);
+    size_t n = v.mv_size;
+    store_read_end(&txn);
+    return n;
+}
+
+static void test_reply_due_records(void **state)
+{
+    fixture_t *f = *state;
+    const int64_t DAY = 86400000LL;
+    hclock_set_ms(f->clock, T0 + DAY);
+    received(f, "T-v2", "W0402", "Gulou");
+    received(f, "T-v1", "W0402", "Gulou");
+    received(f, "T-v3", "W0402", "Gulou");
+    /* Version 2 (28 bytes): round 0, due in 10 days, nothing granted, the policy's return
+     * window over a day ago, at most 3 days' extension. */
+    uint8_t b[28];
+    size_t n = be(b, 0, 4);
+    n += be(b + n, (uint64_t)(T0 + 11 * DAY), 8);
+    n += be(b + n, 0, 4);
+    n += be(b + n, (uint64_t)T0, 8);
+    n += be(b + n, 3, 4);
+    due_raw(f, "T-v2", b, n);
+    expect_refusal(ask_extension(f, "T-v2", 4), HOTLINE__STATUS__INVALID,
+                   "requestExtension.workingDays", "1 to 3 working days");
+    expect_refusal(ask_return(f, "T-v2", "repair-crew-mains"), HOTLINE__STATUS__CONFLICT, "requestReturn.ticketId",
+                   "return window");
+    /* Version 1 (16 bytes): no policy part, so the centre's limit (10); due yesterday. */
+    be(b + 4, (uint64_t)T0, 8);
+    due_raw(f, "T-v1", b, 16);
+    expect_refusal(ask_extension(f, "T-v1", 11), HOTLINE__STATUS__INVALID,
+                   "requestExtension.workingDays", "1 to 10 working days");
+    expect_refusal(ask_extension(f, "T-v1", 2), HOTLINE__STATUS__CONFLICT,
+                   "requestExtension.ticketId", "was due");
+    /* What sla's feed writes now: the compact layout, read back the same. */
+    Hotline__SlaClockStarted st = HOTLINE__SLA_CLOCK_STARTED__INIT;
+    st.clock = HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY;
+    st.round = 0;
+    st.due_ms = T0 + 11 * DAY;
+    st.return_until_ms = T0; /* over */
+    st.extension_max_working_days = 2;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = "T-v3";
+    ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED;
+    ev.sla_clock_started = &st;
+    apply(f, dispatch_apply_sla, &ev);
+    assert_true(due_stored(f, "T-v3") < 16);
+    expect_refusal(ask_extension(f, "T-v3", 3), HOTLINE__STATUS__INVALID,
+                   "requestExtension.workingDays", "1 to 2 working days");
+    expect_refusal(ask_return(f, "T-v3", "repair-crew-mains"), HOTLINE__STATUS__CONFLICT, "requestReturn.ticketId",
+                   "return window");
+    expect_ok(ask_extension(f, "T-v3", 2), HOTLINE__TICKET_STATUS__TICKET_DISPATCHED, 0);
+    /* A return window still open (in a day) is taken from the compact record too. */
+    st.return_until_ms = T0 + 2 * DAY;
+    ev.ticket_id = "T-v2";
+    apply(f, dispatch_apply_sla, &ev);
+    expect_ok(ask_return(f, "T-v2", "repair-crew-mains"), HOTLINE__TICKET_STATUS__TICKET_DISPATCHED, 0);
+}
+
+/* ---- unit_queue keys of earlier versions (unit NUL state ticket id): rewritten at open ---- */
+
+typedef struct keys {
+    size_t n, old; /* all keys; those not in the numbered form (0, unit number, ...) */
+    char (*k)[128];
+    size_t *len;
+} keys_t;
+
+static int keys_visit(void *ctx, const store_entry_t *e)
+{
+    keys_t *k = ctx;
+    if (((const uint8_t *)e->key.mv_data)[0] != 0)
+        k->old++;
+    if (k->k) {
+        memcpy(k->k[k->n], e->key.mv_data, e->key.mv_size);
+        k->len[k->n] = e->key.mv_size;
+    }
+    k->n++;
+    return 0;
+}
+
+static keys_t queue_keys(fixture_t *f, bool copy)
+{
+    keys_t k = {0};
+    if (copy) {
+        k.k = calloc(16, sizeof *k.k);
+        k.len = calloc(16, sizeof *k.len);
+    }
+    MDB_txn *txn;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(store_scan(txn, f->d->queue, NULL, keys_visit, &k), 0);
+    store_read_end(&txn);
+    return k;
+}
+
+static int drop_visit(void *ctx, const store_entry_t *e)
+{
+    (void)ctx;
+    return store_scan_del(e);
+}
+
+static void test_queue_keys_migrated(void **state)
+{
+    fixture_t *f = *state;
+    const char *cs = "repair-crew-mains";
+    received(f, "20251125-1-000001", "W0402", "Gulou");
+    received(f, "20251125-1-000002", "W0402", "Gulou");
+    received(f, "20251125-1-000003", "P07", "Gulou"); /* the fallback desk */
+    expect_ok(sign(f, "20251125-1-000002", cs), HOTLINE__TICKET_STATUS__TICKET_SIGNED, 0);
+    keys_t k = queue_keys(f, true);
+    assert_int_equal(k.n, 3);
+    assert_int_equal(k.old, 0);
+    /* Make the queue what an earlier version left: the same entries keyed by unit name, plus
+     * 10,050 more (no records behind them) of a unit with no number yet, to cross a chunk.
+     * (The records stay as they are: version 5, their units by number.) */
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_scan(txn, f->d->queue, NULL, drop_visit, NULL), 0);
+    const char *units[3] = {cs, cs, "dispatch-desk"};
+    for (size_t i = 0; i < k.n; i++) {
+        Hotline__TicketStatus st;
+        const char *id;
+        size_t idlen;
+        assert_true(dispatch_queue_key_parse(k.k[i], k.len[i], &st, &id, &idlen));
+        char old[128];
+        size_t ulen = strlen(units[i]);
+        memcpy(old, units[i], ulen + 1);
+        old[ulen + 1] = (char)st;
+        memcpy(old + ulen + 2, id, idlen);
+        assert_int_equal(store_put(txn, f->d->queue, old, ulen + 2 + idlen, "", 0, 0), 0);
+    }
+    for (int i = 0; i < 10050; i++) {
+        char old[64];
+        int n = snprintf(old, sizeof old, "drainage%c%c20251124-1-%06d", 0,
+                         HOTLINE__TICKET_STATUS__TICKET_CLOSED, i);
+        assert_int_equal(store_put(txn, f->d->queue, old, (size_t)n, "", 0, 0), 0);
+    }
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    free(k.k);
+    free(k.len);
+    assert_int_equal(queue_keys(f, false).old, 10053);
+
+    /* Open again: every key rewritten, the queues read as before. */
+    dispatch_destroy(&f->d);
+    char err[256];
+    assert_int_equal(dispatch_create(&f->d, f->store, f->log, f->clock, f->cfg, err, sizeof err), 0);
+    k = queue_keys(f, false);
+    assert_int_equal(k.n, 10053);
+    assert_int_equal(k.old, 0);
+    bool more;
+    ids_t q = queue(f, cs, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED, "", 10, &more);
+    assert_int_equal(q.n, 1);
+    assert_string_equal(q.id[0], "20251125-1-000001");
+    q = queue(f, cs, HOTLINE__TICKET_STATUS__TICKET_SIGNED, "", 10, &more);
+    assert_int_equal(q.n, 1);
+    assert_string_equal(q.id[0], "20251125-1-000002");
+    q = queue(f, "dispatch-desk", HOTLINE__TICKET_STATUS__TICKET_DISPATCHED, "", 10, &more);
+    assert_int_equal(q.n, 1);
+    assert_string_equal(q.id[0], "20251125-1-000003");
+    /* A move after the rewrite leaves its old entry behind, as ever. */
+    expect_ok(sign(f, "20251125-1-000001", cs), HOTLINE__TICKET_STATUS__TICKET_SIGNED, 0);
+    q = queue(f, cs, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED, "", 10, &more);
+    assert_int_equal(q.n, 0);
+    q = queue(f, cs, HOTLINE__TICKET_STATUS__TICKET_SIGNED, "", 10, &more);
+    assert_int_equal(q.n, 2);
+    assert_int_equal(queue_keys(f, false).n, 10053);
+    assert_int_equal(count(f, cs, HOTLINE__TICKET_STATUS__TICKET_SIGNED), 2);
+    assert_int_equal(count(f, cs, HOTLINE__TICKET_STATUS__TICKET_DISPATCHED), 0);
+}
+
+/* ---- route texts: stored once, numbered; the numbers learnt in memory after commits ---- */
+
+static int count_visit(void *ctx, const store_entry_t *e)
+{
+    (void)e;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static size_t route_entries(fixture_t *f)
+{
+    size_t n = 0;
+    MDB_txn *txn;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(store_scan(txn, f->d->route_texts, NULL, count_visit, &n), 0);
+    store_read_end(&txn);
+    return n;
+}
+
+static void test_route_texts(void **state)
+{
+    fixture_t *f = *state;
+    const char *mains = "catalogue 0: W0402 -> repair-crew-mains";
+    received(f, "20251125-1-000001", "W0402", "Gulou");
+    assert_int_equal(route_entries(f), 3); /* by hash, by number, the last number */
+    dispatch_routes_after_commit(f->d);    /* what the service does after each commit */
+    received(f, "20251125-1-000002", "W0402", "Gulou"); /* by the number in memory */
+    assert_int_equal(route_entries(f), 3);
+    /* A transaction that numbered a new route and was rolled back leaves nothing behind,
+     * in the store or in memory. */
+    Hotline__Location loc = HOTLINE__LOCATION__INIT;
+    loc.district = "Gulou";
+    Hotline__Ticket t = HOTLINE__TICKET__INIT;
+    t.id = "20251125-1-000003";
+    t.category_code = "P07";
+    t.location = &loc;
+    Hotline__TicketReceived tr = HOTLINE__TICKET_RECEIVED__INIT;
+    tr.ticket = &t;
+    Hotline__Event ev = HOTLINE__EVENT__INIT;
+    ev.ticket_id = t.id;
+    ev.body_case = HOTLINE__EVENT__BODY_TICKET_RECEIVED;
+    ev.ticket_received = &tr;
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(dispatch_apply_intake(f->d, txn, &ev), 0);
+    store_write_abort(&txn);
+    dispatch_routes_after_commit(f->d);
+    assert_int_equal(route_entries(f), 3);
+    received(f, "20251125-1-000004", "P07", "Gulou");
+    dispatch_routes_after_commit(f->d);
+    received(f, "20251125-1-000005", "P07", "Gulou");
+    assert_int_equal(route_entries(f), 5);
+    snap_t s;
+    assert_int_equal(get(f, "20251125-1-000002", &s), 0);
+    assert_string_equal(s.route, mains);
+    assert_int_equal(get(f, "20251125-1-000004", &s), 0);
+    assert_string_equal(s.route, "catalogue 0: fallback -> dispatch-desk");
+    assert_int_equal(get(f, "20251125-1-000005", &s), 0);
+    assert_string_equal(s.route, "catalogue 0: fallback -> dispatch-desk");
+    assert_int_equal(get(f, "20251125-1-000003", &s), HL_ENOTFOUND);
+    /* The event still says the route in words. */
+    Hotline__Event *e = event_at(f, evlog_head(f->log));
+    assert_string_equal(e->ticket_dispatched->route, "catalogue 0: fallback -> dispatch-desk");
+    hotline__event__free_unpacked(e, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dispatch_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_due_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_keys_migrated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_route_texts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unroutable_event_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),

@@ -1,0 +1,55 @@
+/* dispatch_bytes: the compact integers of dispatch's stored records (assignment version 5,
+ * reply_due version 3): unsigned LEB128 varints, and zigzag for a signed difference.
+ * Readers check the end: a varint running past it (or past 10 bytes) is damage. */
+#ifndef HOTLINE_DISPATCH_BYTES_H
+#define HOTLINE_DISPATCH_BYTES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DISPATCH_VARINT_MAX 10
+
+/* Write v at p; returns the bytes written (1..10). p NULL: only count them. */
+static inline size_t dispatch_varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        uint8_t b = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (p)
+            p[n] = (uint8_t)(b | (v ? 0x80 : 0));
+        n++;
+    } while (v);
+    return n;
+}
+
+/* Read a varint at *p (before end) into *v and move *p past it; -1 on damage. */
+static inline int dispatch_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* A signed difference as an unsigned number, small either side of 0. Unsigned arithmetic
+ * throughout: any two int64 values round-trip. */
+static inline uint64_t dispatch_zigzag(int64_t from, int64_t to)
+{
+    uint64_t d = (uint64_t)to - (uint64_t)from;
+    return d >> 63 ? ~(d << 1) : d << 1;
+}
+
+static inline int64_t dispatch_unzigzag(int64_t from, uint64_t z)
+{
+    uint64_t d = z & 1 ? ~(z >> 1) : z >> 1;
+    return (int64_t)((uint64_t)from + d);
+}
+
+#endif
