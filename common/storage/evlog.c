@@ -12,6 +12,10 @@
 /* In the time prefix: the value is a reference (the ticket id after the prefix), not an
  * Event (evlog_body_by_ref). Times are positive, so old entries never have it. */
 #define EVLOG_REF_BIT (UINT64_C(1) << 63)
+/* In the time prefix: the Event is stored without its source, seq and time_ms (the log's
+ * name, the key, the prefix): evlog_read puts them back. 17 bytes or so of every event. */
+#define EVLOG_SHORT_BIT (UINT64_C(1) << 62)
+#define EVLOG_TIME_MASK (~(EVLOG_REF_BIT | EVLOG_SHORT_BIT))
 #define EVLOG_REF_ID_MAX 64
 
 typedef struct consumer {
@@ -209,37 +213,19 @@ static bool by_ref(evlog_t *self, MDB_txn *txn, const Hotline__Event *ev)
            1 + varint_size(rec.mv_size) + rec.mv_size;
 }
 
-/* A reference entry (after its time prefix: the ticket id) as the Event it stands for, in
- * self->buf: the envelope, then the body field around the record. */
-static int ref_event(evlog_t *self, MDB_txn *txn, uint64_t seq, int64_t time_ms,
-                     const uint8_t *id, size_t idlen, size_t *len)
+/* The envelope fields the log leaves out of what it stores (source, seq, time_ms), as
+ * protobuf-c packs them (zero and empty ones left out): written by hand, this runs for every
+ * consumer's read of every such event. */
+static size_t envelope_size(const evlog_t *self, uint64_t seq, int64_t time_ms)
 {
-    if (idlen == 0 || idlen > EVLOG_REF_ID_MAX)
-        return HL_ECORRUPT;
-    char tid[EVLOG_REF_ID_MAX + 1];
-    memcpy(tid, id, idlen);
-    tid[idlen] = '\0';
-    MDB_val rec;
-    int rc = store_get(txn, self->ref_records, tid, idlen, &rec);
-    if (rc)
-        return rc == HL_ENOTFOUND ? HL_ECORRUPT : rc; /* the record must outlive the log */
-    /* The envelope as protobuf-c packs it (fields 1-4: source, seq, time_ms, ticket_id; empty
-     * and zero ones left out), by hand: this runs for every consumer's read of every ticket. */
     size_t srclen = strlen(self->source);
-    size_t inner = 1 + varint_size(rec.mv_size) + rec.mv_size;
-    size_t tag = (size_t)self->ref_field->id << 3 | 2;
-    size_t need = (srclen ? 1 + varint_size(srclen) + srclen : 0) +
-                  (seq ? 1 + varint_size(seq) : 0) +
-                  (time_ms ? 1 + varint_size((uint64_t)time_ms) : 0) + 1 + varint_size(idlen) +
-                  idlen + varint_size(tag) + varint_size(inner) + inner;
-    if (need > self->buf_cap) {
-        uint8_t *b = realloc(self->buf, need);
-        if (!b)
-            return HL_ENOMEM;
-        self->buf = b;
-        self->buf_cap = need;
-    }
-    uint8_t *p = self->buf;
+    return (srclen ? 1 + varint_size(srclen) + srclen : 0) + (seq ? 1 + varint_size(seq) : 0) +
+           (time_ms ? 1 + varint_size((uint64_t)time_ms) : 0);
+}
+
+static uint8_t *envelope_put(const evlog_t *self, uint8_t *p, uint64_t seq, int64_t time_ms)
+{
+    size_t srclen = strlen(self->source);
     if (srclen) {
         *p++ = 1 << 3 | 2;
         p += varint_put(p, srclen);
@@ -254,6 +240,55 @@ static int ref_event(evlog_t *self, MDB_txn *txn, uint64_t seq, int64_t time_ms,
         *p++ = 3 << 3;
         p += varint_put(p, (uint64_t)time_ms);
     }
+    return p;
+}
+
+static int buf_reserve(evlog_t *self, size_t need)
+{
+    if (need <= self->buf_cap)
+        return 0;
+    uint8_t *b = realloc(self->buf, need);
+    if (!b)
+        return HL_ENOMEM;
+    self->buf = b;
+    self->buf_cap = need;
+    return 0;
+}
+
+/* A short entry (EVLOG_SHORT_BIT) as the whole Event, in self->buf. */
+static int short_event(evlog_t *self, uint64_t seq, int64_t time_ms, const uint8_t *rest,
+                       size_t restlen, size_t *len)
+{
+    size_t need = envelope_size(self, seq, time_ms) + restlen;
+    if (buf_reserve(self, need))
+        return HL_ENOMEM;
+    uint8_t *p = envelope_put(self, self->buf, seq, time_ms);
+    memcpy(p, rest, restlen);
+    *len = need;
+    return 0;
+}
+
+/* A reference entry (after its time prefix: the ticket id) as the Event it stands for, in
+ * self->buf: the envelope, then the body field around the record. */
+static int ref_event(evlog_t *self, MDB_txn *txn, uint64_t seq, int64_t time_ms,
+                     const uint8_t *id, size_t idlen, size_t *len)
+{
+    if (idlen == 0 || idlen > EVLOG_REF_ID_MAX)
+        return HL_ECORRUPT;
+    char tid[EVLOG_REF_ID_MAX + 1];
+    memcpy(tid, id, idlen);
+    tid[idlen] = '\0';
+    MDB_val rec;
+    int rc = store_get(txn, self->ref_records, tid, idlen, &rec);
+    if (rc)
+        return rc == HL_ENOTFOUND ? HL_ECORRUPT : rc; /* the record must outlive the log */
+    size_t inner = 1 + varint_size(rec.mv_size) + rec.mv_size;
+    size_t tag = (size_t)self->ref_field->id << 3 | 2;
+    size_t need = envelope_size(self, seq, time_ms) + 1 + varint_size(idlen) + idlen +
+                  varint_size(tag) + varint_size(inner) + inner;
+    if (buf_reserve(self, need))
+        return HL_ENOMEM;
+    uint8_t *p = envelope_put(self, self->buf, seq, time_ms);
     *p++ = 4 << 3 | 2;
     p += varint_put(p, idlen);
     memcpy(p, tid, idlen);
@@ -409,17 +444,21 @@ int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev)
                                &val);
         if (rc)
             return rc;
-        store_be64_put(val, (uint64_t)ev->time_ms | EVLOG_REF_BIT);
+        store_be64_put(val, ((uint64_t)ev->time_ms & EVLOG_TIME_MASK) | EVLOG_REF_BIT);
         memcpy((uint8_t *)val + EVLOG_HDR, ev->ticket_id, idlen);
         return note_kind(self, seq, event_kind(ev));
     }
-    size_t len = protobuf_c_message_get_packed_size(&ev->base);
-    /* Pack straight into the page LMDB reserves for the value. */
+    /* The rest of the event, packed straight into the page LMDB reserves for the value. */
+    Hotline__Event rest = *ev;
+    rest.source = (char *)"";
+    rest.seq = 0;
+    rest.time_ms = 0;
+    size_t len = protobuf_c_message_get_packed_size(&rest.base);
     rc = store_put_reserve(txn, self->log, key, sizeof key, EVLOG_HDR + len, MDB_APPEND, &val);
     if (rc)
         return rc;
-    store_be64_put(val, (uint64_t)ev->time_ms);
-    protobuf_c_message_pack(&ev->base, (uint8_t *)val + EVLOG_HDR);
+    store_be64_put(val, ((uint64_t)ev->time_ms & EVLOG_TIME_MASK) | EVLOG_SHORT_BIT);
+    protobuf_c_message_pack(&rest.base, (uint8_t *)val + EVLOG_HDR);
     return note_kind(self, seq, event_kind(ev));
 }
 
@@ -466,10 +505,14 @@ int evlog_read(evlog_t *self, MDB_txn *txn, uint64_t after, size_t max_events,
         uint64_t seq = store_be64_get(k.mv_data), at = store_be64_get(v.mv_data);
         const uint8_t *event = (const uint8_t *)v.mv_data + EVLOG_HDR;
         size_t len = v.mv_size - EVLOG_HDR;
-        if ((at & EVLOG_REF_BIT) &&
-            (rc = ref_event(self, txn, seq, (int64_t)(at & ~EVLOG_REF_BIT), event, len, &len)))
-            break;
+        int64_t time_ms = (int64_t)(at & EVLOG_TIME_MASK);
         if (at & EVLOG_REF_BIT)
+            rc = ref_event(self, txn, seq, time_ms, event, len, &len);
+        else if (at & EVLOG_SHORT_BIT)
+            rc = short_event(self, seq, time_ms, event, len, &len);
+        if (rc)
+            break;
+        if (at & (EVLOG_REF_BIT | EVLOG_SHORT_BIT))
             event = self->buf;
         if (n > 0 && bytes + len > max_bytes)
             break;
@@ -547,7 +590,7 @@ int evlog_trim(evlog_t *self, MDB_txn *txn, unsigned max_delete, unsigned *delet
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && *deleted < max_delete;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (store_be64_get(k.mv_data) > limit || v.mv_size < EVLOG_HDR ||
-            (int64_t)(store_be64_get(v.mv_data) & ~EVLOG_REF_BIT) >= cutoff)
+            (int64_t)(store_be64_get(v.mv_data) & EVLOG_TIME_MASK) >= cutoff)
             break;
         rc = store_cursor_del(cur);
         if (rc)
