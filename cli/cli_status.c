@@ -30,7 +30,8 @@ static json_t *load_supervisor(const char *dir, char *note, size_t size)
     json_error_t jerr;
     json_t *doc = json_load_file(path, 0, &jerr);
     if (!doc) {
-        snprintf(note, size, "cannot read %s: %s", path, jerr.text);
+        if (snprintf(note, size, "cannot read %s: %s", path, jerr.text) >= (int)size)
+            note[size - 1] = '\0'; /* cut: the path is the part that matters */
         return NULL;
     }
     json_int_t pid = json_integer_value(json_object_get(doc, "pid"));
