@@ -68,8 +68,10 @@ function rewriter({ mounts, hosts, ownPorts, binDir }) {
       const local = hosts[h][Number(p)];
       return local ? `127.0.0.1:${local}` : all;
     });
-    s = s.replace(/\/usr\/bin\/(hotline-[a-z]+)/g, (all, b) => path.join(binDir, b));
+    // Mounts first: the binaries' directory is a host path (it may well start with a mount
+    // path such as /tmp) and must not be taken for one.
     if (mountRe) s = s.replace(mountRe, (all, mp) => mounts[mp]);
+    s = s.replace(/\/usr\/bin\/(hotline-[a-z]+)/g, (all, b) => path.join(binDir, b));
     return s;
   };
 }
