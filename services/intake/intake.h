@@ -9,9 +9,12 @@
  * intake_export.c (the requests of a range of days as CSV in the GeoReport bulk columns),
  * open311/ (Open311 GeoReport v2). The state is private (intake_internal.h).
  *
- * Sub-databases: "tickets" (id -> packed hotline.TicketView), "ticket_seq" (local date ->
- * daily sequence), "by_time" (received ms + id, newest listed first), "updates", "repeats",
- * "incidents". Loop thread only. */
+ * Sub-databases: "recorded" (id -> packed hotline.Ticket, written once), "status" (id ->
+ * packed hotline.TicketView without its ticket), "ticket_seq" (local date -> daily sequence),
+ * "by_time" (received ms + id, newest listed first), "changed" (second of the last change + id
+ * -> its ms), "repeats", "incidents"; of stores before 2026-12, "tickets" (whole views) and
+ * "updates" (ms + id), read until their entries move (intake_status.h). The event log keeps
+ * TicketReceived as a reference to "recorded" (evlog_body_by_ref). Loop thread only. */
 #ifndef HOTLINE_INTAKE_H
 #define HOTLINE_INTAKE_H
 
