@@ -11,6 +11,7 @@
 #include "utf8.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -591,8 +592,10 @@ static int decode_tree(const ProtobufCMessageDescriptor *desc, const char *json,
 int pbjson_decode(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
                   const pbjson_limits_t *limits, ProtobufCMessage **out, pbjson_error_t *err)
 {
-    if (!tree_arena && arena_create(&tree_arena) != 0)
+    static _Thread_local bool inside; /* a decode within a decode would reset the outer tree */
+    if (inside || (!tree_arena && arena_create(&tree_arena) != 0))
         return decode_tree(desc, json, len, limits, out, err); /* jansson's own malloc */
+    inside = true;
     json_malloc_t was_alloc;
     json_free_t was_free;
     json_get_alloc_funcs(&was_alloc, &was_free);
@@ -600,6 +603,7 @@ int pbjson_decode(const ProtobufCMessageDescriptor *desc, const char *json, size
     int rc = decode_tree(desc, json, len, limits, out, err);
     json_set_alloc_funcs(was_alloc, was_free);
     arena_reset(tree_arena);
+    inside = false;
     return rc;
 }
 

@@ -484,12 +484,12 @@ uint64_t evlog_first(const evlog_t *self)
 int evlog_read(evlog_t *self, MDB_txn *txn, uint64_t after, size_t max_events,
                size_t max_bytes, evlog_visit_fn fn, void *ctx)
 {
+    if (after == UINT64_MAX)
+        return 0; /* nothing can come after the last possible seq (and after + 1 would wrap) */
     MDB_cursor *cur;
     int mrc = mdb_cursor_open(txn, self->log, &cur);
     if (mrc)
         return hl_error_from_mdb(mrc);
-    if (after == UINT64_MAX)
-        return 0; /* nothing can come after the last possible seq (and after + 1 would wrap) */
     uint8_t key[8];
     store_be64_put(key, after + 1);
     MDB_val k = {sizeof key, key}, v;

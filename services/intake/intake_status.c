@@ -108,13 +108,15 @@ static int change_move(intake_t *self, MDB_txn *txn, const char *id, size_t idle
 {
     uint8_t key[8 + 64];
     int rc = 0;
-    if (prev_ms != INTAKE_VIEW_NEW && self->old_updates) { /* the view of the old layout */
+    bool from_old = false; /* its entry was in the old index: it must go into the new one */
+    if (prev_ms != INTAKE_VIEW_NEW && self->old_updates) {
         rc = store_del(txn, self->updates, key, update_key(key, prev_ms, id, idlen));
         if (rc && rc != HL_ENOTFOUND)
             return rc;
+        from_old = rc == 0;
     }
-    if (prev_ms == now_ms)
-        return 0;
+    if (prev_ms == now_ms && !from_old)
+        return 0; /* its entry is where it was */
     if (prev_ms != INTAKE_VIEW_NEW && change_second(prev_ms) != change_second(now_ms)) {
         rc = store_del(txn, self->changed, key, change_key(key, prev_ms, id, idlen));
         if (rc && rc != HL_ENOTFOUND)

@@ -501,7 +501,24 @@ static void test_changes_in_order(void **state)
     assert_string_equal(s.ids[0], "T3");
     assert_string_equal(s.ids[1], "T9");
 
-    /* T9's next change (its view moves to the new layout) takes its old entry out. */
+    /* A change that leaves T9's time as it was (an older event, read late) still moves its
+     * entry from the old index to the new one. */
+    Hotline__Ticket t9a = HOTLINE__TICKET__INIT;
+    t9a.id = "T9";
+    t9a.received_ms = 5500;
+    Hotline__TicketView v9a = HOTLINE__TICKET_VIEW__INIT;
+    v9a.ticket = &t9a;
+    v9a.updated_ms = 5500;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(intake_view_replace(&f->in, txn, &v9a, 5500), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    assert_int_equal(entries(f, f->in.updates), 0);
+    s = changes(f, 0, 100000, 100);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.ids[1], "T9");
+    assert_int_equal(s.ms[1], 5500);
+
+    /* T9's next change takes its entry along. */
     Hotline__Ticket t9 = HOTLINE__TICKET__INIT;
     t9.id = "T9";
     t9.received_ms = 5500;
