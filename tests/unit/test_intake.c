@@ -453,6 +453,23 @@ static seen_changes_t changes(fixture_t *f, int64_t from, int64_t to, size_t max
     return s;
 }
 
+/* Write view id (received at received_ms) as changed at updated_ms, its previous change at
+ * prev_ms. */
+static void changed_at(fixture_t *f, const char *id, int64_t received_ms, int64_t updated_ms,
+                       int64_t prev_ms)
+{
+    Hotline__Ticket t = HOTLINE__TICKET__INIT;
+    t.id = (char *)id;
+    t.received_ms = received_ms;
+    Hotline__TicketView v = HOTLINE__TICKET_VIEW__INIT;
+    v.ticket = &t;
+    v.updated_ms = updated_ms;
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(intake_view_replace(&f->in, txn, &v, prev_ms), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+}
+
 /* Views by last change: one entry per view, oldest change first whatever second it fell in,
  * the window and the limit kept; an entry of the old ms-keyed index is read with them and
  * leaves it at its view's next change. */
@@ -463,20 +480,11 @@ static void test_changes_in_order(void **state)
      * the opposite order of their ids. */
     assert_int_equal(dispatched(f, "T1", 5900), 0);
     assert_int_equal(dispatched(f, "T1", 6100), 0); /* another second: the entry moves */
+    changed_at(f, "T3", 5200, 5200, INTAKE_VIEW_NEW);
+    changed_at(f, "T2", 5700, 5700, INTAKE_VIEW_NEW);
+    /* A view of the old layout, indexed by the old index at 5500. */
     MDB_txn *txn;
     assert_int_equal(store_write_begin(f->store, &txn), 0);
-    const char *ids[] = {"T3", "T2"};
-    const int64_t at[] = {5200, 5700};
-    for (int i = 0; i < 2; i++) {
-        Hotline__Ticket t = HOTLINE__TICKET__INIT;
-        t.id = (char *)ids[i];
-        t.received_ms = at[i];
-        Hotline__TicketView v = HOTLINE__TICKET_VIEW__INIT;
-        v.ticket = &t;
-        v.updated_ms = at[i];
-        assert_int_equal(intake_view_replace(&f->in, txn, &v, INTAKE_VIEW_NEW), 0);
-    }
-    /* A view of the old layout, indexed by the old index at 5500. */
     uint8_t key[8 + 2];
     store_be64_put(key, 5500);
     memcpy(key + 8, "T9", 2);
@@ -503,15 +511,7 @@ static void test_changes_in_order(void **state)
 
     /* A change that leaves T9's time as it was (an older event, read late) still moves its
      * entry from the old index to the new one. */
-    Hotline__Ticket t9a = HOTLINE__TICKET__INIT;
-    t9a.id = "T9";
-    t9a.received_ms = 5500;
-    Hotline__TicketView v9a = HOTLINE__TICKET_VIEW__INIT;
-    v9a.ticket = &t9a;
-    v9a.updated_ms = 5500;
-    assert_int_equal(store_write_begin(f->store, &txn), 0);
-    assert_int_equal(intake_view_replace(&f->in, txn, &v9a, 5500), 0);
-    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    changed_at(f, "T9", 5500, 5500, 5500);
     assert_int_equal(entries(f, f->in.updates), 0);
     s = changes(f, 0, 100000, 100);
     assert_int_equal(s.n, 4);
@@ -519,15 +519,7 @@ static void test_changes_in_order(void **state)
     assert_int_equal(s.ms[1], 5500);
 
     /* T9's next change takes its entry along. */
-    Hotline__Ticket t9 = HOTLINE__TICKET__INIT;
-    t9.id = "T9";
-    t9.received_ms = 5500;
-    Hotline__TicketView v9 = HOTLINE__TICKET_VIEW__INIT;
-    v9.ticket = &t9;
-    v9.updated_ms = 7000;
-    assert_int_equal(store_write_begin(f->store, &txn), 0);
-    assert_int_equal(intake_view_replace(&f->in, txn, &v9, 5500), 0);
-    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    changed_at(f, "T9", 5500, 7000, 5500);
     assert_int_equal(entries(f, f->in.updates), 0);
     assert_int_equal(entries(f, f->in.changed), 4);
     s = changes(f, 0, 100000, 100);
