@@ -90,7 +90,7 @@ static void test_verify_malformed(void **state)
     assert_int_equal(check(KEY, "17955720000OO", WANT, BODY, NOW), CONNECTOR_SIG_NO_TIMESTAMP);
     assert_int_equal(check(KEY, "-1", WANT, BODY, NOW), CONNECTOR_SIG_NO_TIMESTAMP);
     assert_int_equal(check(KEY, TS, NULL, BODY, NOW), CONNECTOR_SIG_MALFORMED);
-    assert_int_equal(check(KEY, TS, WANT + 7, BODY, NOW), CONNECTOR_SIG_MALFORMED);
+    assert_int_equal(check(KEY, TS, &WANT[7], BODY, NOW), CONNECTOR_SIG_MALFORMED);
     assert_int_equal(check(KEY, TS, "sha1=ece76b18", BODY, NOW), CONNECTOR_SIG_MALFORMED);
     char upper[] = WANT;
     upper[7] = 'x';
