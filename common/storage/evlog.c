@@ -207,10 +207,24 @@ static bool by_ref(evlog_t *self, MDB_txn *txn, const Hotline__Event *ev)
     const ProtobufCMessage *body = *(ProtobufCMessage *const *)((const char *)ev +
                                                                 self->ref_field->offset);
     MDB_val rec;
-    if (!body || store_get(txn, self->ref_records, ev->ticket_id, idlen, &rec) != 0)
+    if (!body || store_get(txn, self->ref_records, ev->ticket_id, idlen, &rec) != 0 ||
+        protobuf_c_message_get_packed_size(body) != 1 + varint_size(rec.mv_size) + rec.mv_size)
         return false;
-    return protobuf_c_message_get_packed_size(body) ==
-           1 + varint_size(rec.mv_size) + rec.mv_size;
+    /* The body is its field 1 and nothing else: that field must be the record, byte for byte
+     * (a caller that changed the ticket after recording it gets it logged whole). */
+    const ProtobufCFieldDescriptor *f1 = protobuf_c_message_descriptor_get_field(body->descriptor, 1);
+    if (!f1 || f1->type != PROTOBUF_C_TYPE_MESSAGE)
+        return false;
+    const ProtobufCMessage *inner = *(ProtobufCMessage *const *)((const char *)body + f1->offset);
+    uint8_t small[2048];
+    uint8_t *packed = rec.mv_size <= sizeof small ? small : malloc(rec.mv_size);
+    if (!inner || !packed)
+        return false;
+    bool same = protobuf_c_message_pack(inner, packed) == rec.mv_size &&
+                memcmp(packed, rec.mv_data, rec.mv_size) == 0;
+    if (packed != small)
+        free(packed);
+    return same;
 }
 
 /* The envelope fields the log leaves out of what it stores (source, seq, time_ms), as
