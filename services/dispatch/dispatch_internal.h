@@ -70,15 +70,12 @@ size_t dispatch_queue_key(uint8_t *out, uint32_t number, Hotline__TicketStatus s
 bool dispatch_queue_key_parse(const void *key, size_t len, Hotline__TicketStatus *state,
                               const char **id, size_t *idlen);
 
-/* dispatch_routes.c: route texts by number ("route_texts"). number: text's (len bytes; give:
- * a new one when it has none; *out 0 when it has none, or another text has its hash); text:
- * a->route from a->route_no (borrowed from the store; HL_ECORRUPT when the number is not
- * there). route_of: the text of the catalogue rule m matched, made once per edition, and its
+/* dispatch_routes.c: route texts by number ("route_texts", numbered by common/storage names).
+ * text: a->route from a->route_no (borrowed from the store; HL_ECORRUPT when the number is
+ * not there). route_of: the text of the catalogue rule m matched, made once per edition, and its
  * number when one is committed (else 0: put numbers it); after_commit: learn the numbers
  * committed since. */
 typedef struct dispatch_routes dispatch_routes_t;
-int dispatch_route_number(dispatch_t *self, MDB_txn *txn, const char *text, size_t len,
-                          bool give, uint32_t *out);
 int dispatch_route_text(dispatch_t *self, MDB_txn *txn, dispatch_assignment_t *a);
 int dispatch_route_of(dispatch_t *self, const dispatch_match_t *m, const char **text,
                       uint32_t *number);

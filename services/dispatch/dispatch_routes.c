@@ -1,5 +1,5 @@
-/* dispatch_routes: the route texts assignments name by number ("route_texts", layout in
- * dispatch_store.c), and the texts of the catalogue in use made once.
+/* dispatch_routes: the route texts assignments name by number ("route_texts": common/storage
+ * names), and the texts of the catalogue in use made once.
  *
  * A ticket's route ("catalogue 3 line 12: W04 in Gulou -> repair-crew-north") is made from
  * the rule that matched; the first ticket a rule routes makes its text (kept in memory with
@@ -9,6 +9,7 @@
 #include "dispatch_internal.h"
 
 #include "hl_error.h"
+#include "names.h"
 #include "slog.h"
 
 #include <stdio.h>
@@ -28,73 +29,11 @@ struct dispatch_routes {
     size_t npending;
 };
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
-    return h;
-}
-
-static void nkey_of(uint8_t nkey[5], uint32_t n)
-{
-    nkey[0] = 'n';
-    nkey[1] = (uint8_t)(n >> 24);
-    nkey[2] = (uint8_t)(n >> 16);
-    nkey[3] = (uint8_t)(n >> 8);
-    nkey[4] = (uint8_t)n;
-}
-
-int dispatch_route_number(dispatch_t *self, MDB_txn *txn, const char *text, size_t len,
-                          bool give, uint32_t *out)
-{
-    *out = 0;
-    uint8_t hkey[9] = {'h'};
-    store_be64_put(hkey + 1, fnv1a(text, len));
-    MDB_val v;
-    int rc = store_get(txn, self->route_texts, hkey, sizeof hkey, &v);
-    if (rc == 0) {
-        const uint8_t *p = v.mv_data;
-        if (v.mv_size == 4 + len + 1 && memcmp(p + 4, text, len) == 0)
-            *out = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-        return 0; /* another text with this hash: 0, the record keeps the text itself */
-    }
-    if (rc != HL_ENOTFOUND || !give)
-        return rc == HL_ENOTFOUND ? 0 : rc;
-    uint64_t n;
-    if ((rc = store_add_u64(txn, self->route_texts, "#", 1, 1, &n)))
-        return rc;
-    if (n > UINT32_MAX)
-        return 0;
-    uint8_t *val = malloc(4 + len + 1);
-    if (!val)
-        return HL_ENOMEM;
-    uint8_t nkey[5];
-    nkey_of(nkey, (uint32_t)n);
-    memcpy(val, nkey + 1, 4);
-    memcpy(val + 4, text, len);
-    val[4 + len] = '\0';
-    rc = store_put(txn, self->route_texts, hkey, sizeof hkey, val, 4 + len + 1, 0);
-    if (!rc)
-        rc = store_put(txn, self->route_texts, nkey, sizeof nkey, val + 4, len + 1, 0);
-    free(val);
-    if (!rc)
-        *out = (uint32_t)n;
-    return rc;
-}
-
 int dispatch_route_text(dispatch_t *self, MDB_txn *txn, dispatch_assignment_t *a)
 {
-    uint8_t nkey[5];
-    nkey_of(nkey, a->route_no);
-    MDB_val v;
-    int rc = store_get(txn, self->route_texts, nkey, sizeof nkey, &v);
-    if (rc == HL_ENOTFOUND ||
-        (rc == 0 && (v.mv_size == 0 || ((const char *)v.mv_data)[v.mv_size - 1] != '\0')))
-        rc = HL_ECORRUPT;
-    if (!rc)
-        a->route = v.mv_data;
-    return rc;
+    size_t len;
+    int rc = names_text(txn, self->route_texts, a->route_no, &a->route, &len);
+    return rc == HL_ENOTFOUND ? HL_ECORRUPT : rc;
 }
 
 static void routes_free(dispatch_routes_t *r)
@@ -166,7 +105,7 @@ void dispatch_routes_after_commit(dispatch_t *self)
     size_t left = 0;
     for (size_t i = 0; i < r->npending; i++) {
         route_slot_t *s = &r->slot[r->pending[i]];
-        if (dispatch_route_number(self, txn, s->text, strlen(s->text), false, &s->number) ||
+        if (names_number(txn, self->route_texts, s->text, strlen(s->text), false, &s->number) ||
             !s->number)
             r->pending[left++] = r->pending[i];
     }

@@ -31,17 +31,16 @@
  *   community, each NUL-ended; then the route: a varint, its number in "route_texts", or 0
  *   followed by the text itself, NUL-ended; last the unit the same way, by its number
  *   (dispatch_units.c) or 0 and its id. The ticket id is the key alone.
- * "route_texts" holds each distinct route once: 'n' BE u32 number -> text NUL, 'h' + FNV-1a
- *   64 of the text (BE) -> BE u32 number + text NUL, "#" -> the last number (BE u64). Numbers
- *   are never reused or changed: a record shows the text that routed it whatever the
- *   catalogue has become (its configuration's rules carry no line numbers; editions may
- *   come and go).
+ * "route_texts" and "unit_numbers" number each distinct route text and unit once
+ *   (common/storage/names.h): a record shows the text that routed it whatever the catalogue
+ *   has become (its configuration's rules carry no line numbers; editions may come and go).
  * Later fields are appended after these; a reader ignores bytes it does not know.
  * Loop thread. */
 #include "dispatch_internal.h"
 
 #include "dispatch_bytes.h"
 #include "hl_error.h"
+#include "names.h"
 #include "mask.h"
 #include "slog.h"
 
@@ -367,7 +366,8 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
         /* A new route text: numbered in "route_texts", its number in place of the text. */
         uint8_t *text = val + route_at + 1;
         uint32_t n;
-        rc = dispatch_route_number(self, txn, (const char *)text, vlen - route_at - 2, true, &n);
+        rc = names_number(txn, self->route_texts, (const char *)text, vlen - route_at - 2, true,
+                          &n);
         if (!rc && n)
             vlen = route_at + dispatch_varint_put(val + route_at, n);
     }

@@ -1,9 +1,8 @@
 /* dispatch_units: a number for each unit, so that the keys of a unit's queue ("unit_queue",
  * dispatch_store.c) carry a byte or two, not the unit's name.
  *
- * "unit_numbers"  'u' unit -> BE u32 number; 'n' BE u32 number -> unit; "#" -> the last
- *                 number given (BE u64)
- * A unit gets its number with its first ticket; numbers never change and are never reused.
+ * "unit_numbers" numbers the units (common/storage names): a unit gets its number with its
+ * first ticket; numbers never change and are never reused.
  * Assignment records (version 5) name their unit by it too.
  * In memory: the committed numbers, sorted by unit, read at open and after a commit that gave
  * one. A number given in a transaction is read from the store until that transaction has
@@ -19,6 +18,7 @@
 
 #include "dispatch_bytes.h"
 #include "hl_error.h"
+#include "names.h"
 #include "slog.h"
 
 #include <stdlib.h>
@@ -54,26 +54,18 @@ static void units_free(dispatch_units_t *u)
     free(u);
 }
 
-static int load_visit(void *ctx, const store_entry_t *e)
+static int load_visit(void *ctx, const char *text, size_t len, uint32_t number)
 {
     dispatch_units_t *u = ctx;
-    if (e->key.mv_size < 2 || ((const char *)e->key.mv_data)[0] != 'u')
-        return 0; /* the counter, the names by number */
-    if (e->val.mv_size != 4)
-        return HL_ECORRUPT;
     unit_no_t *v = realloc(u->v, (u->n + 1) * sizeof *v);
     if (!v)
         return HL_ENOMEM;
     u->v = v;
-    size_t len = e->key.mv_size - 1;
-    if (!(v[u->n].unit = malloc(len + 1)))
+    if (!(v[u->n].unit = strndup(text, len)))
         return HL_ENOMEM;
-    memcpy(v[u->n].unit, (const char *)e->key.mv_data + 1, len);
-    v[u->n].unit[len] = '\0';
-    const uint8_t *p = e->val.mv_data;
-    v[u->n].number = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-    if (v[u->n].number > u->max)
-        u->max = v[u->n].number;
+    v[u->n].number = number;
+    if (number > u->max)
+        u->max = number;
     u->n++;
     return 0;
 }
@@ -87,11 +79,11 @@ static int reload(dispatch_t *self)
     MDB_txn *txn;
     int rc = store_read_begin(self->store, &txn);
     if (!rc) {
-        rc = store_scan(txn, self->unit_numbers, NULL, load_visit, u);
+        rc = names_scan(txn, self->unit_numbers, load_visit, u);
         store_read_end(&txn);
     }
     if (!rc && u->n)
-        qsort(u->v, u->n, sizeof *u->v, by_unit); /* "u" keys come in this order already */
+        qsort(u->v, u->n, sizeof *u->v, by_unit);
     if (!rc && !(u->by_no = calloc((size_t)u->max + 1, sizeof *u->by_no)))
         rc = HL_ENOMEM;
     for (size_t i = 0; !rc && i < u->n; i++)
@@ -121,32 +113,12 @@ int dispatch_unit_number(dispatch_t *self, MDB_txn *txn, const char *unit, bool 
     size_t len = strlen(unit);
     if (len == 0 || len > DISPATCH_UNIT_ID_MAX)
         return HL_EINVAL;
-    char key[DISPATCH_UNIT_ID_MAX + 1] = {'u'};
-    memcpy(key + 1, unit, len);
-    MDB_val v;
-    int rc = store_get(txn, self->unit_numbers, key, len + 1, &v);
-    if (rc == 0) {
-        if (v.mv_size != 4)
-            return HL_ECORRUPT;
-        const uint8_t *p = v.mv_data;
-        *out = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-        return 0;
-    }
-    if (rc != HL_ENOTFOUND || !give)
-        return rc == HL_ENOTFOUND ? 0 : rc;
-    uint64_t n;
-    if ((rc = store_add_u64(txn, self->unit_numbers, "#", 1, 1, &n)))
-        return rc;
-    if (n > UINT32_MAX)
-        return HL_EFULL;
-    uint8_t val[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-    uint8_t nkey[5] = {'n', val[0], val[1], val[2], val[3]};
-    if ((rc = store_put(txn, self->unit_numbers, key, len + 1, val, sizeof val, 0)) ||
-        (rc = store_put(txn, self->unit_numbers, nkey, sizeof nkey, unit, len, 0)))
-        return rc;
-    self->units_dirty = true;
-    *out = (uint32_t)n;
-    return 0;
+    int rc = names_number(txn, self->unit_numbers, unit, len, give, out);
+    if (!rc && give && !*out)
+        return HL_ETOOBIG; /* out of numbers: nothing a queue key can be made of */
+    if (!rc && give)
+        self->units_dirty = true; /* possibly new: read the committed numbers again */
+    return rc;
 }
 
 int dispatch_unit_name(dispatch_t *self, MDB_txn *txn, uint32_t number,
@@ -158,16 +130,13 @@ int dispatch_unit_name(dispatch_t *self, MDB_txn *txn, uint32_t number,
         memcpy(out, name, strlen(name) + 1);
         return 0;
     }
-    uint8_t nkey[5] = {'n', (uint8_t)(number >> 24), (uint8_t)(number >> 16),
-                       (uint8_t)(number >> 8), (uint8_t)number};
-    MDB_val v;
-    int rc = store_get(txn, self->unit_numbers, nkey, sizeof nkey, &v);
-    if (rc == HL_ENOTFOUND || (rc == 0 && (v.mv_size == 0 || v.mv_size > DISPATCH_UNIT_ID_MAX)))
+    const char *text;
+    size_t len;
+    int rc = names_text(txn, self->unit_numbers, number, &text, &len);
+    if (rc == HL_ENOTFOUND || (rc == 0 && (len == 0 || len > DISPATCH_UNIT_ID_MAX)))
         return HL_ECORRUPT;
-    if (!rc) {
-        memcpy(out, v.mv_data, v.mv_size);
-        out[v.mv_size] = '\0';
-    }
+    if (!rc)
+        memcpy(out, text, len + 1);
     return rc;
 }
 
