@@ -1,6 +1,8 @@
 /* evlog: append-only event log in LMDB with consumer-aware trimming. Loop thread. */
 #include "evlog.h"
 
+#include "bytes.h"
+#include "evpack.h"
 #include "hl_error.h"
 #include "slog.h"
 
@@ -15,7 +17,10 @@
 /* In the time prefix: the Event is stored without its source, seq and time_ms (the log's
  * name, the key, the prefix): evlog_read puts them back. 17 bytes or so of every event. */
 #define EVLOG_SHORT_BIT (UINT64_C(1) << 62)
-#define EVLOG_TIME_MASK (~(EVLOG_REF_BIT | EVLOG_SHORT_BIT))
+/* In the time prefix: a short entry in evpack's form (the ticket id packed, texts of bounded
+ * sets numbered; evpack.h), what evlog_append writes now. */
+#define EVLOG_PACK_BIT (UINT64_C(1) << 61)
+#define EVLOG_TIME_MASK (~(EVLOG_REF_BIT | EVLOG_SHORT_BIT | EVLOG_PACK_BIT))
 #define EVLOG_REF_ID_MAX 64
 
 typedef struct consumer {
@@ -42,6 +47,9 @@ struct evlog {
     MDB_dbi ref_records;
     uint8_t *buf; /* an event put together again (evlog_read) */
     size_t buf_cap;
+    evpack_t *pack;       /* the stored form of events */
+    bytebuf_t packed;  /* an event being appended, then its stored form */
+    bytebuf_t stored;
     /* Kinds appended in the open transaction, by seq, counted at its commit (flush_counts) */
     struct appended {
         uint64_t seq;
@@ -129,6 +137,8 @@ int evlog_open(evlog_t **out, store_t *store, hclock_t *clock, const evlog_opts_
         rc = store_db(store, "log_consumers", 0, &self->consumers_db);
     if (!rc)
         rc = store_db(store, "log_counts", 0, &self->counts_db);
+    if (!rc)
+        rc = evpack_open(&self->pack, store);
     MDB_txn *txn = NULL;
     if (!rc)
         rc = store_read_begin(store, &txn);
@@ -142,6 +152,7 @@ int evlog_open(evlog_t **out, store_t *store, hclock_t *clock, const evlog_opts_
     if (!rc)
         rc = store_on_commit(store, flush_counts, self);
     if (rc) {
+        evpack_close(&self->pack);
         free(self->source);
         free(self);
         return rc;
@@ -157,6 +168,9 @@ void evlog_close(evlog_t **self)
     free((*self)->source);
     store_off_commit((*self)->store, flush_counts, *self);
     free((*self)->buf);
+    evpack_close(&(*self)->pack);
+    free((*self)->packed.p);
+    free((*self)->stored.p);
     free((*self)->appended);
     free(*self);
     *self = NULL;
@@ -172,27 +186,6 @@ int evlog_body_by_ref(evlog_t *self, Hotline__Event__BodyCase body_case, MDB_dbi
     self->ref_field = f;
     self->ref_records = records;
     return 0;
-}
-
-static size_t varint_size(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static size_t varint_put(uint8_t *out, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (uint8_t)v;
-    return n;
 }
 
 /* The record ev's body would hold by reference: true when it is stored under the ticket id and
@@ -280,6 +273,15 @@ static int short_event(evlog_t *self, uint64_t seq, int64_t time_ms, const uint8
     memcpy(p, rest, restlen);
     *len = need;
     return 0;
+}
+
+/* A packed entry (EVLOG_PACK_BIT) as the whole Event, in self->buf. */
+static int packed_event(evlog_t *self, MDB_txn *txn, uint64_t seq, int64_t time_ms,
+                        const uint8_t *stored, size_t storedlen, size_t *len)
+{
+    self->packed.n = 0;
+    int rc = evpack_decode(self->pack, txn, stored, storedlen, &self->packed);
+    return rc ? rc : short_event(self, seq, time_ms, self->packed.p, self->packed.n, len);
 }
 
 /* A reference entry (after its time prefix: the ticket id) as the Event it stands for, in
@@ -462,17 +464,25 @@ int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev)
         memcpy((uint8_t *)val + EVLOG_HDR, ev->ticket_id, idlen);
         return note_kind(self, seq, event_kind(ev));
     }
-    /* The rest of the event, packed straight into the page LMDB reserves for the value. */
+    /* The rest of the event, packed, then in its stored form (evpack.h). */
     Hotline__Event rest = *ev;
     rest.source = (char *)"";
     rest.seq = 0;
     rest.time_ms = 0;
     size_t len = protobuf_c_message_get_packed_size(&rest.base);
-    rc = store_put_reserve(txn, self->log, key, sizeof key, EVLOG_HDR + len, MDB_APPEND, &val);
+    self->packed.n = self->stored.n = 0;
+    rc = bytebuf_reserve(&self->packed, len);
     if (rc)
         return rc;
-    store_be64_put(val, ((uint64_t)ev->time_ms & EVLOG_TIME_MASK) | EVLOG_SHORT_BIT);
-    protobuf_c_message_pack(&rest.base, (uint8_t *)val + EVLOG_HDR);
+    self->packed.n = protobuf_c_message_pack(&rest.base, self->packed.p);
+    rc = evpack_encode(self->pack, txn, self->packed.p, self->packed.n, &self->stored);
+    if (!rc)
+        rc = store_put_reserve(txn, self->log, key, sizeof key, EVLOG_HDR + self->stored.n,
+                               MDB_APPEND, &val);
+    if (rc)
+        return rc;
+    store_be64_put(val, ((uint64_t)ev->time_ms & EVLOG_TIME_MASK) | EVLOG_PACK_BIT);
+    memcpy((uint8_t *)val + EVLOG_HDR, self->stored.p, self->stored.n);
     return note_kind(self, seq, event_kind(ev));
 }
 
@@ -482,6 +492,7 @@ void evlog_committed(evlog_t *self)
     if (store_read_begin(self->store, &txn) != 0)
         return;
     load_bounds(self, txn);
+    evpack_committed(self->pack, txn);
     store_read_end(&txn);
 }
 
@@ -522,11 +533,13 @@ int evlog_read(evlog_t *self, MDB_txn *txn, uint64_t after, size_t max_events,
         int64_t time_ms = (int64_t)(at & EVLOG_TIME_MASK);
         if (at & EVLOG_REF_BIT)
             rc = ref_event(self, txn, seq, time_ms, event, len, &len);
+        else if (at & EVLOG_PACK_BIT)
+            rc = packed_event(self, txn, seq, time_ms, event, len, &len);
         else if (at & EVLOG_SHORT_BIT)
             rc = short_event(self, seq, time_ms, event, len, &len);
         if (rc)
             break;
-        if (at & (EVLOG_REF_BIT | EVLOG_SHORT_BIT))
+        if (at & (EVLOG_REF_BIT | EVLOG_SHORT_BIT | EVLOG_PACK_BIT))
             event = self->buf;
         if (n > 0 && bytes + len > max_bytes)
             break;

@@ -1,7 +1,11 @@
 /* evlog: a service's durable, append-only event log inside its LMDB environment.
  *
  * Key: the 64-bit sequence number, big-endian (1-based, dense, never reused).
- * Value: 8 bytes of append time (UTC ms, big-endian, for retention) + a packed hotline.Event.
+ * Value: 8 bytes of append time (UTC ms, big-endian, for retention; its top bits say the form)
+ * + the event: now in evpack's form (evpack.h: the Event without source, seq and time_ms,
+ * its ticket id packed, texts of bounded sets numbered); entries of earlier releases (a
+ * whole packed hotline.Event; one without source, seq, time_ms; a reference) are read too.
+ * evlog_read always gives the packed hotline.Event, byte for byte as it was appended.
  * Appends happen inside the caller's write transaction, so a state change and the events it
  * produces commit together or not at all.
  *
@@ -36,7 +40,8 @@ typedef struct evlog_opts {
  * the call. Return 0 to go on, anything else to stop (returned by evlog_read). */
 typedef int (*evlog_visit_fn)(void *ctx, uint64_t seq, const uint8_t *event, size_t len);
 
-/* Open the log's sub-databases ("log", "log_consumers"). Call at start-up. */
+/* Open the log's sub-databases ("log", "log_consumers", "log_counts", "log_names"). Call at
+ * start-up. */
 int evlog_open(evlog_t **out, store_t *store, hclock_t *clock, const evlog_opts_t *opts);
 void evlog_close(evlog_t **self);
 

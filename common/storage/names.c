@@ -8,7 +8,7 @@
 
 #define PROBES 16 /* texts sharing one 64-bit hash; the 17th gets no number */
 
-static uint64_t fnv1a(const char *s, size_t n)
+uint64_t names_hash(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++)
@@ -27,7 +27,7 @@ int names_number(MDB_txn *txn, MDB_dbi db, const char *text, size_t len, bool gi
 {
     *out = 0;
     uint8_t hkey[10] = {'h'};
-    store_be64_put(hkey + 1, fnv1a(text, len));
+    store_be64_put(hkey + 1, names_hash(text, len));
     unsigned probe = 0;
     for (; probe < PROBES; probe++) {
         hkey[9] = (uint8_t)probe;
@@ -63,6 +63,11 @@ int names_number(MDB_txn *txn, MDB_dbi db, const char *text, size_t len, bool gi
     if (!rc)
         *out = (uint32_t)n;
     return rc;
+}
+
+int names_last(MDB_txn *txn, MDB_dbi db, uint64_t *out)
+{
+    return store_get_u64(txn, db, "#", 1, out);
 }
 
 int names_text(MDB_txn *txn, MDB_dbi db, uint32_t number, const char **text, size_t *len)

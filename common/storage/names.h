@@ -22,6 +22,12 @@
 int names_number(MDB_txn *txn, MDB_dbi db, const char *text, size_t len, bool give,
                  uint32_t *out);
 
+/* The last number given (0: none yet), committed or in txn. */
+int names_last(MDB_txn *txn, MDB_dbi db, uint64_t *out);
+
+/* The hash the dictionary files texts under (FNV-1a, 64 bits). */
+uint64_t names_hash(const char *text, size_t len);
+
 /* The text of a number: borrowed from the store until txn ends, NUL-terminated, *len without
  * the NUL. HL_ENOTFOUND, HL_ECORRUPT (a malformed entry). */
 int names_text(MDB_txn *txn, MDB_dbi db, uint32_t number, const char **text, size_t *len);

@@ -69,57 +69,13 @@ static const char *const SOURCES[] = {"intake", "dispatch", "sla", "callback", "
 
 /* ---- bytes ---- */
 
-int tl_buf_reserve(tl_buf_t *b, size_t more)
-{
-    if (b->n + more <= b->cap)
-        return 0;
-    size_t cap = b->cap ? 2 * b->cap : 256;
-    while (cap < b->n + more)
-        cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
-    if (!p)
-        return HL_ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-int tl_put_varint(tl_buf_t *b, uint64_t v)
-{
-    if (tl_buf_reserve(b, 10))
-        return HL_ENOMEM;
-    while (v >= 0x80) {
-        b->p[b->n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    b->p[b->n++] = (uint8_t)v;
-    return 0;
-}
-
-int tl_put_bytes(tl_buf_t *b, const void *p, size_t n)
-{
-    if (tl_buf_reserve(b, n))
-        return HL_ENOMEM;
-    if (n)
-        memcpy(b->p + b->n, p, n);
-    b->n += n;
-    return 0;
-}
-
 int tl_get_varint(const uint8_t *p, size_t n, size_t *at, uint64_t *out)
 {
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (*at >= n)
-            return HL_ECORRUPT;
-        uint8_t c = p[(*at)++];
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *out = v;
-            return 0;
-        }
-    }
-    return HL_ECORRUPT;
+    const uint8_t *q = p + *at;
+    if (*at > n || varint_get(&q, p + n, out))
+        return HL_ECORRUPT;
+    *at = (size_t)(q - p);
+    return 0;
 }
 
 uint64_t tl_zigzag(int64_t v)
@@ -187,7 +143,7 @@ int tl_rec_push(tl_rec_t *r, const char *s, size_t n, uint64_t *index)
     }
     r->off[r->nstr] = (uint32_t)r->strs.n;
     r->len[r->nstr] = (uint8_t)n;
-    if (tl_put_bytes(&r->strs, s, n))
+    if (bytebuf_put(&r->strs, s, n))
         return HL_ENOMEM;
     *index = r->nstr++;
     return 0;
@@ -312,7 +268,7 @@ static bool present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f
     return f->label == PROTOBUF_C_LABEL_REQUIRED || scalar_get(v, f->type) != 0;
 }
 
-static int put_string(tl_rec_t *r, tl_buf_t *out, const char *s, bool mask)
+static int put_string(tl_rec_t *r, bytebuf_t *out, const char *s, bool mask)
 {
     uint64_t i;
     size_t n = strlen(s);
@@ -327,10 +283,10 @@ static int put_string(tl_rec_t *r, tl_buf_t *out, const char *s, bool mask)
     } else {
         rc = tl_rec_intern(r, s, n, &i);
     }
-    return rc ? rc : tl_put_varint(out, i);
+    return rc ? rc : bytebuf_put_varint(out, i);
 }
 
-static int put_message(tl_rec_t *r, tl_buf_t *out, const ProtobufCMessage *m, int64_t time_ms,
+static int put_message(tl_rec_t *r, bytebuf_t *out, const ProtobufCMessage *m, int64_t time_ms,
                        int depth)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -341,7 +297,7 @@ static int put_message(tl_rec_t *r, tl_buf_t *out, const ProtobufCMessage *m, in
         if (rule == F_DROP || !present(m, f))
             continue;
         const void *v = (const char *)m + f->offset;
-        rc = tl_put_varint(out, f->id);
+        rc = bytebuf_put_varint(out, f->id);
         if (rc)
             break;
         switch (f->type) {
@@ -350,7 +306,7 @@ static int put_message(tl_rec_t *r, tl_buf_t *out, const ProtobufCMessage *m, in
             break;
         case PROTOBUF_C_TYPE_MESSAGE:
             if (depth >= BODY_DEPTH_MAX)
-                rc = tl_put_varint(out, 0); /* kept empty */
+                rc = bytebuf_put_varint(out, 0); /* kept empty */
             else
                 rc = put_message(r, out, *(ProtobufCMessage *const *)v, time_ms, depth + 1);
             break;
@@ -361,31 +317,31 @@ static int put_message(tl_rec_t *r, tl_buf_t *out, const ProtobufCMessage *m, in
             size_t n = f->type == PROTOBUF_C_TYPE_FLOAT ? 4 : 8;
             for (size_t k = 0; k < n; k++)
                 b[k] = (uint8_t)(bits >> (8 * k));
-            rc = tl_put_bytes(out, b, n);
+            rc = bytebuf_put(out, b, n);
             break;
         }
         default: {
             uint64_t x = scalar_get(v, f->type);
             if (rule == F_INSTANT)
                 x -= (uint64_t)time_ms;
-            rc = tl_put_varint(out, is_signed(f->type) ? tl_zigzag((int64_t)x) : x);
+            rc = bytebuf_put_varint(out, is_signed(f->type) ? tl_zigzag((int64_t)x) : x);
             break;
         }
         }
     }
-    return rc ? rc : tl_put_varint(out, 0);
+    return rc ? rc : bytebuf_put_varint(out, 0);
 }
 
-static int put_source(tl_rec_t *r, tl_buf_t *out, const char *s)
+static int put_source(tl_rec_t *r, bytebuf_t *out, const char *s)
 {
     if (!s || !*s)
-        return tl_put_varint(out, SOURCE_NONE);
+        return bytebuf_put_varint(out, SOURCE_NONE);
     for (size_t i = 0; i < sizeof SOURCES / sizeof *SOURCES; i++)
         if (strcmp(s, SOURCES[i]) == 0)
-            return tl_put_varint(out, i);
+            return bytebuf_put_varint(out, i);
     uint64_t i;
     int rc = tl_rec_intern(r, s, strlen(s), &i);
-    return rc ? rc : tl_put_varint(out, SOURCE_TABLE + i);
+    return rc ? rc : bytebuf_put_varint(out, SOURCE_TABLE + i);
 }
 
 /* The body message of ev, or NULL. */
@@ -402,22 +358,22 @@ int tl_rec_append(tl_rec_t *r, const Hotline__Event *ev)
 {
     if (!r->evs.n)
         r->base_ms = ev->time_ms; /* the first event's time: the others are stored from it */
-    tl_buf_t *e = &r->scratch;
+    bytebuf_t *e = &r->scratch;
     e->n = 0;
-    int rc = tl_put_varint(e, (uint64_t)ev->body_case);
+    int rc = bytebuf_put_varint(e, (uint64_t)ev->body_case);
     if (!rc)
         rc = put_source(r, e, ev->source);
     if (!rc)
-        rc = tl_put_varint(e, ev->seq);
+        rc = bytebuf_put_varint(e, ev->seq);
     if (!rc)
-        rc = tl_put_varint(e, tl_zigzag((int64_t)((uint64_t)ev->time_ms - (uint64_t)r->base_ms)));
+        rc = bytebuf_put_varint(e, tl_zigzag((int64_t)((uint64_t)ev->time_ms - (uint64_t)r->base_ms)));
     const ProtobufCMessage *body = body_of(ev);
     if (!rc && body)
         rc = put_message(r, e, body, ev->time_ms, 0);
     if (!rc)
-        rc = tl_put_varint(&r->evs, e->n);
+        rc = bytebuf_put_varint(&r->evs, e->n);
     if (!rc)
-        rc = tl_put_bytes(&r->evs, e->p, e->n);
+        rc = bytebuf_put(&r->evs, e->p, e->n);
     return rc;
 }
 

@@ -3,6 +3,7 @@
 #define HOTLINE_ANALYTICS_INTERNAL_H
 
 #include "analytics.h"
+#include "bytes.h"
 
 
 struct analytics {
@@ -63,10 +64,6 @@ typedef struct analytics_ticket {
 
 /* ---- analytics_compact.c: a ticket's record in memory (analytics_timeline.c stores it) ---- */
 
-typedef struct tl_buf {
-    uint8_t *p;
-    size_t n, cap;
-} tl_buf_t;
 
 typedef struct tl_rec {
     analytics_ticket_t t; /* the ticket's dimensions */
@@ -74,10 +71,10 @@ typedef struct tl_rec {
     uint32_t *off;        /* the string table: offsets in strs, lengths (<= 255) */
     uint8_t *len;
     size_t nstr, cap;
-    tl_buf_t strs;
-    tl_buf_t evs;         /* the events: (varint length | compact event)* */
+    bytebuf_t strs;
+    bytebuf_t evs;         /* the events: (varint length | compact event)* */
     size_t stored;        /* the stored value's size (room included), 0 for a new record */
-    tl_buf_t scratch;     /* one event being encoded */
+    bytebuf_t scratch;     /* one event being encoded */
 } tl_rec_t;
 
 /* An event's header, its source pointing into the record or a constant. */
@@ -89,9 +86,6 @@ typedef struct tl_head {
     size_t source_len;
 } tl_head_t;
 
-int tl_buf_reserve(tl_buf_t *b, size_t more);
-int tl_put_varint(tl_buf_t *b, uint64_t v);
-int tl_put_bytes(tl_buf_t *b, const void *p, size_t n);
 int tl_get_varint(const uint8_t *p, size_t n, size_t *at, uint64_t *out);
 uint64_t tl_zigzag(int64_t v);
 int64_t tl_unzigzag(uint64_t v);
@@ -120,7 +114,7 @@ int tl_event_decode(const tl_rec_t *r, const uint8_t *p, size_t n, const char *t
 /* Parse a stored record value into r (HL_ECORRUPT when it is not one). */
 int analytics_record_parse(tl_rec_t *r, const uint8_t *v, size_t n);
 /* r as a stored value, after out's bytes. */
-int analytics_record_encode(tl_rec_t *r, tl_buf_t *out);
+int analytics_record_encode(tl_rec_t *r, bytebuf_t *out);
 /* Store r as ticket id's record. */
 int analytics_record_put(analytics_t *self, MDB_txn *txn, const char *id, size_t id_len,
                          tl_rec_t *r);

@@ -50,7 +50,7 @@ typedef struct batch {
     tl_rec_t *rec;   /* the ticket's record being read, then written */
     change_t *changes; /* the batch's writes, applied after its scan */
     size_t nchanges, changes_cap;
-    tl_buf_t out;    /* their keys and values */
+    bytebuf_t out;    /* their keys and values */
 } batch_t;
 
 /* Where a producer stands in the pipeline: events of one instant are counted in this order, as
@@ -89,7 +89,7 @@ static int change_add(batch_t *b, const void *key, size_t klen, const tl_rec_t *
     change_t *c = &b->changes[b->nchanges];
     c->key_at = b->out.n;
     c->key_len = klen;
-    int rc = tl_put_bytes(&b->out, key, klen);
+    int rc = bytebuf_put(&b->out, key, klen);
     c->val_at = b->out.n;
     if (!rc && rec)
         rc = analytics_record_encode((tl_rec_t *)rec, &b->out);

@@ -79,25 +79,25 @@ int analytics_record_parse(tl_rec_t *r, const uint8_t *v, size_t n)
     dim_from(r, dims[0], r->t.category);
     dim_from(r, dims[1], r->t.district);
     dim_from(r, dims[2], r->t.unit);
-    return tl_put_bytes(&r->evs, v + at, (size_t)evs_len);
+    return bytebuf_put(&r->evs, v + at, (size_t)evs_len);
 }
 
-static int put_dim(tl_rec_t *r, tl_buf_t *b, const char *s)
+static int put_dim(tl_rec_t *r, bytebuf_t *b, const char *s)
 {
     uint64_t i = 0;
     int rc = *s ? tl_rec_intern(r, s, strlen(s), &i) : 0;
-    return rc ? rc : tl_put_varint(b, *s ? i + 1 : 0);
+    return rc ? rc : bytebuf_put_varint(b, *s ? i + 1 : 0);
 }
 
-int analytics_record_encode(tl_rec_t *r, tl_buf_t *out)
+int analytics_record_encode(tl_rec_t *r, bytebuf_t *out)
 {
     /* The dimensions go into the table first: the table is written after them. */
     uint8_t fixed[2] = {RECORD_VERSION, r->t.flags};
-    int rc = tl_put_bytes(out, fixed, 2);
+    int rc = bytebuf_put(out, fixed, 2);
     if (!rc)
-        rc = tl_put_varint(out, tl_zigzag(r->base_ms));
+        rc = bytebuf_put_varint(out, tl_zigzag(r->base_ms));
     if (!rc)
-        rc = tl_put_varint(out, r->t.received_ms
+        rc = bytebuf_put_varint(out, r->t.received_ms
                                     ? tl_zigzag((int64_t)((uint64_t)r->t.received_ms -
                                                           (uint64_t)r->base_ms)) + 1
                                     : 0);
@@ -108,31 +108,31 @@ int analytics_record_encode(tl_rec_t *r, tl_buf_t *out)
     if (!rc)
         rc = put_dim(r, out, r->t.unit);
     if (!rc)
-        rc = tl_put_varint(out, r->nstr);
+        rc = bytebuf_put_varint(out, r->nstr);
     for (size_t i = 0; !rc && i < r->nstr; i++) {
         size_t n;
         const char *s = tl_rec_str(r, i, &n);
         uint8_t len = (uint8_t)n;
-        rc = tl_put_bytes(out, &len, 1);
+        rc = bytebuf_put(out, &len, 1);
         if (!rc)
-            rc = tl_put_bytes(out, s, n);
+            rc = bytebuf_put(out, s, n);
     }
     if (!rc)
-        rc = tl_put_varint(out, r->evs.n);
+        rc = bytebuf_put_varint(out, r->evs.n);
     if (!rc)
-        rc = tl_put_bytes(out, r->evs.p, r->evs.n);
+        rc = bytebuf_put(out, r->evs.p, r->evs.n);
     return rc;
 }
 
 int analytics_record_put(analytics_t *self, MDB_txn *txn, const char *id, size_t id_len,
                          tl_rec_t *r)
 {
-    tl_buf_t *b = &r->scratch;
+    bytebuf_t *b = &r->scratch;
     b->n = 0;
     int rc = analytics_record_encode(r, b);
     size_t size = b->n <= r->stored ? r->stored : b->n + ROOM;
     if (!rc)
-        rc = tl_buf_reserve(b, size - b->n);
+        rc = bytebuf_reserve(b, size - b->n);
     if (rc)
         return rc;
     memset(b->p + b->n, 0, size - b->n);

@@ -17,7 +17,7 @@
 #include "dispatch_internal.h"
 
 #include "arena.h"
-#include "dispatch_bytes.h"
+#include "bytes.h"
 #include "hl_error.h"
 #include "mask.h"
 #include "slog.h"
@@ -68,14 +68,14 @@ static int due_get(dispatch_t *self, MDB_txn *txn, const char *id, reply_due_t *
         uint64_t f[5];
         p++;
         for (int i = 0; i < 5; i++)
-            if (dispatch_varint_get(&p, end, &f[i]))
+            if (varint_get(&p, end, &f[i]))
                 return HL_ECORRUPT;
         if (f[0] > UINT32_MAX || f[2] > UINT32_MAX || f[4] > UINT32_MAX)
             return HL_ECORRUPT;
         *out = (reply_due_t){.round = (uint32_t)f[0],
                              .due_ms = (int64_t)f[1],
                              .granted = (uint32_t)f[2],
-                             .return_until_ms = f[3] ? dispatch_unzigzag((int64_t)f[1], f[3] - 1) : 0,
+                             .return_until_ms = f[3] ? zigzag_undiff((int64_t)f[1], f[3] - 1) : 0,
                              .extension_max_days = (uint32_t)f[4]};
         return 0;
     }
@@ -93,15 +93,15 @@ static int due_get(dispatch_t *self, MDB_txn *txn, const char *id, reply_due_t *
 
 static int due_put(dispatch_t *self, MDB_txn *txn, const char *id, const reply_due_t *d)
 {
-    uint8_t buf[1 + 5 * DISPATCH_VARINT_MAX];
+    uint8_t buf[1 + 5 * VARINT_MAX];
     size_t n = 0;
     buf[n++] = DUE_V3;
     /* The return window end, 0 when the policy sets none; else 1 + its distance from due. */
-    uint64_t until = d->return_until_ms ? dispatch_zigzag(d->due_ms, d->return_until_ms) : 0;
+    uint64_t until = d->return_until_ms ? zigzag_diff(d->due_ms, d->return_until_ms) : 0;
     const uint64_t f[5] = {d->round, (uint64_t)d->due_ms, d->granted,
                            until && until < UINT64_MAX ? until + 1 : 0, d->extension_max_days};
     for (int i = 0; i < 5; i++)
-        n += dispatch_varint_put(buf + n, f[i]);
+        n += varint_put(buf + n, f[i]);
     return store_put(txn, self->reply_due, id, strlen(id), buf, n, 0);
 }
 

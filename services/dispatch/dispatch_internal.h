@@ -5,7 +5,7 @@
 #include "dispatch.h"
 
 #include "calendar.h"
-#include "dispatch_bytes.h"
+#include "bytes.h"
 #include "dispatch_workorder.h"
 
 struct dispatch {
@@ -54,7 +54,7 @@ struct dispatch {
  * none; else *out 0). Errors: HL_EINVAL (not a unit id), store errors. Queue keys and
  * assignment records name units by number. */
 typedef struct dispatch_units dispatch_units_t;
-#define DISPATCH_QUEUE_KEY_MAX (2 + DISPATCH_VARINT_MAX + DISPATCH_TICKET_ID_MAX)
+#define DISPATCH_QUEUE_KEY_MAX (2 + VARINT_MAX + DISPATCH_TICKET_ID_MAX)
 int dispatch_units_open(dispatch_t *self);
 void dispatch_units_after_commit(dispatch_t *self);
 void dispatch_units_destroy(dispatch_t *self);

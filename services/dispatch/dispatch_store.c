@@ -25,7 +25,7 @@
  *   have it clear.
  * Version 5 (compact; written from 2026-12-07): 0 version (5), 1 state, 2 urgency, 3 flags
  *   (as above), 4 which times are set (bit i for received, dispatched, signed, contacted,
- *   replied, reopened, closed, updated), then varints (dispatch_bytes.h): round, notes, and the
+ *   replied, reopened, closed, updated), then varints (common/base/bytes.h): round, notes, and the
  *   set times: received as a number, the others as zigzag differences from received; then
  *   category_code, district, result, reason, caller_name, caller_phone, incident_id, street,
  *   community, each NUL-ended; then the route: a varint, its number in "route_texts", or 0
@@ -38,7 +38,7 @@
  * Loop thread. */
 #include "dispatch_internal.h"
 
-#include "dispatch_bytes.h"
+#include "bytes.h"
 #include "hl_error.h"
 #include "names.h"
 #include "mask.h"
@@ -109,12 +109,12 @@ static size_t put_head(const dispatch_assignment_t *a, uint8_t *p)
         p[4] = set;
     }
     size_t n = HEADER_BYTES_V5;
-    n += dispatch_varint_put(p ? p + n : NULL, a->round);
-    n += dispatch_varint_put(p ? p + n : NULL, a->notes);
+    n += varint_put(p ? p + n : NULL, a->round);
+    n += varint_put(p ? p + n : NULL, a->notes);
     for (int i = 0; i < NTIMES_V5; i++)
         if (t[i])
-            n += dispatch_varint_put(p ? p + n : NULL, i == 0 ? (uint64_t)t[0]
-                                                              : dispatch_zigzag(t[0], t[i]));
+            n += varint_put(p ? p + n : NULL, i == 0 ? (uint64_t)t[0]
+                                                              : zigzag_diff(t[0], t[i]));
     return n;
 }
 
@@ -125,7 +125,7 @@ size_t dispatch_assignment_size(const dispatch_assignment_t *a)
     size_t n = put_head(a, NULL);
     for (int i = 0; i < NSTRINGS_V5; i++)
         n += strlen(s[i]) + 1;
-    n += dispatch_varint_put(NULL, a->route_no);
+    n += varint_put(NULL, a->route_no);
     if (!a->route_no)
         n += strlen(str_or_empty(a->route)) + 1;
     return n + 1 + strlen(str_or_empty(a->unit)) + 1; /* 0: the unit by name */
@@ -143,7 +143,7 @@ static size_t encode(const dispatch_assignment_t *a, uint8_t *out)
         p += n;
     }
     size_t route_at = (size_t)(p - out);
-    p += dispatch_varint_put(p, a->route_no);
+    p += varint_put(p, a->route_no);
     if (!a->route_no) {
         size_t n = strlen(str_or_empty(a->route)) + 1;
         memcpy(p, str_or_empty(a->route), n);
@@ -174,7 +174,7 @@ static int take_string(const uint8_t **p, const uint8_t *end, const char **out)
 static int take_numbered(const uint8_t **p, const uint8_t *end, uint32_t *no, const char **text)
 {
     uint64_t v;
-    if (dispatch_varint_get(p, end, &v) || v > UINT32_MAX)
+    if (varint_get(p, end, &v) || v > UINT32_MAX)
         return -1;
     *no = (uint32_t)v;
     *text = NULL;
@@ -185,8 +185,8 @@ static int decode_v5(const uint8_t *b, size_t len, dispatch_assignment_t *out)
 {
     const uint8_t *p = b + HEADER_BYTES_V5, *end = b + len;
     uint64_t round, notes, v;
-    if (dispatch_varint_get(&p, end, &round) || round > UINT32_MAX ||
-        dispatch_varint_get(&p, end, &notes) || notes > UINT32_MAX)
+    if (varint_get(&p, end, &round) || round > UINT32_MAX ||
+        varint_get(&p, end, &notes) || notes > UINT32_MAX)
         return HL_ECORRUPT;
     out->round = (uint32_t)round;
     out->notes = (uint32_t)notes;
@@ -196,9 +196,9 @@ static int decode_v5(const uint8_t *b, size_t len, dispatch_assignment_t *out)
     for (int i = 0; i < NTIMES_V5; i++) {
         if (!(b[4] & (1u << i)))
             continue;
-        if (dispatch_varint_get(&p, end, &v))
+        if (varint_get(&p, end, &v))
             return HL_ECORRUPT;
-        *t[i] = i == 0 ? (int64_t)v : dispatch_unzigzag(out->received_ms, v);
+        *t[i] = i == 0 ? (int64_t)v : zigzag_undiff(out->received_ms, v);
     }
     const char **s[NSTRINGS_V5] = {&out->category_code, &out->district,    &out->result,
                                    &out->reason,        &out->caller_name, &out->caller_phone,
@@ -355,7 +355,7 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
             return HL_EINVAL;
     }
     size_t vlen = dispatch_assignment_size(a);
-    uint8_t *val = malloc(vlen + 2 * DISPATCH_VARINT_MAX);
+    uint8_t *val = malloc(vlen + 2 * VARINT_MAX);
     if (!val)
         return HL_ENOMEM;
     /* Every byte of a is in val (and unit) from here: the writes below may move it. */
@@ -369,13 +369,13 @@ int dispatch_assignment_put(dispatch_t *self, MDB_txn *txn, const dispatch_assig
         rc = names_number(txn, self->route_texts, (const char *)text, vlen - route_at - 2, true,
                           &n);
         if (!rc && n)
-            vlen = route_at + dispatch_varint_put(val + route_at, n);
+            vlen = route_at + varint_put(val + route_at, n);
     }
     uint32_t number = 0;
     if (!rc)
         rc = dispatch_unit_number(self, txn, unit, true, &number);
     if (!rc)
-        vlen += dispatch_varint_put(val + vlen, number);
+        vlen += varint_put(val + vlen, number);
     if (!rc)
         rc = store_put(txn, self->assignments, id, idlen, val, vlen, 0);
     free(val);

@@ -8,7 +8,7 @@
  * one. A number given in a transaction is read from the store until that transaction has
  * committed, so a rolled-back one leaves nothing behind.
  *
- * Queue keys: 0x00, the unit's number (varint, dispatch_bytes.h), state, ticket id. A varint
+ * Queue keys: 0x00, the unit's number (varint, common/base/bytes.h), state, ticket id. A varint
  * is never the start of another, so a unit's tickets in one state stay one contiguous key
  * range, in ticket id order. Versions before 2026-12-07 keyed the queue by unit NUL state
  * ticket id (a unit id starts with a letter, a digit, '-', '_' or '.': never 0x00); such keys
@@ -16,7 +16,7 @@
  * entry in one form or the other and the next open goes on. Loop thread. */
 #include "dispatch_internal.h"
 
-#include "dispatch_bytes.h"
+#include "bytes.h"
 #include "hl_error.h"
 #include "names.h"
 #include "slog.h"
@@ -145,7 +145,7 @@ size_t dispatch_queue_key(uint8_t *out, uint32_t number, Hotline__TicketStatus s
 {
     size_t n = 0;
     out[n++] = 0;
-    n += dispatch_varint_put(out + n, number);
+    n += varint_put(out + n, number);
     out[n++] = (uint8_t)state;
     if (idlen)
         memcpy(out + n, id, idlen);
@@ -157,7 +157,7 @@ bool dispatch_queue_key_parse(const void *key, size_t len, Hotline__TicketStatus
 {
     const uint8_t *p = key, *end = p + len;
     uint64_t number;
-    if (len < 3 || *p++ != 0 || dispatch_varint_get(&p, end, &number) || p >= end)
+    if (len < 3 || *p++ != 0 || varint_get(&p, end, &number) || p >= end)
         return false;
     *state = (Hotline__TicketStatus)*p++;
     *id = (const char *)p;

@@ -1,0 +1,403 @@
+/* evpack: the event log's stored form of an event (evpack.h). */
+#include "evpack.h"
+
+#include "bytes.h"
+#include "hl_error.h"
+#include "names.h"
+
+#include "hotline/event.pb-c.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Text fields of event bodies whose values come from a bounded set (the units, categories,
+ * districts, policies and routes a centre configures; its staff and crews): numbered. Free
+ * text (notes, results, reasons, addresses) and ids are not. */
+static const char *const NAMED_FIELDS[] = {
+    "unit",     "category_code", "district",  "policy",      "limit",       "route",
+    "to_unit",  "from_unit",     "assisting_units", "crew",  "agent",       "by",
+    "reason_code", "category_prefix", "reviewed_by", "raised_by", "filed_by",
+};
+
+#define EVENT_FIELDS 128     /* hotline.Event's field numbers are below this */
+#define ID_FIELD 4           /* Event.ticket_id */
+#define PACKED_ID_FIELD 5    /* no such field in hotline.Event */
+#define DATE_BASE 20000000u  /* YYYYMMDD - DATE_BASE: three bytes of varint, not four */
+#define ID_MAX 64
+
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
+
+struct evpack {
+    MDB_dbi db;
+    uint64_t mask[EVENT_FIELDS]; /* per body field: the numbered fields (bit = field number) */
+    uint64_t committed;          /* texts numbered in committed transactions */
+    char **texts;                /* cache: number -> text, for numbers <= committed */
+    uint32_t *lens;
+    size_t ntexts;               /* entries of texts (index 0 unused) */
+    uint32_t *slots;             /* cache: open addressing by hash, 0 = empty */
+    size_t nslots, nused;
+    bytebuf_t body;           /* a body being rewritten */
+};
+
+static int varint_get_c(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    return varint_get(p, end, v) ? HL_ECORRUPT : 0;
+}
+
+/* One field at *p: its number, wire type, and for WT_LEN its bytes; *p moves past it. */
+typedef struct field {
+    uint64_t num;
+    unsigned wt;
+    const uint8_t *start, *data; /* the whole field; a WT_LEN field's bytes */
+    uint64_t len, value;         /* WT_LEN's length; WT_VARINT's value */
+} field_t;
+
+static int next_field(const uint8_t **p, const uint8_t *end, field_t *f)
+{
+    f->start = *p;
+    f->len = 0;
+    uint64_t tag;
+    int rc = varint_get_c(p, end, &tag);
+    if (rc)
+        return rc;
+    f->num = tag >> 3;
+    f->wt = (unsigned)(tag & 7);
+    size_t skip = 0;
+    switch (f->wt) {
+    case WT_VARINT:
+        return varint_get_c(p, end, &f->value);
+    case WT_I64: skip = 8; break;
+    case WT_I32: skip = 4; break;
+    case WT_LEN:
+        rc = varint_get_c(p, end, &f->len);
+        if (rc)
+            return rc;
+        skip = (size_t)f->len;
+        f->data = *p;
+        break;
+    default:
+        return HL_ECORRUPT; /* groups: never written by protobuf-c for proto3 */
+    }
+    if (f->len > (uint64_t)(end - *p) || (size_t)(end - *p) < skip)
+        return HL_ECORRUPT;
+    *p += skip;
+    return 0;
+}
+
+/* ---- the dictionary cache ---- */
+
+static size_t slot_of(const evpack_t *self, uint64_t h)
+{
+    return (size_t)(h & (self->nslots - 1));
+}
+
+static uint32_t cache_number(const evpack_t *self, const char *text, size_t len)
+{
+    if (!self->nslots)
+        return 0;
+    for (size_t i = slot_of(self, names_hash(text, len));; i = (i + 1) & (self->nslots - 1)) {
+        uint32_t n = self->slots[i];
+        if (!n)
+            return 0;
+        if (self->lens[n] == len && memcmp(self->texts[n], text, len) == 0)
+            return n;
+    }
+}
+
+/* Cache number n's text when n is committed (a number of an open transaction may vanish). */
+static void cache_put(evpack_t *self, uint32_t n, const char *text, size_t len)
+{
+    if (n == 0 || n > self->committed || n > EVPACK_NAMES_MAX)
+        return;
+    if (n >= self->ntexts) {
+        size_t cap = self->ntexts ? self->ntexts : 64;
+        while (cap <= n)
+            cap *= 2;
+        char **t = realloc(self->texts, cap * sizeof *t);
+        if (t)
+            self->texts = t;
+        uint32_t *l = t ? realloc(self->lens, cap * sizeof *l) : NULL;
+        if (!l)
+            return; /* a cache: it works without */
+        self->lens = l;
+        memset(self->texts + self->ntexts, 0, (cap - self->ntexts) * sizeof *t);
+        self->ntexts = cap;
+    }
+    if (self->texts[n])
+        return;
+    if ((self->nused + 1) * 2 > self->nslots) {
+        size_t ns = self->nslots ? self->nslots * 2 : 256;
+        uint32_t *s = calloc(ns, sizeof *s);
+        if (!s)
+            return;
+        uint32_t *old = self->slots;
+        size_t nold = self->nslots;
+        self->slots = s;
+        self->nslots = ns;
+        for (size_t i = 0; i < nold; i++) {
+            uint32_t m = old[i];
+            if (!m)
+                continue;
+            size_t j = slot_of(self, names_hash(self->texts[m], self->lens[m]));
+            while (s[j])
+                j = (j + 1) & (ns - 1);
+            s[j] = m;
+        }
+        free(old);
+    }
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    self->texts[n] = copy;
+    self->lens[n] = (uint32_t)len;
+    size_t j = slot_of(self, names_hash(text, len));
+    while (self->slots[j])
+        j = (j + 1) & (self->nslots - 1);
+    self->slots[j] = n;
+    self->nused++;
+}
+
+/* text's number, given now if it has none and the dictionary has room; 0: keep the text. */
+static int number_of(evpack_t *self, MDB_txn *txn, const uint8_t *text, size_t len,
+                     uint32_t *out)
+{
+    *out = cache_number(self, (const char *)text, len);
+    if (*out)
+        return 0;
+    int rc = names_number(txn, self->db, (const char *)text, len, false, out);
+    if (!rc && !*out) {
+        uint64_t last = 0;
+        rc = names_last(txn, self->db, &last);
+        if (!rc && last < EVPACK_NAMES_MAX)
+            rc = names_number(txn, self->db, (const char *)text, len, true, out);
+    }
+    if (!rc && *out)
+        cache_put(self, *out, (const char *)text, len);
+    return rc;
+}
+
+static int text_of(evpack_t *self, MDB_txn *txn, uint64_t n, const char **text, size_t *len)
+{
+    if (n == 0 || n > UINT32_MAX)
+        return HL_ECORRUPT;
+    if (n < self->ntexts && self->texts[n]) {
+        *text = self->texts[n];
+        *len = self->lens[n];
+        return 0;
+    }
+    int rc = names_text(txn, self->db, (uint32_t)n, text, len);
+    if (rc == HL_ENOTFOUND)
+        return HL_ECORRUPT; /* the entry names a text the dictionary never had */
+    if (!rc)
+        cache_put(self, (uint32_t)n, *text, *len);
+    return rc;
+}
+
+/* ---- ticket ids ---- */
+
+static bool digits(const uint8_t *s, size_t n, uint64_t *v)
+{
+    if (n == 0 || n > 18)
+        return false;
+    uint64_t r = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        r = r * 10 + (s[i] - '0');
+    }
+    *v = r;
+    return true;
+}
+
+static size_t print_u64(char *out, uint64_t v, unsigned width)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n < width)
+        tmp[n++] = '0';
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* The id as intake prints it (YYYYMMDD-%u-%06llu) from its three numbers. */
+static size_t id_print(char *out, uint64_t date, uint64_t instance, uint64_t serial)
+{
+    size_t n = print_u64(out, date, 8);
+    out[n++] = '-';
+    n += print_u64(out + n, instance, 1);
+    out[n++] = '-';
+    return n + print_u64(out + n, serial, 6);
+}
+
+/* The id's three numbers when printing them gives the id back exactly. */
+static bool id_numbers(const uint8_t *id, size_t n, uint64_t num[3])
+{
+    if (n < 17 || n > ID_MAX || id[8] != '-')
+        return false;
+    const uint8_t *dash = memchr(id + 9, '-', n - 9);
+    if (!dash || !digits(id, 8, &num[0]) || !digits(id + 9, (size_t)(dash - id - 9), &num[1]) ||
+        !digits(dash + 1, n - (size_t)(dash + 1 - id), &num[2]) || num[0] < DATE_BASE ||
+        num[1] > UINT32_MAX)
+        return false;
+    char again[ID_MAX + 40];
+    return id_print(again, num[0], num[1], num[2]) == n && memcmp(again, id, n) == 0;
+}
+
+/* ---- encode and decode ---- */
+
+static int put_len_field(bytebuf_t *out, uint64_t num, const void *p, size_t n)
+{
+    int rc = bytebuf_put_varint(out, num << 3 | WT_LEN);
+    if (!rc)
+        rc = bytebuf_put_varint(out, n);
+    return rc ? rc : bytebuf_put(out, p, n);
+}
+
+/* A body's fields with its numbered texts as numbers (encode) or texts again (decode). */
+static int body_rewrite(evpack_t *self, MDB_txn *txn, uint64_t mask, const uint8_t *p,
+                        const uint8_t *end, bool encode, bytebuf_t *out)
+{
+    field_t f;
+    int rc = 0;
+    while (!rc && p < end && !(rc = next_field(&p, end, &f))) {
+        bool named = f.num < 64 && (mask >> f.num & 1);
+        if (named && encode && f.wt == WT_LEN && f.len <= EVPACK_TEXT_MAX) {
+            uint32_t n;
+            rc = number_of(self, txn, f.data, (size_t)f.len, &n);
+            if (!rc && n) {
+                rc = bytebuf_put_varint(out, f.num << 3 | WT_VARINT);
+                if (!rc)
+                    rc = bytebuf_put_varint(out, n);
+                continue;
+            }
+        } else if (named && !encode && f.wt == WT_VARINT) {
+            const char *text;
+            size_t len;
+            rc = text_of(self, txn, f.value, &text, &len);
+            if (!rc)
+                rc = put_len_field(out, f.num, text, len);
+            continue;
+        }
+        if (!rc)
+            rc = bytebuf_put(out, f.start, (size_t)(p - f.start));
+    }
+    return rc;
+}
+
+static int rewrite(evpack_t *self, MDB_txn *txn, const uint8_t *p, size_t n, bool encode,
+                   bytebuf_t *out)
+{
+    const uint8_t *end = p + n;
+    field_t f;
+    int rc = 0;
+    while (!rc && p < end && !(rc = next_field(&p, end, &f))) {
+        uint64_t num[3];
+        if (encode && f.num == ID_FIELD && f.wt == WT_LEN && id_numbers(f.data, f.len, num)) {
+            uint8_t packed[30];
+            size_t len = varint_put(packed, num[0] - DATE_BASE);
+            len += varint_put(packed + len, num[1]);
+            len += varint_put(packed + len, num[2]);
+            rc = put_len_field(out, PACKED_ID_FIELD, packed, len);
+        } else if (!encode && f.num == PACKED_ID_FIELD && f.wt == WT_LEN) {
+            const uint8_t *q = f.data, *qend = f.data + f.len;
+            char id[ID_MAX + 40];
+            if (varint_get_c(&q, qend, &num[0]) || varint_get_c(&q, qend, &num[1]) ||
+                varint_get_c(&q, qend, &num[2]) || q != qend || num[0] > UINT32_MAX ||
+                num[1] > UINT32_MAX || num[2] > UINT64_MAX / 2)
+                return HL_ECORRUPT;
+            rc = put_len_field(out, ID_FIELD, id, id_print(id, num[0] + DATE_BASE, num[1], num[2]));
+        } else if (f.wt == WT_LEN && f.num < EVENT_FIELDS && self->mask[f.num]) {
+            self->body.n = 0;
+            rc = body_rewrite(self, txn, self->mask[f.num], f.data, f.data + f.len, encode,
+                              &self->body);
+            if (!rc)
+                rc = put_len_field(out, f.num, self->body.p, self->body.n);
+        } else {
+            rc = bytebuf_put(out, f.start, (size_t)(p - f.start));
+        }
+    }
+    return rc;
+}
+
+int evpack_encode(evpack_t *self, MDB_txn *txn, const uint8_t *in, size_t n, bytebuf_t *out)
+{
+    return rewrite(self, txn, in, n, true, out);
+}
+
+int evpack_decode(evpack_t *self, MDB_txn *txn, const uint8_t *in, size_t n, bytebuf_t *out)
+{
+    return rewrite(self, txn, in, n, false, out);
+}
+
+/* ---- open, close ---- */
+
+static uint64_t named_mask(const ProtobufCMessageDescriptor *d)
+{
+    uint64_t mask = 0;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_STRING || f->id >= 64)
+            continue;
+        for (size_t j = 0; j < sizeof NAMED_FIELDS / sizeof *NAMED_FIELDS; j++) {
+            if (strcmp(f->name, NAMED_FIELDS[j]) == 0)
+                mask |= UINT64_C(1) << f->id;
+        }
+    }
+    return mask;
+}
+
+int evpack_open(evpack_t **out, store_t *store)
+{
+    evpack_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return HL_ENOMEM;
+    const ProtobufCMessageDescriptor *ev = &hotline__event__descriptor;
+    for (unsigned i = 0; i < ev->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &ev->fields[i];
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->id < EVENT_FIELDS)
+            self->mask[f->id] = named_mask(f->descriptor);
+    }
+    int rc = store_db(store, "log_names", 0, &self->db);
+    MDB_txn *txn = NULL;
+    if (!rc)
+        rc = store_read_begin(store, &txn);
+    if (!rc) {
+        evpack_committed(self, txn);
+        store_read_end(&txn);
+    }
+    if (rc) {
+        free(self);
+        return rc;
+    }
+    *out = self;
+    return 0;
+}
+
+void evpack_committed(evpack_t *self, MDB_txn *txn)
+{
+    uint64_t last = 0;
+    if (names_last(txn, self->db, &last) == 0 && last > self->committed)
+        self->committed = last;
+}
+
+void evpack_close(evpack_t **self)
+{
+    if (!self || !*self)
+        return;
+    for (size_t i = 0; i < (*self)->ntexts; i++)
+        free((*self)->texts[i]);
+    free((*self)->texts);
+    free((*self)->lens);
+    free((*self)->slots);
+    free((*self)->body.p);
+    free(*self);
+    *self = NULL;
+}
