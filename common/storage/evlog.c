@@ -22,6 +22,10 @@
 #define EVLOG_PACK_BIT (UINT64_C(1) << 61)
 #define EVLOG_TIME_MASK (~(EVLOG_REF_BIT | EVLOG_SHORT_BIT | EVLOG_PACK_BIT))
 #define EVLOG_REF_ID_MAX 64
+/* Events put together again (evpack's and references) kept by seq for the next consumer's
+ * read: each event is read by every consumer, most within moments of each other. */
+#define EVLOG_CACHE_SLOTS 4096 /* a power of two */
+#define EVLOG_CACHE_MAX 1024   /* larger events are put together at every read */
 
 typedef struct consumer {
     char name[64];
@@ -45,8 +49,11 @@ struct evlog {
     Hotline__Event__BodyCase ref_case;
     const ProtobufCFieldDescriptor *ref_field;
     MDB_dbi ref_records;
-    uint8_t *buf; /* an event put together again (evlog_read) */
-    size_t buf_cap;
+    bytebuf_t out;        /* an event put together again (evlog_read) */
+    struct cached {
+        uint64_t seq;     /* 0: empty */
+        bytebuf_t event;
+    } *cache;             /* EVLOG_CACHE_SLOTS, by seq; committed events only */
     evpack_t *pack;       /* the stored form of events */
     bytebuf_t packed;  /* an event being appended, then its stored form */
     bytebuf_t stored;
@@ -167,7 +174,10 @@ void evlog_close(evlog_t **self)
         return;
     free((*self)->source);
     store_off_commit((*self)->store, flush_counts, *self);
-    free((*self)->buf);
+    free((*self)->out.p);
+    for (size_t i = 0; (*self)->cache && i < EVLOG_CACHE_SLOTS; i++)
+        free((*self)->cache[i].event.p);
+    free((*self)->cache);
     evpack_close(&(*self)->pack);
     free((*self)->packed.p);
     free((*self)->stored.p);
@@ -250,44 +260,37 @@ static uint8_t *envelope_put(const evlog_t *self, uint8_t *p, uint64_t seq, int6
     return p;
 }
 
-static int buf_reserve(evlog_t *self, size_t need)
+/* The envelope into self->out, with room for more bytes after it. */
+static int out_envelope(evlog_t *self, uint64_t seq, int64_t time_ms, size_t more)
 {
-    if (need <= self->buf_cap)
-        return 0;
-    uint8_t *b = realloc(self->buf, need);
-    if (!b)
+    self->out.n = 0;
+    size_t env = envelope_size(self, seq, time_ms);
+    if (bytebuf_reserve(&self->out, env + more))
         return HL_ENOMEM;
-    self->buf = b;
-    self->buf_cap = need;
+    self->out.n = (size_t)(envelope_put(self, self->out.p, seq, time_ms) - self->out.p);
     return 0;
 }
 
-/* A short entry (EVLOG_SHORT_BIT) as the whole Event, in self->buf. */
+/* A short entry (EVLOG_SHORT_BIT) as the whole Event, in self->out. */
 static int short_event(evlog_t *self, uint64_t seq, int64_t time_ms, const uint8_t *rest,
-                       size_t restlen, size_t *len)
+                       size_t restlen)
 {
-    size_t need = envelope_size(self, seq, time_ms) + restlen;
-    if (buf_reserve(self, need))
-        return HL_ENOMEM;
-    uint8_t *p = envelope_put(self, self->buf, seq, time_ms);
-    memcpy(p, rest, restlen);
-    *len = need;
-    return 0;
+    int rc = out_envelope(self, seq, time_ms, restlen);
+    return rc ? rc : bytebuf_put(&self->out, rest, restlen);
 }
 
-/* A packed entry (EVLOG_PACK_BIT) as the whole Event, in self->buf. */
+/* A packed entry (EVLOG_PACK_BIT) as the whole Event, in self->out. */
 static int packed_event(evlog_t *self, MDB_txn *txn, uint64_t seq, int64_t time_ms,
-                        const uint8_t *stored, size_t storedlen, size_t *len)
+                        const uint8_t *stored, size_t storedlen)
 {
-    self->packed.n = 0;
-    int rc = evpack_decode(self->pack, txn, stored, storedlen, &self->packed);
-    return rc ? rc : short_event(self, seq, time_ms, self->packed.p, self->packed.n, len);
+    int rc = out_envelope(self, seq, time_ms, storedlen + 64);
+    return rc ? rc : evpack_decode(self->pack, txn, stored, storedlen, &self->out);
 }
 
 /* A reference entry (after its time prefix: the ticket id) as the Event it stands for, in
- * self->buf: the envelope, then the body field around the record. */
+ * self->out: the envelope, then the body field around the record. */
 static int ref_event(evlog_t *self, MDB_txn *txn, uint64_t seq, int64_t time_ms,
-                     const uint8_t *id, size_t idlen, size_t *len)
+                     const uint8_t *id, size_t idlen)
 {
     if (idlen == 0 || idlen > EVLOG_REF_ID_MAX)
         return HL_ECORRUPT;
@@ -300,11 +303,11 @@ static int ref_event(evlog_t *self, MDB_txn *txn, uint64_t seq, int64_t time_ms,
         return rc == HL_ENOTFOUND ? HL_ECORRUPT : rc; /* the record must outlive the log */
     size_t inner = 1 + varint_size(rec.mv_size) + rec.mv_size;
     size_t tag = (size_t)self->ref_field->id << 3 | 2;
-    size_t need = envelope_size(self, seq, time_ms) + 1 + varint_size(idlen) + idlen +
-                  varint_size(tag) + varint_size(inner) + inner;
-    if (buf_reserve(self, need))
-        return HL_ENOMEM;
-    uint8_t *p = envelope_put(self, self->buf, seq, time_ms);
+    size_t more = 1 + varint_size(idlen) + idlen + varint_size(tag) + varint_size(inner) + inner;
+    rc = out_envelope(self, seq, time_ms, more);
+    if (rc)
+        return rc;
+    uint8_t *p = self->out.p + self->out.n;
     *p++ = 4 << 3 | 2;
     p += varint_put(p, idlen);
     memcpy(p, tid, idlen);
@@ -314,7 +317,7 @@ static int ref_event(evlog_t *self, MDB_txn *txn, uint64_t seq, int64_t time_ms,
     *p++ = 1 << 3 | 2; /* field 1, length-delimited */
     p += varint_put(p, rec.mv_size);
     memcpy(p, rec.mv_data, rec.mv_size);
-    *len = need;
+    self->out.n += more;
     return 0;
 }
 
@@ -506,6 +509,44 @@ uint64_t evlog_first(const evlog_t *self)
     return self->first;
 }
 
+/* The packed Event of the entry at seq (its time prefix at, the stored bytes at *event,
+ * *len): the stored bytes themselves for a whole Event, else put together in self->out or
+ * found in the cache. */
+static int event_of(evlog_t *self, MDB_txn *txn, uint64_t seq, uint64_t at,
+                    const uint8_t **event, size_t *len)
+{
+    if (!(at & (EVLOG_REF_BIT | EVLOG_SHORT_BIT | EVLOG_PACK_BIT)))
+        return 0;
+    struct cached *c = self->cache ? &self->cache[seq & (EVLOG_CACHE_SLOTS - 1)] : NULL;
+    if (c && c->seq == seq) {
+        *event = c->event.p;
+        *len = c->event.n;
+        return 0;
+    }
+    int64_t time_ms = (int64_t)(at & EVLOG_TIME_MASK);
+    int rc;
+    if (at & EVLOG_REF_BIT)
+        rc = ref_event(self, txn, seq, time_ms, *event, *len);
+    else if (at & EVLOG_PACK_BIT)
+        rc = packed_event(self, txn, seq, time_ms, *event, *len);
+    else
+        rc = short_event(self, seq, time_ms, *event, *len);
+    if (rc)
+        return rc;
+    *event = self->out.p;
+    *len = self->out.n;
+    if (!self->cache)
+        self->cache = calloc(EVLOG_CACHE_SLOTS, sizeof *self->cache);
+    /* Only committed events: an append of an open transaction may be rolled back and its seq
+     * given to another event. */
+    if (self->cache && seq <= self->head && *len <= EVLOG_CACHE_MAX) {
+        c = &self->cache[seq & (EVLOG_CACHE_SLOTS - 1)];
+        c->event.n = 0;
+        c->seq = bytebuf_put(&c->event, *event, *len) ? 0 : seq;
+    }
+    return 0;
+}
+
 int evlog_read(evlog_t *self, MDB_txn *txn, uint64_t after, size_t max_events,
                size_t max_bytes, evlog_visit_fn fn, void *ctx)
 {
@@ -527,20 +568,12 @@ int evlog_read(evlog_t *self, MDB_txn *txn, uint64_t after, size_t max_events,
             rc = HL_ECORRUPT;
             break;
         }
-        uint64_t seq = store_be64_get(k.mv_data), at = store_be64_get(v.mv_data);
+        uint64_t seq = store_be64_get(k.mv_data);
         const uint8_t *event = (const uint8_t *)v.mv_data + EVLOG_HDR;
         size_t len = v.mv_size - EVLOG_HDR;
-        int64_t time_ms = (int64_t)(at & EVLOG_TIME_MASK);
-        if (at & EVLOG_REF_BIT)
-            rc = ref_event(self, txn, seq, time_ms, event, len, &len);
-        else if (at & EVLOG_PACK_BIT)
-            rc = packed_event(self, txn, seq, time_ms, event, len, &len);
-        else if (at & EVLOG_SHORT_BIT)
-            rc = short_event(self, seq, time_ms, event, len, &len);
+        rc = event_of(self, txn, seq, store_be64_get(v.mv_data), &event, &len);
         if (rc)
             break;
-        if (at & (EVLOG_REF_BIT | EVLOG_SHORT_BIT | EVLOG_PACK_BIT))
-            event = self->buf;
         if (n > 0 && bytes + len > max_bytes)
             break;
         rc = fn(ctx, seq, event, len);

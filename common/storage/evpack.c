@@ -37,11 +37,15 @@ struct evpack {
     size_t ntexts;               /* entries of texts (index 0 unused) */
     uint32_t *slots;             /* cache: open addressing by hash, 0 = empty */
     size_t nslots, nused;
-    bytebuf_t body;           /* a body being rewritten */
 };
 
-static int varint_get_c(const uint8_t **p, const uint8_t *end, uint64_t *v)
+/* A varint at *p: one byte (the usual tag and length) read here, longer ones by varint_get. */
+static inline int get_u(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
+    if (*p < end && **p < 0x80) {
+        *v = *(*p)++;
+        return 0;
+    }
     return varint_get(p, end, v) ? HL_ECORRUPT : 0;
 }
 
@@ -53,35 +57,37 @@ typedef struct field {
     uint64_t len, value;         /* WT_LEN's length; WT_VARINT's value */
 } field_t;
 
-static int next_field(const uint8_t **p, const uint8_t *end, field_t *f)
+static inline int next_field(const uint8_t **p, const uint8_t *end, field_t *f)
 {
-    f->start = *p;
-    f->len = 0;
+    f->start = f->data = *p;
+    f->len = f->value = 0;
     uint64_t tag;
-    int rc = varint_get_c(p, end, &tag);
-    if (rc)
-        return rc;
+    if (get_u(p, end, &tag))
+        return HL_ECORRUPT;
     f->num = tag >> 3;
     f->wt = (unsigned)(tag & 7);
-    size_t skip = 0;
+    size_t left;
     switch (f->wt) {
     case WT_VARINT:
-        return varint_get_c(p, end, &f->value);
-    case WT_I64: skip = 8; break;
-    case WT_I32: skip = 4; break;
+        return get_u(p, end, &f->value);
+    case WT_I64:
+        f->len = 8;
+        break;
+    case WT_I32:
+        f->len = 4;
+        break;
     case WT_LEN:
-        rc = varint_get_c(p, end, &f->len);
-        if (rc)
-            return rc;
-        skip = (size_t)f->len;
+        if (get_u(p, end, &f->len))
+            return HL_ECORRUPT;
         f->data = *p;
         break;
     default:
         return HL_ECORRUPT; /* groups: never written by protobuf-c for proto3 */
     }
-    if (f->len > (uint64_t)(end - *p) || (size_t)(end - *p) < skip)
+    left = (size_t)(end - *p);
+    if (f->len > left)
         return HL_ECORRUPT;
-    *p += skip;
+    *p += f->len;
     return 0;
 }
 
@@ -198,9 +204,10 @@ static int text_of(evpack_t *self, MDB_txn *txn, uint64_t n, const char **text, 
 
 /* ---- ticket ids ---- */
 
-static bool digits(const uint8_t *s, size_t n, uint64_t *v)
+/* n decimal digits at s (1..18, no leading zero unless width allows it) into *v. */
+static bool digits(const uint8_t *s, size_t n, size_t width, uint64_t *v)
 {
-    if (n == 0 || n > 18)
+    if (n == 0 || n > 18 || (n > width && s[0] == '0'))
         return false;
     uint64_t r = 0;
     for (size_t i = 0; i < n; i++) {
@@ -212,23 +219,21 @@ static bool digits(const uint8_t *s, size_t n, uint64_t *v)
     return true;
 }
 
-static size_t print_u64(char *out, uint64_t v, unsigned width)
+/* v in decimal, zero-padded to width, at out; the bytes written. */
+static size_t print_u64(uint8_t *out, uint64_t v, unsigned width)
 {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n < width)
-        tmp[n++] = '0';
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
+    size_t n = 1;
+    for (uint64_t t = v; t >= 10; t /= 10)
+        n++;
+    if (n < width)
+        n = width;
+    for (size_t i = n; i-- > 0; v /= 10)
+        out[i] = (uint8_t)('0' + v % 10);
     return n;
 }
 
 /* The id as intake prints it (YYYYMMDD-%u-%06llu) from its three numbers. */
-static size_t id_print(char *out, uint64_t date, uint64_t instance, uint64_t serial)
+static size_t id_print(uint8_t *out, uint64_t date, uint64_t instance, uint64_t serial)
 {
     size_t n = print_u64(out, date, 8);
     out[n++] = '-';
@@ -237,18 +242,17 @@ static size_t id_print(char *out, uint64_t date, uint64_t instance, uint64_t ser
     return n + print_u64(out + n, serial, 6);
 }
 
-/* The id's three numbers when printing them gives the id back exactly. */
+/* The id's three numbers when printing them gives the id back exactly: eight digits of date,
+ * the instance without leading zeros, the serial zero-padded to six digits (no more). */
 static bool id_numbers(const uint8_t *id, size_t n, uint64_t num[3])
 {
     if (n < 17 || n > ID_MAX || id[8] != '-')
         return false;
     const uint8_t *dash = memchr(id + 9, '-', n - 9);
-    if (!dash || !digits(id, 8, &num[0]) || !digits(id + 9, (size_t)(dash - id - 9), &num[1]) ||
-        !digits(dash + 1, n - (size_t)(dash + 1 - id), &num[2]) || num[0] < DATE_BASE ||
-        num[1] > UINT32_MAX)
-        return false;
-    char again[ID_MAX + 40];
-    return id_print(again, num[0], num[1], num[2]) == n && memcmp(again, id, n) == 0;
+    return dash && digits(id, 8, 8, &num[0]) && num[0] >= DATE_BASE &&
+           digits(id + 9, (size_t)(dash - id - 9), 1, &num[1]) && num[1] <= UINT32_MAX &&
+           digits(dash + 1, n - (size_t)(dash + 1 - id), 6, &num[2]) &&
+           n - (size_t)(dash + 1 - id) >= 6;
 }
 
 /* ---- encode and decode ---- */
@@ -261,41 +265,72 @@ static int put_len_field(bytebuf_t *out, uint64_t num, const void *p, size_t n)
     return rc ? rc : bytebuf_put(out, p, n);
 }
 
+/* Unchanged fields are copied as runs, from *run up to upto; *run moves to after. */
+static int copy_run(bytebuf_t *out, const uint8_t **run, const uint8_t *upto, const uint8_t *after)
+{
+    int rc = bytebuf_put(out, *run, (size_t)(upto - *run));
+    *run = after;
+    return rc;
+}
+
 /* A body's fields with its numbered texts as numbers (encode) or texts again (decode). */
 static int body_rewrite(evpack_t *self, MDB_txn *txn, uint64_t mask, const uint8_t *p,
                         const uint8_t *end, bool encode, bytebuf_t *out)
 {
+    const uint8_t *run = p;
     field_t f;
     int rc = 0;
     while (!rc && p < end && !(rc = next_field(&p, end, &f))) {
-        bool named = f.num < 64 && (mask >> f.num & 1);
-        if (named && encode && f.wt == WT_LEN && f.len <= EVPACK_TEXT_MAX) {
+        if (f.num >= 64 || !(mask >> f.num & 1))
+            continue;
+        if (encode && f.wt == WT_LEN && f.len >= 2 && f.len <= EVPACK_TEXT_MAX) {
             uint32_t n;
             rc = number_of(self, txn, f.data, (size_t)f.len, &n);
-            if (!rc && n) {
-                rc = bytebuf_put_varint(out, f.num << 3 | WT_VARINT);
-                if (!rc)
-                    rc = bytebuf_put_varint(out, n);
-                continue;
-            }
-        } else if (named && !encode && f.wt == WT_VARINT) {
+            if (!rc && n && !(rc = copy_run(out, &run, f.start, p)) &&
+                !(rc = bytebuf_put_varint(out, f.num << 3 | WT_VARINT)))
+                rc = bytebuf_put_varint(out, n);
+        } else if (!encode && f.wt == WT_VARINT) {
             const char *text;
             size_t len;
             rc = text_of(self, txn, f.value, &text, &len);
-            if (!rc)
+            if (!rc && !(rc = copy_run(out, &run, f.start, p)))
                 rc = put_len_field(out, f.num, text, len);
-            continue;
         }
-        if (!rc)
-            rc = bytebuf_put(out, f.start, (size_t)(p - f.start));
     }
-    return rc;
+    return rc ? rc : copy_run(out, &run, end, end);
+}
+
+/* A body field rewritten straight into out: its tag, its length (room for as many bytes as
+ * it had; moved when the new length needs another number of bytes), its fields. */
+static int body_field(evpack_t *self, MDB_txn *txn, const field_t *f, bool encode,
+                      bytebuf_t *out)
+{
+    size_t guess = varint_size(f->len);
+    int rc = bytebuf_put_varint(out, f->num << 3 | WT_LEN);
+    if (!rc)
+        rc = bytebuf_reserve(out, guess + f->len);
+    if (rc)
+        return rc;
+    size_t at = out->n;
+    out->n += guess;
+    rc = body_rewrite(self, txn, self->mask[f->num], f->data, f->data + f->len, encode, out);
+    if (rc)
+        return rc;
+    size_t len = out->n - at - guess, need = varint_size(len);
+    if (need != guess) {
+        if (need > guess && (rc = bytebuf_reserve(out, need - guess)))
+            return rc;
+        memmove(out->p + at + need, out->p + at + guess, len);
+        out->n = out->n - guess + need;
+    }
+    varint_put(out->p + at, len);
+    return 0;
 }
 
 static int rewrite(evpack_t *self, MDB_txn *txn, const uint8_t *p, size_t n, bool encode,
                    bytebuf_t *out)
 {
-    const uint8_t *end = p + n;
+    const uint8_t *end = p + n, *run = p;
     field_t f;
     int rc = 0;
     while (!rc && p < end && !(rc = next_field(&p, end, &f))) {
@@ -305,26 +340,24 @@ static int rewrite(evpack_t *self, MDB_txn *txn, const uint8_t *p, size_t n, boo
             size_t len = varint_put(packed, num[0] - DATE_BASE);
             len += varint_put(packed + len, num[1]);
             len += varint_put(packed + len, num[2]);
-            rc = put_len_field(out, PACKED_ID_FIELD, packed, len);
+            if (!(rc = copy_run(out, &run, f.start, p)))
+                rc = put_len_field(out, PACKED_ID_FIELD, packed, len);
         } else if (!encode && f.num == PACKED_ID_FIELD && f.wt == WT_LEN) {
             const uint8_t *q = f.data, *qend = f.data + f.len;
-            char id[ID_MAX + 40];
-            if (varint_get_c(&q, qend, &num[0]) || varint_get_c(&q, qend, &num[1]) ||
-                varint_get_c(&q, qend, &num[2]) || q != qend || num[0] > UINT32_MAX ||
+            uint8_t id[ID_MAX + 40];
+            if (get_u(&q, qend, &num[0]) || get_u(&q, qend, &num[1]) ||
+                get_u(&q, qend, &num[2]) || q != qend || num[0] > UINT32_MAX ||
                 num[1] > UINT32_MAX || num[2] > UINT64_MAX / 2)
                 return HL_ECORRUPT;
-            rc = put_len_field(out, ID_FIELD, id, id_print(id, num[0] + DATE_BASE, num[1], num[2]));
+            if (!(rc = copy_run(out, &run, f.start, p)))
+                rc = put_len_field(out, ID_FIELD, id,
+                                   id_print(id, num[0] + DATE_BASE, num[1], num[2]));
         } else if (f.wt == WT_LEN && f.num < EVENT_FIELDS && self->mask[f.num]) {
-            self->body.n = 0;
-            rc = body_rewrite(self, txn, self->mask[f.num], f.data, f.data + f.len, encode,
-                              &self->body);
-            if (!rc)
-                rc = put_len_field(out, f.num, self->body.p, self->body.n);
-        } else {
-            rc = bytebuf_put(out, f.start, (size_t)(p - f.start));
+            if (!(rc = copy_run(out, &run, f.start, p)))
+                rc = body_field(self, txn, &f, encode, out);
         }
     }
-    return rc;
+    return rc ? rc : copy_run(out, &run, end, end);
 }
 
 int evpack_encode(evpack_t *self, MDB_txn *txn, const uint8_t *in, size_t n, bytebuf_t *out)
@@ -397,7 +430,6 @@ void evpack_close(evpack_t **self)
     free((*self)->texts);
     free((*self)->lens);
     free((*self)->slots);
-    free((*self)->body.p);
     free(*self);
     *self = NULL;
 }
