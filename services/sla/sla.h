@@ -13,8 +13,11 @@
  *   sla_meta     "running.sign" / "running.reply" -> BE64 counts of running clocks;
  *                "f/" ticket \0 round(BE32) -> flags, incident id: the incident a linked
  *                ticket's round follows (sla_incident.c)
- *   sla_steps.*  the shared scheduler's entries (common/scheduler.h), one per running clock:
- *                its next ladder step, id ticket \0 clock(u8) round(BE32) step(u8), no payload
+ *   sla_steps.*  the shared scheduler's entries (common/scheduler.h), one per (ticket, round)
+ *                with a running clock: id ticket \0 round(BE32), no payload, due at the earliest
+ *                pending ladder step of the round's clocks (sla_fire.c). Entries of the releases
+ *                before, one per running clock, id ticket \0 clock(u8) round(BE32) step(u8),
+ *                still fire: their clock then joins its round's entry
  * Every change and the events it produces commit in one transaction (a feed apply, or a
  * scheduler pass that fires a step and removes its entry together).
  *
@@ -160,9 +163,8 @@ const char *sla_clock_name(Hotline__SlaClock clock);
 /* Running clocks of one kind (SIGN / REPLY), kept in the same transactions as the clocks. */
 int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64_t *out);
 
-/* Which step of a clock a scheduler entry fires: the last byte of its id. A clock has at most
- * one entry at a time, its next step (1 and 2 keep the values of the first release, whose
- * clocks put both at start). */
+/* A clock's ladder steps (a record's pending step; the last byte of an older release's entry
+ * id: 1 and 2 keep the values of the first release, whose clocks put both at start). */
 enum { SLA_STEP_WARN = 1,     /* yellow card */
        SLA_STEP_BREACH = 2,   /* overdue */
        SLA_STEP_REMIND = 3,   /* reminder */
@@ -181,6 +183,8 @@ typedef struct sla_clock {
     uint8_t pending;                /* the step on the scheduler (SLA_STEP_*), 0: none */
     int64_t pending_at_ms;          /* when it is due there (its instant, or later: held) */
     bool pending_by_id;             /* put by an older release: cancelled by its id */
+    bool on_round;                  /* pending is on the round's entry (else an entry of its
+                                     * own, put by an older release) */
     bool paused;                    /* the ticket is on hold */
     int64_t paused_ms;              /* since when (0 when not paused) */
     uint32_t limit_unit;            /* the limit's hotline.DurationUnit (0: a first-release clock) */

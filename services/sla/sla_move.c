@@ -29,7 +29,7 @@ static int64_t moved(const calendar_t *cal, int64_t x, bool given, const shift_t
 }
 
 /* Move a clock's deadline and every step not yet given by sh, and write it back: record, due
- * index, the next step on the scheduler (none while it stays paused). clear takes flags off
+ * index, the round's entry at its next step (none while it stays paused). clear takes flags off
  * (SLA_F_PAUSED on a resume). before / after: the clock around the change. HL_ENOTFOUND (no
  * such clock), HL_ECONFLICT (it has stopped). */
 static int reschedule(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
@@ -52,15 +52,15 @@ static int reschedule(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t
     m->paused = c->paused && !(clear & SLA_F_PAUSED);
     if (!m->paused)
         m->paused_ms = 0;
-    rc = sla_pending_cancel(self, txn, ticket_id, c);
-    int next = 0;
-    if (!rc && !m->paused)
-        rc = sla_next_put(self, txn, ticket_id, m, &next);
-    m->pending = (uint8_t)next;
-    m->pending_by_id = false;
-    m->pending_at_ms = next ? sla_step_at(m, next) : 0;
+    int64_t was;
+    rc = sla_round_at(self, txn, ticket_id, round, &was);
+    if (!rc)
+        rc = sla_pending_cancel(self, txn, ticket_id, c);
+    sla_next_set(m); /* none while it stays paused */
     if (!rc)
         rc = sla_record_put(self, txn, ticket_id, m);
+    if (!rc)
+        rc = sla_round_move(self, txn, ticket_id, round, was);
     /* A paused clock is out of the due view; it comes back when it runs again. */
     uint8_t dk[KEY_MAX];
     if (!rc && !c->paused) {

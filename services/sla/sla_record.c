@@ -166,6 +166,7 @@ static int decode_v2(const MDB_val *v, sla_clock_t *out)
     if (r.bad || r.p != r.end)
         return HL_ECORRUPT;
     out->pending_by_id = has & REC_HAS_PENDING_BY_ID;
+    out->on_round = has & REC_ON_ROUND;
     if (out->pending && !out->pending_by_id && !(has & REC_HAS_PENDING_AT))
         out->pending_at_ms = sla_step_at(out, out->pending);
     return 0;
@@ -203,6 +204,8 @@ static size_t encode(const sla_clock_t *c, uint8_t *out)
         has |= REC_HAS_PENDING_AT; /* held back: due later than its step */
         opt[4] = c->pending_at_ms;
     }
+    if (c->on_round && !c->pending_by_id)
+        has |= REC_ON_ROUND;
     /* A clock started by this release has its limit as numbers (start_one made the text
      * from them); one read from a version-1 record keeps its text. */
     bool own_text = !c->limit_value || !c->limit_unit;
@@ -265,6 +268,7 @@ int sla_record_change(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t ro
     if (ch->pending >= 0) {
         c.pending = (uint8_t)ch->pending;
         c.pending_by_id = false;
+        c.on_round = true;
         c.pending_at_ms = !c.pending        ? 0
                           : ch->pending_at_ms ? ch->pending_at_ms
                                               : sla_step_at(&c, c.pending);

@@ -11,9 +11,11 @@
  *   sla_step_at), each as zigzag(instant - start_ms); the limit's unit, value and anchor; the
  *   policy table's edition; then policy, unit and category as varint length + bytes, and with
  *   REC_HAS_LIMIT_TEXT the limit's text (else it is made from the numbers).
- * The scheduler keeps no id index for sla (caller_keeps_due): a step is cancelled at the
- * instant the record says. REC_HAS_PENDING_BY_ID: the step was put by a release that kept one,
- * it is cancelled by id.
+ * The scheduler keeps no id index for sla (caller_keeps_due). REC_ON_ROUND: the pending step
+ * is on its round's entry (id ticket \0 round), due at the earliest pending_at of the round's
+ * clocks so marked (sla_round_at), cancelled there. Without it (an older release's record) the
+ * step has an entry of its own (id ticket \0 clock round step), cancelled at the instant the
+ * record says, or with REC_HAS_PENDING_BY_ID (put by a release that kept an id index) by id.
  * Version 1 (still read; written back as version 2 when it changes): [0] 1, [1..3] as above,
  *   [4..12) start_ms BE64  [12..20) stopped_ms BE64  [20..) packed hotline.SlaClockStarted.
  *   Records of the first release have 0 in [2] and [3] and both their warning and breach on
@@ -36,7 +38,8 @@ enum { SLA_L_REMINDED = 1, SLA_L_RED = 2, SLA_L_SUPERVISED = 4 };
 #define REC_VERSION_1 1
 #define REC_V1_HEADER 20
 #define REC_V2_HEADER 6
-enum { REC_HAS_PENDING_AT = 16, REC_HAS_PENDING_BY_ID = 32, REC_HAS_LIMIT_TEXT = 64 };
+enum { REC_HAS_PENDING_AT = 16, REC_HAS_PENDING_BY_ID = 32, REC_HAS_LIMIT_TEXT = 64,
+       REC_ON_ROUND = 128 };
 #define REC_MAX 1024 /* strings are bounded (sla_clock_t), so a record always fits */
 #define KEY_MAX (8 + SLA_TICKET_ID_MAX + 1 + 4 + 1) /* the largest key: sla_due's */
 #define STEP_TAIL (1 + 4 + 1)                        /* a step id after ticket \0 */
@@ -74,12 +77,19 @@ typedef struct rec_change {
 int sla_record_change(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
                       Hotline__SlaClock clock, const sla_rec_change_t *ch);
 
-/* The scheduler: one step of a clock put; a clock's next step put (*step: which, 0: none);
- * what a clock has on the scheduler cancelled. */
-int sla_step_put(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaClock clock,
-                 uint32_t round, int step, int64_t at_ms);
-int sla_next_put(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c, int *step);
+/* The scheduler. A clock's next step set as pending on its round's entry (c->pending, 0:
+ * none left). What an older release put for a clock cancelled (nothing for one on_round).
+ * The instant the round's entry is due at by its records (*at 0: no entry), and the entry
+ * moved from was (0: none) to where the records now say, in the same transaction. */
+void sla_next_set(sla_clock_t *c);
 int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c);
+int sla_round_at(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t *at);
+int sla_round_move(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t was);
+/* The instant a clock of a round expects the round's entry at (0: none). */
+int64_t sla_clock_entry_at(const sla_clock_t *c);
+/* A round's entry id: ticket \0 round(BE32), the prefix of its clocks' keys. */
+size_t sla_round_id(uint8_t *out, const char *ticket, uint32_t round);
+#define ROUND_TAIL 4 /* a round id after ticket \0 */
 /* A running clock off the scheduler and the due view, its record changed by ch. */
 int sla_take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clock_t *c,
                  const sla_rec_change_t *ch);

@@ -110,14 +110,6 @@ int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64
     return store_get_u64(txn, self->meta, k, strlen(k), out);
 }
 
-int sla_step_put(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaClock clock,
-                    uint32_t round, int step, int64_t at_ms)
-{
-    uint8_t id[SLA_TICKET_ID_MAX + 1 + STEP_TAIL];
-    return scheduler_put(self->steps, txn, id, step_id(id, ticket, clock, round, step), at_ms,
-                         NULL, 0);
-}
-
 /* Cancel a step due at at_ms, or (at_ms 0) one an older release put with an id index; one
  * already fired (or never put) is not an error. */
 static int step_cancel(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaClock clock,
@@ -130,20 +122,78 @@ static int step_cancel(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__S
     return rc == HL_ENOTFOUND ? 0 : rc;
 }
 
-/* Put a clock's next step (c as it will be stored) on the scheduler; *step is it (0: none). */
-int sla_next_put(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c,
-                    int *step)
+/* A round's entry id: ticket \0 round, the prefix of the round's clock keys. */
+size_t sla_round_id(uint8_t *out, const char *ticket, uint32_t round)
 {
-    *step = sla_ladder_next(c);
-    if (!*step)
-        return 0;
-    return sla_step_put(self, txn, ticket, c->clock, c->round, *step, sla_step_at(c, *step));
+    size_t n = strlen(ticket);
+    memcpy(out, ticket, n + 1);
+    return n + 1 + put_be32(out + n + 1, round);
+}
+
+void sla_next_set(sla_clock_t *c)
+{
+    int step = c->paused ? 0 : sla_ladder_next(c);
+    c->pending = (uint8_t)step;
+    c->pending_at_ms = step ? sla_step_at(c, step) : 0;
+    c->pending_by_id = false;
+    c->on_round = true;
+}
+
+int64_t sla_clock_entry_at(const sla_clock_t *c)
+{
+    return c->on_round && c->pending && !c->stopped && !c->paused ? c->pending_at_ms : 0;
+}
+
+typedef struct round_walk {
+    int64_t at;
+    int rc;
+} round_walk_t;
+
+static int round_visit(void *ctx, const store_entry_t *e)
+{
+    round_walk_t *w = ctx;
+    sla_clock_t c;
+    w->rc = sla_record_decode(&e->val, &c);
+    if (w->rc)
+        return 1;
+    int64_t at = sla_clock_entry_at(&c);
+    if (at && (!w->at || at < w->at))
+        w->at = at;
+    return 0;
+}
+
+int sla_round_at(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t *at)
+{
+    uint8_t id[KEY_MAX];
+    store_range_t r = {.prefix = id, .prefix_len = sla_round_id(id, ticket, round)};
+    round_walk_t w = {0, 0};
+    int rc = store_scan(txn, self->clocks, &r, round_visit, &w);
+    *at = w.at;
+    return rc ? rc : w.rc;
+}
+
+int sla_round_move(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t was)
+{
+    int64_t at;
+    int rc = sla_round_at(self, txn, ticket, round, &at);
+    if (rc || at == was)
+        return rc;
+    uint8_t id[KEY_MAX];
+    size_t n = sla_round_id(id, ticket, round);
+    if (was) {
+        rc = scheduler_cancel_at(self->steps, txn, id, n, was);
+        if (rc && rc != HL_ENOTFOUND)
+            return rc;
+    }
+    return at ? scheduler_put(self->steps, txn, id, n, at, NULL, 0) : 0;
 }
 
 /* Cancel what a clock has on the scheduler: its next step, or for a record of the first
  * release (pending 0, version 1) its warning and breach. */
 int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c)
 {
+    if (c->on_round)
+        return 0; /* on the round's entry: sla_round_move */
     if (c->pending)
         return step_cancel(self, txn, ticket, c->clock, c->round, c->pending,
                            c->pending_by_id ? 0 : c->pending_at_ms);
@@ -156,16 +206,32 @@ int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_
 
 /* ---- start ---- */
 
+/* The round's entry as a round's clocks start: the earliest entry instant of the clocks found
+ * started before (was) and of those started now (at). */
+typedef struct round_start {
+    int64_t was, at;
+} round_start_t;
+
+static void earliest(int64_t *into, int64_t at)
+{
+    if (at && (!*into || at < *into))
+        *into = at;
+}
+
 static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
                      const Hotline__SlaPolicy *p, Hotline__SlaClock clock,
-                     const Hotline__Limit *limit)
+                     const Hotline__Limit *limit, round_start_t *rs)
 {
     uint8_t key[KEY_MAX];
     size_t klen = sla_clock_key(key, in->ticket_id, in->round, clock);
     MDB_val old;
     int rc = store_get(txn, self->clocks, key, klen, &old);
-    if (rc == 0)
-        return 0; /* started before: one set of clocks per (ticket, clock, round) */
+    if (rc == 0) { /* started before: one set of clocks per (ticket, clock, round) */
+        sla_clock_t o;
+        if (sla_record_decode(&old, &o) == 0)
+            earliest(&rs->was, sla_clock_entry_at(&o));
+        return 0;
+    }
     if (rc != HL_ENOTFOUND)
         return rc;
     int64_t due, warn = 0;
@@ -218,12 +284,9 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
             st.return_until_ms = until;
         st.extension_max_working_days = p->extension_max_working_days;
     }
-    int first;
-    rc = sla_next_put(self, txn, in->ticket_id, &c, &first);
-    c.pending = (uint8_t)first;
-    c.pending_at_ms = first ? sla_step_at(&c, first) : 0;
-    if (!rc)
-        rc = sla_record_put(self, txn, in->ticket_id, &c);
+    sla_next_set(&c); /* on the round's entry: the caller puts it (start_done) */
+    earliest(&rs->at, sla_clock_entry_at(&c));
+    rc = sla_record_put(self, txn, in->ticket_id, &c);
     uint8_t dk[KEY_MAX];
     if (!rc)
         rc = store_put(txn, self->due, dk, sla_due_key(dk, due, in->ticket_id, in->round, clock),
@@ -250,6 +313,23 @@ static const Hotline__SlaPolicy *policy_of(sla_t *self, const sla_round_in_t *in
     return sla_policy_match_keys(sla_table(self), &k);
 }
 
+/* The round's entry after clocks started: a clock started now whose first step comes before
+ * every clock found started (or with none found) moves it there. A clock of the round not looked
+ * at (its callback clock, started at the reply) can only leave an entry that fires once more and
+ * finds nothing due. */
+static int start_done(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
+                      const round_start_t *rs)
+{
+    if (!rs->at || (rs->was && rs->was <= rs->at))
+        return 0;
+    uint8_t id[KEY_MAX];
+    size_t n = sla_round_id(id, in->ticket_id, in->round);
+    int rc = rs->was ? scheduler_cancel_at(self->steps, txn, id, n, rs->was) : 0;
+    if (rc && rc != HL_ENOTFOUND)
+        return rc;
+    return scheduler_put(self->steps, txn, id, n, rs->at, NULL, 0);
+}
+
 int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 {
     const Hotline__SlaPolicy *p = policy_of(self, in);
@@ -258,12 +338,27 @@ int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
     /* A rework round's reply runs on the policy's rework limit, when it has one. */
     const Hotline__Limit *reply = in->round > 0 && p->rework && p->rework->value ? p->rework
                                                                                   : p->reply;
-    int rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, p->sign);
+    round_start_t rs = {0, 0};
+    int rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, p->sign, &rs);
     if (!rc)
-        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, reply);
+        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, reply, &rs);
     if (!rc && p->response && p->response->value)
-        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE, p->response);
-    return rc;
+        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE, p->response,
+                       &rs);
+    return rc ? rc : start_done(self, txn, in, &rs);
+}
+
+/* One clock of a round started (start_one), the round's entry moved to its first step. */
+static int start_in_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
+                          const Hotline__SlaPolicy *p, Hotline__SlaClock clock,
+                          const Hotline__Limit *limit)
+{
+    int64_t was;
+    int rc = sla_round_at(self, txn, in->ticket_id, in->round, &was);
+    round_start_t rs = {was, 0};
+    if (!rc)
+        rc = start_one(self, txn, in, p, clock, limit, &rs);
+    return rc ? rc : start_done(self, txn, in, &rs);
 }
 
 int sla_store_start_callback(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
@@ -271,7 +366,7 @@ int sla_store_start_callback(sla_t *self, MDB_txn *txn, const sla_round_in_t *in
     const Hotline__SlaPolicy *p = policy_of(self, in);
     if (!p || !p->callback || !p->callback->value)
         return 0; /* no callback clock in this policy */
-    return start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, p->callback);
+    return start_in_round(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, p->callback);
 }
 
 /* ---- stop ---- */
@@ -282,9 +377,14 @@ int sla_take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clo
                     const sla_rec_change_t *ch)
 {
     uint8_t dk[KEY_MAX];
-    int rc = sla_record_change(self, txn, ticket_id, c->round, c->clock, ch);
+    int64_t was;
+    int rc = sla_round_at(self, txn, ticket_id, c->round, &was);
+    if (!rc)
+        rc = sla_record_change(self, txn, ticket_id, c->round, c->clock, ch);
     if (!rc)
         rc = sla_pending_cancel(self, txn, ticket_id, c);
+    if (!rc)
+        rc = sla_round_move(self, txn, ticket_id, c->round, was);
     if (!rc) {
         rc = store_del(txn, self->due, dk, sla_due_key(dk, c->due_ms, ticket_id, c->round, c->clock));
         rc = rc == HL_ENOTFOUND ? 0 : rc;
@@ -378,6 +478,6 @@ int sla_store_start_clock(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
                                   : clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE ? p->response
                                   : clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK ? p->callback
                                                                                     : p->reply;
-    return limit && limit->value ? start_one(self, txn, in, p, clock, limit) : 0;
+    return limit && limit->value ? start_in_round(self, txn, in, p, clock, limit) : 0;
 }
 

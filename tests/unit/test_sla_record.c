@@ -2,7 +2,9 @@
  * record (a header then a packed SlaClockStarted, its step on the scheduler with an id index)
  * is read, answers the same JSON as the version-2 record of the same clock, climbs its ladder,
  * pauses and resumes, and stops with its step cancelled; a first-release record (warning and
- * breach both on the scheduler) stops with both cancelled. */
+ * breach both on the scheduler) stops with both cancelled; version-2 records of the release
+ * with one scheduler entry per clock (id ticket \0 clock round step) climb their ladders as the
+ * same clocks on one entry per round do, each step once, and join their round's entry. */
 #include "sla_fixture.h"
 
 #include "scheduler.h"
@@ -49,8 +51,8 @@ static size_t clock_key(uint8_t *k, const char *ticket, uint32_t round, Hotline_
 
 /* A step on the scheduler as the releases with an id index put it: sla_steps.due (BE64 instant
  * with the top bit flipped, then the id) and sla_steps.ids (id -> that instant). */
-static void put_step_v1(const dbs_t *d, MDB_txn *txn, const char *ticket, Hotline__SlaClock c,
-                        uint32_t round, int step, int64_t at)
+static void put_step(const dbs_t *d, MDB_txn *txn, const char *ticket, Hotline__SlaClock c,
+                     uint32_t round, int step, int64_t at, bool id_index)
 {
     uint8_t id[64], key[72];
     size_t n = strlen(ticket) + 1;
@@ -62,7 +64,14 @@ static void put_step_v1(const dbs_t *d, MDB_txn *txn, const char *ticket, Hotlin
     be64(key, (uint64_t)at ^ (UINT64_C(1) << 63));
     memcpy(key + 8, id, n);
     assert_int_equal(store_put(txn, d->steps_due, key, 8 + n, "", 0, 0), 0);
-    assert_int_equal(store_put(txn, d->steps_ids, id, n, key, 8, 0), 0);
+    if (id_index)
+        assert_int_equal(store_put(txn, d->steps_ids, id, n, key, 8, 0), 0);
+}
+
+static void put_step_v1(const dbs_t *d, MDB_txn *txn, const char *ticket, Hotline__SlaClock c,
+                        uint32_t round, int step, int64_t at)
+{
+    put_step(d, txn, ticket, c, round, step, at, true);
 }
 
 /* c written as a version-1 record under ticket, running, with its due entry and running count,
@@ -272,6 +281,155 @@ static void test_v1_record_held_and_resumed(void **state)
     assert_true(get_clock(f, "OLD-3", 0, REPLY).on_time);
 }
 
+/* The clocks of ticket's round 0 as the release with one entry per clock left them: each
+ * record without REC_ON_ROUND (byte 5, bit 7), its pending step on an entry of its own at the
+ * record's instant, no round entry. */
+static void to_per_clock_entries(fx_t *f, const char *ticket)
+{
+    const Hotline__SlaClock clocks[2] = {SIGN, REPLY};
+    sla_clock_t was[2] = {get_clock(f, ticket, 0, SIGN), get_clock(f, ticket, 0, REPLY)};
+    dbs_t d = dbs(f);
+    MDB_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    int64_t first = 0;
+    for (int i = 0; i < 2; i++) {
+        uint8_t key[160], rec[1024];
+        size_t klen = clock_key(key, ticket, 0, clocks[i]);
+        MDB_val v;
+        assert_int_equal(store_get(txn, d.clocks, key, klen, &v), 0);
+        assert_true(v.mv_size <= sizeof rec);
+        memcpy(rec, v.mv_data, v.mv_size);
+        assert_int_equal(rec[0], 2);
+        assert_true(rec[5] & 0x80);
+        rec[5] &= 0x7f;
+        size_t len = v.mv_size;
+        assert_int_equal(store_put(txn, d.clocks, key, klen, rec, len, 0), 0);
+        const sla_clock_t c = was[i];
+        assert_true(c.on_round && c.pending != 0);
+        put_step(&d, txn, ticket, clocks[i], 0, c.pending, c.pending_at_ms, false);
+        if (!first || c.pending_at_ms < first)
+            first = c.pending_at_ms;
+    }
+    uint8_t rk[160];
+    size_t n = strlen(ticket) + 1;
+    be64(rk, (uint64_t)first ^ (UINT64_C(1) << 63));
+    memcpy(rk + 8, ticket, n);
+    be32(rk + 8 + n, 0);
+    assert_int_equal(store_del(txn, d.steps_due, rk, 8 + n + 4), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+}
+
+/* The ladder events of ticket's clock after seq h, one line each ("kind clock step at"), in
+ * log order (across clocks due at one instant the order is the scheduler's). */
+static void ladder_of(fx_t *f, uint64_t h, const char *ticket, Hotline__SlaClock want,
+                      char *out, size_t size)
+{
+    collected_t got;
+    collect(f, h, &got);
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < got.n; i++) {
+        const Hotline__Event *e = got.ev[i];
+        if (strcmp(e->ticket_id, ticket) != 0)
+            continue;
+        int clock = -1, step = -1;
+        long long at = 0;
+        if (e->body_case == K_WARNING) {
+            clock = e->sla_warning->clock;
+            at = e->sla_warning->due_ms;
+        } else if (e->body_case == K_BREACHED) {
+            clock = e->sla_breached->clock;
+            at = e->sla_breached->due_ms;
+        } else if (e->body_case == K_ESCALATED) {
+            clock = e->sla_escalated->clock;
+            step = e->sla_escalated->step;
+            at = e->sla_escalated->at_ms;
+        }
+        if (clock != (int)want)
+            continue;
+        used += (size_t)snprintf(out + used, size - used, "%d:%d:%d:%lld\n", e->body_case,
+                                 clock, step, at);
+        assert_true(used < size);
+    }
+    collected_free(&got);
+}
+
+/* Since seq h, the sign and reply clocks of tickets a and b gave the same steps (at least
+ * one each), in the same order. */
+static void same_ladders(fx_t *f, uint64_t h, const char *a, const char *b)
+{
+    char x[4096], y[4096];
+    for (Hotline__SlaClock k = SIGN; k <= REPLY; k++) {
+        ladder_of(f, h, a, k, x, sizeof x);
+        ladder_of(f, h, b, k, y, sizeof y);
+        assert_string_equal(x, y);
+        assert_true(strlen(x) > 0);
+    }
+}
+
+static void test_per_clock_entries_join_the_round(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 3, 2, 10, 0); /* a Monday */
+    uint64_t steps0 = steps_pending(f);
+    dispatched(f, "NEW-5", "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, t0);
+    dispatched(f, "OLD-5", "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, t0);
+    assert_int_equal(steps_pending(f), steps0 + 2); /* a round entry each */
+    assert_true(get_clock(f, "NEW-5", 0, SIGN).on_round);
+    to_per_clock_entries(f, "OLD-5");
+    assert_int_equal(steps_pending(f), steps0 + 3); /* NEW-5's round, OLD-5's sign and reply */
+    sla_clock_t s = get_clock(f, "OLD-5", 0, SIGN), r = get_clock(f, "OLD-5", 0, REPLY);
+    assert_false(s.on_round || r.on_round);
+    uint64_t h = head(f);
+    /* The sign clock's first step: its own entry fires, the clock joins the round's entry. */
+    fire(f, s.pending_at_ms);
+    assert_int_equal(events_of(f, h, "OLD-5", 0), events_of(f, h, "NEW-5", 0));
+    assert_true(events_of(f, h, "OLD-5", 0) > 0);
+    assert_true(get_clock(f, "OLD-5", 0, SIGN).on_round);
+    assert_false(get_clock(f, "OLD-5", 0, REPLY).on_round);
+    /* Then both ladders to the top: the same events, each step once, as NEW-5's. */
+    for (int day = 1; day <= 30; day++)
+        fire(f, t0 + (int64_t)day * 24 * HOUR_MS);
+    assert_true(get_clock(f, "OLD-5", 0, REPLY).on_round);
+    same_ladders(f, h, "OLD-5", "NEW-5");
+    s = get_clock(f, "OLD-5", 0, SIGN);
+    r = get_clock(f, "OLD-5", 0, REPLY);
+    assert_true(s.warned && s.breached && s.red && s.supervised);
+    assert_true(r.reminded && r.warned && r.breached && r.red && r.supervised);
+    assert_int_equal(steps_pending(f), steps0); /* both ladders climbed: no entry left */
+    /* Replied, late: their clocks stop (the callback clocks the replies start climb alike). */
+    replied(f, "OLD-5", 0, t0 + 31 * 24 * HOUR_MS);
+    replied(f, "NEW-5", 0, t0 + 31 * 24 * HOUR_MS);
+    h = head(f);
+    fire(f, t0 + 60 * 24 * HOUR_MS);
+    assert_int_equal(events_of(f, h, "OLD-5", 0), events_of(f, h, "NEW-5", 0));
+    assert_true(get_clock(f, "OLD-5", 0, REPLY).stopped);
+}
+
+/* Both per-clock entries due in one pass with the round's entry the first made: each step
+ * still once, and a stop leaves nothing behind. */
+static void test_per_clock_entries_in_one_pass(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 3, 2, 10, 0);
+    uint64_t steps0 = steps_pending(f);
+    dispatched(f, "NEW-6", "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, t0);
+    dispatched(f, "OLD-6", "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, t0);
+    to_per_clock_entries(f, "OLD-6");
+    uint64_t h = head(f);
+    fire(f, t0 + 6 * 24 * HOUR_MS); /* past the sign ladder and the reply's yellow card */
+    same_ladders(f, h, "OLD-6", "NEW-6");
+    assert_true(get_clock(f, "OLD-6", 0, REPLY).warned);
+    signed_(f, "OLD-6", 0, t0 + 7 * 24 * HOUR_MS);
+    replied(f, "OLD-6", 0, t0 + 7 * 24 * HOUR_MS);
+    signed_(f, "NEW-6", 0, t0 + 7 * 24 * HOUR_MS);
+    replied(f, "NEW-6", 0, t0 + 7 * 24 * HOUR_MS);
+    h = head(f);
+    fire(f, t0 + 60 * 24 * HOUR_MS);
+    assert_int_equal(events_of(f, h, "OLD-6", 0), events_of(f, h, "NEW-6", 0));
+    assert_int_equal(steps_pending(f), steps0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +437,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_release_record_stops_both_steps, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_v1_record_held_and_resumed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_per_clock_entries_join_the_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_per_clock_entries_in_one_pass, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
