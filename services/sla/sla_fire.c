@@ -169,22 +169,18 @@ static size_t first_due(const round_clocks_t *r, int64_t now, int *step)
     return best;
 }
 
-/* A clock with an entry of its own (an older release put it: the one that fired, and for a
- * first-release record its breach too) joins its round's entry. */
-static int join_round(sla_t *self, MDB_txn *txn, const char *ticket, round_clocks_t *r,
-                      Hotline__SlaClock clock)
+/* A clock with an entry of its own (an older release put it) joins its round's entry. Any
+ * other entry it has (a first-release record's breach) stays: it may be due in this very pass,
+ * which must find it there; it fires once more and finds its step given. */
+static void join_round(round_clocks_t *r, Hotline__SlaClock clock)
 {
     for (size_t i = 0; i < r->n; i++) {
         sla_clock_t *c = &r->c[i];
         if (c->clock != clock || c->on_round)
             continue;
-        int rc = sla_pending_cancel(self, txn, ticket, c); /* the fired one is gone already */
-        if (rc)
-            return rc;
         sla_next_set(c);
         r->changed[i] = true;
     }
-    return 0;
 }
 
 /* Every step of the round due by now, earliest first, each once (the ladder flags say which
@@ -240,8 +236,8 @@ int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
     /* The round's own entry has gone with this pass; one of an older release leaves the
      * round's entry (if any) where it is, at was. */
     int64_t was = step ? round_entry_at(&r) : 0;
-    if (step && (rc = join_round(self, txn, ticket, &r, clock)))
-        return rc;
+    if (step)
+        join_round(&r, clock);
     if ((rc = give_due(self, txn, ticket, &r)))
         return rc;
     for (size_t i = 0; i < r.n; i++)

@@ -251,6 +251,29 @@ static void test_first_release_record_stops_both_steps(void **state)
     assert_true(events_of(f, h, "NEW-2", K_WARNING) > 0);
 }
 
+/* A first-release record whose warning and breach fall due in one pass: each fires once, and
+ * the pass does not trip over the breach's entry the warning's fire leaves in place. */
+static void test_first_release_steps_in_one_pass(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 3, 2, 10, 0);
+    sla_clock_t c = started(f, "NEW-7", REPLY, t0);
+    c.pending = 0;
+    c.reminder_ms = c.red_ms = c.supervision_ms = 0;
+    c.limit_unit = 0;
+    put_v1(f, "OLD-7", &c);
+    uint64_t h = head(f);
+    fire(f, c.due_ms + HOUR_MS);
+    assert_int_equal(events_of(f, h, "OLD-7", K_WARNING), 1);
+    assert_int_equal(events_of(f, h, "OLD-7", K_BREACHED), 1);
+    assert_int_equal(events_of(f, h, "OLD-7", 0), 2);
+    sla_clock_t o = get_clock(f, "OLD-7", 0, REPLY);
+    assert_true(o.warned && o.breached && !o.stopped);
+    h = head(f);
+    fire(f, c.due_ms + 30 * 24 * HOUR_MS);
+    assert_int_equal(events_of(f, h, "OLD-7", 0), 0);
+}
+
 static void test_v1_record_held_and_resumed(void **state)
 {
     fx_t *f = *state;
@@ -437,6 +460,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_release_record_stops_both_steps, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_v1_record_held_and_resumed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_release_steps_in_one_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_per_clock_entries_join_the_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_per_clock_entries_in_one_pass, setup, teardown),
     };
