@@ -6,8 +6,10 @@
  * instant on the service clock (sla_ladder.c).
  *
  * State (one LMDB environment, sub-databases):
- *   sla_clocks   ticket \0 round(BE32) clock(u8) -> clock record (sla_store.c)
- *   sla_tickets  ticket -> packed TicketDispatched: what a rework round needs (policy inputs)
+ *   sla_tickets  ticket -> the ticket record: what a rework round needs (policy inputs) and
+ *                the latest round's clocks (sla_record.h; sla_round.c)
+ *   sla_clocks   ticket \0 round(BE32) clock(u8) -> clock record: older rounds' clocks, and
+ *                those of the releases before until they change (sla_record.h)
  *   sla_due      due_ms(BE64) ticket \0 round(BE32) clock(u8) -> "" : running clocks by due
  *                (the /v1/due view: breached clocks still running included)
  *   sla_meta     "running.sign" / "running.reply" -> BE64 counts of running clocks;
@@ -38,7 +40,8 @@
  *
  * Files: sla.c (service descriptor, configuration, start, stop and gauges), sla_policy.c
  * (policy table: validation, matching, JSON), sla_ladder.c (the ladder's plan and order),
- * sla_store.c (clock records, indexes, start / stop; the layout in sla_record.h), sla_move.c
+ * sla_store.c (indexes, start / stop), sla_round.c (a round's clocks loaded and saved; the
+ * layouts in sla_record.h), sla_record.c (their codecs), sla_move.c
  * (extensions, holds), sla_fire.c (the ladder's steps), sla_views.c (JSON), sla_editions.c
  * (loaded policy tables), sla_incident.c (incident clocks, linked tickets), sla_apply.c
  * (dispatch and callback feed events), sla_http.c (routes). Loop thread only. */

@@ -109,36 +109,11 @@ static bool must_wait(sla_t *self, Hotline__SlaClock clock, int64_t at_ms)
     return (now_ns - w->since_ns) / 1000000u < SLA_FEED_GRACE_MS;
 }
 
-/* A round's clocks as stored (at most one of each kind). */
-#define ROUND_MAX 4
+/* A round's clocks as a fire sees them: which changed, which are held back this pass. */
 typedef struct round_clocks {
-    sla_clock_t c[ROUND_MAX];
-    bool changed[ROUND_MAX], held[ROUND_MAX];
-    size_t n;
+    sla_round_t r;
+    bool changed[SLA_ROUND_MAX], held[SLA_ROUND_MAX];
 } round_clocks_t;
-
-static int round_visit(void *ctx, const store_entry_t *e)
-{
-    round_clocks_t *r = ctx;
-    if (r->n == ROUND_MAX)
-        return 1;
-    if (sla_record_decode(&e->val, &r->c[r->n]) == 0)
-        r->n++;
-    else
-        SLOG_WARN("sla_record_corrupt", "bytes=%zu next=\"clock skipped\"", e->val.mv_size);
-    return 0;
-}
-
-static int64_t round_entry_at(const round_clocks_t *r)
-{
-    int64_t at = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        int64_t x = sla_clock_entry_at(&r->c[i]);
-        if (x && (!at || x < at))
-            at = x;
-    }
-    return at;
-}
 
 /* A step's place on the ladder: at one instant the earlier rung goes first. */
 static int rank(int step)
@@ -147,13 +122,14 @@ static int rank(int step)
 }
 
 /* The clock of r whose step is due first (at or before now), or r->n; *step: which. */
-static size_t first_due(const round_clocks_t *r, int64_t now, int *step)
+static size_t first_due(const round_clocks_t *rc, int64_t now, int *step)
 {
+    const sla_round_t *r = &rc->r;
     size_t best = r->n;
     int64_t best_at = 0;
     for (size_t i = 0; i < r->n; i++) {
         const sla_clock_t *c = &r->c[i];
-        int s = c->on_round && !c->paused && !r->held[i] ? sla_ladder_next(c) : 0;
+        int s = c->on_round && !c->paused && !rc->held[i] ? sla_ladder_next(c) : 0;
         if (!s)
             continue;
         int64_t at = sla_step_at(c, s);
@@ -172,40 +148,41 @@ static size_t first_due(const round_clocks_t *r, int64_t now, int *step)
 /* A clock with an entry of its own (an older release put it) joins its round's entry. Any
  * other entry it has (a first-release record's breach) stays: it may be due in this very pass,
  * which must find it there; it fires once more and finds its step given. */
-static void join_round(round_clocks_t *r, Hotline__SlaClock clock)
+static void join_round(round_clocks_t *rc, Hotline__SlaClock clock)
 {
+    sla_round_t *r = &rc->r;
     for (size_t i = 0; i < r->n; i++) {
         sla_clock_t *c = &r->c[i];
         if (c->clock != clock || c->on_round)
             continue;
         sla_next_set(c);
-        r->changed[i] = true;
+        rc->changed[i] = true;
     }
 }
 
 /* Every step of the round due by now, earliest first, each once (the ladder flags say which
  * were given); a step sla must hold back (must_wait) is due again a second later. */
-static int give_due(sla_t *self, MDB_txn *txn, const char *ticket, round_clocks_t *r)
+static int give_due(sla_t *self, MDB_txn *txn, const char *ticket, round_clocks_t *rc)
 {
     int64_t now = hclock_now_ms(self->clock);
     int step = 0;
-    for (size_t i; (i = first_due(r, now, &step)) < r->n;) {
-        sla_clock_t *c = &r->c[i];
-        r->changed[i] = true;
+    for (size_t i; (i = first_due(rc, now, &step)) < rc->r.n;) {
+        sla_clock_t *c = &rc->r.c[i];
+        rc->changed[i] = true;
         if (must_wait(self, c->clock, sla_step_at(c, step))) {
             if (self->m_held)
                 metric_inc(self->m_held, NULL);
             /* The record says when the step is due now: the round's entry goes there. */
             c->pending = (uint8_t)step;
             c->pending_at_ms = now + SLA_WAIT_RETRY_MS;
-            r->held[i] = true;
+            rc->held[i] = true;
             continue;
         }
         mark_given(c, step);
         sla_next_set(c);
-        int rc = sla_step_event(self, txn, ticket, c, step);
-        if (rc)
-            return rc;
+        int erc = sla_step_event(self, txn, ticket, c, step);
+        if (erc)
+            return erc;
     }
     return 0;
 }
@@ -222,30 +199,31 @@ int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
         SLOG_WARN("sla_step_corrupt", "id_bytes=%zu next=\"entry dropped\"", e->id_len);
         return 0;
     }
-    round_clocks_t r = {.n = 0};
-    uint8_t id[KEY_MAX];
-    store_range_t range = {.prefix = id, .prefix_len = sla_round_id(id, ticket, round)};
-    int rc = store_scan(txn, self->clocks, &range, round_visit, &r);
+    round_clocks_t r = {.changed = {0}};
+    int rc = sla_round_load(self, txn, ticket, round, &r.r);
     if (rc)
         return rc;
-    if (!r.n) {
+    if (!r.r.n) {
         SLOG_WARN("sla_step_orphan", "ticket=%s round=%u reason=\"no clock\" "
                   "next=\"entry dropped\"", ticket, round);
         return 0;
     }
     /* The round's own entry has gone with this pass; one of an older release leaves the
      * round's entry (if any) where it is, at was. */
-    int64_t was = step ? round_entry_at(&r) : 0;
+    int64_t was = step ? sla_round_entry_at(&r.r) : 0;
     if (step)
         join_round(&r, clock);
     if ((rc = give_due(self, txn, ticket, &r)))
         return rc;
-    for (size_t i = 0; i < r.n; i++)
-        if (r.changed[i] && (rc = sla_record_put(self, txn, ticket, &r.c[i])))
-            return rc;
+    bool changed = false;
+    for (size_t i = 0; i < r.r.n; i++)
+        changed |= r.changed[i];
+    if (changed && (rc = sla_round_save(self, txn, &r.r)))
+        return rc;
     /* The next step of the round: an entry at was (a stop cancels there) or a new one. An
      * entry left earlier than the records say only fires once more and finds nothing due. */
-    int64_t at = round_entry_at(&r);
-    return at && at != was ? scheduler_put(self->steps, txn, id, range.prefix_len, at, NULL, 0)
-                           : 0;
+    int64_t at = sla_round_entry_at(&r.r);
+    uint8_t id[KEY_MAX];
+    size_t n = sla_round_id(id, ticket, round);
+    return at && at != was ? scheduler_put(self->steps, txn, id, n, at, NULL, 0) : 0;
 }

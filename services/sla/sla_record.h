@@ -20,6 +20,23 @@
  *   [4..12) start_ms BE64  [12..20) stopped_ms BE64  [20..) packed hotline.SlaClockStarted.
  *   Records of the first release have 0 in [2] and [3] and both their warning and breach on
  *   the scheduler: they run as before. */
+/* Ticket record (value of sla_tickets, key the ticket id), version 3: the ticket's latest
+ * round, what a rework round needs to pick its policy again (the dispatch's unit, category,
+ * urgency, appeal type and channel), and that round's clocks, the fields they share (start,
+ * policy and its edition, unit, category) once: [0] 0 (the value before it, a packed
+ * hotline.TicketDispatched, never begins with 0) [1] 3 [2] TREC_INPUTS (the dispatch was seen),
+ * TREC_SAME_STRS (the shared unit and category are the dispatch's); varints: round; with
+ * TREC_INPUTS urgency, appeal type, channel, unit, category; the number of clocks; with clocks
+ * the shared start_ms, policy edition, policy, and without TREC_SAME_STRS unit and category;
+ * then per clock, by kind: [clock][flags][ladder flags][pending step][has: bits 0-4 as
+ * version 2's, TREC_C_*], with TREC_C_OWN_START its start_ms, 0 or 1 then when it stopped (or
+ * paused) and the instants of version 2 from its start, limit unit, value and anchor, with
+ * TREC_C_OWN_STRS its policy edition, policy, unit and category, with TREC_C_LIMIT_TEXT the
+ * limit's text. Every clock in it has its pending step on its round's entry.
+ * Older rounds' clocks (a rework round moved them out) are version-2 records in sla_clocks, as
+ * are the clocks of the releases before this one until they change with none left on an entry
+ * of its own; a ticket record of those releases (a packed TicketDispatched) is read as the
+ * inputs alone and rewritten as version 3 when the round's clocks are. */
 #ifndef HOTLINE_SLA_RECORD_H
 #define HOTLINE_SLA_RECORD_H
 
@@ -43,6 +60,66 @@ enum { REC_HAS_PENDING_AT = 16, REC_HAS_PENDING_BY_ID = 32, REC_HAS_LIMIT_TEXT =
 #define REC_MAX 1024 /* strings are bounded (sla_clock_t), so a record always fits */
 #define KEY_MAX (8 + SLA_TICKET_ID_MAX + 1 + 4 + 1) /* the largest key: sla_due's */
 #define STEP_TAIL (1 + 4 + 1)                        /* a step id after ticket \0 */
+#define TREC_VERSION 3
+enum { TREC_INPUTS = 1, TREC_SAME_STRS = 2 };
+enum { TREC_C_LIMIT_TEXT = 32, TREC_C_OWN_START = 64, TREC_C_OWN_STRS = 128 };
+#define SLA_ROUND_MAX 4 /* clocks a round can have: sign, reply, response, callback */
+#define TREC_MAX (512 + SLA_ROUND_MAX * REC_MAX)
+
+/* What a rework round needs (the dispatch's inputs), kept per ticket. */
+typedef struct sla_inputs {
+    bool known; /* sla saw the ticket dispatched */
+    uint32_t round;
+    Hotline__Urgency urgency;
+    Hotline__AppealType appeal_type;
+    Hotline__Channel channel;
+    char unit[129];
+    char category[65];
+} sla_inputs_t;
+
+/* A ticket record decoded: its inputs, its latest round and that round's clocks (by kind). */
+typedef struct sla_ticket_rec {
+    sla_inputs_t in;
+    uint32_t round;
+    size_t n;
+    sla_clock_t c[SLA_ROUND_MAX];
+} sla_ticket_rec_t;
+
+size_t sla_ticket_encode(const sla_ticket_rec_t *t, uint8_t *out);
+bool sla_ticket_is_v3(const MDB_val *v);
+/* Without clocks: the inputs and round alone (n 0). */
+int sla_ticket_decode(const MDB_val *v, sla_ticket_rec_t *t, bool clocks);
+
+/* One round of a ticket as stored, loaded to be read and changed in memory and saved. */
+typedef struct sla_round {
+    const char *ticket;
+    uint32_t round;
+    bool found;  /* the ticket has a record (either form) */
+    bool v3;     /* the record is version 3 */
+    bool latest; /* round is the ticket's latest: its clocks go in the ticket record */
+    bool rows;   /* its clocks were read from sla_clocks */
+    sla_ticket_rec_t t; /* the record (t.c: its clocks, of round t.round) */
+    size_t n;
+    sla_clock_t c[SLA_ROUND_MAX]; /* this round's clocks, by kind */
+} sla_round_t;
+
+/* sla_round.c */
+int sla_round_load(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
+                   sla_round_t *r);
+/* Write r back: into the ticket record when it is the latest round and none of its clocks
+ * has an entry of its own (an older release's), else as version-2 records in sla_clocks. */
+int sla_round_save(sla_t *self, MDB_txn *txn, sla_round_t *r);
+sla_clock_t *sla_round_clock(sla_round_t *r, Hotline__SlaClock clock);
+/* A slot for a new clock of that kind, in order (the round holds none of it yet). */
+sla_clock_t *sla_round_add(sla_round_t *r, Hotline__SlaClock clock);
+/* Drop a clock (its record goes at the save). */
+int sla_round_drop(sla_t *self, MDB_txn *txn, sla_round_t *r, Hotline__SlaClock clock);
+/* The earliest instant the round's clocks expect its entry at (0: none). */
+int64_t sla_round_entry_at(const sla_round_t *r);
+/* The inputs kept for ticket (known false when none). */
+int sla_inputs_get(sla_t *self, MDB_txn *txn, const char *ticket, sla_inputs_t *out);
+/* A clock as a version-2 record (REC_MAX bytes); its length. */
+size_t sla_record_encode(const sla_clock_t *c, uint8_t *out);
 
 
 static inline void sla_copy_str(char *dst, size_t size, const char *src)
@@ -85,6 +162,8 @@ void sla_next_set(sla_clock_t *c);
 int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c);
 int sla_round_at(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t *at);
 int sla_round_move(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t was);
+struct sla_round;
+int sla_round_entry_move(sla_t *self, MDB_txn *txn, const struct sla_round *r, int64_t was);
 /* The instant a clock of a round expects the round's entry at (0: none). */
 int64_t sla_clock_entry_at(const sla_clock_t *c);
 /* A round's entry id: ticket \0 round(BE32), the prefix of its clocks' keys. */

@@ -85,19 +85,6 @@ long sla_key_ticket(const MDB_val *k, size_t off, size_t tail)
     return (long)(nul - (p + off));
 }
 
-/* ---- records (codec: sla_record.c) ---- */
-
-int sla_clock_get(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
-                  Hotline__SlaClock clock, sla_clock_t *out)
-{
-    if (!ticket_id || !*ticket_id || strlen(ticket_id) > SLA_TICKET_ID_MAX)
-        return HL_ENOTFOUND;
-    uint8_t key[KEY_MAX];
-    MDB_val v;
-    int rc = store_get(txn, self->clocks, key, sla_clock_key(key, ticket_id, round, clock), &v);
-    return rc ? rc : sla_record_decode(&v, out);
-}
-
 static int count_add(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, int delta)
 {
     const char *k = RUNNING_KEY[(unsigned)clock < NCLOCKS ? clock : 0];
@@ -144,50 +131,6 @@ int64_t sla_clock_entry_at(const sla_clock_t *c)
     return c->on_round && c->pending && !c->stopped && !c->paused ? c->pending_at_ms : 0;
 }
 
-typedef struct round_walk {
-    int64_t at;
-    int rc;
-} round_walk_t;
-
-static int round_visit(void *ctx, const store_entry_t *e)
-{
-    round_walk_t *w = ctx;
-    sla_clock_t c;
-    w->rc = sla_record_decode(&e->val, &c);
-    if (w->rc)
-        return 1;
-    int64_t at = sla_clock_entry_at(&c);
-    if (at && (!w->at || at < w->at))
-        w->at = at;
-    return 0;
-}
-
-int sla_round_at(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t *at)
-{
-    uint8_t id[KEY_MAX];
-    store_range_t r = {.prefix = id, .prefix_len = sla_round_id(id, ticket, round)};
-    round_walk_t w = {0, 0};
-    int rc = store_scan(txn, self->clocks, &r, round_visit, &w);
-    *at = w.at;
-    return rc ? rc : w.rc;
-}
-
-int sla_round_move(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t was)
-{
-    int64_t at;
-    int rc = sla_round_at(self, txn, ticket, round, &at);
-    if (rc || at == was)
-        return rc;
-    uint8_t id[KEY_MAX];
-    size_t n = sla_round_id(id, ticket, round);
-    if (was) {
-        rc = scheduler_cancel_at(self->steps, txn, id, n, was);
-        if (rc && rc != HL_ENOTFOUND)
-            return rc;
-    }
-    return at ? scheduler_put(self->steps, txn, id, n, at, NULL, 0) : 0;
-}
-
 /* Cancel what a clock has on the scheduler: its next step, or for a record of the first
  * release (pending 0, version 1) its warning and breach. */
 int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c)
@@ -206,34 +149,14 @@ int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_
 
 /* ---- start ---- */
 
-/* The round's entry as a round's clocks start: the earliest entry instant of the clocks found
- * started before (was) and of those started now (at). */
-typedef struct round_start {
-    int64_t was, at;
-} round_start_t;
-
-static void earliest(int64_t *into, int64_t at)
-{
-    if (at && (!*into || at < *into))
-        *into = at;
-}
-
-static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
+/* Start a clock of r (loaded; saved by the caller) unless it has one of that kind: one set
+ * of clocks per (ticket, clock, round). */
+static int start_one(sla_t *self, MDB_txn *txn, sla_round_t *r, const sla_round_in_t *in,
                      const Hotline__SlaPolicy *p, Hotline__SlaClock clock,
-                     const Hotline__Limit *limit, round_start_t *rs)
+                     const Hotline__Limit *limit)
 {
-    uint8_t key[KEY_MAX];
-    size_t klen = sla_clock_key(key, in->ticket_id, in->round, clock);
-    MDB_val old;
-    int rc = store_get(txn, self->clocks, key, klen, &old);
-    if (rc == 0) { /* started before: one set of clocks per (ticket, clock, round) */
-        sla_clock_t o;
-        if (sla_record_decode(&old, &o) == 0)
-            earliest(&rs->was, sla_clock_entry_at(&o));
-        return 0;
-    }
-    if (rc != HL_ENOTFOUND)
-        return rc;
+    if (sla_round_clock(r, clock))
+        return 0; /* started before */
     int64_t due, warn = 0;
     if (calendar_add(self->cal, in->start_ms, limit, &due) != 0)
         return HL_EINTERNAL; /* the table was validated at start-up */
@@ -251,6 +174,9 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     sla_plan_t plan;
     sla_ladder_effective(sla_table(self), p, &ladder);
     sla_ladder_plan(self->cal, &ladder, limit, in->start_ms, due, warn, &plan);
+    sla_clock_t *slot = sla_round_add(r, clock);
+    if (!slot)
+        return HL_EINTERNAL;
     sla_clock_t c = {.clock = clock, .round = in->round, .start_ms = in->start_ms,
                      .due_ms = due, .warn_ms = warn, .reminder_ms = plan.reminder_ms,
                      .red_ms = plan.red_ms, .supervision_ms = plan.supervision_ms,
@@ -284,12 +210,10 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
             st.return_until_ms = until;
         st.extension_max_working_days = p->extension_max_working_days;
     }
-    sla_next_set(&c); /* on the round's entry: the caller puts it (start_done) */
-    earliest(&rs->at, sla_clock_entry_at(&c));
-    rc = sla_record_put(self, txn, in->ticket_id, &c);
+    sla_next_set(&c); /* on the round's entry: the caller moves it */
+    *slot = c;
     uint8_t dk[KEY_MAX];
-    if (!rc)
-        rc = store_put(txn, self->due, dk, sla_due_key(dk, due, in->ticket_id, in->round, clock),
+    int rc = store_put(txn, self->due, dk, sla_due_key(dk, due, in->ticket_id, in->round, clock),
                        "", 0, 0);
     if (!rc)
         rc = count_add(self, txn, clock, +1);
@@ -301,9 +225,13 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED;
     ev.sla_clock_started = &st;
     rc = evlog_append(self->log, txn, &ev);
-    if (!rc && clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY && in->round > 0)
+    if (rc || clock != HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY || in->round == 0)
+        return rc;
+    /* A supervision request that waited for this clock: given on the stored clock. */
+    rc = sla_round_save(self, txn, r);
+    if (!rc)
         rc = sla_supervision_started(self, txn, in->ticket_id, in->round);
-    return rc;
+    return rc ? rc : sla_round_load(self, txn, in->ticket_id, in->round, r);
 }
 
 static const Hotline__SlaPolicy *policy_of(sla_t *self, const sla_round_in_t *in)
@@ -313,24 +241,20 @@ static const Hotline__SlaPolicy *policy_of(sla_t *self, const sla_round_in_t *in
     return sla_policy_match_keys(sla_table(self), &k);
 }
 
-/* The round's entry after clocks started: a clock started now whose first step comes before
- * every clock found started (or with none found) moves it there. A clock of the round not looked
- * at (its callback clock, started at the reply) can only leave an entry that fires once more and
- * finds nothing due. */
-static int start_done(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
-                      const round_start_t *rs)
+/* The ticket's inputs from in, bounded (a record must never outgrow a page for a bad
+ * string). */
+static void inputs_set(sla_round_t *r, const sla_round_in_t *in)
 {
-    if (!rs->at || (rs->was && rs->was <= rs->at))
-        return 0;
-    uint8_t id[KEY_MAX];
-    size_t n = sla_round_id(id, in->ticket_id, in->round);
-    int rc = rs->was ? scheduler_cancel_at(self->steps, txn, id, n, rs->was) : 0;
-    if (rc && rc != HL_ENOTFOUND)
-        return rc;
-    return scheduler_put(self->steps, txn, id, n, rs->at, NULL, 0);
+    sla_inputs_t *t = &r->t.in;
+    *t = (sla_inputs_t){.known = true, .round = in->round, .urgency = in->urgency,
+                        .appeal_type = in->appeal_type, .channel = in->channel};
+    sla_copy_str(t->unit, sizeof t->unit, in->unit);
+    sla_copy_str(t->category, sizeof t->category, in->category);
 }
 
-int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
+/* Start a round's clocks (restart: where they were suspended, those first dropped), keep its
+ * inputs (in->keep), save it and move its entry, all in txn. */
+static int round_start(sla_t *self, MDB_txn *txn, const sla_round_in_t *in, bool restart)
 {
     const Hotline__SlaPolicy *p = policy_of(self, in);
     if (!p)
@@ -338,14 +262,35 @@ int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
     /* A rework round's reply runs on the policy's rework limit, when it has one. */
     const Hotline__Limit *reply = in->round > 0 && p->rework && p->rework->value ? p->rework
                                                                                   : p->reply;
-    round_start_t rs = {0, 0};
-    int rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, p->sign, &rs);
+    sla_round_t r;
+    int rc = sla_round_load(self, txn, in->ticket_id, in->round, &r);
+    static const Hotline__SlaClock clocks[SLA_NROUND_CLOCKS] = SLA_ROUND_CLOCKS;
+    for (int i = 0; !rc && restart && i < SLA_NROUND_CLOCKS; i++) {
+        /* A suspended clock gives way to a fresh one from the unlink: its step and due
+         * entry went at the suspension. Running or judged clocks are left alone. */
+        const sla_clock_t *c = sla_round_clock(&r, clocks[i]);
+        if (c && c->suspended)
+            rc = sla_round_drop(self, txn, &r, clocks[i]);
+    }
+    if (rc)
+        return rc;
+    if (in->keep && r.latest)
+        inputs_set(&r, in);
+    int64_t was = sla_round_entry_at(&r);
+    rc = start_one(self, txn, &r, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, p->sign);
     if (!rc)
-        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, reply, &rs);
+        rc = start_one(self, txn, &r, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, reply);
     if (!rc && p->response && p->response->value)
-        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE, p->response,
-                       &rs);
-    return rc ? rc : start_done(self, txn, in, &rs);
+        rc = start_one(self, txn, &r, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE,
+                       p->response);
+    if (!rc)
+        rc = sla_round_save(self, txn, &r);
+    return rc ? rc : sla_round_entry_move(self, txn, &r, was);
+}
+
+int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
+{
+    return round_start(self, txn, in, false);
 }
 
 /* One clock of a round started (start_one), the round's entry moved to its first step. */
@@ -353,12 +298,14 @@ static int start_in_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
                           const Hotline__SlaPolicy *p, Hotline__SlaClock clock,
                           const Hotline__Limit *limit)
 {
-    int64_t was;
-    int rc = sla_round_at(self, txn, in->ticket_id, in->round, &was);
-    round_start_t rs = {was, 0};
+    sla_round_t r;
+    int rc = sla_round_load(self, txn, in->ticket_id, in->round, &r);
+    int64_t was = rc ? 0 : sla_round_entry_at(&r);
     if (!rc)
-        rc = start_one(self, txn, in, p, clock, limit, &rs);
-    return rc ? rc : start_done(self, txn, in, &rs);
+        rc = start_one(self, txn, &r, in, p, clock, limit);
+    if (!rc)
+        rc = sla_round_save(self, txn, &r);
+    return rc ? rc : sla_round_entry_move(self, txn, &r, was);
 }
 
 int sla_store_start_callback(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
@@ -448,22 +395,7 @@ int sla_store_suspend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t
 
 int sla_store_restart_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 {
-    static const Hotline__SlaClock clocks[SLA_NROUND_CLOCKS] = SLA_ROUND_CLOCKS;
-    for (int i = 0; i < SLA_NROUND_CLOCKS; i++) {
-        sla_clock_t c;
-        int rc = sla_clock_get(self, txn, in->ticket_id, in->round, clocks[i], &c);
-        if (rc == HL_ENOTFOUND || (rc == 0 && !c.suspended))
-            continue; /* never started (started below), or running / judged: left alone */
-        if (rc)
-            return rc;
-        /* A suspended clock gives way to a fresh one from the unlink: its steps and due
-         * entry went at the suspension. */
-        uint8_t key[KEY_MAX];
-        rc = store_del(txn, self->clocks, key, sla_clock_key(key, in->ticket_id, in->round, clocks[i]));
-        if (rc)
-            return rc;
-    }
-    return sla_store_start_round(self, txn, in);
+    return round_start(self, txn, in, true);
 }
 
 /* ---- an incident's clock (sla_incident.c) ---- */

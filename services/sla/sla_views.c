@@ -95,7 +95,15 @@ int sla_clocks_json(sla_t *self, MDB_txn *txn, const char *ticket_id, json_t **o
     /* ticket \0 is the prefix of its keys */
     store_range_t r = {.prefix = ticket_id, .prefix_len = tlen + 1};
     views_walk_t w = {self, txn, json_array(), tlen + 6, 0, 0, false};
+    /* Older rounds (and the releases before) in sla_clocks, then the latest round's clocks in
+     * the ticket record: by round, then clock. */
     int rc = store_scan(txn, self->clocks, &r, clock_visit, &w);
+    sla_round_t latest;
+    if (!rc)
+        rc = sla_round_load(self, txn, ticket_id, UINT32_MAX, &latest);
+    if (!rc && latest.v3)
+        for (size_t i = 0; i < latest.t.n; i++)
+            json_array_append_new(w.arr, clock_json(self, &latest.t.c[i]));
     if (!rc && json_array_size(w.arr) == 0)
         rc = HL_ENOTFOUND;
     if (rc) {

@@ -8,6 +8,7 @@
 #include "sla_fixture.h"
 
 #include "scheduler.h"
+#include "sla_record.h"
 
 static void be64(uint8_t *p, uint64_t v)
 {
@@ -304,42 +305,78 @@ static void test_v1_record_held_and_resumed(void **state)
     assert_true(get_clock(f, "OLD-3", 0, REPLY).on_time);
 }
 
-/* The clocks of ticket's round 0 as the release with one entry per clock left them: each
- * record without REC_ON_ROUND (byte 5, bit 7), its pending step on an entry of its own at the
- * record's instant, no round entry. */
-static void to_per_clock_entries(fx_t *f, const char *ticket)
+/* ticket's round 0 (sign and reply clocks, dispatched with urgency NORMAL) as the releases
+ * before the ticket record stored it: a version-2 record per clock in sla_clocks and a packed
+ * TicketDispatched in sla_tickets. per_clock: as the release with one scheduler entry per
+ * clock left them (records without REC_ON_ROUND, each pending step on an entry of its own at
+ * the record's instant, no round entry); else as the one with round entries (the round's
+ * entry stays). */
+static void to_old_layout(fx_t *f, const char *ticket, bool per_clock)
 {
     const Hotline__SlaClock clocks[2] = {SIGN, REPLY};
     sla_clock_t was[2] = {get_clock(f, ticket, 0, SIGN), get_clock(f, ticket, 0, REPLY)};
     dbs_t d = dbs(f);
+    MDB_dbi tickets;
+    assert_int_equal(store_db(f->store, "sla_tickets", 0, &tickets), 0);
     MDB_txn *txn;
     assert_int_equal(store_write_begin(f->store, &txn), 0);
     int64_t first = 0;
     for (int i = 0; i < 2; i++) {
-        uint8_t key[160], rec[1024];
-        size_t klen = clock_key(key, ticket, 0, clocks[i]);
-        MDB_val v;
-        assert_int_equal(store_get(txn, d.clocks, key, klen, &v), 0);
-        assert_true(v.mv_size <= sizeof rec);
-        memcpy(rec, v.mv_data, v.mv_size);
-        assert_int_equal(rec[0], 2);
-        assert_true(rec[5] & 0x80);
-        rec[5] &= 0x7f;
-        size_t len = v.mv_size;
-        assert_int_equal(store_put(txn, d.clocks, key, klen, rec, len, 0), 0);
-        const sla_clock_t c = was[i];
+        sla_clock_t c = was[i];
         assert_true(c.on_round && c.pending != 0);
-        put_step(&d, txn, ticket, clocks[i], 0, c.pending, c.pending_at_ms, false);
+        c.on_round = !per_clock;
+        uint8_t key[160], rec[REC_MAX];
+        size_t klen = clock_key(key, ticket, 0, clocks[i]);
+        size_t len = sla_record_encode(&c, rec);
+        assert_int_equal(rec[0], 2);
+        assert_int_equal(!!(rec[5] & 0x80), !per_clock);
+        assert_int_equal(store_put(txn, d.clocks, key, klen, rec, len, 0), 0);
+        if (per_clock)
+            put_step(&d, txn, ticket, clocks[i], 0, c.pending, c.pending_at_ms, false);
         if (!first || c.pending_at_ms < first)
             first = c.pending_at_ms;
     }
-    uint8_t rk[160];
-    size_t n = strlen(ticket) + 1;
-    be64(rk, (uint64_t)first ^ (UINT64_C(1) << 63));
-    memcpy(rk + 8, ticket, n);
-    be32(rk + 8 + n, 0);
-    assert_int_equal(store_del(txn, d.steps_due, rk, 8 + n + 4), 0);
+    Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;
+    td.unit = was[0].unit;
+    td.category_code = was[0].category;
+    td.urgency = HOTLINE__URGENCY__URGENCY_NORMAL;
+    uint8_t buf[256];
+    size_t n = hotline__ticket_dispatched__pack(&td, buf);
+    assert_int_equal(store_put(txn, tickets, ticket, strlen(ticket), buf, n, 0), 0);
+    if (per_clock) {
+        uint8_t rk[160];
+        size_t tn = strlen(ticket) + 1;
+        be64(rk, (uint64_t)first ^ (UINT64_C(1) << 63));
+        memcpy(rk + 8, ticket, tn);
+        be32(rk + 8 + tn, 0);
+        assert_int_equal(store_del(txn, d.steps_due, rk, 8 + tn + 4), 0);
+    }
     assert_int_equal(store_write_commit(f->store, &txn), 0);
+}
+
+static void to_per_clock_entries(fx_t *f, const char *ticket)
+{
+    to_old_layout(f, ticket, true);
+}
+
+/* Where ticket's round-0 clocks are: 1 the ticket record (version 3), 2 records of their own
+ * (version 2) beside a ticket record of the releases before. */
+static int layout_of(fx_t *f, const char *ticket)
+{
+    dbs_t d = dbs(f);
+    MDB_dbi tickets;
+    assert_int_equal(store_db(f->store, "sla_tickets", 0, &tickets), 0);
+    MDB_txn *txn;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    MDB_val v, row;
+    uint8_t key[160];
+    assert_int_equal(store_get(txn, tickets, ticket, strlen(ticket), &v), 0);
+    bool v3 = v.mv_size > 2 && ((uint8_t *)v.mv_data)[0] == 0 && ((uint8_t *)v.mv_data)[1] == 3;
+    int rrc = store_get(txn, d.clocks, key, clock_key(key, ticket, 0, SIGN), &row);
+    store_read_end(&txn);
+    if (v3 && rrc == HL_ENOTFOUND)
+        return 1;
+    return !v3 && rrc == 0 ? 2 : 0;
 }
 
 /* The ladder events of ticket's clock after seq h, one line each ("kind clock step at"), in
@@ -400,6 +437,7 @@ static void test_per_clock_entries_join_the_round(void **state)
     assert_int_equal(steps_pending(f), steps0 + 2); /* a round entry each */
     assert_true(get_clock(f, "NEW-5", 0, SIGN).on_round);
     to_per_clock_entries(f, "OLD-5");
+    assert_int_equal(layout_of(f, "OLD-5"), 2);
     assert_int_equal(steps_pending(f), steps0 + 3); /* NEW-5's round, OLD-5's sign and reply */
     sla_clock_t s = get_clock(f, "OLD-5", 0, SIGN), r = get_clock(f, "OLD-5", 0, REPLY);
     assert_false(s.on_round || r.on_round);
@@ -453,6 +491,57 @@ static void test_per_clock_entries_in_one_pass(void **state)
     assert_int_equal(steps_pending(f), steps0);
 }
 
+/* The clocks of a ticket equal, as GET /v1/clocks shows them. */
+static void same_view(fx_t *f, const char *a, const char *b)
+{
+    json_t *x = clocks_json(f, a), *y = clocks_json(f, b);
+    assert_true(json_array_size(json_object_get(x, "clocks")) > 0);
+    assert_true(json_equal(json_object_get(x, "clocks"), json_object_get(y, "clocks")));
+    json_decref(x);
+    json_decref(y);
+}
+
+/* Records of the release before the ticket record (a version-2 record per clock, a packed
+ * TicketDispatched) are read and answer as the ticket record does; the round's first change
+ * converts them; a rework round picks its policy from the inputs they kept, and the older
+ * round stays in view. */
+static void test_old_records_read_and_converted(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 3, 2, 10, 0);
+    const char *tk[2] = {"NEW-8", "OLD-8"};
+    for (int i = 0; i < 2; i++)
+        dispatched(f, tk[i], "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, t0);
+    uint64_t steps = steps_pending(f);
+    to_old_layout(f, "OLD-8", false);
+    assert_int_equal(layout_of(f, "OLD-8"), 2);
+    assert_int_equal(layout_of(f, "NEW-8"), 1);
+    assert_int_equal(steps_pending(f), steps);
+    same_view(f, "NEW-8", "OLD-8");
+    json_t *due = due_json(f);
+    assert_int_equal(json_array_size(json_object_get(due, "clocks")), 4);
+    json_decref(due);
+    for (int i = 0; i < 2; i++)
+        signed_(f, tk[i], 0, t0 + MIN_MS);
+    assert_int_equal(layout_of(f, "OLD-8"), 1);
+    assert_true(get_clock(f, "OLD-8", 0, SIGN).stopped);
+    same_view(f, "NEW-8", "OLD-8");
+    uint64_t h = head(f);
+    for (int i = 0; i < 2; i++) {
+        replied(f, tk[i], 0, t0 + HOUR_MS);
+        reopened(f, tk[i], "water-north", 1, t0 + 2 * HOUR_MS);
+    }
+    sla_clock_t o = get_clock(f, "OLD-8", 1, REPLY), n = get_clock(f, "NEW-8", 1, REPLY);
+    assert_string_equal(o.policy, n.policy);
+    assert_string_equal(o.category, "W06");
+    assert_int_equal(o.due_ms, n.due_ms);
+    assert_true(get_clock(f, "OLD-8", 0, REPLY).stopped);
+    same_view(f, "NEW-8", "OLD-8");
+    fire(f, t0 + 40 * 24 * HOUR_MS);
+    same_ladders(f, h, "OLD-8", "NEW-8");
+    assert_int_equal(events_of(f, h, "OLD-8", 0), events_of(f, h, "NEW-8", 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_release_steps_in_one_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_per_clock_entries_join_the_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_per_clock_entries_in_one_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_records_read_and_converted, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
