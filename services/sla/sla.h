@@ -10,8 +10,10 @@
  *                the latest round's clocks (sla_record.h; sla_round.c)
  *   sla_clocks   ticket \0 round(BE32) clock(u8) -> clock record: older rounds' clocks, and
  *                those of the releases before until they change (sla_record.h)
- *   sla_due      due_ms(BE64) ticket \0 round(BE32) clock(u8) -> "" : running clocks by due
- *                (the /v1/due view: breached clocks still running included)
+ *   sla_due      due_ms(BE64) ticket \0 round(BE32) -> "": rounds with running clocks (not
+ *                paused) by the earliest due among them (the /v1/due view: breached clocks
+ *                still running included); the releases before keyed each clock, ticket \0
+ *                round(BE32) clock(u8), and their clocks keep those keys until they stop
  *   sla_meta     "running.sign" / "running.reply" -> BE64 counts of running clocks;
  *                "f/" ticket \0 round(BE32) -> flags, incident id: the incident a linked
  *                ticket's round follows (sla_incident.c)
@@ -188,6 +190,8 @@ typedef struct sla_clock {
     bool pending_by_id;             /* put by an older release: cancelled by its id */
     bool on_round;                  /* pending is on the round's entry (else an entry of its
                                      * own, put by an older release) */
+    bool due_on_round;              /* its due is in sla_due under its round's key (else one
+                                     * of its own, put by an older release) */
     bool paused;                    /* the ticket is on hold */
     int64_t paused_ms;              /* since when (0 when not paused) */
     uint32_t limit_unit;            /* the limit's hotline.DurationUnit (0: a first-release clock) */

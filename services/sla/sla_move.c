@@ -28,8 +28,8 @@ static int64_t moved(const calendar_t *cal, int64_t x, bool given, const shift_t
     return calendar_shift_working_days(cal, x, sh->working_days);
 }
 
-/* Move a clock's deadline and every step not yet given by sh, and write it back: record, due
- * index, the round's entry at its next step (none while it stays paused). clear takes flags off
+/* Move a clock's deadline and every step not yet given by sh, and write it back: record, the
+ * round's due key and entry (none for it while it stays paused). clear takes flags off
  * (SLA_F_PAUSED on a resume). before / after: the clock around the change. HL_ENOTFOUND (no
  * such clock), HL_ECONFLICT (it has stopped). */
 static int reschedule(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
@@ -52,24 +52,19 @@ static int reschedule(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t
     m->paused = c->paused && !(clear & SLA_F_PAUSED);
     if (!m->paused)
         m->paused_ms = 0;
-    int64_t was;
+    sla_round_keys_t was;
     rc = sla_round_at(self, txn, ticket_id, round, &was);
     if (!rc)
         rc = sla_pending_cancel(self, txn, ticket_id, c);
+    /* A clock of the releases before leaves its own due key: it joins its round's. */
+    if (!rc)
+        rc = sla_due_own_del(self, txn, ticket_id, c);
     sla_next_set(m); /* none while it stays paused */
+    m->due_on_round = true;
     if (!rc)
         rc = sla_record_put(self, txn, ticket_id, m);
     if (!rc)
-        rc = sla_round_move(self, txn, ticket_id, round, was);
-    /* A paused clock is out of the due view; it comes back when it runs again. */
-    uint8_t dk[KEY_MAX];
-    if (!rc && !c->paused) {
-        rc = store_del(txn, self->due, dk, sla_due_key(dk, c->due_ms, ticket_id, round, clock));
-        rc = rc == HL_ENOTFOUND ? 0 : rc;
-    }
-    if (!rc && !m->paused)
-        rc = store_put(txn, self->due, dk, sla_due_key(dk, m->due_ms, ticket_id, round, clock), "",
-                       0, 0);
+        rc = sla_round_move(self, txn, ticket_id, round, &was);
     if (!rc)
         self->dirty = true;
     return rc;

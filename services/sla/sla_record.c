@@ -154,7 +154,8 @@ static void header_put(uint8_t *out, const sla_clock_t *c)
 {
     out[0] = (uint8_t)((c->stopped ? SLA_F_STOPPED : 0) | (c->on_time ? SLA_F_ON_TIME : 0) |
                        (c->warned ? SLA_F_WARNED : 0) | (c->breached ? SLA_F_BREACHED : 0) |
-                       (c->suspended ? SLA_F_SUSPENDED : 0) | (c->paused ? SLA_F_PAUSED : 0));
+                       (c->suspended ? SLA_F_SUSPENDED : 0) | (c->paused ? SLA_F_PAUSED : 0) |
+                       (c->due_on_round ? SLA_F_DUE_ROUND : 0));
     out[1] = (uint8_t)((c->reminded ? SLA_L_REMINDED : 0) | (c->red ? SLA_L_RED : 0) |
                        (c->supervised ? SLA_L_SUPERVISED : 0));
     out[2] = c->pending;
@@ -170,6 +171,7 @@ static void header_flags(const uint8_t *p, sla_clock_t *out)
     out->breached = p[1] & SLA_F_BREACHED;
     out->suspended = p[1] & SLA_F_SUSPENDED;
     out->paused = p[1] & SLA_F_PAUSED;
+    out->due_on_round = p[1] & SLA_F_DUE_ROUND;
     out->reminded = p[2] & SLA_L_REMINDED;
     out->red = p[2] & SLA_L_RED;
     out->supervised = p[2] & SLA_L_SUPERVISED;

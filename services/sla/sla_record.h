@@ -48,7 +48,8 @@
  * judged by the incident's clock: sla_incident.c); an unlink starts the round's clocks afresh. */
 /* PAUSED: the ticket is on hold; [12..20) holds when it paused, nothing is on the scheduler. */
 enum { SLA_F_STOPPED = 1, SLA_F_ON_TIME = 2, SLA_F_WARNED = 4, SLA_F_BREACHED = 8,
-       SLA_F_SUSPENDED = 16, SLA_F_PAUSED = 32 };
+       SLA_F_SUSPENDED = 16, SLA_F_PAUSED = 32, SLA_F_DUE_ROUND = 64 };
+/* SLA_F_DUE_ROUND: the clock's due is in sla_due under its round's key (due_on_round). */
 enum { SLA_L_REMINDED = 1, SLA_L_RED = 2, SLA_L_SUPERVISED = 4 };
 
 #define REC_VERSION 2
@@ -132,7 +133,8 @@ static inline uint32_t sla_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Keys: ticket \0 round clock (sla_clocks); due_ms ticket \0 round clock (sla_due). */
+/* Keys: ticket \0 round clock (sla_clocks); due_ms ticket \0 round clock (sla_due, a clock of
+ * the releases before); due_ms ticket \0 round (sla_due, a round). */
 size_t sla_clock_key(uint8_t *out, const char *ticket, uint32_t round, Hotline__SlaClock c);
 size_t sla_due_key(uint8_t *out, int64_t due_ms, const char *ticket, uint32_t round,
                    Hotline__SlaClock c);
@@ -160,10 +162,23 @@ int sla_record_change(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t ro
  * moved from was (0: none) to where the records now say, in the same transaction. */
 void sla_next_set(sla_clock_t *c);
 int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c);
-int sla_round_at(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t *at);
-int sla_round_move(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t was);
+/* Where a round's keys are: its scheduler entry's instant and its sla_due key's due (0: none). */
+typedef struct sla_round_keys {
+    int64_t step_at, due_at;
+} sla_round_keys_t;
+int sla_round_at(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
+                 sla_round_keys_t *at);
+int sla_round_move(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
+                   const sla_round_keys_t *was);
 struct sla_round;
-int sla_round_entry_move(sla_t *self, MDB_txn *txn, const struct sla_round *r, int64_t was);
+void sla_round_keys(const struct sla_round *r, sla_round_keys_t *out);
+int sla_round_keys_move(sla_t *self, MDB_txn *txn, const struct sla_round *r,
+                        const sla_round_keys_t *was);
+/* A running clock's own sla_due key (an older release's) deleted; nothing for one under its
+ * round's key. */
+int sla_due_own_del(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c);
+/* The due a running clock (not paused) has under its round's key (0: none). */
+int64_t sla_clock_due_at(const sla_clock_t *c);
 /* The instant a clock of a round expects the round's entry at (0: none). */
 int64_t sla_clock_entry_at(const sla_clock_t *c);
 /* A round's entry id: ticket \0 round(BE32), the prefix of its clocks' keys. */

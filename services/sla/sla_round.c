@@ -195,6 +195,22 @@ int64_t sla_round_entry_at(const sla_round_t *r)
     return at;
 }
 
+int64_t sla_clock_due_at(const sla_clock_t *c)
+{
+    return c->due_on_round && !c->stopped && !c->paused ? c->due_ms : 0;
+}
+
+void sla_round_keys(const sla_round_t *r, sla_round_keys_t *out)
+{
+    out->step_at = sla_round_entry_at(r);
+    out->due_at = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        int64_t x = sla_clock_due_at(&r->c[i]);
+        if (x && (!out->due_at || x < out->due_at))
+            out->due_at = x;
+    }
+}
+
 /* ---- one clock at a time ---- */
 
 int sla_clock_get(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
@@ -228,32 +244,51 @@ int sla_record_put(sla_t *self, MDB_txn *txn, const char *ticket, const sla_cloc
 
 /* ---- the round's scheduler entry ---- */
 
-int sla_round_at(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t *at)
+int sla_round_at(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
+                 sla_round_keys_t *at)
 {
     sla_round_t r;
     int rc = sla_round_load(self, txn, ticket, round, &r);
-    *at = rc ? 0 : sla_round_entry_at(&r);
+    if (rc)
+        *at = (sla_round_keys_t){0, 0};
+    else
+        sla_round_keys(&r, at);
     return rc;
 }
 
-int sla_round_entry_move(sla_t *self, MDB_txn *txn, const sla_round_t *r, int64_t was)
+int sla_round_keys_move(sla_t *self, MDB_txn *txn, const sla_round_t *r,
+                        const sla_round_keys_t *was)
 {
-    int64_t at = sla_round_entry_at(r);
-    if (at == was)
-        return 0;
-    uint8_t id[KEY_MAX];
-    size_t n = sla_round_id(id, r->ticket, r->round);
-    if (was) {
-        int rc = scheduler_cancel_at(self->steps, txn, id, n, was);
-        if (rc && rc != HL_ENOTFOUND)
-            return rc;
+    sla_round_keys_t at;
+    sla_round_keys(r, &at);
+    uint8_t id[8 + KEY_MAX];
+    size_t n = sla_round_id(id + 8, r->ticket, r->round);
+    int rc = 0;
+    if (at.step_at != was->step_at) {
+        if (was->step_at)
+            rc = scheduler_cancel_at(self->steps, txn, id + 8, n, was->step_at);
+        if (rc == HL_ENOTFOUND)
+            rc = 0;
+        if (!rc && at.step_at)
+            rc = scheduler_put(self->steps, txn, id + 8, n, at.step_at, NULL, 0);
     }
-    return at ? scheduler_put(self->steps, txn, id, n, at, NULL, 0) : 0;
+    if (!rc && at.due_at != was->due_at) {
+        if (was->due_at) {
+            store_be64_put(id, (uint64_t)was->due_at);
+            rc = store_del(txn, self->due, id, 8 + n);
+            rc = rc == HL_ENOTFOUND ? 0 : rc;
+        }
+        store_be64_put(id, (uint64_t)at.due_at);
+        if (!rc && at.due_at)
+            rc = store_put(txn, self->due, id, 8 + n, "", 0, 0);
+    }
+    return rc;
 }
 
-int sla_round_move(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t was)
+int sla_round_move(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
+                   const sla_round_keys_t *was)
 {
     sla_round_t r;
     int rc = sla_round_load(self, txn, ticket, round, &r);
-    return rc ? rc : sla_round_entry_move(self, txn, &r, was);
+    return rc ? rc : sla_round_keys_move(self, txn, &r, was);
 }

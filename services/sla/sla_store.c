@@ -210,13 +210,10 @@ static int start_one(sla_t *self, MDB_txn *txn, sla_round_t *r, const sla_round_
             st.return_until_ms = until;
         st.extension_max_working_days = p->extension_max_working_days;
     }
-    sla_next_set(&c); /* on the round's entry: the caller moves it */
+    sla_next_set(&c); /* on the round's entry and due key: the caller moves them */
+    c.due_on_round = true;
     *slot = c;
-    uint8_t dk[KEY_MAX];
-    int rc = store_put(txn, self->due, dk, sla_due_key(dk, due, in->ticket_id, in->round, clock),
-                       "", 0, 0);
-    if (!rc)
-        rc = count_add(self, txn, clock, +1);
+    int rc = count_add(self, txn, clock, +1);
     if (rc)
         return rc;
     self->dirty = true;
@@ -276,7 +273,8 @@ static int round_start(sla_t *self, MDB_txn *txn, const sla_round_in_t *in, bool
         return rc;
     if (in->keep && r.latest)
         inputs_set(&r, in);
-    int64_t was = sla_round_entry_at(&r);
+    sla_round_keys_t was;
+    sla_round_keys(&r, &was);
     rc = start_one(self, txn, &r, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, p->sign);
     if (!rc)
         rc = start_one(self, txn, &r, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, reply);
@@ -285,7 +283,7 @@ static int round_start(sla_t *self, MDB_txn *txn, const sla_round_in_t *in, bool
                        p->response);
     if (!rc)
         rc = sla_round_save(self, txn, &r);
-    return rc ? rc : sla_round_entry_move(self, txn, &r, was);
+    return rc ? rc : sla_round_keys_move(self, txn, &r, &was);
 }
 
 int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
@@ -300,12 +298,14 @@ static int start_in_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
 {
     sla_round_t r;
     int rc = sla_round_load(self, txn, in->ticket_id, in->round, &r);
-    int64_t was = rc ? 0 : sla_round_entry_at(&r);
+    sla_round_keys_t was = {0, 0};
+    if (!rc)
+        sla_round_keys(&r, &was);
     if (!rc)
         rc = start_one(self, txn, &r, in, p, clock, limit);
     if (!rc)
         rc = sla_round_save(self, txn, &r);
-    return rc ? rc : sla_round_entry_move(self, txn, &r, was);
+    return rc ? rc : sla_round_keys_move(self, txn, &r, &was);
 }
 
 int sla_store_start_callback(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
@@ -318,25 +318,29 @@ int sla_store_start_callback(sla_t *self, MDB_txn *txn, const sla_round_in_t *in
 
 /* ---- stop ---- */
 
+int sla_due_own_del(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c)
+{
+    if (c->due_on_round || c->paused)
+        return 0; /* under its round's key (sla_round_keys_move), or out of the view */
+    uint8_t dk[KEY_MAX];
+    int rc = store_del(txn, self->due, dk, sla_due_key(dk, c->due_ms, ticket, c->round, c->clock));
+    return rc == HL_ENOTFOUND ? 0 : rc;
+}
+
 /* Take a running clock off the scheduler and the due view, its record changed by ch (stopped
  * or paused). */
 int sla_take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clock_t *c,
                     const sla_rec_change_t *ch)
 {
-    uint8_t dk[KEY_MAX];
-    int64_t was;
+    sla_round_keys_t was;
     int rc = sla_round_at(self, txn, ticket_id, c->round, &was);
     if (!rc)
         rc = sla_record_change(self, txn, ticket_id, c->round, c->clock, ch);
     if (!rc)
         rc = sla_pending_cancel(self, txn, ticket_id, c);
     if (!rc)
-        rc = sla_round_move(self, txn, ticket_id, c->round, was);
-    if (!rc) {
-        rc = store_del(txn, self->due, dk, sla_due_key(dk, c->due_ms, ticket_id, c->round, c->clock));
-        rc = rc == HL_ENOTFOUND ? 0 : rc;
-    }
-    return rc;
+        rc = sla_round_move(self, txn, ticket_id, c->round, &was);
+    return rc ? rc : sla_due_own_del(self, txn, ticket_id, c);
 }
 
 /* Stop a running clock: with a verdict (on time or late, SlaClockStopped) or, suspended,

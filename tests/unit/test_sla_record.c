@@ -307,7 +307,7 @@ static void test_v1_record_held_and_resumed(void **state)
 
 /* ticket's round 0 (sign and reply clocks, dispatched with urgency NORMAL) as the releases
  * before the ticket record stored it: a version-2 record per clock in sla_clocks and a packed
- * TicketDispatched in sla_tickets. per_clock: as the release with one scheduler entry per
+ * TicketDispatched in sla_tickets, a due key per clock in sla_due. per_clock: as the release with one scheduler entry per
  * clock left them (records without REC_ON_ROUND, each pending step on an entry of its own at
  * the record's instant, no round entry); else as the one with round entries (the round's
  * entry stays). */
@@ -323,29 +323,39 @@ static void to_old_layout(fx_t *f, const char *ticket, bool per_clock)
     int64_t first = 0;
     for (int i = 0; i < 2; i++) {
         sla_clock_t c = was[i];
-        assert_true(c.on_round && c.pending != 0);
+        assert_true(c.on_round && c.due_on_round && c.pending != 0);
         c.on_round = !per_clock;
+        c.due_on_round = false; /* a due key of its own, as every release before had */
         uint8_t key[160], rec[REC_MAX];
         size_t klen = clock_key(key, ticket, 0, clocks[i]);
         size_t len = sla_record_encode(&c, rec);
         assert_int_equal(rec[0], 2);
         assert_int_equal(!!(rec[5] & 0x80), !per_clock);
         assert_int_equal(store_put(txn, d.clocks, key, klen, rec, len, 0), 0);
+        uint8_t dk[168];
+        be64(dk, (uint64_t)c.due_ms);
+        memcpy(dk + 8, key, klen);
+        assert_int_equal(store_put(txn, d.due, dk, 8 + klen, "", 0, 0), 0);
         if (per_clock)
             put_step(&d, txn, ticket, clocks[i], 0, c.pending, c.pending_at_ms, false);
         if (!first || c.pending_at_ms < first)
             first = c.pending_at_ms;
     }
-    Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;
+    Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT; /* sla_tickets' value */
     td.unit = was[0].unit;
     td.category_code = was[0].category;
     td.urgency = HOTLINE__URGENCY__URGENCY_NORMAL;
     uint8_t buf[256];
     size_t n = hotline__ticket_dispatched__pack(&td, buf);
     assert_int_equal(store_put(txn, tickets, ticket, strlen(ticket), buf, n, 0), 0);
+    uint8_t dk[160];
+    size_t tn = strlen(ticket) + 1;
+    be64(dk, (uint64_t)(was[0].due_ms < was[1].due_ms ? was[0].due_ms : was[1].due_ms));
+    memcpy(dk + 8, ticket, tn);
+    be32(dk + 8 + tn, 0);
+    assert_int_equal(store_del(txn, d.due, dk, 8 + tn + 4), 0);
     if (per_clock) {
         uint8_t rk[160];
-        size_t tn = strlen(ticket) + 1;
         be64(rk, (uint64_t)first ^ (UINT64_C(1) << 63));
         memcpy(rk + 8, ticket, tn);
         be32(rk + 8 + tn, 0);
@@ -542,6 +552,64 @@ static void test_old_records_read_and_converted(void **state)
     assert_int_equal(events_of(f, h, "OLD-8", 0), events_of(f, h, "NEW-8", 0));
 }
 
+/* GET /v1/due over round keys and (a ticket of the releases before) clock keys: every running
+ * clock once, by due then ticket, as when each clock had a key; the limit and "more" alike. */
+static void test_due_view_in_clock_order(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 3, 2, 10, 0);
+    const char *tk[3] = {"A-10", "B-10", "C-10"};
+    for (int i = 0; i < 3; i++)
+        dispatched(f, tk[i], "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, t0 + i * MIN_MS);
+    to_old_layout(f, "B-10", false);
+    dbs_t d = dbs(f);
+    MDB_txn *txn;
+    uint64_t keys;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(store_count(txn, d.due, &keys), 0);
+    store_read_end(&txn);
+    assert_int_equal(keys, 4); /* A's and C's rounds, B's two clocks */
+    const char *want = "A-10 SLA_CLOCK_SIGN,B-10 SLA_CLOCK_SIGN,C-10 SLA_CLOCK_SIGN,"
+                       "A-10 SLA_CLOCK_REPLY,B-10 SLA_CLOCK_REPLY,C-10 SLA_CLOCK_REPLY,";
+    for (unsigned limit = 1; limit <= 7; limit++) {
+        json_t *j;
+        assert_int_equal(store_read_begin(f->store, &txn), 0);
+        assert_int_equal(sla_due_json(f->sla, txn, INT64_MAX, limit, &j), 0);
+        store_read_end(&txn);
+        char got[512] = "";
+        json_t *cl = json_object_get(j, "clocks");
+        for (size_t i = 0; i < json_array_size(cl); i++) {
+            json_t *o = json_array_get(cl, i);
+            size_t used = strlen(got);
+            snprintf(got + used, sizeof got - used, "%s %s,",
+                     json_string_value(json_object_get(o, "ticketId")),
+                     json_string_value(json_object_get(o, "clock")));
+        }
+        size_t n = json_array_size(cl);
+        assert_int_equal(n, limit < 6 ? limit : 6);
+        assert_int_equal(strncmp(got, want, strlen(got)), 0);
+        assert_int_equal(json_is_true(json_object_get(j, "more")), limit < 6);
+        json_decref(j);
+    }
+    /* A signs: its round's key moves to its reply's due; B's sign key goes. */
+    signed_(f, "A-10", 0, t0 + 5 * MIN_MS);
+    signed_(f, "B-10", 0, t0 + 5 * MIN_MS);
+    json_t *due = due_json(f);
+    json_t *cl = json_object_get(due, "clocks");
+    assert_int_equal(json_array_size(cl), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cl, 0), "ticketId")),
+                        "C-10");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cl, 1), "ticketId")),
+                        "A-10");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cl, 2), "ticketId")),
+                        "B-10");
+    json_decref(due);
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(store_count(txn, d.due, &keys), 0);
+    store_read_end(&txn);
+    assert_int_equal(keys, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +621,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_per_clock_entries_join_the_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_per_clock_entries_in_one_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_records_read_and_converted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_due_view_in_clock_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
