@@ -282,39 +282,33 @@ size_t sla_record_encode(const sla_clock_t *c, uint8_t *out)
     return (size_t)(p - out);
 }
 
-int sla_record_change(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
-                      Hotline__SlaClock clock, const sla_rec_change_t *ch)
+void sla_rec_apply(sla_clock_t *c, const sla_rec_change_t *ch)
 {
-    sla_clock_t c;
-    int rc = sla_clock_get(self, txn, ticket, round, clock, &c);
-    if (rc)
-        return rc;
     uint8_t hdr[4] = {0, ch->flags, ch->ladder, 0};
     sla_clock_t add;
     header_flags(hdr, &add);
-    c.stopped |= add.stopped;
-    c.on_time |= add.on_time;
-    c.warned |= add.warned;
-    c.breached |= add.breached;
-    c.suspended |= add.suspended;
-    c.reminded |= add.reminded;
-    c.red |= add.red;
-    c.supervised |= add.supervised;
+    c->stopped |= add.stopped;
+    c->on_time |= add.on_time;
+    c->warned |= add.warned;
+    c->breached |= add.breached;
+    c->suspended |= add.suspended;
+    c->reminded |= add.reminded;
+    c->red |= add.red;
+    c->supervised |= add.supervised;
     if (ch->pending >= 0) {
-        c.pending = (uint8_t)ch->pending;
-        c.pending_by_id = false;
-        c.on_round = true;
-        c.pending_at_ms = !c.pending        ? 0
-                          : ch->pending_at_ms ? ch->pending_at_ms
-                                              : sla_step_at(&c, c.pending);
+        c->pending = (uint8_t)ch->pending;
+        c->pending_by_id = false;
+        c->on_round = true;
+        c->pending_at_ms = !c->pending        ? 0
+                           : ch->pending_at_ms ? ch->pending_at_ms
+                                               : sla_step_at(c, c->pending);
     }
     if (ch->flags & SLA_F_PAUSED) {
-        c.paused = true;
-        c.paused_ms = ch->stopped_ms;
+        c->paused = true;
+        c->paused_ms = ch->stopped_ms;
     } else if (ch->flags & SLA_F_STOPPED) {
-        c.stopped_ms = ch->stopped_ms;
+        c->stopped_ms = ch->stopped_ms;
     }
-    return sla_record_put(self, txn, ticket, &c);
 }
 
 /* ---- the ticket record (version 3) ---- */

@@ -13,10 +13,10 @@
  *   REC_HAS_LIMIT_TEXT the limit's text (else it is made from the numbers).
  * The scheduler keeps no id index for sla (caller_keeps_due). REC_ON_ROUND: the pending step
  * is on its round's entry (id ticket \0 round), due at the earliest pending_at of the round's
- * clocks so marked (sla_round_at), cancelled there. Without it (an older release's record) the
+ * clocks so marked (sla_round_keys), cancelled there. Without it (an older release's record) the
  * step has an entry of its own (id ticket \0 clock round step), cancelled at the instant the
  * record says, or with REC_HAS_PENDING_BY_ID (put by a release that kept an id index) by id.
- * Version 1 (still read; written back as version 2 when it changes): [0] 1, [1..3] as above,
+ * Version 1 (still read; written back as version 2 or 3 when it changes): [0] 1, [1..3] as above,
  *   [4..12) start_ms BE64  [12..20) stopped_ms BE64  [20..) packed hotline.SlaClockStarted.
  *   Records of the first release have 0 in [2] and [3] and both their warning and breach on
  *   the scheduler: they run as before. */
@@ -111,6 +111,10 @@ int sla_round_load(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round
  * has an entry of its own (an older release's), else as version-2 records in sla_clocks. */
 int sla_round_save(sla_t *self, MDB_txn *txn, sla_round_t *r);
 sla_clock_t *sla_round_clock(sla_round_t *r, Hotline__SlaClock clock);
+/* Load ticket's round and find its clock there (*c points into r): HL_ENOTFOUND when it has
+ * none, or the ticket id is not one sla keeps. */
+int sla_round_clock_load(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
+                         Hotline__SlaClock clock, sla_round_t *r, sla_clock_t **c);
 /* A slot for a new clock of that kind, in order (the round holds none of it yet). */
 sla_clock_t *sla_round_add(sla_round_t *r, Hotline__SlaClock clock);
 /* Drop a clock (its record goes at the save). */
@@ -143,8 +147,6 @@ long sla_key_ticket(const MDB_val *k, size_t off, size_t tail);
 
 /* A stored record (either version) decoded. */
 int sla_record_decode(const MDB_val *v, sla_clock_t *out);
-/* c written as its record (version 2). */
-int sla_record_put(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c);
 /* A change to a stored record. */
 typedef struct rec_change {
     uint8_t flags;      /* SLA_F_* to add */
@@ -153,23 +155,18 @@ typedef struct rec_change {
     int64_t pending_at_ms; /* when it is due there, when not at its instant (held back) */
     int64_t stopped_ms; /* with SLA_F_STOPPED or SLA_F_PAUSED: when */
 } sla_rec_change_t;
-int sla_record_change(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
-                      Hotline__SlaClock clock, const sla_rec_change_t *ch);
+/* The change ch made to c in memory. */
+void sla_rec_apply(sla_clock_t *c, const sla_rec_change_t *ch);
 
 /* The scheduler. A clock's next step set as pending on its round's entry (c->pending, 0:
- * none left). What an older release put for a clock cancelled (nothing for one on_round).
- * The instant the round's entry is due at by its records (*at 0: no entry), and the entry
- * moved from was (0: none) to where the records now say, in the same transaction. */
+ * none left). What an older release put for a clock cancelled (nothing for one on_round). */
 void sla_next_set(sla_clock_t *c);
 int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c);
-/* Where a round's keys are: its scheduler entry's instant and its sla_due key's due (0: none). */
+/* Where a round's keys are: its scheduler entry's instant and its sla_due key's due (0: none),
+ * as its clocks say; moved from was to where they say now, in the caller's transaction. */
 typedef struct sla_round_keys {
     int64_t step_at, due_at;
 } sla_round_keys_t;
-int sla_round_at(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
-                 sla_round_keys_t *at);
-int sla_round_move(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
-                   const sla_round_keys_t *was);
 struct sla_round;
 void sla_round_keys(const struct sla_round *r, sla_round_keys_t *out);
 int sla_round_keys_move(sla_t *self, MDB_txn *txn, const struct sla_round *r,
@@ -184,8 +181,9 @@ int64_t sla_clock_entry_at(const sla_clock_t *c);
 /* A round's entry id: ticket \0 round(BE32), the prefix of its clocks' keys. */
 size_t sla_round_id(uint8_t *out, const char *ticket, uint32_t round);
 #define ROUND_TAIL 4 /* a round id after ticket \0 */
-/* A running clock off the scheduler and the due view, its record changed by ch. */
-int sla_take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clock_t *c,
+/* A running clock c of the loaded round r off the scheduler and the due view, changed by ch;
+ * r saved and its keys moved. */
+int sla_take_off(sla_t *self, MDB_txn *txn, struct sla_round *r, sla_clock_t *c,
                  const sla_rec_change_t *ch);
 
 /* The event of one step of c: SlaWarning (yellow card), SlaBreached (overdue), else

@@ -213,48 +213,30 @@ void sla_round_keys(const sla_round_t *r, sla_round_keys_t *out)
 
 /* ---- one clock at a time ---- */
 
+int sla_round_clock_load(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
+                         Hotline__SlaClock clock, sla_round_t *r, sla_clock_t **c)
+{
+    if (!ticket || !*ticket || strlen(ticket) > SLA_TICKET_ID_MAX)
+        return HL_ENOTFOUND;
+    int rc = sla_round_load(self, txn, ticket, round, r);
+    if (rc)
+        return rc;
+    *c = sla_round_clock(r, clock);
+    return *c ? 0 : HL_ENOTFOUND;
+}
+
 int sla_clock_get(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                   Hotline__SlaClock clock, sla_clock_t *out)
 {
-    if (!ticket_id || !*ticket_id || strlen(ticket_id) > SLA_TICKET_ID_MAX)
-        return HL_ENOTFOUND;
     sla_round_t r;
-    int rc = sla_round_load(self, txn, ticket_id, round, &r);
-    if (rc)
-        return rc;
-    const sla_clock_t *c = sla_round_clock(&r, clock);
-    if (!c)
-        return HL_ENOTFOUND;
-    *out = *c;
-    return 0;
-}
-
-int sla_record_put(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c)
-{
-    sla_round_t r;
-    int rc = sla_round_load(self, txn, ticket, c->round, &r);
-    if (rc)
-        return rc;
-    sla_clock_t *slot = sla_round_clock(&r, c->clock);
-    if (!slot && !(slot = sla_round_add(&r, c->clock)))
-        return HL_EINTERNAL;
-    *slot = *c;
-    return sla_round_save(self, txn, &r);
-}
-
-/* ---- the round's scheduler entry ---- */
-
-int sla_round_at(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
-                 sla_round_keys_t *at)
-{
-    sla_round_t r;
-    int rc = sla_round_load(self, txn, ticket, round, &r);
-    if (rc)
-        *at = (sla_round_keys_t){0, 0};
-    else
-        sla_round_keys(&r, at);
+    sla_clock_t *c;
+    int rc = sla_round_clock_load(self, txn, ticket_id, round, clock, &r, &c);
+    if (!rc)
+        *out = *c;
     return rc;
 }
+
+/* ---- the round's keys: its scheduler entry and its sla_due key ---- */
 
 int sla_round_keys_move(sla_t *self, MDB_txn *txn, const sla_round_t *r,
                         const sla_round_keys_t *was)
@@ -283,12 +265,4 @@ int sla_round_keys_move(sla_t *self, MDB_txn *txn, const sla_round_t *r,
             rc = store_put(txn, self->due, id, 8 + n, "", 0, 0);
     }
     return rc;
-}
-
-int sla_round_move(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
-                   const sla_round_keys_t *was)
-{
-    sla_round_t r;
-    int rc = sla_round_load(self, txn, ticket, round, &r);
-    return rc ? rc : sla_round_keys_move(self, txn, &r, was);
 }

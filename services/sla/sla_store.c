@@ -136,7 +136,7 @@ int64_t sla_clock_entry_at(const sla_clock_t *c)
 int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c)
 {
     if (c->on_round)
-        return 0; /* on the round's entry: sla_round_move */
+        return 0; /* on the round's entry: sla_round_keys_move */
     if (c->pending)
         return step_cancel(self, txn, ticket, c->clock, c->round, c->pending,
                            c->pending_by_id ? 0 : c->pending_at_ms);
@@ -329,18 +329,19 @@ int sla_due_own_del(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clo
 
 /* Take a running clock off the scheduler and the due view, its record changed by ch (stopped
  * or paused). */
-int sla_take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clock_t *c,
-                    const sla_rec_change_t *ch)
+int sla_take_off(sla_t *self, MDB_txn *txn, sla_round_t *r, sla_clock_t *c,
+                 const sla_rec_change_t *ch)
 {
     sla_round_keys_t was;
-    int rc = sla_round_at(self, txn, ticket_id, c->round, &was);
+    sla_round_keys(r, &was);
+    sla_clock_t before = *c;
+    sla_rec_apply(c, ch);
+    int rc = sla_pending_cancel(self, txn, r->ticket, &before);
     if (!rc)
-        rc = sla_record_change(self, txn, ticket_id, c->round, c->clock, ch);
+        rc = sla_due_own_del(self, txn, r->ticket, &before);
     if (!rc)
-        rc = sla_pending_cancel(self, txn, ticket_id, c);
-    if (!rc)
-        rc = sla_round_move(self, txn, ticket_id, c->round, &was);
-    return rc ? rc : sla_due_own_del(self, txn, ticket_id, c);
+        rc = sla_round_save(self, txn, r);
+    return rc ? rc : sla_round_keys_move(self, txn, r, &was);
 }
 
 /* Stop a running clock: with a verdict (on time or late, SlaClockStopped) or, suspended,
@@ -348,27 +349,29 @@ int sla_take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clo
 static int halt(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                 Hotline__SlaClock clock, int64_t at_ms, bool suspend)
 {
-    sla_clock_t c;
-    int rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
+    sla_round_t r;
+    sla_clock_t *c;
+    int rc = sla_round_clock_load(self, txn, ticket_id, round, clock, &r, &c);
     if (rc)
         return rc;
-    if (c.stopped)
+    if (c->stopped)
         return 0; /* stopped before: a replayed sign / reply changes nothing */
-    if (c.paused) {
+    if (c->paused) {
         /* Stopped while on hold: the pause ends here, and the verdict is against the deadline
          * it moved. */
         rc = sla_store_resume(self, txn, ticket_id, round, clock, at_ms);
         if (!rc)
-            rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
+            rc = sla_round_clock_load(self, txn, ticket_id, round, clock, &r, &c);
         if (rc)
             return rc;
     }
-    bool on_time = at_ms <= c.due_ms;
+    bool on_time = at_ms <= c->due_ms;
+    int64_t due = c->due_ms;
     sla_rec_change_t ch = {.flags = suspend ? SLA_F_STOPPED | SLA_F_SUSPENDED
                                         : SLA_F_STOPPED | (on_time ? SLA_F_ON_TIME : 0),
                        .pending = 0, .stopped_ms = at_ms};
     /* A stopped clock climbs no further: its pending step goes with it. */
-    rc = sla_take_off(self, txn, ticket_id, &c, &ch);
+    rc = sla_take_off(self, txn, &r, c, &ch);
     if (!rc)
         rc = count_add(self, txn, clock, -1);
     if (rc)
@@ -379,7 +382,7 @@ static int halt(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round
     Hotline__SlaClockStopped sp = HOTLINE__SLA_CLOCK_STOPPED__INIT;
     sp.clock = clock;
     sp.on_time = on_time;
-    sp.due_ms = c.due_ms;
+    sp.due_ms = due;
     sp.round = round;
     return evlog_append_body(self->log, txn, ticket_id, HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED,
                              &sp);
