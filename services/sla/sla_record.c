@@ -90,13 +90,35 @@ static void limit_text(const sla_clock_t *c, char *out, size_t size)
 
 /* ---- parts versions 2 and 3 share ---- */
 
-/* A clock's instants from its start, then its limit: the part version 2 and 3 share. */
-static uint8_t *wr_times(uint8_t *p, const sla_clock_t *c, uint8_t has, const int64_t *opt)
+/* A ladder instant as version 3 keeps it: from the due, in whole minutes when it is (the
+ * ladder's steps mostly fall a whole number of days or hours from it): zigzag(minutes) << 1 | 1,
+ * else zigzag(ms) << 1. */
+static uint8_t *wr_from_due(uint8_t *p, int64_t at_ms, int64_t due_ms)
+{
+    int64_t d = at_ms - due_ms;
+    bool min = d % 60000 == 0;
+    if (min)
+        d /= 60000;
+    uint64_t z = ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+    return wr_u(p, z << 1 | min);
+}
+
+static int64_t rd_from_due(rd_t *r, int64_t due_ms)
+{
+    uint64_t v = rd_u(r), z = v >> 1;
+    int64_t d = (int64_t)((z >> 1) ^ -(z & 1));
+    return due_ms + (v & 1 ? d * 60000 : d);
+}
+
+/* A clock's due from its start, its other instants (from its start in version 2, from its due
+ * in version 3: v3), then its limit. */
+static uint8_t *wr_times(uint8_t *p, const sla_clock_t *c, uint8_t has, const int64_t *opt,
+                         bool v3)
 {
     p = wr_t_at(p, c->due_ms, c->start_ms);
     for (unsigned i = 0; i < 5; i++)
         if (has & (1u << i))
-            p = wr_t_at(p, opt[i], c->start_ms);
+            p = v3 ? wr_from_due(p, opt[i], c->due_ms) : wr_t_at(p, opt[i], c->start_ms);
     p = wr_u(p, c->limit_unit);
     p = wr_u(p, c->limit_value);
     return wr_u(p, c->limit_anchor);
@@ -119,14 +141,14 @@ static void rd_strs(rd_t *r, sla_clock_t *c)
     rd_str(r, c->category, sizeof c->category);
 }
 
-static void rd_times(rd_t *r, sla_clock_t *c, uint8_t has)
+static void rd_times(rd_t *r, sla_clock_t *c, uint8_t has, bool v3)
 {
     c->due_ms = rd_t_at(r, c->start_ms);
     int64_t *opt[] = {&c->warn_ms, &c->reminder_ms, &c->red_ms, &c->supervision_ms,
                       &c->pending_at_ms};
     for (unsigned i = 0; i < 5; i++)
         if (has & (1u << i))
-            *opt[i] = rd_t_at(r, c->start_ms);
+            *opt[i] = v3 ? rd_from_due(r, c->due_ms) : rd_t_at(r, c->start_ms);
     c->limit_unit = (uint32_t)rd_u(r);
     c->limit_value = (uint32_t)rd_u(r);
     c->limit_anchor = (uint32_t)rd_u(r);
@@ -220,7 +242,7 @@ static int decode_v2(const MDB_val *v, sla_clock_t *out)
     out->round = (uint32_t)rd_u(&r);
     out->start_ms = (int64_t)rd_u(&r);
     out->stopped_ms = (int64_t)rd_u(&r);
-    rd_times(&r, out, has);
+    rd_times(&r, out, has, false);
     rd_strs(&r, out);
     if (has & REC_HAS_LIMIT_TEXT)
         rd_str(&r, out->limit, sizeof out->limit);
@@ -275,7 +297,7 @@ size_t sla_record_encode(const sla_clock_t *c, uint8_t *out)
     p = wr_u(p, c->round);
     p = wr_u(p, (uint64_t)c->start_ms);
     p = wr_u(p, (uint64_t)(c->paused ? c->paused_ms : c->stopped_ms));
-    p = wr_times(p, c, has, opt);
+    p = wr_times(p, c, has, opt, false);
     p = wr_strs(p, c);
     if (own_text)
         p = wr_str(p, c->limit);
@@ -364,7 +386,7 @@ size_t sla_ticket_encode(const sla_ticket_rec_t *t, uint8_t *out)
         p = wr_u(p, stop != 0); /* then when, from the start */
         if (stop)
             p = wr_t_at(p, stop, c->start_ms);
-        p = wr_times(p, c, has, opt);
+        p = wr_times(p, c, has, opt, true);
         if (own)
             p = wr_strs(p, c);
         if (own_text)
@@ -434,7 +456,7 @@ int sla_ticket_decode(const MDB_val *v, sla_ticket_rec_t *t, bool clocks)
             c->start_ms = (int64_t)rd_u(&r);
         if (rd_u(&r)) /* 0: neither stopped nor paused */
             *(c->paused ? &c->paused_ms : &c->stopped_ms) = rd_t_at(&r, c->start_ms);
-        rd_times(&r, c, has);
+        rd_times(&r, c, has, true);
         if (has & TREC_C_OWN_STRS)
             rd_strs(&r, c);
         if (has & TREC_C_LIMIT_TEXT)

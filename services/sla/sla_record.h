@@ -30,7 +30,9 @@
  * the shared start_ms, policy edition, policy, and without TREC_SAME_STRS unit and category;
  * then per clock, by kind: [clock][flags][ladder flags][pending step][has: bits 0-4 as
  * version 2's, TREC_C_*], with TREC_C_OWN_START its start_ms, 0 or 1 then when it stopped (or
- * paused) and the instants of version 2 from its start, limit unit, value and anchor, with
+ * paused) from its start, its due from its start, the other instants of version 2 from its due
+ * (zigzag(minutes) << 1 | 1 when a whole number of minutes, else zigzag(ms) << 1), limit unit,
+ * value and anchor, with
  * TREC_C_OWN_STRS its policy edition, policy, unit and category, with TREC_C_LIMIT_TEXT the
  * limit's text. Every clock in it has its pending step on its round's entry.
  * Older rounds' clocks (a rework round moved them out) are version-2 records in sla_clocks, as

@@ -610,6 +610,97 @@ static void test_due_view_in_clock_order(void **state)
     assert_int_equal(keys, 3);
 }
 
+/* The ticket record's codec: every field of every clock comes back as written, shared or its
+ * own, instants a whole number of minutes from the due or not, before or after it. */
+static void test_ticket_record_round_trip(void **state)
+{
+    (void)state;
+    sla_ticket_rec_t t = {.round = 3, .n = 3};
+    t.in = (sla_inputs_t){.known = true, .round = 3, .urgency = HOTLINE__URGENCY__URGENCY_URGENT,
+                          .appeal_type = (Hotline__AppealType)2, .channel = (Hotline__Channel)3};
+    strcpy(t.in.unit, "water-north");
+    strcpy(t.in.category, "W0402");
+    int64_t t0 = 1772416800123; /* ms precision, as events carry */
+    for (size_t i = 0; i < t.n; i++) {
+        sla_clock_t *c = &t.c[i];
+        *c = (sla_clock_t){.clock = (Hotline__SlaClock)(i + 1), .round = 3, .start_ms = t0,
+                           .due_ms = t0 + 86400000 * 3 + 7, .limit_unit = 4, .limit_value = 3,
+                           .policy_version = 9, .on_round = true, .due_on_round = true};
+        c->warn_ms = c->due_ms - 86400000;         /* whole minutes before */
+        c->reminder_ms = c->due_ms - 1234567;       /* not whole minutes */
+        c->red_ms = c->due_ms + 3600000;            /* whole minutes after */
+        c->supervision_ms = c->due_ms + 7200001;    /* not, after */
+        strcpy(c->policy, "water-urgent");
+        strcpy(c->unit, "water-north");
+        strcpy(c->category, "W0402");
+        strcpy(c->limit, "3 working days");
+    }
+    t.c[0].reminded = t.c[0].warned = true;
+    t.c[0].pending = SLA_STEP_BREACH;
+    t.c[0].pending_at_ms = t.c[0].due_ms + 1000; /* held back a second */
+    t.c[1].paused = true;
+    t.c[1].paused_ms = t0 + 5000;
+    t.c[2].start_ms = t0 + 999; /* the callback clock: its own start, unit, limit text */
+    t.c[2].stopped = t.c[2].on_time = t.c[2].suspended = true;
+    t.c[2].stopped_ms = t0 - 17; /* before its start: a producer's clock behind */
+    strcpy(t.c[2].unit, "callback-desk");
+    t.c[2].limit_value = 0;
+    strcpy(t.c[2].limit, "within the hour");
+    uint8_t buf[TREC_MAX];
+    size_t n = sla_ticket_encode(&t, buf);
+    MDB_val v = {.mv_size = n, .mv_data = buf};
+    assert_true(sla_ticket_is_v3(&v));
+    sla_ticket_rec_t back;
+    assert_int_equal(sla_ticket_decode(&v, &back, true), 0);
+    assert_int_equal(back.round, 3);
+    assert_int_equal(back.n, 3);
+    assert_true(back.in.known);
+    assert_int_equal(back.in.urgency, t.in.urgency);
+    assert_int_equal(back.in.appeal_type, t.in.appeal_type);
+    assert_int_equal(back.in.channel, t.in.channel);
+    assert_string_equal(back.in.unit, "water-north");
+    assert_string_equal(back.in.category, "W0402");
+    for (size_t i = 0; i < 3; i++) {
+        const sla_clock_t *a = &t.c[i], *b = &back.c[i];
+        if (!a->limit_value)
+            assert_string_equal(b->limit, a->limit);
+        else
+            assert_string_equal(b->limit, "3 working days");
+        assert_int_equal(b->clock, a->clock);
+        assert_int_equal(b->round, a->round);
+        const int64_t at[][2] = {{a->start_ms, b->start_ms}, {a->due_ms, b->due_ms},
+                                 {a->warn_ms, b->warn_ms}, {a->stopped_ms, b->stopped_ms},
+                                 {a->reminder_ms, b->reminder_ms}, {a->red_ms, b->red_ms},
+                                 {a->supervision_ms, b->supervision_ms},
+                                 {a->pending_at_ms, b->pending_at_ms},
+                                 {a->paused_ms, b->paused_ms}};
+        for (size_t k = 0; k < sizeof at / sizeof at[0]; k++)
+            assert_int_equal(at[k][1], at[k][0]);
+        const bool fl[][2] = {{a->stopped, b->stopped}, {a->on_time, b->on_time},
+                              {a->warned, b->warned}, {a->breached, b->breached},
+                              {a->reminded, b->reminded}, {a->red, b->red},
+                              {a->supervised, b->supervised}, {a->paused, b->paused},
+                              {a->suspended, b->suspended}, {a->on_round, b->on_round},
+                              {a->due_on_round, b->due_on_round},
+                              {a->pending_by_id, b->pending_by_id}};
+        for (size_t k = 0; k < sizeof fl / sizeof fl[0]; k++)
+            assert_int_equal(fl[k][1], fl[k][0]);
+        assert_int_equal(b->pending, a->pending);
+        assert_int_equal(b->limit_unit, a->limit_unit);
+        assert_int_equal(b->limit_value, a->limit_value);
+        assert_int_equal(b->limit_anchor, a->limit_anchor);
+        assert_int_equal(b->policy_version, a->policy_version);
+        assert_string_equal(b->policy, a->policy);
+        assert_string_equal(b->unit, a->unit);
+        assert_string_equal(b->category, a->category);
+    }
+    /* A damaged record is refused, not read past its end. */
+    for (size_t cut = 3; cut < n; cut++) {
+        MDB_val s = {.mv_size = cut, .mv_data = buf};
+        assert_int_equal(sla_ticket_decode(&s, &back, true), HL_ECORRUPT);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,6 +713,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_per_clock_entries_in_one_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_records_read_and_converted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_due_view_in_clock_order, setup, teardown),
+        cmocka_unit_test(test_ticket_record_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
