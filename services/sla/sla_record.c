@@ -88,6 +88,14 @@ static void limit_text(const sla_clock_t *c, char *out, size_t size)
     calendar_limit_text(&l, out, size);
 }
 
+const char *sla_limit_text(const sla_clock_t *c, char *buf, size_t size)
+{
+    if (c->limit[0])
+        return c->limit;
+    limit_text(c, buf, size);
+    return buf;
+}
+
 /* ---- parts versions 2 and 3 share ---- */
 
 /* A ladder instant as version 3 keeps it: from the due, in whole minutes when it is (the
@@ -245,9 +253,7 @@ static int decode_v2(const MDB_val *v, sla_clock_t *out)
     rd_times(&r, out, has, false);
     rd_strs(&r, out);
     if (has & REC_HAS_LIMIT_TEXT)
-        rd_str(&r, out->limit, sizeof out->limit);
-    else
-        limit_text(out, out->limit, sizeof out->limit);
+        rd_str(&r, out->limit, sizeof out->limit); /* else made when shown: sla_limit_text */
     if (r.bad || r.p != r.end)
         return HL_ECORRUPT;
     out->pending_by_id = has & REC_HAS_PENDING_BY_ID;
@@ -460,9 +466,7 @@ int sla_ticket_decode(const MDB_val *v, sla_ticket_rec_t *t, bool clocks)
         if (has & TREC_C_OWN_STRS)
             rd_strs(&r, c);
         if (has & TREC_C_LIMIT_TEXT)
-            rd_str(&r, c->limit, sizeof c->limit);
-        else
-            limit_text(c, c->limit, sizeof c->limit);
+            rd_str(&r, c->limit, sizeof c->limit); /* else made when shown */
         if (c->pending && !(has & REC_HAS_PENDING_AT))
             c->pending_at_ms = sla_step_at(c, c->pending);
     }

@@ -147,7 +147,9 @@ size_t sla_due_key(uint8_t *out, int64_t due_ms, const char *ticket, uint32_t ro
 /* The ticket id inside a key at off, NUL-terminated by construction; its length or -1. */
 long sla_key_ticket(const MDB_val *k, size_t off, size_t tail);
 
-/* A stored record (either version) decoded. */
+/* A stored record (either version) decoded. The limit's text is left empty when the record
+ * has the limit as numbers: sla_limit_text makes it (the text, in buf or the clock's own). */
+const char *sla_limit_text(const sla_clock_t *c, char *buf, size_t size);
 int sla_record_decode(const MDB_val *v, sla_clock_t *out);
 /* A change to a stored record. */
 typedef struct rec_change {

@@ -231,9 +231,11 @@ int sla_clock_get(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t rou
     sla_round_t r;
     sla_clock_t *c;
     int rc = sla_round_clock_load(self, txn, ticket_id, round, clock, &r, &c);
-    if (!rc)
-        *out = *c;
-    return rc;
+    if (rc)
+        return rc;
+    *out = *c;
+    sla_limit_text(c, out->limit, sizeof out->limit); /* made here when not stored */
+    return 0;
 }
 
 /* ---- the round's keys: its scheduler entry and its sla_due key ---- */

@@ -27,9 +27,10 @@ static void add_time(sla_t *self, json_t *o, const char *name, int64_t ms)
 
 static json_t *clock_json(sla_t *self, const sla_clock_t *c)
 {
+    char limit[sizeof c->limit];
     json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "clock",
                           sla_clock_name(c->clock), "round", (int)c->round, "policy", c->policy,
-                          "limit", c->limit, "unit", c->unit, "categoryCode", c->category,
+                          "limit", sla_limit_text(c, limit, sizeof limit), "unit", c->unit, "categoryCode", c->category,
                           "running", !c->stopped, "warned", c->warned, "breached", c->breached);
     add_time(self, o, "started", c->start_ms);
     add_time(self, o, "due", c->due_ms);
