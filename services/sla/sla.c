@@ -185,7 +185,7 @@ int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
                                        "yet read what dispatch recorded up to their instant.",
                                        NULL);
         self->m_pending = metrics_gauge(opts->metrics, "hotline_sla_pending_timers",
-                                        "Ladder steps on the scheduler: one per running clock (its next step).",
+                                        "Ladder steps on the scheduler: one per round with a running clock (its next step).",
                                         NULL);
         metrics_refresh(self);
     }

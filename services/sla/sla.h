@@ -6,15 +6,22 @@
  * instant on the service clock (sla_ladder.c).
  *
  * State (one LMDB environment, sub-databases):
- *   sla_clocks   ticket \0 round(BE32) clock(u8) -> clock record (sla_store.c)
- *   sla_tickets  ticket -> packed TicketDispatched: what a rework round needs (policy inputs)
- *   sla_due      due_ms(BE64) ticket \0 round(BE32) clock(u8) -> "" : running clocks by due
- *                (the /v1/due view: breached clocks still running included)
+ *   sla_tickets  ticket -> the ticket record: what a rework round needs (policy inputs) and
+ *                the latest round's clocks (sla_record.h; sla_round.c)
+ *   sla_clocks   ticket \0 round(BE32) clock(u8) -> clock record: older rounds' clocks, and
+ *                those of the releases before until they change (sla_record.h)
+ *   sla_due      due_ms(BE64) ticket \0 round(BE32) -> "": rounds with running clocks (not
+ *                paused) by the earliest due among them (the /v1/due view: breached clocks
+ *                still running included); the releases before keyed each clock, ticket \0
+ *                round(BE32) clock(u8), and their clocks keep those keys until they stop
  *   sla_meta     "running.sign" / "running.reply" -> BE64 counts of running clocks;
  *                "f/" ticket \0 round(BE32) -> flags, incident id: the incident a linked
  *                ticket's round follows (sla_incident.c)
- *   sla_steps.*  the shared scheduler's entries (common/scheduler.h), one per running clock:
- *                its next ladder step, id ticket \0 clock(u8) round(BE32) step(u8), no payload
+ *   sla_steps.*  the shared scheduler's entries (common/scheduler.h), one per (ticket, round)
+ *                with a running clock: id ticket \0 round(BE32), no payload, due at the earliest
+ *                pending ladder step of the round's clocks (sla_fire.c). Entries of the releases
+ *                before, one per running clock, id ticket \0 clock(u8) round(BE32) step(u8),
+ *                still fire: their clock then joins its round's entry
  * Every change and the events it produces commit in one transaction (a feed apply, or a
  * scheduler pass that fires a step and removes its entry together).
  *
@@ -35,7 +42,8 @@
  *
  * Files: sla.c (service descriptor, configuration, start, stop and gauges), sla_policy.c
  * (policy table: validation, matching, JSON), sla_ladder.c (the ladder's plan and order),
- * sla_store.c (clock records, indexes, start / stop; the layout in sla_record.h), sla_move.c
+ * sla_store.c (indexes, start / stop), sla_round.c (a round's clocks loaded and saved; the
+ * layouts in sla_record.h), sla_record.c (their codecs), sla_move.c
  * (extensions, holds), sla_fire.c (the ladder's steps), sla_views.c (JSON), sla_editions.c
  * (loaded policy tables), sla_incident.c (incident clocks, linked tickets), sla_apply.c
  * (dispatch and callback feed events), sla_http.c (routes). Loop thread only. */
@@ -160,9 +168,8 @@ const char *sla_clock_name(Hotline__SlaClock clock);
 /* Running clocks of one kind (SIGN / REPLY), kept in the same transactions as the clocks. */
 int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64_t *out);
 
-/* Which step of a clock a scheduler entry fires: the last byte of its id. A clock has at most
- * one entry at a time, its next step (1 and 2 keep the values of the first release, whose
- * clocks put both at start). */
+/* A clock's ladder steps (a record's pending step; the last byte of an older release's entry
+ * id: 1 and 2 keep the values of the first release, whose clocks put both at start). */
 enum { SLA_STEP_WARN = 1,     /* yellow card */
        SLA_STEP_BREACH = 2,   /* overdue */
        SLA_STEP_REMIND = 3,   /* reminder */
@@ -181,6 +188,10 @@ typedef struct sla_clock {
     uint8_t pending;                /* the step on the scheduler (SLA_STEP_*), 0: none */
     int64_t pending_at_ms;          /* when it is due there (its instant, or later: held) */
     bool pending_by_id;             /* put by an older release: cancelled by its id */
+    bool on_round;                  /* pending is on the round's entry (else an entry of its
+                                     * own, put by an older release) */
+    bool due_on_round;              /* its due is in sla_due under its round's key (else one
+                                     * of its own, put by an older release) */
     bool paused;                    /* the ticket is on hold */
     int64_t paused_ms;              /* since when (0 when not paused) */
     uint32_t limit_unit;            /* the limit's hotline.DurationUnit (0: a first-release clock) */

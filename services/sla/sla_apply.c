@@ -2,7 +2,7 @@
  * Every clock instant comes from the event's own time (Event.time_ms, dispatch's clock), never
  * from when sla happens to read it, so a backlog read late still yields the right due times and
  * the right on-time verdicts. Loop thread. */
-#include "sla_internal.h"
+#include "sla_record.h"
 
 #include "hl_error.h"
 #include "slog.h"
@@ -12,44 +12,6 @@
 
 #define EVENT_TIME_MIN_MS 946684800000LL  /* 2000-01-01T00:00:00Z */
 #define EVENT_TIME_MAX_MS 7258118400000LL /* 2200-01-01T00:00:00Z */
-
-/* What a rework round needs to pick the same policy again, kept per ticket. Bounded copies:
- * the feed is trusted, but a record must never outgrow a page for a bad string. */
-static int ticket_put(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
-{
-    char u[129], c[65];
-    snprintf(u, sizeof u, "%s", in->unit ? in->unit : "");
-    snprintf(c, sizeof c, "%s", in->category ? in->category : "");
-    Hotline__TicketDispatched td = HOTLINE__TICKET_DISPATCHED__INIT;
-    td.unit = u;
-    td.category_code = c;
-    td.urgency = in->urgency;
-    td.round = in->round;
-    td.appeal_type = in->appeal_type;
-    td.channel = in->channel;
-    uint8_t buf[512];
-    size_t n = hotline__ticket_dispatched__get_packed_size(&td);
-    if (n > sizeof buf)
-        return HL_EINTERNAL;
-    hotline__ticket_dispatched__pack(&td, buf);
-    return store_put(txn, self->tickets, in->ticket_id, strlen(in->ticket_id), buf, n, 0);
-}
-
-/* The ticket record, unpacked (free with hotline__ticket_dispatched__free_unpacked), or NULL
- * in *out when sla never saw the ticket dispatched. */
-static int ticket_get(sla_t *self, MDB_txn *txn, const char *ticket,
-                      Hotline__TicketDispatched **out)
-{
-    *out = NULL;
-    MDB_val v;
-    int rc = store_get(txn, self->tickets, ticket, strlen(ticket), &v);
-    if (rc == HL_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    *out = hotline__ticket_dispatched__unpack(NULL, v.mv_size, v.mv_data);
-    return *out ? 0 : HL_ECORRUPT;
-}
 
 /* The event's own time; one missing or outside 2000..2200 (a bad producer clock; arithmetic on
  * it could overflow) is replaced by sla's, and said. */
@@ -74,39 +36,35 @@ static int on_dispatched(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
         .urgency = d->urgency,
         .appeal_type = d->appeal_type,
         .channel = d->channel,
+        .keep = true,
     };
-    int rc = ticket_put(self, txn, &in);
-    return rc ? rc : sla_store_start_round(self, txn, &in);
+    return sla_store_start_round(self, txn, &in);
 }
 
 static int on_reopened(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
 {
     const Hotline__TicketReopened *r = ev->ticket_reopened;
-    Hotline__TicketDispatched *t;
-    int rc = ticket_get(self, txn, ev->ticket_id, &t);
+    sla_inputs_t t;
+    int rc = sla_inputs_get(self, txn, ev->ticket_id, &t);
     if (rc)
         return rc;
-    if (!t)
+    if (!t.known)
         SLOG_WARN("sla_reopened_unknown", "ticket=%s round=%u reason=\"never saw it dispatched "
                   "(trimmed before sla followed?)\" next=\"catch-all policy\"", ev->ticket_id,
                   r->round);
-    const char *unit = r->unit && *r->unit ? r->unit : t ? t->unit : "";
+    const char *unit = r->unit && *r->unit ? r->unit : t.unit;
     sla_round_in_t in = {
         .ticket_id = ev->ticket_id,
         .round = r->round,
         .start_ms = event_time(self, ev),
         .unit = unit,
-        .category = t ? t->category_code : "",
-        .urgency = t ? t->urgency : HOTLINE__URGENCY__URGENCY_UNSPECIFIED,
-        .appeal_type = t ? t->appeal_type : HOTLINE__APPEAL_TYPE__APPEAL_TYPE_UNSPECIFIED,
-        .channel = t ? t->channel : HOTLINE__CHANNEL__CHANNEL_UNSPECIFIED,
+        .category = t.category,
+        .urgency = t.urgency,
+        .appeal_type = t.appeal_type,
+        .channel = t.channel,
+        .keep = true,
     };
-    rc = ticket_put(self, txn, &in);
-    if (!rc)
-        rc = sla_store_start_round(self, txn, &in);
-    if (t)
-        hotline__ticket_dispatched__free_unpacked(t, NULL);
-    return rc;
+    return sla_store_start_round(self, txn, &in);
 }
 
 /* Stop a clock; one that never started (a round sla did not see) is logged, not an error. */
@@ -193,35 +151,31 @@ static int on_replied(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
     /* A linked ticket (its own clocks suspended) is judged by its incident's clock. */
     if (!rc)
         rc = sla_incident_judge(self, txn, ev->ticket_id, round, event_time(self, ev));
-    Hotline__TicketDispatched *t;
-    if (rc || (rc = ticket_get(self, txn, ev->ticket_id, &t)) != 0 || !t)
+    sla_inputs_t t;
+    if (rc || (rc = sla_inputs_get(self, txn, ev->ticket_id, &t)) != 0 || !t.known)
         return rc; /* a ticket sla never saw dispatched: no policy to time the callback by */
     const char *unit = ev->ticket_replied->unit;
     sla_round_in_t in = {
         .ticket_id = ev->ticket_id,
         .round = round,
         .start_ms = event_time(self, ev),
-        .unit = unit && *unit ? unit : t->unit,
-        .category = t->category_code,
-        .urgency = t->urgency,
-        .appeal_type = t->appeal_type,
-        .channel = t->channel,
+        .unit = unit && *unit ? unit : t.unit,
+        .category = t.category,
+        .urgency = t.urgency,
+        .appeal_type = t.appeal_type,
+        .channel = t.channel,
     };
-    rc = sla_store_start_callback(self, txn, &in);
-    hotline__ticket_dispatched__free_unpacked(t, NULL);
-    return rc;
+    return sla_store_start_callback(self, txn, &in);
 }
 
 /* The ticket closed (callback's outcome, or any other end): its callback clock stops. */
 static int on_closed(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
 {
-    Hotline__TicketDispatched *t;
-    int rc = ticket_get(self, txn, ev->ticket_id, &t);
-    if (rc || !t)
+    sla_inputs_t t;
+    int rc = sla_inputs_get(self, txn, ev->ticket_id, &t);
+    if (rc || !t.known)
         return rc;
-    uint32_t round = t->round;
-    hotline__ticket_dispatched__free_unpacked(t, NULL);
-    return stop(self, txn, ev, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, true);
+    return stop(self, txn, ev, t.round, HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, true);
 }
 
 /* Out of the incident, back at a unit: it no longer follows the incident's clock, and the
@@ -229,10 +183,10 @@ static int on_closed(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
 static int on_unlinked(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
 {
     const Hotline__TicketUnlinked *u = ev->ticket_unlinked;
-    Hotline__TicketDispatched *t; /* the appeal type and channel, which the unlink lacks */
+    sla_inputs_t t; /* the appeal type and channel, which the unlink lacks */
     int rc = sla_incident_unfollow(self, txn, ev->ticket_id, u->round);
     if (!rc)
-        rc = ticket_get(self, txn, ev->ticket_id, &t);
+        rc = sla_inputs_get(self, txn, ev->ticket_id, &t);
     if (rc)
         return rc;
     sla_round_in_t in = {
@@ -242,15 +196,11 @@ static int on_unlinked(sla_t *self, MDB_txn *txn, const Hotline__Event *ev)
         .unit = u->unit,
         .category = u->category_code,
         .urgency = u->urgency,
-        .appeal_type = t ? t->appeal_type : HOTLINE__APPEAL_TYPE__APPEAL_TYPE_UNSPECIFIED,
-        .channel = t ? t->channel : HOTLINE__CHANNEL__CHANNEL_UNSPECIFIED,
+        .appeal_type = t.known ? t.appeal_type : HOTLINE__APPEAL_TYPE__APPEAL_TYPE_UNSPECIFIED,
+        .channel = t.known ? t.channel : HOTLINE__CHANNEL__CHANNEL_UNSPECIFIED,
+        .keep = true,
     };
-    rc = ticket_put(self, txn, &in);
-    if (!rc)
-        rc = sla_store_restart_round(self, txn, &in);
-    if (t)
-        hotline__ticket_dispatched__free_unpacked(t, NULL);
-    return rc;
+    return sla_store_restart_round(self, txn, &in);
 }
 
 int sla_apply(void *ctx, MDB_txn *txn, const Hotline__Event *ev)

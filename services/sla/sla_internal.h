@@ -48,6 +48,7 @@ typedef struct sla_round_in {
     Hotline__Urgency urgency;
     Hotline__AppealType appeal_type;
     Hotline__Channel channel;
+    bool keep; /* kept as the ticket's inputs (a dispatch, a reopen, an unlink) */
 } sla_round_in_t;
 
 /* Start the SIGN, REPLY (a rework round: the policy's rework limit) and, when the policy has

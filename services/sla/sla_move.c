@@ -28,17 +28,20 @@ static int64_t moved(const calendar_t *cal, int64_t x, bool given, const shift_t
     return calendar_shift_working_days(cal, x, sh->working_days);
 }
 
-/* Move a clock's deadline and every step not yet given by sh, and write it back: record, due
- * index, the next step on the scheduler (none while it stays paused). clear takes flags off
+/* Move a clock's deadline and every step not yet given by sh, and write it back: record, the
+ * round's due key and entry (none for it while it stays paused). clear takes flags off
  * (SLA_F_PAUSED on a resume). before / after: the clock around the change. HL_ENOTFOUND (no
  * such clock), HL_ECONFLICT (it has stopped). */
 static int reschedule(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                       Hotline__SlaClock clock, const shift_t *sh, uint8_t clear,
                       sla_clock_t *before, sla_clock_t *after)
 {
-    int rc = sla_clock_get(self, txn, ticket_id, round, clock, before);
+    sla_round_t r;
+    sla_clock_t *slot;
+    int rc = sla_round_clock_load(self, txn, ticket_id, round, clock, &r, &slot);
     if (rc)
         return rc;
+    *before = *slot;
     if (before->stopped)
         return HL_ECONFLICT;
     const sla_clock_t *c = before;
@@ -52,24 +55,19 @@ static int reschedule(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t
     m->paused = c->paused && !(clear & SLA_F_PAUSED);
     if (!m->paused)
         m->paused_ms = 0;
+    sla_round_keys_t was;
+    sla_round_keys(&r, &was);
     rc = sla_pending_cancel(self, txn, ticket_id, c);
-    int next = 0;
-    if (!rc && !m->paused)
-        rc = sla_next_put(self, txn, ticket_id, m, &next);
-    m->pending = (uint8_t)next;
-    m->pending_by_id = false;
-    m->pending_at_ms = next ? sla_step_at(m, next) : 0;
+    /* A clock of the releases before leaves its own due key: it joins its round's. */
     if (!rc)
-        rc = sla_record_put(self, txn, ticket_id, m);
-    /* A paused clock is out of the due view; it comes back when it runs again. */
-    uint8_t dk[KEY_MAX];
-    if (!rc && !c->paused) {
-        rc = store_del(txn, self->due, dk, sla_due_key(dk, c->due_ms, ticket_id, round, clock));
-        rc = rc == HL_ENOTFOUND ? 0 : rc;
-    }
-    if (!rc && !m->paused)
-        rc = store_put(txn, self->due, dk, sla_due_key(dk, m->due_ms, ticket_id, round, clock), "",
-                       0, 0);
+        rc = sla_due_own_del(self, txn, ticket_id, c);
+    sla_next_set(m); /* none while it stays paused */
+    m->due_on_round = true;
+    *slot = *m;
+    if (!rc)
+        rc = sla_round_save(self, txn, &r);
+    if (!rc)
+        rc = sla_round_keys_move(self, txn, &r, &was);
     if (!rc)
         self->dirty = true;
     return rc;
@@ -106,22 +104,23 @@ int sla_store_extend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t 
 int sla_store_pause(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                     Hotline__SlaClock clock, int64_t at_ms)
 {
-    sla_clock_t c;
-    int rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
+    sla_round_t r;
+    sla_clock_t *c;
+    int rc = sla_round_clock_load(self, txn, ticket_id, round, clock, &r, &c);
     if (rc)
         return rc;
-    if (c.stopped || c.paused)
+    if (c->stopped || c->paused)
         return 0; /* nothing runs, or paused already */
     sla_rec_change_t ch = {.flags = SLA_F_PAUSED, .pending = 0, .stopped_ms = at_ms};
-    rc = sla_take_off(self, txn, ticket_id, &c, &ch);
+    rc = sla_take_off(self, txn, &r, c, &ch);
     if (rc)
         return rc;
     self->dirty = true;
     Hotline__SlaClockPaused p = HOTLINE__SLA_CLOCK_PAUSED__INIT;
     p.clock = clock;
     p.round = round;
-    p.due_ms = c.due_ms;
-    p.unit = c.unit;
+    p.due_ms = c->due_ms;
+    p.unit = c->unit;
     return evlog_append_body(self->log, txn, ticket_id, HOTLINE__EVENT__BODY_SLA_CLOCK_PAUSED,
                              &p);
 }

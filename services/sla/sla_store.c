@@ -85,19 +85,6 @@ long sla_key_ticket(const MDB_val *k, size_t off, size_t tail)
     return (long)(nul - (p + off));
 }
 
-/* ---- records (codec: sla_record.c) ---- */
-
-int sla_clock_get(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
-                  Hotline__SlaClock clock, sla_clock_t *out)
-{
-    if (!ticket_id || !*ticket_id || strlen(ticket_id) > SLA_TICKET_ID_MAX)
-        return HL_ENOTFOUND;
-    uint8_t key[KEY_MAX];
-    MDB_val v;
-    int rc = store_get(txn, self->clocks, key, sla_clock_key(key, ticket_id, round, clock), &v);
-    return rc ? rc : sla_record_decode(&v, out);
-}
-
 static int count_add(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, int delta)
 {
     const char *k = RUNNING_KEY[(unsigned)clock < NCLOCKS ? clock : 0];
@@ -108,14 +95,6 @@ int sla_running_count(sla_t *self, MDB_txn *txn, Hotline__SlaClock clock, uint64
 {
     const char *k = RUNNING_KEY[(unsigned)clock < NCLOCKS ? clock : 0];
     return store_get_u64(txn, self->meta, k, strlen(k), out);
-}
-
-int sla_step_put(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__SlaClock clock,
-                    uint32_t round, int step, int64_t at_ms)
-{
-    uint8_t id[SLA_TICKET_ID_MAX + 1 + STEP_TAIL];
-    return scheduler_put(self->steps, txn, id, step_id(id, ticket, clock, round, step), at_ms,
-                         NULL, 0);
 }
 
 /* Cancel a step due at at_ms, or (at_ms 0) one an older release put with an id index; one
@@ -130,20 +109,34 @@ static int step_cancel(sla_t *self, MDB_txn *txn, const char *ticket, Hotline__S
     return rc == HL_ENOTFOUND ? 0 : rc;
 }
 
-/* Put a clock's next step (c as it will be stored) on the scheduler; *step is it (0: none). */
-int sla_next_put(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c,
-                    int *step)
+/* A round's entry id: ticket \0 round, the prefix of the round's clock keys. */
+size_t sla_round_id(uint8_t *out, const char *ticket, uint32_t round)
 {
-    *step = sla_ladder_next(c);
-    if (!*step)
-        return 0;
-    return sla_step_put(self, txn, ticket, c->clock, c->round, *step, sla_step_at(c, *step));
+    size_t n = strlen(ticket);
+    memcpy(out, ticket, n + 1);
+    return n + 1 + put_be32(out + n + 1, round);
+}
+
+void sla_next_set(sla_clock_t *c)
+{
+    int step = c->paused ? 0 : sla_ladder_next(c);
+    c->pending = (uint8_t)step;
+    c->pending_at_ms = step ? sla_step_at(c, step) : 0;
+    c->pending_by_id = false;
+    c->on_round = true;
+}
+
+int64_t sla_clock_entry_at(const sla_clock_t *c)
+{
+    return c->on_round && c->pending && !c->stopped && !c->paused ? c->pending_at_ms : 0;
 }
 
 /* Cancel what a clock has on the scheduler: its next step, or for a record of the first
  * release (pending 0, version 1) its warning and breach. */
 int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c)
 {
+    if (c->on_round)
+        return 0; /* on the round's entry: sla_round_keys_move */
     if (c->pending)
         return step_cancel(self, txn, ticket, c->clock, c->round, c->pending,
                            c->pending_by_id ? 0 : c->pending_at_ms);
@@ -156,18 +149,14 @@ int sla_pending_cancel(sla_t *self, MDB_txn *txn, const char *ticket, const sla_
 
 /* ---- start ---- */
 
-static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
+/* Start a clock of r (loaded; saved by the caller) unless it has one of that kind: one set
+ * of clocks per (ticket, clock, round). */
+static int start_one(sla_t *self, MDB_txn *txn, sla_round_t *r, const sla_round_in_t *in,
                      const Hotline__SlaPolicy *p, Hotline__SlaClock clock,
                      const Hotline__Limit *limit)
 {
-    uint8_t key[KEY_MAX];
-    size_t klen = sla_clock_key(key, in->ticket_id, in->round, clock);
-    MDB_val old;
-    int rc = store_get(txn, self->clocks, key, klen, &old);
-    if (rc == 0)
-        return 0; /* started before: one set of clocks per (ticket, clock, round) */
-    if (rc != HL_ENOTFOUND)
-        return rc;
+    if (sla_round_clock(r, clock))
+        return 0; /* started before */
     int64_t due, warn = 0;
     if (calendar_add(self->cal, in->start_ms, limit, &due) != 0)
         return HL_EINTERNAL; /* the table was validated at start-up */
@@ -185,6 +174,9 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     sla_plan_t plan;
     sla_ladder_effective(sla_table(self), p, &ladder);
     sla_ladder_plan(self->cal, &ladder, limit, in->start_ms, due, warn, &plan);
+    sla_clock_t *slot = sla_round_add(r, clock);
+    if (!slot)
+        return HL_EINTERNAL;
     sla_clock_t c = {.clock = clock, .round = in->round, .start_ms = in->start_ms,
                      .due_ms = due, .warn_ms = warn, .reminder_ms = plan.reminder_ms,
                      .red_ms = plan.red_ms, .supervision_ms = plan.supervision_ms,
@@ -218,18 +210,10 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
             st.return_until_ms = until;
         st.extension_max_working_days = p->extension_max_working_days;
     }
-    int first;
-    rc = sla_next_put(self, txn, in->ticket_id, &c, &first);
-    c.pending = (uint8_t)first;
-    c.pending_at_ms = first ? sla_step_at(&c, first) : 0;
-    if (!rc)
-        rc = sla_record_put(self, txn, in->ticket_id, &c);
-    uint8_t dk[KEY_MAX];
-    if (!rc)
-        rc = store_put(txn, self->due, dk, sla_due_key(dk, due, in->ticket_id, in->round, clock),
-                       "", 0, 0);
-    if (!rc)
-        rc = count_add(self, txn, clock, +1);
+    sla_next_set(&c); /* on the round's entry and due key: the caller moves them */
+    c.due_on_round = true;
+    *slot = c;
+    int rc = count_add(self, txn, clock, +1);
     if (rc)
         return rc;
     self->dirty = true;
@@ -238,9 +222,13 @@ static int start_one(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
     ev.body_case = HOTLINE__EVENT__BODY_SLA_CLOCK_STARTED;
     ev.sla_clock_started = &st;
     rc = evlog_append(self->log, txn, &ev);
-    if (!rc && clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY && in->round > 0)
+    if (rc || clock != HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY || in->round == 0)
+        return rc;
+    /* A supervision request that waited for this clock: given on the stored clock. */
+    rc = sla_round_save(self, txn, r);
+    if (!rc)
         rc = sla_supervision_started(self, txn, in->ticket_id, in->round);
-    return rc;
+    return rc ? rc : sla_round_load(self, txn, in->ticket_id, in->round, r);
 }
 
 static const Hotline__SlaPolicy *policy_of(sla_t *self, const sla_round_in_t *in)
@@ -250,7 +238,20 @@ static const Hotline__SlaPolicy *policy_of(sla_t *self, const sla_round_in_t *in
     return sla_policy_match_keys(sla_table(self), &k);
 }
 
-int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
+/* The ticket's inputs from in, bounded (a record must never outgrow a page for a bad
+ * string). */
+static void inputs_set(sla_round_t *r, const sla_round_in_t *in)
+{
+    sla_inputs_t *t = &r->t.in;
+    *t = (sla_inputs_t){.known = true, .round = in->round, .urgency = in->urgency,
+                        .appeal_type = in->appeal_type, .channel = in->channel};
+    sla_copy_str(t->unit, sizeof t->unit, in->unit);
+    sla_copy_str(t->category, sizeof t->category, in->category);
+}
+
+/* Start a round's clocks (restart: where they were suspended, those first dropped), keep its
+ * inputs (in->keep), save it and move its entry, all in txn. */
+static int round_start(sla_t *self, MDB_txn *txn, const sla_round_in_t *in, bool restart)
 {
     const Hotline__SlaPolicy *p = policy_of(self, in);
     if (!p)
@@ -258,12 +259,53 @@ int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
     /* A rework round's reply runs on the policy's rework limit, when it has one. */
     const Hotline__Limit *reply = in->round > 0 && p->rework && p->rework->value ? p->rework
                                                                                   : p->reply;
-    int rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, p->sign);
+    sla_round_t r;
+    int rc = sla_round_load(self, txn, in->ticket_id, in->round, &r);
+    static const Hotline__SlaClock clocks[SLA_NROUND_CLOCKS] = SLA_ROUND_CLOCKS;
+    for (int i = 0; !rc && restart && i < SLA_NROUND_CLOCKS; i++) {
+        /* A suspended clock gives way to a fresh one from the unlink: its step and due
+         * entry went at the suspension. Running or judged clocks are left alone. */
+        const sla_clock_t *c = sla_round_clock(&r, clocks[i]);
+        if (c && c->suspended)
+            rc = sla_round_drop(self, txn, &r, clocks[i]);
+    }
+    if (rc)
+        return rc;
+    if (in->keep && r.latest)
+        inputs_set(&r, in);
+    sla_round_keys_t was;
+    sla_round_keys(&r, &was);
+    rc = start_one(self, txn, &r, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_SIGN, p->sign);
     if (!rc)
-        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, reply);
+        rc = start_one(self, txn, &r, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, reply);
     if (!rc && p->response && p->response->value)
-        rc = start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE, p->response);
-    return rc;
+        rc = start_one(self, txn, &r, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE,
+                       p->response);
+    if (!rc)
+        rc = sla_round_save(self, txn, &r);
+    return rc ? rc : sla_round_keys_move(self, txn, &r, &was);
+}
+
+int sla_store_start_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
+{
+    return round_start(self, txn, in, false);
+}
+
+/* One clock of a round started (start_one), the round's entry moved to its first step. */
+static int start_in_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
+                          const Hotline__SlaPolicy *p, Hotline__SlaClock clock,
+                          const Hotline__Limit *limit)
+{
+    sla_round_t r;
+    int rc = sla_round_load(self, txn, in->ticket_id, in->round, &r);
+    sla_round_keys_t was = {0, 0};
+    if (!rc)
+        sla_round_keys(&r, &was);
+    if (!rc)
+        rc = start_one(self, txn, &r, in, p, clock, limit);
+    if (!rc)
+        rc = sla_round_save(self, txn, &r);
+    return rc ? rc : sla_round_keys_move(self, txn, &r, &was);
 }
 
 int sla_store_start_callback(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
@@ -271,25 +313,35 @@ int sla_store_start_callback(sla_t *self, MDB_txn *txn, const sla_round_in_t *in
     const Hotline__SlaPolicy *p = policy_of(self, in);
     if (!p || !p->callback || !p->callback->value)
         return 0; /* no callback clock in this policy */
-    return start_one(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, p->callback);
+    return start_in_round(self, txn, in, p, HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK, p->callback);
 }
 
 /* ---- stop ---- */
 
+int sla_due_own_del(sla_t *self, MDB_txn *txn, const char *ticket, const sla_clock_t *c)
+{
+    if (c->due_on_round || c->paused)
+        return 0; /* under its round's key (sla_round_keys_move), or out of the view */
+    uint8_t dk[KEY_MAX];
+    int rc = store_del(txn, self->due, dk, sla_due_key(dk, c->due_ms, ticket, c->round, c->clock));
+    return rc == HL_ENOTFOUND ? 0 : rc;
+}
+
 /* Take a running clock off the scheduler and the due view, its record changed by ch (stopped
  * or paused). */
-int sla_take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clock_t *c,
-                    const sla_rec_change_t *ch)
+int sla_take_off(sla_t *self, MDB_txn *txn, sla_round_t *r, sla_clock_t *c,
+                 const sla_rec_change_t *ch)
 {
-    uint8_t dk[KEY_MAX];
-    int rc = sla_record_change(self, txn, ticket_id, c->round, c->clock, ch);
+    sla_round_keys_t was;
+    sla_round_keys(r, &was);
+    sla_clock_t before = *c;
+    sla_rec_apply(c, ch);
+    int rc = sla_pending_cancel(self, txn, r->ticket, &before);
     if (!rc)
-        rc = sla_pending_cancel(self, txn, ticket_id, c);
-    if (!rc) {
-        rc = store_del(txn, self->due, dk, sla_due_key(dk, c->due_ms, ticket_id, c->round, c->clock));
-        rc = rc == HL_ENOTFOUND ? 0 : rc;
-    }
-    return rc;
+        rc = sla_due_own_del(self, txn, r->ticket, &before);
+    if (!rc)
+        rc = sla_round_save(self, txn, r);
+    return rc ? rc : sla_round_keys_move(self, txn, r, &was);
 }
 
 /* Stop a running clock: with a verdict (on time or late, SlaClockStopped) or, suspended,
@@ -297,27 +349,29 @@ int sla_take_off(sla_t *self, MDB_txn *txn, const char *ticket_id, const sla_clo
 static int halt(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round,
                 Hotline__SlaClock clock, int64_t at_ms, bool suspend)
 {
-    sla_clock_t c;
-    int rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
+    sla_round_t r;
+    sla_clock_t *c;
+    int rc = sla_round_clock_load(self, txn, ticket_id, round, clock, &r, &c);
     if (rc)
         return rc;
-    if (c.stopped)
+    if (c->stopped)
         return 0; /* stopped before: a replayed sign / reply changes nothing */
-    if (c.paused) {
+    if (c->paused) {
         /* Stopped while on hold: the pause ends here, and the verdict is against the deadline
          * it moved. */
         rc = sla_store_resume(self, txn, ticket_id, round, clock, at_ms);
         if (!rc)
-            rc = sla_clock_get(self, txn, ticket_id, round, clock, &c);
+            rc = sla_round_clock_load(self, txn, ticket_id, round, clock, &r, &c);
         if (rc)
             return rc;
     }
-    bool on_time = at_ms <= c.due_ms;
+    bool on_time = at_ms <= c->due_ms;
+    int64_t due = c->due_ms;
     sla_rec_change_t ch = {.flags = suspend ? SLA_F_STOPPED | SLA_F_SUSPENDED
                                         : SLA_F_STOPPED | (on_time ? SLA_F_ON_TIME : 0),
                        .pending = 0, .stopped_ms = at_ms};
     /* A stopped clock climbs no further: its pending step goes with it. */
-    rc = sla_take_off(self, txn, ticket_id, &c, &ch);
+    rc = sla_take_off(self, txn, &r, c, &ch);
     if (!rc)
         rc = count_add(self, txn, clock, -1);
     if (rc)
@@ -328,7 +382,7 @@ static int halt(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t round
     Hotline__SlaClockStopped sp = HOTLINE__SLA_CLOCK_STOPPED__INIT;
     sp.clock = clock;
     sp.on_time = on_time;
-    sp.due_ms = c.due_ms;
+    sp.due_ms = due;
     sp.round = round;
     return evlog_append_body(self->log, txn, ticket_id, HOTLINE__EVENT__BODY_SLA_CLOCK_STOPPED,
                              &sp);
@@ -348,22 +402,7 @@ int sla_store_suspend(sla_t *self, MDB_txn *txn, const char *ticket_id, uint32_t
 
 int sla_store_restart_round(sla_t *self, MDB_txn *txn, const sla_round_in_t *in)
 {
-    static const Hotline__SlaClock clocks[SLA_NROUND_CLOCKS] = SLA_ROUND_CLOCKS;
-    for (int i = 0; i < SLA_NROUND_CLOCKS; i++) {
-        sla_clock_t c;
-        int rc = sla_clock_get(self, txn, in->ticket_id, in->round, clocks[i], &c);
-        if (rc == HL_ENOTFOUND || (rc == 0 && !c.suspended))
-            continue; /* never started (started below), or running / judged: left alone */
-        if (rc)
-            return rc;
-        /* A suspended clock gives way to a fresh one from the unlink: its steps and due
-         * entry went at the suspension. */
-        uint8_t key[KEY_MAX];
-        rc = store_del(txn, self->clocks, key, sla_clock_key(key, in->ticket_id, in->round, clocks[i]));
-        if (rc)
-            return rc;
-    }
-    return sla_store_start_round(self, txn, in);
+    return round_start(self, txn, in, true);
 }
 
 /* ---- an incident's clock (sla_incident.c) ---- */
@@ -378,6 +417,6 @@ int sla_store_start_clock(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
                                   : clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_RESPONSE ? p->response
                                   : clock == HOTLINE__SLA_CLOCK__SLA_CLOCK_CALLBACK ? p->callback
                                                                                     : p->reply;
-    return limit && limit->value ? start_one(self, txn, in, p, clock, limit) : 0;
+    return limit && limit->value ? start_in_round(self, txn, in, p, clock, limit) : 0;
 }
 

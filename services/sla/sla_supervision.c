@@ -31,16 +31,19 @@ static size_t wait_key(uint8_t *key, const char *ticket, uint32_t round)
 /* The notice on (ticket, round)'s reply clock: HL_ENOTFOUND when it has not started. */
 static int give(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round, int64_t at_ms)
 {
-    sla_clock_t c;
-    int rc = sla_clock_get(self, txn, ticket, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, &c);
+    sla_round_t r;
+    sla_clock_t *rp;
+    int rc = sla_round_clock_load(self, txn, ticket, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY,
+                                  &r, &rp);
     if (rc)
         return rc;
-    if (c.stopped || c.supervised)
+    if (rp->stopped || rp->supervised)
         return 0; /* replied already, or the notice is out */
     sla_rec_change_t ch = {.ladder = SLA_L_SUPERVISED, .pending = -1};
-    rc = sla_record_change(self, txn, ticket, round, HOTLINE__SLA_CLOCK__SLA_CLOCK_REPLY, &ch);
-    if (rc)
+    sla_rec_apply(rp, &ch);
+    if ((rc = sla_round_save(self, txn, &r)))
         return rc;
+    sla_clock_t c = *rp;
     c.supervision_ms = at_ms; /* the event says when it was given: now, not the ladder's day */
     SLOG_INFO("sla_supervision_notice", "ticket=%s round=%u unit=%s reason=\"second unsatisfied "
               "result\"", ticket, (unsigned)round, c.unit);
