@@ -478,13 +478,19 @@ int evlog_append(evlog_t *self, MDB_txn *txn, Hotline__Event *ev)
     if (rc)
         return rc;
     self->packed.n = protobuf_c_message_pack(&rest.base, self->packed.p);
+    uint64_t form = EVLOG_PACK_BIT;
     rc = evpack_encode(self->pack, txn, self->packed.p, self->packed.n, &self->stored);
+    if (rc == HL_EINVAL) { /* not in evpack's form: stored short, as it is */
+        self->stored.n = 0;
+        rc = bytebuf_put(&self->stored, self->packed.p, self->packed.n);
+        form = EVLOG_SHORT_BIT;
+    }
     if (!rc)
         rc = store_put_reserve(txn, self->log, key, sizeof key, EVLOG_HDR + self->stored.n,
                                MDB_APPEND, &val);
     if (rc)
         return rc;
-    store_be64_put(val, ((uint64_t)ev->time_ms & EVLOG_TIME_MASK) | EVLOG_PACK_BIT);
+    store_be64_put(val, ((uint64_t)ev->time_ms & EVLOG_TIME_MASK) | form);
     memcpy((uint8_t *)val + EVLOG_HDR, self->stored.p, self->stored.n);
     return note_kind(self, seq, event_kind(ev));
 }

@@ -335,6 +335,8 @@ static int rewrite(evpack_t *self, MDB_txn *txn, const uint8_t *p, size_t n, boo
     int rc = 0;
     while (!rc && p < end && !(rc = next_field(&p, end, &f))) {
         uint64_t num[3];
+        if (encode && f.num == PACKED_ID_FIELD)
+            return HL_EINVAL; /* an unknown field 5 (a newer sender's?): not in this form */
         if (encode && f.num == ID_FIELD && f.wt == WT_LEN && id_numbers(f.data, f.len, num)) {
             uint8_t packed[30];
             size_t len = varint_put(packed, num[0] - DATE_BASE);

@@ -39,8 +39,10 @@ void evpack_close(evpack_t **self);
 void evpack_committed(evpack_t *self, MDB_txn *txn);
 
 /* in (an Event packed without source, seq, time_ms) in its stored form, appended to out.
- * Numbers for new texts are written in txn. HL_ECORRUPT for bytes that are not protobuf,
- * HL_ENOMEM, or a store error (the caller's transaction must then be aborted). */
+ * Numbers for new texts are written in txn. HL_EINVAL when in holds a field 5 (unknown to
+ * hotline.Event, kept by protobuf-c from a newer sender): store it in another form. HL_ECORRUPT
+ * for bytes that are not protobuf, HL_ENOMEM, or a store error (the caller's transaction must
+ * then be aborted). */
 int evpack_encode(evpack_t *self, MDB_txn *txn, const uint8_t *in, size_t n, bytebuf_t *out);
 
 /* The stored form in back to the packed bytes, appended to out. HL_ECORRUPT for a malformed

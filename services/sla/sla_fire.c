@@ -201,6 +201,11 @@ int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e)
     }
     round_clocks_t r = {.changed = {0}};
     int rc = sla_round_load(self, txn, ticket, round, &r.r);
+    if (rc == HL_ECORRUPT) { /* one damaged record must not hold every other ticket's steps */
+        SLOG_WARN("sla_step_orphan", "ticket=%s round=%u reason=\"%s\" next=\"entry dropped\"",
+                  ticket, round, hl_strerror(rc));
+        return 0;
+    }
     if (rc)
         return rc;
     if (!r.r.n) {

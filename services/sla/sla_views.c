@@ -237,7 +237,13 @@ static int due_visit(void *ctx, const store_entry_t *e)
     if (tail == 5) /* a clock of the releases before */
         return (w->rc = heap_push(w, &it)) ? 1 : 0;
     sla_round_t r;
-    if ((w->rc = sla_round_load(w->self, w->txn, it.ticket, it.round, &r)))
+    int rc = sla_round_load(w->self, w->txn, it.ticket, it.round, &r);
+    if (rc == HL_ECORRUPT) { /* a damaged record: the others are still shown */
+        SLOG_WARN("sla_due_skipped", "ticket=%s round=%u reason=\"%s\"", it.ticket, it.round,
+                  hl_strerror(rc));
+        return 0;
+    }
+    if ((w->rc = rc))
         return 1;
     for (size_t i = 0; i < r.n; i++) {
         it.due_ms = sla_clock_due_at(&r.c[i]);
