@@ -6,6 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+int array_reserve(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *old;
+    memcpy(&old, p, sizeof old);
+    void *grown = realloc(old, n * elem);
+    if (!grown)
+        return HL_ENOMEM;
+    memcpy(p, &grown, sizeof grown);
+    *cap = n;
+    return 0;
+}
+
 int bytebuf_reserve(bytebuf_t *b, size_t more)
 {
     if (b->n + more <= b->cap)

@@ -65,6 +65,11 @@ typedef struct bytebuf {
     size_t n, cap;
 } bytebuf_t;
 
+/* Room for need elements of elem bytes in the array *p points at (*cap of them now; doubling
+ * from 64): 0 or HL_ENOMEM (the array is left as it was). p is the address of the array's
+ * pointer, of any element type. */
+int array_reserve(void *p, size_t *cap, size_t need, size_t elem);
+
 /* Room for more bytes after n: 0 or HL_ENOMEM. */
 int bytebuf_reserve(bytebuf_t *b, size_t more);
 /* Append n bytes, or a varint: 0 or HL_ENOMEM. */

@@ -335,14 +335,9 @@ static int note_kind(evlog_t *self, uint64_t seq, const char *kind)
 {
     while (self->nappended && self->appended[self->nappended - 1].seq >= seq)
         self->nappended--;
-    if (self->nappended == self->appended_cap) {
-        size_t cap = self->appended_cap ? self->appended_cap * 2 : 64;
-        struct appended *a = realloc(self->appended, cap * sizeof *a);
-        if (!a)
-            return HL_ENOMEM;
-        self->appended = a;
-        self->appended_cap = cap;
-    }
+    if (array_reserve(&self->appended, &self->appended_cap, self->nappended + 1,
+                      sizeof *self->appended))
+        return HL_ENOMEM;
     self->appended[self->nappended].seq = seq;
     self->appended[self->nappended++].kind = kind;
     return 0;

@@ -168,8 +168,8 @@ bool dispatch_queue_key_parse(const void *key, size_t len, Hotline__TicketStatus
 /* ---- the keys of earlier versions ---------------------------------------------------------- */
 
 typedef struct old_keys {
-    char *buf; /* each key as length (size_t) + bytes */
-    size_t len, cap, n;
+    bytebuf_t buf; /* each key as length (size_t) + bytes */
+    size_t n;
 } old_keys_t;
 
 static int collect_visit(void *ctx, const store_entry_t *e)
@@ -177,20 +177,12 @@ static int collect_visit(void *ctx, const store_entry_t *e)
     old_keys_t *k = ctx;
     if (k->n == MIGRATE_CHUNK)
         return 1;
-    size_t need = sizeof(size_t) + e->key.mv_size;
-    if (k->len + need > k->cap) {
-        size_t cap = (k->cap ? k->cap * 2 : 65536) + need;
-        char *buf = realloc(k->buf, cap);
-        if (!buf)
-            return HL_ENOMEM;
-        k->buf = buf;
-        k->cap = cap;
-    }
-    memcpy(k->buf + k->len, &e->key.mv_size, sizeof(size_t));
-    memcpy(k->buf + k->len + sizeof(size_t), e->key.mv_data, e->key.mv_size);
-    k->len += need;
-    k->n++;
-    return 0;
+    size_t klen = e->key.mv_size;
+    int rc = bytebuf_put(&k->buf, &klen, sizeof klen);
+    if (!rc)
+        rc = bytebuf_put(&k->buf, e->key.mv_data, klen);
+    k->n += !rc;
+    return rc;
 }
 
 /* One old key (unit NUL state ticket id) rewritten (an unreadable one dropped). */
@@ -233,11 +225,11 @@ static int migrate(dispatch_t *self)
         rc = store_scan(txn, self->queue, &r, collect_visit, &k);
         for (size_t off = 0, i = 0; !rc && i < k.n; i++) {
             size_t klen;
-            memcpy(&klen, k.buf + off, sizeof klen);
-            rc = migrate_one(self, txn, k.buf + off + sizeof klen, klen);
+            memcpy(&klen, k.buf.p + off, sizeof klen);
+            rc = migrate_one(self, txn, (const char *)k.buf.p + off + sizeof klen, klen);
             off += sizeof klen + klen;
         }
-        free(k.buf);
+        free(k.buf.p);
         if (!rc && k.n)
             rc = store_write_commit(self->store, &txn);
         else

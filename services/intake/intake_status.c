@@ -3,6 +3,7 @@
  * Loop thread. */
 #include "intake_status.h"
 
+#include "bytes.h"
 #include "hl_error.h"
 
 #include <stdlib.h>
@@ -213,14 +214,8 @@ static int changes_add(changes_t *c, int64_t ms, const void *id, size_t idlen)
 {
     if (idlen == 0 || idlen > 64 || ms < c->from_ms || ms >= c->to_ms)
         return 0;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        change_t *v = realloc(c->v, cap * sizeof *v);
-        if (!v)
-            return HL_ENOMEM;
-        c->v = v;
-        c->cap = cap;
-    }
+    if (array_reserve(&c->v, &c->cap, c->n + 1, sizeof *c->v))
+        return HL_ENOMEM;
     c->v[c->n].ms = ms;
     memcpy(c->v[c->n].id, id, idlen);
     c->v[c->n].id[idlen] = '\0';

@@ -1,6 +1,7 @@
 /* sla_views: the JSON views of GET /v1/clocks/{id} and GET /v1/due. Read transactions only. */
 #include "sla_record.h"
 
+#include "bytes.h"
 #include "hl_error.h"
 #include "slog.h"
 
@@ -159,14 +160,8 @@ typedef struct due_walk {
 
 static int heap_push(due_walk_t *w, const due_item_t *it)
 {
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        due_item_t *h = realloc(w->heap, cap * sizeof *h);
-        if (!h)
-            return HL_ENOMEM;
-        w->heap = h;
-        w->cap = cap;
-    }
+    if (array_reserve(&w->heap, &w->cap, w->n + 1, sizeof *w->heap))
+        return HL_ENOMEM;
     size_t i = w->n++;
     for (; i > 0 && item_cmp(it, &w->heap[(i - 1) / 2]) < 0; i = (i - 1) / 2)
         w->heap[i] = w->heap[(i - 1) / 2];
