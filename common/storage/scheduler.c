@@ -382,7 +382,10 @@ static double pending_gauge(void *ctx)
     MDB_txn *txn;
     uint64_t n = 0;
     if (store_read_begin(self->store, &txn) == 0) {
-        scheduler_count(self, txn, &n);
+        if (self->opts.pending)
+            self->opts.pending(self->opts.ctx, txn, &n);
+        else
+            scheduler_count(self, txn, &n);
         store_read_end(&txn);
     }
     return (double)n;
@@ -435,7 +438,7 @@ int scheduler_create(scheduler_t **out, uv_loop_t *loop, store_t *store, txq_t *
         for (char *p = gname; *p; p++)
             if (*p == '.' || *p == '-')
                 *p = '_';
-        metrics_gauge_callback(opts->metrics, gname, "Entries scheduled and not yet fired.",
+        metrics_gauge_callback(opts->metrics, gname, "Scheduled and not yet fired: entries, or the steps they stand for.",
                                pending_gauge, self);
     }
     *out = self;

@@ -58,6 +58,9 @@ typedef struct scheduler_opts {
      * the same id at the same instant is replaced). Entries an older release put with an id
      * index are still found by scheduler_cancel / scheduler_due and leave it when they go. */
     bool caller_keeps_due;
+    /* What hotline_sched_pending_<name> shows, read in txn (with ctx): NULL, the entries
+     * scheduled. An owner whose one entry stands for several steps counts the steps. */
+    int (*pending)(void *ctx, MDB_txn *txn, uint64_t *n);
 } scheduler_opts_t;
 
 typedef struct scheduler_stats {

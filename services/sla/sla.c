@@ -121,8 +121,10 @@ static void after_commit(void *ctx)
 /* The steps' scheduler: the service's, or (tests) one of sla's own, started at once. */
 static int steps_create(sla_t *self, const sla_opts_t *opts)
 {
+    /* The record says when (sla_record.h); one entry per round, the gauge counts its clocks'
+     * steps (sla_waiting_count). */
     scheduler_opts_t so = {.name = SLA_STEPS_NAME, .fire = sla_store_fire, .ctx = self,
-                           .caller_keeps_due = true}; /* the record says when (sla_record.h) */
+                           .caller_keeps_due = true, .pending = sla_waiting_count};
     if (opts->svc)
         return service_scheduler(opts->svc, &so, &self->steps);
     so.metrics = opts->metrics;
@@ -164,6 +166,8 @@ int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
     }
     if (!rc && (rc = sla_editions_open(self)) != 0)
         snprintf(err, err_size, "cannot read the policy editions: %s", hl_strerror(rc));
+    if (!rc && (rc = sla_waiting_open(self)) != 0)
+        snprintf(err, err_size, "cannot count the ladder steps waiting: %s", hl_strerror(rc));
     /* The listener first: a scheduler of sla's own owns a handle once made. */
     if (!rc && (rc = txq_on_commit(opts->txq, after_commit, self)) != 0)
         snprintf(err, err_size, "cannot follow the group commit: %s", hl_strerror(rc));

@@ -86,6 +86,12 @@ int sla_store_start_clock(sla_t *self, MDB_txn *txn, const sla_round_in_t *in,
 /* The steps' scheduler_fire_fn (ctx is the sla_t): a warning or breach for a clock still
  * running, its event appended and its flag set in the pass's transaction. */
 int sla_store_fire(void *ctx, MDB_txn *txn, const scheduler_entry_t *e);
+/* sla_round.c: the clocks with a ladder step waiting (one scheduler entry per round stands
+ * for its clocks' steps), kept in sla_meta with the records: the steps scheduler's pending
+ * gauge (ctx is the sla_t). sla_waiting_open counts them from the records once, at start-up,
+ * in a store of an earlier release that kept no count. */
+int sla_waiting_count(void *ctx, MDB_txn *txn, uint64_t *n);
+int sla_waiting_open(sla_t *self);
 
 /* sla_editions.c: the policy table in use (a loaded edition, else the configuration's) and
  * its version; open / adopt after commit / free; the LoadPolicies command. */

@@ -101,6 +101,7 @@ typedef struct sla_round {
     bool v3;     /* the record is version 3 */
     bool latest; /* round is the ticket's latest: its clocks go in the ticket record */
     bool rows;   /* its clocks were read from sla_clocks */
+    unsigned waiting; /* its clocks with a step waiting, as stored (sla_clock_waiting) */
     sla_ticket_rec_t t; /* the record (t.c: its clocks, of round t.round) */
     size_t n;
     sla_clock_t c[SLA_ROUND_MAX]; /* this round's clocks, by kind */
@@ -121,6 +122,12 @@ int sla_round_clock_load(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t
 sla_clock_t *sla_round_add(sla_round_t *r, Hotline__SlaClock clock);
 /* Drop a clock (its record goes at the save). */
 int sla_round_drop(sla_t *self, MDB_txn *txn, sla_round_t *r, Hotline__SlaClock clock);
+/* A clock has a ladder step waiting on the scheduler (on its round's entry or, an older
+ * release's, an entry of its own): what hotline_sched_pending_sla_steps counts, kept in
+ * sla_meta "steps.waiting" by sla_round_save (the change from what sla_round_load read). */
+bool sla_clock_waiting(const sla_clock_t *c);
+/* The same count made from every stored record (sla_waiting_open; tests). */
+int sla_waiting_scan(sla_t *self, MDB_txn *txn, uint64_t *n);
 /* The earliest instant the round's clocks expect its entry at (0: none). */
 int64_t sla_round_entry_at(const sla_round_t *r);
 /* The inputs kept for ticket (known false when none). */

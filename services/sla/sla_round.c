@@ -8,6 +8,7 @@
 #include "hl_error.h"
 #include "slog.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 static int rows_visit(void *ctx, const store_entry_t *e)
@@ -71,6 +72,100 @@ int sla_inputs_get(sla_t *self, MDB_txn *txn, const char *ticket, sla_inputs_t *
     return rc;
 }
 
+/* ---- the count of clocks with a step waiting ---- */
+
+#define WAITING_KEY "steps.waiting"
+
+bool sla_clock_waiting(const sla_clock_t *c)
+{
+    if (c->stopped || c->paused)
+        return false;
+    return c->on_round ? c->pending != 0 : c->pending != 0 || c->pending_by_id;
+}
+
+static unsigned waiting_of(const sla_clock_t *c, size_t n)
+{
+    unsigned w = 0;
+    for (size_t i = 0; i < n; i++)
+        w += sla_clock_waiting(&c[i]);
+    return w;
+}
+
+/* sla_meta's count follows what r's save changes (r->waiting: what its load read). */
+static int waiting_update(sla_t *self, MDB_txn *txn, sla_round_t *r)
+{
+    unsigned now = waiting_of(r->c, r->n);
+    if (now == r->waiting)
+        return 0;
+    int rc = store_add_u64(txn, self->meta, WAITING_KEY, sizeof WAITING_KEY - 1,
+                           (int64_t)now - (int64_t)r->waiting, NULL);
+    if (!rc)
+        r->waiting = now;
+    return rc;
+}
+
+int sla_waiting_count(void *ctx, MDB_txn *txn, uint64_t *n)
+{
+    sla_t *self = ctx;
+    return store_get_u64(txn, self->meta, WAITING_KEY, sizeof WAITING_KEY - 1, n);
+}
+
+static int ticket_visit(void *ctx, const store_entry_t *e)
+{
+    sla_ticket_rec_t t;
+    if (sla_ticket_is_v3(&e->val) && sla_ticket_decode(&e->val, &t, true) == 0)
+        *(uint64_t *)ctx += waiting_of(t.c, t.n);
+    return 0;
+}
+
+static int row_visit(void *ctx, const store_entry_t *e)
+{
+    sla_clock_t c;
+    if (sla_record_decode(&e->val, &c) == 0)
+        *(uint64_t *)ctx += sla_clock_waiting(&c);
+    return 0;
+}
+
+int sla_waiting_scan(sla_t *self, MDB_txn *txn, uint64_t *n)
+{
+    *n = 0;
+    store_range_t all = {0};
+    int rc = store_scan(txn, self->tickets, &all, ticket_visit, n);
+    return rc ? rc : store_scan(txn, self->clocks, &all, row_visit, n);
+}
+
+int sla_waiting_open(sla_t *self)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    int rc = store_write_begin(self->store, &txn);
+    if (rc)
+        return rc;
+    rc = store_get(txn, self->meta, WAITING_KEY, sizeof WAITING_KEY - 1, &v);
+    uint64_t n = 0;
+    if (rc == HL_ENOTFOUND) { /* a store of an earlier release: counted once */
+        rc = sla_waiting_scan(self, txn, &n);
+        if (!rc)
+            rc = store_add_u64(txn, self->meta, WAITING_KEY, sizeof WAITING_KEY - 1,
+                               (int64_t)n, NULL);
+        if (!rc && n)
+            SLOG_INFO("sla_steps_counted", "clocks_with_a_step_waiting=%" PRIu64, n);
+    }
+    if (rc) {
+        store_write_abort(&txn);
+        return rc;
+    }
+    return store_write_commit(self->store, &txn);
+}
+
+/* ---- a round ---- */
+
+static int round_loaded(sla_round_t *r, int rc)
+{
+    r->waiting = rc ? 0 : waiting_of(r->c, r->n);
+    return rc;
+}
+
 int sla_round_load(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round,
                    sla_round_t *r)
 {
@@ -78,6 +173,7 @@ int sla_round_load(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round
     r->round = round;
     r->n = 0;
     r->rows = false;
+    r->waiting = 0;
     int rc = record_get(self, txn, ticket, r, true);
     if (rc)
         return rc;
@@ -85,7 +181,7 @@ int sla_round_load(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round
     if (r->v3 && round == r->t.round && r->t.n) {
         r->n = r->t.n;
         memcpy(r->c, r->t.c, r->n * sizeof *r->c);
-        return 0;
+        return round_loaded(r, 0);
     }
     if (r->v3 && round > r->t.round)
         return 0; /* a round newer than the record's: nothing of it is stored anywhere */
@@ -93,7 +189,7 @@ int sla_round_load(sla_t *self, MDB_txn *txn, const char *ticket, uint32_t round
     store_range_t range = {.prefix = id, .prefix_len = sla_round_id(id, ticket, round)};
     rc = store_scan(txn, self->clocks, &range, rows_visit, r);
     r->rows = r->n > 0;
-    return rc;
+    return round_loaded(r, rc);
 }
 
 sla_clock_t *sla_round_clock(sla_round_t *r, Hotline__SlaClock clock)
@@ -161,9 +257,11 @@ int sla_round_save(sla_t *self, MDB_txn *txn, sla_round_t *r)
             c->on_round = true; /* nothing on the scheduler: it joins its round freely */
         own_entries |= !c->on_round;
     }
+    int rc = waiting_update(self, txn, r);
+    if (rc)
+        return rc;
     if (!r->latest)
         return rows_put(self, txn, r->ticket, r->c, r->n);
-    int rc = 0;
     /* A newer round: the record's clocks (an older round now) move out to sla_clocks. */
     if (r->v3 && r->t.round != r->round && r->t.n)
         rc = rows_put(self, txn, r->ticket, r->t.c, r->t.n);

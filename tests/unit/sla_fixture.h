@@ -13,6 +13,7 @@
 #include "hl_error.h"
 #include "pbjson.h"
 #include "sla.h"
+#include "sla_record.h"
 #include "unit.h"
 
 #include <stdio.h>
@@ -328,6 +329,36 @@ static inline double gauge(fx_t *f, const char *name, const char *clock)
     const char *const values[] = {clock};
     metric_t *m = metrics_gauge(f->metrics, name, NULL, clock ? "clock" : NULL);
     return metric_value(m, clock ? values : NULL);
+}
+
+/* A series as GET /metrics renders it (callback gauges too): its value, -1 when absent. */
+static inline double rendered(fx_t *f, const char *series)
+{
+    char *text;
+    size_t len, n = strlen(series);
+    assert_int_equal(metrics_render(f->metrics, &text, &len), 0);
+    double v = -1;
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ') {
+            v = strtod(p + n + 1, NULL);
+            break;
+        }
+    free(text);
+    return v;
+}
+
+/* hotline_sched_pending_sla_steps (the clocks with a ladder step waiting), checked against
+ * the same count made from every stored record. */
+static inline long steps_waiting(fx_t *f)
+{
+    MDB_txn *txn;
+    uint64_t scanned;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(sla_waiting_scan(f->sla, txn, &scanned), 0);
+    store_read_end(&txn);
+    double shown = rendered(f, "hotline_sched_pending_sla_steps");
+    assert_int_equal((long)shown, (long)scanned);
+    return (long)shown;
 }
 
 /* ---- reading sla's own log ---- */

@@ -356,19 +356,29 @@ static void test_supervision_notice_at_once(void **state)
     assert_int_equal(again, 0);
 }
 
+/* n tickets PREFIX-00.. dispatched (W06, normal) from t0, a ms apart. */
+static void dispatch_many(fx_t *f, const char *prefix, int n, int64_t t0)
+{
+    char id[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "%s-%02d", prefix, i);
+        dispatched(f, id, "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, t0 + i);
+    }
+}
+
 static void test_one_entry_per_round(void **state)
 {
     fx_t *f = *state;
     int64_t t0 = local_ms(f, 2026, 11, 25, 10, 0);
     char id[16];
-    for (int i = 0; i < 20; i++) {
-        snprintf(id, sizeof id, "N-%02d", i);
-        dispatched(f, id, "W06", HOTLINE__URGENCY__URGENCY_NORMAL, 0, t0 + i);
-    }
-    /* One entry per ticket round, at the earliest next step of its clocks. */
+    dispatch_many(f, "N", 20, t0);
+    /* One entry per ticket round, at the earliest next step of its clocks; the steps waiting
+     * are counted by clock. */
     assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 20);
+    assert_int_equal(steps_waiting(f), 40);
     fire(f, local_ms(f, 2026, 11, 28, 0, 0)); /* sign: yellow, overdue; reply: reminder */
     assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 20);
+    assert_int_equal(steps_waiting(f), 40); /* sign: supervision next; reply: yellow next */
     assert_int_equal(count_kind(f, K_WARNING), 20);
     assert_int_equal(count_kind(f, K_BREACHED), 20);
     assert_int_equal(count_kind(f, K_ESCALATED), 40); /* sign red, reply reminder */
@@ -378,12 +388,36 @@ static void test_one_entry_per_round(void **state)
     }
     /* Only the callback clocks the replies started are left, one entry each. */
     assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 20);
+    assert_int_equal(steps_waiting(f), 20);
     for (int i = 0; i < 20; i++) {
         snprintf(id, sizeof id, "N-%02d", i);
         rated(f, id, 0, local_ms(f, 2026, 11, 30, 10, 0));
     }
     assert_int_equal(gauge(f, "hotline_sla_pending_timers", NULL), 0);
+    assert_int_equal(steps_waiting(f), 0);
     assert_int_equal(fire(f, local_ms(f, 2026, 12, 31, 0, 0)), 0);
+}
+
+/* A store without the count (an earlier release's) is counted from its records at start-up;
+ * the count then follows every change. */
+static void test_steps_waiting_counted_at_start(void **state)
+{
+    fx_t *f = *state;
+    int64_t t0 = local_ms(f, 2026, 11, 25, 10, 0);
+    dispatch_many(f, "C", 5, t0);
+    signed_(f, "C-00", 0, t0 + MIN_MS);
+    assert_int_equal(steps_waiting(f), 9);
+    MDB_dbi meta;
+    MDB_txn *txn;
+    assert_int_equal(store_db(f->store, "sla_meta", 0, &meta), 0);
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_del(txn, meta, "steps.waiting", 13), 0);
+    assert_int_equal(store_write_commit(f->store, &txn), 0);
+    fx_close(f);
+    fx_open(f);
+    assert_int_equal(steps_waiting(f), 9);
+    replied(f, "C-01", 0, t0 + HOUR_MS); /* sign and reply stop, the callback clock starts */
+    assert_int_equal(steps_waiting(f), 8);
 }
 
 int main(void)
@@ -397,6 +431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_policy_ladder_over_service_ladder, setup_own_ladder,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_one_entry_per_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_steps_waiting_counted_at_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_supervision_notice_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ladder_across_daylight_saving, setup_berlin,
                                         teardown),
