@@ -24,9 +24,9 @@ static const char DEFAULTS[] =
     "  \"busEndpoint\": \"tcp://127.0.0.1:8092\", \"http\": {\"port\": 8082},"
     "  \"eventLog\": {\"consumers\": [\"intake\", \"dispatch\", \"analytics\"]},"
     "  \"feeds\": [{\"name\": \"dispatch\", \"endpoint\": \"tcp://127.0.0.1:8091\","
-    "              \"batchMax\": 500, \"waitMs\": 1000},"
+    "              \"waitMs\": 1000},"
     "             {\"name\": \"callback\", \"endpoint\": \"tcp://127.0.0.1:8093\","
-    "              \"batchMax\": 500, \"waitMs\": 1000}]},"
+    "              \"waitMs\": 1000}]},"
     " \"calendar\": {\"utcOffsetMinutes\": 480},"
     " \"policies\": ["
     /* Catch-all. Sign-for 1 working day: Bengbu rules. Handling 5 working days: Jinan and

@@ -65,7 +65,7 @@ SERVICES=(intake dispatch sla callback analytics)
 # /metrics until everything is applied; prints the JSON lines of the run.
 monitor() {
   python3 - "$@" <<'PY'
-import json, os, re, resource, signal, subprocess, sys, time, urllib.request
+import atexit, json, os, re, resource, signal, subprocess, sys, time, urllib.request
 mode, label, data, token, *svcs = sys.argv[1:]
 n, base, lua, sync, bus = (int(os.environ["N"]), int(os.environ["BASE"]), os.environ["LUA"],
                            os.environ["SYNC"], os.environ["BUS"])
@@ -142,6 +142,8 @@ t0 = time.monotonic()
 wrk = subprocess.Popen(["wrk", "-t2", "-c64", "-d600s", "-s", lua,
                         f"http://127.0.0.1:{base}/v1/tickets", "--", str(n), token],
                        stdout=open(wrk_out, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+# However this ends (a service gone, a scrape refused), wrk must not go on for its 600 s.
+atexit.register(lambda: wrk.poll() is None and wrk.kill())
 t_ack = None
 caught = {s: None for s in running}      # since when its cursors are at the producers' heads
 last_commit = {s: 0.0 for s in running}  # when its commit count last moved
