@@ -1,6 +1,7 @@
 /* auth: roles, principals, tokens and the token registry. Pure; any thread. */
 #include "auth.h"
 
+#include "bytes.h"
 #include "hl_error.h"
 #include "pbjson.h"
 #include "utf8.h"
@@ -99,7 +100,7 @@ void auth_principal_format(const auth_principal_t *p, char *out, size_t out_size
     if (p->subject[0])
         snprintf(out, out_size, "%s:%s", auth_role_name(p->role), p->subject);
     else
-        snprintf(out, out_size, "%s", auth_role_name(p->role));
+        str_copy(out, out_size, auth_role_name(p->role));
 }
 
 bool auth_allows(uint32_t roles, const auth_principal_t *p)

@@ -1,5 +1,6 @@
 /* bytes: the compact integers of stored records and a growable byte buffer, shared by every
- * store format (the event log's, dispatch's, sla's and analytics' records).
+ * store format (the event log's, dispatch's, sla's and analytics' records), and a bounded copy
+ * of a text.
  * Varints are unsigned LEB128 (protobuf's); zigzag turns a signed difference into an unsigned
  * number small on either side of 0. Readers check the end: a varint running past it (or past
  * 10 bytes) is damage. */
@@ -8,8 +9,21 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define VARINT_MAX 10
+
+/* src (NULL: "") into dst of size bytes (at least 1), cut to fit and always NUL-terminated:
+ * snprintf's "%s" without reading a format, for copies made per event or request. Returns the
+ * bytes copied. */
+static inline size_t str_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = src ? strnlen(src, size - 1) : 0;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}
 
 /* Write v at p; returns the bytes written (1..10). p NULL: only count them. */
 static inline size_t varint_put(uint8_t *p, uint64_t v)

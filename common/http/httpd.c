@@ -11,6 +11,7 @@
  * connection reset. The protocol itself is in httpd_conn.c. */
 #include "httpd_internal.h"
 
+#include "bytes.h"
 #include "hl_error.h"
 #include "slog.h"
 
@@ -276,7 +277,7 @@ void httpd_date(httpd_t *self, char *out, size_t out_size)
         httpd_format_date(now, self->date_text, sizeof self->date_text);
         self->date_sec = now;
     }
-    snprintf(out, out_size, "%s", self->date_text);
+    str_copy(out, out_size, self->date_text);
 }
 
 /* ---- connection: life cycle ---- */

@@ -44,6 +44,8 @@
 
 #include "sla_internal.h"
 
+#include "bytes.h"
+
 #include <stdio.h>
 
 /* SUSPENDED: stopped without a verdict because the ticket joined an incident (its reply is
@@ -138,7 +140,7 @@ size_t sla_record_encode(const sla_clock_t *c, uint8_t *out);
 
 static inline void sla_copy_str(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src ? src : "");
+    str_copy(dst, size, src);
 }
 
 static inline uint32_t sla_be32(const uint8_t *p)
