@@ -13,11 +13,13 @@
 
 #define VARINT_MAX 10
 
-/* src (NULL: "") into dst of size bytes (at least 1), cut to fit and always NUL-terminated:
+/* src (NULL: "") into dst of size bytes (0: nothing written), cut to fit and always NUL-terminated:
  * snprintf's "%s" without reading a format, for copies made per event or request. Returns the
  * bytes copied. */
 static inline size_t str_copy(char *dst, size_t size, const char *src)
 {
+    if (!size)
+        return 0; /* as snprintf: nothing written */
     size_t n = src ? strnlen(src, size - 1) : 0;
     if (n)
         memcpy(dst, src, n);

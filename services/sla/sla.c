@@ -189,7 +189,8 @@ int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
                                        "yet read what dispatch recorded up to their instant.",
                                        NULL);
         self->m_pending = metrics_gauge(opts->metrics, "hotline_sla_pending_timers",
-                                        "Ladder steps on the scheduler: one per round with a running clock (its next step).",
+                                        "Scheduler entries of the ladder: one per round with a step waiting, at the "
+                                        "earliest next step of its clocks.",
                                         NULL);
         metrics_refresh(self);
     }

@@ -15,6 +15,8 @@
  *                still running included); the releases before keyed each clock, ticket \0
  *                round(BE32) clock(u8), and their clocks keep those keys until they stop
  *   sla_meta     "running.sign" / "running.reply" -> BE64 counts of running clocks;
+ *                "steps.waiting" -> BE64 count of clocks with a ladder step waiting
+ *                (sla_round_save keeps it; hotline_sched_pending_sla_steps);
  *                "f/" ticket \0 round(BE32) -> flags, incident id: the incident a linked
  *                ticket's round follows (sla_incident.c)
  *   sla_steps.*  the shared scheduler's entries (common/scheduler.h), one per (ticket, round)

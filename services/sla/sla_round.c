@@ -80,7 +80,12 @@ bool sla_clock_waiting(const sla_clock_t *c)
 {
     if (c->stopped || c->paused)
         return false;
-    return c->on_round ? c->pending != 0 : c->pending != 0 || c->pending_by_id;
+    if (c->on_round || c->pending)
+        return c->pending != 0;
+    /* A record of the releases before with no step of its own: one of the first release
+     * still has its breach on the scheduler (by id) until the breach is given; one whose
+     * ladder ran out (pending 0, the breach given) has nothing there. */
+    return c->pending_by_id && !c->breached;
 }
 
 static unsigned waiting_of(const sla_clock_t *c, size_t n)

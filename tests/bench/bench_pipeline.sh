@@ -144,6 +144,7 @@ wrk = subprocess.Popen(["wrk", "-t2", "-c64", "-d600s", "-s", lua,
                        stdout=open(wrk_out, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 # However this ends (a service gone, a scrape refused), wrk must not go on for its 600 s.
 atexit.register(lambda: wrk.poll() is None and wrk.kill())
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so atexit runs when we are killed
 t_ack = None
 caught = {s: None for s in running}      # since when its cursors are at the producers' heads
 last_commit = {s: 0.0 for s in running}  # when its commit count last moved
