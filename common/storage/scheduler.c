@@ -438,7 +438,9 @@ int scheduler_create(scheduler_t **out, uv_loop_t *loop, store_t *store, txq_t *
         for (char *p = gname; *p; p++)
             if (*p == '.' || *p == '-')
                 *p = '_';
-        metrics_gauge_callback(opts->metrics, gname, "Scheduled and not yet fired: entries, or the steps they stand for.",
+        metrics_gauge_callback(opts->metrics, gname,
+                               "Scheduled and not yet fired: entries, or the steps they stand "
+                               "for.",
                                pending_gauge, self);
     }
     *out = self;

@@ -189,8 +189,9 @@ int sla_create(sla_t **out, const sla_opts_t *opts, char *err, size_t err_size)
                                        "yet read what dispatch recorded up to their instant.",
                                        NULL);
         self->m_pending = metrics_gauge(opts->metrics, "hotline_sla_pending_timers",
-                                        "Scheduler entries of the ladder: one per round with a step waiting, at the "
-                                        "earliest next step of its clocks.",
+                                        "Scheduler entries of the ladder: one per round with "
+                                        "a step waiting, at the earliest next step of its "
+                                        "clocks.",
                                         NULL);
         metrics_refresh(self);
     }

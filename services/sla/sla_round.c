@@ -139,23 +139,36 @@ int sla_waiting_scan(sla_t *self, MDB_txn *txn, uint64_t *n)
     return rc ? rc : store_scan(txn, self->clocks, &all, row_visit, n);
 }
 
-int sla_waiting_open(sla_t *self)
+/* Whether sla_meta holds the count: 0 (yes), HL_ENOTFOUND, or a store error. */
+static int waiting_kept(sla_t *self)
 {
     MDB_txn *txn;
     MDB_val v;
-    int rc = store_write_begin(self->store, &txn);
+    int rc = store_read_begin(self->store, &txn);
     if (rc)
         return rc;
     rc = store_get(txn, self->meta, WAITING_KEY, sizeof WAITING_KEY - 1, &v);
+    store_read_end(&txn);
+    return rc;
+}
+
+int sla_waiting_open(sla_t *self)
+{
+    int rc = waiting_kept(self);
+    if (rc != HL_ENOTFOUND)
+        return rc; /* kept (every start but the first of this release), or an error */
+    /* A store of an earlier release: counted once, from every record. */
+    MDB_txn *txn;
     uint64_t n = 0;
-    if (rc == HL_ENOTFOUND) { /* a store of an earlier release: counted once */
-        rc = sla_waiting_scan(self, txn, &n);
-        if (!rc)
-            rc = store_add_u64(txn, self->meta, WAITING_KEY, sizeof WAITING_KEY - 1,
-                               (int64_t)n, NULL);
-        if (!rc && n)
-            SLOG_INFO("sla_steps_counted", "clocks_with_a_step_waiting=%" PRIu64, n);
-    }
+    rc = store_write_begin(self->store, &txn);
+    if (rc)
+        return rc;
+    rc = sla_waiting_scan(self, txn, &n);
+    if (!rc)
+        rc = store_add_u64(txn, self->meta, WAITING_KEY, sizeof WAITING_KEY - 1, (int64_t)n,
+                           NULL);
+    if (!rc && n)
+        SLOG_INFO("sla_steps_counted", "clocks_with_a_step_waiting=%" PRIu64, n);
     if (rc) {
         store_write_abort(&txn);
         return rc;
